@@ -1,0 +1,1 @@
+"""Rule files: loading, checking and applying the YAML rules of a client company."""

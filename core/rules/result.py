@@ -1,0 +1,51 @@
+"""What the rules stage hands back to the pipeline, one column per kind of effect.
+
+Every field is aligned on the accounts' index. The rules stage decides conflicts (the
+strictest cap, the highest floor, `force` over both, `set` by priority) so the pipeline only
+reads the outcome; the outcome never depends on the order of rules in the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..problems import Problem
+
+
+@dataclass
+class RulesResult:
+    """Effects of the rules on each account.
+
+    flags:   tuple of flag names per account (sorted).
+    fired:   tuple of fired rule ids per account (sorted).
+    why:     rule id → its ``why`` text.
+    set:     field → Series of values set by rules (NaN/None where no rule set it).
+    score:   criterion → Series of overriding scores (NaN where no rule overrode it).
+    points:  points added to (or removed from) the weighted score (0.0 where none).
+    cap / floor / force: category letter per account, or None.
+    exclude: True for accounts a rule excluded from ranking.
+    problems: errors found while applying (e.g. two conflicting forces), per account.
+    """
+
+    flags: pd.Series
+    fired: pd.Series
+    why: dict[str, str] = field(default_factory=dict)
+    set: dict[str, pd.Series] = field(default_factory=dict)
+    score: dict[str, pd.Series] = field(default_factory=dict)
+    points: pd.Series | None = None
+    cap: pd.Series | None = None
+    floor: pd.Series | None = None
+    force: pd.Series | None = None
+    exclude: pd.Series | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, index: pd.Index) -> "RulesResult":
+        """No rule fired anywhere (the pass-through)."""
+        none = pd.Series([None] * len(index), index=index, dtype=object)
+        empty = pd.Series([()] * len(index), index=index, dtype=object)
+        return cls(flags=empty, fired=empty.copy(), points=pd.Series(0.0, index=index),
+                   cap=none, floor=none.copy(), force=none.copy(),
+                   exclude=pd.Series(False, index=index))
