@@ -1,0 +1,31 @@
+# Potentiel: `make demo` and `make test` work on a fresh machine (they create .venv).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test sample template bench render clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+
+$(STAMP): $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p out
+	$(VENV)/bin/potentiel score workbooks/portfolio.xlsx -o out/portfolio-scored.xlsx --top 10
+	@echo "Scored workbook: out/portfolio-scored.xlsx"
+
+# Exit code 5 means pytest collected no test: that is a failure, never a pass.
+test: $(STAMP)
+	$(PY) -m pytest --import-mode=importlib -q -p no:cacheprovider tests; \
+	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no test"; exit 1; fi; exit $$rc
+
+sample: $(STAMP)
+	$(PY) workbooks/build_sample.py
+
+clean:
+	rm -rf $(VENV) out build dist *.egg-info

@@ -1,0 +1,254 @@
+"""The run's configuration, and the Settings sheet that sales ops tune.
+
+Where each value comes from, last one wins: built-in defaults → the rule file (weights,
+categories, criterion params) → the workbook's Settings sheet → the command line. The
+Settings sheet is a list of ``Setting | Value | Help`` rows, in English or French; a blank
+value means "use the rule file's". `SETTINGS` below is the one list of known settings:
+the template workbook is built from it and the reader understands exactly these.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+from .categories import DEFAULT_CATEGORIES, Band, CategorySpec, Quota
+from .fields import normalise
+from .numbers import parse_number
+from .portfolio import MatrixTiers
+from .problems import Problem, UserError
+
+ENGINES = ("durable", "compiled")
+
+
+@dataclass
+class Config:
+    """Everything a run needs besides the accounts, the plugins and the rules."""
+
+    weights: dict[str, float] = field(default_factory=dict)
+    categories: CategorySpec = DEFAULT_CATEGORIES
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    matrix: MatrixTiers = field(default_factory=MatrixTiers)
+    top_share: float = 0.8
+    min_confidence: float = 0.5
+    rules_file: str | None = None
+    plugin_dirs: list[str] = field(default_factory=list)
+    engine: str = "durable"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str            # English label shown in the sheet
+    french: str         # French label
+    help: str
+    kind: str           # "text", "number", "share", "engine", "mode", "path"
+    example: Any = None  # value shown in the template (None: left blank)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("Rules file", "Fichier de règles",
+            "Rule file for this company (in the rules folder). Blank: rules/default.yaml.",
+            "path", None),
+    Setting("Plugin folder", "Dossier des plugins",
+            "Folder with extra criterion plugins (.py files). Blank: none.", "path", None),
+    Setting("Engine", "Moteur",
+            "durable (default) or compiled: two engines that give the same results.",
+            "engine", None),
+    Setting("Category mode", "Mode de catégorie",
+            "bands: category from the score. quotas: top share of accounts gets A, and so on.",
+            "mode", None),
+    Setting("Potential high from", "Potentiel élevé à partir de",
+            "Potential (€) from which an account is high potential. Blank: top third.",
+            "number", None),
+    Setting("Potential low below", "Potentiel faible en dessous de",
+            "Potential (€) below which an account is low potential. Blank: bottom third.",
+            "number", None),
+    Setting("Penetration strong from", "Pénétration forte à partir de",
+            "Share of potential already won from which penetration is strong.", "share", 0.5),
+    Setting("Penetration weak below", "Pénétration faible en dessous de",
+            "Share of potential below which penetration is weak.", "share", 0.2),
+    Setting("Top revenue share", "Part du chiffre d'affaires",
+            "Accounts making this share of revenue are flagged Top 80%.", "share", 0.8),
+    Setting("Minimum confidence", "Confiance minimum",
+            "Below this share of known weight an account is flagged thin-data.", "share", 0.5),
+)
+
+_BY_KEY = {normalise(s.key): s for s in SETTINGS} | {normalise(s.french): s for s in SETTINGS}
+_WEIGHT = re.compile(r"^(weight|poids)(?P<name>[a-z0-9]+)$")
+_BAND = re.compile(r"^(band|seuil|bande|category|categorie)(?P<letter>[a-z])(min|minimum|from|minscore)?$")
+_QUOTA = re.compile(r"^(quota|share|part)(?P<letter>[a-z])$")
+_LABEL = re.compile(r"^(label|libelle)(?P<letter>[a-z])$")
+_PARAM = re.compile(r"^(param|parametre)\s*:?\s*(?P<crit>[a-z0-9_]+)\.(?P<param>[a-z0-9_]+)$", re.I)
+
+
+@dataclass
+class SettingsOverrides:
+    """What the Settings sheet set, with the cell of each value for messages."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+    bands: dict[str, float] = field(default_factory=dict)
+    quotas: dict[str, float] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)
+
+
+def _number(value: Any, where: str, what: str) -> float:
+    if isinstance(value, bool):
+        raise UserError(f'{value!r} is not a number ({what})', where)
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return parse_number(str(value))
+    except ValueError as exc:
+        raise UserError(f'"{value}" {exc} ({what}); type a number', where) from None
+
+
+def _share(value: Any, where: str, what: str) -> float:
+    text = str(value).strip()
+    v = _number(value, where, what)
+    if text.endswith("%") or v > 1:
+        v = v / 100
+    if not 0 <= v <= 1:
+        raise UserError(f'"{value}" is not a share between 0 and 100 % ({what})', where)
+    return v
+
+
+def read_settings(rows: Iterable[tuple[Any, Any, str]], criteria: Iterable[str] = ()) -> tuple[
+        SettingsOverrides, list[Problem]]:
+    """Parse ``(label, value, cell)`` rows of the Settings sheet.
+
+    Returns the overrides and warnings (unknown settings). Raises `UserError` naming the
+    cell for a value that cannot be used.
+    """
+    out, warnings, errors = SettingsOverrides(), [], []
+    crit = {normalise(c): c for c in criteria}
+    for label, value, where in rows:
+        if label is None or str(label).strip() == "":
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        key = normalise(label)
+        try:
+            _read_one(out, key, str(label), value, where, crit, warnings)
+        except UserError as exc:
+            errors.extend(exc.problems)
+    if errors:
+        raise UserError(errors)
+    return out, warnings
+
+
+def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: str,
+              crit: dict[str, str], warnings: list[Problem]) -> None:
+    setting = _BY_KEY.get(key)
+    if setting is not None:
+        what = setting.key.lower()
+        if setting.kind == "number":
+            out.values[setting.key] = _number(value, where, what)
+        elif setting.kind == "share":
+            out.values[setting.key] = _share(value, where, what)
+        elif setting.kind == "engine":
+            v = str(value).strip().lower()
+            if v not in ENGINES:
+                raise UserError(f'"{value}" is not an engine; use durable or compiled', where)
+            out.values[setting.key] = v
+        elif setting.kind == "mode":
+            v = normalise(value)
+            v = {"bands": "bands", "band": "bands", "bandes": "bands", "seuils": "bands",
+                 "quotas": "quotas", "quota": "quotas"}.get(v)
+            if v is None:
+                raise UserError(f'"{value}" is not a category mode; use bands or quotas', where)
+            out.values[setting.key] = v
+        else:
+            out.values[setting.key] = str(value).strip()
+        out.where[setting.key] = where
+        return
+    m = _WEIGHT.match(key)
+    if m:
+        name = crit.get(m.group("name"))
+        if name is None:
+            warnings.append(Problem(f'"{label}": no criterion named {m.group("name")!r}, ignored '
+                                    f'(known: {", ".join(sorted(crit.values()))})', where))
+            return
+        w = _number(value, where, f"weight of {name}")
+        if w < 0:
+            raise UserError(f"a weight cannot be negative ({name}); use 0 to ignore it", where)
+        out.weights[name] = w
+        out.where[f"weight:{name}"] = where
+        return
+    for regex, target, conv in ((_BAND, out.bands, _number), (_QUOTA, out.quotas, _share)):
+        m = regex.match(key)
+        if m:
+            letter = m.group("letter").upper()
+            target[letter] = conv(value, where, f"category {letter}")
+            out.where[f"category:{letter}"] = where
+            return
+    m = _LABEL.match(key)
+    if m:
+        out.labels[m.group("letter").upper()] = str(value).strip()
+        return
+    m = _PARAM.match(str(label).strip())
+    if m:
+        out.params.setdefault(m.group("crit").lower(), {})[m.group("param").lower()] = value
+        out.where[f"param:{m.group('crit')}.{m.group('param')}"] = where
+        return
+    known = [s.key for s in SETTINGS] + ["Weight: <criterion>", "Band A", "Quota A", "Label A",
+                                         "Param: <criterion>.<param>"]
+    warnings.append(Problem(f'unknown setting "{label}", ignored (known: {", ".join(known)})',
+                            where))
+
+
+def apply_overrides(config: Config, ov: SettingsOverrides) -> Config:
+    """A new Config with the Settings sheet's values on top."""
+    v = ov.values
+    weights = {**config.weights, **ov.weights}
+    params = {k: dict(p) for k, p in config.params.items()}
+    for crit, p in ov.params.items():
+        params.setdefault(crit, {}).update(p)
+    matrix = replace(
+        config.matrix,
+        potential_high=v.get("Potential high from", config.matrix.potential_high),
+        potential_low=v.get("Potential low below", config.matrix.potential_low),
+        penetration_strong=v.get("Penetration strong from", config.matrix.penetration_strong),
+        penetration_weak=v.get("Penetration weak below", config.matrix.penetration_weak),
+    )
+    cats = _categories(config.categories, ov, v.get("Category mode"))
+    return replace(
+        config, weights=weights, params=params, matrix=matrix, categories=cats,
+        top_share=v.get("Top revenue share", config.top_share),
+        min_confidence=v.get("Minimum confidence", config.min_confidence),
+        rules_file=v.get("Rules file", config.rules_file),
+        plugin_dirs=[*config.plugin_dirs, *([v["Plugin folder"]] if v.get("Plugin folder") else [])],
+        engine=v.get("Engine", config.engine),
+    )
+
+
+def _categories(spec: CategorySpec, ov: SettingsOverrides, mode: str | None) -> CategorySpec:
+    mode = mode or spec.mode
+    labels = {**{b.letter: b.label for b in (*spec.bands, *spec.quotas)}, **ov.labels}
+    if mode == "bands":
+        bands = {b.letter: b.min for b in spec.bands} or {b.letter: b.min for b in DEFAULT_CATEGORIES.bands}
+        bands.update(ov.bands)
+        items = sorted(bands.items(), key=lambda kv: -kv[1])
+        new = CategorySpec("bands", bands=tuple(Band(k, m, labels.get(k, "")) for k, m in items),
+                           quotas=spec.quotas)
+    else:
+        quotas = {q.letter: q.share for q in spec.quotas}
+        if not quotas:
+            quotas = {"A": 0.1, "B": 0.2, "C": 0.3, "D": None}
+        quotas.update(ov.quotas)
+        letters = sorted(quotas)
+        new = CategorySpec("quotas", bands=spec.bands,
+                           quotas=tuple(Quota(k, quotas[k], labels.get(k, "")) for k in letters))
+    _check_categories(new, ov)
+    return new
+
+
+def _check_categories(spec: CategorySpec, ov: SettingsOverrides) -> None:
+    if spec.mode == "quotas":
+        total = sum(q.share or 0 for q in spec.quotas)
+        if total > 1 + 1e-9:
+            where = next((ov.where[k] for k in ov.where if k.startswith("category:")), "Settings")
+            raise UserError(f"category quotas add up to {total:.0%}, more than 100 %", where)

@@ -1,0 +1,360 @@
+"""The one pipeline every front end calls. Pure: tables in, tables out, no I/O.
+
+    validate & coerce → derive → portfolio fields → criteria → rules → weighted score
+      → category → portfolio views → outputs
+
+`run()` takes the accounts as a `RawTable` and everything else ready-made (plugins,
+config, rule set). `score_tables()` is what the front ends call: it reads the Settings
+rows, loads the plugins and the rule file the settings name, builds the config and runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import portfolio, text
+from .categories import adjust, by_bands, by_quotas
+from .config import Config, SettingsOverrides, apply_overrides, read_settings
+from .criterion import Criterion, Derivation
+from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
+                     SALESPEOPLE_FIELDS, SCORE_PREFIX, Catalogue)
+from .manager import Plugins, load_plugins
+from .problems import Problem, UserError
+from .rules.result import RulesResult
+from .scoring import CriteriaScores, Weighted, run_criteria, weighted_score
+from .validate import RawTable, Validated, validate
+
+PORTFOLIO_FIELDS = ("penetration", "potential_tier", "penetration_tier", "nearest_rep",
+                    "nearest_rep_km")
+
+
+@dataclass
+class Context:
+    """Run-wide data a derivation may need."""
+
+    salespeople: pd.DataFrame | None
+    config: Config
+
+
+@dataclass
+class Result:
+    """Everything a run produced; the front ends write ``outputs`` and the views."""
+
+    accounts: pd.DataFrame          # typed input fields, derived and portfolio fields
+    outputs: pd.DataFrame           # the output columns, named as in DESIGN
+    criteria: dict[str, Criterion]
+    scores: CriteriaScores
+    weighted: Weighted
+    rules: RulesResult
+    category: pd.Series
+    top: pd.Series
+    config: Config
+    rules_name: str = ""
+    warnings: list[Problem] = field(default_factory=list)
+    previous_category: pd.Series | None = None
+    has_reps: bool = False
+    output_sheets: dict = field(default_factory=dict)  # plugin sheet name → build(result)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        letters = self.config.categories.letters
+        vc = self.category.value_counts()
+        return {k: int(vc.get(k, 0)) for k in letters}
+
+    @property
+    def changes(self) -> dict[str, int]:
+        """Category changes since the previous run (from the Category column read back)."""
+        out = {"changed": 0, "up": 0, "down": 0, "new": 0}
+        prev = self.previous_category
+        if prev is None:
+            return out
+        order = {k: i for i, k in enumerate(self.config.categories.letters)}
+        p = prev.map(lambda v: order.get(str(v).strip()) if v is not None else None)
+        n = self.category.map(order)
+        both = p.notna() & n.notna()
+        out["changed"] = int((both & (p != n)).sum())
+        out["up"] = int((both & (n < p)).sum())
+        out["down"] = int((both & (n > p)).sum())
+        out["new"] = int((p.isna() & n.notna()).sum())
+        return out
+
+
+def derive(accounts: pd.DataFrame, derivations: Iterable[Derivation], context: Context,
+           warnings: list[Problem]) -> pd.DataFrame:
+    """Fill each derived field where the account leaves it blank; typed values win."""
+    pending = list(derivations)
+    done: set[str] = set()
+    # Dependency order: a derivation runs once the derived fields it reads are filled.
+    for _ in range(len(pending) + 1):
+        if not pending:
+            break
+        later = []
+        targets = {d.field for d in pending}
+        for d in pending:
+            if any(i in targets and i != d.field and i not in done for i in d.inputs):
+                later.append(d)
+                continue
+            for col in d.inputs:
+                if col not in accounts:
+                    accounts[col] = np.nan
+            try:
+                values = pd.Series(d.compute(accounts, context), index=accounts.index).astype(float)
+            except Exception as exc:
+                warnings.append(Problem(f"could not derive {d.field} ({d.label or d.field}): "
+                                        f"{type(exc).__name__}: {exc}"))
+                done.add(d.field)
+                continue
+            values = values.where(np.isfinite(values))
+            current = accounts[d.field] if d.field in accounts else pd.Series(np.nan, index=accounts.index)
+            accounts[d.field] = current.where(current.notna(), values)
+            done.add(d.field)
+        if len(later) == len(pending):
+            names = ", ".join(d.field for d in later)
+            warnings.append(Problem(f"derived fields depend on each other in a circle ({names}); "
+                                    "they are left as typed"))
+            break
+        pending = later
+    return accounts
+
+
+def portfolio_fields(accounts: pd.DataFrame, reps: pd.DataFrame | None, config: Config) -> None:
+    """Nearest rep, distance, penetration and tiers: readable by rules, written as outputs."""
+    names, km = portfolio.nearest_rep(accounts, reps)
+    accounts["nearest_rep"] = names
+    accounts["nearest_rep_km"] = km
+    if "distance_km" not in accounts:
+        accounts["distance_km"] = np.nan
+    accounts["distance_km"] = accounts["distance_km"].where(accounts["distance_km"].notna(), km)
+    for col in ("revenue", "potential"):
+        if col not in accounts:
+            accounts[col] = np.nan
+    accounts["penetration"] = portfolio.penetration(accounts["revenue"], accounts["potential"])
+    high, low = portfolio.potential_bounds(accounts["potential"], config.matrix)
+    accounts["potential_tier"] = portfolio.tier(accounts["potential"], high, low,
+                                                portfolio.POTENTIAL_TIERS)
+    m = config.matrix
+    accounts["penetration_tier"] = portfolio.tier(accounts["penetration"], m.penetration_strong,
+                                                  m.penetration_weak, portfolio.PENETRATION_TIERS)
+
+
+def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
+        salespeople: pd.DataFrame | None = None, warnings: list[Problem] | None = None,
+        time_limit: float | None = None) -> Result:
+    """Score the accounts of ``raw``. Never changes ``raw``."""
+    warnings = list(warnings or [])
+    catalogue = plugins.catalogue()
+    if ruleset is not None:
+        for name, kind in getattr(ruleset, "extra_fields", {}).items():
+            from .fields import Field
+            catalogue.add(Field(name, kind))
+    checked: Validated = validate(raw, catalogue)
+    warnings.extend(checked.warnings)
+    accounts = checked.accounts
+    present = set(checked.columns) | set(checked.extras)
+    derivations = dict(plugins.derivations)
+    for d in getattr(ruleset, "derivations", []) or []:
+        derivations[d.field] = d
+    context = Context(salespeople, config)
+    accounts = derive(accounts, derivations.values(), context, warnings)
+    present |= {d.field for d in derivations.values()
+                if all(i in present for i in d.inputs)}
+    portfolio_fields(accounts, salespeople, config)
+    if salespeople is not None and len(salespeople):
+        present.add("distance_km")
+        present |= {"nearest_rep", "nearest_rep_km"}
+    criteria = plugins.criteria
+    kwargs = {} if time_limit is None else {"time_limit": time_limit}
+    crit = run_criteria(accounts, criteria, config.params, present, warnings, **kwargs)
+    rules = _rules_stage(ruleset, accounts, crit.scores, config, warnings)
+    scores = crit.scores.copy()
+    for name, override in rules.score.items():
+        if name in scores:
+            scores[name] = override.where(override.notna(), scores[name])
+    for fld, values in rules.set.items():
+        if fld in accounts:
+            accounts[fld] = values.where(values.notna(), accounts[fld])
+        else:
+            accounts[fld] = values
+    weights = {name: float(config.weights.get(name, c.default_weight)) for name, c in criteria.items()}
+    weighted = weighted_score(scores, weights)
+    final = weighted.score
+    if rules.points is not None:
+        final = (final + rules.points.fillna(0)).clip(0, 100)
+    excluded = rules.exclude.fillna(False).astype(bool) if rules.exclude is not None else \
+        pd.Series(False, index=accounts.index)
+    spec = config.categories
+    if spec.mode == "quotas":
+        letters = by_quotas(final, spec, ranked=~excluded)
+    else:
+        letters = by_bands(final, spec)
+    letters = adjust(letters, spec, rules.cap, rules.floor, rules.force)
+    letters = letters.where(~excluded, None)
+    top = portfolio.top_share(accounts["revenue"], config.top_share, eligible=~excluded)
+    warnings.extend(rules.problems)
+    result = Result(accounts=accounts, outputs=pd.DataFrame(index=accounts.index),
+                    criteria=dict(criteria), scores=replace(crit, scores=scores),
+                    weighted=replace(weighted, score=final), rules=rules, category=letters,
+                    top=top, config=config, rules_name=getattr(ruleset, "name", "") or "",
+                    warnings=warnings, previous_category=checked.previous_category,
+                    has_reps=salespeople is not None and len(salespeople) > 0)
+    result.outputs = build_outputs(result, excluded)
+    return result
+
+
+def _rules_stage(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, config: Config,
+                 warnings: list[Problem]) -> RulesResult:
+    if ruleset is None:
+        return RulesResult.empty(accounts.index)
+    from .rules import apply_rules
+    return apply_rules(ruleset, accounts, scores, engine=config.engine)
+
+
+def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
+    """The output columns, in DESIGN's order, with plain values (numbers, text, booleans)."""
+    acc = result.accounts
+    spec = result.config.categories
+    out: dict[str, Any] = {}
+    out["Score"] = result.weighted.score.round(1)
+    out["Category"] = result.category
+    labels = {k: spec.label(k) for k in spec.letters}
+    label = result.category.map(labels).astype(object)
+    label = label.where(result.category.notna(), "Not enough data")
+    out["Category label"] = label.where(~excluded, "Excluded from ranking")
+    for name in result.criteria:
+        out[SCORE_PREFIX + name] = result.scores.scores[name].round(1)
+    out["Potential"] = acc["potential"].round(2)
+    out["Penetration"] = acc["penetration"].round(4)
+    out["Matrix"] = portfolio.matrix_label(acc["potential_tier"], acc["penetration_tier"])
+    out["Top 80%"] = result.top
+    flags = text.flags_column(result.rules.flags, result.weighted.confidence,
+                              result.config.min_confidence, excluded, result.weighted.score)
+    out["Flags"] = flags
+    out["Why"] = text.why_column(result)
+    out["Confidence"] = result.weighted.confidence.round(3)
+    out["To collect"] = text.to_collect_column(result)
+    if result.has_reps:
+        out["Nearest rep"] = acc["nearest_rep"]
+        out["Nearest rep km"] = acc["nearest_rep_km"].round(1)
+    frame = pd.DataFrame(out, index=acc.index)
+    order = [*OUTPUT_COLUMNS_HEAD, *(SCORE_PREFIX + n for n in result.criteria),
+             *OUTPUT_COLUMNS_TAIL, *(NEAREST_REP_COLUMNS if result.has_reps else ())]
+    return frame[order]
+
+
+def read_salespeople(raw: RawTable | None, warnings: list[Problem]) -> pd.DataFrame | None:
+    """The optional Salespeople table as name / latitude / longitude."""
+    if raw is None:
+        return None
+    checked = validate(raw, Catalogue.build(base=SALESPEOPLE_FIELDS))
+    warnings.extend(p for p in checked.warnings if "no id column" not in p.message)
+    reps = checked.accounts
+    missing = [c for c in ("name", "latitude", "longitude") if c not in reps]
+    if missing:
+        warnings.append(Problem(f"Salespeople table has no {', '.join(missing)} column; "
+                                "nearest-rep distances are not computed", raw.sheet))
+        return None
+    return reps[["name", "latitude", "longitude"]]
+
+
+def resolve_rules_file(name: str | None, base_dir: Path | None, where: str = "") -> Path | None:
+    """Find a rules file named in Settings or on the command line."""
+    if not name:
+        return None
+    from .resources import rules_dir
+    candidates = []
+    p = Path(name).expanduser()
+    roots = [Path.cwd()] + ([base_dir] if base_dir else []) + [rules_dir(), rules_dir() / "clients"]
+    for root in ([Path("/")] if p.is_absolute() else roots):
+        for suffix in ("", ".yaml", ".yml"):
+            c = (root / p) if not p.is_absolute() else p
+            c = c.with_name(c.name + suffix) if suffix else c
+            candidates.append(c)
+            if c.is_file():
+                return c
+    raise UserError(f'rules file "{name}" not found; looked in the workbook folder and in '
+                    f"{rules_dir()} (give a path, or a name from rules/)", where)
+
+
+def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str]] = (),
+                 salespeople: RawTable | None = None, *, rules: str | Path | None = None,
+                 plugin_dirs: Iterable[str | Path] = (), engine: str | None = None,
+                 base_dir: Path | None = None, plugins: Plugins | None = None,
+                 time_limit: float | None = None) -> Result:
+    """What every front end calls: Settings → plugins → rule file → config → run.
+
+    ``rules``, ``plugin_dirs`` and ``engine`` come from the command line and win over the
+    Settings sheet. Raises `UserError` for anything the user must fix first.
+    """
+    settings_rows = list(settings_rows)
+    warnings: list[Problem] = []
+    known = set(plugins.criteria) if plugins else None
+    # Plugins first need the plugin folder from Settings; weights need the criteria names.
+    folder = _setting(settings_rows, ("Plugin folder", "Dossier des plugins"))
+    dirs = [*plugin_dirs, *([_resolve_dir(folder[0], base_dir)] if folder else [])]
+    if plugins is None:
+        plugins = load_plugins(dirs)
+    warnings.extend(plugins.problems)
+    known = set(plugins.criteria)
+    overrides, unknown = read_settings(settings_rows, known)
+    warnings.extend(unknown)
+    rules_name = str(rules) if rules else overrides.values.get("Rules file")
+    where = "" if rules else overrides.where.get("Rules file", "")
+    path = resolve_rules_file(rules_name, base_dir, where)
+    ruleset = _load_ruleset(path, plugins)
+    config = _config_from(ruleset, overrides)
+    if engine:
+        config = replace(config, engine=engine)
+    reps = read_salespeople(salespeople, warnings)
+    result = run(accounts, plugins, config, ruleset, reps, warnings, time_limit=time_limit)
+    if not result.rules_name:
+        result.rules_name = str(path) if path else "default"
+    result.output_sheets = dict(plugins.output_sheets)
+    return result
+
+
+def _setting(rows: list[tuple[Any, Any, str]], keys: tuple[str, ...]) -> tuple[str, str] | None:
+    from .fields import normalise
+    wanted = {normalise(k) for k in keys}
+    for label, value, where in rows:
+        if label is not None and normalise(label) in wanted and value not in (None, ""):
+            return str(value).strip(), where
+    return None
+
+
+def _resolve_dir(folder: str, base_dir: Path | None) -> Path:
+    p = Path(folder).expanduser()
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    return p
+
+
+def _load_ruleset(path: Path | None, plugins: Plugins) -> Any:
+    from . import rules as rules_pkg
+    if not hasattr(rules_pkg, "load_ruleset"):
+        return None  # the rules stage is a pass-through until rule files land
+    return rules_pkg.load_ruleset(path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+
+
+def _config_from(ruleset: Any, overrides: SettingsOverrides) -> Config:
+    config = Config()
+    if ruleset is not None:
+        config = replace(config, weights=dict(ruleset.weights), params=dict(ruleset.params),
+                         categories=ruleset.categories or config.categories)
+    return apply_overrides(config, overrides)
+
+
+def score_records(records: list[Mapping[str, Any]], plugins: Plugins | None = None,
+                  ruleset: Any = None, config: Config | None = None,
+                  salespeople: pd.DataFrame | None = None) -> Result:
+    """Score accounts given as dicts (field → value): for tests and rule-file test cases."""
+    plugins = plugins or load_plugins()
+    headers = sorted({k for r in records for k in r})
+    raw = RawTable(headers, [[r.get(h) for h in headers] for r in records])
+    if config is None:
+        config = _config_from(ruleset, SettingsOverrides())
+    return run(raw, plugins, config, ruleset, salespeople)

@@ -1,0 +1,135 @@
+"""Portfolio views: nearest rep, penetration, the potential × penetration matrix, Top 80 %.
+
+All computed on whole columns. Definitions (tested on hand-computed cases):
+
+- penetration = revenue ÷ potential (potential 2,000 and revenue 500 give 25 %); blank when
+  the potential is missing, zero or negative (never a division error);
+- the potential tier is high / medium / low against two amounts (by default the portfolio's
+  own thirds), the penetration tier strong / medium / weak against two shares (50 % and
+  20 % by default); high potential with weak penetration is the *fragility zone*;
+- an account is in the Top 80 % when the accounts with strictly more revenue make less than
+  80 % of the total revenue, so the account that crosses 80 % is in, and equal revenues are
+  treated alike;
+- the nearest rep is the salesperson whose base is closest by great-circle (haversine)
+  distance, on a sphere of radius 6,371 km.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+EARTH_RADIUS_KM = 6371.0
+POTENTIAL_TIERS = ("high", "medium", "low")
+PENETRATION_TIERS = ("strong", "medium", "weak")
+FRAGILITY = ("high", "weak")
+
+
+@dataclass
+class MatrixTiers:
+    """Tier bounds. Potential bounds are amounts (None: the portfolio's thirds); penetration
+    bounds are shares (0.5 = 50 %)."""
+
+    potential_high: float | None = None
+    potential_low: float | None = None
+    penetration_strong: float = 0.5
+    penetration_weak: float = 0.2
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km; arrays broadcast (degrees in, km out)."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(x, dtype=float)) for x in (lat1, lon1, lat2, lon2))
+    a = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def nearest_rep(accounts: pd.DataFrame, reps: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
+    """Name and distance (km) of the closest rep for each account with coordinates."""
+    index = accounts.index
+    names = pd.Series([None] * len(index), index=index, dtype=object)
+    km = pd.Series(np.nan, index=index)
+    if reps is None or len(reps) == 0 or "latitude" not in accounts or "longitude" not in accounts:
+        return names, km
+    reps = reps.dropna(subset=["latitude", "longitude"])
+    if len(reps) == 0:
+        return names, km
+    lat = accounts["latitude"].to_numpy(dtype=float)
+    lon = accounts["longitude"].to_numpy(dtype=float)
+    ok = ~(np.isnan(lat) | np.isnan(lon))
+    if not ok.any():
+        return names, km
+    rlat = reps["latitude"].to_numpy(dtype=float)
+    rlon = reps["longitude"].to_numpy(dtype=float)
+    rnames = reps["name"].to_numpy(dtype=object)
+    best = np.full(int(ok.sum()), np.inf)
+    who = np.zeros(int(ok.sum()), dtype=int)
+    # One rep at a time keeps memory at O(accounts) whatever the number of reps.
+    for j in range(len(rlat)):
+        d = haversine_km(lat[ok], lon[ok], rlat[j], rlon[j])
+        closer = d < best
+        best[closer] = d[closer]
+        who[closer] = j
+    km[ok] = best
+    names[ok] = rnames[who]
+    return names, km
+
+
+def penetration(revenue: pd.Series, potential: pd.Series) -> pd.Series:
+    """revenue ÷ potential; NaN where potential is missing or ≤ 0 or revenue is missing."""
+    pot = potential.astype(float)
+    rev = revenue.astype(float).clip(lower=0)
+    valid = pot > 0
+    out = pd.Series(np.nan, index=revenue.index)
+    out[valid] = rev[valid] / pot[valid]
+    return out
+
+
+def potential_bounds(potential: pd.Series, tiers: MatrixTiers) -> tuple[float, float]:
+    """(high, low) amounts: the configured ones, else the portfolio's thirds."""
+    known = potential[potential > 0].astype(float)
+    high, low = tiers.potential_high, tiers.potential_low
+    if high is None:
+        high = float(known.quantile(2 / 3)) if len(known) else np.inf
+    if low is None:
+        low = float(known.quantile(1 / 3)) if len(known) else 0.0
+    return high, min(low, high)
+
+
+def tier(values: pd.Series, high: float, low: float, names: tuple[str, str, str]) -> pd.Series:
+    """names[0] where value ≥ high, names[2] where value < low, names[1] between; None if NaN."""
+    v = values.to_numpy(dtype=float)
+    out = np.full(len(v), None, dtype=object)
+    out[v >= high] = names[0]
+    out[(v < low)] = names[2]
+    mid = (v < high) & (v >= low)
+    out[mid] = names[1]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def matrix_label(pot_tier: pd.Series, pen_tier: pd.Series) -> pd.Series:
+    """``High potential, weak penetration: fragility zone`` style cell text."""
+    pot = pot_tier.fillna("").astype(str)
+    pen = pen_tier.fillna("").astype(str)
+    text = pot.str.capitalize() + " potential, " + pen + " penetration"
+    text = text.where(pen != "", pot.str.capitalize() + " potential, penetration unknown")
+    fragile = (pot == FRAGILITY[0]) & (pen == FRAGILITY[1])
+    text = text.where(~fragile, text + ": fragility zone")
+    return text.where(pot != "", "")
+
+
+def top_share(revenue: pd.Series, share: float = 0.8, eligible: pd.Series | None = None) -> pd.Series:
+    """True for the accounts that make ``share`` of revenue (see the module docstring)."""
+    rev = revenue.astype(float).fillna(0.0).clip(lower=0.0)
+    if eligible is not None:
+        rev = rev.where(eligible.astype(bool), 0.0)
+    v = rev.to_numpy()
+    total = v.sum()
+    if total <= 0:
+        return pd.Series(False, index=revenue.index)
+    asc = np.sort(v)
+    suffix = np.concatenate([np.cumsum(asc[::-1])[::-1], [0.0]])  # suffix[i] = sum(asc[i:])
+    above = suffix[np.searchsorted(asc, v, side="right")]  # sum of strictly greater revenues
+    return pd.Series((above < share * total) & (v > 0), index=revenue.index)

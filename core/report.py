@@ -1,0 +1,191 @@
+"""The output sheets' contents (Matrix, Summary, Log) and the console summary.
+
+Pure data: each sheet is a list of `Block`s (top-left cell and a grid of plain values) that
+every front end writes the same way, values only. The template workbook puts its colours
+and chart on exactly these cells, so the layout constants below are shared with
+``workbooks/build_template.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .portfolio import PENETRATION_TIERS, POTENTIAL_TIERS
+
+if TYPE_CHECKING:
+    from .pipeline import Result
+
+MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET = "Matrix", "Summary", "Log"
+# Matrix: three 3×3 grids (accounts, revenue, potential), each with its row/column headers.
+MATRIX_GRIDS = (("Accounts", 3), ("Revenue", 9), ("Potential", 15))  # (title, first row)
+MATRIX_COLS = 4  # header column + weak / medium / strong
+# Summary: per-category table from row 3, per-rep table from SUMMARY_REP_ROW.
+SUMMARY_CATEGORY_ROW = 3
+SUMMARY_REP_ROW = 12
+SUMMARY_MAX_CATEGORIES = 6
+LOG_HEADERS = ("Time", "Rules file", "Engine", "Accounts", "Counts", "Top 80%", "Changed",
+               "Moved up", "Moved down", "Warnings", "Messages")
+PEN_ORDER = tuple(reversed(PENETRATION_TIERS))  # weak, medium, strong: left to right
+POT_ORDER = POTENTIAL_TIERS                      # high, medium, low: top to bottom
+
+
+@dataclass
+class Block:
+    """Plain values to write from (row, col), 1-based; ``clear_to_row`` blanks below first."""
+
+    row: int
+    col: int
+    values: list[list[Any]]
+    clear_to_row: int | None = None
+    clear_cols: int | None = None
+
+
+def _num(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
+
+
+def matrix_blocks(result: "Result") -> list[Block]:
+    acc = result.accounts
+    rev = acc["revenue"].clip(lower=0).fillna(0.0)
+    pot = acc["potential"].fillna(0.0)
+    blocks = [Block(1, 1, [["Portfolio matrix: potential × penetration"],
+                           ["High potential with weak penetration is the fragility zone."]])]
+    for title, row in MATRIX_GRIDS:
+        grid: list[list[Any]] = [[title, *(f"{p.capitalize()} penetration" for p in PEN_ORDER)]]
+        for pt in POT_ORDER:
+            line: list[Any] = [f"{pt.capitalize()} potential"]
+            for pn in PEN_ORDER:
+                mask = (acc["potential_tier"] == pt) & (acc["penetration_tier"] == pn)
+                if title == "Accounts":
+                    line.append(int(mask.sum()))
+                elif title == "Revenue":
+                    line.append(round(float(rev[mask].sum()), 2))
+                else:
+                    line.append(round(float(pot[mask].sum()), 2))
+            grid.append(line)
+        blocks.append(Block(row, 1, grid))
+    unknown = int((acc["potential_tier"].isna() | acc["penetration_tier"].isna()).sum())
+    blocks.append(Block(21, 1, [["Accounts not in the matrix (potential or penetration unknown)",
+                                 None, None, unknown]]))
+    return blocks
+
+
+def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
+    acc = result.accounts
+    spec = result.config.categories
+    cat = result.category
+    rev = acc["revenue"].clip(lower=0).fillna(0.0)
+    pot = acc["potential"].fillna(0.0)
+    total = float(rev.sum())
+    header = ["Category", "Label", "Accounts", "Revenue", "Potential", "Share of revenue",
+              "In Top 80%"]
+    rows: list[list[Any]] = [header]
+    letters = list(spec.letters)[:SUMMARY_MAX_CATEGORIES]
+    for k in letters:
+        m = cat == k
+        rows.append([k, spec.label(k), int(m.sum()), round(float(rev[m].sum()), 2),
+                     round(float(pot[m].sum()), 2),
+                     round(float(rev[m].sum()) / total, 4) if total > 0 else None,
+                     int((m & result.top).sum())])
+    none = cat.isna()
+    rows.append(["—", "No category", int(none.sum()), round(float(rev[none].sum()), 2),
+                 round(float(pot[none].sum()), 2),
+                 round(float(rev[none].sum()) / total, 4) if total > 0 else None,
+                 int((none & result.top).sum())])
+    # pad to a fixed height so the chart over this table always reads the same cells
+    while len(rows) < SUMMARY_MAX_CATEGORIES + 2:
+        rows.append([None] * len(header))
+    blocks = [Block(1, 1, [["Summary by category and by salesperson"], [None]]),
+              Block(SUMMARY_CATEGORY_ROW, 1, rows)]
+    rep_header = ["Salesperson", "Accounts", *letters, "Revenue", "Potential", "Share of revenue"]
+    reps = acc["salesperson"].fillna("(none)") if "salesperson" in acc else \
+        pd.Series("(none)", index=acc.index)
+    rep_rows: list[list[Any]] = [rep_header]
+    for name, idx in reps.groupby(reps, sort=True).groups.items():
+        m = acc.index.isin(idx)
+        r = float(rev[m].sum())
+        rep_rows.append([name, int(m.sum()), *(int(((cat == k) & m).sum()) for k in letters),
+                         round(r, 2), round(float(pot[m].sum()), 2),
+                         round(r / total, 4) if total > 0 else None])
+    end = SUMMARY_REP_ROW + max(previous_rows, len(rep_rows)) + 1
+    blocks.append(Block(SUMMARY_REP_ROW, 1, rep_rows, clear_to_row=end, clear_cols=len(rep_header) + 2))
+    return blocks
+
+
+def counts_text(result: "Result") -> str:
+    return " · ".join(f"{k} {n}" for k, n in result.counts.items())
+
+
+def log_row(result: "Result", when: dt.datetime | None = None) -> list[Any]:
+    when = (when or dt.datetime.now()).replace(microsecond=0)
+    ch = result.changes
+    msgs = "; ".join(str(p) for p in result.warnings[:10])
+    if len(result.warnings) > 10:
+        msgs += f"; … and {len(result.warnings) - 10} more"
+    return [when, result.rules_name, result.config.engine, int(len(result.accounts)),
+            counts_text(result), int(result.top.sum()), ch["changed"], ch["up"], ch["down"],
+            len(result.warnings), msgs[:32000]]
+
+
+def extra_sheets(result: "Result", builders: dict) -> tuple[dict[str, list[Block]], list[str]]:
+    """Plugin output sheets; a failing builder is reported, not fatal."""
+    out, problems = {}, []
+    for name, build in builders.items():
+        try:
+            rows = build(result)
+            grid = [[_num(v) for v in row] for row in rows]
+            out[name] = [Block(1, 1, grid)]
+        except Exception as exc:
+            problems.append(f"output sheet {name} failed: {type(exc).__name__}: {exc}")
+    return out, problems
+
+
+def console_summary(result: "Result", target: str = "") -> str:
+    n = len(result.accounts)
+    spec = result.config.categories
+    lines = [f"Scored {n} account{'s' if n != 1 else ''} with rules {result.rules_name}"
+             f" ({result.config.engine} engine)" + (f" → {target}" if target else "")]
+    for k, c in result.counts.items():
+        share = f"{c / n:.0%}" if n else "0%"
+        lines.append(f"  {k} {spec.label(k):<12} {c:>7}  {share:>4}")
+    blank = int(result.category.isna().sum())
+    if blank:
+        lines.append(f"  - {'no category':<12} {blank:>7}")
+    lines.append(f"  Top 80% of revenue: {int(result.top.sum())} account(s)")
+    ch = result.changes
+    if result.previous_category is not None and ch["changed"]:
+        lines.append(f"  Changed since last run: {ch['changed']} ({ch['up']} up, {ch['down']} down)")
+    if result.warnings:
+        lines.append(f"{len(result.warnings)} warning(s):")
+        for p in result.warnings[:30]:
+            lines.append(f"  {p}")
+        if len(result.warnings) > 30:
+            lines.append(f"  … and {len(result.warnings) - 30} more (see the Log sheet)")
+    return "\n".join(lines)
+
+
+def top_accounts(result: "Result", n: int) -> str:
+    """The ``n`` best-scored accounts as a small text table."""
+    acc, out = result.accounts, result.outputs
+    order = out["Score"].sort_values(ascending=False, na_position="last").index[:n]
+    lines = [f"Top {len(order)} accounts:",
+             f"  {'id':<10} {'name':<32} {'score':>5}  cat  flags"]
+    for pos in order:
+        ident = str(acc.at[pos, "id"]) if "id" in acc and acc.at[pos, "id"] is not None else "?"
+        name = str(acc.at[pos, "name"]) if "name" in acc and acc.at[pos, "name"] is not None else ""
+        score = out.at[pos, "Score"]
+        score_s = f"{score:5.1f}" if score == score else "    -"
+        lines.append(f"  {ident:<10} {name[:32]:<32} {score_s}  {out.at[pos, 'Category'] or '-':<3}  "
+                     f"{out.at[pos, 'Flags']}")
+    return "\n".join(lines)

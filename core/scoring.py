@@ -1,0 +1,163 @@
+"""Running the criteria safely, and the weighted score with its confidence.
+
+Each criterion scores the whole table inside the core's error handling: a criterion that
+raises, returns the wrong length, values outside 0–100 or nothing usable is named in the
+warnings and its column is blank (or clipped), and the run goes on. The weighted score
+leaves out, account by account, the criteria that could not be scored; ``Confidence`` is
+the share of the total weight that rests on known inputs.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .criterion import Criterion, Scored
+from .problems import Problem
+
+DEFAULT_TIME_LIMIT_S = 30.0
+
+
+@dataclass
+class CriteriaScores:
+    scores: pd.DataFrame                       # criterion → 0–100 / NaN
+    reasons: pd.DataFrame                      # criterion → short text / None
+    failed: dict[str, str] = field(default_factory=dict)   # criterion → what went wrong
+    absent: dict[str, list[str]] = field(default_factory=dict)  # criterion → absent inputs
+
+
+def _call_with_limit(crit: Criterion, view: pd.DataFrame, params: Mapping[str, Any],
+                     limit: float | None) -> Any:
+    """Run ``crit.score``; give up after ``limit`` seconds (the thread is left to finish)."""
+    if not limit:
+        return crit.score(view, params)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = crit.score(view, params)
+        except BaseException as exc:  # reported by the caller, named by criterion
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name=f"criterion-{crit.name}", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        raise TimeoutError(f"took longer than {limit:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
+                 params: Mapping[str, Mapping[str, Any]], present: set[str],
+                 warnings: list[Problem], time_limit: float | None = DEFAULT_TIME_LIMIT_S
+                 ) -> CriteriaScores:
+    """Score every account on every criterion; failures become warnings, not crashes."""
+    index = accounts.index
+    scores: dict[str, pd.Series] = {}
+    reasons: dict[str, pd.Series] = {}
+    result = CriteriaScores(pd.DataFrame(index=index), pd.DataFrame(index=index))
+    for name, crit in criteria.items():
+        blank = pd.Series(np.nan, index=index)
+        scores[name], reasons[name] = blank, pd.Series([None] * len(index), index=index, dtype=object)
+        absent = [i.name for i in crit.inputs if i.name not in present]
+        result.absent[name] = absent
+        if crit.inputs and len(absent) == len(crit.inputs):
+            warnings.append(Problem(
+                f"criterion {name}: none of its inputs ({', '.join(i.title for i in crit.inputs)}) "
+                "is in the Accounts table; it is left blank and the weights rest on the others"))
+            continue
+        if absent:
+            warnings.append(Problem(
+                f"criterion {name}: column {', '.join(absent)} is not in the Accounts table; "
+                "it scores on the other inputs"))
+        view = accounts.copy(deep=False)
+        for missing in absent:
+            view[missing] = np.nan if crit_input_numeric(crit, missing) else None
+        try:
+            out = _call_with_limit(crit, view, crit.resolve_params(params.get(name)), time_limit)
+            score, reason = _check_output(name, out, index, warnings)
+        except Exception as exc:
+            msg = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            result.failed[name] = msg
+            warnings.append(Problem(f"criterion {name} failed ({msg}); its scores are left "
+                                    "blank and the weights rest on the others"))
+            continue
+        if score.isna().all() and len(index):
+            result.failed[name] = "no account could be scored"
+        scores[name], reasons[name] = score, reason
+    result.scores = pd.DataFrame(scores, index=index)
+    result.reasons = pd.DataFrame(reasons, index=index)
+    return result
+
+
+def crit_input_numeric(crit: Criterion, name: str) -> bool:
+    return next((i.numeric for i in crit.inputs if i.name == name), True)
+
+
+def _check_output(name: str, out: Any, index: pd.Index, warnings: list[Problem]) -> tuple[
+        pd.Series, pd.Series]:
+    reason = None
+    if isinstance(out, Scored) or (isinstance(out, tuple) and len(out) == 2):
+        out, reason = out
+    if not isinstance(out, (pd.Series, np.ndarray, list)):
+        raise TypeError(f"score() returned {type(out).__name__}, not a Series")
+    values = out.to_numpy() if isinstance(out, pd.Series) else np.asarray(out)
+    if len(values) != len(index):
+        raise ValueError(f"score() returned {len(values)} values for {len(index)} accounts")
+    if isinstance(out, pd.Series) and not out.index.equals(index):
+        if set(out.index) == set(index):
+            values = out.reindex(index).to_numpy()
+    try:
+        values = values.astype(float)
+    except (TypeError, ValueError):
+        raise TypeError("score() returned values that are not numbers") from None
+    values = np.where(np.isfinite(values), values, np.nan)
+    outside = (values < 0) | (values > 100)
+    if outside.any():
+        warnings.append(Problem(f"criterion {name} returned {int(outside.sum())} score(s) outside "
+                                "0–100; they were clipped"))
+        values = np.clip(values, 0, 100)
+    score = pd.Series(values, index=index, dtype=float)
+    if reason is None:
+        reason_s = pd.Series([None] * len(index), index=index, dtype=object)
+    else:
+        r = reason.to_numpy() if isinstance(reason, pd.Series) else np.asarray(reason, dtype=object)
+        if len(r) != len(index):
+            r = np.full(len(index), None, dtype=object)
+        reason_s = pd.Series(r, index=index, dtype=object)
+    return score, reason_s
+
+
+@dataclass
+class Weighted:
+    score: pd.Series          # 0–100, NaN when no criterion is known
+    confidence: pd.Series     # share of total weight on known criteria
+    contributions: pd.DataFrame  # points each criterion brings to the score
+    weights: dict[str, float]    # normalised (sum 1 over weight > 0)
+
+
+def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float]) -> Weighted:
+    """Weights are normalised; an unknown criterion is left out of that account's weighting."""
+    names = [c for c in scores.columns if weights.get(c, 0) > 0]
+    total = sum(weights[c] for c in names)
+    index = scores.index
+    if not names or total <= 0:
+        nan = pd.Series(np.nan, index=index)
+        return Weighted(nan, pd.Series(0.0, index=index), pd.DataFrame(index=index), {})
+    w = np.array([weights[c] / total for c in names])
+    s = scores[names].to_numpy(dtype=float)
+    known = ~np.isnan(s)
+    den = (known * w).sum(axis=1)
+    num = (np.nan_to_num(s) * w).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(den > 0, num / den, np.nan)
+        contrib = np.where(known, np.nan_to_num(s) * w / den[:, None], np.nan)
+    return Weighted(pd.Series(score, index=index), pd.Series(den, index=index),
+                    pd.DataFrame(contrib, index=index, columns=names),
+                    dict(zip(names, w.tolist())))
