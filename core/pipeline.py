@@ -73,14 +73,15 @@ class Result:
         prev = self.previous_category
         if prev is None:
             return out
-        order = {k: i for i, k in enumerate(self.config.categories.letters)}
-        p = prev.map(lambda v: order.get(str(v).strip()) if v is not None else None)
-        n = self.category.map(order)
-        both = p.notna() & n.notna()
+        order = {k: float(i) for i, k in enumerate(self.config.categories.letters)}
+        p = pd.to_numeric(prev.map(lambda v: order.get(str(v).strip()) if v is not None else None),
+                          errors="coerce").to_numpy(dtype=float)
+        n = pd.to_numeric(self.category.map(order), errors="coerce").to_numpy(dtype=float)
+        both = ~np.isnan(p) & ~np.isnan(n)
         out["changed"] = int((both & (p != n)).sum())
         out["up"] = int((both & (n < p)).sum())
         out["down"] = int((both & (n > p)).sum())
-        out["new"] = int((p.isna() & n.notna()).sum())
+        out["new"] = int((np.isnan(p) & ~np.isnan(n)).sum())
         return out
 
 

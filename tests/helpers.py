@@ -1,0 +1,60 @@
+"""Helpers shared by the tests: real workbooks built with openpyxl."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import openpyxl
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+class Formula(str):
+    """A value to store as a real formula cell (other strings starting with = are text)."""
+
+
+HEADERS = ("id", "name", "status", "salesperson", "revenue", "revenue_n1", "potential",
+           "payment_incidents", "relationship", "distance_km")
+
+
+def write_workbook(path: Path, headers: Sequence[str], rows: Sequence[Sequence[Any]],
+                   settings: Sequence[tuple[str, Any]] = (), reps: Sequence[Sequence[Any]] = (),
+                   table: bool = True, sheet: str = "Accounts") -> Path:
+    """A real .xlsx: Accounts (as an Excel table or a plain range), Settings, Salespeople."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(list(headers))
+    for r in rows:
+        ws.append([str(v) if isinstance(v, Formula) else v for v in r])
+        for cell, v in zip(ws[ws.max_row], r):
+            if isinstance(v, str) and v.startswith("=") and not isinstance(v, Formula):
+                cell.data_type = "s"  # typed as text (e.g. pasted with an apostrophe)
+    if table and rows:
+        ref = f"A1:{openpyxl.utils.get_column_letter(len(headers))}{len(rows) + 1}"
+        t = Table(displayName="Accounts", ref=ref)
+        t.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+        ws.add_table(t)
+    if settings:
+        st = wb.create_sheet("Settings")
+        st.append(["Setting", "Value"])
+        for k, v in settings:
+            st.append([k, v])
+    if reps:
+        sp = wb.create_sheet("Salespeople")
+        sp.append(["name", "latitude", "longitude"])
+        for r in reps:
+            sp.append(list(r))
+    wb.save(path)
+    return path
+
+
+def cells(path: Path) -> dict[tuple[str, str], tuple[Any, str]]:
+    """Every cell of a workbook: (sheet, coordinate) → (value, data_type)."""
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    out[(ws.title, c.coordinate)] = (c.value, c.data_type)
+    return out

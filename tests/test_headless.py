@@ -1,0 +1,188 @@
+"""The headless front end on real .xlsx files built in tmp_path."""
+
+import os
+import shutil
+import zipfile
+
+import openpyxl
+import pytest
+
+from helpers import HEADERS, cells, write_workbook
+from potentiel.cli import main
+from potentiel.headless import score_file
+from potentiel.problems import UserError
+
+ROWS = [
+    ["C1", "Acme", "Client", "Claire", 120000, 100000, 400000, 0, 4, 30],
+    ["C2", "=HYPERLINK(\"http://x\",\"y\")", "Client", "Julien", 30000, 35000, 50000, 5, 2, 650],
+    ["C3", "+Bobo", "Prospect", "Claire", None, None, 900000, None, None, 700],
+    [None, None, None, None, None, None, None, None, None, None],
+    ["C4", "@Delta", "Client", "-Julien", 8000, 4000, None, 1, 3, 120],
+]
+
+
+def test_scores_in_place_keeps_a_backup_and_never_changes_inputs(workbook):
+    path = workbook(ROWS)
+    before = cells(path)
+    result, target = score_file(path)
+    assert target == path
+    backup = path.with_name("book.backup.xlsx")
+    assert cells(backup) == before
+    after = cells(path)
+    inputs = {k: v for k, v in before.items() if k[0] == "Accounts"}
+    assert {k: after[k] for k in inputs} == inputs, "an input cell was changed"
+    ws = openpyxl.load_workbook(path)["Accounts"]
+    headers = [c.value for c in ws[1]]
+    assert headers[:len(HEADERS)] == list(HEADERS)
+    for name in ("Score", "Category", "Category label", "Potential", "Penetration", "Matrix",
+                 "Top 80%", "Flags", "Why", "Confidence", "To collect"):
+        assert name in headers
+    score_col = headers.index("Category") + 1
+    assert [ws.cell(row=r, column=score_col).value for r in range(2, 7)][3] is None  # empty row
+    table = ws.tables["Accounts"]
+    assert table.ref == f"A1:{openpyxl.utils.get_column_letter(len(headers))}6"
+    assert {"Matrix", "Summary", "Log"} <= set(openpyxl.load_workbook(path).sheetnames)
+
+
+def test_no_output_cell_is_a_formula(workbook):
+    path = workbook(ROWS)
+    before = {k for k, v in cells(path).items() if v[1] == "f"}
+    score_file(path)
+    after = cells(path)
+    formulas = {k for k, v in after.items() if v[1] == "f"}
+    assert formulas == before == set()
+    # the hostile name is written back as text only, where it was typed
+    hits = [k for k, v in after.items() if str(v[0]).startswith("=HYPERLINK")]
+    assert hits == [("Accounts", "B3")]
+    # text that starts like a formula in our own output (a rep named "-Julien") stays text
+    summary = [v for k, v in after.items() if k[0] == "Summary" and v[0] == "-Julien"]
+    assert summary and all(t == "s" for _, t in summary)
+
+
+def test_second_run_rewrites_the_same_columns_and_logs_changes(workbook, tmp_path):
+    path = workbook(ROWS)
+    score_file(path)
+    width = openpyxl.load_workbook(path)["Accounts"].max_column
+    result, _ = score_file(path)
+    wb = openpyxl.load_workbook(path)
+    assert wb["Accounts"].max_column == width
+    log = list(wb["Log"].iter_rows(values_only=True))
+    assert log[0][0] == "Time" and len(log) == 3
+    assert result.changes["changed"] == 0 and result.changes["new"] == 0
+
+
+def test_writes_to_another_file_with_o(workbook, tmp_path):
+    path = workbook(ROWS)
+    before = cells(path)
+    out = tmp_path / "scored.xlsx"
+    score_file(path, out)
+    assert cells(path) == before and out.exists()
+    assert not path.with_name("book.backup.xlsx").exists()
+
+
+def test_plain_range_without_an_excel_table(tmp_path):
+    path = write_workbook(tmp_path / "plain.xlsx", HEADERS, ROWS, table=False, sheet="Comptes")
+    result, _ = score_file(path)
+    ws = openpyxl.load_workbook(path)["Comptes"]
+    assert ws.cell(row=1, column=len(HEADERS) + 1).value == "Score"
+    assert len(result.accounts) == 4
+
+
+def test_missing_accounts_sheet_is_a_clear_error(tmp_path):
+    path = write_workbook(tmp_path / "x.xlsx", HEADERS, ROWS, sheet="Feuil1", table=False)
+    with pytest.raises(UserError, match="no Accounts sheet"):
+        score_file(path)
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"id;name\nC1;Acme\n", "not an Excel workbook"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old .xls"),
+    (b"", "not an Excel workbook"),
+])
+def test_a_file_that_is_not_a_workbook(tmp_path, content, words, capsys):
+    path = tmp_path / "fake.xlsx"
+    path.write_bytes(content)
+    assert main(["score", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_a_truncated_workbook(workbook, capsys):
+    path = workbook(ROWS)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert main(["score", str(path)]) == 1
+    assert "not an Excel workbook" in capsys.readouterr().err
+
+
+def test_output_column_cannot_overwrite_user_data_beside_the_table(tmp_path):
+    path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
+    wb = openpyxl.load_workbook(path)
+    wb["Accounts"].cell(row=3, column=len(HEADERS) + 1).value = "my note"
+    wb.save(path)
+    before = path.read_bytes()
+    with pytest.raises(UserError, match="cells to the right of the accounts are not empty"):
+        score_file(path)
+    assert path.read_bytes() == before
+
+
+def test_a_workbook_open_in_excel_is_not_overwritten(workbook):
+    path = workbook(ROWS)
+    lock = path.with_name("~$" + path.name)
+    lock.write_bytes(b"owner")
+    before = path.read_bytes()
+    with pytest.raises(UserError, match="open in Excel"):
+        score_file(path)
+    assert path.read_bytes() == before
+    assert not [p for p in os.listdir(path.parent) if p.startswith(".~potentiel")]
+
+
+def test_settings_select_weights_and_bands(tmp_path):
+    path = write_workbook(tmp_path / "s.xlsx", HEADERS, ROWS,
+                          settings=[("Weight: revenue", 100), ("Weight: trend", 0),
+                                    ("Weight: potential", 0), ("Weight: solvency", 0),
+                                    ("Weight: relationship", 0), ("Weight: accessibility", 0),
+                                    ("Weight: prescription", 0), ("Weight: growth", 0),
+                                    ("Band A", 10)])
+    result, _ = score_file(path)
+    out = result.outputs
+    assert out.loc[0, "Score"] == out.loc[0, "Score: revenue"]
+    assert out.loc[0, "Confidence"] == 1.0
+
+
+def test_bad_setting_names_its_cell(tmp_path, capsys):
+    path = write_workbook(tmp_path / "s.xlsx", HEADERS, ROWS, settings=[("Weight: revenue", "lots")])
+    assert main(["score", str(path)]) == 1
+    assert 'Settings!B2: "lots" is not a number (weight of revenue)' in capsys.readouterr().err
+
+
+def test_salespeople_sheet_gives_nearest_rep(tmp_path):
+    headers = ("id", "revenue", "latitude", "longitude")
+    path = write_workbook(tmp_path / "r.xlsx", headers, [["C1", 10, 43.2965, 5.3698]],
+                          reps=[["Lyon rep", 45.764, 4.8357], ["Paris rep", 48.8566, 2.3522]])
+    result, _ = score_file(path)
+    assert result.outputs.loc[0, "Nearest rep"] == "Lyon rep"
+    assert 270 < result.outputs.loc[0, "Nearest rep km"] < 280
+
+
+def test_xlsm_keeps_its_macros(tmp_path):
+    import xlsxwriter
+    vba = shutil.which("true")  # any file would do for openpyxl; use a real vbaProject.bin
+    src = tmp_path / "m.xlsm"
+    wb = xlsxwriter.Workbook(str(src))
+    ws = wb.add_worksheet("Accounts")
+    ws.write_row(0, 0, ["id", "revenue"])
+    ws.write_row(1, 0, ["C1", 100])
+    import xlwings
+    with zipfile.ZipFile(os.path.join(os.path.dirname(xlwings.__file__),
+                                      "quickstart_standalone.xlsm")) as z:
+        (tmp_path / "vbaProject.bin").write_bytes(z.read("xl/vbaProject.bin"))
+    wb.add_vba_project(str(tmp_path / "vbaProject.bin"))
+    ws.insert_button("D2", {"macro": "SampleCall", "caption": "Recompute"})
+    wb.close()
+    assert vba is not None
+    score_file(src)
+    with zipfile.ZipFile(src) as z:
+        names = set(z.namelist())
+        assert z.read("xl/vbaProject.bin") == (tmp_path / "vbaProject.bin").read_bytes()
+    assert any(n.startswith("xl/drawings/vmlDrawing") for n in names)
