@@ -10,9 +10,10 @@ explicit value typed by a person always wins).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Sequence
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the pipeline, not here: `potentiel --help` stays fast
+    import pandas as pd
 
 from .fields import NUMBER, Field
 

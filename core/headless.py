@@ -22,7 +22,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .fields import is_output_header, normalise
+from .fields import normalise
+from .layout import place_outputs, settings_rows
 from .pipeline import Result, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, SUMMARY_SHEET, SUMMARY_REP_ROW, Block,
@@ -142,23 +143,13 @@ def read_settings_rows(wb) -> list[tuple[Any, Any, str]]:
     ws = _sheet(wb, SETTINGS_NAMES)
     if ws is None:
         return []
-    label_col = 1
-    for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, 10)):
-        for c in row:
-            if isinstance(c.value, str) and normalise(c.value) in ("setting", "parametre", "reglage"):
-                label_col = c.column
-                break
-    rows = []
-    for row in ws.iter_rows(min_row=1, max_row=ws.max_row, min_col=label_col, max_col=label_col + 1):
-        label, value = row[0], row[1]
-        if label.value in (None, "") or (isinstance(label.value, str) and normalise(label.value) in (
-                "setting", "parametre", "reglage")):
-            continue
-        v = _cell_value(value)
-        if isinstance(v, FormulaCell):
+    grid = [[_cell_value(c) for c in row] for row in ws.iter_rows(min_row=1, max_row=ws.max_row,
+                                                                     max_col=min(ws.max_column, 6))]
+    rows = settings_rows(grid, ws.title)
+    for label, value, where in rows:
+        if isinstance(value, FormulaCell):
             raise UserError("a formula in Settings cannot be read without Excel; type the value",
-                            cell_ref(ws.title, value.row, value.column))
-        rows.append((label.value, v, cell_ref(ws.title, value.row, value.column)))
+                            where)
     return rows
 
 
@@ -206,32 +197,22 @@ def _put(ws, row: int, col: int, value: Any) -> None:
 def write_outputs(ws, area: Area, raw: RawTable, result: Result) -> None:
     """Write the output columns next to the inputs; inputs are never touched."""
     outputs = result.outputs
-    existing = {str(h).strip(): area.first_col + j for j, h in enumerate(raw.headers)
-                if h is not None and is_output_header(h)}
-    next_col = area.last_col + 1
-    placement: dict[str, int] = {}
-    for name in outputs.columns:
-        if name in existing:
-            placement[name] = existing[name]
-            continue
-        _check_free(ws, area, next_col, name)
-        placement[name] = next_col
-        next_col += 1
-    # Output columns of an earlier run that this run no longer writes are blanked (ours).
-    stale = [c for h, c in existing.items() if h not in placement]
+    plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns))
+    for name in plan.new:
+        _check_free(ws, area, plan.columns[name], name)
     n_rows = area.last_row - area.header_row
     positions = {pos: i for i, pos in enumerate(outputs.index)}
-    for name, col in placement.items():
+    for name, col in plan.columns.items():
         _put(ws, area.header_row, col, name)
         values = outputs[name].to_numpy(dtype=object)
         for pos in range(n_rows):
             i = positions.get(pos)
             _put(ws, area.header_row + 1 + pos, col, None if i is None else values[i])
-    for col in stale:
+    for col in plan.stale:
         for pos in range(n_rows):
             ws.cell(row=area.header_row + 1 + pos, column=col).value = None
-    if next_col - 1 > area.last_col and area.table is not None:
-        _extend_table(area, next_col - 1, list(placement))
+    if plan.new and area.table is not None:
+        _extend_table(area, plan.last_col, list(plan.columns))
 
 
 def _check_free(ws, area: Area, col: int, name: str) -> None:
