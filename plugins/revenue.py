@@ -1,0 +1,44 @@
+"""Revenue: how much the account buys from us today.
+
+Measures the revenue of the last full year (N) on a logarithmic scale, because account
+sizes spread over several orders of magnitude: by default 0 at the portfolio's 10th
+percentile of positive revenues and 100 at its 95th percentile (a few giants must not
+flatten everybody else), straight line on the log of revenue between the two. Revenue of
+zero or less scores 0. Set ``low`` and ``high`` (in €) in the rule file to fix the scale
+instead, e.g. to compare runs over time. When the portfolio gives no usable span (all
+positive revenues equal), the scale is linear from 0 to ``high``.
+
+Reason: ``"revenue 180 k€, top 8 %"`` (where the account stands in the portfolio).
+"""
+
+from __future__ import annotations
+
+from potentiel import Criterion, Input, Param, Scored, hookimpl
+from potentiel.plugins._scales import amount_scores, number_param, numbers
+
+
+class Revenue(Criterion):
+    name = "revenue"
+    label = "Revenue"
+    description = "Revenue of the last full year, on a log scale across the portfolio"
+    inputs = (Input("revenue", "money", unit="€", label="Revenue N"),)
+    params = {
+        "low": Param(None, "revenue (€) scoring 0; blank = the portfolio's 10th percentile"),
+        "high": Param(None, "revenue (€) scoring 100; blank = the portfolio's 95th percentile"),
+    }
+    default_weight = 25
+
+    def score(self, accounts, params):
+        p = self.resolve_params(params)
+        low = number_param(p, "low", self.name, allow_none=True)
+        high = number_param(p, "high", self.name, positive=True, allow_none=True)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"revenue: low ({low:g}) must be below high ({high:g})")
+        score, reason = amount_scores(numbers(accounts, "revenue"), low, high, "revenue",
+                                      accounts.index)
+        return Scored(score, reason)
+
+
+@hookimpl
+def register_criteria(register):
+    register(Revenue())
