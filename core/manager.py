@@ -81,7 +81,7 @@ def _origin_of(manager: pluggy.PluginManager, plugin: object) -> Origin:
     if name.startswith("potentiel.plugins."):
         return Origin("built-in", name.rsplit(".", 1)[1], path)
     if name.startswith("file:"):
-        return Origin("file", name[5:], path)
+        return Origin("file", Path(name[5:]).stem, name[5:])
     return Origin("package", name, path)
 
 

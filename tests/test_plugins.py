@@ -137,7 +137,7 @@ def test_a_hook_that_raises_is_reported(tmp_path):
             raise RuntimeError("no licence server")
     ''')
     plugins = load_plugins([d], entry_points=False)
-    assert any("register_criteria failed: RuntimeError: no licence server (line 4)" in str(p)
+    assert any("register_criteria failed: RuntimeError: no licence server (line 5)" in str(p)
                for p in plugins.problems)
     assert len(plugins.criteria) == 9
 
