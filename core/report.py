@@ -180,12 +180,12 @@ def top_accounts(result: "Result", n: int) -> str:
     acc, out = result.accounts, result.outputs
     order = out["Score"].sort_values(ascending=False, na_position="last").index[:n]
     lines = [f"Top {len(order)} accounts:",
-             f"  {'id':<10} {'name':<32} {'score':>5}  cat  flags"]
+             f"  {'id':<10} {'name':<32} {'score':>5}  cat  known  flags"]
     for pos in order:
         ident = str(acc.at[pos, "id"]) if "id" in acc and acc.at[pos, "id"] is not None else "?"
         name = str(acc.at[pos, "name"]) if "name" in acc and acc.at[pos, "name"] is not None else ""
         score = out.at[pos, "Score"]
         score_s = f"{score:5.1f}" if score == score else "    -"
         lines.append(f"  {ident:<10} {name[:32]:<32} {score_s}  {out.at[pos, 'Category'] or '-':<3}  "
-                     f"{out.at[pos, 'Flags']}")
+                     f"{out.at[pos, 'Confidence']:>5.0%}  {out.at[pos, 'Flags']}")
     return "\n".join(lines)

@@ -101,9 +101,11 @@ def _extremes(result: "Result") -> tuple[pd.Series, pd.Series]:
     worst_s = np.round(s[rows, worst])
 
     def piece(prefix: str, r: np.ndarray, idx: np.ndarray, sc: np.ndarray, keep: np.ndarray) -> pd.Series:
+        # "strongest: revenue 99 k€, top 14 % (79/100)"; the criterion name when no reason
         text = pd.Series(r, dtype=object).fillna("")
-        base = prefix + pd.Series(label[idx], dtype=object) + " " + pd.Series(sc, dtype=float).map("{:.0f}".format)
-        full = base.where(text == "", base + " (" + text + ")")
+        points = " (" + pd.Series(sc, dtype=float).map("{:.0f}".format) + "/100)"
+        named = prefix + pd.Series(label[idx], dtype=object) + points
+        full = named.where(text == "", prefix + text + points)
         return pd.Series(np.where(keep, full.to_numpy(dtype=object), None), index=index, dtype=object)
 
     strong = piece("strongest: ", best_r, best, best_s, any_known)
