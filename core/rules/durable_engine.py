@@ -1,0 +1,351 @@
+"""Runs rule conditions in durable_rules; the only module that imports it.
+
+It owns the whole conversation with durable_rules 2.0.28: turning conditions into durable
+rulesets, sending one account at a time, reading which rules fired, and the engine's
+process-wide state (compiled rulesets, one lock). It talks to the C engine
+(``durable_rules_engine``) directly and never creates a ``durable.engine.Host``.
+
+Traps of durable_rules 2.0.28, all measured here, and how each one is guarded:
+
+1. Sessions: a ruleset holds at most 1,024 live sessions (then MemoryError, then a
+   segfault) and ``delete_state`` segfaults on a session whose last message matched
+   nothing. Every account goes to the one default session; account fields are renamed
+   to ``f0``, ``f1``... so a field called ``sid`` or ``id`` cannot pick a session or an
+   identity. ``delete_state`` is never called.
+2. ``post_batch`` / ``assert_facts`` drop a batch's actions when any message in it
+   matches nothing (a timer runs them later, in reverse order). Never used: one fact is
+   asserted, its actions collected synchronously, then it is retracted.
+3. Facts are found by a 32-bit hash of their id (of their content when they have no
+   ``id``): accounts A74138 and A75081 collided and the second was refused as "already
+   observed"; facts never retracted also grow memory without bound. Each fact carries
+   ``id`` = its row number and is retracted before the next one, so one account at most
+   is live per ruleset (measured: row ids 0 to 3,000,000 are never refused); a refusal
+   raises RuntimeError.
+4. A fact matching no rule comes back as "not handled" (code 1): that is no rule
+   fired, the account gets [].
+5. The engine keeps its own state record in the session as a fact, so ``$nex`` matches
+   it (the Python Host then re-fires forever). Every condition is wrapped as
+   ``{"$and": [{"$ex": {"row": 1}}, ...]}``, and every action must echo the current
+   account's exact message or evaluate() raises RuntimeError.
+6. Comparisons ignore types: ``"abc" >= 600`` and ``"600" == 600`` fire, ``True == 1``,
+   ``None`` counts as present for ``$ex``, infinity is a parse error, and ints beyond
+   64 bits compare wrongly. Blanks (None, NaN) are left out of the message; infinities
+   and such ints raise ValueError naming the field. Chosen behaviour for types: each
+   field gets one kind (number, text or true/false) from the constants it is compared
+   with; a value of another kind raises ValueError naming the record, field and rule,
+   because a text reaching a numeric rule is an upstream bug that must not pass silently
+   (fields used only with ``$ex``/``$nex`` accept any kind).
+7. An exception inside a Python action is swallowed into the session state. No durable
+   Python action is used: rule ids are read from the action messages in our own loop;
+   if that fails, the remaining actions are still completed (``abandon_action`` then a
+   retract segfaults at the next action), the fact is retracted and RuntimeError raised.
+8. Each Host starts two timer threads that never stop, registers a name once, and its
+   dispatch thread can run an action pending between our assert and our read (measured:
+   an account lost its rules). No Host: rulesets are created with the C engine, named
+   by the sha256 of their definition, cached (least recently used beyond 64 are
+   deleted) and reused, so repeated calls add no thread and no registration error.
+9. Not thread-safe: one module-level lock is held for the whole of evaluate().
+
+Found while measuring, also guarded: ``$or`` fires once per true branch (nested:
+the product), so fired ids are de-duplicated and put in the order of ``conditions``;
+floats in exponent form without a dot (``1e-05``, ``1e+16``, Python's repr) are parse
+errors, so floats are written ``1.0e-05``; strings are compared byte for byte, so
+conditions and messages use the same encoder (UTF-8, not ``\\u`` escapes); a message
+satisfying more than 64 tests at once fails (error 303) and ``create_ruleset`` never
+returns for about 512 alternatives or more, so rules are packed into rulesets of at most
+32 alternatives and a rule of more than 256 is refused; ``{"a": 1, "b": 2}`` silently
+tests only ``a``, an empty ``$and`` fires twice and an empty ``$or`` never, so all three
+are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from json.encoder import encode_basestring
+from numbers import Integral, Real
+
+__all__ = ["EngineUnavailable", "available", "evaluate"]
+
+_NUMBER, _TEXT, _BOOL = "a number", "text", "true/false"
+_COMPARISONS = ("$lt", "$lte", "$gt", "$gte", "$neq")
+_CHUNK = 32        # alternatives per ruleset: far below the 64 a message may satisfy at once
+_MAX_RULE = 256    # create_ruleset never returns for about 512 alternatives
+_CACHE = 64        # rulesets kept alive; each costs roughly 100 KB of C memory
+_INT64 = 2 ** 63
+
+_LOCK = threading.Lock()
+_rulesets: OrderedDict[str, int] = OrderedDict()   # sha256 of definition -> C handle
+_module = None
+
+
+class EngineUnavailable(RuntimeError):
+    """durable_rules (its C engine ``durable_rules_engine``) cannot be imported."""
+
+
+def _engine():
+    global _module
+    if _module is None:
+        try:
+            import durable_rules_engine
+        except ImportError as exc:
+            raise EngineUnavailable(
+                "durable_rules is not installed: pip install durable_rules==2.0.28") from exc
+        _module = durable_rules_engine
+    return _module
+
+
+def available() -> bool:
+    """True if durable_rules can be imported."""
+    try:
+        _engine()
+    except EngineUnavailable:
+        return False
+    return True
+
+
+def evaluate(conditions: dict[str, dict], records: list[dict]) -> list[list[str]]:
+    """For each record, in order, the ids of the rules whose condition holds.
+
+    conditions: rule id -> durable condition on one message (``$and``, ``$or``, ``$lt``,
+    ``$lte``, ``$gt``, ``$gte``, ``$neq``, ``$ex``, ``$nex``, ``{"field": constant}``).
+    Each id appears at most once per record, in the order of ``conditions``. Fields no
+    condition names are ignored. Raises ValueError for a malformed condition, an infinite
+    value or a value of the wrong kind; RuntimeError if the engine misbehaves;
+    EngineUnavailable without durable_rules.
+    """
+    engine = _engine()
+    rule_ids = list(conditions)
+    fields, chunks = _compile(conditions)
+    with _LOCK:
+        handles = _handles(engine, chunks)
+        return [_account(engine, handles, rule_ids, fields, row, record)
+                for row, record in enumerate(records)]
+
+
+def _account(engine, handles, rule_ids, fields, row, record):
+    text = _message(row, record, fields)
+    fired = []
+    for handle in handles:
+        fired += _fire(engine, handle, row, text)
+    if len(fired) < 2:
+        return [rule_ids[i] for i in fired]
+    return [rule_ids[i] for i in sorted(set(fired))]
+
+
+def _fire(engine, handle, row, text):
+    """Asserts one account, reads every action it triggers, retracts it."""
+    tail = ':{"m":' + text + "}}"
+    fired = []
+    try:
+        code, state = engine.assert_fact(handle, text)
+        if code == 0:
+            action = engine.start_action_for_state(handle, state)
+            message = action[1] if action else None
+            failure = None
+            while message:
+                try:
+                    fired.append(_collect(message, tail))
+                except BaseException as exc:  # keep draining: abandon_action segfaults later
+                    failure = failure or exc
+                message = engine.complete_and_start_action(handle, state)
+            if failure is not None:
+                if isinstance(failure, RuntimeError) or not isinstance(failure, Exception):
+                    raise failure
+                raise RuntimeError(
+                    f"collecting the rules fired by record {row} failed: {failure!r}") from failure
+        elif code != 1:
+            raise RuntimeError(f"durable_rules refused record {row} (code {code}; "
+                               "2 = already observed: a fact was left unretracted)")
+    except engine.error as exc:
+        raise RuntimeError(f"durable_rules failed on record {row}: {exc}") from exc
+    finally:
+        engine.retract_fact(handle, '{"id":%d}' % row)
+    return fired
+
+
+def _collect(message, tail):
+    """Index of the rule named by one action message ``{"r<i>":{"m":<fact>}}``."""
+    if not message.endswith(tail):
+        raise RuntimeError(f"durable_rules ran an action on another message: {message[:200]}")
+    return int(message[3:message.index('"', 3)])
+
+
+def _message(row, record, fields):
+    parts = ['{"id":%d,"row":%d' % (row, row)]
+    for name, prefix, kind, rule in fields:
+        value = record.get(name)
+        if value is None:
+            continue
+        kind_of = type(value)
+        if kind_of is float:
+            if value != value:
+                continue  # NaN is a blank
+            text, got = _float(value, name, row), _NUMBER
+        elif kind_of is str:
+            text, got = encode_basestring(value), _TEXT
+        elif kind_of is int:
+            text, got = _int(value, name, row), _NUMBER
+        elif kind_of is bool:
+            text, got = ("true" if value else "false"), _BOOL
+        else:
+            text, got = _other(value, name, row)
+            if text is None:
+                continue
+        if kind is not None and got is not kind:
+            raise ValueError(f"record {row}: field {name!r} holds {got} ({value!r}) but rule "
+                             f"{rule!r} compares it with {kind}")
+        parts.append(prefix + text)
+    parts.append("}")
+    return "".join(parts)
+
+
+def _other(value, name, row):
+    """numpy scalars and other number types, as (json text, kind); (None, None) if blank."""
+    if type(value).__name__ in ("bool", "bool_"):  # numpy's bool is no Python bool
+        return ("true" if value else "false"), _BOOL
+    if isinstance(value, Integral):
+        return _int(int(value), name, row), _NUMBER
+    if isinstance(value, Real):
+        value = float(value)
+        return (None, None) if value != value else (_float(value, name, row), _NUMBER)
+    raise ValueError(f"record {row}: field {name!r} holds {type(value).__name__} {value!r}; "
+                     "expected str, int, float or bool")
+
+
+def _float(value, name, row):
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"record {row}: field {name!r} is infinite ({value})")
+    return _float_text(value)
+
+
+def _float_text(value):
+    text = repr(value)
+    if "e" in text and "." not in text:
+        text = text.replace("e", ".0e")  # the engine's parser needs a dot before an exponent
+    return text
+
+
+def _int(value, name, row):
+    if not -_INT64 <= value < _INT64:
+        raise ValueError(f"record {row}: field {name!r} = {value} does not fit in 64 bits")
+    return int.__repr__(value)
+
+
+def _compile(conditions):
+    """(fields, chunks): fields as (name, message prefix, kind, rule), chunks as durable
+    definitions (JSON text) of at most _CHUNK alternatives each."""
+    if not isinstance(conditions, dict):
+        raise TypeError("conditions must be a dict: rule id -> condition")
+    translator = _Translator()
+    chunks, current, size = [], [], 0
+    for index, (rule, condition) in enumerate(conditions.items()):
+        translator.rule = rule
+        op, arg = _single(condition, rule)
+        texts, chains = translator.all(arg if op == "$and" else [condition])
+        if chains > _MAX_RULE:
+            raise ValueError(f"rule {rule!r} expands to {chains} alternatives; durable_rules "
+                             f"handles at most {_MAX_RULE} in one rule")
+        if current and size + chains > _CHUNK:
+            chunks.append(current)
+            current, size = [], 0
+        current.append('"r%d":{"all":[{"m":{"$and":[{"$ex":{"row":1}},%s]}}]}'
+                       % (index, ",".join(texts)))
+        size += chains
+    if current:
+        chunks.append(current)
+    fields = [(name, ',"%s":' % key, *translator.kinds.get(name, (None, None)))
+              for name, key in translator.keys.items()]
+    return fields, ["{" + ",".join(chunk) + "}" for chunk in chunks]
+
+
+def _single(condition, rule):
+    if not isinstance(condition, dict) or len(condition) != 1:
+        raise ValueError(f"rule {rule!r}: each condition must be a dict with exactly one key "
+                         f"(durable_rules ignores extra keys), got {condition!r}")
+    return next(iter(condition.items()))
+
+
+class _Translator:
+    """Rewrites conditions onto internal field keys and records each field's kind."""
+
+    def __init__(self):
+        self.keys: dict[str, str] = {}
+        self.kinds: dict[str, tuple[str, str]] = {}
+        self.rule = None
+
+    def all(self, parts):
+        texts, chains = [], 1
+        if not isinstance(parts, list) or not parts:
+            raise ValueError(f"rule {self.rule!r}: $and/$or need a non-empty list")
+        for part in parts:
+            text, count = self.condition(part)
+            texts.append(text)
+            chains *= count
+        return texts, chains
+
+    def condition(self, condition):
+        op, arg = _single(condition, self.rule)
+        if op == "$and":
+            texts, chains = self.all(arg)
+            return '{"$and":[%s]}' % ",".join(texts), chains
+        if op == "$or":
+            if not isinstance(arg, list) or not arg:
+                raise ValueError(f"rule {self.rule!r}: $or needs a non-empty list")
+            pairs = [self.condition(part) for part in arg]
+            return ('{"$or":[%s]}' % ",".join(t for t, _ in pairs)), sum(c for _, c in pairs)
+        if op in ("$ex", "$nex"):
+            name, _ = _single(arg, self.rule)
+            return '{"%s":{"%s":1}}' % (op, self.key(name)), 1
+        if op in _COMPARISONS:
+            name, value = _single(arg, self.rule)
+            return '{"%s":{"%s":%s}}' % (op, self.key(name), self.constant(name, value, op)), 1
+        if op.startswith("$"):
+            raise ValueError(f"rule {self.rule!r}: operator {op} is not supported here")
+        return '{"%s":%s}' % (self.key(op), self.constant(op, arg, "==")), 1
+
+    def key(self, name):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"rule {self.rule!r}: field names must be non-empty strings")
+        return self.keys.setdefault(name, "f%d" % len(self.keys))
+
+    def constant(self, name, value, op):
+        where = f"rule {self.rule!r}, field {name!r}"
+        if isinstance(value, bool):
+            if op not in ("==", "$neq"):
+                raise ValueError(f"{where}: {op} on true/false is meaningless")
+            kind, text = _BOOL, "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(f"{where}: constant {value} is not a finite number")
+            if isinstance(value, int) and not -_INT64 <= value < _INT64:
+                raise ValueError(f"{where}: constant {value} does not fit in 64 bits")
+            kind = _NUMBER
+            text = int.__repr__(int(value)) if isinstance(value, int) else _float_text(float(value))
+        elif isinstance(value, str):
+            kind, text = _TEXT, encode_basestring(value)
+        else:
+            raise ValueError(f"{where}: constant must be str, int, float or bool, got {value!r}")
+        seen = self.kinds.setdefault(name, (kind, self.rule))
+        if seen[0] is not kind:
+            raise ValueError(f"field {name!r} is compared with {seen[0]} in rule {seen[1]!r} "
+                             f"and with {kind} in rule {self.rule!r}")
+        return text
+
+
+def _handles(engine, chunks):
+    """C handles for these definitions, created once per content and reused."""
+    handles = []
+    for definition in chunks:
+        digest = hashlib.sha256(definition.encode()).hexdigest()
+        handle = _rulesets.get(digest)
+        if handle is None:
+            handle = engine.create_ruleset("potentiel-" + digest[:32], definition)
+            _rulesets[digest] = handle
+        _rulesets.move_to_end(digest)
+        handles.append(handle)
+    while len(_rulesets) > max(_CACHE, len(handles)):
+        _, old = _rulesets.popitem(last=False)
+        engine.delete_ruleset(old)
+    return handles
