@@ -205,7 +205,7 @@ class Builder:
         return out
 
     # ------------------------------------------------------------------ derive
-    def derivations(self, scope: Scope) -> tuple[list[Derivation], set[str]]:
+    def derivations(self, scope: Scope, base: Scope) -> tuple[list[Derivation], set[str]]:
         exprs: dict[str, Any] = {}
         reads: set[str] = set()
         for target, item in self.m.derive.items():
@@ -213,12 +213,15 @@ class Builder:
             if info is not None and info.kind == TEXT:
                 self.error(f"derive: {target} is text; derive computes numbers", item.where)
                 continue
-            if info is None:
-                close = scope.suggest(target)
-                if close and close != target:
-                    self.error(f'derive: unknown field "{target}" (did you mean {close}?)',
-                               item.where)
-                    continue
+            if base.get(target) is None and not _FIELD.match(target):
+                self.error(f'derive: "{target}" is not a usable name: lower-case letters, '
+                           "digits and _ only", item.where)
+                continue
+            if base.get(target) is None and base.suggest(target):
+                # A new derived field this close to a known one is most likely a typo.
+                self.error(f'derive: unknown field "{target}" (did you mean '
+                           f"{base.suggest(target)}?)", item.where)
+                continue
             if info is not None and info.source in ("portfolio", "score"):
                 self.error(f"derive: {target} is computed by Potentiel and cannot be derived",
                            item.where)
@@ -483,7 +486,7 @@ class Builder:
         base = Scope(self.catalogue, self.criteria, extra)
         derived_targets = [t for t in self.m.derive if base.get(t) is None]
         scope = Scope(self.catalogue, self.criteria, extra, derived_targets)
-        derivations, derive_reads = self.derivations(scope)
+        derivations, derive_reads = self.derivations(scope, base)
         rules = self.rules(scope, letters)
         tests = self.tests(scope, letters, {r.id for r in rules} | set(self.m.rules))
         kinds: dict[str, str] = {}

@@ -1,14 +1,16 @@
 """Reading one rule file: safe YAML with a line number for every key and list item.
 
 Rule files are data, never code. The loader is PyYAML's safe loader (the C one when
-available) with three changes: mappings and lists remember the line of each key and item
+available) with four changes: mappings and lists remember the line of each key and item
 (so every message can say ``file:line``), aliases (``*name``) are refused (they let a
-small file expand into a huge structure), and any YAML error becomes a `Problem` that
+small file expand into a huge structure), only ``true``/``false`` are booleans (not
+``yes``/``no``/``on``/``off``, which stay text), and any YAML error becomes a `Problem` that
 says the line and column instead of a traceback.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,15 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
+
+# YAML 1.1 reads yes/no/on/off as true/false, so "id: off" or a country code NO would
+# silently become a boolean. As in YAML 1.2, only true and false are booleans here.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
 
 
 def parse_yaml(text: str, where: str) -> Any:
