@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Iterator, Union
 
 MAX_CONDITION_CHARS = 2_000
@@ -157,7 +158,9 @@ _ARITH_PRECEDENCE = {"+": 5, "-": 5, "*": 6, "/": 6}
 
 
 def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+    """Positional notation (the grammar has no exponents) that reads back as the same float."""
+    text = format(Decimal(repr(float(value))), "f")
+    return text[:-2] if text.endswith(".0") else text
 
 
 def unparse(node: Node) -> str:
