@@ -197,10 +197,10 @@ def lint(ruleset: RuleSet) -> list[Problem]:
         if never_fires(r):
             out.append(Problem(f'rule "{r.id}" can never fire: its condition "{r.when}" '
                                "cannot be true for any account", r.where, "warning"))
-    by_condition: dict[str, Rule] = {}
+    by_condition: dict[Node, Rule] = {}
     for r in rules:
-        key = _condition_key(r.normal)
-        first = by_condition.setdefault(key, r)
+        # Normal forms compare (and hash) without positions: equal means same meaning.
+        first = by_condition.setdefault(r.normal, r)
         if first is not r:
             out.append(Problem(f"rule {at(r)} has the same condition as rule {at(first)}: "
                                "merge them, or make the conditions differ", r.where, "warning"))
@@ -216,6 +216,3 @@ def lint(ruleset: RuleSet) -> list[Problem]:
                                f"disagree: {'; '.join(issues)}", a.where, "warning"))
     return out
 
-
-def _condition_key(node: Node) -> str:
-    return repr(node) if not isinstance(node, Bool) else str(node.value)

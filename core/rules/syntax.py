@@ -204,7 +204,7 @@ def unparse(node: Node) -> str:
         return " or ".join(sub(i, 1) for i in node.items)
     if isinstance(node, Not):
         return "not " + sub(node.item, 3)
-    return str(node)
+    return getattr(node, "name", str(node))  # a hidden column of the normal form
 
 
 # ----------------------------------------------------------------------------- tokens
