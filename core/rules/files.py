@@ -3,8 +3,10 @@
 ``extends: default`` names another rule file, relative to this file's folder or to the
 rules root (the nearest enclosing folder called ``rules``, else the shipped one), with or
 without ``.yaml``. The chain is read root first; then, child over parent: weights, params,
-derive, fields and each category entry merge (the child wins), rules and tests append,
-and a rule (or test) with an inherited id (or name) replaces the inherited one. A cycle,
+derive, fields and each category entry merge (the child wins), rules append, and a rule
+with an inherited id replaces the inherited one. Tests are not inherited: they state what
+their own file means (a child that moves the distance threshold would fail its parent's
+test of it), so each file runs its own. A cycle,
 a missing target or a file extending itself is an error at the ``extends`` line.
 """
 
@@ -144,8 +146,8 @@ def merge_chain(chain: list[tuple[Path, str, LineDict]]) -> Merged:
     """Merge the files of a chain (root first) into one `Merged`."""
     path, source, _ = chain[-1]
     merged = Merged(path=path, source=source, files=[p for p, _, _ in reversed(chain)])
-    for _, src, data in chain:
-        _merge_file(merged, src, data)
+    for depth, (_, src, data) in enumerate(chain):
+        _merge_file(merged, src, data, own=depth == len(chain) - 1)
     return merged
 
 
@@ -158,7 +160,7 @@ def _mapping(value: Any, what: str, where: str, problems: list[Problem]) -> Line
     return value
 
 
-def _merge_file(merged: Merged, src: str, data: LineDict) -> None:
+def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
     problems = merged.problems
     for key in data:
         if key not in TOP_KEYS:
@@ -199,7 +201,7 @@ def _merge_file(merged: Merged, src: str, data: LineDict) -> None:
     if rules is not None:
         _merge_list(merged.rules, rules, "rules", "id", src, at("rules"), problems)
     tests = data.get("tests")
-    if tests is not None:
+    if tests is not None and own:
         _merge_list(merged.tests, tests, "tests", "name", src, at("tests"), problems)
 
 
