@@ -30,7 +30,8 @@ from potentiel.fields import Catalogue
 from potentiel.rules import apply_rules, load_ruleset
 from potentiel.rules import engines
 from potentiel.rules.reference import fires
-from potentiel.rules.syntax import And, Arith, Bool, Cmp, In, Missing, Name, Not, Num, Or, Str, unparse
+from potentiel.rules.syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Not, Num, Or, Str,
+                                    unparse)
 from potentiel.rules.to_durable import DurableProgram, safe_number
 from potentiel.rules.values import build_frame
 

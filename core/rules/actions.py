@@ -127,15 +127,26 @@ def _apply_flag(result: RulesResult, mask: pd.Series, value: tuple, rule_id: str
         flags[flag] = flags[flag] | m if flag in flags else m.copy()
 
 
+def row_tuples(matrix: np.ndarray, names: list[str], index: pd.Index) -> pd.Series:
+    """Per row, the tuple of ``names`` whose column is True (built once per distinct row)."""
+    n, k = matrix.shape
+    if k == 0 or n == 0:
+        return pd.Series([()] * n, index=index, dtype=object)
+    packed = np.packbits(matrix, axis=1)
+    distinct, inverse = np.unique(packed, axis=0, return_inverse=True)
+    rows = np.unpackbits(distinct, axis=1, count=k).astype(bool)
+    arr = np.array(names, dtype=object)
+    tuples = np.empty(len(rows), dtype=object)
+    tuples[:] = [tuple(arr[row]) for row in rows]
+    return pd.Series(tuples[inverse.reshape(-1)], index=index, dtype=object)
+
+
 def _finish_flag(result: RulesResult) -> None:
     flags: dict = result.pending.pop("flag", {})
     names = sorted(flags)
-    if not names:
-        return
-    matrix = np.column_stack([flags[n] for n in names])
-    arr = np.array(names, dtype=object)
-    tuples = [tuple(arr[row]) if row.any() else () for row in matrix]
-    result.flags = pd.Series(tuples, index=result.flags.index, dtype=object)
+    if names:
+        matrix = np.column_stack([flags[n] for n in names])
+        result.flags = row_tuples(matrix, names, result.flags.index)
 
 
 def _apply_points(result: RulesResult, mask: pd.Series, value: float, rule_id: str) -> None:
@@ -146,25 +157,41 @@ def _apply_exclude(result: RulesResult, mask: pd.Series, value: bool, rule_id: s
     result.exclude = result.exclude | _bool(mask)
 
 
-def _rank_of(result: RulesResult, letters: pd.Series) -> np.ndarray:
-    order = {letter: i for i, letter in enumerate(result.letters)}
-    return np.array([order.get(v, -1) if v is not None else -1 for v in letters], dtype=int)
+def _ranks(result: RulesResult, key: str, start: int) -> np.ndarray:
+    """Category ranks being collected for ``key`` (0 = best letter; ``start`` = none)."""
+    if key not in result.pending:
+        result.pending[key] = np.full(len(result.flags), start, dtype=int)
+    return result.pending[key]
 
 
 def _apply_cap(result: RulesResult, mask: pd.Series, value: str, rule_id: str) -> None:
     # The strictest cap is the worst letter: the largest rank.
-    rank = result.letters.index(value)
-    current = _rank_of(result, result.cap)
-    take = _bool(mask) & (current < rank)
-    result.cap = result.cap.where(~take, value)
+    ranks = _ranks(result, "cap", -1)
+    np.maximum(ranks, np.where(_bool(mask), result.letters.index(value), -1), out=ranks)
 
 
 def _apply_floor(result: RulesResult, mask: pd.Series, value: str, rule_id: str) -> None:
     # The highest floor is the best letter: the smallest rank.
-    rank = result.letters.index(value)
-    current = _rank_of(result, result.floor)
-    take = _bool(mask) & ((current < 0) | (current > rank))
-    result.floor = result.floor.where(~take, value)
+    ranks = _ranks(result, "floor", len(result.letters))
+    np.minimum(ranks, np.where(_bool(mask), result.letters.index(value), len(result.letters)),
+               out=ranks)
+
+
+def _letters(result: RulesResult, ranks: np.ndarray) -> pd.Series:
+    letters = np.array([*result.letters, None], dtype=object)
+    valid = (ranks >= 0) & (ranks < len(result.letters))
+    return pd.Series(letters[np.where(valid, ranks, len(result.letters))],
+                     index=result.flags.index, dtype=object)
+
+
+def _finish_cap(result: RulesResult) -> None:
+    if "cap" in result.pending:
+        result.cap = _letters(result, result.pending.pop("cap"))
+
+
+def _finish_floor(result: RulesResult) -> None:
+    if "floor" in result.pending:
+        result.floor = _letters(result, result.pending.pop("floor"))
 
 
 def _request(result: RulesResult, key: str, mask: pd.Series, value: Any, rule_id: str) -> None:
@@ -284,9 +311,11 @@ BUILTIN_ACTIONS: dict[str, RuleAction] = {a.name: a for a in (
     RuleAction("points", _check_points, _apply_points,
                "add (or, if negative, remove) points to the weighted score"),
     RuleAction("cap", _check_letter, _apply_cap,
-               "the category can be no better than this letter; the strictest cap wins"),
+               "the category can be no better than this letter; the strictest cap wins",
+               _finish_cap),
     RuleAction("floor", _check_letter, _apply_floor,
-               "the category can be no worse than this letter; the highest floor wins"),
+               "the category can be no worse than this letter; the highest floor wins",
+               _finish_floor),
     RuleAction("force", _check_letter, _apply_force,
                "the category is this letter, whatever the score, caps and floors",
                _finish_force),

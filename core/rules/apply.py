@@ -14,8 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..problems import Problem
-from .actions import BUILTIN_ACTIONS, RuleAction
+from .actions import BUILTIN_ACTIONS, RuleAction, row_tuples
 from .model import Rule
 from .result import RulesResult
 
@@ -33,9 +32,7 @@ def build_result(rules: Sequence[Rule], fired: np.ndarray, index: pd.Index,
     order = sorted(range(len(rules)), key=lambda j: rules[j].id)
     ids_sorted = [rules[j].id for j in order]
     matrix = fired[:, order] if len(order) else np.zeros((len(index), 0), dtype=bool)
-    names = np.array(ids_sorted, dtype=object)
-    result.fired = pd.Series([tuple(names[row]) if row.any() else () for row in matrix],
-                             index=index, dtype=object)
+    result.fired = row_tuples(matrix, ids_sorted, index)
     finishers = []
     for k, j in enumerate(order):
         column = matrix[:, k]
@@ -55,7 +52,3 @@ def build_result(rules: Sequence[Rule], fired: np.ndarray, index: pd.Index,
     result.problems = [p if p.where else replace(p, where=where) for p in result.problems]
     return result
 
-
-def with_problem(result: RulesResult, problem: Problem) -> RulesResult:
-    result.problems.insert(0, problem)
-    return result

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from ..categories import DEFAULT_CATEGORIES, Band, CategorySpec, Quota
 from ..criterion import Criterion, Derivation
-from ..fields import NUMERIC_TYPES, PERCENT, STATUS, STATUSES, Catalogue
+from ..fields import STATUS, STATUSES, Catalogue
 from ..numbers import parse_number
 from ..problems import Problem
 from .actions import LETTER_ACTIONS, RuleAction
@@ -26,7 +26,7 @@ from .files import Item, Merged
 from .logic import Hidden, hidden_columns, normal_form
 from .model import Rule, RuleSet, RuleTest
 from .names import DECLARABLE_TYPES, NUMBER, SCORE_PREFIX, TEXT, Scope
-from .source import LineDict, LineList
+from .source import LineDict
 from .syntax import SyntaxProblem, names_in, parse, unparse
 from .typecheck import TypeProblem, check_condition, check_expression
 from .values import build_frame, evaluate_number
@@ -610,5 +610,3 @@ def content_hash(m: Merged) -> str:
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
-
-__all__ = ["Builder", "content_hash", "MAX_RULES", "NUMERIC_TYPES", "PERCENT", "LineList"]

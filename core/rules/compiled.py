@@ -13,7 +13,6 @@ import operator
 import numpy as np
 import pandas as pd
 
-from .logic import Hidden
 from .syntax import And, Bool, Cmp, In, Missing, Node, Or, Str
 from .values import Frame
 
@@ -21,62 +20,73 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge
         "==": operator.eq, "!=": operator.ne}
 
 
-def _known(column: np.ndarray) -> np.ndarray:
-    if column.dtype == object:
-        return np.array([v is not None for v in column], dtype=bool)
-    return ~np.isnan(column)
+class _Evaluator:
+    """True masks over one frame, remembering each comparison (rules often share them)."""
 
+    def __init__(self, frame: Frame, n: int):
+        self.frame = frame
+        self.n = n
+        self.known_cache: dict[str, np.ndarray] = {}
+        self.atom_cache: dict[Node, np.ndarray] = {}
 
-def _key(node: Node) -> str:
-    return node.name
+    def known(self, name: str) -> np.ndarray:
+        if name not in self.known_cache:
+            column = self.frame[name]
+            self.known_cache[name] = (pd.notna(column) if column.dtype == object
+                                      else ~np.isnan(column))
+        return self.known_cache[name]
+
+    def mask(self, node: Node) -> np.ndarray:
+        if isinstance(node, Bool):
+            return np.full(self.n, node.value, dtype=bool)
+        if isinstance(node, And):
+            out = np.ones(self.n, dtype=bool)
+            for item in node.items:
+                out &= self.mask(item)
+            return out
+        if isinstance(node, Or):
+            out = np.zeros(self.n, dtype=bool)
+            for item in node.items:
+                out |= self.mask(item)
+            return out
+        if node not in self.atom_cache:
+            self.atom_cache[node] = self.atom(node)
+        return self.atom_cache[node]
+
+    def atom(self, node: Node) -> np.ndarray:
+        if isinstance(node, Missing):
+            known = self.known(node.operand.name)
+            return known.copy() if node.negated else ~known
+        if isinstance(node, Cmp):
+            column = self.frame[node.left.name]
+            value = node.right.value
+            if isinstance(node.right, Str):
+                equal = np.asarray(column == value, dtype=bool)
+                holds = equal if node.op == "==" else ~equal
+            else:
+                with np.errstate(invalid="ignore"):
+                    holds = _OPS[node.op](column, value)
+            return self.known(node.left.name) & holds
+        if isinstance(node, In):
+            column = self.frame[node.operand.name]
+            wanted = [v.value for v in node.values]
+            if column.dtype == object:
+                member = pd.Series(column, dtype=object).isin(wanted).to_numpy()
+            else:
+                member = np.isin(column, np.array(wanted, dtype=float))
+            return self.known(node.operand.name) & (~member if node.negated else member)
+        raise TypeError(f"not a normal-form condition: {node!r}")
 
 
 def true_mask(node: Node, frame: Frame, n: int) -> np.ndarray:
     """Where the normal-form condition is TRUE (a bool array of length n)."""
-    if isinstance(node, Bool):
-        return np.full(n, node.value, dtype=bool)
-    if isinstance(node, And):
-        out = np.ones(n, dtype=bool)
-        for item in node.items:
-            out &= true_mask(item, frame, n)
-        return out
-    if isinstance(node, Or):
-        out = np.zeros(n, dtype=bool)
-        for item in node.items:
-            out |= true_mask(item, frame, n)
-        return out
-    if isinstance(node, Missing):
-        known = _known(frame[_key(node.operand)])
-        return known if node.negated else ~known
-    if isinstance(node, Cmp):
-        column = frame[_key(node.left)]
-        known = _known(column)
-        value = node.right.value
-        if isinstance(node.right, Str):
-            equal = np.array([v == value for v in column], dtype=bool)
-            holds = equal if node.op == "==" else ~equal
-        else:
-            with np.errstate(invalid="ignore"):
-                holds = _OPS[node.op](column, value)
-        return known & holds
-    if isinstance(node, In):
-        column = frame[_key(node.operand)]
-        known = _known(column)
-        wanted = [v.value for v in node.values]
-        if column.dtype == object:
-            member = pd.Series(column, dtype=object).isin(wanted).to_numpy()
-        else:
-            member = np.isin(column, np.array(wanted, dtype=float))
-        return known & (~member if node.negated else member)
-    raise TypeError(f"not a normal-form condition: {node!r}")
+    return _Evaluator(frame, n).mask(node)
 
 
 def fired_matrix(conditions: list[Node], frame: Frame, n: int) -> np.ndarray:
     """accounts × rules: True where the rule's condition is TRUE."""
+    evaluator = _Evaluator(frame, n)
     out = np.zeros((n, len(conditions)), dtype=bool)
     for j, cond in enumerate(conditions):
-        out[:, j] = true_mask(cond, frame, n)
+        out[:, j] = evaluator.mask(cond)
     return out
-
-
-__all__ = ["true_mask", "fired_matrix", "Hidden"]

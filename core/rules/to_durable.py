@@ -31,7 +31,7 @@ from typing import Mapping
 import numpy as np
 
 from .logic import Hidden
-from .syntax import And, Bool, Cmp, In, Missing, Name, Node, Num, Or, Str
+from .syntax import And, Bool, Cmp, In, Missing, Node, Num, Or, Str
 
 ALWAYS = "k_all"
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -157,5 +157,3 @@ def _constants(conditions) -> dict[str, set[float]]:
         visit(c)
     return found
 
-
-__all__ = ["DurableProgram", "column_key", "safe_number", "ALWAYS", "Name"]

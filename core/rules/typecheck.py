@@ -214,6 +214,3 @@ def check_expression(node: Node, scope: Scope) -> Node:
     """A ``derive`` expression: a number computed from numeric fields."""
     return _Checker(scope).number(node, "a derived field")
 
-
-__all__ = ["check_condition", "check_expression", "TypeProblem", "Hint", "COND", "NUMBER",
-           "TEXT"]

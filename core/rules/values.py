@@ -57,9 +57,11 @@ def _column(table: pd.DataFrame | None, column: str, n: int, kind: str) -> np.nd
         return np.full(n, np.nan) if kind != TEXT else np.full(n, None, dtype=object)
     series = table[column]
     if kind == TEXT:
-        out = np.empty(n, dtype=object)
-        out[:] = [text_value(None if _blank(v) else v) for v in series.tolist()]
-        return out
+        # Few distinct texts in a column (statuses, reps, tiers): normalise each once.
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        keys = np.array([text_value(None if _blank(v) else v) for v in uniques] + [None],
+                        dtype=object)
+        return keys[np.where(codes < 0, len(uniques), codes)]
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan).copy()
     else:
