@@ -180,6 +180,8 @@ def test_rule_needs_when_and_why_and_known_keys(tmp_path):
         """)
     text = "\n".join(str(p) for p in problems)
     assert 'rule "a": add "when:"' in text
+    p = one_error(tmp_path, RULE.replace("when: distance_km >= 600", "when: [distance_km]"))
+    assert "when is one condition written as text" in p.message
     assert 'rule "b": add "why:"' in text
     assert 'unknown key "wen" (did you mean when?)' in text
     assert "has no id" in text

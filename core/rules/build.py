@@ -282,9 +282,13 @@ class Builder:
         when = raw.get("when")
         if isinstance(when, bool):
             when = "true" if when else "false"
-        if not isinstance(when, (str, int, float)) or when is None:
+        if "when" not in raw or when is None:
             self.error(f'rule "{rule_id}": add "when:" with a condition, e.g. '
                        "when: distance_km >= 600", at("when") if "when" in raw else item.where)
+            return None
+        if not isinstance(when, (str, int, float)):
+            self.error(f'rule "{rule_id}": when is one condition written as text, e.g. '
+                       "when: distance_km >= 600 and status == \"prospect\"", at("when"))
             return None
         when = str(when)
         condition = normal = None
