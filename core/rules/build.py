@@ -1,68 +1,43 @@
 """Turning a merged rule file into a checked `RuleSet`, collecting every problem found.
 
-Each section is checked against what the run knows: weights and params against the
-criteria, conditions and ``derive`` against the field catalogue (see `typecheck.py`),
-``then:`` against the registered actions, category letters against the categories, test
-cases against the fields and rule ids. Every problem names ``file:line`` and says what
-would fix it; the load fails only after all of them have been collected.
+This module checks and compiles the rules (conditions against the field catalogue, see
+`typecheck.py`; ``then:`` against the registered actions and this file's categories) and
+the ``derive`` expressions; `sections.py` checks weights, params, categories and fields,
+`testcases.py` the test cases. Every problem names ``file:line`` and says what would fix
+it; the load fails only after all of them have been collected.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-import math
 import re
 from typing import Any, Mapping
 
-from ..categories import DEFAULT_CATEGORIES, Band, CategorySpec, Quota
+from ..categories import DEFAULT_CATEGORIES
 from ..criterion import Criterion, Derivation
-from ..fields import STATUS, STATUSES, Catalogue
-from ..numbers import parse_number
+from ..fields import Catalogue
 from ..problems import Problem
 from .actions import LETTER_ACTIONS, RuleAction
 from .files import Item, Merged
 from .logic import Hidden, hidden_columns, normal_form
-from .model import Rule, RuleSet, RuleTest
-from .names import DECLARABLE_TYPES, NUMBER, SCORE_PREFIX, TEXT, Scope
+from .model import Rule, RuleSet
+from .names import NUMBER, SCORE_PREFIX, TEXT, Scope
+from .sections import FIELD_NAME, SectionChecks, did_you_mean
 from .source import LineDict
 from .syntax import SyntaxProblem, names_in, parse, unparse
+from .testcases import TestCaseChecks
 from .typecheck import TypeProblem, check_condition, check_expression
 from .values import build_frame, evaluate_number
 
 MAX_RULES = 10_000
-MAX_TESTS = 2_000
 RULE_KEYS = ("id", "when", "then", "why", "priority", "enabled")
-TEST_KEYS = ("name", "account", "expect")
-EXPECT_KEYS = ("flags", "not_flags", "category", "category_at_most", "category_at_least",
-               "score_min", "score_max", "fired", "not_fired")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-_FIELD = re.compile(r"^[a-z_][a-z0-9_]{0,59}$")
 
 
-def _suggest(word: Any, options) -> str:
-    hit = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f" (did you mean {hit[0]}?)" if hit else ""
+class Builder(SectionChecks, TestCaseChecks):
+    """Collects every problem of a merged rule file, then builds the `RuleSet`."""
 
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _share(value: Any) -> float | None:
-    """A quota share: 10% (YAML text "10%") or 0.1."""
-    if isinstance(value, str) and value.strip().endswith("%"):
-        try:
-            return parse_number(value.strip()[:-1]) / 100
-        except ValueError:
-            return None
-    return _number(value)
-
-
-class Builder:
     def __init__(self, merged: Merged, catalogue: Catalogue, criteria: Mapping[str, Criterion],
                  actions: Mapping[str, RuleAction]):
         self.m = merged
@@ -78,132 +53,6 @@ class Builder:
     def warn(self, message: str, where: str) -> None:
         self.warnings.append(Problem(message, where, "warning"))
 
-    # ------------------------------------------------------------------ sections
-    def weights(self) -> dict[str, float]:
-        out = {}
-        for name, item in self.m.weights.items():
-            if name not in self.criteria:
-                self.error(f'weights: unknown criterion "{name}"{_suggest(name, self.criteria)};'
-                           f" the criteria are {', '.join(sorted(self.criteria))}", item.where)
-                continue
-            value = _number(item.value)
-            if value is None or value < 0:
-                self.error(f"weights: {name} must be a number, 0 or more (not {item.value!r})",
-                           item.where)
-                continue
-            out[name] = value
-        return out
-
-    def params(self) -> dict[str, dict]:
-        out: dict[str, dict] = {}
-        for crit, values in self.m.params.items():
-            criterion = self.criteria.get(crit)
-            if criterion is None:
-                first = next(iter(values.values()), None)
-                self.error(f'params: unknown criterion "{crit}"{_suggest(crit, self.criteria)}',
-                           first.where if first else self.m.source)
-                continue
-            declared = dict(getattr(criterion, "params", {}) or {})
-            for name, item in values.items():
-                if name not in declared:
-                    known = ", ".join(sorted(declared)) or "none"
-                    self.error(f'params: {crit} has no parameter "{name}"'
-                               f"{_suggest(name, declared)} (its parameters: {known})",
-                               item.where)
-                    continue
-                problem = _param_type(declared[name].default, item.value)
-                if problem:
-                    self.error(f"params: {crit}.{name} {problem}", item.where)
-                    continue
-                out.setdefault(crit, {})[name] = item.value
-        return out
-
-    def categories(self) -> CategorySpec | None:
-        if not self.m.categories:
-            return None
-        where = self.m.categories_where
-        entries = self.m.categories
-        letters = [letter for letter, _ in entries]
-        for letter, entry in entries:
-            for key, item in entry.items():
-                if key not in ("min", "share", "label"):
-                    self.error(f'categories: {letter} has an unknown key "{key}"'
-                               f"{_suggest(key, ('min', 'share', 'label'))}: use min (bands) "
-                               "or share (quotas), and label", item.where)
-            if not re.fullmatch(r"[A-Z]", letter):
-                self.error(f'categories: "{letter}" must be one capital letter (A, B, C…)', where)
-        if len(set(letters)) != len(letters) or len(letters) < 2:
-            self.error("categories: give at least two different letters", where)
-            return None
-        uses_share = any("share" in e for _, e in entries)
-        uses_min = any("min" in e for _, e in entries)
-        if uses_share and uses_min:
-            self.error("categories: use either min (score bands) or share (quotas), not both",
-                       where)
-            return None
-        labels = {letter: str(e["label"].value) if "label" in e else "" for letter, e in entries}
-        if uses_share:
-            return self._quotas(entries, labels, where)
-        return self._bands(entries, labels, where)
-
-    def _bands(self, entries, labels, where) -> CategorySpec | None:
-        bands, previous = [], math.inf
-        for letter, entry in entries:
-            item = entry.get("min")
-            value = _number(item.value) if item else None
-            if value is None:
-                self.error(f"categories: {letter} needs min: a score from 0 to 100",
-                           item.where if item else where)
-                return None
-            if value >= previous:
-                self.error(f"categories: list the bands best first, each min lower than the "
-                           f"one before ({letter} has min {value:g})", item.where)
-                return None
-            previous = value
-            bands.append(Band(letter, value, labels[letter]))
-        return CategorySpec("bands", bands=tuple(bands))
-
-    def _quotas(self, entries, labels, where) -> CategorySpec | None:
-        quotas, total = [], 0.0
-        for i, (letter, entry) in enumerate(entries):
-            item = entry.get("share")
-            if item is None:
-                if i != len(entries) - 1:
-                    self.error(f"categories: {letter} needs share: (only the last category "
-                               "takes the rest)", where)
-                    return None
-                quotas.append(Quota(letter, None, labels[letter]))
-                continue
-            share = _share(item.value)
-            if share is None or not 0 < share <= 1:
-                self.error(f"categories: {letter} share must be a percentage such as 10% "
-                           f"(not {item.value!r})", item.where)
-                return None
-            total += share
-            quotas.append(Quota(letter, share, labels[letter]))
-        if total > 1 + 1e-9:
-            self.error(f"categories: the shares add up to {total:.0%}, more than 100%", where)
-            return None
-        return CategorySpec("quotas", quotas=tuple(quotas))
-
-    def extra_fields(self) -> dict[str, str]:
-        out = {}
-        for name, item in self.m.fields.items():
-            if not _FIELD.match(name):
-                self.error(f'fields: "{name}" is not a usable name: lower-case letters, digits '
-                           "and _ only", item.where)
-                continue
-            if item.value not in DECLARABLE_TYPES:
-                self.error(f"fields: {name} has type {item.value!r}; the types are "
-                           f"{', '.join(DECLARABLE_TYPES)}", item.where)
-                continue
-            if name in self.catalogue:
-                self.warn(f"fields: {name} is already a known field; this declaration is not "
-                          "needed", item.where)
-                continue
-            out[name] = item.value
-        return out
-
     # ------------------------------------------------------------------ derive
     def derivations(self, scope: Scope, base: Scope) -> tuple[list[Derivation], set[str]]:
         exprs: dict[str, Any] = {}
@@ -213,7 +62,7 @@ class Builder:
             if info is not None and info.kind == TEXT:
                 self.error(f"derive: {target} is text; derive computes numbers", item.where)
                 continue
-            if base.get(target) is None and not _FIELD.match(target):
+            if base.get(target) is None and not FIELD_NAME.match(target):
                 self.error(f'derive: "{target}" is not a usable name: lower-case letters, '
                            "digits and _ only", item.where)
                 continue
@@ -272,7 +121,7 @@ class Builder:
         ok = True
         for key in raw:
             if key not in RULE_KEYS:
-                self.error(f'rule "{rule_id}": unknown key "{key}"{_suggest(key, RULE_KEYS)}; '
+                self.error(f'rule "{rule_id}": unknown key "{key}"{did_you_mean(key, RULE_KEYS)}; '
                            f"a rule has {', '.join(RULE_KEYS)}", at(key))
                 ok = False
         if not _ID.match(rule_id):
@@ -339,7 +188,7 @@ class Builder:
             action = self.actions.get(name)
             if action is None:
                 self.error(f'rule "{rule_id}": unknown action "{name}"'
-                           f"{_suggest(name, self.actions)}; the actions are "
+                           f"{did_you_mean(name, self.actions)}; the actions are "
                            f"{', '.join(sorted(self.actions))}", at)
                 ok = False
                 continue
@@ -362,7 +211,7 @@ class Builder:
         elif name == "score" and self.actions.get(name) is _builtin(name):
             for crit in value:
                 if crit not in self.criteria:
-                    raise ValueError(f'unknown criterion "{crit}"{_suggest(crit, self.criteria)}')
+                    raise ValueError(f'unknown criterion "{crit}"{did_you_mean(crit, self.criteria)}')
         elif name == "set" and self.actions.get(name) is _builtin(name):
             for field_name, v in value.items():
                 info = scope.get(field_name)
@@ -379,106 +228,6 @@ class Builder:
                 if info.choices and str(v).strip().casefold() not in info.choices:
                     raise ValueError(f'"{v}" is not a value of {field_name} '
                                      f"({', '.join(info.choices)})")
-
-    # ------------------------------------------------------------------ tests
-    def tests(self, scope: Scope, letters, rule_ids: set[str]) -> list[RuleTest]:
-        if len(self.m.tests) > MAX_TESTS:
-            self.error(f"{len(self.m.tests):,} tests: at most {MAX_TESTS:,}", self.m.source)
-            return []
-        out = []
-        for name, item in self.m.tests.items():
-            test = self.test(name, item, scope, letters, rule_ids)
-            if test is not None:
-                out.append(test)
-        return out
-
-    def test(self, name, item: Item, scope: Scope, letters, rule_ids) -> RuleTest | None:
-        raw: LineDict = item.value
-        src = item.source
-        at = lambda d, key: f"{src}:{d.line_of(key)}"  # noqa: E731
-        ok = True
-        for key in raw:
-            if key not in TEST_KEYS:
-                self.error(f'test "{name}": unknown key "{key}"{_suggest(key, TEST_KEYS)}; a '
-                           "test has name, account and expect", at(raw, key))
-                ok = False
-        account = raw.get("account")
-        if not isinstance(account, LineDict):
-            self.error(f'test "{name}": add "account:" with the fields of a sample account',
-                       item.where)
-            return None
-        values = {}
-        for field_name, value in account.items():
-            field_name = str(field_name)
-            f = self.catalogue.fields.get(field_name)
-            declared = self.m.fields.get(field_name)
-            if f is None and declared is None:
-                hint = scope.suggest(field_name)
-                extra = f" (did you mean {hint}?)" if hint else ""
-                self.error(f'test "{name}": unknown field "{field_name}"{extra}',
-                           at(account, field_name))
-                ok = False
-                continue
-            numeric = f.numeric if f is not None else declared.value != "text"
-            if value is None:
-                continue
-            if numeric and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
-                try:
-                    value = parse_number(str(value))
-                except ValueError:
-                    self.error(f'test "{name}": {field_name} is a number, not {value!r}',
-                               at(account, field_name))
-                    ok = False
-                    continue
-            if f is not None and f.type == STATUS and str(value).strip().casefold() not in STATUSES:
-                self.error(f'test "{name}": status is {", ".join(STATUSES)}, not {value!r}',
-                           at(account, field_name))
-                ok = False
-                continue
-            values[field_name] = value if numeric else str(value)
-        expect = raw.get("expect")
-        if not isinstance(expect, LineDict) or not expect:
-            self.error(f'test "{name}": add "expect:" (flags, category, category_at_most, '
-                       "score_min, fired…)", item.where)
-            return None
-        checked = {}
-        for key, value in expect.items():
-            where = at(expect, key)
-            if key not in EXPECT_KEYS:
-                self.error(f'test "{name}": unknown expectation "{key}"'
-                           f"{_suggest(key, EXPECT_KEYS)}; use {', '.join(EXPECT_KEYS)}", where)
-                ok = False
-                continue
-            if key in ("flags", "not_flags", "fired", "not_fired"):
-                items = value if isinstance(value, list) else [value]
-                if not all(isinstance(v, str) for v in items):
-                    self.error(f'test "{name}": {key} is a list of names', where)
-                    ok = False
-                    continue
-                if key in ("fired", "not_fired"):
-                    for rid in items:
-                        if rid not in rule_ids:
-                            self.error(f'test "{name}": no rule "{rid}"'
-                                       f"{_suggest(rid, rule_ids)}", where)
-                            ok = False
-                checked[key] = tuple(items)
-            elif key.startswith("category"):
-                if not isinstance(value, str) or value.strip().upper() not in letters:
-                    self.error(f'test "{name}": {key} is a category letter '
-                               f"({', '.join(letters)}), not {value!r}", where)
-                    ok = False
-                    continue
-                checked[key] = value.strip().upper()
-            else:
-                number = _number(value)
-                if number is None:
-                    self.error(f'test "{name}": {key} is a number', where)
-                    ok = False
-                    continue
-                checked[key] = number
-        if not ok:
-            return None
-        return RuleTest(name, values, checked, src, item.line)
 
     # ------------------------------------------------------------------ all
     def build(self) -> RuleSet:
@@ -514,22 +263,6 @@ class Builder:
 def _builtin(name: str):
     from .actions import BUILTIN_ACTIONS
     return BUILTIN_ACTIONS.get(name)
-
-
-def _param_type(default: Any, value: Any) -> str:
-    if default is None:
-        return ""
-    if isinstance(default, bool):
-        return "" if isinstance(value, bool) else "is true or false"
-    if isinstance(default, (int, float)):
-        return "" if _number(value) is not None else f"is a number, not {value!r}"
-    if isinstance(default, str):
-        return "" if isinstance(value, str) else f"is a text, not {value!r}"
-    if isinstance(default, (list, tuple)):
-        return "" if isinstance(value, list) else f"is a list, not {value!r}"
-    if isinstance(default, dict):
-        return "" if isinstance(value, dict) else f"is a set of name: value pairs, not {value!r}"
-    return ""
 
 
 def _excerpt(text: str, pos: int) -> str:
