@@ -44,7 +44,7 @@ NUMBER_FIELDS = ["distance_km", "headcount", "revenue", "potential", "growth_pct
 TEXT_FIELDS = ["status", "salesperson", "nearest_rep", "potential_tier"]
 CHOICES = {"status": ["client", "prospect", "suspect"], "potential_tier": ["high", "medium", "low"]}
 CONSTANTS = [0.0, 1.0, 5.0, 600.0, -3.0, 0.25, 2.5, 100.0, 5e-05, 1e20]
-NUMBERS = CONSTANTS + [None, None, -0.0, 599.9999, 1e-7, 3e300, 7.0]
+NUMBERS = CONSTANTS + [None, None, -0.0, 599.9999, 1e-7, 3e300, 7.0, 17.0, 33.0]
 TEXTS = [None, None, "client", "Prospect ", "suspect", "bob", "BOB", "  ", "high", "Low", "é",
          "É", "medium"]
 OPS = ["<", "<=", ">", ">=", "==", "!="]
@@ -90,7 +90,9 @@ def atom(draw):
             values = draw(st.lists(text_constant(field), max_size=3))
         else:
             field = draw(st.sampled_from(NUMBER_FIELDS[:-1]))
-            values = [Num(v) for v in draw(st.lists(st.sampled_from(CONSTANTS), max_size=3))]
+            pool = st.sampled_from(CONSTANTS) | st.integers(0, 40).map(float)
+            size = draw(st.sampled_from([3, 3, 25]))  # long lists become a hidden column
+            values = [Num(v) for v in draw(st.lists(pool, max_size=size))]
         return In(Name(field), tuple(values), draw(st.booleans()))
     if kind == "missing":
         field = draw(st.sampled_from(NUMBER_FIELDS + TEXT_FIELDS))
@@ -339,3 +341,16 @@ def test_text_shapes():
         "r1": {"$and": [{"$ex": {"f_status": 1}}, {"$neq": {"f_status": "client"}}]}}
     assert program.records() == [{"k_all": 1, "f_status": "client"}, {"k_all": 1},
                                  {"k_all": 1, "f_status": "suspect"}]
+
+
+def test_long_lists_become_one_hidden_column(monkeypatch_module):
+    sectors = [Str(f"s{i}") for i in range(40)]
+    codes = [Num(float(i)) for i in range(30)]
+    rs = make_ruleset([And((In(Name("sector"), tuple(sectors)),
+                            In(Name("competitors"), tuple(codes), negated=True)))])
+    assert [h.kind for h in rs.hidden] == ["member", "member"]
+    table = pd.DataFrame({"id": list("abcd"), "sector": ["S3", "s39", "x", None],
+                          "competitors": [31.0, 2.0, 50.0, 40.0]})
+    for engine in ("compiled", "durable"):
+        assert apply_rules(rs, table, None, engine=engine).fired.tolist() == [
+            ("r0",), (), (), ()]

@@ -188,6 +188,16 @@ def test_rule_needs_when_and_why_and_known_keys(tmp_path):
     assert len(problems) == 4
 
 
+def test_conditions_too_large_for_durable_rules_are_refused(tmp_path):
+    pairs = " and ".join(f"(headcount > {i} or distance_km > {i})" for i in range(9))
+    p = one_error(tmp_path, RULE.replace("distance_km >= 600", pairs))
+    assert "512 alternatives" in p.message and "split it into several rules" in p.message
+    # a long list is fine: it is checked once, as a hidden column
+    many = ", ".join(f'"s{i}"' for i in range(100))
+    rs = load(tmp_path, RULE.replace("distance_km >= 600", f"sector in [{many}]"))
+    assert rs.hidden[0].kind == "member"
+
+
 def test_duplicate_rule_ids_in_one_file(tmp_path):
     p = one_error(tmp_path, RULE + RULE.replace("rules:\n", ""))
     assert p.where.endswith("acme.yaml:6")

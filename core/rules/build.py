@@ -20,7 +20,7 @@ from ..fields import Catalogue
 from ..problems import Problem
 from .actions import LETTER_ACTIONS, RuleAction
 from .files import Item, Merged
-from .logic import Hidden, hidden_columns, normal_form
+from .logic import MAX_ALTERNATIVES, Hidden, alternatives, hidden_columns, normal_form
 from .model import Rule, RuleSet
 from .names import NUMBER, SCORE_PREFIX, TEXT, Scope
 from .sections import FIELD_NAME, SectionChecks, did_you_mean
@@ -146,6 +146,12 @@ class Builder(SectionChecks, TestCaseChecks):
             condition, hints = check_condition(tree, scope)
             text_names = {n for n in names_in(condition) if scope.get(n).kind == TEXT}
             normal = normal_form(condition, text_names)
+            if alternatives(normal) > MAX_ALTERNATIVES:
+                self.error(f'rule "{rule_id}": this condition has {alternatives(normal):,} '
+                           f"alternatives (\"or\" and \"in\" choices multiplied through "
+                           f'"and"); the rules engine takes at most {MAX_ALTERNATIVES}: split '
+                           "it into several rules", at("when"))
+                ok = False
             for hint in hints:
                 self.warn(f'rule "{rule_id}": {hint.message}', at("when"))
         except (SyntaxProblem, TypeProblem) as exc:

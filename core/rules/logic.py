@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from .syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Neg, Node, Not, Num, Or, Str,
                      unparse)
 
+MAX_LIST = 16         # longer "in" lists become a hidden column (see _member)
+MAX_ALTERNATIVES = 256  # what durable_rules accepts in one rule (see alternatives)
 INVERT = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 TRUE, FALSE = Bool(True), Bool(False)
@@ -31,7 +33,8 @@ class Hidden:
 
     kind ``value``: the number ``left`` evaluates to; ``sign``: -1, 0 or 1 as ``left`` is
     below, equal to or above ``right``; ``same``: 1 if the texts ``left`` and ``right`` are
-    equal, else 0. Blank wherever an input is blank.
+    equal, else 0; ``member``: 1 if the field of the `In` ``left`` is one of its values,
+    else 0. Blank wherever an input is blank.
     """
 
     kind: str
@@ -40,7 +43,7 @@ class Hidden:
 
     @property
     def name(self) -> str:
-        if self.kind == "value":
+        if self.kind in ("value", "member"):
             return f"({unparse(self.left)})"
         op = "<=>" if self.kind == "sign" else "same-as"
         return f"({unparse(self.left)} {op} {unparse(self.right)})"
@@ -194,6 +197,10 @@ def _member(operand: Node, values: tuple, negated: bool) -> Node:
         return Missing(operand, True) if negated else FALSE
     if len(consts) == 1:
         return Cmp("!=" if negated else "==", operand, consts[0])
+    if len(consts) > MAX_LIST and isinstance(operand, Name):
+        # durable_rules tries each value of a list as one alternative, and refuses rules
+        # of more than 256: a long list is checked once, as a hidden 1/0 column.
+        return Cmp("==", Hidden("member", In(operand, consts)), Num(0.0 if negated else 1.0))
     return In(operand, consts, negated)
 
 
@@ -217,6 +224,21 @@ def hidden_columns(node: Node) -> list[Hidden]:
 
     visit(node)
     return [found[k] for k in sorted(found)]
+
+
+def alternatives(node: Node) -> int:
+    """How many alternatives durable_rules expands a normal-form condition into: an "or"
+    adds up its branches, an "and" multiplies them, an "in" list counts its values."""
+    if isinstance(node, Or):
+        return sum(alternatives(i) for i in node.items)
+    if isinstance(node, And):
+        total = 1
+        for i in node.items:
+            total *= alternatives(i)
+        return total
+    if isinstance(node, In) and not node.negated:
+        return len(node.values)
+    return 1
 
 
 def atoms(node: Node) -> list[Node]:

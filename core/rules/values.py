@@ -131,6 +131,16 @@ def hidden_column(h: Hidden, frame: Frame, n: int) -> np.ndarray:
         out = np.where(a > b, 1.0, np.where(a < b, -1.0, 0.0))
         out[np.isnan(a) | np.isnan(b)] = np.nan
         return out
+    if h.kind == "member":
+        column = frame[h.left.operand.name]
+        wanted = [v.value for v in h.left.values]
+        if column.dtype == object:
+            known = pd.notna(column)
+            member = pd.Series(column, dtype=object).isin(wanted).to_numpy()
+        else:
+            known = ~np.isnan(column)
+            member = np.isin(column, np.array(wanted, dtype=float))
+        return np.where(known, member.astype(float), np.nan)
     a, b = frame[h.left.name], frame[h.right.name]
     known = np.array([x is not None and y is not None for x, y in zip(a, b)], dtype=bool)
     same = np.array([x == y for x, y in zip(a, b)], dtype=bool)
