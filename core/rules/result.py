@@ -27,6 +27,13 @@ class RulesResult:
     cap / floor / force: category letter per account, or None.
     exclude: True for accounts a rule excluded from ranking.
     problems: errors found while applying (e.g. two conflicting forces), per account.
+
+    Working context, set by `apply_rules` before any action runs (actions read it):
+    letters:  the categories, best first (to tell the strictest cap from the others).
+    ids:      account id per account, for messages.
+    priority: rule id → its ``priority`` (for ``set`` and ``score``).
+    pending:  action name → what its rules asked for, resolved by the action's ``finish``
+              once every rule has been applied (so the outcome is order-independent).
     """
 
     flags: pd.Series
@@ -40,6 +47,10 @@ class RulesResult:
     force: pd.Series | None = None
     exclude: pd.Series | None = None
     problems: list[Problem] = field(default_factory=list)
+    letters: tuple[str, ...] = ("A", "B", "C", "D")
+    ids: pd.Series | None = None
+    priority: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, index: pd.Index) -> "RulesResult":

@@ -1,0 +1,326 @@
+"""Rule actions: what a rule's ``then:`` may do, built-in ones and the contract for plugins.
+
+An action is a `RuleAction`: ``check(value)`` validates what the rule file says (raising
+``ValueError`` with a plain message) and returns the value to use; ``apply(result, mask,
+value, rule_id)`` records the effect on every account where the rule fired (``mask``, a
+bool Series), on the whole table at once. When several rules touch the same thing, the
+outcome must not depend on their order: rules are applied in id order, and an action
+whose outcome needs to see every rule first (``set``, ``score``, ``force``) collects
+requests in ``result.pending`` and decides in ``finish(result)``.
+
+Built-in outcomes: flags accumulate; ``points`` add up; the strictest ``cap`` (worst
+letter) and the highest ``floor`` win; ``force`` beats both, and two different forces on
+one account cancel each other (reported); ``set`` and ``score`` go to the highest
+``priority``, and two different values at the same priority cancel each other (reported);
+``exclude`` takes the account out of ranking.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..problems import Problem
+from .result import RulesResult
+
+MAX_POINTS = 100.0
+MAX_EXAMPLES = 5  # account ids quoted in one conflict message
+
+
+@dataclass(frozen=True)
+class RuleAction:
+    """One thing a rule can do. ``name`` is the key in ``then:``."""
+
+    name: str
+    check: Callable[[Any], Any]
+    apply: Callable[[RulesResult, pd.Series, Any, str], None]
+    description: str = ""
+    finish: Callable[[RulesResult], None] | None = None
+
+
+# ----------------------------------------------------------------------------- checks
+
+_FLAG = re.compile(r"^[\w][\w .:/+-]*$")
+
+
+def _check_flag(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError("a flag is a short text, e.g. flag: inaccessible (or a list of "
+                             "them)")
+        item = item.strip()
+        if len(item) > 60 or not _FLAG.match(item):
+            raise ValueError(f'"{item}" is not a usable flag: use letters, digits, "-" or "_" '
+                             "(at most 60 characters)")
+        out.append(item)
+    if not out:
+        raise ValueError("give at least one flag")
+    return tuple(sorted(set(out)))
+
+
+def _check_letter(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]", value.strip()):
+        raise ValueError(f"{value!r} is not a category letter (such as A, B, C or D)")
+    return value.strip().upper()
+
+
+def _check_points(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a number of points: write e.g. points: 5 or "
+                         "points: -10")
+    if abs(value) > MAX_POINTS:
+        raise ValueError(f"{value:g} points is too many: at most {MAX_POINTS:g} either way")
+    return float(value)
+
+
+def _check_exclude(value: Any) -> bool:
+    if value is not True:
+        raise ValueError("write exclude: true (or remove it)")
+    return True
+
+
+def _check_mapping(value: Any, what: str) -> dict:
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(f"expected {what}")
+    out = {}
+    for k, v in value.items():
+        if not isinstance(k, str):
+            raise ValueError(f"expected {what}")
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            raise ValueError(f"{k}: {v!r} is not a number or a text")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{k}: {v!r} is not a usable number")
+        out[k] = v
+    return out
+
+
+def _check_set(value: Any) -> dict:
+    return _check_mapping(value, "field: value pairs, e.g. set: {salesperson: Key accounts}")
+
+
+def _check_score(value: Any) -> dict:
+    out = _check_mapping(value, "criterion: score pairs, e.g. score: {accessibility: 0}")
+    for k, v in out.items():
+        if isinstance(v, str) or not 0 <= v <= 100:
+            raise ValueError(f"{k}: a score is a number from 0 to 100, not {v!r}")
+        out[k] = float(v)
+    return out
+
+
+# ----------------------------------------------------------------------------- effects
+
+def _bool(mask: pd.Series) -> np.ndarray:
+    return np.asarray(mask, dtype=bool)
+
+
+def _apply_flag(result: RulesResult, mask: pd.Series, value: tuple, rule_id: str) -> None:
+    flags = result.pending.setdefault("flag", {})
+    m = _bool(mask)
+    for flag in value:
+        flags[flag] = flags[flag] | m if flag in flags else m.copy()
+
+
+def row_tuples(matrix: np.ndarray, names: list[str], index: pd.Index) -> pd.Series:
+    """Per row, the tuple of ``names`` whose column is True (built once per distinct row)."""
+    n, k = matrix.shape
+    if k == 0 or n == 0:
+        return pd.Series([()] * n, index=index, dtype=object)
+    packed = np.packbits(matrix, axis=1)
+    distinct, inverse = np.unique(packed, axis=0, return_inverse=True)
+    rows = np.unpackbits(distinct, axis=1, count=k).astype(bool)
+    arr = np.array(names, dtype=object)
+    tuples = np.empty(len(rows), dtype=object)
+    tuples[:] = [tuple(arr[row]) for row in rows]
+    return pd.Series(tuples[inverse.reshape(-1)], index=index, dtype=object)
+
+
+def _finish_flag(result: RulesResult) -> None:
+    flags: dict = result.pending.pop("flag", {})
+    names = sorted(flags)
+    if names:
+        matrix = np.column_stack([flags[n] for n in names])
+        result.flags = row_tuples(matrix, names, result.flags.index)
+
+
+def _apply_points(result: RulesResult, mask: pd.Series, value: float, rule_id: str) -> None:
+    result.points = result.points + np.where(_bool(mask), value, 0.0)
+
+
+def _apply_exclude(result: RulesResult, mask: pd.Series, value: bool, rule_id: str) -> None:
+    result.exclude = result.exclude | _bool(mask)
+
+
+def _ranks(result: RulesResult, key: str, start: int) -> np.ndarray:
+    """Category ranks being collected for ``key`` (0 = best letter; ``start`` = none)."""
+    if key not in result.pending:
+        result.pending[key] = np.full(len(result.flags), start, dtype=int)
+    return result.pending[key]
+
+
+def _apply_cap(result: RulesResult, mask: pd.Series, value: str, rule_id: str) -> None:
+    # The strictest cap is the worst letter: the largest rank.
+    ranks = _ranks(result, "cap", -1)
+    np.maximum(ranks, np.where(_bool(mask), result.letters.index(value), -1), out=ranks)
+
+
+def _apply_floor(result: RulesResult, mask: pd.Series, value: str, rule_id: str) -> None:
+    # The highest floor is the best letter: the smallest rank.
+    ranks = _ranks(result, "floor", len(result.letters))
+    np.minimum(ranks, np.where(_bool(mask), result.letters.index(value), len(result.letters)),
+               out=ranks)
+
+
+def _letters(result: RulesResult, ranks: np.ndarray) -> pd.Series:
+    letters = np.array([*result.letters, None], dtype=object)
+    valid = (ranks >= 0) & (ranks < len(result.letters))
+    return pd.Series(letters[np.where(valid, ranks, len(result.letters))],
+                     index=result.flags.index, dtype=object)
+
+
+def _finish_cap(result: RulesResult) -> None:
+    if "cap" in result.pending:
+        result.cap = _letters(result, result.pending.pop("cap"))
+
+
+def _finish_floor(result: RulesResult) -> None:
+    if "floor" in result.pending:
+        result.floor = _letters(result, result.pending.pop("floor"))
+
+
+def _request(result: RulesResult, key: str, mask: pd.Series, value: Any, rule_id: str) -> None:
+    result.pending.setdefault(key, []).append(
+        (rule_id, result.priority.get(rule_id, 0), _bool(mask), value))
+
+
+def _resolve(result: RulesResult, requests: list, what: str,
+             fix: str) -> tuple[np.ndarray, np.ndarray]:
+    """Highest priority wins; two different values at the top priority cancel out.
+
+    Returns (values, decided): values per account (object), and where one was decided.
+    """
+    n = len(result.flags)
+    best = np.full(n, -math.inf)
+    values = np.full(n, None, dtype=object)
+    owner = np.full(n, None, dtype=object)
+    clash = np.zeros(n, dtype=bool)
+    clashes: dict[tuple, list[int]] = {}
+    for rule_id, priority, mask, value in sorted(requests, key=lambda r: (-r[1], r[0])):
+        new = mask & (best < priority)
+        values[new], owner[new], best[new] = value, rule_id, priority
+        same_level = mask & ~new & (best == priority)
+        for i in np.flatnonzero(same_level):
+            if not _same(values[i], value):
+                clash[i] = True
+                key = (owner[i], rule_id, values[i], value)
+                clashes.setdefault(key, []).append(i)
+    for (first, second, v1, v2), rows in sorted(clashes.items(), key=lambda kv: kv[1][0]):
+        ids = [str(result.ids.iloc[i]) if result.ids is not None else str(i) for i in rows]
+        shown = ", ".join(ids[:MAX_EXAMPLES]) + (f" and {len(ids) - MAX_EXAMPLES} more"
+                                                 if len(ids) > MAX_EXAMPLES else "")
+        result.problems.append(Problem(
+            f'rules "{first}" and "{second}" {what} ({_show(v1)} and {_show(v2)}) on '
+            f"account{'s' if len(ids) > 1 else ''} {shown}: neither applies there; {fix}",
+            "", "warning"))
+    values[clash] = None
+    decided = np.array([o is not None for o in owner], dtype=bool) & ~clash
+    return values, decided
+
+
+def _show(v: Any) -> str:
+    return f'"{v}"' if isinstance(v, str) else f"{v:g}"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return float(a) == float(b)
+
+
+def _series(values: np.ndarray, decided: np.ndarray, index: pd.Index) -> pd.Series:
+    chosen = [v for v, d in zip(values, decided) if d]
+    if chosen and all(not isinstance(v, str) for v in chosen):
+        out = np.full(len(values), np.nan)
+        out[decided] = [float(v) for v in chosen]
+        return pd.Series(out, index=index)
+    obj = np.full(len(values), None, dtype=object)
+    obj[decided] = chosen
+    return pd.Series(obj, index=index, dtype=object)
+
+
+def _apply_set(result: RulesResult, mask: pd.Series, value: dict, rule_id: str) -> None:
+    for field, v in value.items():
+        _request(result, f"set:{field}", mask, v, rule_id)
+
+
+def _apply_score(result: RulesResult, mask: pd.Series, value: dict, rule_id: str) -> None:
+    for criterion, v in value.items():
+        _request(result, f"score:{criterion}", mask, v, rule_id)
+
+
+def _finish_keyed(result: RulesResult, prefix: str, what: str, target: dict) -> None:
+    for key in sorted(k for k in result.pending if k.startswith(prefix)):
+        requests = result.pending.pop(key)
+        values, decided = _resolve(result, requests, f"{what} for {key[len(prefix):]}",
+                                   "give one of them a higher priority")
+        name = key[len(prefix):]
+        series = _series(values, decided, result.flags.index)
+        if prefix == "score:":
+            series = series.astype(float)
+        target[name] = series
+
+
+def _finish_set(result: RulesResult) -> None:
+    _finish_keyed(result, "set:", "set different values", result.set)
+
+
+def _finish_score(result: RulesResult) -> None:
+    _finish_keyed(result, "score:", "give different scores", result.score)
+
+
+def _apply_force(result: RulesResult, mask: pd.Series, value: str, rule_id: str) -> None:
+    # Every force has the same standing: priority does not order forces.
+    result.pending.setdefault("force", []).append((rule_id, 0, _bool(mask), value))
+
+
+def _finish_force(result: RulesResult) -> None:
+    requests = result.pending.pop("force", [])
+    if not requests:
+        return
+    values, decided = _resolve(result, requests, "force different categories",
+                               "make their conditions exclusive")
+    out = np.where(decided, values, None)
+    result.force = pd.Series(out, index=result.flags.index, dtype=object)
+
+
+BUILTIN_ACTIONS: dict[str, RuleAction] = {a.name: a for a in (
+    RuleAction("flag", _check_flag, _apply_flag,
+               "add one flag (or a list of flags) to the account", _finish_flag),
+    RuleAction("set", _check_set, _apply_set,
+               "set account fields in the output ({field: value}); highest priority wins",
+               _finish_set),
+    RuleAction("score", _check_score, _apply_score,
+               "override criterion scores ({criterion: 0–100}); highest priority wins",
+               _finish_score),
+    RuleAction("points", _check_points, _apply_points,
+               "add (or, if negative, remove) points to the weighted score"),
+    RuleAction("cap", _check_letter, _apply_cap,
+               "the category can be no better than this letter; the strictest cap wins",
+               _finish_cap),
+    RuleAction("floor", _check_letter, _apply_floor,
+               "the category can be no worse than this letter; the highest floor wins",
+               _finish_floor),
+    RuleAction("force", _check_letter, _apply_force,
+               "the category is this letter, whatever the score, caps and floors",
+               _finish_force),
+    RuleAction("exclude", _check_exclude, _apply_exclude,
+               "take the account out of ranking (quotas, top 80 %)"),
+)}
+
+LETTER_ACTIONS = ("cap", "floor", "force")

@@ -1,0 +1,54 @@
+"""From "which rule fired on which account" to the `RulesResult` the pipeline reads.
+
+Both engines only decide the fired matrix (accounts × rules); this one function turns it
+into effects, the same way for both. Rules are applied in id order and never re-trigger
+rules, and every action resolves conflicts by a fixed policy (see `actions.py`), so the
+outcome does not depend on the order of rules in the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .actions import BUILTIN_ACTIONS, RuleAction, row_tuples
+from .model import Rule
+from .result import RulesResult
+
+
+def build_result(rules: Sequence[Rule], fired: np.ndarray, index: pd.Index,
+                 ids: pd.Series | None = None, letters: tuple[str, ...] = ("A", "B", "C", "D"),
+                 actions: Mapping[str, RuleAction] | None = None,
+                 where: str = "") -> RulesResult:
+    """Effects of ``rules`` given ``fired`` (bool, len(index) × len(rules), same order)."""
+    registry = {**BUILTIN_ACTIONS, **(actions or {})}
+    result = RulesResult.empty(index)
+    result.letters = tuple(letters)
+    result.ids = ids if ids is not None else pd.Series(index.astype(str), index=index)
+    result.priority = {r.id: r.priority for r in rules}
+    order = sorted(range(len(rules)), key=lambda j: rules[j].id)
+    ids_sorted = [rules[j].id for j in order]
+    matrix = fired[:, order] if len(order) else np.zeros((len(index), 0), dtype=bool)
+    result.fired = row_tuples(matrix, ids_sorted, index)
+    finishers = []
+    for k, j in enumerate(order):
+        column = matrix[:, k]
+        if not column.any():
+            continue
+        rule = rules[j]
+        result.why[rule.id] = rule.why
+        mask = pd.Series(column, index=index)
+        for name, value in rule.actions:
+            action = registry[name]
+            action.apply(result, mask, value, rule.id)
+            if action.finish is not None and action not in finishers:
+                finishers.append(action)
+    for action in sorted(finishers, key=lambda a: a.name):
+        action.finish(result)
+    result.pending.clear()
+    result.problems = [p if p.where else replace(p, where=where) for p in result.problems]
+    return result
+

@@ -1,0 +1,355 @@
+"""Turning a merged rule file into a checked `RuleSet`, collecting every problem found.
+
+This module checks and compiles the rules (conditions against the field catalogue, see
+`typecheck.py`; ``then:`` against the registered actions and this file's categories) and
+the ``derive`` expressions; `sections.py` checks weights, params, categories and fields,
+`testcases.py` the test cases. Every problem names ``file:line`` and says what would fix
+it; the load fails only after all of them have been collected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Mapping
+
+from ..categories import DEFAULT_CATEGORIES
+from ..criterion import Criterion, Derivation
+from ..fields import Catalogue
+from ..problems import Problem
+from .actions import LETTER_ACTIONS, RuleAction
+from .files import Item, Merged
+from .logic import MAX_ALTERNATIVES, Hidden, alternatives, hidden_columns, normal_form
+from .model import Rule, RuleSet
+from .names import NUMBER, SCORE_PREFIX, TEXT, Scope
+from .sections import FIELD_NAME, SectionChecks, did_you_mean
+from .source import LineDict
+from .syntax import SyntaxProblem, names_in, parse, unparse
+from .testcases import TestCaseChecks
+from .typecheck import TypeProblem, check_condition, check_expression
+from .values import build_frame, evaluate_number
+
+MAX_RULES = 10_000
+RULE_KEYS = ("id", "when", "then", "why", "priority", "enabled")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+
+
+class Builder(SectionChecks, TestCaseChecks):
+    """Collects every problem of a merged rule file, then builds the `RuleSet`."""
+
+    def __init__(self, merged: Merged, catalogue: Catalogue, criteria: Mapping[str, Criterion],
+                 actions: Mapping[str, RuleAction]):
+        self.m = merged
+        self.catalogue = catalogue
+        self.criteria = criteria
+        self.actions = actions
+        self.problems: list[Problem] = list(merged.problems)
+        self.warnings: list[Problem] = []
+
+    def error(self, message: str, where: str) -> None:
+        self.problems.append(Problem(message, where, "error"))
+
+    def warn(self, message: str, where: str) -> None:
+        self.warnings.append(Problem(message, where, "warning"))
+
+    # ------------------------------------------------------------------ derive
+    def derivations(self, scope: Scope, base: Scope) -> tuple[list[Derivation], set[str]]:
+        exprs: dict[str, Any] = {}
+        reads: set[str] = set()
+        for target, item in self.m.derive.items():
+            info = scope.get(target)
+            if info is not None and info.kind == TEXT:
+                self.error(f"derive: {target} is text; derive computes numbers", item.where)
+                continue
+            if base.get(target) is None and not FIELD_NAME.match(target):
+                self.error(f'derive: "{target}" is not a usable name: lower-case letters, '
+                           "digits and _ only", item.where)
+                continue
+            if base.get(target) is None and base.suggest(target):
+                # A new derived field this close to a known one is most likely a typo.
+                self.error(f'derive: unknown field "{target}" (did you mean '
+                           f"{base.suggest(target)}?)", item.where)
+                continue
+            if info is not None and info.source in ("portfolio", "score"):
+                self.error(f"derive: {target} is computed by Potentiel and cannot be derived",
+                           item.where)
+                continue
+            if not isinstance(item.value, (str, int, float)) or isinstance(item.value, bool):
+                self.error(f"derive: {target} must be an expression such as "
+                           "headcount * spend_per_employee", item.where)
+                continue
+            text = str(item.value)
+            try:
+                tree = check_expression(parse(text, arithmetic_only=True), scope)
+            except (SyntaxProblem, TypeProblem) as exc:
+                self.error(f'derive: {target}: {exc.message} (at "{_excerpt(text, exc.pos)}")',
+                           item.where)
+                continue
+            bad = [n for n in names_in(tree)
+                   if scope.get(n).source in ("portfolio", "score")]
+            if bad:
+                self.error(f"derive: {target} reads {bad[0]}, which is computed after derive",
+                           item.where)
+                continue
+            exprs[target] = (tree, item)
+            reads |= names_in(tree)
+        order = _topological(exprs, self)
+        out = [Derivation(field=t, inputs=tuple(sorted(names_in(exprs[t][0]))),
+                          compute=_derive_fn(exprs[t][0], scope),
+                          label=f"{t} = {unparse(exprs[t][0])}") for t in order]
+        return out, reads
+
+    # ------------------------------------------------------------------ rules
+    def rules(self, scope: Scope, letters: tuple[str, ...]) -> list[Rule]:
+        if len(self.m.rules) > MAX_RULES:
+            self.error(f"{len(self.m.rules):,} rules: a rule file may hold at most "
+                       f"{MAX_RULES:,} (split it, or group accounts with fields and "
+                       "\"in\" lists)", self.m.source)
+            return []
+        out = []
+        for rule_id, item in self.m.rules.items():
+            rule = self.rule(rule_id, item, scope, letters)
+            if rule is not None:
+                out.append(rule)
+        return out
+
+    def rule(self, rule_id: str, item: Item, scope: Scope, letters) -> Rule | None:
+        raw: LineDict = item.value
+        src = item.source
+        at = lambda key: f"{src}:{raw.line_of(key)}"  # noqa: E731
+        ok = True
+        for key in raw:
+            if key not in RULE_KEYS:
+                self.error(f'rule "{rule_id}": unknown key "{key}"{did_you_mean(key, RULE_KEYS)}; '
+                           f"a rule has {', '.join(RULE_KEYS)}", at(key))
+                ok = False
+        if not _ID.match(rule_id):
+            self.error(f'rule id "{rule_id}": use letters, digits, "-", "_" or "." (at most '
+                       "80 characters, no spaces)", at("id"))
+            ok = False
+        when = raw.get("when")
+        if isinstance(when, bool):
+            when = "true" if when else "false"
+        if "when" not in raw or when is None:
+            self.error(f'rule "{rule_id}": add "when:" with a condition, e.g. '
+                       "when: distance_km >= 600", at("when") if "when" in raw else item.where)
+            return None
+        if not isinstance(when, (str, int, float)):
+            self.error(f'rule "{rule_id}": when is one condition written as text, e.g. '
+                       "when: distance_km >= 600 and status == \"prospect\"", at("when"))
+            return None
+        when = str(when)
+        condition = normal = None
+        try:
+            tree = parse(when)
+            condition, hints = check_condition(tree, scope)
+            text_names = {n for n in names_in(condition) if scope.get(n).kind == TEXT}
+            normal = normal_form(condition, text_names)
+            if alternatives(normal) > MAX_ALTERNATIVES:
+                self.error(f'rule "{rule_id}": this condition has {alternatives(normal):,} '
+                           f"alternatives (\"or\" and \"in\" choices multiplied through "
+                           f'"and"); the rules engine takes at most {MAX_ALTERNATIVES}: split '
+                           "it into several rules", at("when"))
+                ok = False
+            for hint in hints:
+                self.warn(f'rule "{rule_id}": {hint.message}', at("when"))
+        except (SyntaxProblem, TypeProblem) as exc:
+            self.error(f'rule "{rule_id}": {exc.message} (at "{_excerpt(when, exc.pos)}")',
+                       _line_in(raw, "when", src, when, exc.pos))
+            ok = False
+        why = raw.get("why")
+        if not isinstance(why, str) or not why.strip():
+            self.error(f'rule "{rule_id}": add "why:" with one sentence a rep will read, e.g. '
+                       "why: No salesperson within 600 km.", at("why") if "why" in raw
+                       else item.where)
+            ok = False
+        priority = raw.get("priority", 0)
+        if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 1000:
+            self.error(f'rule "{rule_id}": priority must be a whole number from -1000 to 1000',
+                       at("priority"))
+            ok = False
+        enabled = raw.get("enabled", True)
+        if not isinstance(enabled, bool):
+            self.error(f'rule "{rule_id}": enabled is true or false', at("enabled"))
+            ok = False
+        actions = self.then(rule_id, raw, src, scope, letters)
+        if actions is None or not ok:
+            return None
+        return Rule(rule_id, when, condition, normal, actions, why.strip(), priority, enabled,
+                    src, item.line)
+
+    def then(self, rule_id, raw: LineDict, src, scope: Scope, letters):
+        then = raw.get("then", LineDict())
+        where = f"{src}:{raw.line_of('then')}"
+        if then is None:
+            then = LineDict()
+        if not isinstance(then, LineDict):
+            self.error(f'rule "{rule_id}": then must list actions, e.g. then: {{flag: '
+                       "inaccessible, cap: C}", where)
+            return None
+        out, ok = [], True
+        for name, value in then.items():
+            at = f"{src}:{then.line_of(name)}" if then.lines else where
+            action = self.actions.get(name)
+            if action is None:
+                self.error(f'rule "{rule_id}": unknown action "{name}"'
+                           f"{did_you_mean(name, self.actions)}; the actions are "
+                           f"{', '.join(sorted(self.actions))}", at)
+                ok = False
+                continue
+            try:
+                checked = action.check(value)
+                self.context_check(name, checked, scope, letters)
+            except ValueError as exc:
+                self.error(f'rule "{rule_id}": {name}: {exc}', at)
+                ok = False
+                continue
+            out.append((name, checked))
+        return tuple(out) if ok else None
+
+    def context_check(self, name: str, value: Any, scope: Scope, letters) -> None:
+        """What a built-in action's value must match in this rule file."""
+        if name in LETTER_ACTIONS and self.actions.get(name) is _builtin(name):
+            if value not in letters:
+                raise ValueError(f'"{value}" is not a category (the categories are '
+                                 f"{', '.join(letters)})")
+        elif name == "score" and self.actions.get(name) is _builtin(name):
+            for crit in value:
+                if crit not in self.criteria:
+                    raise ValueError(f'unknown criterion "{crit}"{did_you_mean(crit, self.criteria)}')
+        elif name == "set" and self.actions.get(name) is _builtin(name):
+            for field_name, v in value.items():
+                info = scope.get(field_name)
+                if info is None or info.source in ("score", "portfolio") or field_name == "id":
+                    hint = scope.suggest(field_name) if info is None else None
+                    extra = f" (did you mean {hint}?)" if hint else ""
+                    why = ("cannot be set by a rule" if info is not None or field_name == "id"
+                           else "is not a known field")
+                    raise ValueError(f'"{field_name}" {why}{extra}')
+                if info.kind == NUMBER and (isinstance(v, str) or isinstance(v, bool)):
+                    raise ValueError(f"{field_name} is a number, not {v!r}")
+                if info.kind == TEXT and not isinstance(v, str):
+                    raise ValueError(f'{field_name} is text: write it in quotes, e.g. "{v}"')
+                if info.choices and str(v).strip().casefold() not in info.choices:
+                    raise ValueError(f'"{v}" is not a value of {field_name} '
+                                     f"({', '.join(info.choices)})")
+
+    # ------------------------------------------------------------------ all
+    def build(self) -> RuleSet:
+        extra = self.extra_fields()
+        weights = self.weights()
+        params = self.params()
+        categories = self.categories()
+        letters = (categories or DEFAULT_CATEGORIES).letters
+        base = Scope(self.catalogue, self.criteria, extra)
+        derived_targets = [t for t in self.m.derive if base.get(t) is None]
+        scope = Scope(self.catalogue, self.criteria, extra, derived_targets)
+        derivations, derive_reads = self.derivations(scope, base)
+        rules = self.rules(scope, letters)
+        tests = self.tests(scope, letters, {r.id for r in rules} | set(self.m.rules))
+        kinds: dict[str, str] = {}
+        hidden: dict[str, Hidden] = {}
+        for rule in rules:
+            for n in names_in(rule.condition):
+                kinds[n] = scope.get(n).kind
+            for h in hidden_columns(rule.normal):
+                hidden.setdefault(h.name, h)
+        fields_read = {n for n in kinds if not n.startswith(SCORE_PREFIX)} | derive_reads
+        criteria_read = {n[len(SCORE_PREFIX):] for n in kinds if n.startswith(SCORE_PREFIX)}
+        return RuleSet(
+            path=self.m.path, name=self.m.path.stem, description=self.m.description,
+            content_hash=content_hash(self.m), weights=weights, categories=categories,
+            params=params, derivations=derivations, rules=rules, tests=tests,
+            fields_read=fields_read, extra_fields=extra, criteria_read=criteria_read,
+            kinds=kinds, hidden=[hidden[k] for k in sorted(hidden)], actions=self.actions,
+            warnings=self.warnings, files=tuple(self.m.files), source=self.m.source)
+
+
+def _builtin(name: str):
+    from .actions import BUILTIN_ACTIONS
+    return BUILTIN_ACTIONS.get(name)
+
+
+def _excerpt(text: str, pos: int) -> str:
+    """The condition around ``pos`` with a marker, for one-line messages."""
+    pos = max(0, min(pos, len(text)))
+    start = max(0, pos - 25)
+    before = ("…" if start else "") + text[start:pos]
+    after = text[pos:pos + 25] + ("…" if pos + 25 < len(text) else "")
+    return (before + " ▸" + after).replace("\n", " ").strip()
+
+
+def _line_in(raw: LineDict, key: str, src: str, text: str, pos: int) -> str:
+    """The line of ``pos`` in a condition written over several lines (``when: |``)."""
+    line = raw.line_of(key)
+    extra = text.count("\n", 0, pos)
+    if "\n" in text.rstrip("\n"):
+        extra += 1  # a block scalar starts on the line after "when:"
+    return f"{src}:{line + extra}"
+
+
+def _topological(exprs: dict, builder: Builder) -> list[str]:
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(target: str, path: list[str]) -> bool:
+        if state.get(target) == 2:
+            return True
+        if state.get(target) == 1:
+            loop = " → ".join([*path[path.index(target):], target])
+            builder.error(f"derive: {loop} is a loop", exprs[target][1].where)
+            return False
+        state[target] = 1
+        for dep in sorted(names_in(exprs[target][0])):
+            if dep in exprs and dep != target and not visit(dep, [*path, target]):
+                return False
+        state[target] = 2
+        order.append(target)
+        return True
+
+    for target in exprs:
+        if not visit(target, []):
+            return [t for t in order]
+    return order
+
+
+def _derive_fn(tree, scope: Scope):
+    kinds = {n: NUMBER for n in names_in(tree)}
+
+    def compute(accounts, context=None):
+        import pandas as pd
+        frame = build_frame(accounts, None, kinds)
+        values = evaluate_number(tree, frame, len(accounts))
+        return pd.Series(values, index=accounts.index, dtype=float)
+
+    return compute
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def content_hash(m: Merged) -> str:
+    """sha256 of the resolved content; the order of rules and tests does not count."""
+    content = {
+        "description": m.description,
+        "weights": {k: _plain(v.value) for k, v in sorted(m.weights.items())},
+        "fields": {k: _plain(v.value) for k, v in sorted(m.fields.items())},
+        "derive": {k: _plain(v.value) for k, v in sorted(m.derive.items())},
+        "params": {c: {k: _plain(v.value) for k, v in sorted(p.items())}
+                   for c, p in sorted(m.params.items())},
+        "categories": [[letter, {k: _plain(v.value) for k, v in sorted(e.items())}]
+                       for letter, e in m.categories],
+        "rules": {k: _plain(v.value) for k, v in sorted(m.rules.items())},
+        "tests": {k: _plain(v.value) for k, v in sorted(m.tests.items())},
+    }
+    blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+

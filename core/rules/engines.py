@@ -1,0 +1,97 @@
+"""Running a rule set on a table: build the values once, ask an engine which rules fire.
+
+``durable`` (the default) hands each account to durable_rules through
+``durable_engine.py``; ``compiled`` evaluates numpy masks. Both read the same `Frame` and
+the same normal-form conditions, and must agree. When durable_rules cannot be imported,
+``durable`` falls back to ``compiled`` with a one-line notice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..categories import DEFAULT_CATEGORIES
+from ..problems import Problem, UserError
+from .apply import build_result
+from .compiled import fired_matrix
+from .model import RuleSet
+from .result import RulesResult
+from .to_durable import DurableProgram
+from .values import build_frame
+
+ENGINES = ("durable", "compiled")
+
+
+def _durable_module():
+    """The durable_rules adapter, or None when it (or durable_rules) cannot be used."""
+    try:
+        from . import durable_engine
+    except ImportError:
+        return None
+    try:
+        return durable_engine if durable_engine.available() else None
+    except Exception:  # noqa: BLE001 - a broken install counts as unavailable
+        return None
+
+
+def durable_fired(ruleset: RuleSet, frame, n: int, module) -> np.ndarray:
+    rules = ruleset.active_rules
+    program = DurableProgram({r.id: r.normal for r in rules}, ruleset.hidden, frame, n)
+    fired_ids = module.evaluate(program.conditions, program.records()) if n else []
+    position = {r.id: j for j, r in enumerate(rules)}
+    out = np.zeros((n, len(rules)), dtype=bool)
+    for i, ids in enumerate(fired_ids):
+        for rid in ids:
+            out[i, position[rid]] = True
+    return out
+
+
+def apply_rules(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame | None = None,
+                engine: str = "durable") -> RulesResult:
+    """Apply ``ruleset`` to ``accounts`` (canonical field columns) given the criterion
+    ``scores`` (one column per criterion, same index). See the module docstring."""
+    if engine not in ENGINES:
+        raise UserError(Problem(f'unknown rules engine "{engine}": use durable or compiled',
+                                "", "error"))
+    index = accounts.index
+    if scores is not None and not scores.index.equals(index):
+        scores = scores.reindex(index)
+    n = len(index)
+    rules = ruleset.active_rules
+    frame = build_frame(accounts, scores, ruleset.kinds, ruleset.hidden)
+    notice = None
+    if engine == "durable":
+        module = _durable_module()
+        if module is None:
+            notice = Problem("durable_rules is not available here: the rules ran on the "
+                             "compiled engine (same results)", ruleset.source, "warning")
+            engine = "compiled"
+        else:
+            try:
+                fired = durable_fired(ruleset, frame, n, module)
+            except module.EngineUnavailable as exc:
+                notice = Problem(f"durable_rules could not run ({exc}): the rules ran on the "
+                                 "compiled engine (same results)", ruleset.source, "warning")
+                engine = "compiled"
+    if engine == "compiled":
+        fired = fired_matrix([r.normal for r in rules], frame, n)
+    ids = accounts["id"].astype(str) if "id" in accounts.columns else None
+    letters = (ruleset.categories or DEFAULT_CATEGORIES).letters
+    result = build_result(rules, fired, index, ids, letters, ruleset.actions, ruleset.source)
+    if notice is not None:
+        result.problems.insert(0, notice)
+    return result
+
+
+def fired_by(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame | None,
+             engine: str) -> np.ndarray:
+    """The fired matrix alone (accounts × active rules, in id order), for cross-checks."""
+    frame = build_frame(accounts, scores, ruleset.kinds, ruleset.hidden)
+    n = len(accounts)
+    if engine == "compiled":
+        return fired_matrix([r.normal for r in ruleset.active_rules], frame, n)
+    module = _durable_module()
+    if module is None:
+        raise RuntimeError("durable_rules is not available")
+    return durable_fired(ruleset, frame, n, module)

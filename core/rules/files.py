@@ -1,0 +1,258 @@
+"""Finding rule files and merging a file with the files it ``extends``.
+
+``extends: default`` names another rule file, relative to this file's folder or to the
+rules root (the nearest enclosing folder called ``rules``, else the shipped one), with or
+without ``.yaml``. The chain is read root first; then, child over parent: weights, params,
+derive, fields and each category entry merge (the child wins), rules append, and a rule
+with an inherited id replaces the inherited one. Tests are not inherited: they state what
+their own file means (a child that moves the distance threshold would fail its parent's
+test of it), so each file runs its own. A cycle,
+a missing target or a file extending itself is an error at the ``extends`` line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..problems import Problem, UserError
+from .source import LineDict, LineList, read_yaml
+
+TOP_KEYS = ("extends", "description", "fields", "derive", "weights", "categories", "params",
+            "rules", "tests")
+MAX_CHAIN = 10
+
+
+def rules_dir() -> Path:
+    """The shipped ``rules/`` folder (``default.yaml`` lives there). The only place that
+    knows where it is: next to the package folder, in the repository."""
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def display(path: Path) -> str:
+    """How a file is named in messages: relative to the working folder when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+@dataclass
+class Item:
+    """A value from a file, with where it was written."""
+
+    value: Any
+    source: str
+    line: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
+
+
+@dataclass
+class Merged:
+    """A rule file with its ``extends`` chain merged in, every value still traceable."""
+
+    path: Path
+    source: str
+    files: list[Path] = field(default_factory=list)
+    description: str = ""
+    weights: dict[str, Item] = field(default_factory=dict)
+    fields: dict[str, Item] = field(default_factory=dict)
+    derive: dict[str, Item] = field(default_factory=dict)
+    params: dict[str, dict[str, Item]] = field(default_factory=dict)
+    categories: list[tuple[str, dict[str, Item]]] = field(default_factory=list)
+    categories_where: str = ""
+    rules: dict[str, Item] = field(default_factory=dict)      # id → Item(raw rule)
+    tests: dict[str, Item] = field(default_factory=dict)      # name → Item(raw test)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _rules_root(path: Path) -> Path:
+    for parent in path.parents:
+        if parent.name == "rules":
+            return parent
+    return rules_dir()
+
+
+def resolve_extends(name: str, path: Path) -> list[Path]:
+    """Candidate files for ``extends: name`` in ``path``, in the order they are tried."""
+    stem = name if name.endswith((".yaml", ".yml")) else name + ".yaml"
+    return [path.parent / stem, _rules_root(path) / stem]
+
+
+def _err(problems: list[Problem], message: str, where: str) -> None:
+    problems.append(Problem(message, where, "error"))
+
+
+def _suggest(word: str, options) -> str:
+    hit = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f" (did you mean {hit[0]}?)" if hit else ""
+
+
+def read_chain(path: Path) -> list[tuple[Path, str, LineDict]]:
+    """The file and its ancestors, root ancestor first. Raises `UserError`."""
+    chain: list[tuple[Path, str, LineDict]] = []
+    seen: list[Path] = []
+    current = path.resolve()
+    where_from = display(path)
+    while True:
+        source = display(current)
+        if not current.is_file():
+            raise UserError(Problem(f"no rule file {source}", where_from, "error"))
+        data = read_yaml(current, source)
+        if data is None:
+            data = LineDict()
+            data.line, data.lines = 1, {}
+        if not isinstance(data, LineDict):
+            raise UserError(Problem("a rule file is a set of keys (extends, weights, rules…), "
+                                    "not a single value or a list", f"{source}:1", "error"))
+        seen.append(current)
+        chain.append((current, source, data))
+        if "extends" not in data:
+            break
+        target = data["extends"]
+        where = f"{source}:{data.line_of('extends')}"
+        if not isinstance(target, str) or not target.strip():
+            raise UserError(Problem('extends names another rule file, e.g. "extends: default"',
+                                    where, "error"))
+        candidates = resolve_extends(target.strip(), current)
+        found = next((c.resolve() for c in candidates if c.is_file()), None)
+        if found is None:
+            tried = " or ".join(display(c) for c in dict.fromkeys(candidates))
+            raise UserError(Problem(f'extends "{target}": no such rule file (looked for '
+                                    f"{tried})", where, "error"))
+        if found == current:
+            raise UserError(Problem(f'extends "{target}": a rule file cannot extend itself',
+                                    where, "error"))
+        if found in seen:
+            loop = " → ".join(display(p) for p in [*seen, found])
+            raise UserError(Problem(f"extends makes a loop: {loop}", where, "error"))
+        if len(chain) >= MAX_CHAIN:
+            raise UserError(Problem(f"extends goes more than {MAX_CHAIN} files deep", where,
+                                    "error"))
+        current = found
+        where_from = where
+    chain.reverse()
+    return chain
+
+
+def merge_chain(chain: list[tuple[Path, str, LineDict]]) -> Merged:
+    """Merge the files of a chain (root first) into one `Merged`."""
+    path, source, _ = chain[-1]
+    merged = Merged(path=path, source=source, files=[p for p, _, _ in reversed(chain)])
+    for depth, (_, src, data) in enumerate(chain):
+        _merge_file(merged, src, data, own=depth == len(chain) - 1)
+    return merged
+
+
+def _mapping(value: Any, what: str, where: str, problems: list[Problem]) -> LineDict | None:
+    if value is None:
+        return None
+    if not isinstance(value, LineDict):
+        _err(problems, f"{what} must be a set of name: value pairs", where)
+        return None
+    return value
+
+
+def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
+    problems = merged.problems
+    for key in data:
+        if key not in TOP_KEYS:
+            _err(problems, f'unknown key "{key}"{_suggest(key, TOP_KEYS)}: a rule file may '
+                           f"have {', '.join(TOP_KEYS)}", f"{src}:{data.line_of(key)}")
+
+    def at(key: str, sub: LineDict | None = None, subkey: Any = None) -> str:
+        if sub is not None:
+            return f"{src}:{sub.line_of(subkey)}"
+        return f"{src}:{data.line_of(key)}"
+
+    if "description" in data:
+        if not isinstance(data["description"], str):
+            _err(problems, "description must be text", at("description"))
+        else:
+            merged.description = data["description"].strip()
+    for key in ("weights", "fields", "derive"):
+        section = _mapping(data.get(key), key, at(key), problems)
+        if section is None:
+            continue
+        target = getattr(merged, key)
+        for name, value in section.items():
+            target[str(name)] = Item(value, src, section.line_of(name))
+    params = _mapping(data.get("params"), "params", at("params"), problems)
+    for crit, values in (params or {}).items():
+        where = at("params", params, crit)
+        if not isinstance(values, LineDict):
+            _err(problems, f"params: {crit} must list parameter: value pairs, e.g. "
+                           f"{crit}: {{far_km: 600}}", where)
+            continue
+        slot = merged.params.setdefault(str(crit), {})
+        for name, value in values.items():
+            slot[str(name)] = Item(value, src, values.line_of(name))
+    cats = _mapping(data.get("categories"), "categories", at("categories"), problems)
+    if cats is not None:
+        _merge_categories(merged, cats, src, problems)
+    rules = data.get("rules")
+    if rules is not None:
+        _merge_list(merged.rules, rules, "rules", "id", src, at("rules"), problems)
+    tests = data.get("tests")
+    if tests is not None and own:
+        _merge_list(merged.tests, tests, "tests", "name", src, at("tests"), problems)
+
+
+def _merge_categories(merged: Merged, cats: LineDict, src: str, problems: list[Problem]) -> None:
+    entries: list[tuple[str, dict[str, Item]]] = []
+    for letter, spec in cats.items():
+        where = f"{src}:{cats.line_of(letter)}"
+        if not isinstance(spec, LineDict):
+            _err(problems, f"categories: {letter} must be e.g. {{min: 75, label: Strategic}} "
+                           "or {share: 10%, label: Strategic}", where)
+            continue
+        entries.append((str(letter), {str(k): Item(v, src, spec.line_of(k))
+                                      for k, v in spec.items()}))
+    parent = dict(merged.categories)
+
+    def mode(items) -> str:
+        return "quotas" if any("share" in e for _, e in items) or (
+            items and not any("min" in e for _, e in items)) else "bands"
+
+    if parent and mode(entries) == mode(merged.categories) and {
+            letter for letter, _ in entries} <= set(parent):
+        # Same letters, same kind: the child adjusts entries (e.g. only A's minimum).
+        for letter, entry in entries:
+            parent[letter] = {**parent[letter], **entry}
+        merged.categories = [(letter, parent[letter]) for letter, _ in merged.categories]
+    else:
+        merged.categories = entries
+    merged.categories_where = f"{src}:{cats.line}"
+
+
+def _merge_list(target: dict[str, Item], items: Any, what: str, key: str, src: str,
+                where: str, problems: list[Problem]) -> None:
+    if not isinstance(items, LineList):
+        _err(problems, f"{what} must be a list (each item starting with \"- \")", where)
+        return
+    own: dict[str, int] = {}
+    for i, item in enumerate(items):
+        line = items.line_of(i)
+        if not isinstance(item, LineDict):
+            _err(problems, f"each of the {what} must be a set of keys ({key}: …)",
+                 f"{src}:{line}")
+            continue
+        ident = item.get(key)
+        if ident is None or isinstance(ident, (bool, LineDict, LineList)) or not str(ident).strip():
+            _err(problems, f'this item of {what} has no {key}: add "{key}: …"', f"{src}:{line}")
+            continue
+        ident = str(ident).strip()
+        if ident in own:
+            _err(problems, f'{key} "{ident}" is used twice in this file (also at line '
+                           f"{own[ident]}): each must be unique", f"{src}:{line}")
+            continue
+        own[ident] = line
+        target.pop(ident, None)  # an inherited one with the same id is replaced
+        target[ident] = Item(item, src, line)

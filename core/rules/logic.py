@@ -1,0 +1,248 @@
+"""Normal form of a checked condition: `not` pushed down to the comparisons, constants folded.
+
+Three-valued (Kleene) logic: a comparison on a blank field is unknown, and a rule fires
+only where its condition is TRUE. Pushing `not` down is exact in Kleene logic (De Morgan
+holds, ``not (x < 5)`` is ``x >= 5``, and both are unknown on a blank), and once no `not`
+is left above a comparison, "the condition is TRUE" depends only on where each comparison
+is TRUE. So both engines only ever need, per comparison, the accounts where it holds —
+durable_rules has no ``$not`` and needs exactly that.
+
+Every comparison in the normal form reads one column against constants. Arithmetic, and
+comparisons between two fields, become a `Hidden` column computed once (vectorised, see
+`values.py`) and shared by both engines, so they cannot disagree on arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Neg, Node, Not, Num, Or, Str,
+                     unparse)
+
+MAX_LIST = 16         # longer "in" lists become a hidden column (see _member)
+MAX_ALTERNATIVES = 256  # what durable_rules accepts in one rule (see alternatives)
+INVERT = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+TRUE, FALSE = Bool(True), Bool(False)
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """A column computed before the engines run.
+
+    kind ``value``: the number ``left`` evaluates to; ``sign``: -1, 0 or 1 as ``left`` is
+    below, equal to or above ``right``; ``same``: 1 if the texts ``left`` and ``right`` are
+    equal, else 0; ``member``: 1 if the field of the `In` ``left`` is one of its values,
+    else 0. Blank wherever an input is blank.
+    """
+
+    kind: str
+    left: Node
+    right: Node | None = None
+
+    @property
+    def name(self) -> str:
+        if self.kind in ("value", "member"):
+            return f"({unparse(self.left)})"
+        op = "<=>" if self.kind == "sign" else "same-as"
+        return f"({unparse(self.left)} {op} {unparse(self.right)})"
+
+
+def text_key(value: object) -> str:
+    """How text compares: surrounding spaces ignored, case ignored (casefold)."""
+    return str(value).strip().casefold()
+
+
+def arith(op: str, a: float | None, b: float | None) -> float | None:
+    """One arithmetic step on plain floats: blank in, blank out; x/0 or overflow → blank."""
+    if a is None or b is None:
+        return None
+    if op == "+":
+        r = a + b
+    elif op == "-":
+        r = a - b
+    elif op == "*":
+        r = a * b
+    else:
+        if b == 0:
+            return None
+        r = a / b
+    return r if math.isfinite(r) else None
+
+
+def compare(op: str, a, b) -> bool:
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    if op == ">=":
+        return a >= b
+    if op == "==":
+        return a == b
+    return a != b
+
+
+def fold(node: Node) -> Node:
+    """Fold arithmetic on constants (``300 * 2`` → 600; ``1 / 0`` → blank, kept as None)."""
+    if isinstance(node, Neg):
+        inner = fold(node.operand)
+        if isinstance(inner, Num):
+            return Num(-inner.value, False, node.pos)
+        return Neg(inner, node.pos)
+    if isinstance(node, Arith):
+        left, right = fold(node.left), fold(node.right)
+        if isinstance(left, Num) and isinstance(right, Num):
+            value = arith(node.op, left.value, right.value)
+            return Num(value, False, node.pos) if value is not None else _BLANK
+        if left is _BLANK or right is _BLANK:
+            return _BLANK
+        return Arith(node.op, left, right, node.pos)
+    return node
+
+
+_BLANK = Name("<blank>")  # a constant expression with no value (1 / 0)
+
+
+def _const(node: Node) -> bool:
+    return isinstance(node, (Num, Str))
+
+
+def _key(node: Node) -> str:
+    return unparse(node) if not isinstance(node, Hidden) else node.name
+
+
+class _Normaliser:
+    def __init__(self, text_names: frozenset[str]):
+        # Which names hold text: a comparison of two text fields becomes a "same" column.
+        self.text_names = text_names
+
+    def run(self, node: Node, negate: bool = False) -> Node:
+        if isinstance(node, Bool):
+            return Bool(node.value != negate)
+        if isinstance(node, Not):
+            return self.run(node.item, not negate)
+        if isinstance(node, (And, Or)):
+            is_and = isinstance(node, And) != negate
+            return _junction(is_and, [self.run(i, negate) for i in node.items])
+        if isinstance(node, Cmp):
+            return self.compare(INVERT[node.op] if negate else node.op, fold(node.left),
+                                fold(node.right))
+        if isinstance(node, In):
+            return _member(fold(node.operand), node.values, node.negated != negate)
+        if isinstance(node, Missing):
+            return Missing(node.operand, node.negated != negate)
+        raise TypeError(f"not a condition: {node!r}")
+
+    def compare(self, op: str, left: Node, right: Node) -> Node:
+        if left is _BLANK or right is _BLANK:
+            return FALSE  # compared with a blank: unknown, never TRUE
+        if _const(left) and _const(right):
+            if isinstance(left, Str):
+                return Bool(compare(op, text_key(left.value), text_key(right.value)))
+            return Bool(compare(op, left.value, right.value))
+        if _const(left):
+            left, right, op = right, left, FLIP[op]
+        if _const(right):
+            if isinstance(right, Str):
+                right = Str(text_key(right.value))
+            if isinstance(left, Name):
+                return Cmp(op, left, right)
+            return Cmp(op, Hidden("value", left), right)
+        if isinstance(left, Name) and isinstance(right, Name) and left.name == right.name:
+            # x == x is TRUE wherever x is known; x < x never is.
+            return Missing(left, True) if op in ("==", "<=", ">=") else FALSE
+        if self.is_text(left) or self.is_text(right):
+            hidden = Hidden("same", *sorted((left, right), key=_key))
+            return Cmp("==", hidden, Num(1.0 if op == "==" else 0.0))
+        return Cmp(op, Hidden("sign", left, right), Num(0.0))
+
+    def is_text(self, node: Node) -> bool:
+        return isinstance(node, Name) and node.name in self.text_names
+
+
+def _junction(is_and: bool, items: list[Node]) -> Node:
+    kind = And if is_and else Or
+    absorbing, neutral = (FALSE, TRUE) if is_and else (TRUE, FALSE)
+    flat: dict[str, Node] = {}
+    for item in items:
+        parts = item.items if isinstance(item, kind) else (item,)
+        for part in parts:
+            if part == absorbing:
+                return absorbing
+            if part != neutral:
+                flat.setdefault(_key(part), part)
+    if not flat:
+        return neutral
+    if len(flat) == 1:
+        return next(iter(flat.values()))
+    return kind(tuple(flat[k] for k in sorted(flat)))
+
+
+def _member(operand: Node, values: tuple, negated: bool) -> Node:
+    if operand is _BLANK:
+        return FALSE
+    keys = sorted({text_key(v.value) if isinstance(v, Str) else v.value for v in values},
+                  key=lambda v: (isinstance(v, str), v))
+    if _const(operand):
+        v = text_key(operand.value) if isinstance(operand, Str) else operand.value
+        return Bool((v in keys) != negated)
+    if not isinstance(operand, Name):
+        operand = Hidden("value", operand)
+    consts = tuple(Str(k) if isinstance(k, str) else Num(k) for k in keys)
+    if not consts:
+        # "x in []" is never TRUE; "x not in []" is TRUE wherever x is known.
+        return Missing(operand, True) if negated else FALSE
+    if len(consts) == 1:
+        return Cmp("!=" if negated else "==", operand, consts[0])
+    if len(consts) > MAX_LIST and isinstance(operand, Name):
+        # durable_rules tries each value of a list as one alternative, and refuses rules
+        # of more than 256: a long list is checked once, as a hidden 1/0 column.
+        return Cmp("==", Hidden("member", In(operand, consts)), Num(0.0 if negated else 1.0))
+    return In(operand, consts, negated)
+
+
+def normal_form(node: Node, text_names: frozenset[str] | set[str] = frozenset()) -> Node:
+    """Normalise a checked condition; ``text_names`` says which names hold text."""
+    return _Normaliser(frozenset(text_names)).run(node)
+
+
+def hidden_columns(node: Node) -> list[Hidden]:
+    """The hidden columns a normal-form condition reads (each once, in a stable order)."""
+    found: dict[str, Hidden] = {}
+
+    def visit(n: Node) -> None:
+        if isinstance(n, (And, Or)):
+            for i in n.items:
+                visit(i)
+        elif isinstance(n, (Cmp, In, Missing)):
+            operand = n.left if isinstance(n, Cmp) else n.operand
+            if isinstance(operand, Hidden):
+                found.setdefault(operand.name, operand)
+
+    visit(node)
+    return [found[k] for k in sorted(found)]
+
+
+def alternatives(node: Node) -> int:
+    """How many alternatives durable_rules expands a normal-form condition into: an "or"
+    adds up its branches, an "and" multiplies them, an "in" list counts its values."""
+    if isinstance(node, Or):
+        return sum(alternatives(i) for i in node.items)
+    if isinstance(node, And):
+        total = 1
+        for i in node.items:
+            total *= alternatives(i)
+        return total
+    if isinstance(node, In) and not node.negated:
+        return len(node.values)
+    return 1
+
+
+def atoms(node: Node) -> list[Node]:
+    """The comparisons of a normal-form condition."""
+    if isinstance(node, (And, Or)):
+        return [a for i in node.items for a in atoms(i)]
+    return [node]

@@ -1,0 +1,122 @@
+"""What a name in a rule means: the fields and scores a rule may read, with their types.
+
+A rule reads account fields (the catalogue), fields the rule file declares (``fields:``)
+or derives (``derive:``), the portfolio fields the pipeline computes before the rules
+(penetration, tiers, nearest rep) and criterion scores (``score.<criterion>``, 0–100).
+Each name has a kind (number or text), the scale a written percentage takes next to it,
+and, for text with a fixed list of values, that list (so a typo in a value is caught).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from ..fields import NUMERIC_TYPES, PERCENT, RATING, STATUS, STATUSES, Catalogue
+
+NUMBER, TEXT = "number", "text"
+# How "20%" reads next to a number: 20 for a field in percent points or a 0–100 score,
+# 0.2 for a share (penetration) or a computed expression, and refused elsewhere.
+POINTS, FRACTION, NO_PERCENT = "points", "fraction", ""
+
+SCORE_PREFIX = "score."
+
+# Declared with ``fields:`` in a rule file: the type names a consultant may write.
+DECLARABLE_TYPES = {"text": TEXT, "number": NUMBER, "money": NUMBER, "integer": NUMBER,
+                    "percent": NUMBER}
+
+
+@dataclass(frozen=True)
+class NameInfo:
+    name: str
+    kind: str                      # NUMBER or TEXT
+    scale: str = NO_PERCENT        # how a written percentage reads next to it
+    choices: tuple[str, ...] = ()  # allowed text values, lower case (empty: any)
+    source: str = "account"        # account, declared, derived, portfolio, score
+
+
+PORTFOLIO_FIELDS: tuple[NameInfo, ...] = (
+    NameInfo("penetration", NUMBER, FRACTION, source="portfolio"),
+    NameInfo("potential_tier", TEXT, choices=("high", "medium", "low"), source="portfolio"),
+    NameInfo("penetration_tier", TEXT, choices=("strong", "medium", "weak"), source="portfolio"),
+    NameInfo("nearest_rep", TEXT, source="portfolio"),
+    NameInfo("nearest_rep_km", NUMBER, source="portfolio"),
+)
+
+
+class Scope:
+    """Every name a rule file may read, built once per rule file."""
+
+    def __init__(self, catalogue: Catalogue, criteria: Iterable[str],
+                 declared: Mapping[str, str] = (), derived: Iterable[str] = ()):
+        self.catalogue = catalogue
+        self.names: dict[str, NameInfo] = {}
+        for f in catalogue.fields.values():
+            if f.numeric:
+                scale = POINTS if f.type == PERCENT else NO_PERCENT
+                self.names[f.name] = NameInfo(f.name, NUMBER, scale)
+            else:
+                choices = STATUSES if f.type == STATUS else ()
+                self.names[f.name] = NameInfo(f.name, TEXT, choices=choices)
+        for info in PORTFOLIO_FIELDS:
+            self.names[info.name] = info
+        for name, type_name in dict(declared).items():
+            kind = DECLARABLE_TYPES.get(type_name, NUMBER)
+            scale = POINTS if type_name == PERCENT else NO_PERCENT
+            self.names.setdefault(name, NameInfo(name, kind, scale, source="declared"))
+        for name in derived:
+            self.names.setdefault(name, NameInfo(name, NUMBER, source="derived"))
+        self.criteria = tuple(criteria)
+        for c in self.criteria:
+            self.names[SCORE_PREFIX + c] = NameInfo(SCORE_PREFIX + c, NUMBER, POINTS,
+                                                    source="score")
+
+    def get(self, name: str) -> NameInfo | None:
+        return self.names.get(name)
+
+    def suggest(self, name: str) -> str | None:
+        """The known name closest to a misspelt one (aliases count: "effectif" → headcount)."""
+        if name.lower().startswith(SCORE_PREFIX):
+            crit = name[len(SCORE_PREFIX):]
+            hit = difflib.get_close_matches(crit.lower(), self.criteria, n=1, cutoff=0.6)
+            return SCORE_PREFIX + hit[0] if hit else None
+        if name.lower() in self.names:
+            return name.lower()
+        if name in self.criteria or name.lower() in self.criteria:
+            # A bare criterion name: the rule probably means its score.
+            return SCORE_PREFIX + name.lower()
+        matched = self.catalogue.match(name)
+        if matched:
+            return matched
+        plain = [n for n in self.names if not n.startswith(SCORE_PREFIX)]
+        hit = difflib.get_close_matches(name.lower(), plain, n=1, cutoff=0.7)
+        if hit:
+            return hit[0]
+        return self.catalogue.suggest(name)
+
+    def describe(self, info: NameInfo) -> str:
+        if info.source == "score":
+            return f"{info.name} is a score (0–100)"
+        if info.kind == TEXT:
+            if info.choices:
+                return f"{info.name} is text ({_or_list(info.choices)})"
+            return f"{info.name} is text"
+        if info.scale == FRACTION:
+            return f"{info.name} is a share (0.25 = 25 %)"
+        if info.scale == POINTS:
+            return f"{info.name} is in percent points (12 = 12 %)"
+        f = self.catalogue.fields.get(info.name)
+        if f is not None and f.type in NUMERIC_TYPES and f.unit and f.type != RATING:
+            return f"{info.name} is a number ({f.unit})"
+        return f"{info.name} is a number"
+
+
+def _or_list(items: Iterable[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def or_list(items: Iterable[str]) -> str:
+    """``a, b or c`` for messages."""
+    return _or_list(items)

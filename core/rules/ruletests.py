@@ -1,0 +1,127 @@
+"""Running the ``tests:`` of a rule file and reporting them like pytest.
+
+The rules alone do not give a category: that needs the criteria, weights and categories.
+So the caller (the pipeline) passes ``score_accounts(records, ruleset)``: it scores the
+test accounts (a list of plain dicts, field → value, each with an ``id``) under the rule
+set and returns, per account in the same order, ``flags`` (tuple), ``category`` (letter
+or None), ``score`` (float) and ``fired`` (tuple of rule ids): either a DataFrame with
+those columns, or a list of mappings or objects with those keys or attributes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+
+from ..categories import DEFAULT_CATEGORIES
+from .model import RuleSet, RuleTest
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One test case: passed, and if not, what was expected and what came out."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    passed: bool
+    failures: tuple[str, ...] = ()
+    where: str = ""
+
+
+def _rows(result: Any, n: int) -> list[dict]:
+    if isinstance(result, pd.DataFrame):
+        rows = result.to_dict("records")
+    else:
+        rows = []
+        for item in result:
+            if isinstance(item, dict):
+                rows.append(item)
+            else:
+                rows.append({k: getattr(item, k, None)
+                             for k in ("flags", "category", "score", "fired")})
+    if len(rows) != n:
+        raise ValueError(f"score_accounts returned {len(rows)} results for {n} accounts")
+    return rows
+
+
+def _tuple(value: Any) -> tuple:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(value)
+
+
+def _check(test: RuleTest, row: dict, letters: tuple[str, ...]) -> list[str]:
+    failures = []
+    flags, fired = set(_tuple(row.get("flags"))), set(_tuple(row.get("fired")))
+    category = row.get("category")
+    score = row.get("score")
+    rank = {letter: i for i, letter in enumerate(letters)}
+    for key, want in test.expect.items():
+        if key == "flags" and not set(want) <= flags:
+            failures.append(f"flags {sorted(want)}, got {sorted(flags)}")
+        elif key == "not_flags" and set(want) & flags:
+            failures.append(f"no flag {sorted(set(want) & flags)}, got {sorted(flags)}")
+        elif key == "fired" and not set(want) <= fired:
+            failures.append(f"rules {sorted(want)} to fire, fired {sorted(fired)}")
+        elif key == "not_fired" and set(want) & fired:
+            failures.append(f"rules {sorted(set(want) & fired)} not to fire, fired "
+                            f"{sorted(fired)}")
+        elif key == "category" and category != want:
+            failures.append(f"category {want}, got {category}")
+        elif key == "category_at_most" and (category not in rank or rank[category] < rank[want]):
+            failures.append(f"category {want} or lower, got {category}")
+        elif key == "category_at_least" and (category not in rank
+                                             or rank[category] > rank[want]):
+            failures.append(f"category {want} or better, got {category}")
+        elif key in ("score_min", "score_max"):
+            ok = score is not None and not (isinstance(score, float) and math.isnan(score))
+            if ok:
+                ok = score >= want if key == "score_min" else score <= want
+            if not ok:
+                bound = "at least" if key == "score_min" else "at most"
+                failures.append(f"score {bound} {want:g}, got {_num(score)}")
+    return failures
+
+
+def _num(v: Any) -> str:
+    return "none" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:g}"
+
+
+def run_rule_tests(ruleset: RuleSet,
+                   score_accounts: Callable[[list[dict], RuleSet], Any]) -> list[TestOutcome]:
+    """Score every test account at once and compare with its ``expect``."""
+    tests: Sequence[RuleTest] = ruleset.tests
+    if not tests:
+        return []
+    records = [{"id": f"test-{i + 1}", **dict(t.account)} for i, t in enumerate(tests)]
+    rows = _rows(score_accounts(records, ruleset), len(records))
+    letters = (ruleset.categories or DEFAULT_CATEGORIES).letters
+    out = []
+    for test, row in zip(tests, rows):
+        failures = _check(test, row, letters)
+        out.append(TestOutcome(test.name, not failures, tuple(failures), test.where))
+    return out
+
+
+def format_test_report(outcomes: Sequence[TestOutcome]) -> str:
+    """``PASS name`` / ``FAIL name: expected … got …`` lines, then a count line."""
+    lines = []
+    for o in outcomes:
+        if o.passed:
+            lines.append(f"PASS {o.name}")
+        else:
+            lines.append(f"FAIL {o.name}: expected " + "; expected ".join(o.failures)
+                         + (f" ({o.where})" if o.where else ""))
+    failed = sum(not o.passed for o in outcomes)
+    passed = len(outcomes) - failed
+    if not outcomes:
+        lines.append("no tests")
+    else:
+        lines.append(f"{passed} passed, {failed} failed" if failed else f"{passed} passed")
+    return "\n".join(lines)

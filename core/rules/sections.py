@@ -1,0 +1,185 @@
+"""Checking the plain sections of a rule file: weights, params, categories, fields.
+
+Each is checked against what the run knows (the criteria and their declared parameters,
+the field catalogue) and every problem is reported at its ``file:line`` with a fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from typing import Any
+
+from ..categories import Band, CategorySpec, Quota
+from ..numbers import parse_number
+from .names import DECLARABLE_TYPES
+
+FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,59}$")
+
+
+def did_you_mean(word: Any, options) -> str:
+    hit = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean {hit[0]}?)" if hit else ""
+
+
+def plain_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _share(value: Any) -> float | None:
+    """A quota share: 10% (YAML text "10%") or 0.1."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return parse_number(value.strip()[:-1]) / 100
+        except ValueError:
+            return None
+    return plain_number(value)
+
+
+class SectionChecks:
+    """Mixed into `Builder`: needs ``self.m``, ``self.criteria``, ``self.catalogue``,
+    ``self.error`` and ``self.warn``."""
+
+    def weights(self) -> dict[str, float]:
+        out = {}
+        for name, item in self.m.weights.items():
+            if name not in self.criteria:
+                self.error(f'weights: unknown criterion "{name}"{did_you_mean(name, self.criteria)};'
+                           f" the criteria are {', '.join(sorted(self.criteria))}", item.where)
+                continue
+            value = plain_number(item.value)
+            if value is None or value < 0:
+                self.error(f"weights: {name} must be a number, 0 or more (not {item.value!r})",
+                           item.where)
+                continue
+            out[name] = value
+        return out
+
+    def params(self) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for crit, values in self.m.params.items():
+            criterion = self.criteria.get(crit)
+            if criterion is None:
+                first = next(iter(values.values()), None)
+                self.error(f'params: unknown criterion "{crit}"{did_you_mean(crit, self.criteria)}',
+                           first.where if first else self.m.source)
+                continue
+            declared = dict(getattr(criterion, "params", {}) or {})
+            for name, item in values.items():
+                if name not in declared:
+                    known = ", ".join(sorted(declared)) or "none"
+                    self.error(f'params: {crit} has no parameter "{name}"'
+                               f"{did_you_mean(name, declared)} (its parameters: {known})",
+                               item.where)
+                    continue
+                problem = _param_type(declared[name].default, item.value)
+                if problem:
+                    self.error(f"params: {crit}.{name} {problem}", item.where)
+                    continue
+                out.setdefault(crit, {})[name] = item.value
+        return out
+
+    def categories(self) -> CategorySpec | None:
+        if not self.m.categories:
+            return None
+        where = self.m.categories_where
+        entries = self.m.categories
+        letters = [letter for letter, _ in entries]
+        for letter, entry in entries:
+            for key, item in entry.items():
+                if key not in ("min", "share", "label"):
+                    self.error(f'categories: {letter} has an unknown key "{key}"'
+                               f"{did_you_mean(key, ('min', 'share', 'label'))}: use min (bands) "
+                               "or share (quotas), and label", item.where)
+            if not re.fullmatch(r"[A-Z]", letter):
+                self.error(f'categories: "{letter}" must be one capital letter (A, B, C…)', where)
+        if len(set(letters)) != len(letters) or len(letters) < 2:
+            self.error("categories: give at least two different letters", where)
+            return None
+        uses_share = any("share" in e for _, e in entries)
+        uses_min = any("min" in e for _, e in entries)
+        if uses_share and uses_min:
+            self.error("categories: use either min (score bands) or share (quotas), not both",
+                       where)
+            return None
+        labels = {letter: str(e["label"].value) if "label" in e else "" for letter, e in entries}
+        if uses_share:
+            return self._quotas(entries, labels, where)
+        return self._bands(entries, labels, where)
+
+    def _bands(self, entries, labels, where) -> CategorySpec | None:
+        bands, previous = [], math.inf
+        for letter, entry in entries:
+            item = entry.get("min")
+            value = plain_number(item.value) if item else None
+            if value is None:
+                self.error(f"categories: {letter} needs min: a score from 0 to 100",
+                           item.where if item else where)
+                return None
+            if value >= previous:
+                self.error(f"categories: list the bands best first, each min lower than the "
+                           f"one before ({letter} has min {value:g})", item.where)
+                return None
+            previous = value
+            bands.append(Band(letter, value, labels[letter]))
+        return CategorySpec("bands", bands=tuple(bands))
+
+    def _quotas(self, entries, labels, where) -> CategorySpec | None:
+        quotas, total = [], 0.0
+        for i, (letter, entry) in enumerate(entries):
+            item = entry.get("share")
+            if item is None:
+                if i != len(entries) - 1:
+                    self.error(f"categories: {letter} needs share: (only the last category "
+                               "takes the rest)", where)
+                    return None
+                quotas.append(Quota(letter, None, labels[letter]))
+                continue
+            share = _share(item.value)
+            if share is None or not 0 < share <= 1:
+                self.error(f"categories: {letter} share must be a percentage such as 10% "
+                           f"(not {item.value!r})", item.where)
+                return None
+            total += share
+            quotas.append(Quota(letter, share, labels[letter]))
+        if total > 1 + 1e-9:
+            self.error(f"categories: the shares add up to {total:.0%}, more than 100%", where)
+            return None
+        return CategorySpec("quotas", quotas=tuple(quotas))
+
+    def extra_fields(self) -> dict[str, str]:
+        out = {}
+        for name, item in self.m.fields.items():
+            if not FIELD_NAME.match(name):
+                self.error(f'fields: "{name}" is not a usable name: lower-case letters, digits '
+                           "and _ only", item.where)
+                continue
+            if item.value not in DECLARABLE_TYPES:
+                self.error(f"fields: {name} has type {item.value!r}; the types are "
+                           f"{', '.join(DECLARABLE_TYPES)}", item.where)
+                continue
+            if name in self.catalogue:
+                self.warn(f"fields: {name} is already a known field; this declaration is not "
+                          "needed", item.where)
+                continue
+            out[name] = item.value
+        return out
+
+
+def _param_type(default: Any, value: Any) -> str:
+    if default is None:
+        return ""
+    if isinstance(default, bool):
+        return "" if isinstance(value, bool) else "is true or false"
+    if isinstance(default, (int, float)):
+        return "" if plain_number(value) is not None else f"is a number, not {value!r}"
+    if isinstance(default, str):
+        return "" if isinstance(value, str) else f"is a text, not {value!r}"
+    if isinstance(default, (list, tuple)):
+        return "" if isinstance(value, list) else f"is a list, not {value!r}"
+    if isinstance(default, dict):
+        return "" if isinstance(value, dict) else f"is a set of name: value pairs, not {value!r}"
+    return ""

@@ -1,0 +1,136 @@
+"""Reading one rule file: safe YAML with a line number for every key and list item.
+
+Rule files are data, never code. The loader is PyYAML's safe loader (the C one when
+available) with four changes: mappings and lists remember the line of each key and item
+(so every message can say ``file:line``), aliases (``*name``) are refused (they let a
+small file expand into a huge structure), only ``true``/``false`` are booleans (not
+``yes``/``no``/``on``/``off``, which stay text), and any YAML error becomes a `Problem` that
+says the line and column instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..problems import Problem, UserError
+
+MAX_FILE_BYTES = 4_000_000  # a 10,000-rule file is about 1 MB
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LineDict(dict):
+    """A YAML mapping that knows the line of each key (``lines[key]``) and its own."""
+
+    line: int = 0
+    lines: dict
+
+    def line_of(self, key: Any) -> int:
+        return self.lines.get(key, self.line)
+
+
+class LineList(list):
+    """A YAML list that knows the line of each item (``lines[i]``) and its own."""
+
+    line: int = 0
+    lines: list
+
+    def line_of(self, index: int) -> int:
+        return self.lines[index] if 0 <= index < len(self.lines) else self.line
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    def construct_object(self, node, deep=False):
+        if node in self.constructed_objects:
+            # The node was built already: the document refers to it again through an alias.
+            raise yaml.MarkedYAMLError(
+                None, None, "this value is reused through a YAML alias (*name); aliases are not "
+                "allowed in rule files: write the value out in full", node.start_mark)
+        if not node.tag.startswith("tag:yaml.org,2002:") or "python" in node.tag:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.MarkedYAMLError(
+                None, None, f"the YAML tag {tag} is not allowed: rule files hold plain "
+                "values only (text, numbers, lists, mappings)", node.start_mark)
+        return super().construct_object(node, deep)
+
+    def construct_yaml_map(self, node):
+        data = LineDict()
+        data.line = node.start_mark.line + 1
+        data.lines = {}
+        yield data
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.MarkedYAMLError(None, None, "a key must be a plain word",
+                                           key_node.start_mark) from None
+            if key in data:
+                raise yaml.MarkedYAMLError(None, None, f'"{key}" is written twice here',
+                                           key_node.start_mark)
+            data[key] = self.construct_object(value_node, deep=True)
+            data.lines[key] = key_node.start_mark.line + 1
+
+    def construct_yaml_seq(self, node):
+        data = LineList()
+        data.line = node.start_mark.line + 1
+        data.lines = [child.start_mark.line + 1 for child in node.value]
+        yield data
+        data.extend(self.construct_object(child, deep=True) for child in node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
+
+# YAML 1.1 reads yes/no/on/off as true/false, so "id: off" or a country code NO would
+# silently become a boolean. As in YAML 1.2, only true and false are booleans here.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """Parse YAML text; a syntax error becomes a `UserError` at ``where:line`` (with column)."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "not valid YAML"
+        if mark is None:
+            raise UserError(Problem(f"not valid YAML: {what}", where, "error")) from None
+        raise UserError(Problem(f"column {mark.column + 1}: {what}",
+                                f"{where}:{mark.line + 1}", "error")) from None
+    except yaml.YAMLError as exc:
+        raise UserError(Problem(f"not valid YAML: {exc}", where, "error")) from None
+
+
+def read_yaml(path: Path, where: str) -> Any:
+    """Read and parse a rule file, refusing files too large to be a hand-written rule file."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UserError(Problem(f"cannot read the file: {exc.strerror or exc}", where,
+                                "error")) from None
+    if size > MAX_FILE_BYTES:
+        raise UserError(Problem(
+            f"the file is {size:,} bytes; a rule file may hold at most {MAX_FILE_BYTES:,} "
+            "bytes (split it, or move shared rules into a file it extends)", where, "error"))
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(Problem(f"cannot read the file: {exc.strerror or exc}", where,
+                                "error")) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(Problem(f"the file is not UTF-8 text (byte {exc.start}); save it "
+                                "as UTF-8", where, "error")) from None
+    return parse_yaml(text, where)

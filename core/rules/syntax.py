@@ -1,0 +1,470 @@
+"""The condition language: tokenizer, recursive-descent parser and syntax tree. No eval.
+
+Grammar (lowest precedence first)::
+
+    condition  := or
+    or         := and (("or" | "ou") and)*
+    and        := not (("and" | "et") not)*
+    not        := ("not" | "non") not | comparison
+    comparison := sum [ (< | <= | > | >= | == | !=) sum
+                      | ["not"] "in" list | "is" ["not"] "missing" ]
+    sum        := product (("+" | "-") product)*
+    product    := unary (("*" | "/") unary)*
+    unary      := "-" unary | atom
+    atom       := number | "text" | true | false | name | "(" condition ")"
+    list       := "[" [literal ("," literal)* [","]] "]"
+
+Numbers may use ``_`` between digits (``1_000``) and end with ``%`` (``20%``). Names are
+words, possibly dotted (``score.revenue``). Keywords are case-insensitive. A syntax error
+raises `SyntaxProblem` with the offset of the offending character, so the loader can say
+where it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterator, Union
+
+MAX_CONDITION_CHARS = 2_000
+MAX_DEPTH = 40
+
+KEYWORDS = {"and": "and", "et": "and", "or": "or", "ou": "or", "not": "not", "non": "not",
+            "in": "in", "is": "is", "missing": "missing", "true": "true", "false": "false"}
+
+
+class SyntaxProblem(ValueError):
+    """A condition that cannot be read; ``pos`` is the 0-based offset in the text."""
+
+    def __init__(self, message: str, pos: int):
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+
+# ----------------------------------------------------------------------------- tree
+# ``pos`` never takes part in equality: two conditions written differently but meaning
+# the same thing compare equal once normalised (used by the lint).
+
+@dataclass(frozen=True)
+class Num:
+    value: float
+    percent: bool = False  # written with "%": its scale depends on what it is compared to
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Bool:
+    value: bool
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: "Node"
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str  # + - * /
+    left: "Node"
+    right: "Node"
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Cmp:
+    op: str  # < <= > >= == !=
+    left: "Node"
+    right: "Node"
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class In:
+    operand: "Node"
+    values: tuple  # of Num / Str
+    negated: bool = False
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Missing:
+    operand: "Node"
+    negated: bool = False  # "is not missing"
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    item: "Node"
+    pos: int = field(default=0, compare=False)
+
+
+Node = Union[Num, Str, Bool, Name, Neg, Arith, Cmp, In, Missing, And, Or, Not]
+LITERALS = (Num, Str, Bool)
+COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of the tree, parents before children."""
+    yield node
+    if isinstance(node, (Neg,)):
+        yield from walk(node.operand)
+    elif isinstance(node, (Arith, Cmp)):
+        yield from walk(node.left)
+        yield from walk(node.right)
+    elif isinstance(node, (In, Missing)):
+        yield from walk(node.operand)
+    elif isinstance(node, (And, Or)):
+        for item in node.items:
+            yield from walk(item)
+    elif isinstance(node, Not):
+        yield from walk(node.item)
+
+
+def names_in(node: Node) -> set[str]:
+    return {n.name for n in walk(node) if isinstance(n, Name)}
+
+
+_PRECEDENCE = {Or: 1, And: 2, Not: 3, Cmp: 4, In: 4, Missing: 4}
+_ARITH_PRECEDENCE = {"+": 5, "-": 5, "*": 6, "/": 6}
+
+
+def _number_text(value: float) -> str:
+    """Positional notation (the grammar has no exponents) that reads back as the same float."""
+    text = format(Decimal(repr(float(value))), "f")
+    return text[:-2] if text.endswith(".0") else text
+
+
+def unparse(node: Node) -> str:
+    """Write a tree back as condition text (fully parenthesised where precedence needs it)."""
+
+    def prec(n: Node) -> int:
+        if isinstance(n, Arith):
+            return _ARITH_PRECEDENCE[n.op]
+        if isinstance(n, Neg):
+            return 7
+        return _PRECEDENCE.get(type(n), 8)
+
+    def sub(n: Node, parent: int, strict: bool = False) -> str:
+        text = unparse(n)
+        p = prec(n)
+        return f"({text})" if p < parent or (strict and p == parent) else text
+
+    if isinstance(node, Num):
+        return _number_text(node.value) + ("%" if node.percent else "")
+    if isinstance(node, Str):
+        return '"' + node.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(node, Bool):
+        return "true" if node.value else "false"
+    if isinstance(node, Name):
+        return node.name
+    if isinstance(node, Neg):
+        return "-" + sub(node.operand, 7)
+    if isinstance(node, Arith):
+        p = _ARITH_PRECEDENCE[node.op]
+        return f"{sub(node.left, p)} {node.op} {sub(node.right, p, strict=True)}"
+    if isinstance(node, Cmp):
+        return f"{sub(node.left, 5)} {node.op} {sub(node.right, 5)}"
+    if isinstance(node, In):
+        items = ", ".join(unparse(v) for v in node.values)
+        return f"{sub(node.operand, 5)} {'not in' if node.negated else 'in'} [{items}]"
+    if isinstance(node, Missing):
+        return f"{sub(node.operand, 5)} is {'not missing' if node.negated else 'missing'}"
+    if isinstance(node, And):
+        return " and ".join(sub(i, 2) for i in node.items)
+    if isinstance(node, Or):
+        return " or ".join(sub(i, 1) for i in node.items)
+    if isinstance(node, Not):
+        return "not " + sub(node.item, 3)
+    return getattr(node, "name", str(node))  # a hidden column of the normal form
+
+
+# ----------------------------------------------------------------------------- tokens
+
+@dataclass(frozen=True)
+class Token:
+    kind: str   # num, str, name, kw, op, end
+    text: str
+    pos: int
+    value: object = None
+
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<num>\d[\d_]*(?:\.\d[\d_]*)?%?|\.\d[\d_]*%?)
+  | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<name>[^\W\d][\w]*(?:\.[^\W\d][\w]*)*)
+  | (?P<op><=|>=|==|!=|=<|=>|&&|\|\||[<>=!+\-*/()\[\],])
+""", re.VERBOSE)
+
+_MISTAKES = {"=": "write == to compare (a single = is not a comparison)",
+             "=<": "write <= (less than or equal)", "=>": "write >= (greater than or equal)",
+             "&&": 'write "and"', "||": 'write "or"', "!": 'write "not" (or != to compare)'}
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            ch = text[pos]
+            if ch in "\"'":
+                raise SyntaxProblem("this text is not closed: add the closing quote", pos)
+            raise SyntaxProblem(f'"{ch}" cannot be used in a condition', pos)
+        kind = m.lastgroup
+        raw = m.group()
+        if kind == "num":
+            if m.end() < len(text) and (text[m.end()].isalpha() or text[m.end()] == "_"):
+                raise SyntaxProblem(f'"{raw}{text[m.end()]}…" is neither a number nor a '
+                                    "name (a name cannot start with a digit)", pos)
+            digits = raw.rstrip("%")
+            if "__" in digits or digits.endswith("_") or "_." in digits or "._" in digits:
+                raise SyntaxProblem(f'"{raw}" is not a number: put "_" only between digits',
+                                    pos)
+            value = float(digits.replace("_", ""))
+            if value > 1e300:
+                raise SyntaxProblem(f'"{raw}" is too large a number', pos)
+            tokens.append(Token("num", raw, pos, value))
+        elif kind == "str":
+            body = raw[1:-1]
+            value = re.sub(r"\\(.)", r"\1", body)
+            tokens.append(Token("str", raw, pos, value))
+        elif kind == "name":
+            key = raw.lower()
+            if key in KEYWORDS:
+                tokens.append(Token("kw", raw, pos, KEYWORDS[key]))
+            else:
+                tokens.append(Token("name", raw, pos, raw))
+        elif kind == "op":
+            if raw in _MISTAKES:
+                raise SyntaxProblem(f'"{raw}" is not allowed here: {_MISTAKES[raw]}', pos)
+            tokens.append(Token("op", raw, pos, raw))
+        pos = m.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+# ----------------------------------------------------------------------------- parser
+
+class _Parser:
+    def __init__(self, text: str, arithmetic_only: bool):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.depth = 0
+        self.arithmetic_only = arithmetic_only
+
+    # helpers
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def at(self, kind: str, value: object = None) -> bool:
+        tok = self.tok
+        return tok.kind == kind and (value is None or tok.value == value)
+
+    def describe(self, tok: Token) -> str:
+        return "the end of the condition" if tok.kind == "end" else f'"{tok.text}"'
+
+    def fail(self, expected: str) -> SyntaxProblem:
+        tok = self.tok
+        return SyntaxProblem(f"expected {expected}, found {self.describe(tok)}", tok.pos)
+
+    def enter(self, pos: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise SyntaxProblem(f"too deeply nested (more than {MAX_DEPTH} levels): split it "
+                                "into several rules", pos)
+
+    # grammar
+    def parse(self) -> Node:
+        node = self.sum_() if self.arithmetic_only else self.or_()
+        if not self.at("end"):
+            tok = self.tok
+            if tok.kind in ("num", "str", "name", "kw") or tok.value in ("(", "["):
+                what = ('an operator ("and", "or", a comparison)' if not self.arithmetic_only
+                        else "an operator (+ - * /)")
+                raise SyntaxProblem(f"expected {what} before {self.describe(tok)}", tok.pos)
+            raise SyntaxProblem(f"unexpected {self.describe(tok)}", tok.pos)
+        return node
+
+    def or_(self) -> Node:
+        start = self.tok.pos
+        items = [self.and_()]
+        while self.at("kw", "or"):
+            self.take()
+            items.append(self.and_())
+        return items[0] if len(items) == 1 else Or(tuple(items), start)
+
+    def and_(self) -> Node:
+        start = self.tok.pos
+        items = [self.not_()]
+        while self.at("kw", "and"):
+            self.take()
+            items.append(self.not_())
+        return items[0] if len(items) == 1 else And(tuple(items), start)
+
+    def not_(self) -> Node:
+        if self.at("kw", "not"):
+            tok = self.take()
+            self.enter(tok.pos)
+            item = self.not_()
+            self.depth -= 1
+            return Not(item, tok.pos)
+        return self.comparison()
+
+    def comparison(self) -> Node:
+        left = self.sum_()
+        tok = self.tok
+        if tok.kind == "op" and tok.value in COMPARISONS:
+            self.take()
+            right = self.sum_()
+            nxt = self.tok
+            if nxt.kind == "op" and nxt.value in COMPARISONS:
+                raise SyntaxProblem("comparisons cannot be chained: write "
+                                    '"a < x and x < b"', nxt.pos)
+            return Cmp(tok.value, left, right, tok.pos)
+        if self.at("kw", "in"):
+            self.take()
+            return In(left, self.list_(), False, tok.pos)
+        if self.at("kw", "not") and self.tokens[self.i + 1].value == "in":
+            self.take()
+            self.take()
+            return In(left, self.list_(), True, tok.pos)
+        if self.at("kw", "is"):
+            self.take()
+            negated = False
+            if self.at("kw", "not"):
+                self.take()
+                negated = True
+            if not self.at("kw", "missing"):
+                raise self.fail('"missing" (as in "x is missing" or "x is not missing")')
+            self.take()
+            return Missing(left, negated, tok.pos)
+        return left
+
+    def sum_(self) -> Node:
+        node = self.product()
+        while self.tok.kind == "op" and self.tok.value in ("+", "-"):
+            tok = self.take()
+            node = Arith(tok.value, node, self.product(), tok.pos)
+        return node
+
+    def product(self) -> Node:
+        node = self.unary()
+        while self.tok.kind == "op" and self.tok.value in ("*", "/"):
+            tok = self.take()
+            node = Arith(tok.value, node, self.unary(), tok.pos)
+        return node
+
+    def unary(self) -> Node:
+        if self.at("op", "-"):
+            tok = self.take()
+            self.enter(tok.pos)
+            operand = self.unary()
+            self.depth -= 1
+            if isinstance(operand, Num):  # a negative number, not an operation
+                return Num(-operand.value, operand.percent, tok.pos)
+            return Neg(operand, tok.pos)
+        return self.atom()
+
+    def atom(self) -> Node:
+        tok = self.tok
+        if tok.kind == "num":
+            self.take()
+            return Num(tok.value, tok.text.endswith("%"), tok.pos)
+        if tok.kind == "str":
+            self.take()
+            return Str(tok.value, tok.pos)
+        if tok.kind == "kw" and tok.value in ("true", "false"):
+            self.take()
+            return Bool(tok.value == "true", tok.pos)
+        if tok.kind == "name":
+            self.take()
+            return Name(tok.value, tok.pos)
+        if self.at("op", "("):
+            self.take()
+            self.enter(tok.pos)
+            node = self.sum_() if self.arithmetic_only else self.or_()
+            self.depth -= 1
+            if not self.at("op", ")"):
+                raise self.fail('")" to close the "(" opened at position '
+                                f"{tok.pos + 1}")
+            self.take()
+            return node
+        if tok.kind == "kw":
+            raise SyntaxProblem(f'"{tok.text}" is a keyword and cannot start a value here',
+                                tok.pos)
+        raise self.fail("a field name, a number or a quoted text")
+
+    def list_(self) -> tuple:
+        if not self.at("op", "["):
+            raise self.fail('a list in square brackets, e.g. ["client", "prospect"]')
+        self.take()
+        values = []
+        while not self.at("op", "]"):
+            tok = self.tok
+            negative = False
+            if self.at("op", "-"):
+                self.take()
+                negative = True
+                tok = self.tok
+            if tok.kind == "num":
+                self.take()
+                value = -tok.value if negative else tok.value
+                values.append(Num(value, tok.text.endswith("%"), tok.pos))
+            elif tok.kind == "str" and not negative:
+                self.take()
+                values.append(Str(tok.value, tok.pos))
+            else:
+                raise self.fail("a number or a quoted text in the list")
+            if self.at("op", ","):
+                self.take()
+            elif not self.at("op", "]"):
+                raise self.fail('"," or "]"')
+        self.take()
+        return tuple(values)
+
+
+def parse(text: str, arithmetic_only: bool = False) -> Node:
+    """Parse a condition (or, with ``arithmetic_only``, a ``derive`` expression)."""
+    if len(text) > MAX_CONDITION_CHARS:
+        raise SyntaxProblem(f"too long ({len(text):,} characters, at most "
+                            f"{MAX_CONDITION_CHARS:,}): split it into several rules", 0)
+    if not text.strip():
+        raise SyntaxProblem("is empty", 0)
+    return _Parser(text, arithmetic_only).parse()

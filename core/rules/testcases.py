@@ -1,0 +1,126 @@
+"""Checking the ``tests:`` cases of a rule file: sample accounts and expectations.
+
+A test account may only use known or declared fields, with values of the right kind
+(numbers may be typed as in a workbook, ``"180 k€"``); an expectation must be one the
+test runner understands, with category letters of this file and rule ids that exist.
+"""
+
+from __future__ import annotations
+
+from ..fields import STATUS, STATUSES
+from ..numbers import parse_number
+from .files import Item
+from .model import RuleTest
+from .names import Scope
+from .sections import did_you_mean, plain_number
+from .source import LineDict
+
+TEST_KEYS = ("name", "account", "expect")
+EXPECT_KEYS = ("flags", "not_flags", "category", "category_at_most", "category_at_least",
+               "score_min", "score_max", "fired", "not_fired")
+MAX_TESTS = 2_000
+
+
+class TestCaseChecks:
+    """Mixed into `Builder`: needs ``self.m``, ``self.catalogue`` and ``self.error``."""
+
+    __test__ = False  # not a pytest test class
+
+    def tests(self, scope: Scope, letters, rule_ids: set[str]) -> list[RuleTest]:
+        if len(self.m.tests) > MAX_TESTS:
+            self.error(f"{len(self.m.tests):,} tests: at most {MAX_TESTS:,}", self.m.source)
+            return []
+        out = []
+        for name, item in self.m.tests.items():
+            test = self.test(name, item, scope, letters, rule_ids)
+            if test is not None:
+                out.append(test)
+        return out
+
+    def test(self, name, item: Item, scope: Scope, letters, rule_ids) -> RuleTest | None:
+        raw: LineDict = item.value
+        src = item.source
+        at = lambda d, key: f"{src}:{d.line_of(key)}"  # noqa: E731
+        ok = True
+        for key in raw:
+            if key not in TEST_KEYS:
+                self.error(f'test "{name}": unknown key "{key}"{did_you_mean(key, TEST_KEYS)}; a '
+                           "test has name, account and expect", at(raw, key))
+                ok = False
+        account = raw.get("account")
+        if not isinstance(account, LineDict):
+            self.error(f'test "{name}": add "account:" with the fields of a sample account',
+                       item.where)
+            return None
+        values = {}
+        for field_name, value in account.items():
+            field_name = str(field_name)
+            f = self.catalogue.fields.get(field_name)
+            declared = self.m.fields.get(field_name)
+            if f is None and declared is None:
+                hint = scope.suggest(field_name)
+                extra = f" (did you mean {hint}?)" if hint else ""
+                self.error(f'test "{name}": unknown field "{field_name}"{extra}',
+                           at(account, field_name))
+                ok = False
+                continue
+            numeric = f.numeric if f is not None else declared.value != "text"
+            if value is None:
+                continue
+            if numeric and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                try:
+                    value = parse_number(str(value))
+                except ValueError:
+                    self.error(f'test "{name}": {field_name} is a number, not {value!r}',
+                               at(account, field_name))
+                    ok = False
+                    continue
+            if f is not None and f.type == STATUS and str(value).strip().casefold() not in STATUSES:
+                self.error(f'test "{name}": status is {", ".join(STATUSES)}, not {value!r}',
+                           at(account, field_name))
+                ok = False
+                continue
+            values[field_name] = value if numeric else str(value)
+        expect = raw.get("expect")
+        if not isinstance(expect, LineDict) or not expect:
+            self.error(f'test "{name}": add "expect:" (flags, category, category_at_most, '
+                       "score_min, fired…)", item.where)
+            return None
+        checked = {}
+        for key, value in expect.items():
+            where = at(expect, key)
+            if key not in EXPECT_KEYS:
+                self.error(f'test "{name}": unknown expectation "{key}"'
+                           f"{did_you_mean(key, EXPECT_KEYS)}; use {', '.join(EXPECT_KEYS)}", where)
+                ok = False
+                continue
+            if key in ("flags", "not_flags", "fired", "not_fired"):
+                items = value if isinstance(value, list) else [value]
+                if not all(isinstance(v, str) for v in items):
+                    self.error(f'test "{name}": {key} is a list of names', where)
+                    ok = False
+                    continue
+                if key in ("fired", "not_fired"):
+                    for rid in items:
+                        if rid not in rule_ids:
+                            self.error(f'test "{name}": no rule "{rid}"'
+                                       f"{did_you_mean(rid, rule_ids)}", where)
+                            ok = False
+                checked[key] = tuple(items)
+            elif key.startswith("category"):
+                if not isinstance(value, str) or value.strip().upper() not in letters:
+                    self.error(f'test "{name}": {key} is a category letter '
+                               f"({', '.join(letters)}), not {value!r}", where)
+                    ok = False
+                    continue
+                checked[key] = value.strip().upper()
+            else:
+                number = plain_number(value)
+                if number is None:
+                    self.error(f'test "{name}": {key} is a number', where)
+                    ok = False
+                    continue
+                checked[key] = number
+        if not ok:
+            return None
+        return RuleTest(name, values, checked, src, item.line)

@@ -1,0 +1,216 @@
+"""Type checking a parsed condition or ``derive`` expression against a `Scope`.
+
+Catches, at load time and with the position in the text: unknown names (with "did you
+mean"), a number compared with text (``distance_km >= "far"``), text compared with ``<``,
+arithmetic on text, a value outside a field's fixed list (``status == "prospects"``), a
+bare field used as a condition. It also fixes the meaning of written percentages: ``20%``
+is 20 next to a field in percent points or a score, 0.2 next to a share or a computed
+expression. The checked tree has no percent literal left.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, replace
+
+from .names import FRACTION, NO_PERCENT, NUMBER, POINTS, TEXT, NameInfo, Scope, or_list
+from .syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Neg, Node, Not, Num, Or, Str,
+                     unparse)
+
+COND = "condition"
+
+
+class TypeProblem(ValueError):
+    """A condition that reads but makes no sense; ``pos`` is the offset in the text."""
+
+    def __init__(self, message: str, pos: int):
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+
+@dataclass(frozen=True)
+class Hint:
+    """Something legal but probably not meant (reported as a warning)."""
+
+    message: str
+    pos: int
+
+
+@dataclass(frozen=True)
+class _Typed:
+    node: Node
+    kind: str          # NUMBER, TEXT, COND, "bool" (a true/false literal)
+    scale: str = NO_PERCENT
+    info: NameInfo | None = None
+
+
+class _Checker:
+    def __init__(self, scope: Scope):
+        self.scope = scope
+        self.hints: list[Hint] = []
+
+    # -- values
+    def value(self, node: Node) -> _Typed:
+        if isinstance(node, Num):
+            return _Typed(node, NUMBER, "literal%" if node.percent else NO_PERCENT)
+        if isinstance(node, Str):
+            return _Typed(node, TEXT)
+        if isinstance(node, Bool):
+            return _Typed(node, "bool")
+        if isinstance(node, Name):
+            info = self.scope.get(node.name)
+            if info is None:
+                hint = self.scope.suggest(node.name)
+                extra = f" (did you mean {hint}?)" if hint else ""
+                raise TypeProblem(f'unknown field "{node.name}"{extra}', node.pos)
+            return _Typed(node, info.kind, info.scale, info)
+        if isinstance(node, Neg):
+            inner = self.number(node.operand, "a minus sign")
+            return _Typed(replace(node, operand=inner), NUMBER, FRACTION)
+        if isinstance(node, Arith):
+            left = self.number(node.left, f'"{node.op}"')
+            right = self.number(node.right, f'"{node.op}"')
+            return _Typed(replace(node, left=left, right=right), NUMBER, FRACTION)
+        return self.condition_typed(node)
+
+    def number(self, node: Node, what: str) -> Node:
+        """An operand of arithmetic: must be a number; ``20%`` there means 0.2."""
+        typed = self.value(node)
+        if typed.kind != NUMBER:
+            raise TypeProblem(f"{what} needs numbers, but {self.show(typed)}", node.pos)
+        if isinstance(typed.node, Num) and typed.node.percent:
+            return Num(typed.node.value / 100, False, typed.node.pos)
+        return typed.node
+
+    def show(self, typed: _Typed) -> str:
+        if typed.info is not None:
+            return self.scope.describe(typed.info)
+        text = unparse(typed.node)
+        return {TEXT: f"{text} is text", NUMBER: f"{text} is a number",
+                "bool": f"{text} is true/false", COND: f"{text} is a condition"}[typed.kind]
+
+    # -- conditions
+    def condition(self, node: Node) -> Node:
+        return self.condition_typed(node).node
+
+    def condition_typed(self, node: Node) -> _Typed:
+        if isinstance(node, Bool):
+            return _Typed(node, COND)
+        if isinstance(node, (And, Or)):
+            return _Typed(replace(node, items=tuple(self.condition(i) for i in node.items)), COND)
+        if isinstance(node, Not):
+            return _Typed(replace(node, item=self.condition(node.item)), COND)
+        if isinstance(node, Cmp):
+            return _Typed(self.compare(node), COND)
+        if isinstance(node, In):
+            return _Typed(self.member(node), COND)
+        if isinstance(node, Missing):
+            if not isinstance(node.operand, Name):
+                raise TypeProblem('"is missing" applies to a field name, e.g. '
+                                  '"distance_km is missing"', node.pos)
+            self.value(node.operand)
+            return _Typed(node, COND)
+        typed = self.value(node)
+        if typed.kind == TEXT:
+            example = (f'{unparse(node)} == "{typed.info.choices[0]}"'
+                       if typed.info and typed.info.choices else f'{unparse(node)} == "…"')
+            raise TypeProblem(f"{self.show(typed)}, not a condition: compare it, e.g. "
+                              f"{example}", node.pos)
+        raise TypeProblem(f"{self.show(typed)}, not a condition: compare it, e.g. "
+                          f"{unparse(node)} > 0", node.pos)
+
+    def compare(self, node: Cmp) -> Cmp:
+        left, right = self.value(node.left), self.value(node.right)
+        for side in (left, right):
+            if side.kind in (COND, "bool"):
+                raise TypeProblem(f"{unparse(side.node)} is a condition: it cannot be compared "
+                                  "with ==, <, …; combine conditions with and/or/not",
+                                  side.node.pos)
+        if left.kind != right.kind:
+            num, txt = (left, right) if left.kind == NUMBER else (right, left)
+            fix = (f"compare it with a number, e.g. {unparse(num.node)} {node.op} 600"
+                   if num.info is not None else "compare numbers with numbers")
+            raise TypeProblem(f"{self.show(num)} but {self.show(txt)}: {fix}", node.pos)
+        if left.kind == TEXT:
+            if node.op not in ("==", "!="):
+                raise TypeProblem(f'text can only be compared with == or != (or "in"), not '
+                                  f'"{node.op}"', node.pos)
+            self.text_value(left, right)
+            self.text_value(right, left)
+            return replace(node, left=left.node, right=right.node)
+        lnode = self.percent(left, right)
+        rnode = self.percent(right, left)
+        self.range_hints(left, rnode)
+        self.range_hints(right, lnode)
+        return replace(node, left=lnode, right=rnode)
+
+    def member(self, node: In) -> In:
+        operand = self.value(node.operand)
+        if operand.kind not in (NUMBER, TEXT):
+            raise TypeProblem(f'{self.show(operand)}: "in" needs a field on its left',
+                              node.pos)
+        values = []
+        for v in node.values:
+            typed = self.value(v)
+            if typed.kind != operand.kind:
+                raise TypeProblem(f"{self.show(operand)} but {self.show(typed)}: put only "
+                                  f"{'texts' if operand.kind == TEXT else 'numbers'} in the "
+                                  "list", v.pos)
+            if operand.kind == TEXT:
+                self.text_value(typed, operand)
+                values.append(typed.node)
+            else:
+                values.append(self.percent(typed, operand))
+        return replace(node, operand=operand.node, values=tuple(values))
+
+    def text_value(self, const: _Typed, other: _Typed) -> None:
+        """A quoted value compared with a text field that has a fixed list of values."""
+        if not isinstance(const.node, Str):
+            return
+        value = const.node.value.strip().casefold()
+        if not value:
+            raise TypeProblem('an empty text never matches: write "… is missing" to test a '
+                              "blank field", const.node.pos)
+        if other.info is None or not other.info.choices or value in other.info.choices:
+            return
+        hit = difflib.get_close_matches(value, other.info.choices, n=1, cutoff=0.6)
+        extra = f' (did you mean "{hit[0]}"?)' if hit else ""
+        raise TypeProblem(f'"{const.node.value}" is not a value of {other.info.name}'
+                          f"{extra}: it is {or_list(other.info.choices)}", const.node.pos)
+
+    def percent(self, typed: _Typed, other: _Typed) -> Node:
+        """Resolve ``20%`` from what it is compared with."""
+        node = typed.node
+        if not (isinstance(node, Num) and node.percent):
+            return node
+        if other.scale == POINTS:
+            return Num(node.value, False, node.pos)
+        if other.scale in (FRACTION, "literal%"):
+            return Num(node.value / 100, False, node.pos)
+        raise TypeProblem(f"{self.show(other)}, not a percentage: remove the % (a percentage "
+                          "compares with a share such as penetration, a field in percent or "
+                          "a score)", node.pos)
+
+    def range_hints(self, field: _Typed, const: Node) -> None:
+        if field.info is None or not isinstance(const, Num):
+            return
+        if field.scale == FRACTION and abs(const.value) > 1:
+            pct = f"{const.value:g}%"
+            self.hints.append(Hint(f"{self.scope.describe(field.info)}: {const.value:g} is "
+                                   f"{const.value * 100:g} %; did you mean {pct}?", const.pos))
+        elif field.info.source == "score" and not 0 <= const.value <= 100:
+            self.hints.append(Hint(f"{field.info.name} is between 0 and 100, so comparing it "
+                                   f"with {const.value:g} is always the same", const.pos))
+
+
+def check_condition(node: Node, scope: Scope) -> tuple[Node, list[Hint]]:
+    """The checked condition and its hints; raises `TypeProblem` on the first error."""
+    checker = _Checker(scope)
+    return checker.condition(node), checker.hints
+
+
+def check_expression(node: Node, scope: Scope) -> Node:
+    """A ``derive`` expression: a number computed from numeric fields."""
+    return _Checker(scope).number(node, "a derived field")
+

@@ -1,0 +1,356 @@
+"""The engines agree: compiled vs a reference interpreter vs durable_rules, on random input.
+
+Random rule files (random conditions over numbers, text, blanks, percentages, arithmetic,
+field-to-field comparisons, in-lists, "is missing", not/and/or) are applied to random
+accounts with blanks. Three checks:
+
+- the compiled engine fires exactly where the reference interpreter (`reference.py`, the
+  three-valued meaning of the tree as written) says the condition is TRUE;
+- the durable JSON (`to_durable.py`) means the same, read by a small pure-Python reader of
+  durable's condition language (runs everywhere);
+- durable_rules itself agrees, through ``potentiel.rules.durable_engine`` when it is there,
+  else through a minimal stand-in on ``durable.engine.Host`` defined below (tests only).
+"""
+
+import itertools
+import tempfile
+import threading
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from potentiel.criterion import Criterion
+from potentiel.fields import Catalogue
+from potentiel.rules import apply_rules, load_ruleset
+from potentiel.rules import engines
+from potentiel.rules.reference import fires
+from potentiel.rules.syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Not, Num, Or, Str,
+                                    unparse)
+from potentiel.rules.to_durable import DurableProgram, safe_number
+from potentiel.rules.values import build_frame
+
+CRITERIA = {n: type(n, (Criterion,), {"name": n})() for n in (
+    "revenue", "trend", "potential", "penetration", "solvency", "growth", "prescription",
+    "relationship", "accessibility")}
+CATALOGUE = Catalogue.build()
+
+NUMBER_FIELDS = ["distance_km", "headcount", "revenue", "potential", "growth_pct",
+                 "penetration", "score.revenue"]
+TEXT_FIELDS = ["status", "salesperson", "nearest_rep", "potential_tier"]
+CHOICES = {"status": ["client", "prospect", "suspect"], "potential_tier": ["high", "medium", "low"]}
+CONSTANTS = [0.0, 1.0, 5.0, 600.0, -3.0, 0.25, 2.5, 100.0, 5e-05, 1e20]
+NUMBERS = CONSTANTS + [None, None, -0.0, 599.9999, 1e-7, 3e300, 7.0, 17.0, 33.0]
+TEXTS = [None, None, "client", "Prospect ", "suspect", "bob", "BOB", "  ", "high", "Low", "é",
+         "É", "medium"]
+OPS = ["<", "<=", ">", ">=", "==", "!="]
+
+
+# ----------------------------------------------------------------------------- strategies
+
+def _case(draw, word):
+    return draw(st.sampled_from([word, word.upper(), word.capitalize(), f" {word} "]))
+
+
+@st.composite
+def text_constant(draw, field):
+    if field in CHOICES:
+        return Str(_case(draw, draw(st.sampled_from(CHOICES[field]))))
+    return Str(_case(draw, draw(st.sampled_from(["bob", "al", "é", "client"]))))
+
+
+@st.composite
+def number_constant(draw, field):
+    if field == "penetration" and draw(st.booleans()):
+        return Num(draw(st.sampled_from([25.0, 10.0, 0.0])), percent=True)
+    return Num(draw(st.sampled_from(CONSTANTS)))
+
+
+@st.composite
+def atom(draw):
+    kind = draw(st.sampled_from(["num", "num", "text", "in", "missing", "arith", "fields",
+                                 "texts", "bool"]))
+    if kind == "num":
+        field = draw(st.sampled_from(NUMBER_FIELDS))
+        node = Cmp(draw(st.sampled_from(OPS)), Name(field), draw(number_constant(field)))
+        if draw(st.booleans()):
+            node = Cmp({"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(node.op, node.op),
+                       node.right, node.left)
+        return node
+    if kind == "text":
+        field = draw(st.sampled_from(TEXT_FIELDS))
+        return Cmp(draw(st.sampled_from(["==", "!="])), Name(field), draw(text_constant(field)))
+    if kind == "in":
+        if draw(st.booleans()):
+            field = draw(st.sampled_from(TEXT_FIELDS))
+            values = draw(st.lists(text_constant(field), max_size=3))
+        else:
+            field = draw(st.sampled_from(NUMBER_FIELDS[:-1]))
+            pool = st.sampled_from(CONSTANTS) | st.integers(0, 40).map(float)
+            size = draw(st.sampled_from([3, 3, 25]))  # long lists become a hidden column
+            values = [Num(v) for v in draw(st.lists(pool, max_size=size))]
+        return In(Name(field), tuple(values), draw(st.booleans()))
+    if kind == "missing":
+        field = draw(st.sampled_from(NUMBER_FIELDS + TEXT_FIELDS))
+        return Missing(Name(field), draw(st.booleans()))
+    if kind == "arith":
+        a, b = draw(st.sampled_from(NUMBER_FIELDS)), draw(st.sampled_from(NUMBER_FIELDS))
+        right = Name(b) if draw(st.booleans()) else Num(draw(st.sampled_from(CONSTANTS)))
+        expr = Arith(draw(st.sampled_from("+-*/")), Name(a), right)
+        return Cmp(draw(st.sampled_from(OPS)), expr, Num(draw(st.sampled_from(CONSTANTS))))
+    if kind == "fields":
+        a, b = draw(st.sampled_from(NUMBER_FIELDS)), draw(st.sampled_from(NUMBER_FIELDS))
+        return Cmp(draw(st.sampled_from(OPS)), Name(a), Name(b))
+    if kind == "texts":
+        a, b = draw(st.sampled_from(TEXT_FIELDS)), draw(st.sampled_from(TEXT_FIELDS))
+        return Cmp(draw(st.sampled_from(["==", "!="])), Name(a), Name(b))
+    return Bool(draw(st.booleans()))
+
+
+conditions = st.recursive(
+    atom(),
+    lambda inner: st.one_of(
+        inner.map(Not),
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: Or(tuple(xs)))),
+    max_leaves=8)
+
+
+@st.composite
+def accounts(draw):
+    n = draw(st.integers(1, 8))
+    data = {f: [draw(st.sampled_from(NUMBERS)) for _ in range(n)]
+            for f in NUMBER_FIELDS if f != "score.revenue"}
+    data.update({f: [draw(st.sampled_from(TEXTS)) for _ in range(n)] for f in TEXT_FIELDS})
+    data["id"] = [f"A{i}" for i in range(n)]
+    table = pd.DataFrame(data)
+    for f in NUMBER_FIELDS[:-1]:
+        table[f] = table[f].astype(float)
+    scores = pd.DataFrame({"revenue": [draw(st.sampled_from([None, 0.0, 50.0, 100.0, 25.0]))
+                                       for _ in range(n)]}, dtype=float)
+    return table, scores
+
+
+def make_ruleset(conds):
+    lines = ["rules:"]
+    actions = ["{flag: f}", "{cap: C}", "{floor: B}", "{force: A}", "{points: 2}",
+               "{set: {sector: x}}", "{exclude: true}"]
+    for i, cond in enumerate(conds):
+        lines += [f"  - id: r{i}", "    when: >-", f"      {unparse(cond)}",
+                  f"    then: {actions[i % len(actions)]}", f"    why: rule {i}"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rules" / "random.yaml"
+        path.parent.mkdir()
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return load_ruleset(path, CATALOGUE, CRITERIA)
+
+
+def reference_matrix(rs, table, scores):
+    rules = rs.active_rules
+    out = np.zeros((len(table), len(rules)), dtype=bool)
+    for i in range(len(table)):
+        record = {k: (None if pd.isna(v) else v) for k, v in table.iloc[i].items()}
+        record["score.revenue"] = None if pd.isna(scores["revenue"].iloc[i]) else \
+            scores["revenue"].iloc[i]
+        for j, rule in enumerate(rules):
+            out[i, j] = fires(rule.condition, record, rs.kinds)
+    return out
+
+
+# ----------------------------------------------------------------------------- durable readers
+
+def _durable_holds(cond, message):
+    """durable's condition language on one message, as observed on durable_rules 2.0.28."""
+    (key, arg), = cond.items()
+    if key == "$and":
+        return all(_durable_holds(c, message) for c in arg)
+    if key == "$or":
+        return any(_durable_holds(c, message) for c in arg)
+    if key in ("$ex", "$nex"):
+        (field, _), = arg.items()
+        return (field in message) == (key == "$ex")
+    if key in ("$lt", "$lte", "$gt", "$gte", "$neq"):
+        (field, value), = arg.items()
+        if field not in message:
+            return False
+        v = message[field]
+        return {"$lt": v < value, "$lte": v <= value, "$gt": v > value, "$gte": v >= value,
+                "$neq": v != value}[key]
+    return key in message and message[key] == arg
+
+
+def python_reader_evaluate(conditions, records):
+    for message in records:
+        for v in message.values():
+            assert type(v) in (float, int, str) and (not isinstance(v, float) or np.isfinite(v))
+    return [[rid for rid, c in conditions.items() if _durable_holds(c, m)] for m in records]
+
+
+def _stand_in():
+    """A minimal durable_rules adapter for tests: one host, one ruleset per call."""
+    durable = pytest.importorskip("durable.engine")
+    host = durable.Host()
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def evaluate(conditions, records):
+        fired = [set() for _ in records]
+        with lock:
+            name = f"test{next(counter)}"
+
+            def action(rid):
+                def run(c):
+                    fired[c.m["i__"]].add(rid)
+                return run
+
+            host.register_rulesets({name: {rid: {"all": [{"m": cond}], "run": action(rid)}
+                                           for rid, cond in conditions.items()}})
+            for i, record in enumerate(records):
+                fact = {**record, "i__": i, "sid": "0"}
+                try:
+                    host.assert_fact(name, fact)
+                except durable.MessageNotHandledException:
+                    pass
+                host.retract_fact(name, fact)
+        return [sorted(f) for f in fired]
+
+    return types.SimpleNamespace(available=lambda: True, evaluate=evaluate,
+                                 EngineUnavailable=RuntimeError)
+
+
+def durable_module():
+    """The real adapter once merged, else the stand-in above."""
+    try:
+        from potentiel.rules import durable_engine
+    except ImportError:
+        return _stand_in()
+    if not durable_engine.available():
+        pytest.skip("durable_rules is not available")
+    return durable_engine
+
+
+def program_matrix(rs, table, scores, evaluate):
+    rules = rs.active_rules
+    frame = build_frame(table, scores, rs.kinds, rs.hidden)
+    program = DurableProgram({r.id: r.normal for r in rules}, rs.hidden, frame, len(table))
+    for message in program.records():
+        for v in message.values():
+            assert not isinstance(v, float) or safe_number(v)
+    fired = evaluate(program.conditions, program.records())
+    pos = {r.id: j for j, r in enumerate(rules)}
+    out = np.zeros((len(table), len(rules)), dtype=bool)
+    for i, ids in enumerate(fired):
+        assert len(ids) == len(set(ids))
+        for rid in ids:
+            out[i, pos[rid]] = True
+    return out
+
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+# ----------------------------------------------------------------------------- the checks
+
+@SETTINGS
+@given(st.lists(conditions, min_size=1, max_size=4), accounts())
+def test_compiled_engine_matches_the_reference_interpreter(conds, data):
+    table, scores = data
+    rs = make_ruleset(conds)
+    compiled = engines.fired_by(rs, table, scores, "compiled")
+    np.testing.assert_array_equal(compiled, reference_matrix(rs, table, scores))
+
+
+@SETTINGS
+@given(st.lists(conditions, min_size=1, max_size=4), accounts())
+def test_durable_json_means_what_the_compiled_engine_does(conds, data):
+    table, scores = data
+    rs = make_ruleset(conds)
+    compiled = engines.fired_by(rs, table, scores, "compiled")
+    np.testing.assert_array_equal(
+        program_matrix(rs, table, scores, python_reader_evaluate), compiled)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(conditions, min_size=1, max_size=4), accounts())
+def test_durable_rules_agrees_with_the_compiled_engine(monkeypatch_module, conds, data):
+    table, scores = data
+    rs = make_ruleset(conds)
+    durable = apply_rules(rs, table, scores, engine="durable")
+    compiled = apply_rules(rs, table, scores, engine="compiled")
+    assert durable.problems == compiled.problems
+    for attr in ("fired", "flags", "cap", "floor", "force", "points", "exclude"):
+        pd.testing.assert_series_equal(getattr(durable, attr), getattr(compiled, attr))
+    assert durable.set.keys() == compiled.set.keys()
+    for k in durable.set:
+        pd.testing.assert_series_equal(durable.set[k], compiled.set[k])
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    module = durable_module()
+    saved = engines._durable_module
+    engines._durable_module = lambda: module
+    yield module
+    engines._durable_module = saved
+
+
+# ----------------------------------------------------------------------------- durable traps
+
+def test_numbers_durable_cannot_read_are_rank_encoded(monkeypatch_module):
+    rs = make_ruleset([Cmp("<", Name("penetration"), Num(5e-05)),
+                       Cmp("==", Name("revenue"), Num(1e20)),
+                       Cmp(">", Name("revenue"), Num(1e19))])
+    table = pd.DataFrame({"id": ["a", "b", "c"], "penetration": [1e-7, 5e-05, 0.5],
+                          "revenue": [1e20, 2e20, 1e18]})
+    scores = pd.DataFrame({"revenue": [1.0, 2.0, 3.0]})
+    expected = [("r0", "r1", "r2"), ("r2",), ()]
+    for engine in ("compiled", "durable"):
+        assert apply_rules(rs, table, scores, engine=engine).fired.tolist() == expected
+
+
+def test_reserved_and_dotted_names_reach_durable_safely(monkeypatch_module):
+    rs = make_ruleset([Cmp("==", Name("id"), Str("A1")),
+                       Cmp(">=", Name("score.revenue"), Num(50))])
+    table = pd.DataFrame({"id": ["A1", "A2"]})
+    scores = pd.DataFrame({"revenue": [10.0, 60.0]})
+    assert apply_rules(rs, table, scores, engine="durable").fired.tolist() == [("r0",), ("r1",)]
+
+
+def test_is_missing_alone_or_in_an_or_returns(monkeypatch_module):
+    rs = make_ruleset([Missing(Name("distance_km")),
+                       Or((Missing(Name("distance_km")), Cmp(">", Name("headcount"), Num(5)))),
+                       Bool(True)])
+    table = pd.DataFrame({"id": ["a", "b"], "distance_km": [None, 5.0], "headcount": [1.0, 9.0]})
+    fired = apply_rules(rs, table, None, engine="durable").fired.tolist()
+    assert fired == [("r0", "r1", "r2"), ("r1", "r2")]
+
+
+def test_text_shapes():
+    frame_rs = make_ruleset([In(Name("status"), (Str("Client"), Str("prospect"))),
+                             Cmp("!=", Name("status"), Str("client"))])
+    table = pd.DataFrame({"id": ["a", "b", "c"], "status": ["Client", None, "suspect"]})
+    frame = build_frame(table, None, frame_rs.kinds, frame_rs.hidden)
+    program = DurableProgram({r.id: r.normal for r in frame_rs.active_rules}, [], frame, 3)
+    assert program.conditions == {
+        "r0": {"$or": [{"f_status": "client"}, {"f_status": "prospect"}]},
+        "r1": {"$and": [{"$ex": {"f_status": 1}}, {"$neq": {"f_status": "client"}}]}}
+    assert program.records() == [{"k_all": 1, "f_status": "client"}, {"k_all": 1},
+                                 {"k_all": 1, "f_status": "suspect"}]
+
+
+def test_long_lists_become_one_hidden_column(monkeypatch_module):
+    sectors = [Str(f"s{i}") for i in range(40)]
+    codes = [Num(float(i)) for i in range(30)]
+    rs = make_ruleset([And((In(Name("sector"), tuple(sectors)),
+                            In(Name("competitors"), tuple(codes), negated=True)))])
+    assert [h.kind for h in rs.hidden] == ["member", "member"]
+    table = pd.DataFrame({"id": list("abcd"), "sector": ["S3", "s39", "x", None],
+                          "competitors": [31.0, 2.0, 50.0, 40.0]})
+    for engine in ("compiled", "durable"):
+        assert apply_rules(rs, table, None, engine=engine).fired.tolist() == [
+            ("r0",), (), (), ()]
