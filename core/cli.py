@@ -47,6 +47,34 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_rules_check(args: argparse.Namespace) -> int:
+    from .manager import load_plugins
+    from .rules import check_ruleset
+
+    plugins = load_plugins(args.plugins or ())
+    problems = check_ruleset(args.file, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    errors = [p for p in problems if p.level == "error"]
+    for p in problems:
+        print(f"{p}" if p.level == "error" else f"{p} (warning)")
+    if errors:
+        print(f"{len(errors)} error(s) in {args.file}", file=sys.stderr)
+        return EXIT_USER
+    print(f"{args.file}: OK" + (f", {len(problems)} warning(s)" if problems else ""))
+    return EXIT_OK
+
+
+def _cmd_rules_test(args: argparse.Namespace) -> int:
+    from .manager import load_plugins
+    from .pipeline import rule_test_scorer
+    from .rules import format_test_report, load_ruleset, run_rule_tests
+
+    plugins = load_plugins(args.plugins or ())
+    ruleset = load_ruleset(args.file, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    outcomes = run_rule_tests(ruleset, rule_test_scorer(plugins))
+    print(format_test_report(outcomes))
+    return EXIT_USER if any(not o.passed for o in outcomes) else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="potentiel",
@@ -71,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", metavar="N", type=int, default=0,
                    help="also print the N best-scored accounts")
     p.set_defaults(func=_cmd_score)
+
+    rules = sub.add_parser("rules", help="check or test a rule file")
+    rsub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
+    rsub.required = True
+    p = rsub.add_parser("check", help="validate a rule file; exit 1 with file:line messages")
+    p.add_argument("file")
+    p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
+    p.set_defaults(func=_cmd_rules_check)
+    p = rsub.add_parser("test", help="run the rule file's own test cases")
+    p.add_argument("file")
+    p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
+    p.set_defaults(func=_cmd_rules_test)
 
     p = sub.add_parser("plugins", help="list criteria and where each comes from")
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")

@@ -42,8 +42,11 @@ def register_rule_actions(register: Callable) -> None:
 
     Call ``register(action)`` with a `potentiel.RuleAction`: its ``name`` is the key used
     in ``then:``, ``check(value)`` validates the value written in the rule file (raise
-    ``ValueError`` with a plain message if it is wrong) and ``apply(outcome, value)``
-    records its effect on one account's rule outcome. Returns nothing.
+    ``ValueError`` with a plain message if it is wrong; it is reported as ``file:line``),
+    ``apply(result, mask, value, rule_id)`` records its effect on the accounts where the
+    rule fired (``mask``, a boolean Series) in the `RulesResult`, and the optional
+    ``finish(result)`` runs once after every rule, to settle conflicts independently of
+    rule order. Returns nothing.
     """
 
 

@@ -359,3 +359,17 @@ def score_records(records: list[Mapping[str, Any]], plugins: Plugins | None = No
     if config is None:
         config = _config_from(ruleset, SettingsOverrides())
     return run(raw, plugins, config, ruleset, salespeople)
+
+
+def rule_test_scorer(plugins: Plugins):
+    """``score_accounts(records, ruleset)`` for a rule file's ``tests:`` cases."""
+    def score_accounts(records: list[Mapping[str, Any]], ruleset: Any) -> pd.DataFrame:
+        result = score_records(records, plugins=plugins, ruleset=ruleset)
+        flags = result.outputs["Flags"].fillna("")
+        return pd.DataFrame({
+            "flags": [tuple(f for f in str(v).split(", ") if f) for v in flags],
+            "category": result.category.to_numpy(dtype=object),
+            "score": result.weighted.score.to_numpy(dtype=float),
+            "fired": list(result.rules.fired),
+        })
+    return score_accounts

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from potentiel import Criterion, Derivation, Input, Scored
-from potentiel.categories import (DEFAULT_CATEGORIES, Band, CategorySpec, Quota, adjust,
+from potentiel.categories import (DEFAULT_CATEGORIES, CategorySpec, Quota, adjust,
                                   by_bands, by_quotas)
 from potentiel.config import Config
 from potentiel.manager import load_plugins

@@ -173,6 +173,42 @@ def test_register_derivations(tmp_path):
     assert result.outputs.loc[0, "Penetration"] == 0.2
 
 
+def test_register_rule_actions(tmp_path):
+    d = plugin_dir(tmp_path, notify='''
+        from potentiel import RuleAction, hookimpl
+
+        def check(value):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError("notify needs a team name, e.g. notify: logistics")
+            return value.strip()
+
+        def apply(result, mask, value, rule_id):
+            result.add_flags(mask, f"notify-{value}")
+
+        @hookimpl
+        def register_rule_actions(register):
+            register(RuleAction(name="notify", check=check, apply=apply))
+    ''')
+    rules = tmp_path / "client.yaml"
+    rules.write_text(textwrap.dedent('''
+        extends: default
+        rules:
+          - id: big-far
+            when: distance_km >= 600 and revenue > 1000
+            then: {notify: logistics}
+            why: Deliveries that far need planning.
+    '''))
+    path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
+    result, _ = score_file(path, rules=str(rules), plugin_dirs=[str(d)])
+    assert result.outputs.loc[1, "Flags"] == "credit-watch, inaccessible, notify-logistics"
+    assert "big-far: Deliveries that far need planning." in result.outputs.loc[1, "Why"]
+    assert result.outputs.loc[0, "Flags"] in (None, "")
+    # a wrong value is reported with its file and line
+    rules.write_text(rules.read_text().replace("{notify: logistics}", "{notify: 3}"))
+    from potentiel.cli import main
+    assert main(["rules", "check", str(rules), "--plugins", str(d)]) == 1
+
+
 def test_register_output_sheets(tmp_path):
     d = plugin_dir(tmp_path, sheet='''
         from potentiel import hookimpl

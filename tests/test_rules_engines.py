@@ -8,14 +8,10 @@ accounts with blanks. Three checks:
   three-valued meaning of the tree as written) says the condition is TRUE;
 - the durable JSON (`to_durable.py`) means the same, read by a small pure-Python reader of
   durable's condition language (runs everywhere);
-- durable_rules itself agrees, through ``potentiel.rules.durable_engine`` when it is there,
-  else through a minimal stand-in on ``durable.engine.Host`` defined below (tests only).
+- durable_rules itself agrees, through ``potentiel.rules.durable_engine``.
 """
 
-import itertools
 import tempfile
-import threading
-import types
 from pathlib import Path
 
 import numpy as np
@@ -190,46 +186,11 @@ def python_reader_evaluate(conditions, records):
     return [[rid for rid, c in conditions.items() if _durable_holds(c, m)] for m in records]
 
 
-def _stand_in():
-    """A minimal durable_rules adapter for tests: one host, one ruleset per call."""
-    durable = pytest.importorskip("durable.engine")
-    host = durable.Host()
-    counter = itertools.count()
-    lock = threading.Lock()
-
-    def evaluate(conditions, records):
-        fired = [set() for _ in records]
-        with lock:
-            name = f"test{next(counter)}"
-
-            def action(rid):
-                def run(c):
-                    fired[c.m["i__"]].add(rid)
-                return run
-
-            host.register_rulesets({name: {rid: {"all": [{"m": cond}], "run": action(rid)}
-                                           for rid, cond in conditions.items()}})
-            for i, record in enumerate(records):
-                fact = {**record, "i__": i, "sid": "0"}
-                try:
-                    host.assert_fact(name, fact)
-                except durable.MessageNotHandledException:
-                    pass
-                host.retract_fact(name, fact)
-        return [sorted(f) for f in fired]
-
-    return types.SimpleNamespace(available=lambda: True, evaluate=evaluate,
-                                 EngineUnavailable=RuntimeError)
-
-
 def durable_module():
-    """The real adapter once merged, else the stand-in above."""
-    try:
-        from potentiel.rules import durable_engine
-    except ImportError:
-        return _stand_in()
-    if not durable_engine.available():
-        pytest.skip("durable_rules is not available")
+    """The durable_rules adapter. durable_rules is a dependency where it builds (Linux,
+    macOS): the suite fails, rather than skips, when it is missing there."""
+    from potentiel.rules import durable_engine
+    assert durable_engine.available(), "durable_rules is not installed: pip install -e ."
     return durable_engine
 
 

@@ -146,7 +146,15 @@ def _finish_flag(result: RulesResult) -> None:
     names = sorted(flags)
     if names:
         matrix = np.column_stack([flags[n] for n in names])
-        result.flags = row_tuples(matrix, names, result.flags.index)
+        ours = row_tuples(matrix, names, result.flags.index)
+        # Flags a plugin action set directly on result.flags are kept, merged in.
+        before = result.flags
+        extra = before.map(len).to_numpy() > 0
+        if extra.any():
+            merged = [tuple(sorted({*a, *b})) for a, b in zip(before[extra], ours[extra])]
+            ours = ours.copy()
+            ours[extra] = pd.Series(merged, index=ours.index[extra], dtype=object)
+        result.flags = ours
 
 
 def _apply_points(result: RulesResult, mask: pd.Series, value: float, rule_id: str) -> None:

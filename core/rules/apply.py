@@ -46,6 +46,9 @@ def build_result(rules: Sequence[Rule], fired: np.ndarray, index: pd.Index,
             action.apply(result, mask, value, rule.id)
             if action.finish is not None and action not in finishers:
                 finishers.append(action)
+    flag = registry.get("flag", BUILTIN_ACTIONS["flag"])
+    if "flag" in result.pending and flag not in finishers:
+        finishers.append(flag)  # a plugin action used result.add_flags()
     for action in sorted(finishers, key=lambda a: a.name):
         action.finish(result)
     result.pending.clear()

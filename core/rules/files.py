@@ -27,9 +27,9 @@ MAX_CHAIN = 10
 
 
 def rules_dir() -> Path:
-    """The shipped ``rules/`` folder (``default.yaml`` lives there). The only place that
-    knows where it is: next to the package folder, in the repository."""
-    return Path(__file__).resolve().parents[2] / "rules"
+    """The shipped ``rules/`` folder (``default.yaml`` lives there); see `potentiel.resources`."""
+    from ..resources import rules_dir as shipped
+    return shipped()
 
 
 def display(path: Path) -> str:

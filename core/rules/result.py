@@ -52,6 +52,13 @@ class RulesResult:
     priority: dict[str, int] = field(default_factory=dict)
     pending: dict[str, object] = field(default_factory=dict)
 
+    def add_flags(self, mask: pd.Series, *flags: str) -> None:
+        """Add flags to the accounts in ``mask``: for plugin actions (order-independent)."""
+        m = mask.to_numpy(dtype=bool)
+        pending = self.pending.setdefault("flag", {})
+        for flag in flags:
+            pending[flag] = pending[flag] | m if flag in pending else m.copy()
+
     @classmethod
     def empty(cls, index: pd.Index) -> "RulesResult":
         """No rule fired anywhere (the pass-through)."""
