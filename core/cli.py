@@ -54,7 +54,12 @@ def _cmd_rules_check(args: argparse.Namespace) -> int:
     plugins = load_plugins(args.plugins or ())
     problems = check_ruleset(args.file, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
     errors = [p for p in problems if p.level == "error"]
-    for p in problems:
+
+    def by_place(p):
+        file, _, line = p.where.rpartition(":")
+        return (file, int(line)) if line.isdigit() else (p.where, 0)
+
+    for p in sorted(problems, key=by_place):
         print(f"{p}" if p.level == "error" else f"{p} (warning)")
     if errors:
         print(f"{len(errors)} error(s) in {args.file}", file=sys.stderr)
