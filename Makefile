@@ -29,3 +29,7 @@ sample: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info
+
+# Benchmarks are not part of `make test`: they measure, they do not assert.
+bench: $(STAMP)
+	$(PY) benchmarks/run.py

@@ -131,12 +131,16 @@ def read_raw(ws, area: Area) -> RawTable:
     for row in ws.iter_rows(min_row=area.header_row, max_row=area.header_row,
                             min_col=area.first_col, max_col=area.last_col):
         headers = [c.value for c in row]
-    for row in ws.iter_rows(min_row=area.header_row + 1, max_row=area.last_row,
-                            min_col=area.first_col, max_col=area.last_col):
-        rows.append([_cell_value(c) for c in row])
+    formulas = []
+    for i, row in enumerate(ws.iter_rows(min_row=area.header_row + 1, max_row=area.last_row,
+                                         min_col=area.first_col, max_col=area.last_col)):
+        values = [_cell_value(c) for c in row]
+        formulas.extend((i, j) for j, v in enumerate(values) if type(v) is FormulaCell)
+        rows.append(values)
     return RawTable(headers, rows, sheet=area.sheet, header_row=area.header_row,
                     row_numbers=list(range(area.header_row + 1, area.header_row + 1 + len(rows))),
-                    col_numbers=list(range(area.first_col, area.last_col + 1)))
+                    col_numbers=list(range(area.first_col, area.last_col + 1)),
+                    formulas=formulas)
 
 
 def read_settings_rows(wb) -> list[tuple[Any, Any, str]]:

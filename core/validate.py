@@ -38,6 +38,7 @@ class RawTable:
     header_row: int = 1
     row_numbers: list[int] | None = None  # sheet row of each data row
     col_numbers: list[int] | None = None  # sheet column of each header
+    formulas: list[tuple[int, int]] | None = None  # (row, column) of cells holding a formula
 
     def __post_init__(self) -> None:
         if self.row_numbers is None:
@@ -112,28 +113,42 @@ def map_headers(raw: RawTable, catalogue: Catalogue, warnings: list[Problem]) ->
     return columns, extras, category_col
 
 
-def _column(raw: RawTable, j: int) -> np.ndarray:
-    return np.array([r[j] if j < len(r) else None for r in raw.rows], dtype=object)
+def _grid(raw: RawTable) -> np.ndarray:
+    """The data rows as one 2-D object array (short rows padded with blanks)."""
+    m = len(raw.headers)
+    rows = raw.rows
+    if any(len(r) != m for r in rows):
+        rows = [list(r[:m]) + [None] * (m - len(r)) for r in rows]
+    grid = np.empty((len(rows), m), dtype=object)
+    if rows and m:
+        grid[:] = rows
+    return grid
 
 
 def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
-    """Typed accounts from a raw table; never modifies ``raw``."""
+    """Typed accounts from a raw table; never modifies ``raw``.
+
+    Column at a time: numbers convert in one step when the column holds only numbers and
+    blanks; only text cells in a number column are parsed one by one, and text columns are
+    cleaned once per distinct value.
+    """
     warnings: list[Problem] = []
     columns, extras, category_col = map_headers(raw, catalogue, warnings)
-    used = sorted(set(columns.values()) | set(extras.values()))
-    nonempty = [i for i, r in enumerate(raw.rows)
-                if any(not _blank(r[j]) for j in used if j < len(r))]
-    index = pd.Index(nonempty, name="row")
+    grid = _grid(raw)
+    formulas = _formula_cells(raw, grid)
+    index = pd.RangeIndex(len(grid), name="row")
     data: dict[str, Any] = {}
     for name, j in columns.items():
-        values = _column(raw, j)[nonempty] if nonempty else np.array([], dtype=object)
-        data[name] = _coerce(values, index, catalogue[name], raw, j, warnings)
+        data[name] = _coerce(grid[:, j], index, catalogue[name], raw, j, warnings,
+                             formulas.get(j, ()))
     for name, j in extras.items():
-        if name in data:
-            continue
-        values = _column(raw, j)[nonempty] if nonempty else np.array([], dtype=object)
-        data[name] = _coerce_extra(values, index)
+        if name not in data:
+            data[name] = _coerce_extra(grid[:, j], index)
     accounts = pd.DataFrame(data, index=index)
+    keep = accounts.notna().any(axis=1).to_numpy() if len(accounts.columns) else \
+        np.zeros(len(index), dtype=bool)
+    accounts = accounts[keep]
+    accounts.index = pd.Index(np.flatnonzero(keep), name="row")
     _check_ids(accounts, raw, columns, warnings)
     if "revenue" in accounts:
         neg = accounts.index[accounts["revenue"] < 0]
@@ -143,13 +158,21 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
                 "ranking and penetration; check for credit notes", raw.cell(pos, columns["revenue"])))
     previous = None
     if category_col is not None:
-        prev = _column(raw, category_col)
-        previous = pd.Series(prev[nonempty] if nonempty else [], index=index, dtype=object)
+        previous = pd.Series(grid[keep, category_col], index=accounts.index, dtype=object)
     return Validated(accounts, columns, extras, warnings, previous)
 
 
+def _formula_cells(raw: RawTable, grid: np.ndarray) -> dict[int, list[int]]:
+    """column → rows holding a formula, as listed by the adapter (the cells themselves hold
+    a `FormulaCell` with the formula's text)."""
+    found: dict[int, list[int]] = {}
+    for i, j in raw.formulas or ():
+        found.setdefault(j, []).append(int(i))
+    return found
+
+
 def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
-            warnings: list[Problem]) -> pd.Series:
+            warnings: list[Problem], formula_rows=()) -> pd.Series:
     kind = f.type
     said = 0
 
@@ -162,26 +185,35 @@ def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
             warnings.append(Problem(f"more cells like these in column {f.title}; "
                                     "only the first ones are listed", raw.header_cell(j)))
 
-    formula = np.array([isinstance(v, FormulaCell) for v in values], dtype=bool)
-    for k in np.flatnonzero(formula):
-        warn(index[k], f"holds a formula ({str(values[k])[:40]}); its value is unknown without "
-                       "Excel, so it is left blank: recompute in Excel, or paste values")
-    if formula.any():
+    if len(formula_rows):
         values = values.copy()
-        values[formula] = None
+        for k in formula_rows:
+            warn(index[k], f"holds a formula ({str(values[k])[:40]}); its value is unknown "
+                           "without Excel, so it is left blank: recompute in Excel, or paste values")
+            values[k] = None
     if kind in NUMERIC_TYPES:
         return _coerce_number(values, index, f, warn)
-    out = np.array([None if _blank(v) else _text(v) for v in values], dtype=object)
-    series = pd.Series(out, index=index, dtype=object)
+    series = pd.Series(_texts(values), index=index, dtype=object)
     if kind == STATUS:
         series = _coerce_status(series, warn)
     return series
 
 
-def _text(v: Any) -> str:
+def _text(v: Any) -> str | None:
+    if _blank(v):
+        return None
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return str(v).strip()
+    return str(v).strip() or None
+
+
+def _texts(values: np.ndarray) -> np.ndarray:
+    """Cleaned text per cell (None for blanks), computed once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    cleaned = np.empty(len(uniques) + 1, dtype=object)
+    cleaned[:-1] = [_text(u) for u in uniques]
+    cleaned[-1] = None  # code -1: a blank cell
+    return cleaned[codes]
 
 
 _STATUS_WORDS = {"client": "client", "clients": "client", "customer": "client", "customers": "client",
@@ -190,69 +222,77 @@ _STATUS_WORDS = {"client": "client", "clients": "client", "customer": "client", 
 
 
 def _coerce_status(series: pd.Series, warn) -> pd.Series:
-    distinct = {v for v in series.dropna().unique()}
-    mapping = {v: _STATUS_WORDS.get(normalise(v)) for v in distinct}
-    out = series.map(lambda v: mapping.get(v) or v if v is not None else None)
-    bad = [v for v, m in mapping.items() if m is None]
-    for v in bad:
-        pos = series.index[series == v][0]
-        warn(pos, f'status "{v}" is not one of {", ".join(STATUSES)}; kept as typed')
-    return out.astype(object)
+    distinct = list(series.dropna().unique())
+    mapping = {v: _STATUS_WORDS.get(normalise(v)) or v for v in distinct}
+    for v in distinct:
+        if _STATUS_WORDS.get(normalise(v)) is None:
+            pos = series.index[(series == v).to_numpy()][0]
+            warn(pos, f'status "{v}" is not one of {", ".join(STATUSES)}; kept as typed')
+    return series.map(mapping).astype(object).where(series.notna(), None)
+
+
+def _as_floats(values: np.ndarray) -> np.ndarray | None:
+    """The column as floats in one step, or None when it holds anything but numbers."""
+    try:
+        return pd.Series(values, dtype=object).astype("float64").to_numpy(copy=True)
+    except (TypeError, ValueError):
+        return None
 
 
 def _coerce_number(values: np.ndarray, index: pd.Index, f, warn) -> pd.Series:
-    # Fast path: real numbers go straight through; only text cells are parsed one by one.
-    is_num = np.array([isinstance(v, (int, float)) and not isinstance(v, bool) for v in values],
-                      dtype=bool)
-    out = np.full(len(values), np.nan)
-    if is_num.any():
-        out[is_num] = values[is_num].astype(float)
-    for k in np.flatnonzero(~is_num):
-        v = values[k]
-        if _blank(v):
-            continue
-        if isinstance(v, bool):
-            warn(index[k], f"{v} is not a number; left blank")
-            continue
-        if hasattr(v, "year"):  # a date typed in a number column
-            warn(index[k], f'"{v}" is a date, not a number ({f.title}); left blank')
-            continue
-        try:
-            out[k] = parse_number(str(v), percent=f.type == PERCENT)
-        except Ambiguous as exc:
-            warn(index[k], f'"{v}" {exc}; type it without thousands separator, e.g. 1200 or 1,2')
-        except ValueError:
-            warn(index[k], f'"{v}" is not a number ({f.title}); left blank: type a number or leave '
-                           "the cell empty")
-    bad = ~np.isfinite(out) & ~np.isnan(out)
+    out = _as_floats(values)
+    if out is None:
+        # Some cells are text (or dates, or booleans): numbers go through as they are, the
+        # others are read one by one, as people type them.
+        types = pd.Series(values, dtype=object).map(type).to_numpy()
+        is_num = (types == float) | (types == int)
+        out = np.full(len(values), np.nan)
+        if is_num.any():
+            out[is_num] = values[is_num].astype(float)
+        for k in np.flatnonzero(~is_num):
+            v = values[k]
+            if _blank(v):
+                continue
+            if isinstance(v, (bool, np.bool_)):
+                warn(index[k], f"{v} is not a number ({f.title}); left blank")
+                continue
+            if hasattr(v, "year"):
+                warn(index[k], f'"{v}" is a date, not a number ({f.title}); left blank')
+                continue
+            if not isinstance(v, str) and isinstance(v, (np.integer, np.floating)):
+                out[k] = float(v)
+                continue
+            try:
+                out[k] = parse_number(str(v), percent=f.type == PERCENT)
+            except Ambiguous as exc:
+                warn(index[k], f'"{v}" {exc}; type it without thousands separator, e.g. 1200 '
+                               "or 1,2")
+            except ValueError:
+                warn(index[k], f'"{v}" is not a number ({f.title}); left blank: type a number '
+                               "or leave the cell empty")
+    bad = np.isinf(out)
     for k in np.flatnonzero(bad):
         warn(index[k], f"{values[k]} is not a usable number ({f.title}); left blank")
-        out[k] = np.nan
+    out[bad] = np.nan
     if f.min is not None or f.max is not None:
         lo = -np.inf if f.min is None else f.min
         hi = np.inf if f.max is None else f.max
         outside = (out < lo) | (out > hi)
-        for k in np.flatnonzero(outside):
+        for k in np.flatnonzero(outside)[:MAX_WARNINGS_PER_COLUMN + 1]:
             rng = f"{f.min:g}–{f.max:g}" if f.min is not None and f.max is not None else (
                 f"at least {f.min:g}" if f.min is not None else f"at most {f.max:g}")
             warn(index[k], f"{out[k]:g} is outside {rng} ({f.title}); left blank")
         out[outside] = np.nan
-    if f.type == INTEGER:
-        pass  # a fractional headcount is kept: an average is still meaningful
+    # a fractional headcount (an average) is kept: it is still meaningful
     return pd.Series(out, index=index, dtype=float)
 
 
 def _coerce_extra(values: np.ndarray, index: pd.Index) -> pd.Series:
     """Unknown columns: numbers stay numbers, the rest is text (rules may read them)."""
-    is_num = np.array([isinstance(v, (int, float)) and not isinstance(v, bool) for v in values],
-                      dtype=bool)
-    blank = np.array([_blank(v) for v in values], dtype=bool)
-    if len(values) and (is_num | blank).all():
-        out = np.full(len(values), np.nan)
-        out[is_num] = values[is_num].astype(float)
+    out = _as_floats(values)
+    if out is not None:
         return pd.Series(out, index=index, dtype=float)
-    return pd.Series([None if b else _text(v) for v, b in zip(values, blank)], index=index,
-                     dtype=object)
+    return pd.Series(_texts(values), index=index, dtype=object)
 
 
 def _check_ids(accounts: pd.DataFrame, raw: RawTable, columns: dict[str, int],

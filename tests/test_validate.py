@@ -8,7 +8,9 @@ from potentiel.validate import FormulaCell, RawTable, validate
 
 
 def run(headers, rows):
-    raw = RawTable(list(headers), [list(r) for r in rows])
+    formulas = [(i, j) for i, r in enumerate(rows) for j, v in enumerate(r)
+                if isinstance(v, FormulaCell)]
+    raw = RawTable(list(headers), [list(r) for r in rows], formulas=formulas)
     before = copy.deepcopy((raw.headers, raw.rows))
     checked = validate(raw, Catalogue.build())
     assert (raw.headers, raw.rows) == before, "validate must never change the input"
