@@ -109,18 +109,21 @@ def by_quotas(score: pd.Series, spec: CategorySpec, ranked: pd.Series | None = N
 def adjust(letters: pd.Series, spec: CategorySpec, cap: pd.Series | None = None,
            floor: pd.Series | None = None, force: pd.Series | None = None) -> pd.Series:
     """Apply rule outcomes: floor raises, cap lowers (a cap beats a floor), force wins."""
-    order = {letter: i for i, letter in enumerate(spec.letters)}
-    worst = len(order) - 1
-    r = letters.map(order)  # NaN where no category (no data)
-    if floor is not None:
-        f = floor.map(order)
-        r = r.where(~(f.notna() & (r.isna() | (r > f))), f)
-    if cap is not None:
-        c = cap.map(order)
-        r = r.where(~(c.notna() & r.notna() & (r < c)), c)
-    if force is not None:
-        fo = force.map(order)
-        r = r.where(fo.isna(), fo)
-    back = dict(enumerate(spec.letters))
-    out = r.map(lambda v: back.get(int(v)) if pd.notna(v) and 0 <= v <= worst else None)
-    return out.astype(object)
+    order = {letter: float(i) for i, letter in enumerate(spec.letters)}
+
+    def ranks(s: pd.Series | None) -> np.ndarray | None:
+        if s is None:
+            return None
+        return pd.to_numeric(s.map(order), errors="coerce").to_numpy(dtype=float)
+
+    r = ranks(letters)
+    f, c, fo = ranks(floor), ranks(cap), ranks(force)
+    if f is not None:
+        r = np.where(~np.isnan(f) & (np.isnan(r) | (r > f)), f, r)
+    if c is not None:
+        r = np.where(~np.isnan(c) & ~np.isnan(r) & (r < c), c, r)
+    if fo is not None:
+        r = np.where(~np.isnan(fo), fo, r)
+    table = np.array([*spec.letters, None], dtype=object)
+    idx = np.where(np.isnan(r), len(spec.letters), np.nan_to_num(r)).astype(int)
+    return pd.Series(table[idx], index=letters.index, dtype=object)

@@ -111,13 +111,19 @@ def tier(values: pd.Series, high: float, low: float, names: tuple[str, str, str]
 
 def matrix_label(pot_tier: pd.Series, pen_tier: pd.Series) -> pd.Series:
     """``High potential, weak penetration: fragility zone`` style cell text."""
-    pot = pot_tier.fillna("").astype(str)
-    pen = pen_tier.fillna("").astype(str)
-    text = pot.str.capitalize() + " potential, " + pen + " penetration"
-    text = text.where(pen != "", pot.str.capitalize() + " potential, penetration unknown")
-    fragile = (pot == FRAGILITY[0]) & (pen == FRAGILITY[1])
-    text = text.where(~fragile, text + ": fragility zone")
-    return text.where(pot != "", "")
+    def label(pot: object, pen: object) -> str:
+        if not isinstance(pot, str):
+            return ""
+        if not isinstance(pen, str):
+            return f"{pot.capitalize()} potential, penetration unknown"
+        text = f"{pot.capitalize()} potential, {pen} penetration"
+        return text + ": fragility zone" if (pot, pen) == FRAGILITY else text
+
+    # few distinct (potential, penetration) pairs: each label is built once
+    pairs = pd.MultiIndex.from_arrays([pot_tier.astype(object), pen_tier.astype(object)])
+    codes, uniques = pd.factorize(pairs)
+    texts = np.array([label(p, q) for p, q in uniques] + [""], dtype=object)
+    return pd.Series(texts[codes], index=pot_tier.index, dtype=object)
 
 
 def top_share(revenue: pd.Series, share: float = 0.8, eligible: pd.Series | None = None) -> pd.Series:

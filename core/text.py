@@ -15,21 +15,21 @@ if TYPE_CHECKING:
     from .pipeline import Result
 
 
+def _clean(piece) -> np.ndarray:
+    """Object array with None for blank pieces (NaN and "" included)."""
+    p = piece.to_numpy(dtype=object) if isinstance(piece, pd.Series) else np.asarray(piece, dtype=object)
+    p = p.copy()
+    p[pd.isna(p) | (p == "")] = None
+    return p
+
+
 def join(pieces: list[pd.Series], sep: str, index: pd.Index) -> pd.Series:
     """Join text pieces per account, skipping blanks; '' where every piece is blank."""
-    acc = np.full(len(index), "", dtype=object)
-    for piece in pieces:
-        p = piece.to_numpy(dtype=object) if isinstance(piece, pd.Series) else piece
-        has = pd.notna(p) & (p != "")
-        if not has.any():
-            continue
-        filled = acc != ""
-        both = has & filled
-        only = has & ~filled
-        acc[only] = p[only]
-        if both.any():
-            acc[both] = acc[both] + sep + p[both]
-    return pd.Series(acc, index=index, dtype=object)
+    if not pieces:
+        return pd.Series([""] * len(index), index=index, dtype=object)
+    cols = [_clean(p) for p in pieces]
+    out = [sep.join([v for v in vals if v is not None]) for vals in zip(*cols)]
+    return pd.Series(out, index=index, dtype=object)
 
 
 def _map_tuples(col: pd.Series, fmt) -> pd.Series:
@@ -102,11 +102,11 @@ def _extremes(result: "Result") -> tuple[pd.Series, pd.Series]:
 
     def piece(prefix: str, r: np.ndarray, idx: np.ndarray, sc: np.ndarray, keep: np.ndarray) -> pd.Series:
         # "strongest: revenue 99 k€, top 14 % (79/100)"; the criterion name when no reason
-        text = pd.Series(r, dtype=object).fillna("")
-        points = " (" + pd.Series(sc, dtype=float).map("{:.0f}".format) + "/100)"
-        named = prefix + pd.Series(label[idx], dtype=object) + points
-        full = named.where(text == "", prefix + text + points)
-        return pd.Series(np.where(keep, full.to_numpy(dtype=object), None), index=index, dtype=object)
+        names = label[idx]
+        text = [None if not k else
+                f"{prefix}{t if isinstance(t, str) and t else n} ({v:.0f}/100)"
+                for k, t, n, v in zip(keep, r, names, sc)]
+        return pd.Series(text, index=index, dtype=object)
 
     strong = piece("strongest: ", best_r, best, best_s, any_known)
     weak = piece("weakest: ", worst_r, worst, worst_s, any_known & (known.sum(axis=1) > 1)

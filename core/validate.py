@@ -210,8 +210,16 @@ def _text(v: Any) -> str | None:
 def _texts(values: np.ndarray) -> np.ndarray:
     """Cleaned text per cell (None for blanks), computed once per distinct value."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
     cleaned = np.empty(len(uniques) + 1, dtype=object)
-    cleaned[:-1] = [_text(u) for u in uniques]
+    types = pd.Series(uniques, dtype=object).map(type).to_numpy()
+    is_str = types == str
+    if is_str.any():
+        stripped = pd.Series(uniques[is_str], dtype=object).str.strip().to_numpy(dtype=object, copy=True)
+        stripped[stripped == ""] = None
+        cleaned[:-1][is_str] = stripped
+    others = np.flatnonzero(~is_str)
+    cleaned[:-1][others] = [_text(uniques[k]) for k in others]
     cleaned[-1] = None  # code -1: a blank cell
     return cleaned[codes]
 
