@@ -59,6 +59,7 @@ class Result:
     previous_category: pd.Series | None = None
     has_reps: bool = False
     output_sheets: dict = field(default_factory=dict)  # plugin sheet name → build(result)
+    derivations: dict[str, Derivation] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -202,7 +203,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     weighted=replace(weighted, score=final), rules=rules, category=letters,
                     top=top, config=config, rules_name=getattr(ruleset, "name", "") or "",
                     warnings=warnings, previous_category=checked.previous_category,
-                    has_reps=salespeople is not None and len(salespeople) > 0)
+                    has_reps=salespeople is not None and len(salespeople) > 0,
+                    derivations=derivations)
     result.outputs = build_outputs(result, excluded)
     return result
 

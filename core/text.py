@@ -1,12 +1,14 @@
 """The words a rep reads: the Flags, Why and To collect columns.
 
-Built column by column (never account by account): each piece is a Series of text or
-None, and pieces are joined with separators where present.
+Built without a Python step per account: every piece of text depends on a few things per
+account (which rules fired, which criteria are blank, which reason is the strongest), so
+each piece is coded per account, built once per distinct code, and spread back; pieces are
+then joined column by column.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,103 +17,109 @@ if TYPE_CHECKING:
     from .pipeline import Result
 
 
-def _clean(piece) -> np.ndarray:
-    """Object array with None for blank pieces (NaN and "" included)."""
-    p = piece.to_numpy(dtype=object) if isinstance(piece, pd.Series) else np.asarray(piece, dtype=object)
-    p = p.copy()
-    p[pd.isna(p) | (p == "")] = None
-    return p
+def spread(values: Sequence, make: Callable[[object], str | None]) -> np.ndarray:
+    """``make(value)`` for each account, computed once per distinct (hashable) value."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    texts = np.empty(len(uniques), dtype=object)
+    texts[:] = [make(u) for u in uniques]
+    return texts[codes]
 
 
-def join(pieces: list[pd.Series], sep: str, index: pd.Index) -> pd.Series:
-    """Join text pieces per account, skipping blanks; '' where every piece is blank."""
-    if not pieces:
-        return pd.Series([""] * len(index), index=index, dtype=object)
-    cols = [_clean(p) for p in pieces]
-    out = [sep.join([v for v in vals if v is not None]) for vals in zip(*cols)]
-    return pd.Series(out, index=index, dtype=object)
+def listing(masks: Sequence[np.ndarray], words: Sequence[str], sep: str = ", ") -> np.ndarray:
+    """Per account, the ``words`` whose mask is True, joined; None where none is."""
+    n = len(masks[0]) if len(masks) else 0
+    out = np.full(n, None, dtype=object)
+    if not len(masks) or n == 0:
+        return out
+    matrix = np.column_stack(masks).astype(bool)
+    packed = np.packbits(matrix, axis=1)
+    distinct, inverse = np.unique(packed, axis=0, return_inverse=True)
+    rows = np.unpackbits(distinct, axis=1, count=len(words)).astype(bool)
+    texts = np.empty(len(rows), dtype=object)
+    texts[:] = [sep.join(w for w, on in zip(words, row) if on) or None for row in rows]
+    return texts[inverse.reshape(-1)]
 
 
-def _map_tuples(col: pd.Series, fmt) -> pd.Series:
-    """Apply ``fmt`` once per distinct tuple (there are few), not once per account."""
-    distinct = {}
-    values = col.to_numpy(dtype=object)
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        key = tuple(v) if v is not None else ()
-        if key not in distinct:
-            distinct[key] = fmt(key)
-        out[i] = distinct[key]
-    return pd.Series(out, index=col.index, dtype=object)
+def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
+    """Join text pieces per account, skipping blanks (None); '' where all are blank."""
+    acc = np.full(n, "", dtype=object)
+    filled = np.zeros(n, dtype=bool)
+    for piece in pieces:
+        p = np.asarray(piece, dtype=object)
+        has = pd.notna(p) & (p != "")
+        if not has.any():
+            continue
+        both = has & filled
+        only = has & ~filled
+        acc[only] = p[only]
+        if both.any():
+            acc[both] = acc[both] + sep + p[both]
+        filled |= has
+    return acc
 
 
 def flags_column(flags: pd.Series, confidence: pd.Series, min_confidence: float,
                  excluded: pd.Series, score: pd.Series) -> pd.Series:
-    rule_flags = _map_tuples(flags, lambda t: ", ".join(t) if t else None)
-    thin = pd.Series(np.where(confidence.to_numpy() < min_confidence, "thin-data", None),
-                     index=flags.index, dtype=object)
-    excl = pd.Series(np.where(excluded.to_numpy(dtype=bool), "excluded", None), index=flags.index,
+    rule_flags = spread(flags, lambda t: ", ".join(t) if t else None)
+    thin = np.where(confidence.to_numpy() < min_confidence, "thin-data", None)
+    excl = np.where(excluded.to_numpy(dtype=bool), "excluded", None)
+    return pd.Series(join([rule_flags, thin, excl], ", ", len(flags)), index=flags.index,
                      dtype=object)
-    return join([rule_flags, thin, excl], ", ", flags.index)
 
 
 def why_column(result: "Result") -> pd.Series:
-    """Rules fired (with their why), what could not be scored, strongest and weakest points."""
+    """Rules fired (with their why), strongest and weakest points, what was not scored."""
     index = result.accounts.index
     why = result.rules.why
-    fired = _map_tuples(result.rules.fired,
-                        lambda t: "; ".join(f"{rid}: {why.get(rid, '')}".rstrip(": ") for rid in t)
-                        if t else None)
+    fired = spread(result.rules.fired,
+                   lambda t: "; ".join(f"{rid}: {why.get(rid, '').rstrip('.')}".rstrip(": ") for rid in t)
+                   if t else None)
     scores = result.scores.scores
     weights = result.weighted.weights
-    missing_pieces = []
-    for name in result.criteria:
-        if weights.get(name, 0) <= 0:
-            continue
-        nan = scores[name].isna().to_numpy()
-        failed = result.scores.failed.get(name)
-        word = f"{name} (plugin error)" if failed and failed != "no account could be scored" else name
-        missing_pieces.append(pd.Series(np.where(nan, word, None), index=index, dtype=object))
-    missing = join(missing_pieces, ", ", index)
-    missing = missing.where(missing == "", "not scored: " + missing)
+    names = [n for n in result.criteria if weights.get(n, 0) > 0]
+    failed = result.scores.failed
+    words = [f"{n} (plugin error)" if failed.get(n) and failed[n] != "no account could be scored"
+             else n for n in names]
+    missing = listing([scores[n].isna().to_numpy() for n in names], words)
+    missing = np.where(pd.notna(missing), "not scored: " + missing.astype(str), None)
     strong, weak = _extremes(result)
-    return join([fired, strong, weak, missing], ". ", index)
+    return pd.Series(join([fired, strong, weak, missing], ". ", len(index)), index=index,
+                     dtype=object)
 
 
-def _extremes(result: "Result") -> tuple[pd.Series, pd.Series]:
-    """The reason of the criterion bringing the most points, and of the weakest one."""
-    index = result.accounts.index
+def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
+    """The reason of the criterion bringing the most points, and of the weakest one:
+    ``strongest: revenue 99 k€, top 14 % (79/100)`` (the criterion's name if no reason)."""
+    n = len(result.accounts.index)
     contrib = result.weighted.contributions
-    none = pd.Series([None] * len(index), index=index, dtype=object)
-    if contrib.shape[1] == 0 or len(index) == 0:
+    none = np.full(n, None, dtype=object)
+    if contrib.shape[1] == 0 or n == 0:
         return none, none.copy()
     names = list(contrib.columns)
     c = contrib.to_numpy(dtype=float)
     s = result.scores.scores[names].to_numpy(dtype=float)
     reasons = result.scores.reasons[names].to_numpy(dtype=object)
-    rows = np.arange(len(index))
+    rows = np.arange(n)
     known = ~np.isnan(c)
-    any_known = known.any(axis=1)
     best = np.argmax(np.where(known, c, -np.inf), axis=1)
     worst = np.argmin(np.where(known, s, np.inf), axis=1)
-    best_r = reasons[rows, best]
-    worst_r = reasons[rows, worst]
-    label = np.array(names, dtype=object)
-    best_s = np.round(s[rows, best])
-    worst_s = np.round(s[rows, worst])
+    keep_best = known.any(axis=1)
+    keep_worst = keep_best & (known.sum(axis=1) > 1) & (worst != best)
 
-    def piece(prefix: str, r: np.ndarray, idx: np.ndarray, sc: np.ndarray, keep: np.ndarray) -> pd.Series:
-        # "strongest: revenue 99 k€, top 14 % (79/100)"; the criterion name when no reason
-        names = label[idx]
-        text = [None if not k else
-                f"{prefix}{t if isinstance(t, str) and t else n} ({v:.0f}/100)"
-                for k, t, n, v in zip(keep, r, names, sc)]
-        return pd.Series(text, index=index, dtype=object)
+    def piece(prefix: str, which: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        reason = reasons[rows, which]
+        points = np.nan_to_num(np.round(s[rows, which]), nan=-1).astype(int)
+        keys = pd.MultiIndex.from_arrays([which, points, pd.Series(reason, dtype=object)])
 
-    strong = piece("strongest: ", best_r, best, best_s, any_known)
-    weak = piece("weakest: ", worst_r, worst, worst_s, any_known & (known.sum(axis=1) > 1)
-                 & (worst != best))
-    return strong, weak
+        def make(key) -> str:
+            k, pts, text = key
+            label = text if isinstance(text, str) and text else names[k]
+            return f"{prefix}{label} ({pts}/100)"
+
+        out = spread(list(keys), make) if n else none
+        return np.where(keep, out, None)
+
+    return piece("strongest: ", best, keep_best), piece("weakest: ", worst, keep_worst)
 
 
 def to_collect_column(result: "Result") -> pd.Series:
@@ -120,8 +128,8 @@ def to_collect_column(result: "Result") -> pd.Series:
     acc = result.accounts
     scores = result.scores.scores
     weights = result.weighted.weights
-    derivable = _derivation_hints(result)
-    pieces = []
+    hints = derivation_hints(result)
+    masks, words = [], []
     order = sorted((n for n in result.criteria if weights.get(n, 0) > 0), key=lambda n: -weights[n])
     seen: set[str] = set()
     for name in order:
@@ -133,16 +141,26 @@ def to_collect_column(result: "Result") -> pd.Series:
                 continue
             seen.add(inp.name)
             blank = acc[inp.name].isna().to_numpy() if inp.name in acc else np.ones(len(index), bool)
-            word = inp.title + derivable.get(inp.name, "")
-            pieces.append(pd.Series(np.where(nan & blank, word, None), index=index, dtype=object))
-    return join(pieces, ", ", index)
+            masks.append(nan & blank)
+            words.append(inp.title + hints.get(inp.name, ""))
+    if not masks:
+        return pd.Series([""] * len(index), index=index, dtype=object)
+    text = listing(masks, words)
+    return pd.Series(np.where(pd.notna(text), text, ""), index=index, dtype=object)
 
 
-def _derivation_hints(result: "Result") -> dict[str, str]:
+def derivation_hints(result: "Result") -> dict[str, str]:
+    """``potential`` → `` (or Headcount and Spend per employee)``: how else to fill it."""
+    catalogue = {f.name: f for c in result.criteria.values() for f in c.inputs}
     from .fields import BUILTIN_FIELDS
-    titles = {f.name: f.title for f in BUILTIN_FIELDS}
-    hints = {}
-    if "headcount" in titles:
-        hints["potential"] = f" (or {titles['headcount']} and {titles['spend_per_employee']})"
-    hints["distance_km"] = " (or Latitude and Longitude)"
+    catalogue.update({f.name: f for f in BUILTIN_FIELDS})
+
+    def title(name: str) -> str:
+        f = catalogue.get(name)
+        return f.title if f is not None else name.replace("_", " ").capitalize()
+
+    hints = {d.field: " (or " + " and ".join(title(i) for i in d.inputs) + ")"
+             for d in result.derivations.values() if d.inputs}
+    if result.has_reps:
+        hints["distance_km"] = " (or Latitude and Longitude)"
     return hints
