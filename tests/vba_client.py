@@ -58,6 +58,7 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
     """Apply ``actions`` to a copy of ``source`` saved as ``target``; returns the cells that
     became formulas (sheet, coordinate), which must always be empty."""
     keep_vba = Path(source).suffix.lower() == ".xlsm"
+    charts = _parts(source, "xl/charts/")  # read first: source and target may be one file
     wb = openpyxl.load_workbook(source, keep_vba=keep_vba)
     formulas = []
     for action in actions:
@@ -106,4 +107,31 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
         else:
             raise NotImplementedError(f"simulated VBA client: {func}")
     wb.save(target)
+    restore_parts(charts, target, "xl/charts/")
     return formulas
+
+
+def _parts(path: Path, prefix: str) -> dict[str, bytes]:
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n.startswith(prefix)}
+
+
+def restore_parts(original: dict[str, bytes], target: Path, prefix: str) -> None:
+    """Put back the original parts under ``prefix`` (same names): Excel never rewrites a
+    chart when values change, openpyxl does (lossily), and the simulation should show
+    what Excel shows."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    with zipfile.ZipFile(target) as z:
+        names = z.namelist()
+        if not original or set(original) != {n for n in names if n.startswith(prefix)}:
+            return
+        parts = {n: original.get(n) or z.read(n) for n in names}
+    with tempfile.NamedTemporaryFile(delete=False, dir=Path(target).parent, suffix=".zip") as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+            for n in names:
+                out.writestr(n, parts[n])
+    shutil.move(tmp.name, target)

@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 CREATED = dt.datetime(2026, 1, 1)
 MACRO = "SampleCall"  # the standalone quickstart's macro: RunPython "import <book>; <book>.main()"
 HEADER_ROW = 5        # the Accounts table's header row: rows 1-3 hold the button strip
-BUTTON_SHEETS = ("Accounts", "Settings")
+HELP_WIDTH = 58  # characters: the Settings sheet's help columns
 
 # The nine built-in criteria, in DESIGN's order: their score columns are in the template.
 CRITERIA = ("revenue", "trend", "potential", "penetration", "solvency", "growth",
@@ -152,17 +152,29 @@ class Formats:
         self.grid_row = add({"bold": True, "bg_color": "#D9E1F2", "border": 1,
                              "border_color": "#BFBFBF"})
         self.note = add({"italic": True, "font_color": FRAGILE, "bold": True})
-        self.datetime = add({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        self.datetime = add({"num_format": "yyyy-mm-dd hh:mm:ss", "valign": "top",
+                             "align": "left"})
         self.fact = add({"bold": True, "bg_color": "#D9E1F2", "border": 1,
                          "border_color": "#BFBFBF"})
         self.fact_value = add({"border": 1, "border_color": "#BFBFBF", "align": "left",
                                "text_wrap": True, "valign": "top"})
+        self.boolean = add({"num_format": '"TRUE";"TRUE";"FALSE"', "align": "center"})
+        self.fact_num = add({"border": 1, "border_color": "#BFBFBF", "align": "left",
+                             "num_format": "0.0"})
+        self.fact_pct = add({"border": 1, "border_color": "#BFBFBF", "align": "left",
+                             "num_format": "0%"})
+        self.fact_money = add({"border": 1, "border_color": "#BFBFBF", "align": "left",
+                               "num_format": MONEY})
         self.cats = {k: add({"bg_color": f, "font_color": c, "bold": True})
                      for k, (f, c) in COLOURS.items()}
         self.error = add({"bg_color": "#FFCDD2", "font_color": "#B71C1C", "bold": True})
         self.ok = add({"font_color": "#1B5E20"})
         self.top = add({"bold": True, "font_color": "#0D47A1", "bg_color": "#E3F2FD"})
         self.flag = add({"font_color": "#B71C1C"})
+        self.fragile_text = add({"font_color": FRAGILE, "bold": True})
+        self.top_bold = add({"bold": True, "valign": "top"})
+        self.top_pct = add({"num_format": "0%", "valign": "top", "align": "left"})
+        self.top_left = add({"valign": "top", "align": "left"})
 
 
 def button_strip(wb, ws, f: Formats, title: str) -> None:
@@ -184,7 +196,7 @@ def button_strip(wb, ws, f: Formats, title: str) -> None:
     quoted = f"'{ws.name}'" if " " in ws.name else ws.name
     wb.define_name(f"{quoted}!{ACTION_NAME}", f"={quoted}!$B$2")
     wb.define_name(f"{quoted}!{STATUS_NAME}", f"={quoted}!$B$3")
-    ws.insert_button(0, 2, {"macro": MACRO, "caption": "Recompute", "width": 150, "height": 40,
+    ws.insert_button(0, 2, {"macro": MACRO, "caption": "Recompute", "width": 180, "height": 40,
                             "x_offset": 6, "y_offset": 2})
 
 
@@ -195,10 +207,10 @@ def accounts_sheet(wb, f: Formats) -> None:
     first, last = HEADER_ROW - 1, HEADER_ROW - 1 + len(rows)
     money_in = {"CA N", "CA N-1", "CA N-2", "Potentiel", "Dépense par salarié"}
     formats = {"Score": f.one, "Potential": f.money, "Penetration": f.pct, "Confidence": f.pct,
-               "Nearest rep km": f.int, "Distance (km)": f.int}
+               "Nearest rep km": f.int, "Distance (km)": f.int, "Top 80%": f.boolean}
     columns = []
     for h in HEADERS:
-        col = {"header": h}
+        col = {"header": h, "header_format": f.header}
         if h in money_in:
             col["format"] = f.money
         columns.append(col)
@@ -212,13 +224,14 @@ def accounts_sheet(wb, f: Formats) -> None:
     data = [list(r) + [None] * len(OUTPUTS) for r in rows]
     ws.add_table(first, 0, last, len(columns) - 1, {
         "name": "Accounts", "style": "Table Style Medium 2", "columns": columns, "data": data})
-    ws.set_row(first, 32)
-    widths = {"Code client": 12, "Raison sociale": 30, "Statut": 10, "Commercial": 15,
-              "Secteur": 14, "Note de crédit": 9, "Category": 9, "Category label": 15,
-              "Matrix": 22, "Flags": 16, "Why": 60, "To collect": 30, "Nearest rep": 15}
+    ws.set_row(first, 45)
+    widths = {"Code client": 11, "Raison sociale": 28, "Statut": 10, "Commercial": 15,
+              "Secteur": 15, "Category": 9, "Category label": 15, "Matrix": 46,
+              "Flags": 16, "Why": 70, "To collect": 34, "Nearest rep": 15}
     for j, h in enumerate((*HEADERS, *OUTPUTS)):
         fmt = next((c.get("format") for c in columns if c["header"] == h), None)
-        width = widths.get(h, 11 if h in money_in or h in formats else 9)
+        width = widths.get(h, 12 if h in money_in or h in formats or h.startswith(SCORE_PREFIX)
+                           else 10)
         ws.set_column(j, j, width, fmt)
     col = {h: len(HEADERS) + i for i, h in enumerate(OUTPUTS)}
     cat = xlsxwriter.utility.xl_col_to_name(col["Category"])
@@ -234,60 +247,78 @@ def accounts_sheet(wb, f: Formats) -> None:
         "type": "cell", "criteria": "==", "value": "TRUE", "format": f.top})
     ws.conditional_format(body[0], col["Flags"], body[1], col["Flags"], {
         "type": "no_blanks", "format": f.flag})
+    ws.conditional_format(body[0], col["Matrix"], body[1], col["Matrix"], {
+        "type": "text", "criteria": "containing", "value": "fragility", "format": f.fragile_text})
     ws.freeze_panes(HEADER_ROW, 2)
+    # Printed across then down, id and name repeated: readable pages, not one tiny one.
     ws.set_landscape()
     ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    ws.set_print_scale(70)
+    ws.print_across()
     ws.repeat_rows(first)
+    ws.repeat_columns(0, 1)
     ws.set_margins(left=0.3, right=0.3, top=0.4, bottom=0.4)
     ws.activate()
 
 
+def _lines(text: str, width: int) -> int:
+    """Lines a wrapped cell needs (Excel does not size rows itself when the file opens)."""
+    return max(1, -(-len(text) // int(width * 1.1)))
+
+
 def settings_sheet(wb, f: Formats) -> None:
     ws = wb.add_worksheet("Settings")
+    heights: dict[int, float] = {}
+
+    def help_row(r: int, english: str, french: str) -> None:
+        ws.write(r, 2, english, f.wrap)
+        ws.write(r, 4, french, f.wrap)
+        lines = max(_lines(english, HELP_WIDTH), _lines(french, HELP_WIDTH))
+        if lines > 1:
+            heights[r] = 15 * lines
     button_strip(wb, ws, f, "Potentiel · Settings / Paramètres")
     sample = _sibling("build_sample")
     r = HEADER_ROW - 1
     ws.write_row(r, 0, ["Setting", "Value", "Help", "Paramètre", "Aide"], f.header)
     r += 1
     for s in SETTINGS:
-        ws.write(r, 0, s.key, f.bold)
+        ws.write(r, 0, s.key, f.top_bold)
         if s.example is not None:
-            ws.write(r, 1, s.example, f.pct if s.kind == "share" else None)
-        elif s.kind == "share":
-            ws.write_blank(r, 1, None, f.pct)
-        ws.write(r, 2, s.help, f.wrap)
-        ws.write(r, 3, s.french)
-        ws.write(r, 4, FRENCH_HELP.get(s.key, ""), f.wrap)
+            ws.write(r, 1, s.example, f.top_pct if s.kind == "share" else f.top_left)
+        else:
+            ws.write_blank(r, 1, None, f.top_pct if s.kind == "share" else f.top_left)
+        ws.write(r, 3, s.french, f.top_left)
+        help_row(r, s.help, FRENCH_HELP.get(s.key, ""))
         if s.kind in ("engine", "mode"):
             choices = ["durable", "compiled"] if s.kind == "engine" else ["bands", "quotas"]
             ws.data_validation(r, 1, r, 1, {"validate": "list", "source": choices})
         r += 1
     for name, w in sample.WEIGHTS.items():
-        ws.write(r, 0, f"Weight: {name}", f.bold)
-        ws.write(r, 1, w)
-        ws.write(r, 2, f"Weight of the {name} criterion; 0 ignores it. Weights are "
-                       "re-normalised, they need not add up to 100.", f.wrap)
-        ws.write(r, 3, f"Poids: {name}")
-        ws.write(r, 4, f"Poids du critère {name} ; 0 l'ignore.", f.wrap)
+        ws.write(r, 0, f"Weight: {name}", f.top_bold)
+        ws.write(r, 1, w, f.top_left)
+        ws.write(r, 3, f"Poids: {name}", f.top_left)
+        help_row(r, f"Weight of the {name} criterion; 0 ignores it. Weights are "
+                    "re-normalised, they need not add up to 100.",
+                 f"Poids du critère {name} ; 0 l'ignore. Pas besoin que la somme fasse 100.")
         r += 1
     for letter, low, label in sample.BANDS:
         ws.write(r, 0, f"Band {letter}", f.bold)
         ws.write(r, 1, low)
-        ws.write(r, 2, f"Minimum score (0–100) for category {letter}.", f.wrap)
         ws.write(r, 3, f"Seuil {letter}")
-        ws.write(r, 4, f"Score minimum (0–100) de la catégorie {letter}.", f.wrap)
+        help_row(r, f"Minimum score (0–100) for category {letter}.",
+                 f"Score minimum (0–100) de la catégorie {letter}.")
         ws.write(r + 1, 0, f"Label {letter}", f.bold)
         ws.write(r + 1, 1, label)
-        ws.write(r + 1, 2, f"Name of category {letter}.", f.wrap)
         ws.write(r + 1, 3, f"Libellé {letter}")
-        ws.write(r + 1, 4, f"Nom de la catégorie {letter}.", f.wrap)
+        help_row(r + 1, f"Name of category {letter}.", f"Nom de la catégorie {letter}.")
         r += 2
     ws.set_column(0, 0, 26)
     ws.set_column(1, 1, 30)
-    ws.set_column(2, 2, 58)
+    ws.set_column(2, 2, HELP_WIDTH)
     ws.set_column(3, 3, 30)
-    ws.set_column(4, 4, 58)
+    ws.set_column(4, 4, HELP_WIDTH)
+    for row, height in heights.items():
+        ws.set_row(row, height)
     ws.freeze_panes(HEADER_ROW, 0)
     ws.set_landscape()
     ws.set_paper(9)
@@ -370,6 +401,7 @@ def summary_sheet(wb, f: Formats) -> None:
     points += [{"fill": {"color": NO_CATEGORY}}] * (SUMMARY_MAX_CATEGORIES - len(points))
     chart.add_series({"name": "Revenue", "categories": [name, first - 1, 1, last - 1, 1],
                       "values": [name, first - 1, 3, last - 1, 3], "points": points,
+                      "fill": {"color": "#607D8B"},  # the legend's swatch; bars use points
                       "gap": 60, "data_labels": {"value": True, "num_format": '#,##0,"k€"',
                                                  "font": {"size": 8}}})
     line = wb.add_chart({"type": "line"})
@@ -401,8 +433,8 @@ def explain_sheet(wb, f: Formats) -> None:
     ws.write(1, 0, "Select a cell in an account's row on Accounts, then run Explain.", f.subtitle)
     for i, fact in enumerate(EXPLAIN_FACTS):
         ws.write(EXPLAIN_FACTS_ROW - 1 + i, 0, fact, f.fact)
-        fmt = {"Score": f.one, "Confidence": f.pct, "Potential": f.money,
-               "Penetration": f.pct}.get(fact)
+        fmt = {"Score": f.fact_num, "Confidence": f.fact_pct, "Potential": f.fact_money,
+               "Penetration": f.fact_pct}.get(fact)
         ws.write_blank(EXPLAIN_FACTS_ROW - 1 + i, 1, None, fmt or f.fact_value)
     cat_row = EXPLAIN_FACTS_ROW - 1 + EXPLAIN_FACTS.index("Category")
     for letter in COLOURS:
@@ -435,9 +467,10 @@ def explain_sheet(wb, f: Formats) -> None:
 def log_sheet(wb, f: Formats) -> None:
     ws = wb.add_worksheet(LOG_SHEET)
     ws.write_row(0, 0, list(LOG_HEADERS), f.header)
-    widths = {"Time": 19, "Rules file": 24, "Engine": 10, "Counts": 26, "Messages": 90}
+    widths = {"Time": 19, "Rules file": 24, "Engine": 10, "Counts": 30, "Messages": 120}
+    formats = {"Time": f.datetime, "Messages": f.wrap}  # long messages wrap, not overflow
     for j, h in enumerate(LOG_HEADERS):
-        ws.set_column(j, j, widths.get(h, 10), f.datetime if h == "Time" else None)
+        ws.set_column(j, j, widths.get(h, 10), formats.get(h, f.top_left))
     ws.freeze_panes(1, 0)
     ws.set_landscape()
     ws.set_paper(9)
@@ -453,6 +486,36 @@ def xlwings_conf_sheet(wb, f: Formats) -> None:
                 ws.write(i, j, v)
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 40)
+    ws.set_landscape()
+
+
+def explicit_chart_xml(xml: str) -> str:
+    """Spell out what XlsxWriter leaves to defaults, so every reader draws the same chart:
+    data labels show the value only, and the accounts line is straight (LibreOffice
+    otherwise adds series and category names to the labels, smooths the line and draws
+    blank cells as zeros)."""
+    xml = xml.replace('<c:showVal val="1"/>',
+                      '<c:showLegendKey val="0"/><c:showVal val="1"/><c:showCatName val="0"/>'
+                      '<c:showSerName val="0"/><c:showPercent val="0"/>'
+                      '<c:showBubbleSize val="0"/>')
+    # Blank category rows (fewer categories than the chart's slots) are gaps, not zeros.
+    xml = xml.replace('<c:plotVisOnly val="1"/>',
+                      '<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/>')
+    start, end = xml.index("<c:lineChart>"), xml.index("</c:lineChart>")
+    line = xml[start:end].replace("</c:val></c:ser>", '</c:val><c:smooth val="0"/></c:ser>')
+    return xml[:start] + line + xml[end:]
+
+
+def rewrite_parts(path: Path, prefix: str, change) -> None:
+    """Rewrite some parts of the built file in place, keeping every entry's metadata (the
+    fixed dates XlsxWriter uses), so the build stays byte-for-byte reproducible."""
+    with zipfile.ZipFile(path) as z:
+        entries = [(info, z.read(info.filename)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w") as z:
+        for info, data in entries:
+            if info.filename.startswith(prefix):
+                data = change(data.decode("utf-8")).encode("utf-8")
+            z.writestr(info, data, compress_type=info.compress_type)
 
 
 def build(path: Path) -> Path:
@@ -475,6 +538,7 @@ def build(path: Path) -> Path:
         log_sheet(wb, f)
         xlwings_conf_sheet(wb, f)
         wb.close()
+    rewrite_parts(path, "xl/charts/", explicit_chart_xml)
     return path
 
 
