@@ -17,7 +17,6 @@ pressed, so it reads the action cell beside the button (blank means Recompute).
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import math
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -481,47 +480,39 @@ def check_rules(book, options: Options) -> Outcome:
     name = overrides.values.get("Rules file")
     path = resolve_rules_file(name, base, overrides.where.get("Rules file", ""))
     problems, summary = _check_ruleset(path, plugins)
-    problems = [*problems, *warnings]
+    problems = [*problems, *plugins.problems, *warnings]
+    errors = [p for p in problems if p.level == "error"]
     shown = path.name if path else "default"
     when = _now(options)
-    if problems:
-        message = (f"Rules {shown}: {len(problems)} problem(s): {problems[0]}"
-                   + (" (see Log)" if len(problems) > 1 else ""))
+    more = " (see Log)" if len(problems) > 1 else ""
+    if errors:
+        message = f"Rules {shown}: {len(errors)} error(s): {errors[0]}{more}"
+    elif problems:
+        message = f"Rules {shown}: OK, {len(problems)} warning(s): {problems[0]}{more}"
     else:
         message = f"Rules {shown}: OK{summary} (checked at {when:%H:%M})"
     write_status(book, message)
-    append_log(book, _message_row(when, "Check rules: " + ("problems" if problems else "OK"),
-                                  problems, str(path) if path else "default"))
-    return Outcome(not problems, "check-rules", message, problems)
+    verdict = "errors" if errors else ("OK with warnings" if problems else "OK")
+    append_log(book, _message_row(when, f"Check rules: {verdict}", problems,
+                                  str(path) if path else "default"))
+    return Outcome(not errors, "check-rules", message, problems)
 
 
 def _check_ruleset(path: Path | None, plugins) -> tuple[list[Problem], str]:
-    """The rules package's checker when it is there, else loading the file is the check."""
+    """``rules.check_ruleset`` (errors and lint warnings, never raises) when the rules
+    package has it; else loading the rule file is the check."""
     from . import rules as rules_pkg
 
-    available = {"path": path, "file": path, "catalogue": plugins.catalogue(),
-                 "criteria": plugins.criteria, "actions": plugins.rule_actions,
-                 "rule_actions": plugins.rule_actions, "plugins": plugins}
-    for fname in ("check_ruleset", "load_ruleset"):
-        fn = getattr(rules_pkg, fname, None)
-        if fn is None:
-            continue
-        # Call by parameter name, so this keeps working whatever order the rules package picks.
-        params = [p for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        args = [available[p.name] for p in params if p.name in available]
-        if len(args) < len([p for p in params if p.default is p.empty]):
-            args = [path, plugins.catalogue(), plugins.criteria, plugins.rule_actions][:len(params)]
+    args = (path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    if hasattr(rules_pkg, "check_ruleset"):
+        return list(rules_pkg.check_ruleset(*args)), ""
+    if hasattr(rules_pkg, "load_ruleset"):
         try:
-            out = fn(*args)
+            rules_pkg.load_ruleset(*args)
         except UserError as exc:
             return list(exc.problems), ""
-        if isinstance(out, (list, tuple)) and all(isinstance(p, Problem) for p in out):
-            return list(out), ""
-        problems = list(getattr(out, "problems", []) or [])
-        n = len(getattr(out, "rules", []) or [])
-        return problems, f" ({n} rule{'s' if n != 1 else ''})" if n else ""
-    return [], " (no rules engine installed yet: Settings checked only)"
+        return [], ""
+    return [], " (no rules engine installed: Settings checked only)"
 
 
 def _selected_position(book, area: AccountsArea) -> tuple[int, int]:

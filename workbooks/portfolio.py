@@ -6,9 +6,10 @@ RunPython does not say which button was pressed, so Potentiel reads the action c
 the button (Recompute, Check rules or Explain; blank means Recompute). ``potentiel new``
 copies this file next to each new workbook under the workbook's name.
 
-From a terminal, without clicking: ``python -c "import xlwings as xw, portfolio;
-xw.Book('portfolio.xlsm').set_mock_caller(); portfolio.main()"`` (Excel open).
+From a terminal, without clicking (the workbook open in Excel): ``python portfolio.py``.
 """
+
+from pathlib import Path
 
 import xlwings as xw
 
@@ -20,5 +21,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    xw.Book("portfolio.xlsm").set_mock_caller()
+    xw.Book(Path(__file__).with_suffix(".xlsm").name).set_mock_caller()  # the open workbook
     main()
