@@ -34,7 +34,7 @@ def plugins(tmp_path_factory):
         from potentiel import Criterion, Input, hookimpl
 
         class Relation(Criterion):
-            name, label, default_weight = "relationship", "Relation", 1
+            name, label, default_weight = "rel", "Relation", 1
             inputs = (Input("relationship", "rating"),)
             def score(self, accounts, params):
                 return accounts["relationship"] * 20
@@ -43,7 +43,7 @@ def plugins(tmp_path_factory):
         def register_criteria(register):
             register(Relation())
     '''))
-    return load_plugins([folder], builtins=False, entry_points=False)
+    return load_plugins([folder], entry_points=False)  # the built-ins, if installed, plus rel
 
 
 @pytest.fixture(scope="module")

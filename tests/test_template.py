@@ -231,7 +231,7 @@ def test_render_the_scored_template(tmp_path):
     from potentiel.excel import Options, run_remote
     from vba_client import apply_actions
 
-    folder = plugin_folder(tmp_path / "p", "revenue", "relationship")
+    folder = plugin_folder(tmp_path / "p", "ca", "rel")  # plus the built-ins, if installed
     scored = tmp_path / "portfolio-scored.xlsm"
     actions = run_remote("recompute", payload_from_workbook(TEMPLATE),
                          Options(plugin_dirs=[folder], when=WHEN))["actions"]
