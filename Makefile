@@ -27,6 +27,19 @@ test: $(STAMP)
 sample: $(STAMP)
 	$(PY) workbooks/build_sample.py
 
+# The Excel template (never edited by hand): rebuild it after changing its script.
+template: $(STAMP)
+	$(PY) workbooks/build_template.py
+
+# Render the recomputed template to PNG pages in out/render (LibreOffice + pdftoppm).
+render: $(STAMP)
+	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null || \
+		{ echo "install LibreOffice and poppler: apt-get install libreoffice-calc poppler-utils"; exit 1; }
+	@rm -rf out/render && mkdir -p out/render
+	POTENTIEL_RENDER_DIR=out/render $(PY) -m pytest --import-mode=importlib -q -p no:cacheprovider \
+		tests/test_template.py -k render
+	@ls out/render/*.png
+
 clean:
 	rm -rf $(VENV) out build dist *.egg-info
 

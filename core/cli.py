@@ -80,6 +80,94 @@ def _cmd_rules_test(args: argparse.Namespace) -> int:
     return EXIT_USER if any(not o.passed for o in outcomes) else EXIT_OK
 
 
+# --- Excel front end: `potentiel new` and `potentiel serve` --------------------------------
+# Heavy imports (xlwings, fastapi, uvicorn) stay inside the commands: `--help` stays fast.
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from .problems import UserError
+    from .resources import workbooks_dir
+
+    target = Path(args.workbook)
+    if target.suffix.lower() != ".xlsm":
+        raise UserError(f"{target}: a Potentiel workbook has buttons (macros), so it must end "
+                        f"in .xlsm, e.g. {target.with_suffix('.xlsm').name}")
+    module = target.stem
+    if not module.isidentifier() or module.startswith("_"):
+        fixed = "".join(c if c.isalnum() else "_" for c in module).strip("_") or "portfolio"
+        fixed = fixed if fixed[0].isalpha() else "wb_" + fixed
+        raise UserError(f'{target.name}: the buttons run the Python module named like the '
+                        f'workbook, and "{module}" is not a valid module name; use letters, '
+                        f"digits and _ only, e.g. {fixed}.xlsm")
+    glue = target.with_name(module + ".py")
+    for path in (target, glue):
+        if path.exists() and not args.force:
+            raise UserError(f"{path}: already exists; choose another name or add --force")
+    source = workbooks_dir()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source / "portfolio.xlsm", target)
+    shutil.copyfile(source / "portfolio.py", glue)
+    print(f"Created {target} and its button module {glue.name} (keep them side by side).")
+    print("Open the workbook in Excel, allow macros, and press Recompute; "
+          "setup steps: docs/excel.md")
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from .problems import UserError
+    from .server import TOKEN_ENV, check_token
+
+    try:
+        check_token(os.environ.get(TOKEN_ENV))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if bool(args.certfile) != bool(args.keyfile):
+        raise UserError("give both --certfile and --keyfile, or neither")
+    try:
+        from .server import serve
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"warning: listening on {args.host}, not only this computer; use HTTPS "
+                  "(--certfile/--keyfile or a proxy) so the token is not sent in clear",
+                  file=sys.stderr)
+        serve(args.host, args.port, plugin_dirs=args.plugins or (), certfile=args.certfile,
+              keyfile=args.keyfile)
+    except RuntimeError as exc:  # no xlwings licence key for the remote interpreter
+        raise UserError(str(exc)) from None
+    return EXIT_OK
+
+
+def _add_excel_commands(sub) -> None:
+    p = sub.add_parser("new", help="create a workbook from the template (with its buttons)",
+                       description="Copy the template workbook to WORKBOOK (.xlsm) and its "
+                                   "button module (WORKBOOK's name, .py) next to it.")
+    p.add_argument("workbook", help="the new .xlsm file")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=_cmd_new)
+
+    p = sub.add_parser("serve", help="serve the Excel entry points over HTTP (xlwings Server)",
+                       description="Run recompute, check-rules and explain as xlwings Server "
+                                   "endpoints, plus the Office.js task pane. Needs "
+                                   "POTENTIEL_TOKEN (the bearer token clients send) and "
+                                   "XLWINGS_LICENSE_KEY (xlwings PRO; 'noncommercial' for "
+                                   "non-commercial use only).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
+                                                       "127.0.0.1, this computer only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--plugins", metavar="DIR", action="append",
+                   help="extra plugin folder loaded by the server; may be repeated")
+    p.add_argument("--certfile", help="TLS certificate (PEM), for HTTPS")
+    p.add_argument("--keyfile", help="TLS private key (PEM), for HTTPS")
+    p.set_defaults(func=_cmd_serve)
+
+
+# --- end of the Excel front end block -------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="potentiel",
@@ -120,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="list criteria and where each comes from")
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
     p.set_defaults(func=_cmd_plugins)
+    _add_excel_commands(sub)
     return parser
 
 

@@ -332,3 +332,94 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     append_log(wb, result, when)
     save_atomic(wb, target, backup=None if out else backup_path(path))
     return result, target
+
+
+def remote_payload(path: str | Path, selection: str | None = None,
+                   active_sheet: str | None = None, client: str = "VBA",
+                   version: str | None = None) -> dict[str, Any]:
+    """What xlwings' VBA client (``RunRemotePython``) sends for this file, built from the
+    file itself: for testing the server and trying it without Excel.
+
+    Per worksheet, the values from A1 to the end of the used range (formulas as their
+    cached values, dates as ISO text, blanks as null), its tables with absolute addresses
+    (``$A$5:$AQ$205``) and the named ranges, as in xlwings' ``Remote.bas``. ``version``
+    defaults to the installed xlwings' (read from its metadata: no xlwings import here).
+    """
+    import importlib.metadata
+    import warnings
+
+    import openpyxl
+    from openpyxl.utils.cell import range_boundaries
+
+    path = Path(path)
+    if version is None:
+        version = importlib.metadata.version("xlwings")
+    with warnings.catch_warnings():  # openpyxl warns about extensions it does not read
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(path, data_only=True)
+    index = {ws.title: i for i, ws in enumerate(wb.worksheets)}
+    active = index[active_sheet] if active_sheet else wb.worksheets.index(wb.active)
+
+    def absolute(c1: int, r1: int, c2: int, r2: int) -> str:
+        a, b = f"${column_letter(c1)}${r1}", f"${column_letter(c2)}${r2}"
+        return a if a == b else f"{a}:{b}"
+
+    def value(v: Any) -> Any:
+        if isinstance(v, dt.datetime):
+            return v.isoformat(timespec="milliseconds") + "Z"
+        if isinstance(v, dt.date):
+            return dt.datetime(v.year, v.month, v.day).isoformat(timespec="milliseconds") + "Z"
+        if isinstance(v, dt.time):
+            return v.isoformat()
+        return v
+
+    names: list[dict[str, Any]] = []
+
+    def add_name(name: str, ref: str, scope: Any) -> None:
+        if "!" not in ref or "," in ref:
+            return  # constants, formulas and multi-area names are not sent by the client
+        sheet, _, addr = ref.lstrip("=").rpartition("!")
+        sheet = sheet.strip("'").replace("''", "'")
+        if sheet not in index:
+            return
+        try:
+            c1, r1, c2, r2 = range_boundaries(addr.replace("$", ""))
+        except ValueError:
+            return
+        rel = absolute(c1, r1, c2, r2).replace("$", "")
+        names.append({"name": name if scope is None else f"{scope}!{name}",
+                      "sheet_index": index[sheet], "address": rel, "book_scope": scope is None,
+                      "scope_sheet_name": scope,
+                      "scope_sheet_index": None if scope is None else index[scope]})
+
+    for name, dn in wb.defined_names.items():
+        add_name(name, dn.attr_text, None)
+    sheets = []
+    for ws in wb.worksheets:
+        for name, dn in ws.defined_names.items():
+            if not name.startswith("_xlnm."):
+                add_name(name, dn.attr_text, ws.title)
+        tables = []
+        for table in ws.tables.values():
+            c1, r1, c2, r2 = range_boundaries(table.ref)
+            head = int(table.headerRowCount if table.headerRowCount is not None else 1)
+            tot = int(table.totalsRowCount or 0)
+            body = (r1 + head, r2 - tot)
+            tables.append({
+                "name": table.displayName or table.name,
+                "range_address": absolute(c1, r1, c2, r2),
+                "header_row_range_address": absolute(c1, r1, c2, r1) if head else None,
+                "data_body_range_address": absolute(c1, body[0], c2, body[1])
+                if body[1] >= body[0] else None,
+                "total_row_range_address": absolute(c1, r2, c2, r2) if tot else None,
+                "show_headers": bool(head), "show_totals": bool(tot),
+                "table_style": table.tableStyleInfo.name if table.tableStyleInfo else None,
+                "show_autofilter": table.autoFilter is not None})
+        rows = [[value(c) for c in row] for row in ws.iter_rows(
+            min_row=1, max_row=ws.max_row, max_col=ws.max_column, values_only=True)]
+        if not any(v is not None for r in rows for v in r):
+            rows = [[]]
+        sheets.append({"name": ws.title, "pictures": [], "tables": tables, "values": rows})
+    return {"client": client, "version": version,
+            "book": {"name": path.name, "active_sheet_index": active, "selection": selection},
+            "names": names, "sheets": sheets}

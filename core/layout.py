@@ -50,15 +50,19 @@ def place_outputs(headers: Sequence[Any], first_col: int, last_col: int,
 def settings_rows(grid: Sequence[Sequence[Any]], sheet: str, first_row: int = 1,
                   first_col: int = 1) -> list[tuple[Any, Any, str]]:
     """``(label, value, cell)`` from a Settings grid: labels beside a "Setting" header
-    (column A when there is none), values in the next column."""
-    label_col = 0
-    for row in grid[:10]:
-        for j, v in enumerate(row):
-            if isinstance(v, str) and normalise(v) in SETTING_HEADERS:
-                label_col = j
-                break
+    (column A when there is none), values in the next column. Rows above that header are
+    not settings (a title, or the template's Recompute button and status cell)."""
+    label_col, header_row = 0, -1
+    for i, row in enumerate(grid[:10]):
+        j = next((j for j, v in enumerate(row)
+                  if isinstance(v, str) and normalise(v) in SETTING_HEADERS), None)
+        if j is not None:
+            label_col, header_row = j, i
+            break
     rows = []
     for i, row in enumerate(grid):
+        if i <= header_row:
+            continue
         if label_col >= len(row):
             continue
         label = row[label_col]

@@ -20,7 +20,7 @@ from .portfolio import PENETRATION_TIERS, POTENTIAL_TIERS
 if TYPE_CHECKING:
     from .pipeline import Result
 
-MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET = "Matrix", "Summary", "Log"
+MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET = "Matrix", "Summary", "Log", "Explain"
 # Matrix: three 3×3 grids (accounts, revenue, potential), each with its row/column headers.
 MATRIX_GRIDS = (("Accounts", 3), ("Revenue", 9), ("Potential", 15))  # (title, first row)
 MATRIX_COLS = 4  # header column + weak / medium / strong
@@ -30,6 +30,17 @@ SUMMARY_REP_ROW = 12
 SUMMARY_MAX_CATEGORIES = 6
 LOG_HEADERS = ("Time", "Rules file", "Engine", "Accounts", "Counts", "Top 80%", "Changed",
                "Moved up", "Moved down", "Warnings", "Messages")
+# Explain: one account's facts, its criteria (best contribution first), the rules that fired.
+EXPLAIN_FACTS = ("Account id", "Name", "Status", "Salesperson", "Accounts row", "Score",
+                 "Category", "Category label", "Confidence", "Potential", "Penetration",
+                 "Matrix", "Top 80%", "Flags", "Rule effects", "To collect")
+EXPLAIN_FACTS_ROW = 4
+EXPLAIN_CRITERIA_ROW = EXPLAIN_FACTS_ROW + len(EXPLAIN_FACTS) + 1   # header row of the table
+EXPLAIN_MAX_CRITERIA = 20
+EXPLAIN_RULES_ROW = EXPLAIN_CRITERIA_ROW + EXPLAIN_MAX_CRITERIA + 2
+EXPLAIN_MAX_RULES = 20
+EXPLAIN_CRITERIA_HEADER = ("Criterion", "Label", "Score", "Weight", "Share of weight",
+                           "Points", "Reason")
 PEN_ORDER = tuple(reversed(PENETRATION_TIERS))  # weak, medium, strong: left to right
 POT_ORDER = POTENTIAL_TIERS                      # high, medium, low: top to bottom
 
@@ -120,6 +131,63 @@ def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
                          round(r / total, 4) if total > 0 else None])
     end = SUMMARY_REP_ROW + max(previous_rows, len(rep_rows)) + 1
     blocks.append(Block(SUMMARY_REP_ROW, 1, rep_rows, clear_to_row=end, clear_cols=len(rep_header) + 2))
+    return blocks
+
+
+def explain_blocks(result: "Result", pos: int, where: str = "") -> list[Block]:
+    """Why account ``pos`` (its data-row position) has its category: facts, the points each
+    criterion brings (weights re-normalised over what is known for this account) and the
+    rules that fired with their ``why``. Fixed-height blocks, blanked below their rows."""
+    acc, out, spec = result.accounts, result.outputs, result.config.categories
+    rules = result.rules
+
+    def get(frame: pd.DataFrame, col: str) -> Any:
+        return _num(frame.at[pos, col]) if col in frame else None
+
+    effects = []
+    points = _num(rules.points.at[pos]) if rules.points is not None else None
+    if points:
+        effects.append(f"{points:+g} points")
+    for what, series in (("cap", rules.cap), ("floor", rules.floor), ("forced", rules.force)):
+        if series is not None and series.at[pos] is not None:
+            effects.append(f"{what} {series.at[pos]}")
+    if rules.exclude is not None and bool(rules.exclude.at[pos]):
+        effects.append("excluded from ranking")
+    facts = [get(acc, "id"), get(acc, "name"), get(acc, "status"), get(acc, "salesperson"),
+             where or None, get(out, "Score"), get(out, "Category"), get(out, "Category label"),
+             get(out, "Confidence"), get(out, "Potential"), get(out, "Penetration"),
+             get(out, "Matrix"), get(out, "Top 80%"), get(out, "Flags") or None,
+             "; ".join(effects) or None, get(out, "To collect") or None]
+    blocks = [Block(1, 1, [[f"Explain: why account {facts[0] or '?'} is "
+                            f"{facts[6] or 'without a category'}"],
+                           ["Select a cell in an account's row on Accounts, then run Explain."]]),
+              Block(EXPLAIN_FACTS_ROW, 1, [[k, v] for k, v in zip(EXPLAIN_FACTS, facts)])]
+    weighted = result.weighted
+    confidence = float(weighted.confidence.at[pos]) if pos in weighted.confidence.index else 0.0
+    rows = []
+    for name, crit in result.criteria.items():
+        score = _num(result.scores.scores.at[pos, name]) if name in result.scores.scores else None
+        share = weighted.weights.get(name)
+        share = share / confidence if share and score is not None and confidence > 0 else None
+        contrib = weighted.contributions
+        pts = _num(contrib.at[pos, name]) if name in contrib else None
+        reason = result.scores.reasons.at[pos, name] if name in result.scores.reasons else None
+        weight = float(result.config.weights.get(name, crit.default_weight))
+        rows.append([name, crit.label, None if score is None else round(score, 1), weight,
+                     None if share is None else round(share, 4),
+                     None if pts is None else round(pts, 1), _num(reason)])
+    rows.sort(key=lambda r: (r[5] is None, -(r[5] or 0.0)))  # most points first, unscored last
+    criteria = [list(EXPLAIN_CRITERIA_HEADER), *rows[:EXPLAIN_MAX_CRITERIA]]
+    blocks.append(Block(EXPLAIN_CRITERIA_ROW, 1, criteria,
+                        clear_to_row=EXPLAIN_CRITERIA_ROW + EXPLAIN_MAX_CRITERIA,
+                        clear_cols=len(EXPLAIN_CRITERIA_HEADER)))
+    fired = rules.fired.at[pos] if pos in rules.fired.index else ()
+    lines: list[list[Any]] = [["Rule", "Why"]]
+    lines += [[rid, rules.why.get(rid, "")] for rid in (fired or ())][:EXPLAIN_MAX_RULES]
+    if len(lines) == 1:
+        lines.append(["(no rule fired)", None])
+    blocks.append(Block(EXPLAIN_RULES_ROW, 1, lines,
+                        clear_to_row=EXPLAIN_RULES_ROW + EXPLAIN_MAX_RULES, clear_cols=2))
     return blocks
 
 

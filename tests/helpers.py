@@ -58,3 +58,10 @@ def cells(path: Path) -> dict[tuple[str, str], tuple[Any, str]]:
                 if c.value is not None:
                     out[(ws.title, c.coordinate)] = (c.value, c.data_type)
     return out
+
+
+def payload_from_workbook(path: Path, selection: str | None = None,
+                          active_sheet: str | None = None) -> dict:
+    """The JSON xlwings' VBA client sends for this file (see potentiel.headless)."""
+    from potentiel.headless import remote_payload
+    return remote_payload(path, selection=selection, active_sheet=active_sheet)

@@ -1,0 +1,695 @@
+"""The Excel front end through xlwings: the only module that imports xlwings.
+
+Three entry points, each taking an ``xw.Book``: `recompute`, `check_rules` and `explain`.
+The same code runs on a live workbook (desktop Excel, ``xw.Book.caller()`` from the
+RunPython button) and on a remote one (``xw.Book(json=payload)`` built from what xlwings'
+VBA or Office.js client sent to ``potentiel serve``): every read is a bulk read of a range,
+every write is one ``setValues`` per contiguous block, values only (styling lives in the
+template), and only on what Potentiel owns: its output columns on Accounts, the Matrix,
+Summary, Explain and Log sheets and the named status cells. User errors (`UserError`) are
+written to the status cells and the Log, never raised as a traceback.
+
+`run_button` is what the workbook's button runs: RunPython cannot tell which button was
+pressed, so it reads the action cell beside the button (blank means Recompute).
+`run_remote` is what the server calls: payload in, xlwings actions out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any, Callable, Iterable, Sequence
+
+import xlwings as xw
+
+from .fields import normalise
+from .headless import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
+from .layout import place_outputs, settings_rows
+from .problems import Problem, UserError, cell_ref, column_letter
+from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, SUMMARY_REP_ROW,
+                     SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
+                     matrix_blocks, summary_blocks)
+from .safety import neutralise_text
+from .validate import RawTable
+
+# The workbook contract for the buttons: sheet-scoped names on Accounts and Settings.
+ACTION_NAME = "PotentielAction"   # the action cell beside the button
+STATUS_NAME = "PotentielStatus"   # the feedback cell under it
+ACTIONS = {  # key → (English, French) as shown in the action cell's drop-down
+    "recompute": ("Recompute", "Recalculer"),
+    "check-rules": ("Check rules", "Vérifier les règles"),
+    "explain": ("Explain", "Expliquer"),
+}
+STATUS_MAX = 1000  # characters in a status cell; the Log keeps the full text
+
+
+def action_label(key: str) -> str:
+    """What the drop-down shows, in both languages: ``Recompute · Recalculer``."""
+    en, fr = ACTIONS[key]
+    return f"{en} · {fr}"
+
+
+@dataclass
+class Outcome:
+    """What an entry point did: ``ok`` is False when a user error was reported."""
+
+    ok: bool
+    action: str
+    message: str
+    result: Any = None
+
+
+@dataclass
+class Options:
+    """How a run may use the server's or the desktop's resources.
+
+    ``remote`` runs serve a payload from the network: the workbook may not make the server
+    load plugin folders or read files outside the rules folders (that would be code
+    execution or file disclosure for anyone holding the token).
+    """
+
+    remote: bool = False
+    plugin_dirs: Sequence[str | Path] = ()
+    plugins: Any = None              # a ready `Plugins` (tests); None loads them
+    when: dt.datetime | None = None  # the Log time (tests); None is now
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class AccountsArea:
+    sheet: Any           # xw.Sheet
+    table: Any           # xw.Table or None
+    header_row: int
+    first_col: int
+    last_col: int
+    last_row: int        # last data row (totals excluded)
+    raw: RawTable
+
+
+def _grid(rng) -> list[list[Any]]:
+    """One bulk read, always a list of rows."""
+    values = rng.options(ndim=2).value
+    return [list(r) for r in values] if values else []
+
+
+def _used_bounds(sheet) -> tuple[int, int]:
+    """Last row and column of the used range (1, 1 for an empty sheet)."""
+    used = sheet.used_range
+    rows, cols = used.shape
+    return used.row + rows - 1, used.column + cols - 1
+
+
+def _find_sheet(book, names: tuple[str, ...]):
+    for sheet in book.sheets:
+        if normalise(sheet.name) in names:
+            return sheet
+    return None
+
+
+def _find_table(book, names: tuple[str, ...]):
+    for sheet in book.sheets:
+        for table in sheet.tables:
+            if normalise(table.name) in names:
+                return sheet, table
+    return None, None
+
+
+def _table_area(sheet, table) -> tuple[int, int, int, int]:
+    """Header row, first and last column, last data row of an Excel table."""
+    rng = table.range
+    header = table.header_row_range
+    if header is None:
+        raise UserError(f'the table "{table.name}" hides its header row; show it (Table '
+                        "Design > Header Row) so columns can be matched by name",
+                        cell_ref(sheet.name, rng.row, rng.column))
+    rows, cols = rng.shape
+    last = rng.row + rows - 1
+    totals = table.totals_row_range
+    if totals is not None:
+        last -= totals.shape[0]
+    return header.row, rng.column, rng.column + cols - 1, last
+
+
+def read_accounts(book) -> AccountsArea:
+    """The Accounts table (or sheet) in one bulk read, header row included."""
+    sheet, table = _find_table(book, ACCOUNTS_NAMES)
+    if sheet is None:
+        sheet = _find_sheet(book, ACCOUNTS_NAMES)
+        if sheet is None:
+            names = ", ".join(s.name for s in book.sheets)
+            raise UserError(f"no Accounts sheet (sheets here: {names}); add a sheet named "
+                            "Accounts (or Comptes) with one row per account")
+        table = next(iter(sheet.tables), None)
+    if table is not None:
+        hr, c1, c2, last = _table_area(sheet, table)
+        grid = _grid(sheet.range((hr, c1), (max(last, hr), c2)))
+    else:
+        last_row, last_col = _used_bounds(sheet)
+        grid = _grid(sheet.range((1, 1), (last_row, last_col)))
+        hr = next((i + 1 for i, r in enumerate(grid) if any(v not in (None, "") for v in r)), None)
+        if hr is None:
+            raise UserError(f"sheet {sheet.name} is empty; paste the accounts with a header row "
+                            "(Code client, Raison sociale, CA N, …)")
+        grid = grid[hr - 1:]
+        filled = [j for j, v in enumerate(grid[0]) if v not in (None, "")]
+        c1, c2 = 1, max(filled) + 1
+        grid = [r[:c2] for r in grid]
+        last = hr + len(grid) - 1
+    headers, rows = (grid[0], grid[1:]) if grid else ([], [])
+    raw = RawTable(headers, rows, sheet=sheet.name, header_row=hr,
+                   row_numbers=list(range(hr + 1, hr + 1 + len(rows))),
+                   col_numbers=list(range(c1, c2 + 1)))
+    return AccountsArea(sheet, table, hr, c1, c2, last, raw)
+
+
+def read_settings(book) -> list[tuple[Any, Any, str]]:
+    sheet = _find_sheet(book, SETTINGS_NAMES)
+    if sheet is None:
+        return []
+    last_row, last_col = _used_bounds(sheet)
+    return settings_rows(_grid(sheet.range((1, 1), (last_row, min(last_col, 6)))), sheet.name)
+
+
+def read_salespeople(book) -> RawTable | None:
+    sheet, table = _find_table(book, REPS_NAMES)
+    if sheet is None:
+        sheet = _find_sheet(book, REPS_NAMES)
+        if sheet is None:
+            return None
+        table = next(iter(sheet.tables), None)
+    if table is not None:
+        hr, c1, c2, last = _table_area(sheet, table)
+    else:
+        hr, c1 = 1, 1
+        last, c2 = _used_bounds(sheet)
+        if last < 2:
+            return None
+    grid = _grid(sheet.range((hr, c1), (max(last, hr), c2)))
+    return RawTable(grid[0], grid[1:], sheet=sheet.name, header_row=hr,
+                    col_numbers=list(range(c1, c2 + 1)))
+
+
+def _base_dir(book, options: Options) -> Path | None:
+    if options.remote:
+        return None
+    try:
+        path = Path(book.fullname)
+    except Exception:  # an unsaved book or a cloud URL has no folder
+        return None
+    return path.parent if path.parent.is_dir() else None
+
+
+def _guard_remote_settings(rows: list[tuple[Any, Any, str]]) -> None:
+    """A remote workbook may name a rules file in the rules folders, nothing else."""
+    for label, value, where in rows:
+        if label is None or value in (None, "") or not isinstance(label, str):
+            continue
+        key = normalise(label)
+        if key in ("pluginfolder", "dossierdesplugins"):
+            raise UserError("the server does not load plugin folders named in a workbook; "
+                            "leave Plugin folder blank (the server's administrator can start "
+                            "potentiel serve --plugins DIR)", where)
+        if key in ("rulesfile", "fichierderegles"):
+            p = PurePath(str(value).strip().replace("\\", "/"))
+            if p.is_absolute() or ".." in p.parts or str(value).strip().startswith("~") \
+                    or ":" in str(value):
+                raise UserError(f'"{value}": on the server, name a rule file of the rules folder '
+                                "(e.g. default or clients/acme), not a path", where)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _plain(v: Any) -> Any:
+    """A value xlwings writes as a value: numbers, text (neutralised), booleans, dates."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return neutralise_text(v)
+    if isinstance(v, bool):
+        return v
+    if hasattr(v, "item") and not isinstance(v, (list, tuple)):  # numpy scalar
+        try:
+            v = v.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, float):
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(v, (int, dt.datetime, dt.date)):
+        return v
+    try:
+        import pandas as pd
+        if v is pd.NA or v is pd.NaT:
+            return None
+        if isinstance(v, pd.Timestamp):
+            return v.to_pydatetime()
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    return neutralise_text(str(v))
+
+
+def write_block(sheet, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
+    """One setValues for a rectangle; rows are padded to the same width."""
+    if not values:
+        return
+    width = max(len(r) for r in values)
+    if width == 0:
+        return
+    grid = [[_plain(v) for v in r] + [None] * (width - len(r)) for r in values]
+    sheet.range((row, col), (row + len(grid) - 1, col + width - 1)).value = grid
+
+
+def _runs(columns: Iterable[int]) -> list[list[int]]:
+    """Consecutive column numbers grouped: [3, 4, 5, 9] → [[3, 4, 5], [9]]."""
+    runs: list[list[int]] = []
+    for c in sorted(columns):
+        if runs and c == runs[-1][-1] + 1:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return runs
+
+
+def write_outputs(area: AccountsArea, outputs) -> None:
+    """The output columns next to the inputs: header plus every data row, one setValues per
+    contiguous run of output columns; input columns are never written."""
+    raw, sheet = area.raw, area.sheet
+    plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns))
+    n = area.last_row - area.header_row
+    if plan.new:
+        _check_free(sheet, area, [plan.columns[name] for name in plan.new])
+    by_col: dict[int, list[Any]] = {}
+    positions = list(outputs.index)
+    for name, col in plan.columns.items():
+        column = [None] * n
+        values = outputs[name].to_numpy(dtype=object)
+        for pos, v in zip(positions, values):
+            if 0 <= pos < n:
+                column[pos] = v
+        by_col[col] = [name, *column]
+    for run in _runs(by_col):
+        rows = [[by_col[c][i] for c in run] for i in range(n + 1)]
+        write_block(sheet, area.header_row, run[0], rows)
+    if n > 0:
+        for run in _runs(plan.stale):
+            sheet.range((area.header_row + 1, run[0]), (area.last_row, run[-1])).clear_contents()
+    if plan.new and area.table is not None:
+        last = area.table.range.row + area.table.range.shape[0] - 1
+        area.table.resize(sheet.range((area.header_row, area.first_col), (last, plan.last_col)))
+
+
+def _check_free(sheet, area: AccountsArea, cols: list[int]) -> None:
+    for run in _runs(cols):
+        grid = _grid(sheet.range((area.header_row, run[0]), (area.last_row, run[-1])))
+        for i, line in enumerate(grid):
+            for j, v in enumerate(line):
+                if v not in (None, ""):
+                    col = run[0] + j
+                    raise UserError("cannot add the output columns: the cells to the right of "
+                                    f"the accounts are not empty; move what is in column "
+                                    f"{column_letter(col)} or leave it free",
+                                    cell_ref(sheet.name, area.header_row + i, col))
+
+
+def _sheet(book, name: str):
+    for sheet in book.sheets:
+        if sheet.name.casefold() == name.casefold():
+            return sheet
+    return book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
+
+
+def write_blocks(book, name: str, blocks: list[Block]) -> None:
+    sheet = _sheet(book, name)
+    for b in blocks:
+        if b.clear_to_row:
+            width = b.clear_cols or max(len(r) for r in b.values)
+            first = b.row + len(b.values)
+            if b.clear_to_row >= first:
+                sheet.range((first, b.col), (b.clear_to_row, b.col + width - 1)).clear_contents()
+        write_block(sheet, b.row, b.col, b.values)
+
+
+def _previous_rep_rows(book) -> int:
+    for sheet in book.sheets:
+        if sheet.name.casefold() == SUMMARY_SHEET.casefold():
+            return max(0, _used_bounds(sheet)[0] - SUMMARY_REP_ROW)
+    return 0
+
+
+def append_log(book, row: list[Any]) -> None:
+    """The run's row under the last filled row of the Log (headers written if missing)."""
+    sheet = _sheet(book, LOG_SHEET)
+    last_row, _ = _used_bounds(sheet)
+    first = _grid(sheet.range((1, 1), (max(last_row, 1), 1)))
+    filled = [i + 1 for i, r in enumerate(first) if r and r[0] not in (None, "")]
+    if not filled:
+        write_block(sheet, 1, 1, [list(LOG_HEADERS), row])
+    else:
+        write_block(sheet, filled[-1] + 1, 1, [row])
+
+
+def _named_cells(book, name: str) -> list[tuple[Any, Any]]:
+    """Every (sheet, range) a name such as ``Accounts!PotentielStatus`` points to."""
+    out = []
+    for n in book.names:
+        try:
+            full = n.name
+            if full.rsplit("!", 1)[-1].casefold() != name.casefold():
+                continue
+            rng = n.refers_to_range
+        except Exception:  # a name pointing to #REF! or to a constant
+            continue
+        out.append((rng.sheet, rng))
+    return out
+
+
+def write_status(book, text: str) -> None:
+    for _, rng in _named_cells(book, STATUS_NAME):
+        write_block(rng.sheet, rng.row, rng.column, [[text[:STATUS_MAX]]])
+
+
+def _now(options: Options) -> dt.datetime:
+    return (options.when or dt.datetime.now()).replace(microsecond=0)
+
+
+def _message_row(when: dt.datetime, what: str, problems: list[Problem], rules: str = "") -> list[Any]:
+    """A Log row for a run that wrote no outputs (a user error, a rules check)."""
+    text = "; ".join(str(p) for p in problems[:20])
+    if len(problems) > 20:
+        text += f"; … and {len(problems) - 20} more"
+    row: list[Any] = [None] * len(LOG_HEADERS)
+    row[0], row[1], row[4] = when, rules, what
+    row[LOG_HEADERS.index("Warnings")] = len(problems)
+    row[LOG_HEADERS.index("Messages")] = text[:32000]
+    return row
+
+
+def _report_error(book, action: str, exc: UserError, options: Options) -> Outcome:
+    problems = exc.problems
+    first = str(problems[0]) if problems else str(exc)
+    more = f" (+{len(problems) - 1} more, see Log)" if len(problems) > 1 else ""
+    message = f"Error ({ACTIONS[action][0].lower()}): {first}{more}"
+    write_status(book, message)
+    append_log(book, _message_row(_now(options), f"{ACTIONS[action][0]}: error, nothing written",
+                                  problems))
+    return Outcome(False, action, message)
+
+
+def _guarded(action: str) -> Callable:
+    """User errors become the status cell and a Log row; anything else is a bug and raises."""
+    def wrap(fn: Callable) -> Callable:
+        def entry(book, options: Options | None = None, **kw: Any) -> Outcome:
+            options = options or Options(**kw)
+            try:
+                return fn(book, options)
+            except UserError as exc:
+                return _report_error(book, action, exc, options)
+        entry.__name__, entry.__doc__ = fn.__name__, fn.__doc__
+        entry.__wrapped__ = fn  # type: ignore[attr-defined]
+        return entry
+    return wrap
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def _score(book, options: Options):
+    from .pipeline import score_tables
+
+    area = read_accounts(book)
+    rows = read_settings(book)
+    if options.remote:
+        _guard_remote_settings(rows)
+    result = score_tables(area.raw, rows, read_salespeople(book), plugin_dirs=options.plugin_dirs,
+                          base_dir=_base_dir(book, options), plugins=options.plugins)
+    return area, result
+
+
+@_guarded("recompute")
+def recompute(book, options: Options) -> Outcome:
+    """Validate Settings and rules, score every account, write the outputs, a Log row."""
+    from .report import counts_text
+
+    area, result = _score(book, options)
+    # Everything is computed before the first write: a failure leaves the book as it was.
+    matrix = matrix_blocks(result)
+    summary = summary_blocks(result, _previous_rep_rows(book))
+    sheets, problems = extra_sheets(result, result.output_sheets)
+    result.warnings.extend(Problem(p) for p in problems)
+    when = _now(options)
+    log = log_row(result, when)
+    write_outputs(area, result.outputs)
+    write_blocks(book, MATRIX_SHEET, matrix)
+    write_blocks(book, SUMMARY_SHEET, summary)
+    for name, blocks in sheets.items():
+        write_blocks(book, name, blocks)
+    append_log(book, log)
+    n = len(result.accounts)
+    warn = f"; {len(result.warnings)} warning(s), see Log" if result.warnings else ""
+    message = (f"Recomputed {n} account{'s' if n != 1 else ''} at {when:%H:%M} "
+               f"(rules {Path(result.rules_name).name or result.rules_name}): "
+               f"{counts_text(result)}{warn}")
+    write_status(book, message)
+    return Outcome(True, "recompute", message, result)
+
+
+@_guarded("check-rules")
+def check_rules(book, options: Options) -> Outcome:
+    """Check the Settings sheet and the rule file it names; nothing is scored or written
+    but the status cells and a Log row."""
+    from .config import read_settings as parse_settings
+    from .manager import load_plugins
+    from .pipeline import _resolve_dir, _setting, resolve_rules_file
+
+    rows = read_settings(book)
+    if options.remote:
+        _guard_remote_settings(rows)
+    base = _base_dir(book, options)
+    plugins = options.plugins
+    if plugins is None:
+        folder = _setting(rows, ("Plugin folder", "Dossier des plugins"))
+        dirs = [*options.plugin_dirs, *([_resolve_dir(folder[0], base)] if folder else [])]
+        plugins = load_plugins(dirs)
+    overrides, warnings = parse_settings(rows, set(plugins.criteria))
+    name = overrides.values.get("Rules file")
+    path = resolve_rules_file(name, base, overrides.where.get("Rules file", ""))
+    problems, summary = _check_ruleset(path, plugins)
+    problems = [*problems, *plugins.problems, *warnings]
+    errors = [p for p in problems if p.level == "error"]
+    shown = path.name if path else "default"
+    when = _now(options)
+    more = " (see Log)" if len(problems) > 1 else ""
+    if errors:
+        message = f"Rules {shown}: {len(errors)} error(s): {errors[0]}{more}"
+    elif problems:
+        message = f"Rules {shown}: OK, {len(problems)} warning(s): {problems[0]}{more}"
+    else:
+        message = f"Rules {shown}: OK{summary} (checked at {when:%H:%M})"
+    write_status(book, message)
+    verdict = "errors" if errors else ("OK with warnings" if problems else "OK")
+    append_log(book, _message_row(when, f"Check rules: {verdict}", problems,
+                                  str(path) if path else "default"))
+    return Outcome(not errors, "check-rules", message, problems)
+
+
+def _check_ruleset(path: Path | None, plugins) -> tuple[list[Problem], str]:
+    """``rules.check_ruleset`` (errors and lint warnings, never raises) when the rules
+    package has it; else loading the rule file is the check."""
+    from . import rules as rules_pkg
+
+    args = (path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    if hasattr(rules_pkg, "check_ruleset"):
+        return list(rules_pkg.check_ruleset(*args)), ""
+    if hasattr(rules_pkg, "load_ruleset"):
+        try:
+            rules_pkg.load_ruleset(*args)
+        except UserError as exc:
+            return list(exc.problems), ""
+        return [], ""
+    return [], " (no rules engine installed: Settings checked only)"
+
+
+def _selected_position(book, area: AccountsArea) -> tuple[int, int]:
+    """The data-row position and sheet row of the selected account."""
+    where = f"the Accounts table ({area.raw.header_row + 1}–{area.last_row})"
+    try:
+        sel = book.selection
+        sheet, row, col = sel.sheet.name, sel.row, sel.column
+    except (AttributeError, TypeError):  # nothing selected, or a shape
+        sheet = row = col = None
+    if sheet != area.sheet.name:
+        raise UserError(f"select a cell in an account's row in {where}, then run Explain")
+    if not area.header_row < row <= area.last_row:
+        raise UserError(f"row {row} is not an account row; select a cell in {where}",
+                        cell_ref(area.sheet.name, row, col))
+    return row - area.header_row - 1, row
+
+
+@_guarded("explain")
+def explain(book, options: Options) -> Outcome:
+    """Score, then write why the selected account has its category to the Explain sheet."""
+    area = read_accounts(book)
+    pos, row = _selected_position(book, area)
+    _, result = _score(book, options)
+    if pos not in result.accounts.index:
+        raise UserError(f"row {row} is empty; select a row with an account",
+                        cell_ref(area.sheet.name, row, area.first_col))
+    where = cell_ref(area.sheet.name, row, area.first_col)
+    blocks = explain_blocks(result, pos, where)
+    write_blocks(book, EXPLAIN_SHEET, blocks)
+    ident = result.accounts.at[pos, "id"] if "id" in result.accounts else None
+    _sheet(book, EXPLAIN_SHEET).activate()
+    message = f"Explained account {ident or '(no id)'} ({where}): see the Explain sheet"
+    write_status(book, message)
+    return Outcome(True, "explain", message, result)
+
+
+ENTRY_POINTS: dict[str, Callable[..., Outcome]] = {
+    "recompute": recompute, "check-rules": check_rules, "explain": explain}
+
+
+def parse_action(text: Any) -> str | None:
+    """The action an action cell names (English or French); blank is Recompute."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return "recompute"
+    word = normalise(str(text).split("·")[0]) or normalise(text)
+    for key, (en, fr) in ACTIONS.items():
+        if word in (normalise(en), normalise(fr), normalise(key)) or \
+                normalise(text) == normalise(action_label(key)):
+            return key
+    return None
+
+
+def run_button(book, options: Options | None = None, **kw: Any) -> Outcome:
+    """The workbook's button: run the action named in the active sheet's action cell.
+
+    RunPython does not say which button was pressed, so the cell beside the button
+    decides; after another action it is set back to Recompute, so the button's caption
+    stays true.
+    """
+    options = options or Options(**kw)
+    active = book.sheets.active
+    cells = [rng for sheet, rng in _named_cells(book, ACTION_NAME) if sheet.name == active.name]
+    text = cells[0].value if cells else None
+    key = parse_action(text)
+    if key is None:
+        choices = ", ".join(action_label(k) for k in ACTIONS)
+        return _report_error(book, "recompute", UserError(
+            f'"{text}" is not an action; choose {choices}',
+            cell_ref(active.name, cells[0].row, cells[0].column)), options)
+    outcome = ENTRY_POINTS[key](book, options)
+    if key != "recompute" and cells:
+        write_block(cells[0].sheet, cells[0].row, cells[0].column, [[action_label("recompute")]])
+    return outcome
+
+
+# --------------------------------------------------------------------------- remote
+
+
+class PayloadError(ValueError):
+    """The request body is not a workbook payload this server can use (HTTP 400)."""
+
+
+def remote_available() -> str | None:
+    """None when xlwings' remote interpreter can run here, else why not."""
+    if not getattr(xw, "__pro__", False):
+        return ("xlwings Server mode needs an xlwings PRO licence key in XLWINGS_LICENSE_KEY "
+                "(the key noncommercial is free for non-commercial use only); set it before "
+                "starting the server")
+    return None
+
+
+_CELL_TYPES = frozenset({str, int, float, bool, type(None)})
+_TABLE_KEYS = ("name", "range_address", "header_row_range_address", "data_body_range_address",
+               "total_row_range_address", "show_headers", "show_totals")
+
+
+def check_payload(payload: Any) -> None:
+    """Refuse what xlwings' clients never send, with a message naming the field."""
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise PayloadError(f"not an xlwings workbook payload: {what}")
+
+    need(isinstance(payload, dict), "the body must be a JSON object")
+    need(isinstance(payload.get("client"), str), '"client" must be a string')
+    version = payload.get("version")
+    need(isinstance(version, str), '"version" must be a string')
+    if version != xw.__version__:
+        raise PayloadError(
+            f"xlwings version mismatch: the workbook's client is {version}, this server runs "
+            f"{xw.__version__}; both must be equal (pip install xlwings=={xw.__version__} and "
+            "update the workbook's xlwings VBA module or add-in)")
+    book = payload.get("book")
+    need(isinstance(book, dict), '"book" must be an object')
+    need(isinstance(book.get("name"), str), '"book.name" must be a string')
+    sheets = payload.get("sheets")
+    need(isinstance(sheets, list) and sheets, '"sheets" must be a non-empty list')
+    ix = book.get("active_sheet_index")
+    need(isinstance(ix, int) and not isinstance(ix, bool) and 0 <= ix < len(sheets),
+         '"book.active_sheet_index" must be the index of a sheet')
+    need(book.get("selection") is None or isinstance(book.get("selection"), str),
+         '"book.selection" must be a cell address or null')
+    names = payload.get("names")
+    need(isinstance(names, list), '"names" must be a list')
+    for i, n in enumerate(names):
+        need(isinstance(n, dict) and isinstance(n.get("name"), str) and "book_scope" in n
+             and isinstance(n.get("sheet_index"), (int, type(None)))
+             and isinstance(n.get("address"), (str, type(None))),
+             f'"names[{i}]" must have name, sheet_index, address and book_scope')
+    for i, s in enumerate(sheets):
+        need(isinstance(s, dict) and isinstance(s.get("name"), str),
+             f'"sheets[{i}]" must be an object with a name')
+        values = s.get("values")
+        need(isinstance(values, list) and all(isinstance(r, list) for r in values),
+             f'"sheets[{i}].values" must be a list of rows')
+        for r in values:
+            for v in r:
+                if type(v) not in _CELL_TYPES:  # a plain loop: a payload holds 10^5-10^6 cells
+                    need(False, f'"sheets[{i}].values" holds a {type(v).__name__}, '
+                                "not a cell value")
+        tables = s.get("tables", [])
+        need(isinstance(tables, list), f'"sheets[{i}].tables" must be a list')
+        for t in tables:
+            need(isinstance(t, dict) and all(k in t for k in _TABLE_KEYS),
+                 f'"sheets[{i}].tables" entries need {", ".join(_TABLE_KEYS)}')
+            for k in ("range_address", "header_row_range_address", "data_body_range_address",
+                      "total_row_range_address"):
+                need(t[k] is None or _is_address(t[k]), f'"{k}" of table "{t.get("name")}" '
+                                                         "is not a cell range address")
+        need(isinstance(s.get("pictures", []), list), f'"sheets[{i}].pictures" must be a list')
+        s.setdefault("pictures", [])
+        s.setdefault("tables", [])
+
+
+def _is_address(text: Any) -> bool:
+    import re
+    return isinstance(text, str) and re.fullmatch(
+        r"\$?[A-Za-z]{1,3}\$?[0-9]{1,7}(:\$?[A-Za-z]{1,3}\$?[0-9]{1,7})?", text) is not None
+
+
+def run_remote(action: str, payload: Any, options: Options | None = None) -> dict:
+    """``xw.Book(json=payload)`` → the entry point → ``book.json()``; the book is closed."""
+    if action not in ENTRY_POINTS:
+        raise PayloadError(f"unknown action {action!r}")
+    why = remote_available()
+    if why:
+        raise RuntimeError(why)
+    check_payload(payload)
+    options = options or Options(remote=True)
+    options.remote = True
+    try:
+        book = xw.Book(json=payload)
+    except (KeyError, IndexError, TypeError, ValueError, xw.XlwingsError) as exc:
+        raise PayloadError(f"the workbook payload cannot be read: {type(exc).__name__}: {exc}") \
+            from None
+    try:
+        ENTRY_POINTS[action](book, options)
+        return book.json()
+    finally:
+        book.close()

@@ -1,0 +1,137 @@
+"""What xlwings' VBA client does with the server's answer, simulated on a file (openpyxl).
+
+`VBA_FUNCS` is read from the installed xlwings' ``Remote.bas``: the action types the VBA
+client can run (an action outside this set fails in Excel). `apply_actions` plays the
+actions we emit on a copy of a workbook the way Excel's ``Range.Value = array`` would take
+them: an apostrophe makes text, a string starting with ``=`` (or + - @) becomes a formula,
+so a test that reads the result back sees exactly what a user would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import xlwings
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.worksheet.table import TableColumn
+
+REMOTE_BAS = Path(xlwings.__file__).resolve().parent / "addin" / "Remote.bas"
+VBA_FUNCS = frozenset(re.findall(r"^Sub (\w+)\(wb As Workbook, action As Dictionary\)",
+                                 REMOTE_BAS.read_text(encoding="utf-8-sig"), re.M))
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?$")
+_DATETIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")  # Excel reads it as a date
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+class Formula(str):
+    """A cell Excel would have turned into a formula."""
+
+
+def excel_value(v: Any) -> Any:
+    """The cell value Excel stores for one element of a setValues array."""
+    if v == "" or v is None:
+        return None
+    if isinstance(v, str):
+        if _ISO.match(v) or _DATETIME_TEXT.match(v):  # ParseIso, or Excel's own parsing
+            return dt.datetime.fromisoformat(v.rstrip("Z"))
+        if v.startswith("'"):
+            return v[1:]
+        if _NUMBER.match(v):
+            return float(v)
+        if v.startswith(("=", "+", "-", "@")):
+            return Formula(v)
+    return v
+
+
+def _rect(ws, action: dict):
+    r0, c0 = action["start_row"] + 1, action["start_column"] + 1
+    return [[ws.cell(row=r0 + i, column=c0 + j) for j in range(action["column_count"])]
+            for i in range(action["row_count"])]
+
+
+def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple[str, str]]:
+    """Apply ``actions`` to a copy of ``source`` saved as ``target``; returns the cells that
+    became formulas (sheet, coordinate), which must always be empty."""
+    keep_vba = Path(source).suffix.lower() == ".xlsm"
+    charts = _parts(source, "xl/charts/")  # read first: source and target may be one file
+    wb = openpyxl.load_workbook(source, keep_vba=keep_vba)
+    formulas = []
+    for action in actions:
+        func = action["func"]
+        assert func in VBA_FUNCS, f"the VBA client cannot run {func}"
+        ws = wb.worksheets[action["sheet_position"]] if action["sheet_position"] is not None \
+            else None
+        if func == "setValues":
+            values = action["values"]
+            assert len(values) == action["row_count"], "setValues: row count differs"
+            for line, cells in zip(values, _rect(ws, action)):
+                assert len(line) == action["column_count"], "setValues: ragged row"
+                for v, cell in zip(line, cells):
+                    value = excel_value(v)
+                    if isinstance(value, Formula):
+                        formulas.append((ws.title, cell.coordinate))
+                        cell.value = str(value)
+                    else:
+                        cell.value = value
+                        cell.quotePrefix = isinstance(v, str) and v.startswith("'")
+                        if isinstance(value, str):
+                            cell.data_type = "s"
+        elif func == "rangeClearContents":
+            for cells in _rect(ws, action):
+                for cell in cells:
+                    cell.value = None
+        elif func == "resizeTable":
+            index, address = action["args"]
+            table = list(ws.tables.values())[index]
+            ref = address.replace("$", "")
+            c1, r1, c2, r2 = range_boundaries(ref)
+            names = [ws.cell(row=r1, column=c).value for c in range(c1, c2 + 1)]
+            have = {tc.name for tc in table.tableColumns}
+            next_id = max((tc.id for tc in table.tableColumns), default=0) + 1
+            for name in names[len(table.tableColumns):]:
+                assert name not in have
+                table.tableColumns.append(TableColumn(id=next_id, name=str(name)))
+                next_id += 1
+            table.ref = f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{r2}"
+            if table.autoFilter is not None:
+                table.autoFilter.ref = table.ref
+        elif func == "addSheet":
+            wb.create_sheet(action["args"][1])
+        elif func == "activateSheet":
+            wb.active = action["args"][0]
+        else:
+            raise NotImplementedError(f"simulated VBA client: {func}")
+    wb.save(target)
+    restore_parts(charts, target, "xl/charts/")
+    return formulas
+
+
+def _parts(path: Path, prefix: str) -> dict[str, bytes]:
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n.startswith(prefix)}
+
+
+def restore_parts(original: dict[str, bytes], target: Path, prefix: str) -> None:
+    """Put back the original parts under ``prefix`` (same names): Excel never rewrites a
+    chart when values change, openpyxl does (lossily), and the simulation should show
+    what Excel shows."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    with zipfile.ZipFile(target) as z:
+        names = z.namelist()
+        if not original or set(original) != {n for n in names if n.startswith(prefix)}:
+            return
+        parts = {n: original.get(n) or z.read(n) for n in names}
+    with tempfile.NamedTemporaryFile(delete=False, dir=Path(target).parent, suffix=".zip") as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+            for n in names:
+                out.writestr(n, parts[n])
+    shutil.move(tmp.name, target)
