@@ -37,9 +37,10 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for r in rows:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
-    extras = [("derived field", plugins.derivations), ("rule action", plugins.rule_actions),
-              ("output sheet", plugins.output_sheets)]
-    for kind, things in extras:
+    for name, d in plugins.derivations.items():
+        how = d.label or " × ".join(d.inputs)
+        print(f"derived field: {name} = {how} ({plugins.derivation_origins[name]})")
+    for kind, things in (("rule action", plugins.rule_actions), ("output sheet", plugins.output_sheets)):
         for name in things:
             print(f"{kind}: {name}")
     for p in plugins.problems:
@@ -172,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="potentiel",
         description="Score B2B clients and prospects: criteria, weights, categories A/B/C/D, "
-                    "rules, portfolio matrix and the accounts making 80 %% of revenue.")
+                    "rules, portfolio matrix and the accounts making 80 % of revenue.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 

@@ -31,7 +31,6 @@ class Config:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     matrix: MatrixTiers = field(default_factory=MatrixTiers)
     top_share: float = 0.8
-    min_confidence: float = 0.5
     rules_file: str | None = None
     plugin_dirs: list[str] = field(default_factory=list)
     engine: str = "durable"
@@ -70,8 +69,6 @@ SETTINGS: tuple[Setting, ...] = (
             "Share of potential below which penetration is weak.", "share", 0.2),
     Setting("Top revenue share", "Part du chiffre d'affaires",
             "Accounts making this share of revenue are flagged Top 80%.", "share", 0.8),
-    Setting("Minimum confidence", "Confiance minimum",
-            "Below this share of known weight an account is flagged thin-data.", "share", 0.5),
 )
 
 _BY_KEY = {normalise(s.key): s for s in SETTINGS} | {normalise(s.french): s for s in SETTINGS}
@@ -218,7 +215,6 @@ def apply_overrides(config: Config, ov: SettingsOverrides) -> Config:
     return replace(
         config, weights=weights, params=params, matrix=matrix, categories=cats,
         top_share=v.get("Top revenue share", config.top_share),
-        min_confidence=v.get("Minimum confidence", config.min_confidence),
         rules_file=v.get("Rules file", config.rules_file),
         plugin_dirs=[*config.plugin_dirs, *([v["Plugin folder"]] if v.get("Plugin folder") else [])],
         engine=v.get("Engine", config.engine),

@@ -97,3 +97,4 @@ class Derivation:
     inputs: Sequence[str]
     compute: Callable[[pd.DataFrame, Any], pd.Series]
     label: str = ""
+    override: bool = False  # True to replace a built-in derivation of the same field

@@ -1,19 +1,18 @@
-"""The headless front end: read and write the workbook file itself, with openpyxl.
+"""The headless front end: read and write the workbook file itself, without Excel.
 
-The only module that imports openpyxl. It finds the Accounts table (an Excel table named
-Accounts/Comptes, or the used range of a sheet so named), the Settings and Salespeople
-sheets, hands plain values to the pipeline, and writes back only what Potentiel owns: its
-output columns (next to the inputs, inside the table) and its output sheets. The file is
-written to a temporary file next to the target and then moved into place, so a failure
-never leaves half a workbook; in place, the previous version is kept as a backup.
+It finds the Accounts table (an Excel table named Accounts/Comptes, or the used range of a
+sheet so named), the Settings and Salespeople sheets, hands plain values to the pipeline,
+and writes back only what Potentiel owns: its output columns (next to the inputs, inside
+the table) and its output sheets. Values are read with python-calamine; writing changes
+only those cells in the sheet's XML and copies every other part of the file unchanged
+(`potentiel.xlsxpackage`), so charts, macros, buttons and formats are kept exactly. The
+file is written next to the target and then moved into place (`potentiel.savefile`).
+openpyxl is used here only to build test payloads (`remote_payload`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,30 +27,106 @@ from .pipeline import Result, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, SUMMARY_SHEET, SUMMARY_REP_ROW, Block,
                      extra_sheets, log_row, matrix_blocks, summary_blocks)
-from .safety import formula_like
+from .savefile import backup_path, check_target, save_atomic
 from .validate import FormulaCell, RawTable
+from .xlsxpackage import MAIN, NS, Package, SheetRef
+from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
 
 ACCOUNTS_NAMES = ("accounts", "comptes", "clients")
 SETTINGS_NAMES = ("settings", "parametres", "reglages", "configuration")
 REPS_NAMES = ("salespeople", "commerciaux", "reps", "vendeurs", "salesreps")
+# Number formats for output cells Potentiel creates (a template's own formats win).
+OUTPUT_FORMATS = {"Score": "0.0", "Potential": "#,##0 €", "Penetration": "0%",
+                  "Confidence": "0%", "Nearest rep km": "0"}
+WIDE = {"Why": 70, "To collect": 40, "Matrix": 34, "Flags": 22, "Category label": 14}
+
+
+@dataclass
+class Table:
+    name: str
+    part: str
+    ref: str
+    header_rows: int
+    totals_rows: int
 
 
 @dataclass
 class Area:
-    """Where the Accounts table is: sheet, header row, columns, data rows, Excel table."""
+    """Where a table of rows is: sheet, header row, columns, last data row, Excel table."""
 
-    sheet: str
+    sheet: SheetRef
     header_row: int
     first_col: int
     last_col: int
     last_row: int
-    table: Any = None  # openpyxl Table, when the accounts are an Excel table
+    table: Table | None = None
 
 
-def _load(path: Path):
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+class Workbook:
+    """An opened workbook file: its package of parts and its cell values."""
 
+    def __init__(self, path: Path):
+        self.path = path
+        self.package = _open(path)
+        self.styles = Styles(self.package)
+        self._values: dict[str, list[list[Any]]] = {}
+        self._sheets: dict[str, Sheet] = {}
+        self._calamine = None
+
+    def ref(self, names: tuple[str, ...]) -> SheetRef | None:
+        for s in self.package.sheets:
+            if normalise(s.name) in names:
+                return s
+        return None
+
+    def sheet(self, ref: SheetRef) -> Sheet:
+        if ref.part not in self._sheets:
+            self._sheets[ref.part] = Sheet(self.package, ref.part, self.styles)
+        return self._sheets[ref.part]
+
+    def values(self, ref: SheetRef) -> list[list[Any]]:
+        """Cell values from A1 (blanks as None), formulas as their last computed value."""
+        if ref.name not in self._values:
+            from python_calamine import CalamineWorkbook
+            try:
+                if self._calamine is None:
+                    self._calamine = CalamineWorkbook.from_path(str(self.path))
+                rows = self._calamine.get_sheet_by_name(ref.name).to_python(skip_empty_area=False)
+            except Exception as exc:  # calamine raises its own error types
+                raise UserError(f"{self.path}: sheet {ref.name} cannot be read ({exc}); open the "
+                                "file in Excel and save it again") from None
+            self._values[ref.name] = [[None if v == "" else v for v in r] for r in rows]
+        return self._values[ref.name]
+
+    def tables(self, ref: SheetRef) -> list[Table]:
+        out = []
+        for part in self.package.related(ref.part, "table"):
+            root = self.package.xml(part)
+            out.append(Table(root.get("displayName") or root.get("name") or "", part,
+                             root.get("ref"), int(root.get("headerRowCount", "1")),
+                             int(root.get("totalsRowCount", "0"))))
+        return out
+
+    def sheet_for(self, name: str) -> Sheet:
+        """The output sheet ``name``, created (empty) if the workbook has none."""
+        for s in self.package.sheets:
+            if s.name == name:
+                return self.sheet(s)
+        return self.sheet(self.package.add_sheet(name, EMPTY_SHEET))
+
+    def finish(self) -> None:
+        removed = False
+        for sheet in self._sheets.values():
+            sheet.finish()
+            removed |= sheet.removed_formula
+        if removed:
+            # a formula stood where an output now is: Excel's calculation chain would point
+            # at it and ask to repair the file; without the chain, Excel rebuilds it.
+            self.package.drop_calc_chain()
+        self.package.recalc_on_open()
+
+
+def _open(path: Path) -> Package:
     if not path.exists():
         raise UserError(f"{path}: file not found")
     if path.is_dir():
@@ -64,118 +139,109 @@ def _load(path: Path):
     if not zipfile.is_zipfile(path):
         raise UserError(f"{path}: not an Excel workbook (.xlsx or .xlsm); if it is a CSV or text "
                         "export, open it in Excel and save it as .xlsx")
-    keep_vba = path.suffix.lower() in (".xlsm", ".xltm")
     try:
-        return openpyxl.load_workbook(path, keep_vba=keep_vba, keep_links=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        return Package(path)
+    except UserError:
+        raise
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
         raise UserError(f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: "
                         f"{exc}); open it in Excel and save it again as .xlsx") from None
 
 
-def _sheet(wb, names: tuple[str, ...]):
-    for ws in wb.worksheets:
-        if normalise(ws.title) in names:
-            return ws
-    return None
+def _find(wb: Workbook, names: tuple[str, ...]) -> tuple[SheetRef | None, Table | None]:
+    """A table named like ``names`` on any sheet, else a sheet so named (and its table)."""
+    for ref in wb.package.sheets:
+        for t in wb.tables(ref):
+            if normalise(t.name) in names:
+                return ref, t
+    ref = wb.ref(names)
+    if ref is None:
+        return None, None
+    tables = wb.tables(ref)
+    return ref, (tables[0] if tables else None)
 
 
-def _find_table(wb, names: tuple[str, ...]):
-    for ws in wb.worksheets:
-        for table in ws.tables.values():  # TableList.items() yields refs, not tables
-            if normalise(table.displayName or table.name) in names:
-                return ws, table
-    return None, None
-
-
-def _bounds(ref: str) -> tuple[int, int, int, int]:
-    from openpyxl.utils.cell import range_boundaries
-    return range_boundaries(ref)  # min_col, min_row, max_col, max_row
-
-
-def locate_accounts(wb) -> tuple[Any, Area]:
-    ws, table = _find_table(wb, ACCOUNTS_NAMES)
-    if ws is None:
-        ws = _sheet(wb, ACCOUNTS_NAMES)
-        if ws is None:
-            names = ", ".join(w.title for w in wb.worksheets)
-            raise UserError(f"no Accounts sheet (sheets here: {names}); add a sheet named Accounts "
-                            "(or Comptes) with one row per account and the headers in the first row")
-        table = next(iter(ws.tables.values()), None)
+def _area(wb: Workbook, ref: SheetRef, table: Table | None, what: str) -> Area:
     if table is not None:
-        c1, r1, c2, r2 = _bounds(table.ref)
-        r2 -= int(table.totalsRowCount or 0)
-        return ws, Area(ws.title, r1, c1, c2, r2, table)
-    header_row = None
-    for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, 50)):
-        if sum(1 for c in row if c.value not in (None, "")) >= 1:
-            header_row = row[0].row
-            break
-    if header_row is None:
-        raise UserError(f"sheet {ws.title} is empty; paste the accounts with a header row "
+        r1, c1, r2, c2 = range_bounds(table.ref)
+        return Area(ref, r1, c1, c2, r2 - table.totals_rows, table)
+    grid = wb.values(ref)
+    header = next((i for i, row in enumerate(grid[:50]) if any(v is not None for v in row)), None)
+    if header is None:
+        raise UserError(f"sheet {ref.name} is empty; paste the {what} with a header row "
                         "(Code client, Raison sociale, CA N, …)")
-    cols = [c.column for c in ws[header_row] if c.value not in (None, "")]
-    return ws, Area(ws.title, header_row, min(cols), max(cols), ws.max_row)
+    cols = [j for j, v in enumerate(grid[header]) if v is not None]
+    return Area(ref, header + 1, cols[0] + 1, cols[-1] + 1, len(grid))
 
 
-def _cell_value(cell) -> Any:
-    if cell.data_type == "f":
-        return FormulaCell(str(cell.value))
-    v = cell.value
-    if v is not None and not isinstance(v, (str, int, float, bool, dt.datetime, dt.date, dt.time)):
-        return FormulaCell(str(getattr(v, "text", v)))  # ArrayFormula and friends
-    return v
+def locate_accounts(wb: Workbook) -> Area:
+    ref, table = _find(wb, ACCOUNTS_NAMES)
+    if ref is None:
+        names = ", ".join(s.name for s in wb.package.sheets)
+        raise UserError(f"no Accounts sheet (sheets here: {names}); add a sheet named Accounts "
+                        "(or Comptes) with one row per account and the headers in the first row")
+    return _area(wb, ref, table, "accounts")
 
 
-def read_raw(ws, area: Area) -> RawTable:
-    headers, rows = [], []
-    for row in ws.iter_rows(min_row=area.header_row, max_row=area.header_row,
-                            min_col=area.first_col, max_col=area.last_col):
-        headers = [c.value for c in row]
+def read_raw(wb: Workbook, area: Area) -> RawTable:
+    grid = wb.values(area.sheet)
+    c1, c2 = area.first_col - 1, area.last_col
+    width = c2 - c1
+
+    def row(i: int) -> list[Any]:
+        r = grid[i] if i < len(grid) else []
+        cells = list(r[c1:c2])
+        return cells + [None] * (width - len(cells))
+
+    headers = row(area.header_row - 1)
+    rows = [row(i) for i in range(area.header_row, area.last_row)]
     formulas = []
-    for i, row in enumerate(ws.iter_rows(min_row=area.header_row + 1, max_row=area.last_row,
-                                         min_col=area.first_col, max_col=area.last_col)):
-        values = [_cell_value(c) for c in row]
-        formulas.extend((i, j) for j, v in enumerate(values) if type(v) is FormulaCell)
-        rows.append(values)
-    return RawTable(headers, rows, sheet=area.sheet, header_row=area.header_row,
+    for r, c in wb.sheet(area.sheet).formula_cells():
+        i, j = r - area.header_row - 1, c - area.first_col
+        if 0 <= i < len(rows) and 0 <= j < width:
+            rows[i][j] = FormulaCell(_formula_text(wb, area.sheet, r, c))
+            formulas.append((i, j))
+    return RawTable(headers, rows, sheet=area.sheet.name, header_row=area.header_row,
                     row_numbers=list(range(area.header_row + 1, area.header_row + 1 + len(rows))),
                     col_numbers=list(range(area.first_col, area.last_col + 1)),
                     formulas=formulas)
 
 
-def read_settings_rows(wb) -> list[tuple[Any, Any, str]]:
-    ws = _sheet(wb, SETTINGS_NAMES)
-    if ws is None:
+def _formula_text(wb: Workbook, ref: SheetRef, r: int, c: int) -> str:
+    row = wb.sheet(ref).rows.get(r)
+    if row is not None:
+        for cell in row.iterfind("m:c", NS):
+            if cell.get("r") == f"{col_letter(c)}{r}":
+                f = cell.find(f"{{{MAIN}}}f")
+                return "=" + (f.text or "") if f is not None else "="
+    return "="
+
+
+def read_settings_rows(wb: Workbook) -> list[tuple[Any, Any, str]]:
+    ref = wb.ref(SETTINGS_NAMES)
+    if ref is None:
         return []
-    grid = [[_cell_value(c) for c in row] for row in ws.iter_rows(min_row=1, max_row=ws.max_row,
-                                                                     max_col=min(ws.max_column, 6))]
-    rows = settings_rows(grid, ws.title)
+    grid = [r[:6] for r in wb.values(ref)]
+    rows = settings_rows(grid, ref.name)
+    formulas = {cell_ref(ref.name, r, c) for r, c in wb.sheet(ref).formula_cells()}
     for label, value, where in rows:
-        if isinstance(value, FormulaCell):
+        if where in formulas:
             raise UserError("a formula in Settings cannot be read without Excel; type the value",
                             where)
     return rows
 
 
-def read_salespeople(wb) -> RawTable | None:
-    ws, table = _find_table(wb, REPS_NAMES)
-    if ws is None:
-        ws = _sheet(wb, REPS_NAMES)
-        if ws is None:
-            return None
-        table = next(iter(ws.tables.values()), None)
-    if table is not None:
-        c1, r1, c2, r2 = _bounds(table.ref)
-        area = Area(ws.title, r1, c1, c2, r2, table)
-    else:
-        if ws.max_row < 2:
-            return None
-        area = Area(ws.title, 1, 1, ws.max_column, ws.max_row)
-    return read_raw(ws, area)
+def read_salespeople(wb: Workbook) -> RawTable | None:
+    ref, table = _find(wb, REPS_NAMES)
+    if ref is None:
+        return None
+    if table is None and len(wb.values(ref)) < 2:
+        return None
+    return read_raw(wb, _area(wb, ref, table, "salespeople"))
 
 
 def _plain(v: Any) -> Any:
-    if v is None:
+    if v is None or (isinstance(v, str) and v == ""):
         return None
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
@@ -188,123 +254,94 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _put(ws, row: int, col: int, value: Any) -> None:
-    cell = ws.cell(row=row, column=col)
-    value = _plain(value)
-    cell.value = value
-    if isinstance(value, str) and (cell.data_type == "f" or formula_like(value)):
-        # Text from data is stored as text, shown as typed, never run as a formula.
-        cell.data_type = "s"
-        cell.quotePrefix = True
-
-
-def write_outputs(ws, area: Area, raw: RawTable, result: Result) -> None:
+def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> None:
     """Write the output columns next to the inputs; inputs are never touched."""
     outputs = result.outputs
     plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns))
+    grid = wb.values(area.sheet)
     for name in plan.new:
-        _check_free(ws, area, plan.columns[name], name)
+        _check_free(grid, area, plan.columns[name], name)
+    sheet = wb.sheet(area.sheet)
+    formats = {plan.columns[k]: f for k, f in OUTPUT_FORMATS.items() if k in plan.columns}
+    for name in outputs.columns:
+        if name.startswith("Score: "):
+            formats[plan.columns[name]] = "0.0"
     n_rows = area.last_row - area.header_row
-    positions = {pos: i for i, pos in enumerate(outputs.index)}
-    for name, col in plan.columns.items():
-        _put(ws, area.header_row, col, name)
-        values = outputs[name].to_numpy(dtype=object)
-        for pos in range(n_rows):
-            i = positions.get(pos)
-            _put(ws, area.header_row + 1 + pos, col, None if i is None else values[i])
-    for col in plan.stale:
-        for pos in range(n_rows):
-            ws.cell(row=area.header_row + 1 + pos, column=col).value = None
+    columns = [(plan.columns[name], outputs[name].to_numpy(dtype=object)) for name in outputs.columns]
+    positions = np.full(n_rows, -1)
+    positions[outputs.index.to_numpy()] = np.arange(len(outputs))
+    sheet.write_row(area.header_row, {col: name for name, col in plan.columns.items()})
+    stale = {col: None for col in plan.stale}
+    for pos in range(n_rows):
+        i = positions[pos]
+        values = {col: (None if i < 0 else _plain(vals[i])) for col, vals in columns}
+        values.update(stale)
+        sheet.write_row(area.header_row + 1 + pos, values, formats)
+    for name in plan.new:
+        sheet.set_width(plan.columns[name], WIDE.get(name, 12))
     if plan.new and area.table is not None:
-        _extend_table(area, plan.last_col, list(plan.columns))
+        _extend_table(wb, area, plan.last_col, [n for n in plan.columns])
 
 
-def _check_free(ws, area: Area, col: int, name: str) -> None:
+def _check_free(grid: list[list[Any]], area: Area, col: int, name: str) -> None:
     for r in range(area.header_row, area.last_row + 1):
-        v = ws.cell(row=r, column=col).value
+        row = grid[r - 1] if r - 1 < len(grid) else []
+        v = row[col - 1] if col - 1 < len(row) else None
         if v not in (None, ""):
             raise UserError(f'cannot add the output column "{name}": the cells to the right of '
                             f"the accounts are not empty; move what is in column "
                             f"{column_letter(col)} or leave it free",
-                            cell_ref(ws.title, r, col))
+                            cell_ref(area.sheet.name, r, col))
 
 
-def _extend_table(area: Area, last_col: int, names: list[str]) -> None:
-    from openpyxl.worksheet.table import TableColumn
-    from openpyxl.utils import get_column_letter
+def _extend_table(wb: Workbook, area: Area, last_col: int, names: list[str]) -> None:
+    from lxml import etree
+
     table = area.table
-    c1, r1, c2, r2 = _bounds(table.ref)
-    have = {tc.name for tc in table.tableColumns}
-    next_id = max((tc.id for tc in table.tableColumns), default=0) + 1
+    root = wb.package.xml(table.part)
+    r1, c1, r2, c2 = range_bounds(table.ref)
+    ref = f"{col_letter(c1)}{r1}:{col_letter(last_col)}{r2}"
+    root.set("ref", ref)
+    auto = root.find("m:autoFilter", NS)
+    if auto is not None:
+        auto.set("ref", f"{col_letter(c1)}{r1}:{col_letter(last_col)}{r2 - table.totals_rows}")
+    cols = root.find("m:tableColumns", NS)
+    have = {c.get("name") for c in cols.iterfind("m:tableColumn", NS)}
+    next_id = max((int(c.get("id")) for c in cols.iterfind("m:tableColumn", NS)), default=0) + 1
     for name in names:
         if name not in have:
-            table.tableColumns.append(TableColumn(id=next_id, name=name))
+            el = etree.SubElement(cols, f"{{{MAIN}}}tableColumn")
+            el.set("id", str(next_id))
+            el.set("name", name)
             next_id += 1
-    table.ref = f"{get_column_letter(c1)}{r1}:{get_column_letter(last_col)}{r2}"
-    if table.autoFilter is not None:
-        table.autoFilter.ref = table.ref
+    cols.set("count", str(len(cols)))
+    wb.package.touch(table.part)
 
 
-def write_blocks(wb, sheet: str, blocks: list[Block]) -> None:
-    ws = wb[sheet] if sheet in wb.sheetnames else wb.create_sheet(sheet)
+def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block]) -> None:
+    sheet = wb.sheet_for(sheet_name)
     for b in blocks:
         if b.clear_to_row:
             width = b.clear_cols or max(len(r) for r in b.values)
-            for r in range(b.row, b.clear_to_row + 1):
-                for c in range(b.col, b.col + width):
-                    if ws.cell(row=r, column=c).value is not None:
-                        ws.cell(row=r, column=c).value = None
+            sheet.clear(b.row, b.clear_to_row, b.col, b.col + width - 1)
         for i, line in enumerate(b.values):
-            for j, v in enumerate(line):
-                _put(ws, b.row + i, b.col + j, v)
+            sheet.write_row(b.row + i, {b.col + j: _plain(v) for j, v in enumerate(line)})
 
 
-def append_log(wb, result: Result, when: dt.datetime | None = None) -> None:
-    if LOG_SHEET in wb.sheetnames:
-        ws = wb[LOG_SHEET]
-    else:
-        ws = wb.create_sheet(LOG_SHEET)
-    if ws.cell(row=1, column=1).value in (None, ""):
-        for j, h in enumerate(LOG_HEADERS, start=1):
-            _put(ws, 1, j, h)
-    row = ws.max_row + 1
-    while row > 2 and ws.cell(row=row - 1, column=1).value in (None, ""):
-        row -= 1
-    for j, v in enumerate(log_row(result, when), start=1):
-        _put(ws, row, j, v)
+def append_log(wb: Workbook, result: Result, when: dt.datetime | None = None) -> None:
+    sheet = wb.sheet_for(LOG_SHEET)
+    first = sheet.rows.get(1)
+    if first is None or not any(len(c) for c in first.iterfind("m:c", NS)):
+        sheet.write_row(1, {j: h for j, h in enumerate(LOG_HEADERS, start=1)})
+    row = max(sheet.last_row_with_value(1), 1) + 1
+    sheet.write_row(row, {j: _plain(v) for j, v in enumerate(log_row(result, when), start=1)})
 
 
-def _previous_rep_rows(wb) -> int:
-    if SUMMARY_SHEET not in wb.sheetnames:
-        return 0
-    ws = wb[SUMMARY_SHEET]
-    return max(0, ws.max_row - SUMMARY_REP_ROW)
-
-
-def save_atomic(wb, target: Path, backup: Path | None = None) -> None:
-    """Write next to the target, then move into place; keep the old file as ``backup``."""
-    target = Path(target)
-    lock = target.with_name("~$" + target.name)
-    if lock.exists():
-        raise UserError(f"{target}: the workbook is open in Excel (lock file {lock.name}); close it "
-                        "first, or write to another file with -o")
-    fd, tmp = tempfile.mkstemp(prefix=".~potentiel-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        if backup is not None and target.exists():
-            shutil.copy2(target, backup)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def backup_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}.backup{path.suffix}")
+def _previous_rep_rows(wb: Workbook) -> int:
+    for s in wb.package.sheets:
+        if s.name == SUMMARY_SHEET:
+            return max(0, wb.sheet(s).last_row_with_value(1) - SUMMARY_REP_ROW)
+    return 0
 
 
 def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | None = None,
@@ -313,24 +350,30 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     """Recompute a workbook file: read, score, write (to ``out`` or in place, atomically)."""
     path = Path(path)
     target = Path(out) if out else path
-    if out and target.suffix.lower() not in (".xlsx", ".xlsm"):
+    in_place = target.resolve() == path.resolve()
+    if not in_place and target.suffix.lower() not in (".xlsx", ".xlsm"):
         raise UserError(f"{target}: the output must be an .xlsx or .xlsm file")
-    if out and path.suffix.lower() == ".xlsm" and target.suffix.lower() != ".xlsm":
+    if not in_place and path.suffix.lower() == ".xlsm" and target.suffix.lower() != ".xlsm":
         raise UserError(f"{target}: {path.name} has macros; write to an .xlsm file to keep them")
-    wb = _load(path)
-    ws, area = locate_accounts(wb)
-    raw = read_raw(ws, area)
-    result = score_tables(raw, read_settings_rows(wb), read_salespeople(wb), rules=rules,
-                          plugin_dirs=plugin_dirs, engine=engine, base_dir=path.parent)
-    write_outputs(ws, area, raw, result)
-    write_blocks(wb, MATRIX_SHEET, matrix_blocks(result))
-    write_blocks(wb, SUMMARY_SHEET, summary_blocks(result, _previous_rep_rows(wb)))
-    sheets, problems = extra_sheets(result, result.output_sheets)
-    for name, blocks in sheets.items():
-        write_blocks(wb, name, blocks)
-    result.warnings.extend(Problem(p) for p in problems)
-    append_log(wb, result, when)
-    save_atomic(wb, target, backup=None if out else backup_path(path))
+    check_target(target)
+    wb = Workbook(path)
+    try:
+        area = locate_accounts(wb)
+        raw = read_raw(wb, area)
+        result = score_tables(raw, read_settings_rows(wb), read_salespeople(wb), rules=rules,
+                              plugin_dirs=plugin_dirs, engine=engine, base_dir=path.parent)
+        write_outputs(wb, area, raw, result)
+        write_blocks(wb, MATRIX_SHEET, matrix_blocks(result))
+        write_blocks(wb, SUMMARY_SHEET, summary_blocks(result, _previous_rep_rows(wb)))
+        sheets, problems = extra_sheets(result, result.output_sheets)
+        for name, blocks in sheets.items():
+            write_blocks(wb, name, blocks)
+        result.warnings.extend(Problem(p) for p in problems)
+        append_log(wb, result, when)
+        wb.finish()
+        save_atomic(wb.package.write, target, backup=backup_path(path) if in_place else None)
+    finally:
+        wb.package.close()
     return result, target
 
 

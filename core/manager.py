@@ -65,6 +65,7 @@ class Plugins:
     criteria: dict[str, Criterion] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
     derivations: dict[str, Derivation] = field(default_factory=dict)
+    derivation_origins: dict[str, Origin] = field(default_factory=dict)
     rule_actions: dict[str, Any] = field(default_factory=dict)
     output_sheets: dict[str, Callable] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -239,7 +240,13 @@ def _collect(manager: pluggy.PluginManager, plugins: Plugins) -> None:
         (der,) = args
         if not isinstance(der, Derivation) or not callable(der.compute):
             raise _ContractError("register_derivations must register potentiel.Derivation objects")
+        first = plugins.derivation_origins.get(der.field)
+        if first is not None and not (der.override and first.kind == "built-in"):
+            raise _ContractError(
+                f"{der.field!r} is already derived by {first}; this derivation is ignored "
+                "(set override=True to replace a built-in one)")
         plugins.derivations[der.field] = der
+        plugins.derivation_origins[der.field] = origin
 
     def action(args: tuple, origin: Origin) -> None:
         (act,) = args

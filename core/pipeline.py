@@ -30,7 +30,7 @@ from .scoring import CriteriaScores, Weighted, run_criteria, weighted_score
 from .validate import RawTable, Validated, validate
 
 PORTFOLIO_FIELDS = ("penetration", "potential_tier", "penetration_tier", "nearest_rep",
-                    "nearest_rep_km")
+                    "nearest_rep_km", "confidence")
 
 
 @dataclass
@@ -172,6 +172,12 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     criteria = plugins.criteria
     kwargs = {} if time_limit is None else {"time_limit": time_limit}
     crit = run_criteria(accounts, criteria, config.params, present, warnings, **kwargs)
+    weights = {name: float(config.weights.get(name, c.default_weight)) for name, c in criteria.items()}
+    for name, absent in crit.absent.items():
+        if absent and len(absent) == len(criteria[name].inputs):
+            weights[name] = 0.0  # no input column at all: not this workbook's criterion
+    # What rules see as `confidence`: the share of weight on known scores, before any rule.
+    accounts["confidence"] = weighted_score(crit.scores, weights).confidence
     rules = _rules_stage(ruleset, accounts, crit.scores, config, warnings)
     scores = crit.scores.copy()
     for name, override in rules.score.items():
@@ -182,7 +188,6 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
             accounts[fld] = values.where(values.notna(), accounts[fld])
         else:
             accounts[fld] = values
-    weights = {name: float(config.weights.get(name, c.default_weight)) for name, c in criteria.items()}
     weighted = weighted_score(scores, weights)
     final = weighted.score
     if rules.points is not None:
@@ -234,8 +239,7 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Penetration"] = acc["penetration"].round(4)
     out["Matrix"] = portfolio.matrix_label(acc["potential_tier"], acc["penetration_tier"])
     out["Top 80%"] = result.top
-    flags = text.flags_column(result.rules.flags, result.weighted.confidence,
-                              result.config.min_confidence, excluded, result.weighted.score)
+    flags = text.flags_column(result.rules.flags, excluded)
     out["Flags"] = flags
     out["Why"] = text.why_column(result)
     out["Confidence"] = result.weighted.confidence.round(3)

@@ -58,13 +58,10 @@ def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
     return acc
 
 
-def flags_column(flags: pd.Series, confidence: pd.Series, min_confidence: float,
-                 excluded: pd.Series, score: pd.Series) -> pd.Series:
+def flags_column(flags: pd.Series, excluded: pd.Series) -> pd.Series:
     rule_flags = spread(flags, lambda t: ", ".join(t) if t else None)
-    thin = np.where(confidence.to_numpy() < min_confidence, "thin-data", None)
     excl = np.where(excluded.to_numpy(dtype=bool), "excluded", None)
-    return pd.Series(join([rule_flags, thin, excl], ", ", len(flags)), index=flags.index,
-                     dtype=object)
+    return pd.Series(join([rule_flags, excl], ", ", len(flags)), index=flags.index, dtype=object)
 
 
 def why_column(result: "Result") -> pd.Series:
@@ -103,8 +100,9 @@ def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
     known = ~np.isnan(c)
     best = np.argmax(np.where(known, c, -np.inf), axis=1)
     worst = np.argmin(np.where(known, s, np.inf), axis=1)
-    keep_best = known.any(axis=1)
-    keep_worst = keep_best & (known.sum(axis=1) > 1) & (worst != best)
+    keep_best = known.any(axis=1) & (s[rows, best] >= 50)
+    keep_worst = known.any(axis=1) & (known.sum(axis=1) > 1) & (worst != best) & \
+        (s[rows, worst] < 50)
 
     def piece(prefix: str, which: np.ndarray, keep: np.ndarray) -> np.ndarray:
         reason = reasons[rows, which]

@@ -58,9 +58,9 @@ class Accessibility(Criterion):
         score = weighted_mean([by_distance, by_competitors],
                               [weights["distance"], weights["competitors"]])
 
-        # Reasons show km to the unit under 100 km and to the ten above ("420 km"): finer
-        # says nothing more, and it keeps the distinct reasons few.
-        shown_km = np.where(distance < 100, shown(distance), shown(distance, -1, cap=1e7))
+        # Kilometres to the unit: a reason saying "760 km" for 755 would mislead next to a
+        # 600 km rule.
+        shown_km = shown(distance, cap=1e7)
         shown_competitors = shown(np.maximum(competitors, 0.0))  # NaN stays NaN
         # Competitors as -(n + 1) where the distance is unknown, so the reason can say so.
         competitors_key = np.where(np.isnan(distance), -shown_competitors - 1, shown_competitors)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import pytest
 
 from helpers import HEADERS, write_workbook
@@ -22,5 +24,16 @@ def workbook(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _no_blocked_plugins(monkeypatch):
+def _hermetic_plugins(monkeypatch):
+    """Tests see the built-ins and their own plugins only: a plugin package installed in
+    the venv (e.g. examples/potentiel-nps) or a blocking variable set by the user must not
+    change their results. The entry-point test runs in a subprocess, unaffected."""
     monkeypatch.delenv("POTENTIEL_BLOCK_PLUGINS", raising=False)
+    real = importlib.metadata.entry_points
+
+    def entry_points(**kw):
+        if kw.get("group") == "potentiel":
+            return importlib.metadata.EntryPoints(())
+        return real(**kw)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)

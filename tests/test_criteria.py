@@ -289,7 +289,7 @@ def test_accessibility_combines_distance_and_competitors():
         "420 km from Paul Martin, 2 entrenched competitors",
         "30 km from the nearest rep, no entrenched competitor",
         "700 km from Anne Roy", "distance unknown, 1 entrenched competitor",
-        "distance and competitors unknown", "330 km from the nearest rep, 5 entrenched competitors"]
+        "distance and competitors unknown", "325 km from the nearest rep, 5 entrenched competitors"]
 
 
 def test_accessibility_names_the_rep_only_for_the_rep_distance():

@@ -7,10 +7,12 @@ import zipfile
 import openpyxl
 import pytest
 
-from helpers import HEADERS, cells, write_workbook
+from helpers import HEADERS, Formula, cells, write_workbook
 from potentiel.cli import main
 from potentiel.headless import score_file
 from potentiel.problems import UserError
+
+ROOT = __import__('pathlib').Path(__file__).resolve().parents[1]
 
 ROWS = [
     ["C1", "Acme", "Client", "Claire", 120000, 100000, 400000, 0, 4, 30],
@@ -186,3 +188,56 @@ def test_xlsm_keeps_its_macros(tmp_path):
         names = set(z.namelist())
         assert z.read("xl/vbaProject.bin") == (tmp_path / "vbaProject.bin").read_bytes()
     assert any(n.startswith("xl/drawings/vmlDrawing") for n in names)
+
+
+def test_only_the_parts_potentiel_owns_change(tmp_path):
+    """Charts, styles, macros, drawings: every part but the Accounts sheet, its table and
+    the output sheets is copied byte for byte."""
+    src = ROOT / "workbooks" / "portfolio.xlsm"
+    work = tmp_path / "p.xlsm"
+    shutil.copy(src, work)
+    score_file(work)
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(work) as b:
+        before = {n: a.read(n) for n in a.namelist()}
+        after = {n: b.read(n) for n in b.namelist()}
+    assert set(after) >= set(before)
+    changed = {n for n in before if before[n] != after[n]}
+    sheets = {n for n in changed if n.startswith("xl/worksheets/sheet")}
+    assert changed - sheets <= {"xl/workbook.xml", "xl/styles.xml", "xl/tables/table1.xml"}
+    for keep in ("xl/vbaProject.bin", "xl/charts/chart1.xml", "xl/drawings/vmlDrawing1.vml"):
+        if keep in before:
+            assert after[keep] == before[keep], keep
+
+
+def test_an_output_written_over_a_formula_drops_the_calculation_chain(tmp_path):
+    path = write_workbook(tmp_path / "f.xlsx", (*HEADERS, "Score"),
+                          [[*r, Formula("=E2*2")] if r[0] else [*r, None] for r in ROWS])
+    wb = openpyxl.load_workbook(path)
+    assert wb["Accounts"]["K2"].data_type == "f"
+    _add_calc_chain(path, "K2")
+    score_file(path)
+    wb = openpyxl.load_workbook(path)
+    assert wb["Accounts"]["K2"].data_type == "n"
+    with zipfile.ZipFile(path) as z:
+        assert not any("calcChain" in n for n in z.namelist())
+
+
+def _add_calc_chain(path, ref):
+    """What Excel writes next to formulas (openpyxl does not): xl/calcChain.xml."""
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    parts["xl/calcChain.xml"] = (f'<calcChain xmlns="{main}"><c r="{ref}" i="1"/></calcChain>').encode()
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    rels = rels.replace("</Relationships>", '<Relationship Id="rIdCalc" Type="http://schemas.'
+                        'openxmlformats.org/officeDocument/2006/relationships/calcChain" '
+                        'Target="calcChain.xml"/></Relationships>')
+    parts["xl/_rels/workbook.xml.rels"] = rels.encode()
+    types = parts["[Content_Types].xml"].decode().replace("</Types>", '<Override PartName="/xl/'
+                                                          'calcChain.xml" ContentType="application/'
+                                                          'vnd.openxmlformats-officedocument.'
+                                                          'spreadsheetml.calcChain+xml"/></Types>')
+    parts["[Content_Types].xml"] = types.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)

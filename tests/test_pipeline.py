@@ -86,7 +86,6 @@ def test_unknown_criterion_is_left_out_named_in_why_and_to_collect():
     assert out["Confidence"] == 0.5       # half the weight is known
     assert "not scored: cb" in out["Why"]
     assert out["To collect"] == "B"       # the blank input that would raise confidence
-    assert "thin-data" not in out["Flags"]  # 50 % is the default minimum
 
 
 def test_account_with_nothing_known_gets_no_category_not_a_silent_d():
@@ -94,7 +93,7 @@ def test_account_with_nothing_known_gets_no_category_not_a_silent_d():
     out = r.outputs.loc[0]
     assert math.isnan(out["Score"]) and out["Category"] is None
     assert out["Category label"] == "Not enough data"
-    assert out["Confidence"] == 0 and "thin-data" in out["Flags"]
+    assert out["Confidence"] == 0
     assert set(out["To collect"].split(", ")) == {"A", "B"}
 
 
@@ -179,10 +178,13 @@ def test_distance_comes_from_coordinates_only_where_blank():
     assert raw_rows[0][3] is None                   # the input itself is never filled in
 
 
-def test_missing_input_column_is_reported_by_name():
+def test_missing_input_column_is_reported_and_does_not_weigh():
     r = score([["X", 60]], ["id", "a"], Column("ca", "a"), Column("cb", "b"))
     assert any("criterion cb: none of its inputs (B) is in the Accounts table" in str(w)
                for w in r.warnings)
+    # not this workbook's criterion: it lowers nobody's confidence and is not "to collect"
+    assert r.outputs.loc[0, "Confidence"] == 1.0
+    assert r.outputs.loc[0, "To collect"] == "" and "not scored" not in r.outputs.loc[0, "Why"]
 
 
 def test_outputs_are_in_design_order():

@@ -60,7 +60,11 @@ def test_register_criteria_drop_in_file_adds_a_weighted_column(tmp_path):
     result, _ = score_file(path, plugin_dirs=[str(d)])
     assert str(result.scores.failed) == "{}" or "loyalty" not in result.scores.failed
     assert list(result.outputs["Score: loyalty"]) == [50, 50]
-    total = sum(c.default_weight for c in result.criteria.values())
+    # criteria with no input column in this workbook (growth, prescription) do not weigh
+    present = [n for n, c in result.criteria.items()
+               if len(result.scores.absent[n]) < len(c.inputs)]
+    total = sum(result.criteria[n].default_weight for n in present)
+    assert "growth" not in present and "loyalty" in present
     assert result.weighted.weights["loyalty"] == pytest.approx(20 / total)
     ws = openpyxl.load_workbook(path)["Accounts"]
     assert "Score: loyalty" in [c.value for c in ws[1]]
@@ -161,11 +165,14 @@ def test_register_derivations(tmp_path):
         @hookimpl
         def register_derivations(register):
             register(Derivation("potential", ("sites", "spend_per_site"),
-                                lambda a, ctx: a["sites"] * a["spend_per_site"]))
+                                lambda a, ctx: a["sites"] * a["spend_per_site"], override=True))
+            register(Derivation("potential", ("x",), lambda a, ctx: a["x"]))
     ''')
     from potentiel.pipeline import score_records
     plugins = load_plugins([d], entry_points=False)
-    assert plugins.problems == []
+    assert [str(p).split(": ", 1)[1] for p in plugins.problems] == [
+        f"plugin sites: 'potential' is already derived by file {d / 'sites.py'}; this derivation "
+        "is ignored (set override=True to replace a built-in one)"]
     result = score_records([{"id": "A", "sites": 3, "spend_per_site": 1000, "revenue": 600},
                             {"id": "B", "sites": 3, "spend_per_site": 1000, "potential": 50}],
                            plugins=plugins)
@@ -201,7 +208,7 @@ def test_register_rule_actions(tmp_path):
     path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
     result, _ = score_file(path, rules=str(rules), plugin_dirs=[str(d)])
     assert result.outputs.loc[1, "Flags"] == "credit-watch, inaccessible, notify-logistics"
-    assert "big-far: Deliveries that far need planning." in result.outputs.loc[1, "Why"]
+    assert "big-far: Deliveries that far need planning; " in result.outputs.loc[1, "Why"]
     assert result.outputs.loc[0, "Flags"] in (None, "")
     # a wrong value is reported with its file and line
     rules.write_text(rules.read_text().replace("{notify: logistics}", "{notify: 3}"))

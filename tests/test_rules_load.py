@@ -470,4 +470,5 @@ def test_default_ruleset_matches_the_design():
                           "relationship": 5, "accessibility": 5}
     assert [(b.letter, b.min, b.label) for b in rs.categories.bands] == [
         ("A", 75, "Strategic"), ("B", 50, "Important"), ("C", 25, "Medium"), ("D", 0, "Small")]
-    assert {r.id for r in rs.rules} == {"too-far", "fragility-zone", "credit-watch"}
+    assert {r.id for r in rs.rules} == {"too-far", "fragility-zone", "credit-watch", "thin-data",
+                                        "check-potential"}

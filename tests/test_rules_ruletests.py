@@ -106,7 +106,10 @@ def test_a_scorer_returning_the_wrong_number_of_rows_is_an_error(tmp_path):
 
 @pytest.mark.parametrize("name", [None, "clients/office-supplies-co.yaml",
                                   "clients/industrial-supplier.yaml"])
-def test_shipped_rule_files_pass_their_own_tests(name):
-    rs = load_ruleset(None if name is None else rules_dir() / name, CATALOGUE, CRITERIA)
-    outcomes = run_rule_tests(rs, fake_scorer(base=80.0))
+def test_shipped_rule_files_pass_their_own_tests(name, plugins):
+    # the real pipeline and criteria, as `potentiel rules test` runs them
+    from potentiel.pipeline import rule_test_scorer
+    rs = load_ruleset(None if name is None else rules_dir() / name, plugins.catalogue(),
+                      plugins.criteria, plugins.rule_actions)
+    outcomes = run_rule_tests(rs, rule_test_scorer(plugins))
     assert outcomes and all(o.passed for o in outcomes), format_test_report(outcomes)

@@ -70,8 +70,6 @@ FRENCH_HELP = {
     "Penetration weak below": "Part du potentiel en dessous de laquelle la pénétration est "
                               "faible.",
     "Top revenue share": "Les comptes qui font cette part du CA sont marqués Top 80%.",
-    "Minimum confidence": "En dessous de cette part du poids connu, le compte est marqué "
-                          "thin-data.",
 }
 
 

@@ -42,6 +42,7 @@ PORTFOLIO_FIELDS: tuple[NameInfo, ...] = (
     NameInfo("penetration_tier", TEXT, choices=("strong", "medium", "weak"), source="portfolio"),
     NameInfo("nearest_rep", TEXT, source="portfolio"),
     NameInfo("nearest_rep_km", NUMBER, source="portfolio"),
+    NameInfo("confidence", NUMBER, FRACTION, source="portfolio"),
 )
 
 

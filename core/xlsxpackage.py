@@ -1,0 +1,255 @@
+"""A workbook file as a package of parts: read them, change a few, write all back.
+
+An .xlsx/.xlsm is a zip of XML parts (sheets, tables, styles, charts, macros, …). The
+headless front end changes only the parts Potentiel owns (its output cells, its output
+sheets, the Accounts table's size) and copies every other part unchanged, so charts,
+pictures, pivot tables, conditional formats, form controls and macros survive exactly as
+they were. This module owns the package: parts, relationships, content types and the
+workbook's list of sheets.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from .problems import UserError
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+SHEET_TYPE = REL + "/worksheet"
+TABLE_TYPE = REL + "/table"
+SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+NS = {"m": MAIN, "r": REL, "pr": PKG_REL, "ct": CT}
+# Limits against zip bombs: what a real workbook never reaches.
+MAX_PARTS = 10_000
+MAX_TOTAL = 2 * 1024 ** 3      # bytes, uncompressed
+MAX_RATIO = 200                # uncompressed / compressed, per large part
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
+                          remove_blank_text=False)
+
+
+def parse_xml(data: bytes, name: str) -> etree._Element:
+    """Parse one part; DTDs and entities are refused (no entity expansion attacks)."""
+    if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data[:4096]:
+        raise UserError(f"{name}: the workbook contains a DTD or entities, which Excel never "
+                        "writes; it is refused as unsafe")
+    try:
+        return etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise UserError(f"the workbook part {name} is damaged ({exc}); open the file in Excel "
+                        "and save it again") from None
+
+
+@dataclass
+class SheetRef:
+    name: str
+    part: str        # e.g. xl/worksheets/sheet1.xml
+    rid: str
+
+
+class Package:
+    """The parts of one workbook file, with the few that were changed."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._zip = zipfile.ZipFile(self.path)
+        self.infos = {i.filename: i for i in self._zip.infolist()}
+        self._check_sizes()
+        self.changed: dict[str, bytes] = {}
+        self.removed: set[str] = set()
+        self._trees: dict[str, etree._Element] = {}
+        if "xl/workbook.xml" not in self.infos and "[Content_Types].xml" not in self.infos:
+            raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
+                            "part inside)")
+        self.workbook_part = self._main_part()
+        self.sheets = self._read_sheets()
+
+    def close(self) -> None:
+        self._zip.close()
+
+    # ---------------------------------------------------------------- reading
+    def _check_sizes(self) -> None:
+        if len(self.infos) > MAX_PARTS:
+            raise UserError(f"{self.path}: {len(self.infos)} parts inside; a workbook has far "
+                            f"fewer (limit {MAX_PARTS}); refused")
+        total = sum(i.file_size for i in self.infos.values())
+        if total > MAX_TOTAL:
+            raise UserError(f"{self.path}: would unpack to {total / 1024 ** 3:.1f} GB (limit "
+                            f"{MAX_TOTAL / 1024 ** 3:.0f} GB); refused")
+        for i in self.infos.values():
+            if i.file_size > 50 * 1024 ** 2 and i.compress_size and \
+                    i.file_size / i.compress_size > MAX_RATIO:
+                raise UserError(f"{self.path}: part {i.filename} is compressed {i.file_size // i.compress_size}"
+                                " times, like a zip bomb; refused")
+
+    def has(self, name: str) -> bool:
+        return (name in self.infos or name in self.changed) and name not in self.removed
+
+    def read(self, name: str) -> bytes:
+        if name in self.changed:
+            return self.changed[name]
+        try:
+            return self._zip.read(name)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the file is "
+                            "damaged or truncated") from None
+
+    def xml(self, name: str) -> etree._Element:
+        """The parsed part (parsed once; edits to it are saved by `touch`)."""
+        if name not in self._trees:
+            self._trees[name] = parse_xml(self.read(name), name)
+        return self._trees[name]
+
+    def touch(self, name: str) -> None:
+        """Mark a parsed part as changed: it is serialised when the package is written."""
+        self.changed[name] = b""  # placeholder; serialised in write()
+
+    def put(self, name: str, data: bytes) -> None:
+        self._trees.pop(name, None)
+        self.changed[name] = data
+        self.removed.discard(name)
+
+    def _main_part(self) -> str:
+        rels = self.xml("_rels/.rels")
+        for r in rels.iterfind("pr:Relationship", NS):
+            if r.get("Type", "").endswith("/officeDocument"):
+                return r.get("Target").lstrip("/")
+        return "xl/workbook.xml"
+
+    def rels_name(self, part: str) -> str:
+        folder, base = posixpath.split(part)
+        return posixpath.join(folder, "_rels", base + ".rels")
+
+    def rels(self, part: str) -> etree._Element:
+        name = self.rels_name(part)
+        if not self.has(name):
+            root = etree.Element(f"{{{PKG_REL}}}Relationships", nsmap={None: PKG_REL})
+            self._trees[name] = root
+            self.touch(name)
+        return self.xml(name)
+
+    def target(self, part: str, target: str) -> str:
+        """A relationship's target as a part name."""
+        if target.startswith("/"):
+            return target.lstrip("/")
+        return posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
+
+    def _read_sheets(self) -> list[SheetRef]:
+        wb = self.xml(self.workbook_part)
+        rels = {r.get("Id"): r for r in self.rels(self.workbook_part).iterfind("pr:Relationship", NS)}
+        out = []
+        for s in wb.iterfind("m:sheets/m:sheet", NS):
+            rid = s.get(f"{{{REL}}}id")
+            rel = rels.get(rid)
+            if rel is None or not rel.get("Type", "").endswith("/worksheet"):
+                continue  # chart sheets, dialog sheets: not ours to read
+            out.append(SheetRef(s.get("name"), self.target(self.workbook_part, rel.get("Target")), rid))
+        return out
+
+    def related(self, part: str, kind: str) -> list[str]:
+        """Parts a part points to with a relationship of type ``…/kind``."""
+        name = self.rels_name(part)
+        if not self.has(name):
+            return []
+        return [self.target(part, r.get("Target")) for r in self.xml(name).iterfind("pr:Relationship", NS)
+                if r.get("Type", "").endswith("/" + kind) and r.get("TargetMode") != "External"]
+
+    # ---------------------------------------------------------------- changing
+    def add_sheet(self, name: str, xml: bytes) -> SheetRef:
+        """A new worksheet at the end of the workbook."""
+        n = 1
+        while self.has(f"xl/worksheets/sheet{n}.xml"):
+            n += 1
+        part = f"xl/worksheets/sheet{n}.xml"
+        self.put(part, xml)
+        rels = self.rels(self.workbook_part)
+        ids = {r.get("Id") for r in rels.iterfind("pr:Relationship", NS)}
+        k = len(ids) + 1
+        while f"rId{k}" in ids:
+            k += 1
+        rid = f"rId{k}"
+        rel = etree.SubElement(rels, f"{{{PKG_REL}}}Relationship")
+        rel.set("Id", rid)
+        rel.set("Type", SHEET_TYPE)
+        rel.set("Target", posixpath.relpath(part, posixpath.dirname(self.workbook_part)))
+        self.touch(self.rels_name(self.workbook_part))
+        wb = self.xml(self.workbook_part)
+        sheets = wb.find("m:sheets", NS)
+        ids = [int(s.get("sheetId")) for s in sheets.iterfind("m:sheet", NS)]
+        sheet = etree.SubElement(sheets, f"{{{MAIN}}}sheet")
+        sheet.set("name", name)
+        sheet.set("sheetId", str(max(ids, default=0) + 1))
+        sheet.set(f"{{{REL}}}id", rid)
+        self.touch(self.workbook_part)
+        types = self.xml("[Content_Types].xml")
+        override = etree.SubElement(types, f"{{{CT}}}Override")
+        override.set("PartName", "/" + part)
+        override.set("ContentType", SHEET_CT)
+        self.touch("[Content_Types].xml")
+        ref = SheetRef(name, part, rid)
+        self.sheets.append(ref)
+        return ref
+
+    def recalc_on_open(self) -> None:
+        """Ask Excel to recompute formulas on open: some may read the cells we wrote."""
+        wb = self.xml(self.workbook_part)
+        calc = wb.find("m:calcPr", NS)
+        if calc is None:
+            calc = etree.SubElement(wb, f"{{{MAIN}}}calcPr")
+            # calcPr sits before a few optional elements; move it right after definedNames/sheets
+            anchor = wb.find("m:definedNames", NS)
+            anchor = anchor if anchor is not None else wb.find("m:sheets", NS)
+            anchor.addnext(calc)
+        calc.set("fullCalcOnLoad", "1")
+        self.touch(self.workbook_part)
+
+    def drop_calc_chain(self) -> None:
+        chain = [p for p in self.related(self.workbook_part, "calcChain")]
+        if not chain:
+            return
+        rels = self.rels(self.workbook_part)
+        for r in list(rels.iterfind("pr:Relationship", NS)):
+            if r.get("Type", "").endswith("/calcChain"):
+                rels.remove(r)
+        self.touch(self.rels_name(self.workbook_part))
+        types = self.xml("[Content_Types].xml")
+        for o in list(types.iterfind("ct:Override", NS)):
+            if o.get("PartName", "").lstrip("/") in chain:
+                types.remove(o)
+        self.touch("[Content_Types].xml")
+        self.removed.update(chain)
+
+    # ---------------------------------------------------------------- writing
+    def write(self, target: str) -> None:
+        """Every part, in the original order: changed ones re-serialised, others copied."""
+        out = zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        with out:
+            names = [n for n in self.infos if n not in self.removed]
+            names += [n for n in self.changed if n not in self.infos and n not in self.removed]
+            for name in names:
+                if name in self.changed:
+                    data = self.changed[name]
+                    if name in self._trees:
+                        data = etree.tostring(self._trees[name], xml_declaration=True,
+                                              encoding="UTF-8", standalone=True)
+                    info = self.infos.get(name) or zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0))
+                    info = _fresh_info(info)
+                    out.writestr(info, data)
+                else:
+                    info = self.infos[name]
+                    out.writestr(_fresh_info(info), self._zip.read(name))
+
+
+def _fresh_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    fresh = zipfile.ZipInfo(info.filename, info.date_time)
+    fresh.compress_type = zipfile.ZIP_DEFLATED
+    fresh.external_attr = info.external_attr
+    return fresh

@@ -1,0 +1,323 @@
+"""Editing a worksheet part and the styles it uses, cell by cell, values only.
+
+`Sheet` writes values into cells of one worksheet XML tree: numbers, booleans, dates and
+inline text, never a formula. A cell that already exists keeps its style (the template's
+colours and number formats stay); a new cell takes the column's style or a number format
+Potentiel chooses. Text that Excel could read as a formula is stored as text with Excel's
+quote prefix. `Styles` adds the few cell formats that needs to the workbook's styles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+from lxml import etree
+
+from .safety import formula_like
+from .xlsxpackage import MAIN, NS
+
+C, R, V, IS, T, F = (f"{{{MAIN}}}{x}" for x in ("c", "row", "v", "is", "t", "f"))
+_REF = re.compile(r"^([A-Z]+)(\d+)$")
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+MAX_TEXT = 32767  # Excel's limit for one cell
+
+
+def col_letter(col: int) -> str:
+    letters = ""
+    while col > 0:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    m = _REF.match(ref.replace("$", ""))
+    if not m:
+        raise ValueError(f"not a cell reference: {ref}")
+    return int(m.group(2)), col_number(m.group(1))
+
+
+def range_bounds(ref: str) -> tuple[int, int, int, int]:
+    """``A1:C5`` → (first row, first col, last row, last col)."""
+    a, _, b = ref.replace("$", "").partition(":")
+    r1, c1 = split_ref(a)
+    r2, c2 = split_ref(b or a)
+    return r1, c1, r2, c2
+
+
+class Styles:
+    """The workbook's cell formats, with the few Potentiel adds (reused, never duplicated)."""
+
+    def __init__(self, package):
+        self.package = package
+        self.part = "xl/styles.xml"
+        self._root = package.xml(self.part) if package.has(self.part) else None
+        self._cache: dict[tuple, int] = {}
+
+    def variant(self, base: int | None, num_fmt: str | None = None, quote: bool = False) -> int | None:
+        """Index of a cell format like ``base`` with a number format and/or quote prefix."""
+        if self._root is None or (num_fmt is None and not quote):
+            return base
+        key = (base, num_fmt, quote)
+        if key in self._cache:
+            return self._cache[key]
+        xfs = self._root.find("m:cellXfs", NS)
+        if xfs is None:
+            return base
+        items = xfs.findall("m:xf", NS)
+        src = items[base] if base is not None and base < len(items) else (items[0] if items else None)
+        xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
+        if src is not None:
+            for k, v in src.attrib.items():
+                xf.set(k, v)
+            for child in src:
+                xf.append(etree.fromstring(etree.tostring(child)))
+        for k in ("numFmtId", "fontId", "fillId", "borderId"):
+            xf.set(k, xf.get(k, "0"))
+        if num_fmt is not None:
+            xf.set("numFmtId", str(self._num_fmt(num_fmt)))
+            xf.set("applyNumberFormat", "1")
+        if quote:
+            xf.set("quotePrefix", "1")
+        xfs.set("count", str(len(xfs)))
+        self.package.touch(self.part)
+        index = len(xfs) - 1
+        self._cache[key] = index
+        return index
+
+    def _num_fmt(self, code: str) -> int:
+        builtin = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "0%": 9, "0.0%": 10,
+                   "m/d/yy h:mm": 22, "yyyy-mm-dd hh:mm": 22}
+        if code in builtin:
+            return builtin[code]
+        fmts = self._root.find("m:numFmts", NS)
+        if fmts is None:
+            fmts = etree.Element(f"{{{MAIN}}}numFmts")
+            self._root.insert(0, fmts)
+        used = [int(f.get("numFmtId")) for f in fmts.iterfind("m:numFmt", NS)]
+        for f in fmts.iterfind("m:numFmt", NS):
+            if f.get("formatCode") == code:
+                return int(f.get("numFmtId"))
+        new = max([163, *used]) + 1
+        el = etree.SubElement(fmts, f"{{{MAIN}}}numFmt")
+        el.set("numFmtId", str(new))
+        el.set("formatCode", code)
+        fmts.set("count", str(len(fmts)))
+        return new
+
+
+class Sheet:
+    """One worksheet's XML, indexed by row for fast cell edits."""
+
+    def __init__(self, package, part: str, styles: Styles):
+        self.package = package
+        self.part = part
+        self.styles = styles
+        self.root = package.xml(part)
+        self.data = self.root.find("m:sheetData", NS)
+        if self.data is None:
+            self.data = etree.SubElement(self.root, f"{{{MAIN}}}sheetData")
+        self.rows: dict[int, etree._Element] = {}
+        for row in self.data.iterfind("m:row", NS):
+            r = row.get("r")
+            if r is not None:
+                self.rows[int(r)] = row
+        self.col_styles = self._col_styles()
+        self.removed_formula = False
+        self.changed = False
+
+    def _col_styles(self) -> dict[int, int]:
+        out = {}
+        cols = self.root.find("m:cols", NS)
+        if cols is not None:
+            for c in cols.iterfind("m:col", NS):
+                if c.get("style"):
+                    for k in range(int(c.get("min")), min(int(c.get("max")), 16384) + 1):
+                        out[k] = int(c.get("style"))
+        return out
+
+    def formula_cells(self) -> set[tuple[int, int]]:
+        """(row, col) of every cell holding a formula."""
+        found = set()
+        for c in self.data.iterfind(".//m:c", NS):
+            if c.find(F) is not None:
+                found.add(split_ref(c.get("r")))
+        return found
+
+    def _row(self, r: int) -> etree._Element:
+        row = self.rows.get(r)
+        if row is None:
+            row = etree.Element(R)
+            row.set("r", str(r))
+            later = [k for k in self.rows if k > r]
+            if later:
+                self.rows[min(later)].addprevious(row)
+            else:
+                self.data.append(row)
+            self.rows[r] = row
+        return row
+
+    def _cells(self, row: etree._Element) -> dict[int, etree._Element]:
+        out = {}
+        for c in row.iterfind("m:c", NS):
+            ref = c.get("r")
+            if ref:
+                out[split_ref(ref)[1]] = c
+        return out
+
+    def write_row(self, r: int, values: dict[int, Any], formats: dict[int, str] | None = None) -> None:
+        """Set the cells of row ``r``: column → value (None blanks the cell, keeping its style)."""
+        row = self._row(r)
+        existing = self._cells(row)
+        if "spans" in row.attrib:
+            del row.attrib["spans"]  # an optimisation hint that would now be wrong
+        new = []
+        for col, value in values.items():
+            cell = existing.get(col)
+            if cell is None:
+                if value is None:
+                    continue
+                cell = etree.Element(C)
+                cell.set("r", f"{col_letter(col)}{r}")
+                style = self.col_styles.get(col)
+                if style is not None:
+                    cell.set("s", str(style))
+                fmt = (formats or {}).get(col)
+                if fmt and not isinstance(value, str):
+                    cell.set("s", str(self.styles.variant(style, num_fmt=fmt)))
+                new.append((col, cell))
+            self._set(cell, value)
+        if new:
+            self._insert(row, existing, new)
+        self.changed = True
+
+    def _insert(self, row, existing: dict[int, etree._Element], new: list) -> None:
+        cols = sorted(existing)
+        if not cols or min(c for c, _ in new) > cols[-1]:
+            for _, cell in sorted(new, key=lambda x: x[0]):
+                row.append(cell)
+            return
+        for col, cell in sorted(new, key=lambda x: x[0]):
+            after = [c for c in existing if c > col]
+            if after:
+                existing[min(after)].addprevious(cell)
+            else:
+                row.append(cell)
+            existing[col] = cell
+
+    def _set(self, cell: etree._Element, value: Any) -> None:
+        for child in list(cell):
+            if child.tag == F:
+                self.removed_formula = True
+            cell.remove(child)
+        for attr in ("t", "cm", "vm", "ph"):
+            cell.attrib.pop(attr, None)
+        if value is None:
+            return
+        if isinstance(value, bool):
+            cell.set("t", "b")
+            etree.SubElement(cell, V).text = "1" if value else "0"
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                return
+            etree.SubElement(cell, V).text = _number(value)
+        elif isinstance(value, (dt.datetime, dt.date)):
+            if not isinstance(value, dt.datetime):
+                value = dt.datetime(value.year, value.month, value.day)
+            serial = (value - EXCEL_EPOCH).total_seconds() / 86400
+            etree.SubElement(cell, V).text = _number(serial)
+            base = int(cell.get("s")) if cell.get("s") else None
+            cell.set("s", str(self.styles.variant(base, num_fmt="yyyy-mm-dd hh:mm")))
+        else:
+            text = _XML_BAD.sub("", str(value))[:MAX_TEXT]
+            cell.set("t", "inlineStr")
+            is_ = etree.SubElement(cell, IS)
+            t = etree.SubElement(is_, T)
+            t.text = text
+            if text != text.strip() or "\n" in text:
+                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+            if formula_like(text):
+                # Stored as text and shown as typed: Excel's quote prefix, never a formula.
+                base = int(cell.get("s")) if cell.get("s") else None
+                cell.set("s", str(self.styles.variant(base, quote=True)))
+
+    def clear(self, first_row: int, last_row: int, first_col: int, last_col: int) -> None:
+        """Blank the values in a rectangle (styles stay)."""
+        for r in range(first_row, last_row + 1):
+            row = self.rows.get(r)
+            if row is None:
+                continue
+            for col, cell in self._cells(row).items():
+                if first_col <= col <= last_col and len(cell):
+                    self._set(cell, None)
+                    self.changed = True
+
+    def last_row_with_value(self, col: int = 1) -> int:
+        best = 0
+        for r, row in self.rows.items():
+            cell = self._cells(row).get(col)
+            if cell is not None and len(cell):
+                best = max(best, r)
+        return best
+
+    def set_width(self, col: int, width: float) -> None:
+        """A width for a column that has none yet (a user's width is kept)."""
+        cols = self.root.find("m:cols", NS)
+        if cols is None:
+            cols = etree.Element(f"{{{MAIN}}}cols")
+            self.data.addprevious(cols)
+        for c in cols.iterfind("m:col", NS):
+            if int(c.get("min")) <= col <= int(c.get("max")):
+                return
+        el = etree.SubElement(cols, f"{{{MAIN}}}col")
+        el.set("min", str(col))
+        el.set("max", str(col))
+        el.set("width", f"{width:g}")
+        el.set("customWidth", "1")
+        items = sorted(cols, key=lambda c: int(c.get("min")))
+        for c in items:
+            cols.append(c)
+        self.changed = True
+
+    def finish(self) -> None:
+        """Fix the dimension and mark the part changed."""
+        if not self.changed:
+            return
+        last_row = max(self.rows, default=1)
+        last_col = 1
+        for row in self.rows.values():
+            cells = row.findall("m:c", NS)
+            if cells:
+                last_col = max(last_col, split_ref(cells[-1].get("r"))[1])
+        dim = self.root.find("m:dimension", NS)
+        if dim is not None:
+            dim.set("ref", f"A1:{col_letter(last_col)}{last_row}")
+        self.package.touch(self.part)
+
+
+def _number(value: float | int) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+               b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+               b'<dimension ref="A1"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+               b'<sheetFormatPr defaultRowHeight="15"/><sheetData/>'
+               b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+               b'footer="0.3"/></worksheet>')
