@@ -241,3 +241,30 @@ def _add_calc_chain(path, ref):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for n, data in parts.items():
             z.writestr(n, data)
+
+
+def test_output_to_a_missing_folder_is_one_clear_line(workbook, tmp_path, capsys):
+    path = workbook(ROWS)
+    assert main(["score", str(path), "-o", str(tmp_path / "nope" / "x.xlsx")]) == 1
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "Traceback" not in err
+
+
+def test_written_file_keeps_usual_permissions(workbook, tmp_path):
+    path = workbook(ROWS)
+    os.chmod(path, 0o644)
+    score_file(path)
+    assert path.stat().st_mode & 0o777 == 0o644
+    out = tmp_path / "new.xlsx"
+    old = os.umask(0o022)
+    try:
+        score_file(path, out)
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_o_to_the_same_file_is_in_place_with_a_backup(workbook):
+    path = workbook(ROWS)
+    score_file(path, path)
+    assert path.with_name("book.backup.xlsx").exists()
