@@ -25,19 +25,41 @@ def spread(values: Sequence, make: Callable[[object], str | None]) -> np.ndarray
     return texts[codes]
 
 
+def by_code(codes: np.ndarray, make: Callable[[int], str | None]) -> np.ndarray:
+    """``make(code)`` per account for integer codes, built once per distinct code."""
+    uniques, inverse = np.unique(codes, return_inverse=True)
+    texts = np.empty(len(uniques), dtype=object)
+    texts[:] = [make(int(u)) for u in uniques]
+    return texts[inverse.reshape(-1)]
+
+
+def bit_codes(masks: Sequence[np.ndarray]) -> np.ndarray:
+    """One integer per account whose bit i says whether masks[i] is True there."""
+    n = len(masks[0])
+    if len(masks) <= 62:
+        code = np.zeros(n, dtype=np.int64)
+        for i, m in enumerate(masks):
+            code |= np.asarray(m, dtype=np.int64) << i
+        return code
+    packed = np.packbits(np.column_stack(masks).astype(bool), axis=1)
+    return np.unique(packed, axis=0, return_inverse=True)[1].reshape(-1)
+
+
 def listing(masks: Sequence[np.ndarray], words: Sequence[str], sep: str = ", ") -> np.ndarray:
     """Per account, the ``words`` whose mask is True, joined; None where none is."""
     n = len(masks[0]) if len(masks) else 0
-    out = np.full(n, None, dtype=object)
     if not len(masks) or n == 0:
-        return out
-    matrix = np.column_stack(masks).astype(bool)
-    packed = np.packbits(matrix, axis=1)
-    distinct, inverse = np.unique(packed, axis=0, return_inverse=True)
-    rows = np.unpackbits(distinct, axis=1, count=len(words)).astype(bool)
-    texts = np.empty(len(rows), dtype=object)
-    texts[:] = [sep.join(w for w, on in zip(words, row) if on) or None for row in rows]
-    return texts[inverse.reshape(-1)]
+        return np.full(n, None, dtype=object)
+    if len(masks) > 62:
+        matrix = np.column_stack(masks).astype(bool)
+        codes = bit_codes(masks)
+        first = {}
+        for i, c in enumerate(codes):
+            first.setdefault(int(c), i)
+        return by_code(codes, lambda c: sep.join(w for w, on in zip(words, matrix[first[c]]) if on)
+                       or None)
+    return by_code(bit_codes(masks),
+                   lambda c: sep.join(w for i, w in enumerate(words) if c >> i & 1) or None)
 
 
 def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
@@ -46,7 +68,7 @@ def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
     filled = np.zeros(n, dtype=bool)
     for piece in pieces:
         p = np.asarray(piece, dtype=object)
-        has = pd.notna(p) & (p != "")
+        has = pd.notna(p)
         if not has.any():
             continue
         both = has & filled
@@ -106,16 +128,22 @@ def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
 
     def piece(prefix: str, which: np.ndarray, keep: np.ndarray) -> np.ndarray:
         reason = reasons[rows, which]
-        points = np.nan_to_num(np.round(s[rows, which]), nan=-1).astype(int)
-        keys = pd.MultiIndex.from_arrays([which, points, pd.Series(reason, dtype=object)])
+        rcodes, rtexts = pd.factorize(pd.Series(reason, dtype=object), use_na_sentinel=True)
+        points = np.nan_to_num(np.round(s[rows, which]), nan=-1).astype(np.int64)
+        width = len(rtexts) + 1
+        key = (which.astype(np.int64) * 102 + points + 1) * width + (rcodes + 1)
+        key = np.where(keep, key, -1)
 
-        def make(key) -> str:
-            k, pts, text = key
+        def make(code: int) -> str | None:
+            if code < 0:
+                return None
+            k, rest = divmod(code, 102 * width)
+            pts, r = divmod(rest, width)
+            text = rtexts[r - 1] if r else None
             label = text if isinstance(text, str) and text else names[k]
-            return f"{prefix}{label} ({pts}/100)"
+            return f"{prefix}{label} ({pts - 1}/100)"
 
-        out = spread(list(keys), make) if n else none
-        return np.where(keep, out, None)
+        return by_code(key, make)
 
     return piece("strongest: ", best, keep_best), piece("weakest: ", worst, keep_worst)
 

@@ -436,3 +436,25 @@ def test_memory_flat_over_100k_accounts():
     print(f"\n100k accounts, 4 rules: {rate:,.0f} accounts/s, RSS growth {growth:.1f} MB")
     assert growth < 30
     assert first + second == [expected(r) for r in records]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False)),
+                          st.one_of(st.none(), st.sampled_from(["prospect", "client", "é x"]))),
+                min_size=1, max_size=40))
+def test_columns_give_what_records_give(rows):
+    """The column-wise entry the rules stage uses agrees with the record-wise one."""
+    from potentiel.rules.durable_engine import evaluate_columns
+    records = [{k: v for k, v in (("distance_km", d), ("status", s)) if v is not None}
+               for d, s in rows]
+    columns = {"distance_km": np.array([np.nan if d is None else d for d, _ in rows]),
+               "status": np.array([s for _, s in rows], dtype=object)}
+    assert evaluate_columns(SPEC, columns, len(rows)) == evaluate(SPEC, records)
+
+
+def test_columns_refuse_infinity_and_wrong_kinds():
+    from potentiel.rules.durable_engine import evaluate_columns
+    with pytest.raises(ValueError, match="infinite"):
+        evaluate_columns(SPEC, {"distance_km": np.array([1.0, np.inf])}, 2)
+    with pytest.raises(ValueError, match="compares it with"):
+        evaluate_columns(SPEC, {"distance_km": np.array(["abc", None], dtype=object)}, 2)

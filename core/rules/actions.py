@@ -132,10 +132,18 @@ def row_tuples(matrix: np.ndarray, names: list[str], index: pd.Index) -> pd.Seri
     n, k = matrix.shape
     if k == 0 or n == 0:
         return pd.Series([()] * n, index=index, dtype=object)
-    packed = np.packbits(matrix, axis=1)
-    distinct, inverse = np.unique(packed, axis=0, return_inverse=True)
-    rows = np.unpackbits(distinct, axis=1, count=k).astype(bool)
     arr = np.array(names, dtype=object)
+    if k <= 62:
+        # one integer per row (bit j = column j), then one tuple per distinct integer
+        code = np.zeros(n, dtype=np.int64)
+        for j in range(k):
+            code |= matrix[:, j].astype(np.int64) << j
+        distinct, inverse = np.unique(code, return_inverse=True)
+        rows = ((distinct[:, None] >> np.arange(k)) & 1).astype(bool)
+    else:
+        packed = np.packbits(matrix, axis=1)
+        distinct, inverse = np.unique(packed, axis=0, return_inverse=True)
+        rows = np.unpackbits(distinct, axis=1, count=k).astype(bool)
     tuples = np.empty(len(rows), dtype=object)
     tuples[:] = [tuple(arr[row]) for row in rows]
     return pd.Series(tuples[inverse.reshape(-1)], index=index, dtype=object)

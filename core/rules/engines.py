@@ -38,7 +38,7 @@ def _durable_module():
 def durable_fired(ruleset: RuleSet, frame, n: int, module) -> np.ndarray:
     rules = ruleset.active_rules
     program = DurableProgram({r.id: r.normal for r in rules}, ruleset.hidden, frame, n)
-    fired_ids = module.evaluate(program.conditions, program.records()) if n else []
+    fired_ids = module.evaluate_columns(program.conditions, program.keyed_columns(), n) if n else []
     position = {r.id: j for j, r in enumerate(rules)}
     out = np.zeros((n, len(rules)), dtype=bool)
     for i, ids in enumerate(fired_ids):

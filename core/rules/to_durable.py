@@ -49,6 +49,14 @@ def safe_number(value: float) -> bool:
     return not e or "." in mantissa
 
 
+def all_safe(values: np.ndarray) -> bool:
+    """`safe_number` for every value; only values Python writes with an exponent (below
+    1e-4 or from 1e16 on) are looked at one by one."""
+    a = np.abs(values[np.isfinite(values)])
+    exponent = (a >= 1e16) | ((a > 0) & (a < 1e-4))
+    return all(safe_number(v) for v in a[exponent])
+
+
 class DurableProgram:
     """The conditions (rule id → JSON) and records for one run, built together because a
     column with values durable cannot read is encoded by rank (see the module docstring)."""
@@ -72,7 +80,7 @@ class DurableProgram:
                 known = column[~np.isnan(column)]
                 extra = np.array(sorted(constants.get(name, ())), dtype=float)
                 every = np.concatenate([known, extra])
-                if not all(safe_number(v) for v in np.unique(every)):
+                if not all_safe(np.unique(every)):
                     self.ranks[name] = np.unique(every)
                     ranked = np.searchsorted(self.ranks[name], column).astype(float)
                     column = np.where(np.isnan(column), np.nan, ranked)
@@ -123,6 +131,12 @@ class DurableProgram:
         raise TypeError(f"not a normal-form condition: {node!r}")
 
     # -- records
+    def keyed_columns(self) -> dict[str, np.ndarray]:
+        """The records as columns under their message keys (``k_all`` always 1)."""
+        out = {self.keys[name]: column for name, column in self.columns.items()}
+        out[ALWAYS] = np.ones(self.n)
+        return out
+
     def records(self) -> list[dict]:
         """One dict per account: only known values, as float or str; ``k_all`` always 1."""
         out: list[dict] = [{ALWAYS: 1} for _ in range(self.n)]
