@@ -254,6 +254,20 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _plain_list(series: pd.Series) -> list[Any]:
+    """The column as plain Python values, None for blanks ("" and NaN included)."""
+    values = series.to_numpy(dtype=object)
+    blank = pd.isna(values)
+    if values.dtype == object:
+        blank |= values == ""
+    out = values.tolist()
+    for k in np.flatnonzero(blank):
+        out[k] = None
+    if series.dtype.kind in "fiub" or not len(out):
+        return out
+    return [_plain(v) for v in out]
+
+
 def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> None:
     """Write the output columns next to the inputs; inputs are never touched."""
     outputs = result.outputs
@@ -267,16 +281,20 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> No
         if name.startswith("Score: "):
             formats[plan.columns[name]] = "0.0"
     n_rows = area.last_row - area.header_row
-    columns = [(plan.columns[name], outputs[name].to_numpy(dtype=object)) for name in outputs.columns]
+    # plain Python values per column (numbers, text, booleans; None for blanks)
+    columns = [(plan.columns[name], _plain_list(outputs[name])) for name in outputs.columns]
     positions = np.full(n_rows, -1)
     positions[outputs.index.to_numpy()] = np.arange(len(outputs))
-    sheet.write_row(area.header_row, {col: name for name, col in plan.columns.items()})
+    rows: dict[int, dict[int, Any]] = {area.header_row: {col: name for name, col in plan.columns.items()}}
     stale = {col: None for col in plan.stale}
+    blank = {col: None for col, _ in columns}
     for pos in range(n_rows):
         i = positions[pos]
-        values = {col: (None if i < 0 else _plain(vals[i])) for col, vals in columns}
-        values.update(stale)
-        sheet.write_row(area.header_row + 1 + pos, values, formats)
+        values = blank.copy() if i < 0 else {col: vals[i] for col, vals in columns}
+        if stale:
+            values.update(stale)
+        rows[area.header_row + 1 + pos] = values
+    sheet.write_rows(rows, formats)
     for name in plan.new:
         sheet.set_width(plan.columns[name], WIDE.get(name, 12))
     if plan.new and area.table is not None:

@@ -120,10 +120,15 @@ def matrix_label(pot_tier: pd.Series, pen_tier: pd.Series) -> pd.Series:
         return text + ": fragility zone" if (pot, pen) == FRAGILITY else text
 
     # few distinct (potential, penetration) pairs: each label is built once
-    pairs = pd.MultiIndex.from_arrays([pot_tier.astype(object), pen_tier.astype(object)])
-    codes, uniques = pd.factorize(pairs)
-    texts = np.array([label(p, q) for p, q in uniques] + [""], dtype=object)
-    return pd.Series(texts[codes], index=pot_tier.index, dtype=object)
+    pot_codes, pots = pd.factorize(pot_tier.astype(object), use_na_sentinel=True)
+    pen_codes, pens = pd.factorize(pen_tier.astype(object), use_na_sentinel=True)
+    width = len(pens) + 1
+    key = (pot_codes + 1) * width + (pen_codes + 1)
+    uniques, inverse = np.unique(key, return_inverse=True)
+    texts = np.empty(len(uniques), dtype=object)
+    texts[:] = [label(pots[k // width - 1] if k // width else None,
+                      pens[k % width - 1] if k % width else None) for k in uniques]
+    return pd.Series(texts[inverse.reshape(-1)], index=pot_tier.index, dtype=object)
 
 
 def top_share(revenue: pd.Series, share: float = 0.8, eligible: pd.Series | None = None) -> pd.Series:
