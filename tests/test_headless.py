@@ -268,3 +268,13 @@ def test_o_to_the_same_file_is_in_place_with_a_backup(workbook):
     path = workbook(ROWS)
     score_file(path, path)
     assert path.with_name("book.backup.xlsx").exists()
+
+
+def test_formula_in_an_input_column_is_warned_and_kept(tmp_path):
+    rows = [list(r) for r in ROWS]
+    rows[0][4] = Formula("=F2*1.1")
+    path = write_workbook(tmp_path / "f.xlsx", HEADERS, rows)
+    result, _ = score_file(path)
+    assert any(str(w).startswith("Accounts!E2: holds a formula (=F2*1.1)") for w in result.warnings)
+    wb = openpyxl.load_workbook(path)
+    assert wb["Accounts"]["E2"].value == "=F2*1.1" and wb["Accounts"]["E2"].data_type == "f"
