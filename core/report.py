@@ -246,7 +246,10 @@ def console_summary(result: "Result", target: str = "") -> str:
 def top_accounts(result: "Result", n: int) -> str:
     """The ``n`` best-scored accounts as a small text table."""
     acc, out = result.accounts, result.outputs
-    order = out["Score"].sort_values(ascending=False, na_position="last").index[:n]
+    # best category first, then score: a capped account is not shown above an A
+    rank = {k: i for i, k in enumerate(result.config.categories.letters)}
+    key = pd.DataFrame({"cat": result.category.map(rank).fillna(len(rank)), "score": -out["Score"]})
+    order = key.sort_values(["cat", "score"], na_position="last").index[:n]
     lines = [f"Top {len(order)} accounts:",
              f"  {'id':<10} {'name':<32} {'score':>5}  cat  known  flags"]
     for pos in order:

@@ -153,7 +153,9 @@ def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float]) -> Weight
     w = np.array([weights[c] / total for c in names])
     s = scores[names].to_numpy(dtype=float)
     known = ~np.isnan(s)
-    den = (known * w).sum(axis=1)
+    # rounded: 0.25 + 0.1 + 0.1 + 0.05 must be 0.5, not 0.49999999999999994 (a threshold
+    # such as "confidence < 50%" reads it)
+    den = np.round((known * w).sum(axis=1), 9)
     num = (np.nan_to_num(s) * w).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(den > 0, num / den, np.nan)
