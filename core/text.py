@@ -102,7 +102,12 @@ def why_column(result: "Result") -> pd.Series:
     missing = listing([scores[n].isna().to_numpy() for n in names], words)
     missing = np.where(pd.notna(missing), "not scored: " + missing.astype(str), None)
     strong, weak = _extremes(result)
-    return pd.Series(join([fired, strong, weak, missing], ". ", len(index)), index=index,
+    acc = result.accounts
+    no_pen = acc["penetration"].isna().to_numpy() & acc["revenue"].notna().to_numpy()
+    pot = acc["potential"].to_numpy(dtype=float)
+    pen = np.where(no_pen & (pot <= 0), "penetration unknown: the potential is zero",
+                   np.where(no_pen, "penetration unknown: no potential", None))
+    return pd.Series(join([fired, strong, weak, missing, pen], ". ", len(index)), index=index,
                      dtype=object)
 
 

@@ -1,6 +1,7 @@
 """The command line: exit codes, fast start, and what it prints."""
 
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -49,3 +50,38 @@ def test_help_does_not_import_pandas():
             "print('pandas' in sys.modules, 'openpyxl' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[1] / "rules").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_rules_check_and_test_pass_on_every_shipped_file(path, capsys):
+    assert main(["rules", "check", str(path)]) == 0
+    assert main(["rules", "test", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "passed" in out
+
+
+def test_rules_check_fails_with_file_and_line_on_a_broken_copy(tmp_path, capsys):
+    src = Path(__file__).resolve().parents[1] / "rules" / "clients" / "office-supplies-co.yaml"
+    broken = tmp_path / "broken.yaml"
+    lines = src.read_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if "distance_km" in line and "when:" in line)
+    lines[k] = lines[k].replace("distance_km", "distnce_km")
+    broken.write_text("\n".join(lines) + "\n")
+    assert main(["rules", "check", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert f"broken.yaml:{k + 1}: " in out and 'unknown field "distnce_km" (did you mean ' \
+        "distance_km?)" in out
+    assert main(["rules", "test", str(broken)]) == 1
+
+
+def test_rules_test_reports_a_failing_case(tmp_path, capsys):
+    rules = tmp_path / "r.yaml"
+    rules.write_text("extends: default\ntests:\n  - name: wrong on purpose\n"
+                     "    account: {status: prospect, distance_km: 900}\n"
+                     "    expect: {category: A}\n")
+    assert main(["rules", "test", str(rules)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL wrong on purpose: expected category A" in out and "r.yaml:3" in out

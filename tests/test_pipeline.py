@@ -192,3 +192,14 @@ def test_outputs_are_in_design_order():
     assert list(r.outputs.columns) == [
         "Score", "Category", "Category label", "Score: ca", "Potential", "Penetration", "Matrix",
         "Top 80%", "Flags", "Why", "Confidence", "To collect"]
+
+
+def test_zero_or_missing_potential_gives_no_division_and_says_why():
+    r = score([["X", 500, 0], ["Y", 500, None], ["Z", 500, 2000]],
+              ["id", "revenue", "potential"], Column("ca", "revenue"))
+    out = r.outputs
+    assert math.isnan(out.loc[0, "Penetration"]) and math.isnan(out.loc[1, "Penetration"])
+    assert out.loc[2, "Penetration"] == 0.25
+    assert "penetration unknown: the potential is zero" in out.loc[0, "Why"]
+    assert "penetration unknown: no potential" in out.loc[1, "Why"]
+    assert "penetration unknown" not in out.loc[2, "Why"]
