@@ -228,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `potentiel score … | head`: the reader went away, not an error
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

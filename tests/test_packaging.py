@@ -10,9 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_setup_cfg_lists_every_subpackage():
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
-    listed = set(cfg["options"]["packages"].split())
+    listed = {p for p in cfg["options"]["packages"].split() if not p.startswith("potentiel._shipped")}
     mapping = dict(line.split(" = ") for line in cfg["options"]["package_dir"].strip().splitlines())
-    assert mapping == {"potentiel": "core", "potentiel.plugins": "plugins"}
+    assert mapping == {"potentiel": "core", "potentiel.plugins": "plugins",
+                       "potentiel._shipped.rules": "rules",
+                       "potentiel._shipped.workbooks": "workbooks"}
     found = set()
     for top, pkg in (("core", "potentiel"), ("plugins", "potentiel.plugins")):
         for init in (ROOT / top).rglob("__init__.py"):
@@ -63,3 +65,23 @@ def test_plugins_import_only_the_public_api():
                 # the public API, or the plugins package's own shared helpers
                 assert node.module in ("potentiel", "potentiel.plugins._scales"), \
                     f"{path.name} imports {node.module}"
+
+
+def test_a_wheel_carries_the_rules_and_the_template(tmp_path):
+    """A non-editable install (what `pip install .` gives an Excel user) finds
+    rules/default.yaml and the workbook template inside the package."""
+    import subprocess
+    import sys
+    import zipfile
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "-w", str(tmp_path), str(ROOT)], check=True)
+    wheel = next(tmp_path.glob("potentiel-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for part in ("potentiel/_shipped/rules/default.yaml",
+                 "potentiel/_shipped/rules/clients/office-supplies-co.yaml",
+                 "potentiel/_shipped/workbooks/portfolio.xlsm",
+                 "potentiel/_shipped/workbooks/portfolio.py",
+                 "potentiel/plugins/revenue.py", "potentiel/rules/durable_engine.py",
+                 "potentiel/resources.py"):
+        assert part in names, part
+    assert not any(n.startswith(("core/", "plugins/")) for n in names)
