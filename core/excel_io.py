@@ -142,6 +142,14 @@ def prepare_column(values: Any, dates_as_text: bool = True) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     if not len(values):
         return out
+    # Output texts repeat (categories, flags, reasons): each distinct one is prepared once.
+    # Only when all are texts: factorize takes 1, 1.0 and True for one value.
+    try:
+        codes, distinct = pd.factorize(values)  # blanks (None, NaN, NA, NaT) are code -1
+    except TypeError:  # an unhashable value (a list): cell by cell below
+        distinct = [None]
+    if all(type(v) is str for v in distinct):
+        return np.array([*map(neutralise_text, distinct), ""], dtype=object)[codes]
     is_text = np.fromiter(map(is_, map(type, values), repeat(str)), dtype=bool,
                           count=len(values))
     blank = np.asarray(pd.isna(values), dtype=bool) & ~is_text
