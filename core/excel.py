@@ -25,7 +25,7 @@ import datetime as dt
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path, PurePath
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import xlwings as xw
 

@@ -59,7 +59,7 @@ def clean_payload_rows(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
             # as xlwings does: drop the final "Z" (Excel has no time zones)
             fix[text] = dt.datetime.fromisoformat(text[:-1])
     if not fix:
-        return [list(r) for r in rows]
+        return list(map(list, rows))
     get = fix.get  # keys are texts only: no number or boolean ever equals one
     return [list(map(get, r, r)) for r in rows]
 
