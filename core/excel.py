@@ -29,7 +29,8 @@ from typing import Any, Callable, Sequence
 
 import xlwings as xw
 
-from .excel_io import clean_payload_rows, column_runs, output_blocks, prepare_rows
+from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, output_blocks,
+                       prepare_rows, row_chunks)
 from .fields import normalise
 from .headless import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
 from .layout import place_outputs, settings_rows
@@ -112,12 +113,21 @@ def _grid(rng) -> list[list[Any]]:
 
 
 def _set(sheet, row: int, col: int, grid: list[list[Any]], remote: bool) -> None:
-    """One setValues for a rectangle of prepared values (see `excel_io`)."""
-    rng = sheet.range((row, col), (row + len(grid) - 1, col + len(grid[0]) - 1))
-    if remote:
-        rng.raw_value = grid
-    else:
+    """One setValues for a rectangle of prepared values (see `excel_io`); past xlwings'
+    cell budget, one per chunk of rows, as its converter would."""
+    width = len(grid[0])
+    rng = sheet.range((row, col), (row + len(grid) - 1, col + width - 1))
+    if not remote:
         rng.value = grid
+        return
+    chunks = row_chunks(len(grid), width,
+                        getattr(rng.impl, "max_cells_per_write", MAX_CELLS_PER_WRITE))
+    if len(chunks) == 1:
+        rng.raw_value = grid
+        return
+    for start, stop in chunks:
+        sheet.range((row + start, col), (row + stop - 1, col + width - 1)).raw_value = \
+            grid[start:stop]
 
 
 def _used_bounds(sheet) -> tuple[int, int]:

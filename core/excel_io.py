@@ -168,6 +168,22 @@ def prepare_column(values: Any, dates_as_text: bool = True) -> np.ndarray:
     return out
 
 
+# xlwings' converter writes more cells than this in row chunks (its engines'
+# ``max_cells_per_write``, ``base_classes.DEFAULT_MAX_CELLS_PER_WRITE``): each setValues
+# the client receives stays a size it can apply (Excel on the web limits a request).
+MAX_CELLS_PER_WRITE = 100_000
+
+
+def row_chunks(n_rows: int, n_cols: int, budget: int | None = MAX_CELLS_PER_WRITE
+               ) -> list[tuple[int, int]]:
+    """``(start, stop)`` row slices of a block, as xlwings' converter splits a write: the
+    whole block when it fits the cell budget, else ``budget // n_cols`` rows at a time."""
+    if budget is None or n_rows * n_cols <= budget:
+        return [(0, n_rows)]
+    step = max(1, budget // n_cols)
+    return [(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
+
+
 def column_runs(columns: Iterable[int]) -> list[list[int]]:
     """Consecutive column numbers grouped: [3, 4, 5, 9] → [[3, 4, 5], [9]]."""
     runs: list[list[int]] = []

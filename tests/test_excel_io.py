@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from potentiel.excel_io import (ERROR_TEXTS, clean_payload_rows, column_runs, output_blocks,
-                                prepare_cell, prepare_column, prepare_rows)
+                                prepare_cell, prepare_column, prepare_rows, row_chunks)
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +129,27 @@ def test_output_blocks_align_by_position_and_split_runs():
     assert output_blocks(dated, {"When": 1}, n_rows=2) == [
         (1, [["When"], ["2024-01-02 10:00:00"], [""]])]
     assert column_runs([9, 3, 5, 4]) == [[3, 4, 5], [9]]
+
+
+def test_a_block_past_the_cell_budget_goes_in_row_chunks_like_the_converter(pro):
+    from potentiel import excel
+
+    grid = [[i * 7 + j for j in range(7)] for i in range(20_000)]  # 140,000 cells
+
+    def actions(write):
+        book = book_with([[None]])
+        try:
+            write(book.sheets[0])
+            return json.dumps(book.json()["actions"])
+        finally:
+            book.close()
+
+    ours = actions(lambda sheet: excel._set(sheet, 3, 2, grid, remote=True))
+    theirs = actions(lambda sheet: setattr(sheet.range((3, 2), (20_002, 8)), "value", grid))
+    assert ours == theirs and len(json.loads(ours)) == 2
+    assert row_chunks(3, 2, budget=4) == [(0, 2), (2, 3)]
+    assert row_chunks(2, 2, budget=4) == [(0, 2)] and row_chunks(5, 9, budget=4) == [
+        (i, i + 1) for i in range(5)]
 
 
 def reads(values):
