@@ -9,6 +9,11 @@ template), and only on what Potentiel owns: its output columns on Accounts, the 
 Summary, Explain and Log sheets and the named status cells. User errors (`UserError`) are
 written to the status cells and the Log, never raised as a traceback.
 
+On a remote book, values go in and out raw (``Range.raw_value``): `potentiel.excel_io`
+cleans what is read and prepares what is written, a column at a time, the way xlwings'
+converter would cell by cell. A live book keeps xlwings' converter, which knows what COM
+and AppleScript need (their date and error types).
+
 `run_button` is what the workbook's button runs: RunPython cannot tell which button was
 pressed, so it reads the action cell beside the button (blank means Recompute).
 `run_remote` is what the server calls: payload in, xlwings actions out.
@@ -17,13 +22,15 @@ pressed, so it reads the action cell beside the button (blank means Recompute).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path, PurePath
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import xlwings as xw
 
+from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, output_blocks,
+                       prepare_rows, row_chunks)
 from .fields import normalise
 from .headless import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
 from .layout import place_outputs, settings_rows
@@ -31,7 +38,6 @@ from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, SUMMARY_REP_ROW,
                      SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
                      matrix_blocks, summary_blocks)
-from .safety import neutralise_text
 from .validate import RawTable
 
 # The workbook contract for the buttons: sheet-scoped names on Accounts and Settings.
@@ -88,12 +94,40 @@ class AccountsArea:
     last_col: int
     last_row: int        # last data row (totals excluded)
     raw: RawTable
+    # header row to last row, the used cells right of last_col when they came with the
+    # table's read (None: not read, `_check_free` reads them)
+    beside: list[list[Any]] | None = None
+
+
+def _remote(sheet) -> bool:
+    """True on xlwings' remote engine (``xw.Book(json=...)``): values go in and out raw."""
+    return sheet.book.app.engine.name == "remote"
 
 
 def _grid(rng) -> list[list[Any]]:
-    """One bulk read, always a list of rows."""
+    """One bulk read, always a list of rows, cells as ``Range.value`` reads them."""
+    if _remote(rng.sheet):
+        return clean_payload_rows(rng.raw_value)
     values = rng.options(ndim=2).value
     return [list(r) for r in values] if values else []
+
+
+def _set(sheet, row: int, col: int, grid: list[list[Any]], remote: bool) -> None:
+    """One setValues for a rectangle of prepared values (see `excel_io`); past xlwings'
+    cell budget, one per chunk of rows, as its converter would."""
+    width = len(grid[0])
+    rng = sheet.range((row, col), (row + len(grid) - 1, col + width - 1))
+    if not remote:
+        rng.value = grid
+        return
+    chunks = row_chunks(len(grid), width,
+                        getattr(rng.impl, "max_cells_per_write", MAX_CELLS_PER_WRITE))
+    if len(chunks) == 1:
+        rng.raw_value = grid
+        return
+    for start, stop in chunks:
+        sheet.range((row + start, col), (row + stop - 1, col + width - 1)).raw_value = \
+            grid[start:stop]
 
 
 def _used_bounds(sheet) -> tuple[int, int]:
@@ -144,9 +178,14 @@ def read_accounts(book) -> AccountsArea:
             raise UserError(f"no Accounts sheet (sheets here: {names}); add a sheet named "
                             "Accounts (or Comptes) with one row per account")
         table = next(iter(sheet.tables), None)
+    # Beside the table, the used cells come in the same read when that costs nothing (a
+    # payload holds them anyway, a plain sheet is read whole): placing new output columns
+    # then reads nothing more (`_check_free`).
+    with_beside = table is None or _remote(sheet)
     if table is not None:
         hr, c1, c2, last = _table_area(sheet, table)
-        grid = _grid(sheet.range((hr, c1), (max(last, hr), c2)))
+        right = max(c2, _used_bounds(sheet)[1]) if with_beside else c2
+        grid = _grid(sheet.range((hr, c1), (max(last, hr), right)))
     else:
         last_row, last_col = _used_bounds(sheet)
         grid = _grid(sheet.range((1, 1), (last_row, last_col)))
@@ -157,13 +196,17 @@ def read_accounts(book) -> AccountsArea:
         grid = grid[hr - 1:]
         filled = [j for j, v in enumerate(grid[0]) if v not in (None, "")]
         c1, c2 = 1, max(filled) + 1
-        grid = [r[:c2] for r in grid]
         last = hr + len(grid) - 1
+    width = c2 - c1 + 1
+    beside = [] if with_beside else None  # [] when nothing is used beside the table
+    if grid and len(grid[0]) > width:
+        beside = [r[width:] for r in grid]
+        grid = [r[:width] for r in grid]
     headers, rows = (grid[0], grid[1:]) if grid else ([], [])
     raw = RawTable(headers, rows, sheet=sheet.name, header_row=hr,
                    row_numbers=list(range(hr + 1, hr + 1 + len(rows))),
                    col_numbers=list(range(c1, c2 + 1)))
-    return AccountsArea(sheet, table, hr, c1, c2, last, raw)
+    return AccountsArea(sheet, table, hr, c1, c2, last, raw, beside)
 
 
 def read_settings(book) -> list[tuple[Any, Any, str]]:
@@ -224,56 +267,12 @@ def _guard_remote_settings(rows: list[tuple[Any, Any, str]]) -> None:
 # --------------------------------------------------------------------------- writing
 
 
-def _plain(v: Any) -> Any:
-    """A value xlwings writes as a value: numbers, text (neutralised), booleans, dates."""
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return neutralise_text(v)
-    if isinstance(v, bool):
-        return v
-    if hasattr(v, "item") and not isinstance(v, (list, tuple)):  # numpy scalar
-        try:
-            v = v.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, float):
-        return None if math.isnan(v) or math.isinf(v) else v
-    if isinstance(v, (int, dt.datetime, dt.date)):
-        return v
-    try:
-        import pandas as pd
-        if v is pd.NA or v is pd.NaT:
-            return None
-        if isinstance(v, pd.Timestamp):
-            return v.to_pydatetime()
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pass
-    return neutralise_text(str(v))
-
-
 def write_block(sheet, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
     """One setValues for a rectangle; rows are padded to the same width."""
-    if not values:
+    if not values or not max(len(r) for r in values):
         return
-    width = max(len(r) for r in values)
-    if width == 0:
-        return
-    grid = [[_plain(v) for v in r] + [None] * (width - len(r)) for r in values]
-    sheet.range((row, col), (row + len(grid) - 1, col + width - 1)).value = grid
-
-
-def _runs(columns: Iterable[int]) -> list[list[int]]:
-    """Consecutive column numbers grouped: [3, 4, 5, 9] → [[3, 4, 5], [9]]."""
-    runs: list[list[int]] = []
-    for c in sorted(columns):
-        if runs and c == runs[-1][-1] + 1:
-            runs[-1].append(c)
-        else:
-            runs.append([c])
-    return runs
+    remote = _remote(sheet)
+    _set(sheet, row, col, prepare_rows(values, dates_as_text=remote), remote)
 
 
 def write_outputs(area: AccountsArea, outputs) -> None:
@@ -283,38 +282,34 @@ def write_outputs(area: AccountsArea, outputs) -> None:
     plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns))
     n = area.last_row - area.header_row
     if plan.new:
-        _check_free(sheet, area, [plan.columns[name] for name in plan.new])
-    by_col: dict[int, list[Any]] = {}
-    positions = list(outputs.index)
-    for name, col in plan.columns.items():
-        column = [None] * n
-        values = outputs[name].to_numpy(dtype=object)
-        for pos, v in zip(positions, values):
-            if 0 <= pos < n:
-                column[pos] = v
-        by_col[col] = [name, *column]
-    for run in _runs(by_col):
-        rows = [[by_col[c][i] for c in run] for i in range(n + 1)]
-        write_block(sheet, area.header_row, run[0], rows)
+        _check_free(area, [plan.columns[name] for name in plan.new])
+    remote = _remote(sheet)
+    for first, rows in output_blocks(outputs, plan.columns, n, dates_as_text=remote):
+        _set(sheet, area.header_row, first, rows, remote)
     if n > 0:
-        for run in _runs(plan.stale):
+        for run in column_runs(plan.stale):
             sheet.range((area.header_row + 1, run[0]), (area.last_row, run[-1])).clear_contents()
     if plan.new and area.table is not None:
         last = area.table.range.row + area.table.range.shape[0] - 1
         area.table.resize(sheet.range((area.header_row, area.first_col), (last, plan.last_col)))
 
 
-def _check_free(sheet, area: AccountsArea, cols: list[int]) -> None:
-    for run in _runs(cols):
-        grid = _grid(sheet.range((area.header_row, run[0]), (area.last_row, run[-1])))
-        for i, line in enumerate(grid):
-            for j, v in enumerate(line):
-                if v not in (None, ""):
-                    col = run[0] + j
+def _check_free(area: AccountsArea, cols: list[int]) -> None:
+    """New output columns go right of the table: refuse if a cell there holds something
+    (past the used range every cell is empty)."""
+    for run in column_runs(cols):
+        beside = area.beside
+        if beside is None:  # a live book: read only these cells
+            rows = _grid(area.sheet.range((area.header_row, run[0]), (area.last_row, run[-1])))
+            beside = [[None] * (run[0] - area.last_col - 1) + r for r in rows]
+        for i, line in enumerate(beside):
+            for col in run:
+                j = col - area.last_col - 1
+                if 0 <= j < len(line) and line[j] not in (None, ""):
                     raise UserError("cannot add the output columns: the cells to the right of "
                                     f"the accounts are not empty; move what is in column "
                                     f"{column_letter(col)} or leave it free",
-                                    cell_ref(sheet.name, area.header_row + i, col))
+                                    cell_ref(area.sheet.name, area.header_row + i, col))
 
 
 def _sheet(book, name: str):
@@ -419,10 +414,10 @@ def _guarded(action: str) -> Callable:
 # --------------------------------------------------------------------------- entry points
 
 
-def _score(book, options: Options):
+def _score(book, options: Options, area: AccountsArea | None = None):
     from .pipeline import score_tables
 
-    area = read_accounts(book)
+    area = area or read_accounts(book)
     rows = read_settings(book)
     if options.remote:
         _guard_remote_settings(rows)
@@ -536,7 +531,7 @@ def explain(book, options: Options) -> Outcome:
     """Score, then write why the selected account has its category to the Explain sheet."""
     area = read_accounts(book)
     pos, row = _selected_position(book, area)
-    _, result = _score(book, options)
+    _, result = _score(book, options, area)
     if pos not in result.accounts.index:
         raise UserError(f"row {row} is empty; select a row with an account",
                         cell_ref(area.sheet.name, row, area.first_col))
@@ -648,11 +643,12 @@ def check_payload(payload: Any) -> None:
         values = s.get("values")
         need(isinstance(values, list) and all(isinstance(r, list) for r in values),
              f'"sheets[{i}].values" must be a list of rows')
-        for r in values:
-            for v in r:
-                if type(v) not in _CELL_TYPES:  # a plain loop: a payload holds 10^5-10^6 cells
-                    need(False, f'"sheets[{i}].values" holds a {type(v).__name__}, '
-                                "not a cell value")
+        # one C-level pass over the cells: a payload holds 10^5-10^6 of them
+        odd = set(map(type, chain.from_iterable(values))) - _CELL_TYPES
+        if odd:
+            first = next(v for v in chain.from_iterable(values) if type(v) in odd)
+            need(False, f'"sheets[{i}].values" holds a {type(first).__name__}, '
+                        "not a cell value")
         tables = s.get("tables", [])
         need(isinstance(tables, list), f'"sheets[{i}].tables" must be a list')
         for t in tables:
@@ -693,3 +689,19 @@ def run_remote(action: str, payload: Any, options: Options | None = None) -> dic
         return book.json()
     finally:
         book.close()
+        _forget_payload_values()
+
+
+def _forget_payload_values() -> None:
+    """Drop what xlwings' remote engine cached of this payload's cells.
+
+    Every range read caches a copy of its whole sheet's values, keyed on them, in an
+    unbounded cache (``_xlremote.get_range_api``): a long-running server would keep every
+    workbook it was sent (about 30 MB per 10,000-account request). For a run going on in
+    another thread, clearing it costs at most a cache miss.
+    """
+    from xlwings.pro import _xlremote
+
+    clear = getattr(getattr(_xlremote, "get_range_api", None), "cache_clear", None)
+    if clear is not None:
+        clear()

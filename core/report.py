@@ -72,12 +72,16 @@ def matrix_blocks(result: "Result") -> list[Block]:
     pot = acc["potential"].fillna(0.0)
     blocks = [Block(1, 1, [["Portfolio matrix: potential × penetration"],
                            ["High potential with weak penetration is the fragility zone."]])]
+    # each cell's accounts, found once for the three grids
+    pots = {pt: acc["potential_tier"] == pt for pt in POT_ORDER}
+    pens = {pn: acc["penetration_tier"] == pn for pn in PEN_ORDER}
+    cells = {(pt, pn): pots[pt] & pens[pn] for pt in POT_ORDER for pn in PEN_ORDER}
     for title, row in MATRIX_GRIDS:
         grid: list[list[Any]] = [[title, *(f"{p.capitalize()} penetration" for p in PEN_ORDER)]]
         for pt in POT_ORDER:
             line: list[Any] = [f"{pt.capitalize()} potential"]
             for pn in PEN_ORDER:
-                mask = (acc["potential_tier"] == pt) & (acc["penetration_tier"] == pn)
+                mask = cells[pt, pn]
                 if title == "Accounts":
                     line.append(int(mask.sum()))
                 elif title == "Revenue":
@@ -123,10 +127,11 @@ def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
     reps = acc["salesperson"].fillna("(none)") if "salesperson" in acc else \
         pd.Series("(none)", index=acc.index)
     rep_rows: list[list[Any]] = [rep_header]
+    in_cat = {k: (cat == k).to_numpy() for k in letters}  # once, not once per salesperson
     for name, idx in reps.groupby(reps, sort=True).groups.items():
         m = acc.index.isin(idx)
         r = float(rev[m].sum())
-        rep_rows.append([name, int(m.sum()), *(int(((cat == k) & m).sum()) for k in letters),
+        rep_rows.append([name, int(m.sum()), *(int((in_cat[k] & m).sum()) for k in letters),
                          round(r, 2), round(float(pot[m].sum()), 2),
                          round(r / total, 4) if total > 0 else None])
     end = SUMMARY_REP_ROW + max(previous_rows, len(rep_rows)) + 1

@@ -266,3 +266,21 @@ def test_serve_binds_to_localhost_by_default():
     from potentiel.cli import build_parser
     args = build_parser().parse_args(["serve"])
     assert args.host == "127.0.0.1" and args.port == 8000
+
+
+def test_answers_encode_to_the_same_json(client, payload, plugins, monkeypatch):
+    import datetime as dt
+    content = {"actions": [{"values": [[1, 2.5, 1e16, 1e-7, -0.0, "été", "", True, None]],
+                            "args": [0, "$A$5:$AS$205"]}], "big": 2 ** 70}
+    assert json.loads(server.encode_json(content)) == content
+    actions = excel.run_remote("recompute", json.loads(json.dumps(payload)), excel.Options(
+        plugins=plugins, when=dt.datetime(2026, 3, 2, 9, 30)))
+    fast = server.encode_json(actions)
+    monkeypatch.setattr(server, "orjson", None)  # the standard library alone
+    plain = server.encode_json(actions)
+    assert plain == json.dumps(actions, ensure_ascii=False, allow_nan=False,
+                               separators=(",", ":")).encode()
+    assert json.loads(fast) == json.loads(plain) == actions
+    r = client.post("/recompute", json=payload, headers=AUTH)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.json()["actions"]

@@ -1,0 +1,218 @@
+"""Cell values between Potentiel and xlwings, prepared in bulk: what comes in, what goes out.
+
+xlwings' converter pipeline cleans every cell it reads and prepares every cell it writes
+with a Python call per cell; on a 10,000-account workbook that is most of a recompute.
+`potentiel.excel` reads and writes raw values instead (``Range.raw_value``) and this
+module does the converter's work on whole grids and columns:
+
+- `clean_payload_rows`: cells of an xlwings Server payload as ``Range.value`` would read
+  them (blank text and Excel error texts are None, ISO date-time text is a datetime);
+- `prepare_cell`, `prepare_column`, `output_blocks`: values to write as the converter would
+  send them to xlwings' VBA or Office.js client (numbers, text, booleans, "" for a blank,
+  a date as ISO text, which the client parses back into a date), with text from data
+  neutralised (`neutralise_text`) so Excel never runs it as a formula.
+
+Plain lists, numpy and pandas only: `potentiel.excel` is the one module that imports xlwings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from itertools import chain, compress, repeat
+from operator import is_
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .safety import FORMULA_STARTS, neutralise_text
+
+# What xlwings' remote engine reads as a blank (``_xlremote._clean_value_data_element``):
+# the empty text Office.js sends for an empty cell, and the error values the clients send
+# as text.
+ERROR_TEXTS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
+                         "#DATA!"})
+_BLANK_TEXTS = frozenset({"", *ERROR_TEXTS})
+# xlwings' own pattern for the ISO date-times its clients send (``_xlremote.datetime_regex``).
+_ISO_DATETIME = re.compile(
+    r"^(-?(?:[1-9][0-9]*)?[0-9]{4})-(1[0-2]|0[1-9])-(3[01]|0[1-9]|[12][0-9])T(2[0-3]|[01][0-9])"
+    r":([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?(Z|[+-](?:2[0-3]|[01][0-9]):[0-5][0-9])?$")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def clean_payload_rows(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """Rows of payload cells (text, numbers, booleans, None) as xlwings' remote engine reads
+    them through ``Range.value``: "" and error texts become None, an ISO date-time text
+    (``2024-01-05T00:00:00.000Z``) a naive datetime, the rest is kept as is.
+
+    Each distinct text is examined once; the cells are then mapped in one C-level pass.
+    """
+    rows = rows if isinstance(rows, list) else list(rows)
+    distinct = list(set(chain.from_iterable(rows)))  # payload cells are all hashable
+    fix: dict[Any, Any] = dict.fromkeys(_BLANK_TEXTS.intersection(distinct))
+    for text in compress(distinct, map(is_, map(type, distinct), repeat(str))):
+        if ":" in text and _ISO_DATETIME.match(text):
+            # as xlwings does: drop the final "Z" (Excel has no time zones)
+            fix[text] = dt.datetime.fromisoformat(text[:-1])
+    if not fix:
+        return list(map(list, rows))
+    get = fix.get  # keys are texts only: no number or boolean ever equals one
+    return [list(map(get, r, r)) for r in rows]
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _plain(v: Any) -> Any:
+    """A value xlwings writes as a value: numbers, text (neutralised), booleans, dates."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return neutralise_text(v)
+    if isinstance(v, bool):
+        return v
+    if hasattr(v, "item") and not isinstance(v, (list, tuple)):  # numpy scalar
+        try:
+            v = v.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, float):
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(v, (int, dt.datetime, dt.date)):
+        return v
+    if v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    return neutralise_text(str(v))
+
+
+def _as_sent(x: Any) -> Any:
+    """What xlwings' remote engine sends for a `_plain` value
+    (``_xlremote.Engine.prepare_xl_data_element``): "" for a blank, a date as ISO text."""
+    if x is None or pd.isna(x):
+        return ""
+    if isinstance(x, dt.datetime):
+        if x.time() == dt.time(0, 0):
+            return x.date().isoformat()
+        return x.replace(tzinfo=None).isoformat(sep=" ").split(".")[0]
+    if isinstance(x, dt.date):
+        return x.isoformat()
+    return x
+
+
+def prepare_cell(v: Any, dates_as_text: bool = True) -> Any:
+    """One value to write. ``dates_as_text`` for xlwings' remote clients, which take dates
+    as ISO text; a live book (COM, AppleScript) gets the datetime and xlwings' converter."""
+    v = _plain(v)
+    return _as_sent(v) if dates_as_text else v
+
+
+def prepare_rows(values: Sequence[Sequence[Any]], dates_as_text: bool = True
+                 ) -> list[list[Any]]:
+    """A small grid (a report block, a status cell) cell by cell, rows padded to one width."""
+    width = max((len(r) for r in values), default=0)
+    blank = "" if dates_as_text else None
+    return [[prepare_cell(v, dates_as_text) for v in r] + [blank] * (width - len(r))
+            for r in values]
+
+
+def prepare_column(values: Any, dates_as_text: bool = True) -> np.ndarray:
+    """A whole column as `prepare_cell` would prepare each value (a blank is ""), as an
+    object array of plain Python values; numbers and texts without a Python call per cell."""
+    if isinstance(values, pd.Series):
+        numeric = isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf"
+        # anything else as pandas' objects (a datetime64[ns] array would give integers)
+        values = values.to_numpy() if numeric else values.to_numpy(dtype=object)
+    values = np.asarray(values)
+    kind = values.dtype.kind
+    if kind in "biu":  # booleans and integers never are blank
+        return values.astype(object)
+    if kind == "f":
+        out = values.astype(object)  # Python floats
+        out[~np.isfinite(values)] = ""
+        return out
+    values = values.astype(object, copy=False)
+    out = np.empty(len(values), dtype=object)
+    if not len(values):
+        return out
+    # Output texts repeat (categories, flags, reasons): each distinct one is prepared once.
+    # Only when all are texts: factorize takes 1, 1.0 and True for one value.
+    try:
+        codes, distinct = pd.factorize(values)  # blanks (None, NaN, NA, NaT) are code -1
+    except TypeError:  # an unhashable value (a list): cell by cell below
+        distinct = [None]
+    if all(type(v) is str for v in distinct):
+        return np.array([*map(neutralise_text, distinct), ""], dtype=object)[codes]
+    is_text = np.fromiter(map(is_, map(type, values), repeat(str)), dtype=bool,
+                          count=len(values))
+    blank = np.asarray(pd.isna(values), dtype=bool) & ~is_text
+    out[blank] = ""
+    if is_text.any():
+        texts = values[is_text]
+        out[is_text] = texts
+        risky = np.fromiter(map(str.startswith, texts, repeat(FORMULA_STARTS)), dtype=bool,
+                            count=len(texts))
+        if risky.any():
+            where = np.flatnonzero(is_text)[risky]
+            out[where] = [neutralise_text(t) for t in texts[risky]]
+    rest = np.flatnonzero(~(is_text | blank))  # numbers, booleans, dates held as objects
+    if len(rest):
+        out[rest] = [prepare_cell(v, dates_as_text) for v in values[rest]]
+    return out
+
+
+# xlwings' converter writes more cells than this in row chunks (its engines'
+# ``max_cells_per_write``, ``base_classes.DEFAULT_MAX_CELLS_PER_WRITE``): each setValues
+# the client receives stays a size it can apply (Excel on the web limits a request).
+MAX_CELLS_PER_WRITE = 100_000
+
+
+def row_chunks(n_rows: int, n_cols: int, budget: int | None = MAX_CELLS_PER_WRITE
+               ) -> list[tuple[int, int]]:
+    """``(start, stop)`` row slices of a block, as xlwings' converter splits a write: the
+    whole block when it fits the cell budget, else ``budget // n_cols`` rows at a time."""
+    if budget is None or n_rows * n_cols <= budget:
+        return [(0, n_rows)]
+    step = max(1, budget // n_cols)
+    return [(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
+
+
+def column_runs(columns: Iterable[int]) -> list[list[int]]:
+    """Consecutive column numbers grouped: [3, 4, 5, 9] → [[3, 4, 5], [9]]."""
+    runs: list[list[int]] = []
+    for c in sorted(columns):
+        if runs and c == runs[-1][-1] + 1:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return runs
+
+
+def output_blocks(outputs: pd.DataFrame, columns: dict[str, int], n_rows: int,
+                  dates_as_text: bool = True) -> list[tuple[int, list[list[Any]]]]:
+    """The output columns as ``(first column, rows)`` blocks, one per contiguous run of
+    sheet columns: the header, then ``n_rows`` data rows, where the value of the account at
+    data-row position ``p`` (the index of ``outputs``) is on row ``p + 1``; rows without an
+    account are blank."""
+    positions = np.asarray(outputs.index, dtype=np.int64)
+    keep = (positions >= 0) & (positions < n_rows)
+    rows_at, all_kept = positions[keep] + 1, bool(keep.all())
+    by_col = {col: name for name, col in columns.items()}
+    blocks = []
+    for run in column_runs(by_col):
+        grid = np.full((n_rows + 1, len(run)), "", dtype=object)
+        for j, col in enumerate(run):
+            name = by_col[col]
+            grid[0, j] = prepare_cell(name, dates_as_text)
+            column = outputs[name]
+            grid[rows_at, j] = prepare_column(column if all_kept else column[keep],
+                                              dates_as_text)
+        blocks.append((run[0], grid.tolist()))
+    return blocks
