@@ -340,11 +340,34 @@ def _resolve_dir(folder: str, base_dir: Path | None) -> Path:
     return p
 
 
+_RULESETS: dict[str, tuple[tuple, Any, Plugins]] = {}
+
+
 def _load_ruleset(path: Path | None, plugins: Plugins) -> Any:
-    from . import rules as rules_pkg
-    if not hasattr(rules_pkg, "load_ruleset"):
-        return None  # the rules stage is a pass-through until rule files land
-    return rules_pkg.load_ruleset(path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    """Load (and check) the rule file; a long-running process (the server) reuses the
+    compiled rule set while none of its files (``extends`` chain included) changed."""
+    from .rules import load_ruleset
+    key = str(path)
+    cached = _RULESETS.get(key)
+    # the same plugins object (kept referenced here, so its identity cannot be reused)
+    if cached is not None and cached[2] is plugins and cached[0] == _stamp(cached[1].files):
+        return cached[1]
+    ruleset = load_ruleset(path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    if len(_RULESETS) > 32:
+        _RULESETS.clear()
+    _RULESETS[key] = (_stamp(ruleset.files), ruleset, plugins)
+    return ruleset
+
+
+def _stamp(files) -> tuple:
+    out = []
+    for f in files:
+        try:
+            st = Path(f).stat()
+            out.append((str(f), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(f), None, None))
+    return tuple(out)
 
 
 def _config_from(ruleset: Any, overrides: SettingsOverrides) -> Config:

@@ -203,3 +203,17 @@ def test_zero_or_missing_potential_gives_no_division_and_says_why():
     assert "penetration unknown: the potential is zero" in out.loc[0, "Why"]
     assert "penetration unknown: no potential" in out.loc[1, "Why"]
     assert "penetration unknown" not in out.loc[2, "Why"]
+
+
+def test_a_rule_file_is_compiled_once_and_again_when_it_changes(tmp_path):
+    from potentiel.pipeline import _load_ruleset
+    plugins = load_plugins(entry_points=False)
+    path = tmp_path / "r.yaml"
+    path.write_text("extends: default\nweights: {revenue: 30}\n")
+    first = _load_ruleset(path, plugins)
+    assert _load_ruleset(path, plugins) is first
+    time.sleep(0.01)
+    path.write_text("extends: default\nweights: {revenue: 40}\n")
+    second = _load_ruleset(path, plugins)
+    assert second is not first and second.weights["revenue"] == 40
+    assert _load_ruleset(path, load_plugins(entry_points=False)) is not second
