@@ -77,9 +77,9 @@ def columns(n: int, seed: int = 2026) -> dict[str, np.ndarray]:
 def rows(n: int, seed: int = 2026) -> list[list[object]]:
     """The same portfolio as rows in `HEADERS` order (plain Python values)."""
     cols = columns(n, seed)
-    grid = np.column_stack([cols[h] for h in HEADERS])
-    return [[None if v is None else (float(v) if isinstance(v, np.floating) else v) for v in r]
-            for r in grid.tolist()]
+    lists = [[None if v is None else (float(v) if isinstance(v, np.floating) else v)
+              for v in cols[h].tolist()] for h in HEADERS]
+    return [list(r) for r in zip(*lists)]
 
 
 def reps() -> list[list[object]]:
