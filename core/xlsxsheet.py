@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from .problems import column_letter
 from .safety import formula_like
 from .xlsxpackage import MAIN, NS
 
@@ -26,12 +27,7 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 MAX_TEXT = 32767  # Excel's limit for one cell
 
 
-def col_letter(col: int) -> str:
-    letters = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+col_letter = column_letter
 
 
 def col_number(letters: str) -> int:

@@ -20,6 +20,8 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from potentiel import Criterion, Param, Scored
+
 NAN = float("nan")
 
 
@@ -407,3 +409,43 @@ def _amount_text(word: str, value: float, rank: float) -> str:
     if value < 0:
         return f"negative {word} ({money(value)})"
     return f"{word} {money(value)}, {rank_text(rank)}"
+
+
+class AmountCriterion(Criterion):
+    """An amount in € scored on a log scale across the portfolio (revenue, potential).
+
+    Subclasses set ``name``, ``label``, ``description``, ``inputs`` (one money input, named
+    like the criterion) and ``default_weight``; ``low``/``high`` params fix the scale.
+    """
+
+    params = {
+        "low": Param(None, "amount (€) scoring 0; blank = the portfolio's 10th percentile"),
+        "high": Param(None, "amount (€) scoring 100; blank = the portfolio's 95th percentile"),
+    }
+
+    def score(self, accounts, params):
+        p = self.resolve_params(params)
+        low = number_param(p, "low", self.name, allow_none=True)
+        high = number_param(p, "high", self.name, positive=True, allow_none=True)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"{self.name}: low ({low:g}) must be below high ({high:g})")
+        field = self.inputs[0].name
+        score, reason = amount_scores(numbers(accounts, field), low, high, self.name,
+                                      accounts.index)
+        return Scored(score, reason)
+
+
+class RatingCriterion(Criterion):
+    """A rating typed by the rep, from ``lowest`` to 5, scored linearly 0–100."""
+
+    lowest = 0.0
+
+    def score(self, accounts, params):
+        rating = numbers(accounts, self.inputs[0].name)
+        # clip first: no overflow on absurd input
+        score = (np.clip(rating, self.lowest, 5.0) - self.lowest) * (100.0 / (5.0 - self.lowest))
+        reason = render([Part([shown(rating, 1)], self._text)], accounts.index)
+        return Scored(pd.Series(score, index=accounts.index, dtype="float64"), reason)
+
+    def _text(self, rating):
+        return f"{self.name} not rated" if rating is None else f"{self.name} {number(rating)}/5"

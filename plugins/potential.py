@@ -15,31 +15,16 @@ Reason: ``"potential 180 k€, top 10 %"``.
 
 from __future__ import annotations
 
-from potentiel import Criterion, Derivation, Input, Param, Scored, hookimpl
-from potentiel.plugins._scales import amount_scores, number_param, numbers
+from potentiel import Derivation, Input, hookimpl
+from potentiel.plugins._scales import AmountCriterion
 
 
-class Potential(Criterion):
+class Potential(AmountCriterion):
     name = "potential"
     label = "Potential"
     description = "Revenue the account could bring, on a log scale across the portfolio"
     inputs = (Input("potential", "money", unit="€", label="Potential"),)
-    params = {
-        "low": Param(None, "potential (€) scoring 0; blank = the portfolio's 10th percentile"),
-        "high": Param(None, "potential (€) scoring 100; "
-                            "blank = the portfolio's 95th percentile"),
-    }
     default_weight = 25
-
-    def score(self, accounts, params):
-        p = self.resolve_params(params)
-        low = number_param(p, "low", self.name, allow_none=True)
-        high = number_param(p, "high", self.name, positive=True, allow_none=True)
-        if low is not None and high is not None and low > high:
-            raise ValueError(f"potential: low ({low:g}) must be below high ({high:g})")
-        score, reason = amount_scores(numbers(accounts, "potential"), low, high, "potential",
-                                      accounts.index)
-        return Scored(score, reason)
 
 
 def _headcount_times_spend(accounts, context):

@@ -9,30 +9,17 @@ Reason: ``"prescription 4/5"``.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
-from potentiel import Criterion, Input, Scored, hookimpl
-from potentiel.plugins._scales import Part, number, numbers, render, shown
+from potentiel import Input, hookimpl
+from potentiel.plugins._scales import RatingCriterion
 
 
-class Prescription(Criterion):
+class Prescription(RatingCriterion):
     name = "prescription"
     label = "Prescription"
     description = "Influence, prescription and market reputation, rated 0–5"
     inputs = (Input("prescription", "rating", unit="0-5", label="Prescription"),)
-    params = {}
+    lowest = 0.0
     default_weight = 10
-
-    def score(self, accounts, params):
-        rating = numbers(accounts, "prescription")
-        score = np.clip(rating, 0.0, 5.0) * 20.0  # clip first: no overflow on absurd input
-        reason = render([Part([shown(rating, 1)], _text)], accounts.index)
-        return Scored(pd.Series(score, index=accounts.index, dtype="float64"), reason)
-
-
-def _text(rating):
-    return "prescription not rated" if rating is None else f"prescription {number(rating)}/5"
 
 
 @hookimpl

@@ -9,30 +9,17 @@ Reason: ``"relationship 3/5"``.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
-from potentiel import Criterion, Input, Scored, hookimpl
-from potentiel.plugins._scales import Part, number, numbers, render, shown
+from potentiel import Input, hookimpl
+from potentiel.plugins._scales import RatingCriterion
 
 
-class Relationship(Criterion):
+class Relationship(RatingCriterion):
     name = "relationship"
     label = "Relationship"
     description = "Quality and history of the relationship, rated 1–5 by the rep"
     inputs = (Input("relationship", "rating", unit="1-5", label="Relationship"),)
-    params = {}
+    lowest = 1.0
     default_weight = 5
-
-    def score(self, accounts, params):
-        rating = numbers(accounts, "relationship")
-        score = (np.clip(rating, 1.0, 5.0) - 1.0) * 25.0  # clip first: no overflow on absurd input
-        reason = render([Part([shown(rating, 1)], _text)], accounts.index)
-        return Scored(pd.Series(score, index=accounts.index, dtype="float64"), reason)
-
-
-def _text(rating):
-    return "relationship not rated" if rating is None else f"relationship {number(rating)}/5"
 
 
 @hookimpl

@@ -13,30 +13,16 @@ Reason: ``"revenue 180 k€, top 8 %"`` (where the account stands in the portfol
 
 from __future__ import annotations
 
-from potentiel import Criterion, Input, Param, Scored, hookimpl
-from potentiel.plugins._scales import amount_scores, number_param, numbers
+from potentiel import Input, hookimpl
+from potentiel.plugins._scales import AmountCriterion
 
 
-class Revenue(Criterion):
+class Revenue(AmountCriterion):
     name = "revenue"
     label = "Revenue"
     description = "Revenue of the last full year, on a log scale across the portfolio"
     inputs = (Input("revenue", "money", unit="€", label="Revenue N"),)
-    params = {
-        "low": Param(None, "revenue (€) scoring 0; blank = the portfolio's 10th percentile"),
-        "high": Param(None, "revenue (€) scoring 100; blank = the portfolio's 95th percentile"),
-    }
     default_weight = 25
-
-    def score(self, accounts, params):
-        p = self.resolve_params(params)
-        low = number_param(p, "low", self.name, allow_none=True)
-        high = number_param(p, "high", self.name, positive=True, allow_none=True)
-        if low is not None and high is not None and low > high:
-            raise ValueError(f"revenue: low ({low:g}) must be below high ({high:g})")
-        score, reason = amount_scores(numbers(accounts, "revenue"), low, high, "revenue",
-                                      accounts.index)
-        return Scored(score, reason)
 
 
 @hookimpl
