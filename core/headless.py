@@ -38,6 +38,7 @@ REPS_NAMES = ("salespeople", "commerciaux", "reps", "vendeurs", "salesreps")
 # Number formats for output cells Potentiel creates (a template's own formats win).
 OUTPUT_FORMATS = {"Score": "0.0", "Potential": "#,##0 €", "Penetration": "0%",
                   "Confidence": "0%", "Nearest rep km": "0"}
+MAX_CELLS = 50_000_000  # rows × columns of one sheet, up to its last value (a read sheet is dense)
 WIDE = {"Why": 70, "To collect": 40, "Matrix": 34, "Flags": 22, "Category label": 14}
 
 
@@ -88,6 +89,7 @@ class Workbook:
         """Cell values from A1 (blanks as None), formulas as their last computed value."""
         if ref.name not in self._values:
             from python_calamine import CalamineWorkbook
+            self._before_reading(ref)
             try:
                 if self._calamine is None:
                     self._calamine = CalamineWorkbook.from_path(str(self.path))
@@ -97,6 +99,17 @@ class Workbook:
                                 "file in Excel and save it again") from None
             self._values[ref.name] = [[None if v == "" else v for v in r] for r in rows]
         return self._values[ref.name]
+
+    def _before_reading(self, ref: SheetRef) -> None:
+        """A sheet python-calamine reads must fit in memory: it allocates every cell up to
+        the last one, so one stray value in XFD1048576 would need hundreds of GB and end
+        the process."""
+        rows, cols = self.sheet(ref).extent()
+        if rows * cols > MAX_CELLS:
+            raise UserError(f"sheet {ref.name} has a value as far as cell {col_letter(cols)}{rows}: "
+                            f"{rows * cols:,} cells to read (limit {MAX_CELLS:,}); delete what is "
+                            "far below or to the right of your data (Ctrl+End shows the last "
+                            "used cell) and save again")
 
     def tables(self, ref: SheetRef) -> list[Table]:
         out = []

@@ -155,6 +155,25 @@ class Sheet:
                 found.add(split_ref(c.get("r")))
         return found
 
+    def extent(self) -> tuple[int, int]:
+        """Last row and last column holding a value (what a reader of values allocates)."""
+        def bound(refs: list[str], rows: list[str]) -> tuple[int, int]:
+            digits = "0123456789"
+            letters = {r.rstrip(digits).upper() for r in refs}
+            col = max((col_number(x) for x in letters if x.isascii() and x.isalpha()), default=0)
+            row = max((int(r[len(r.rstrip(digits)):] or 0) for r in refs), default=0)
+            return max(row, max((int(r) for r in rows if r.isdigit()), default=0)), col
+
+        # The first and last cell of each row (cells are in column order, but a hostile file
+        # may reverse them); a large bound is then refined to the cells holding a value.
+        ends = "m:row/m:c[1]/@r | m:row/m:c[last()]/@r"
+        rows, cols = bound(self.data.xpath(ends, namespaces=NS), [str(r) for r in self.rows])
+        if rows * cols > 1_000_000:
+            valued = "m:row/m:c[m:v or m:is][1]/@r | m:row/m:c[m:v or m:is][last()]/@r"
+            rows, cols = bound(self.data.xpath(valued, namespaces=NS),
+                               self.data.xpath("m:row[m:c/m:v or m:c/m:is]/@r", namespaces=NS))
+        return rows, cols
+
     def _row(self, r: int) -> etree._Element:
         row = self.rows.get(r)
         if row is None:
