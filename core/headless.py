@@ -101,9 +101,10 @@ class Workbook:
         return self._values[ref.name]
 
     def _before_reading(self, ref: SheetRef) -> None:
-        """A sheet python-calamine reads must fit in memory: it allocates every cell up to
-        the last one, so one stray value in XFD1048576 would need hundreds of GB and end
-        the process."""
+        """What python-calamine will read is checked first: no DTD in the parts it opens,
+        and a sheet whose cells fit in memory (it allocates every cell up to the last one,
+        so one stray value in XFD1048576 would need hundreds of GB and end the process)."""
+        self.package.check_parts(self.package.reader_parts())
         rows, cols = self.sheet(ref).extent()
         if rows * cols > MAX_CELLS:
             raise UserError(f"sheet {ref.name} has a value as far as cell {col_letter(cols)}{rows}: "

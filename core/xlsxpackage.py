@@ -11,9 +11,11 @@ workbook's list of sheets.
 from __future__ import annotations
 
 import posixpath
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from lxml import etree
 
@@ -34,18 +36,38 @@ MAX_RATIO = 200                # uncompressed / compressed, per large part
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
                           remove_blank_text=False)
+_FIRST_ELEMENT = re.compile(rb"<[^?!]")
+HEAD_BYTES = 1 << 20  # what is read of a part to look for a DTD before another reader reads it
+
+
+def _refused(name: str) -> UserError:
+    return UserError(f"{name}: the workbook contains a DTD or entities, which Excel never "
+                     "writes; it is refused as unsafe")
+
+
+def refuse_dtd(data: bytes, name: str) -> None:
+    """Refuse a DTD before the root element (where entities are declared), in UTF-8 or -16."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in data[:4]:
+        data = data[:HEAD_BYTES].decode("utf-16", errors="ignore").encode("utf-8")
+    first = _FIRST_ELEMENT.search(data)
+    prolog = data[:first.start()] if first else data
+    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+        raise _refused(name)
 
 
 def parse_xml(data: bytes, name: str) -> etree._Element:
     """Parse one part; DTDs and entities are refused (no entity expansion attacks)."""
-    if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data[:4096]:
-        raise UserError(f"{name}: the workbook contains a DTD or entities, which Excel never "
-                        "writes; it is refused as unsafe")
+    refuse_dtd(data, name)
     try:
-        return etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
+        if "entit" in str(exc).lower():
+            raise _refused(name) from None
         raise UserError(f"the workbook part {name} is damaged ({exc}); open the file in Excel "
                         "and save it again") from None
+    if root.getroottree().docinfo.internalDTD is not None:  # e.g. after a long prolog
+        raise _refused(name)
+    return root
 
 
 @dataclass
@@ -62,10 +84,11 @@ class Package:
         self.path = Path(path)
         self._zip = zipfile.ZipFile(self.path)
         self.infos = {i.filename: i for i in self._zip.infolist()}
-        self._check_sizes()
         self.changed: dict[str, bytes] = {}
         self.removed: set[str] = set()
         self._trees: dict[str, etree._Element] = {}
+        self._checked: set[str] = set()
+        self._check_sizes()
         if "xl/workbook.xml" not in self.infos and "[Content_Types].xml" not in self.infos:
             raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
                             "part inside)")
@@ -101,6 +124,37 @@ class Package:
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the file is "
                             "damaged or truncated") from None
+
+    def check_parts(self, names: Iterable[str]) -> None:
+        """Refuse a DTD in parts another reader (python-calamine) is about to read.
+
+        Only the head of each part is unpacked: a DTD stands before the first element.
+        The unpacked size of every part was checked from the zip directory when the
+        package was opened, and both zip readers stop at that declared size."""
+        for name in names:
+            if name in self._checked or name in self.changed or name not in self.infos:
+                continue
+            try:
+                with self._zip.open(name) as fh:
+                    head = fh.read(HEAD_BYTES)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the "
+                                "file is damaged or truncated") from None
+            refuse_dtd(head, name)
+            self._checked.add(name)
+
+    def reader_parts(self) -> list[str]:
+        """The parts a reader of cell values opens first: the workbook, its relationships
+        and what they point to (shared strings, styles, …), worksheets excepted."""
+        names = ["[Content_Types].xml", "_rels/.rels", self.workbook_part,
+                 self.rels_name(self.workbook_part)]
+        rels = self.xml(self.rels_name(self.workbook_part)) if self.has(
+            self.rels_name(self.workbook_part)) else None
+        for r in (rels.iterfind("pr:Relationship", NS) if rels is not None else ()):
+            if r.get("TargetMode") == "External" or r.get("Type", "").endswith("sheet"):
+                continue
+            names.append(self.target(self.workbook_part, r.get("Target", "")))
+        return names
 
     def xml(self, name: str) -> etree._Element:
         """The parsed part (parsed once; edits to it are saved by `touch`)."""
