@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,23 +83,40 @@ class Package:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._check_entries()
         self._zip = zipfile.ZipFile(self.path)
         self.infos = {i.filename: i for i in self._zip.infolist()}
         self.changed: dict[str, bytes] = {}
         self.removed: set[str] = set()
         self._trees: dict[str, etree._Element] = {}
         self._checked: set[str] = set()
-        self._check_sizes()
-        if "xl/workbook.xml" not in self.infos and "[Content_Types].xml" not in self.infos:
-            raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
-                            "part inside)")
-        self.workbook_part = self._main_part()
-        self.sheets = self._read_sheets()
+        try:
+            self._check_sizes()
+            if "xl/workbook.xml" not in self.infos and "[Content_Types].xml" not in self.infos:
+                raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
+                                "part inside)")
+            self.workbook_part = self._main_part()
+            self.sheets = self._read_sheets()
+        except BaseException:
+            self._zip.close()
+            raise
 
     def close(self) -> None:
         self._zip.close()
 
     # ---------------------------------------------------------------- reading
+    def _check_entries(self) -> None:
+        """The part count from the zip's end record, before the directory is read into
+        memory (a directory of millions of entries is itself a bomb)."""
+        try:
+            with open(self.path, "rb") as fh:
+                end = zipfile._EndRecData(fh)  # noqa: SLF001 - stable since Python 2
+        except (OSError, ValueError, struct.error):
+            return  # zipfile.ZipFile reports the damage
+        if end and end[zipfile._ECD_ENTRIES_TOTAL] > MAX_PARTS:  # noqa: SLF001
+            raise UserError(f"{self.path}: {end[zipfile._ECD_ENTRIES_TOTAL]} parts inside; a "
+                            f"workbook has far fewer (limit {MAX_PARTS}); refused")
+
     def _check_sizes(self) -> None:
         if len(self.infos) > MAX_PARTS:
             raise UserError(f"{self.path}: {len(self.infos)} parts inside; a workbook has far "
