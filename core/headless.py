@@ -146,11 +146,32 @@ def _open(path: Path) -> Package:
     if path.is_dir():
         raise UserError(f"{path}: is a folder, not a workbook")
     with open(path, "rb") as fh:
-        head = fh.read(8)
+        head = fh.read(1024)
+    if not head:
+        raise UserError(f"{path}: the file is empty (0 bytes), not an Excel workbook")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
+        kind = _ole_kind(path)
+        if kind == "encrypted":
+            raise UserError(f"{path}: the workbook is protected by a password (encrypted); open "
+                            "it in Excel, remove the password (File > Info > Protect Workbook) "
+                            "and save it")
+        if kind == "xls":
+            raise UserError(f"{path}: an old .xls workbook (Excel 97-2003); open it in Excel and "
+                            "save it as .xlsx (Excel Workbook)")
         raise UserError(f"{path}: an old .xls workbook or an encrypted one; open it in Excel and "
                         "save it as .xlsx (Excel Workbook) without a password")
     if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK\x03\x04"):
+            raise UserError(f"{path}: the file is cut short or damaged, not an Excel workbook that "
+                            "can be opened (the end of the zip is missing); copy it again, or "
+                            "let Excel repair it")
+        text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        if text.startswith(b"<") and (b"<html" in text or b"<!doctype html" in text):
+            raise UserError(f"{path}: a web page (HTML) with an Excel name, not an Excel "
+                            "workbook; open it in Excel and save it as .xlsx")
+        if text.startswith(b"<") and b"urn:schemas-microsoft-com:office:spreadsheet" in text:
+            raise UserError(f"{path}: an XML Spreadsheet 2003 file, not an Excel workbook; open "
+                            "it in Excel and save it as .xlsx")
         raise UserError(f"{path}: not an Excel workbook (.xlsx or .xlsm); if it is a CSV or text "
                         "export, open it in Excel and save it as .xlsx")
     try:
@@ -160,6 +181,28 @@ def _open(path: Path) -> Package:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
         raise UserError(f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: "
                         f"{exc}); open it in Excel and save it again as .xlsx") from None
+
+
+def _ole_kind(path: Path) -> str:
+    """What an OLE2 compound file holds, from the stream names of its first directory
+    sectors: "encrypted" (a password-protected .xlsx), "xls", or "" (unknown)."""
+    import struct
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(512)
+            shift, = struct.unpack_from("<H", header, 0x1E)
+            first, = struct.unpack_from("<I", header, 0x30)
+            if not 7 <= shift <= 16:
+                return ""
+            fh.seek((first + 1) << shift)
+            directory = fh.read(8 << shift)
+    except (OSError, struct.error, OverflowError, ValueError):
+        return ""
+    if "EncryptedPackage".encode("utf-16-le") in directory:
+        return "encrypted"
+    if "Workbook".encode("utf-16-le") in directory or "Book\0".encode("utf-16-le") in directory:
+        return "xls"
+    return ""
 
 
 def _find(wb: Workbook, names: tuple[str, ...]) -> tuple[SheetRef | None, Table | None]:

@@ -92,10 +92,9 @@ class Package:
         self._checked: set[str] = set()
         try:
             self._check_sizes()
-            if "xl/workbook.xml" not in self.infos and "[Content_Types].xml" not in self.infos:
-                raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
-                                "part inside)")
+            self._check_kind()
             self.workbook_part = self._main_part()
+            self._check_main_part()
             self.sheets = self._read_sheets()
         except BaseException:
             self._zip.close()
@@ -130,6 +129,33 @@ class Package:
                     i.file_size / i.compress_size > MAX_RATIO:
                 raise UserError(f"{self.path}: part {i.filename} is compressed {i.file_size // i.compress_size}"
                                 " times, like a zip bomb; refused")
+
+    def _check_kind(self) -> None:
+        """A zip that is another kind of document gets a message saying which."""
+        if "xl/workbook.xml" in self.infos or "[Content_Types].xml" in self.infos:
+            return
+        if "mimetype" in self.infos and self.read("mimetype")[:64].startswith(
+                b"application/vnd.oasis.opendocument"):
+            raise UserError(f"{self.path}: an OpenDocument file (.ods, LibreOffice), not an "
+                            "Excel workbook; open it and save it as .xlsx (Excel 2007-365)")
+        raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
+                        "part inside)")
+
+    def _check_main_part(self) -> None:
+        main = self.workbook_part
+        if main.endswith(".bin"):
+            raise UserError(f"{self.path}: a binary workbook (.xlsb), which Potentiel does not "
+                            "read; open it in Excel and save it as .xlsx or .xlsm")
+        if main not in self.infos:
+            raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
+                            "part inside)")
+        tag = self.xml(main).tag
+        if tag != f"{{{MAIN}}}workbook" and tag.endswith("}workbook"):
+            raise UserError(f"{self.path}: a Strict Open XML workbook, which Potentiel does not "
+                            "read; in Excel, save it as Excel Workbook (.xlsx)")
+        if tag != f"{{{MAIN}}}workbook":
+            raise UserError(f"{self.path}: a zip file, but not an Excel workbook (its main part "
+                            f"is {main}: a Word or PowerPoint file?); open the workbook itself")
 
     def has(self, name: str) -> bool:
         return (name in self.infos or name in self.changed) and name not in self.removed
