@@ -14,6 +14,7 @@ import posixpath
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -165,7 +166,7 @@ class Package:
             return self.changed[name]
         try:
             return self._zip.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the file is "
                             "damaged or truncated") from None
 
@@ -181,7 +182,7 @@ class Package:
             try:
                 with self._zip.open(name) as fh:
                     head = fh.read(HEAD_BYTES)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
                 raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the "
                                 "file is damaged or truncated") from None
             refuse_dtd(head, name)
@@ -343,7 +344,7 @@ class Package:
                     out.writestr(info, data)
                 else:
                     info = self.infos[name]
-                    out.writestr(_fresh_info(info), self._zip.read(name))
+                    out.writestr(_fresh_info(info), self.read(name))
 
 
 def _fresh_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
