@@ -39,6 +39,7 @@ MAX_RATIO = 200                # uncompressed / compressed, per large part
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
                           remove_blank_text=False)
 _FIRST_ELEMENT = re.compile(rb"<[^?!]")
+READ_CHUNK = 1 << 22  # bytes inflated at a time when reading a part
 HEAD_BYTES = 1 << 20  # what is read of a part to look for a DTD before another reader reads it
 
 
@@ -165,7 +166,15 @@ class Package:
         if name in self.changed:
             return self.changed[name]
         try:
-            return self._zip.read(name)
+            # In chunks: ZipFile.read() inflates all the compressed bytes at once and only
+            # then cuts them to the declared size, so a zip directory that lies (2 kB
+            # declared, gigabytes inflated) would fill memory. Chunks stop at the declared
+            # size, and the checksum then fails.
+            chunks = []
+            with self._zip.open(name) as fh:
+                while chunk := fh.read(READ_CHUNK):
+                    chunks.append(chunk)
+            return b"".join(chunks)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the file is "
                             "damaged or truncated") from None
