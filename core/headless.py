@@ -105,7 +105,7 @@ class Workbook:
         and a sheet whose cells fit in memory (it allocates every cell up to the last one,
         so one stray value in XFD1048576 would need hundreds of GB and end the process)."""
         self.package.check_parts(self.package.reader_parts())
-        rows, cols = self.sheet(ref).extent()
+        rows, cols = self.sheet(ref).extent(refine_above=MAX_CELLS)
         if rows * cols > MAX_CELLS:
             raise UserError(f"sheet {ref.name} has a value as far as cell {col_letter(cols)}{rows}: "
                             f"{rows * cols:,} cells to read (limit {MAX_CELLS:,}); delete what is "

@@ -155,23 +155,22 @@ class Sheet:
                 found.add(split_ref(c.get("r")))
         return found
 
-    def extent(self) -> tuple[int, int]:
-        """Last row and last column holding a value (what a reader of values allocates)."""
-        def bound(refs: list[str], rows: list[str]) -> tuple[int, int]:
-            digits = "0123456789"
-            letters = {r.rstrip(digits).upper() for r in refs}
-            col = max((col_number(x) for x in letters if x.isascii() and x.isalpha()), default=0)
-            row = max((int(r[len(r.rstrip(digits)):] or 0) for r in refs), default=0)
-            return max(row, max((int(r) for r in rows if r.isdigit()), default=0)), col
+    def extent(self, refine_above: int = 0) -> tuple[int, int]:
+        """Last row and last column holding a value, as a reader of values sees them.
 
-        # The first and last cell of each row (cells are in column order, but a hostile file
-        # may reverse them); a large bound is then refined to the cells holding a value.
-        ends = "m:row/m:c[1]/@r | m:row/m:c[last()]/@r"
-        rows, cols = bound(self.data.xpath(ends, namespaces=NS), [str(r) for r in self.rows])
-        if rows * cols > 1_000_000:
-            valued = "m:row/m:c[m:v or m:is][1]/@r | m:row/m:c[m:v or m:is][last()]/@r"
-            rows, cols = bound(self.data.xpath(valued, namespaces=NS),
-                               self.data.xpath("m:row[m:c/m:v or m:c/m:is]/@r", namespaces=NS))
+        A cheap upper bound first, from the first and last cell of every row (cells are
+        in column order, but a hostile file may reverse them); a bound above
+        ``refine_above`` is refined to the cells that hold a value."""
+        ends = []
+        for row in self.data:
+            if len(row):
+                ends += (row[0].get("r") or "", row[-1].get("r") or "")
+        rows, cols = _bound(ends, list(self.rows))
+        if rows * cols > refine_above:
+            # two queries, not one union: libxml2 sorts a union in quadratic time
+            cells = [_XP_FIRST_VALUE(self.data), _XP_LAST_VALUE(self.data)]
+            rows, cols = _bound(cells[0] + cells[1],
+                                [int(r) for r in _XP_VALUE_ROWS(self.data) if r.isdigit()])
         return rows, cols
 
     def _row(self, r: int) -> etree._Element:
@@ -323,6 +322,21 @@ class Sheet:
         if dim is not None:
             dim.set("ref", f"A1:{col_letter(last_col)}{last_row}")
         self.package.touch(self.part)
+
+
+_XP_FIRST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][1]/@r", namespaces=NS, smart_strings=False)
+_XP_LAST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][last()]/@r", namespaces=NS,
+                             smart_strings=False)
+_XP_VALUE_ROWS = etree.XPath("m:row[m:c/m:v or m:c/m:is]/@r", namespaces=NS, smart_strings=False)
+
+
+def _bound(refs: list[str], rows: list[int]) -> tuple[int, int]:
+    """The largest row and column among cell references (and row numbers)."""
+    digits = "0123456789"
+    letters = {r.rstrip(digits).upper() for r in refs}
+    col = max((col_number(x) for x in letters if x.isascii() and x.isalpha()), default=0)
+    row = max((int(r[len(r.rstrip(digits)):] or 0) for r in refs), default=0)
+    return max(row, max(rows, default=0)), col
 
 
 def _number(value: float | int) -> str:
