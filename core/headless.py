@@ -427,11 +427,46 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             write_blocks(wb, name, blocks)
         result.warnings.extend(Problem(p) for p in problems)
         append_log(wb, result, when)
+        owned, removable = _owned_parts(wb, area, [MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, *sheets])
         wb.finish()
-        save_atomic(wb.package.write, target, backup=backup_path(path) if in_place else None)
+        lost: list[str] = []
+
+        def write(tmp: str) -> None:
+            wb.package.write(tmp)
+            # Nothing Potentiel does not own may be dropped or changed: in place, the
+            # original is kept and the user is sent to -o (or Excel).
+            lost.extend(wb.package.lost_parts(tmp, owned, removable))
+            if lost and in_place:
+                raise UserError(f"{path}: writing in place would drop or change parts "
+                                f"Potentiel does not own ({_listed(lost)}); the workbook is "
+                                "left as it was: write to another file with -o OUT, or "
+                                "recompute in Excel")
+
+        save_atomic(write, target, backup=backup_path(path) if in_place else None)
+        if lost:
+            result.warnings.append(Problem(f"{target} lacks or changed parts of {path.name} that "
+                                           f"Potentiel does not own ({_listed(lost)}); the "
+                                           "original is unchanged"))
     finally:
         wb.package.close()
     return result, target
+
+
+def _owned_parts(wb: Workbook, area: Area, sheet_names: list[str]) -> tuple[set[str], set[str]]:
+    """The parts Potentiel may change (the Accounts sheet and its table, the output sheets,
+    the workbook's part, relationships and content types, the styles) and the ones it may
+    remove (the calculation chain)."""
+    pkg = wb.package
+    owned = {area.sheet.part, *pkg.related(area.sheet.part, "table"), pkg.workbook_part,
+             pkg.rels_name(pkg.workbook_part), "[Content_Types].xml", wb.styles.part}
+    owned |= {s.part for s in pkg.sheets if s.name in sheet_names}
+    removable = set(pkg.calc_chain_parts())
+    return owned | removable, removable
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def remote_payload(path: str | Path, selection: str | None = None,

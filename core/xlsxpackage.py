@@ -335,6 +335,27 @@ class Package:
         self.touch("[Content_Types].xml")
         self.removed.update(chain)
 
+    def calc_chain_parts(self) -> list[str]:
+        return self.related(self.workbook_part, "calcChain")
+
+    def lost_parts(self, written: str | Path, owned: set[str],
+                   removable: set[str] = frozenset()) -> list[str]:
+        """What the file ``written`` lost of this package: parts it lacks (but those in
+        ``removable``) and parts Potentiel does not own whose bytes changed (same size and
+        CRC-32, the zip's own checksum, else changed)."""
+        with zipfile.ZipFile(written) as new:
+            now = {i.filename: i for i in new.infolist()}
+        lost = []
+        for name, before in self.infos.items():
+            after = now.get(name)
+            if after is None:
+                if name not in removable:
+                    lost.append(f"{name} (dropped)")
+            elif name not in owned and (after.CRC, after.file_size) != (before.CRC,
+                                                                        before.file_size):
+                lost.append(f"{name} (changed)")
+        return lost
+
     # ---------------------------------------------------------------- writing
     def write(self, target: str) -> None:
         """Every part, in the original order: changed ones re-serialised, others copied."""
