@@ -20,6 +20,20 @@ from .criterion import Criterion, Scored
 from .problems import Problem
 
 DEFAULT_TIME_LIMIT_S = 30.0
+TIME_LIMIT_ENV = "POTENTIEL_CRITERION_TIME_LIMIT"  # seconds per criterion; 0 for none
+
+
+def time_limit_from_env(default: float = DEFAULT_TIME_LIMIT_S) -> float:
+    """The per-criterion time limit: ``$POTENTIEL_CRITERION_TIME_LIMIT`` or the default."""
+    import os
+    text = os.environ.get(TIME_LIMIT_ENV, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        return default
+    return value if value >= 0 and value == value else default
 
 
 @dataclass
@@ -55,9 +69,14 @@ def _call_with_limit(crit: Criterion, view: pd.DataFrame, params: Mapping[str, A
 
 def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
                  params: Mapping[str, Mapping[str, Any]], present: set[str],
-                 warnings: list[Problem], time_limit: float | None = DEFAULT_TIME_LIMIT_S
+                 warnings: list[Problem], time_limit: float | None = -1.0
                  ) -> CriteriaScores:
-    """Score every account on every criterion; failures become warnings, not crashes."""
+    """Score every account on every criterion; failures become warnings, not crashes.
+
+    ``time_limit`` is in seconds per criterion (0 or None: none); left out, it is
+    ``$POTENTIEL_CRITERION_TIME_LIMIT`` or 30 s."""
+    if time_limit is not None and time_limit < 0:
+        time_limit = time_limit_from_env()
     index = accounts.index
     scores: dict[str, pd.Series] = {}
     reasons: dict[str, pd.Series] = {}
