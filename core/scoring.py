@@ -109,6 +109,12 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
             continue
         if score.isna().all() and len(index):
             result.failed[name] = "no account could be scored"
+            inputs = [i.name for i in crit.inputs if i.name in present and i.name in accounts]
+            filled = int(accounts[inputs].notna().all(axis=1).sum()) if inputs else 0
+            if filled:  # NaN is for missing inputs: blank with every input filled is a fault
+                warnings.append(Problem(f"criterion {name} scored no account, though {filled} "
+                                        "account(s) have all its inputs; its scores are blank "
+                                        "and the weights rest on the others"))
         scores[name], reasons[name] = score, reason
     result.scores = pd.DataFrame(scores, index=index)
     result.reasons = pd.DataFrame(reasons, index=index)
