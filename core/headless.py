@@ -38,6 +38,7 @@ REPS_NAMES = ("salespeople", "commerciaux", "reps", "vendeurs", "salesreps")
 # Number formats for output cells Potentiel creates (a template's own formats win).
 OUTPUT_FORMATS = {"Score": "0.0", "Potential": "#,##0 €", "Penetration": "0%",
                   "Confidence": "0%", "Nearest rep km": "0"}
+MAX_CELLS = 50_000_000  # rows × columns of one sheet, up to its last value (a read sheet is dense)
 WIDE = {"Why": 70, "To collect": 40, "Matrix": 34, "Flags": 22, "Category label": 14}
 
 
@@ -88,6 +89,7 @@ class Workbook:
         """Cell values from A1 (blanks as None), formulas as their last computed value."""
         if ref.name not in self._values:
             from python_calamine import CalamineWorkbook
+            self._before_reading(ref)
             try:
                 if self._calamine is None:
                     self._calamine = CalamineWorkbook.from_path(str(self.path))
@@ -97,6 +99,18 @@ class Workbook:
                                 "file in Excel and save it again") from None
             self._values[ref.name] = [[None if v == "" else v for v in r] for r in rows]
         return self._values[ref.name]
+
+    def _before_reading(self, ref: SheetRef) -> None:
+        """What python-calamine will read is checked first: no DTD in the parts it opens,
+        and a sheet whose cells fit in memory (it allocates every cell up to the last one,
+        so one stray value in XFD1048576 would need hundreds of GB and end the process)."""
+        self.package.check_parts(self.package.reader_parts())
+        rows, cols = self.sheet(ref).extent(refine_above=MAX_CELLS)
+        if rows * cols > MAX_CELLS:
+            raise UserError(f"sheet {ref.name} has a value as far as cell {col_letter(cols)}{rows}: "
+                            f"{rows * cols:,} cells to read (limit {MAX_CELLS:,}); delete what is "
+                            "far below or to the right of your data (Ctrl+End shows the last "
+                            "used cell) and save again")
 
     def tables(self, ref: SheetRef) -> list[Table]:
         out = []
@@ -132,11 +146,32 @@ def _open(path: Path) -> Package:
     if path.is_dir():
         raise UserError(f"{path}: is a folder, not a workbook")
     with open(path, "rb") as fh:
-        head = fh.read(8)
+        head = fh.read(1024)
+    if not head:
+        raise UserError(f"{path}: the file is empty (0 bytes), not an Excel workbook")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
+        kind = _ole_kind(path)
+        if kind == "encrypted":
+            raise UserError(f"{path}: the workbook is protected by a password (encrypted); open "
+                            "it in Excel, remove the password (File > Info > Protect Workbook) "
+                            "and save it")
+        if kind == "xls":
+            raise UserError(f"{path}: an old .xls workbook (Excel 97-2003); open it in Excel and "
+                            "save it as .xlsx (Excel Workbook)")
         raise UserError(f"{path}: an old .xls workbook or an encrypted one; open it in Excel and "
                         "save it as .xlsx (Excel Workbook) without a password")
     if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK\x03\x04"):
+            raise UserError(f"{path}: the file is cut short or damaged, not an Excel workbook that "
+                            "can be opened (the end of the zip is missing); copy it again, or "
+                            "let Excel repair it")
+        text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        if text.startswith(b"<") and (b"<html" in text or b"<!doctype html" in text):
+            raise UserError(f"{path}: a web page (HTML) with an Excel name, not an Excel "
+                            "workbook; open it in Excel and save it as .xlsx")
+        if text.startswith(b"<") and b"urn:schemas-microsoft-com:office:spreadsheet" in text:
+            raise UserError(f"{path}: an XML Spreadsheet 2003 file, not an Excel workbook; open "
+                            "it in Excel and save it as .xlsx")
         raise UserError(f"{path}: not an Excel workbook (.xlsx or .xlsm); if it is a CSV or text "
                         "export, open it in Excel and save it as .xlsx")
     try:
@@ -146,6 +181,28 @@ def _open(path: Path) -> Package:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
         raise UserError(f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: "
                         f"{exc}); open it in Excel and save it again as .xlsx") from None
+
+
+def _ole_kind(path: Path) -> str:
+    """What an OLE2 compound file holds, from the stream names of its first directory
+    sectors: "encrypted" (a password-protected .xlsx), "xls", or "" (unknown)."""
+    import struct
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(512)
+            shift, = struct.unpack_from("<H", header, 0x1E)
+            first, = struct.unpack_from("<I", header, 0x30)
+            if not 7 <= shift <= 16:
+                return ""
+            fh.seek((first + 1) << shift)
+            directory = fh.read(8 << shift)
+    except (OSError, struct.error, OverflowError, ValueError):
+        return ""
+    if "EncryptedPackage".encode("utf-16-le") in directory:
+        return "encrypted"
+    if "Workbook".encode("utf-16-le") in directory or "Book\0".encode("utf-16-le") in directory:
+        return "xls"
+    return ""
 
 
 def _find(wb: Workbook, names: tuple[str, ...]) -> tuple[SheetRef | None, Table | None]:
@@ -388,11 +445,46 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             write_blocks(wb, name, blocks)
         result.warnings.extend(Problem(p) for p in problems)
         append_log(wb, result, when)
+        owned, removable = _owned_parts(wb, area, [MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, *sheets])
         wb.finish()
-        save_atomic(wb.package.write, target, backup=backup_path(path) if in_place else None)
+        lost: list[str] = []
+
+        def write(tmp: str) -> None:
+            wb.package.write(tmp)
+            # Nothing Potentiel does not own may be dropped or changed: in place, the
+            # original is kept and the user is sent to -o (or Excel).
+            lost.extend(wb.package.lost_parts(tmp, owned, removable))
+            if lost and in_place:
+                raise UserError(f"{path}: writing in place would drop or change parts "
+                                f"Potentiel does not own ({_listed(lost)}); the workbook is "
+                                "left as it was: write to another file with -o OUT, or "
+                                "recompute in Excel")
+
+        save_atomic(write, target, backup=backup_path(path) if in_place else None)
+        if lost:
+            result.warnings.append(Problem(f"{target} lacks or changed parts of {path.name} that "
+                                           f"Potentiel does not own ({_listed(lost)}); the "
+                                           "original is unchanged"))
     finally:
         wb.package.close()
     return result, target
+
+
+def _owned_parts(wb: Workbook, area: Area, sheet_names: list[str]) -> tuple[set[str], set[str]]:
+    """The parts Potentiel may change (the Accounts sheet and its table, the output sheets,
+    the workbook's part, relationships and content types, the styles) and the ones it may
+    remove (the calculation chain)."""
+    pkg = wb.package
+    owned = {area.sheet.part, *pkg.related(area.sheet.part, "table"), pkg.workbook_part,
+             pkg.rels_name(pkg.workbook_part), "[Content_Types].xml", wb.styles.part}
+    owned |= {s.part for s in pkg.sheets if s.name in sheet_names}
+    removable = set(pkg.calc_chain_parts())
+    return owned | removable, removable
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def remote_payload(path: str | Path, selection: str | None = None,

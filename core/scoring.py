@@ -20,6 +20,20 @@ from .criterion import Criterion, Scored
 from .problems import Problem
 
 DEFAULT_TIME_LIMIT_S = 30.0
+TIME_LIMIT_ENV = "POTENTIEL_CRITERION_TIME_LIMIT"  # seconds per criterion; 0 for none
+
+
+def time_limit_from_env(default: float = DEFAULT_TIME_LIMIT_S) -> float:
+    """The per-criterion time limit: ``$POTENTIEL_CRITERION_TIME_LIMIT`` or the default."""
+    import os
+    text = os.environ.get(TIME_LIMIT_ENV, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        return default
+    return value if value >= 0 and value == value else default
 
 
 @dataclass
@@ -55,9 +69,14 @@ def _call_with_limit(crit: Criterion, view: pd.DataFrame, params: Mapping[str, A
 
 def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
                  params: Mapping[str, Mapping[str, Any]], present: set[str],
-                 warnings: list[Problem], time_limit: float | None = DEFAULT_TIME_LIMIT_S
+                 warnings: list[Problem], time_limit: float | None = -1.0
                  ) -> CriteriaScores:
-    """Score every account on every criterion; failures become warnings, not crashes."""
+    """Score every account on every criterion; failures become warnings, not crashes.
+
+    ``time_limit`` is in seconds per criterion (0 or None: none); left out, it is
+    ``$POTENTIEL_CRITERION_TIME_LIMIT`` or 30 s."""
+    if time_limit is not None and time_limit < 0:
+        time_limit = time_limit_from_env()
     index = accounts.index
     scores: dict[str, pd.Series] = {}
     reasons: dict[str, pd.Series] = {}
@@ -90,6 +109,12 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
             continue
         if score.isna().all() and len(index):
             result.failed[name] = "no account could be scored"
+            inputs = [i.name for i in crit.inputs if i.name in present and i.name in accounts]
+            filled = int(accounts[inputs].notna().all(axis=1).sum()) if inputs else 0
+            if filled:  # NaN is for missing inputs: blank with every input filled is a fault
+                warnings.append(Problem(f"criterion {name} scored no account, though {filled} "
+                                        "account(s) have all its inputs; its scores are blank "
+                                        "and the weights rest on the others"))
         scores[name], reasons[name] = score, reason
     result.scores = pd.DataFrame(scores, index=index)
     result.reasons = pd.DataFrame(reasons, index=index)

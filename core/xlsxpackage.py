@@ -11,9 +11,13 @@ workbook's list of sheets.
 from __future__ import annotations
 
 import posixpath
+import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from lxml import etree
 
@@ -34,18 +38,39 @@ MAX_RATIO = 200                # uncompressed / compressed, per large part
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
                           remove_blank_text=False)
+_FIRST_ELEMENT = re.compile(rb"<[^?!]")
+READ_CHUNK = 1 << 22  # bytes inflated at a time when reading a part
+HEAD_BYTES = 1 << 20  # what is read of a part to look for a DTD before another reader reads it
+
+
+def _refused(name: str) -> UserError:
+    return UserError(f"{name}: the workbook contains a DTD or entities, which Excel never "
+                     "writes; it is refused as unsafe")
+
+
+def refuse_dtd(data: bytes, name: str) -> None:
+    """Refuse a DTD before the root element (where entities are declared), in UTF-8 or -16."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in data[:4]:
+        data = data[:HEAD_BYTES].decode("utf-16", errors="ignore").encode("utf-8")
+    first = _FIRST_ELEMENT.search(data)
+    prolog = data[:first.start()] if first else data
+    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+        raise _refused(name)
 
 
 def parse_xml(data: bytes, name: str) -> etree._Element:
     """Parse one part; DTDs and entities are refused (no entity expansion attacks)."""
-    if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data[:4096]:
-        raise UserError(f"{name}: the workbook contains a DTD or entities, which Excel never "
-                        "writes; it is refused as unsafe")
+    refuse_dtd(data, name)
     try:
-        return etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
+        if "entit" in str(exc).lower():
+            raise _refused(name) from None
         raise UserError(f"the workbook part {name} is damaged ({exc}); open the file in Excel "
                         "and save it again") from None
+    if root.getroottree().docinfo.internalDTD is not None:  # e.g. after a long prolog
+        raise _refused(name)
+    return root
 
 
 @dataclass
@@ -60,22 +85,39 @@ class Package:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._check_entries()
         self._zip = zipfile.ZipFile(self.path)
         self.infos = {i.filename: i for i in self._zip.infolist()}
-        self._check_sizes()
         self.changed: dict[str, bytes] = {}
         self.removed: set[str] = set()
         self._trees: dict[str, etree._Element] = {}
-        if "xl/workbook.xml" not in self.infos and "[Content_Types].xml" not in self.infos:
-            raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
-                            "part inside)")
-        self.workbook_part = self._main_part()
-        self.sheets = self._read_sheets()
+        self._checked: set[str] = set()
+        try:
+            self._check_sizes()
+            self._check_kind()
+            self.workbook_part = self._main_part()
+            self._check_main_part()
+            self.sheets = self._read_sheets()
+        except BaseException:
+            self._zip.close()
+            raise
 
     def close(self) -> None:
         self._zip.close()
 
     # ---------------------------------------------------------------- reading
+    def _check_entries(self) -> None:
+        """The part count from the zip's end record, before the directory is read into
+        memory (a directory of millions of entries is itself a bomb)."""
+        try:
+            with open(self.path, "rb") as fh:
+                end = zipfile._EndRecData(fh)  # noqa: SLF001 - stable since Python 2
+        except (OSError, ValueError, struct.error):
+            return  # zipfile.ZipFile reports the damage
+        if end and end[zipfile._ECD_ENTRIES_TOTAL] > MAX_PARTS:  # noqa: SLF001
+            raise UserError(f"{self.path}: {end[zipfile._ECD_ENTRIES_TOTAL]} parts inside; a "
+                            f"workbook has far fewer (limit {MAX_PARTS}); refused")
+
     def _check_sizes(self) -> None:
         if len(self.infos) > MAX_PARTS:
             raise UserError(f"{self.path}: {len(self.infos)} parts inside; a workbook has far "
@@ -90,6 +132,33 @@ class Package:
                 raise UserError(f"{self.path}: part {i.filename} is compressed {i.file_size // i.compress_size}"
                                 " times, like a zip bomb; refused")
 
+    def _check_kind(self) -> None:
+        """A zip that is another kind of document gets a message saying which."""
+        if "xl/workbook.xml" in self.infos or "[Content_Types].xml" in self.infos:
+            return
+        if "mimetype" in self.infos and self.read("mimetype")[:64].startswith(
+                b"application/vnd.oasis.opendocument"):
+            raise UserError(f"{self.path}: an OpenDocument file (.ods, LibreOffice), not an "
+                            "Excel workbook; open it and save it as .xlsx (Excel 2007-365)")
+        raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
+                        "part inside)")
+
+    def _check_main_part(self) -> None:
+        main = self.workbook_part
+        if main.endswith(".bin"):
+            raise UserError(f"{self.path}: a binary workbook (.xlsb), which Potentiel does not "
+                            "read; open it in Excel and save it as .xlsx or .xlsm")
+        if main not in self.infos:
+            raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
+                            "part inside)")
+        tag = self.xml(main).tag
+        if tag != f"{{{MAIN}}}workbook" and tag.endswith("}workbook"):
+            raise UserError(f"{self.path}: a Strict Open XML workbook, which Potentiel does not "
+                            "read; in Excel, save it as Excel Workbook (.xlsx)")
+        if tag != f"{{{MAIN}}}workbook":
+            raise UserError(f"{self.path}: a zip file, but not an Excel workbook (its main part "
+                            f"is {main}: a Word or PowerPoint file?); open the workbook itself")
+
     def has(self, name: str) -> bool:
         return (name in self.infos or name in self.changed) and name not in self.removed
 
@@ -97,10 +166,49 @@ class Package:
         if name in self.changed:
             return self.changed[name]
         try:
-            return self._zip.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            # In chunks: ZipFile.read() inflates all the compressed bytes at once and only
+            # then cuts them to the declared size, so a zip directory that lies (2 kB
+            # declared, gigabytes inflated) would fill memory. Chunks stop at the declared
+            # size, and the checksum then fails.
+            chunks = []
+            with self._zip.open(name) as fh:
+                while chunk := fh.read(READ_CHUNK):
+                    chunks.append(chunk)
+            return b"".join(chunks)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the file is "
                             "damaged or truncated") from None
+
+    def check_parts(self, names: Iterable[str]) -> None:
+        """Refuse a DTD in parts another reader (python-calamine) is about to read.
+
+        Only the head of each part is unpacked: a DTD stands before the first element.
+        The unpacked size of every part was checked from the zip directory when the
+        package was opened, and both zip readers stop at that declared size."""
+        for name in names:
+            if name in self._checked or name in self.changed or name not in self.infos:
+                continue
+            try:
+                with self._zip.open(name) as fh:
+                    head = fh.read(HEAD_BYTES)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+                raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the "
+                                "file is damaged or truncated") from None
+            refuse_dtd(head, name)
+            self._checked.add(name)
+
+    def reader_parts(self) -> list[str]:
+        """The parts a reader of cell values opens first: the workbook, its relationships
+        and what they point to (shared strings, styles, …), worksheets excepted."""
+        names = ["[Content_Types].xml", "_rels/.rels", self.workbook_part,
+                 self.rels_name(self.workbook_part)]
+        rels = self.xml(self.rels_name(self.workbook_part)) if self.has(
+            self.rels_name(self.workbook_part)) else None
+        for r in (rels.iterfind("pr:Relationship", NS) if rels is not None else ()):
+            if r.get("TargetMode") == "External" or r.get("Type", "").endswith("sheet"):
+                continue
+            names.append(self.target(self.workbook_part, r.get("Target", "")))
+        return names
 
     def xml(self, name: str) -> etree._Element:
         """The parsed part (parsed once; edits to it are saved by `touch`)."""
@@ -227,6 +335,27 @@ class Package:
         self.touch("[Content_Types].xml")
         self.removed.update(chain)
 
+    def calc_chain_parts(self) -> list[str]:
+        return self.related(self.workbook_part, "calcChain")
+
+    def lost_parts(self, written: str | Path, owned: set[str],
+                   removable: set[str] = frozenset()) -> list[str]:
+        """What the file ``written`` lost of this package: parts it lacks (but those in
+        ``removable``) and parts Potentiel does not own whose bytes changed (same size and
+        CRC-32, the zip's own checksum, else changed)."""
+        with zipfile.ZipFile(written) as new:
+            now = {i.filename: i for i in new.infolist()}
+        lost = []
+        for name, before in self.infos.items():
+            after = now.get(name)
+            if after is None:
+                if name not in removable:
+                    lost.append(f"{name} (dropped)")
+            elif name not in owned and (after.CRC, after.file_size) != (before.CRC,
+                                                                        before.file_size):
+                lost.append(f"{name} (changed)")
+        return lost
+
     # ---------------------------------------------------------------- writing
     def write(self, target: str) -> None:
         """Every part, in the original order: changed ones re-serialised, others copied."""
@@ -246,7 +375,7 @@ class Package:
                     out.writestr(info, data)
                 else:
                     info = self.infos[name]
-                    out.writestr(_fresh_info(info), self._zip.read(name))
+                    out.writestr(_fresh_info(info), self.read(name))
 
 
 def _fresh_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:

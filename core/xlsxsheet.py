@@ -150,6 +150,24 @@ class Sheet:
             return set()  # the usual case: no formula at all, no need to walk the cells
         return {split_ref(f.getparent().get("r")) for f in self.data.iterfind("m:row/m:c/m:f", NS)}
 
+    def extent(self, refine_above: int = 0) -> tuple[int, int]:
+        """Last row and last column holding a value, as a reader of values sees them.
+
+        A cheap upper bound first, from the first and last cell of every row (cells are
+        in column order, but a hostile file may reverse them); a bound above
+        ``refine_above`` is refined to the cells that hold a value."""
+        ends = []
+        for row in self.data:
+            if len(row):
+                ends += (row[0].get("r") or "", row[-1].get("r") or "")
+        rows, cols = _bound(ends, list(self.rows))
+        if rows * cols > refine_above:
+            # two queries, not one union: libxml2 sorts a union in quadratic time
+            cells = [_XP_FIRST_VALUE(self.data), _XP_LAST_VALUE(self.data)]
+            rows, cols = _bound(cells[0] + cells[1],
+                                [int(r) for r in _XP_VALUE_ROWS(self.data) if r.isdigit()])
+        return rows, cols
+
     def _row(self, r: int) -> etree._Element:
         row = self.rows.get(r)
         if row is None:
@@ -322,6 +340,21 @@ def _s(style: int | None) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_XP_FIRST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][1]/@r", namespaces=NS, smart_strings=False)
+_XP_LAST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][last()]/@r", namespaces=NS,
+                             smart_strings=False)
+_XP_VALUE_ROWS = etree.XPath("m:row[m:c/m:v or m:c/m:is]/@r", namespaces=NS, smart_strings=False)
+
+
+def _bound(refs: list[str], rows: list[int]) -> tuple[int, int]:
+    """The largest row and column among cell references (and row numbers)."""
+    digits = "0123456789"
+    letters = {r.rstrip(digits).upper() for r in refs}
+    col = max((col_number(x) for x in letters if x.isascii() and x.isalpha()), default=0)
+    row = max((int(r[len(r.rstrip(digits)):] or 0) for r in refs), default=0)
+    return max(row, max(rows, default=0)), col
 
 
 def _number(value: float | int) -> str:

@@ -14,9 +14,22 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..problems import Problem
 from .actions import BUILTIN_ACTIONS, RuleAction, row_tuples
 from .model import Rule
 from .result import RulesResult
+
+
+def _guarded(result: RulesResult, what: str, fn, *args) -> bool:
+    """Run a (plugin) action; one that raises is reported by name and the run goes on."""
+    try:
+        fn(*args)
+        return True
+    except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the run
+        msg = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        result.problems.append(Problem(f"{what} failed ({msg}); its effect is left out",
+                                       "", "warning"))
+        return False
 
 
 def build_result(rules: Sequence[Rule], fired: np.ndarray, index: pd.Index,
@@ -43,14 +56,16 @@ def build_result(rules: Sequence[Rule], fired: np.ndarray, index: pd.Index,
         mask = pd.Series(column, index=index)
         for name, value in rule.actions:
             action = registry[name]
-            action.apply(result, mask, value, rule.id)
+            if not _guarded(result, f'rule "{rule.id}": action {name}', action.apply, result,
+                            mask, value, rule.id):
+                continue
             if action.finish is not None and action not in finishers:
                 finishers.append(action)
     flag = registry.get("flag", BUILTIN_ACTIONS["flag"])
     if "flag" in result.pending and flag not in finishers:
         finishers.append(flag)  # a plugin action used result.add_flags()
     for action in sorted(finishers, key=lambda a: a.name):
-        action.finish(result)
+        _guarded(result, f"rule action {action.name} (finish)", action.finish, result)
     result.pending.clear()
     result.problems = [p if p.where else replace(p, where=where) for p in result.problems]
     return result

@@ -108,6 +108,12 @@ def parse_yaml(text: str, where: str) -> Any:
             raise UserError(Problem(f"not valid YAML: {what}", where, "error")) from None
         raise UserError(Problem(f"column {mark.column + 1}: {what}",
                                 f"{where}:{mark.line + 1}", "error")) from None
+    except yaml.reader.ReaderError as exc:  # a control character: its position, not its line
+        line = text[:exc.position].count("\n") + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise UserError(Problem(f"column {column}: a control character (#x{exc.character:04x}) "
+                                "that a rule file cannot hold; delete it", f"{where}:{line}",
+                                "error")) from None
     except yaml.YAMLError as exc:
         raise UserError(Problem(f"not valid YAML: {exc}", where, "error")) from None
 

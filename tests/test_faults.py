@@ -1,0 +1,179 @@
+"""Faults in plugins: the run finishes, the faulty part is named, the other scores hold.
+
+Each faulty criterion (it raises, returns the wrong length, scores outside 0–100, returns
+NaN everywhere, or takes too long) and a rule action that raises are loaded from a plugin
+folder next to the built-ins, on a realistic 40-account workbook scored headless. In every
+case the workbook is written, the fault is named in the Log sheet's row (and, for a
+criterion, in the Why column), and every other score is what a run without the faulty
+plugin gives.
+"""
+
+import textwrap
+import time
+
+import openpyxl
+import pytest
+
+from helpers import write_workbook
+from potentiel import sample
+from potentiel.headless import score_file
+from potentiel.report import LOG_HEADERS
+from potentiel.scoring import TIME_LIMIT_ENV
+
+FAULTY = {
+    "boom": '''
+        def score(self, accounts, params):
+            raise RuntimeError("the CRM database is down")''',
+    "short": '''
+        def score(self, accounts, params):
+            return accounts["revenue"].iloc[:-1] * 0''',
+    "wild": '''
+        def score(self, accounts, params):
+            return (accounts["revenue"].rank(pct=True) * 300 - 100).fillna(-5)''',
+    "blank": '''
+        def score(self, accounts, params):
+            return accounts["revenue"] * float("nan")''',
+    "sleepy": '''
+        def score(self, accounts, params):
+            time.sleep(4)
+            return accounts["revenue"] * 0 + 50''',
+}
+
+PLUGIN = '''
+import time
+
+from potentiel import Criterion, Input, RuleAction, hookimpl
+
+class Faulty(Criterion):
+    name, label, default_weight = "{name}", "Faulty {name}", 20
+    inputs = (Input("revenue", "money"),)
+{body}
+
+@hookimpl
+def register_criteria(register):
+    register(Faulty())
+'''
+
+ACTION = '''
+from potentiel import RuleAction, hookimpl
+
+def check(value):
+    return value
+
+def apply(result, mask, value, rule_id):
+    raise KeyError("no such queue: " + str(value))
+
+@hookimpl
+def register_rule_actions(register):
+    register(RuleAction(name="escalate", check=check, apply=apply))
+'''
+
+RULES = '''
+extends: default
+rules:
+  - id: big-clients
+    when: revenue > 10000
+    then: {escalate: key-accounts, flag: big}
+    why: Large clients go to the key-account team.
+'''
+
+COMPARED = ["Score", "Category", *(f"Score: {c}" for c in
+                                   ("revenue", "trend", "potential", "penetration", "solvency",
+                                    "growth", "prescription", "relationship", "accessibility"))]
+
+
+def plugin_folder(path, names, action=False):
+    path.mkdir()
+    for name in names:
+        body = textwrap.indent(textwrap.dedent(FAULTY[name]).strip("\n"), "    ")
+        (path / f"{name}.py").write_text(PLUGIN.format(name=name, body=body))
+    if action:
+        (path / "escalate.py").write_text(ACTION)
+    return path
+
+
+@pytest.fixture
+def book(tmp_path):
+    def make(name):
+        return write_workbook(tmp_path / name, sample.HEADERS, sample.make_accounts(40))
+    return make
+
+
+def log_row(path):
+    ws = openpyxl.load_workbook(path)["Log"]
+    rows = list(ws.iter_rows(values_only=True))
+    return dict(zip(LOG_HEADERS, rows[-1]))
+
+
+def clean_run(book, tmp_path, rules=None):
+    empty = tmp_path / "no-plugins"
+    empty.mkdir(exist_ok=True)
+    result, _ = score_file(book("clean.xlsx"), rules=rules, plugin_dirs=[str(empty)])
+    return result.outputs
+
+
+def test_criteria_that_fail_are_named_and_leave_the_other_scores_alone(book, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setenv(TIME_LIMIT_ENV, "0.5")
+    folder = plugin_folder(tmp_path / "plugins", ["boom", "short", "blank", "sleepy"])
+    path = book("faulty.xlsx")
+    start = time.perf_counter()
+    result, _ = score_file(path, plugin_dirs=[str(folder)])
+    took = time.perf_counter() - start
+    assert took < 4, f"the slow criterion was waited for ({took:.1f} s)"
+    messages = log_row(path)["Messages"]
+    for name, words in (("boom", "RuntimeError: the CRM database is down"),
+                        ("short", "returned 39 values for 40 accounts"),
+                        ("blank", "scored no account"),
+                        ("sleepy", "TimeoutError: took longer than 0.5 s")):
+        assert f"criterion {name}" in messages and words in messages, (name, messages)
+        assert any(f"criterion {name}" in str(w) for w in result.warnings)
+        assert result.outputs[f"Score: {name}"].isna().all()
+    why = " ".join(result.outputs["Why"].dropna())
+    for name in ("boom", "short", "sleepy"):
+        assert f"{name} (plugin error)" in why
+    assert "blank" in why
+    clean = clean_run(book, tmp_path)
+    # weights rest on the criteria that scored: the same scores and categories
+    assert result.outputs[COMPARED].equals(clean[COMPARED])
+
+
+def test_scores_outside_0_100_are_clipped_and_named(book, tmp_path):
+    folder = plugin_folder(tmp_path / "plugins", ["wild"])
+    path = book("wild.xlsx")
+    result, _ = score_file(path, plugin_dirs=[str(folder)])
+    wild = result.outputs["Score: wild"]
+    assert wild.between(0, 100).all() and wild.max() == 100 and wild.min() == 0
+    assert "criterion wild returned" in log_row(path)["Messages"]
+    assert "outside 0–100; they were clipped" in log_row(path)["Messages"]
+    clean = clean_run(book, tmp_path)
+    others = [c for c in COMPARED if c.startswith("Score: ")]
+    assert result.outputs[others].equals(clean[others])
+
+
+def test_a_rule_action_that_raises_is_named_and_the_rest_of_the_rule_applies(book, tmp_path):
+    folder = plugin_folder(tmp_path / "plugins", [], action=True)
+    rules = tmp_path / "client.yaml"
+    rules.write_text(RULES)
+    path = book("action.xlsx")
+    result, _ = score_file(path, rules=str(rules), plugin_dirs=[str(folder)])
+    messages = log_row(path)["Messages"]
+    assert 'rule "big-clients": action escalate failed (KeyError' in messages
+    big = result.accounts["revenue"] > 10000
+    assert big.any()
+    assert result.outputs.loc[big, "Flags"].str.contains("big").all()
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(RULES.replace("{escalate: key-accounts, flag: big}", "{flag: big}"))
+    clean = clean_run(book, tmp_path, rules=str(plain))
+    assert result.outputs[[*COMPARED, "Flags"]].equals(clean[[*COMPARED, "Flags"]])
+
+
+def test_the_time_limit_comes_from_the_environment(monkeypatch):
+    from potentiel.scoring import DEFAULT_TIME_LIMIT_S, time_limit_from_env
+
+    monkeypatch.delenv(TIME_LIMIT_ENV, raising=False)
+    assert time_limit_from_env() == DEFAULT_TIME_LIMIT_S
+    for text, value in (("2.5", 2.5), ("0", 0.0), ("-1", DEFAULT_TIME_LIMIT_S),
+                        ("soon", DEFAULT_TIME_LIMIT_S), ("nan", DEFAULT_TIME_LIMIT_S)):
+        monkeypatch.setenv(TIME_LIMIT_ENV, text)
+        assert time_limit_from_env() == value, text
