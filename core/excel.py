@@ -606,6 +606,7 @@ def remote_available() -> str | None:
 
 
 _CELL_TYPES = frozenset({str, int, float, bool, type(None)})
+MAX_NAME_CELLS = 1_000_000  # a named range the entry points read (status, action cells)
 _TABLE_KEYS = ("name", "range_address", "header_row_range_address", "data_body_range_address",
                "total_row_range_address", "show_headers", "show_totals")
 
@@ -642,6 +643,12 @@ def check_payload(payload: Any) -> None:
              and isinstance(n.get("sheet_index"), (int, type(None)))
              and isinstance(n.get("address"), (str, type(None))),
              f'"names[{i}]" must have name, sheet_index, address and book_scope')
+        address = n["address"]
+        need(address is None or (_is_address(address) and _address_cells(address) <= MAX_NAME_CELLS),
+             f'"names[{i}]" ({n["name"]}) must name a cell range of at most {MAX_NAME_CELLS:,} '
+             "cells")
+        need(n["sheet_index"] is None or 0 <= n["sheet_index"] < len(sheets),
+             f'"names[{i}].sheet_index" must be the index of a sheet')
     for i, s in enumerate(sheets):
         need(isinstance(s, dict) and isinstance(s.get("name"), str),
              f'"sheets[{i}]" must be an object with a name')
@@ -658,13 +665,32 @@ def check_payload(payload: Any) -> None:
         for t in tables:
             need(isinstance(t, dict) and all(k in t for k in _TABLE_KEYS),
                  f'"sheets[{i}].tables" entries need {", ".join(_TABLE_KEYS)}')
+            width = max((len(r) for r in values), default=0)
             for k in ("range_address", "header_row_range_address", "data_body_range_address",
                       "total_row_range_address"):
                 need(t[k] is None or _is_address(t[k]), f'"{k}" of table "{t.get("name")}" '
                                                          "is not a cell range address")
+                # The clients send every cell from A1 to the end of the used range, which
+                # holds every table: one beyond it would be read as millions of blanks.
+                row, col = _address_end(t[k]) if t[k] else (0, 0)
+                need(row <= len(values) and col <= width,
+                     f'table "{t.get("name")}" ({t[k]}) reaches beyond the cells sent for sheet '
+                     f'"{s["name"]}" ({len(values)} rows, {width} columns)')
         need(isinstance(s.get("pictures", []), list), f'"sheets[{i}].pictures" must be a list')
         s.setdefault("pictures", [])
         s.setdefault("tables", [])
+
+
+def _address_end(text: str) -> tuple[int, int]:
+    """The last row and column of an A1 address such as ``$A$5:$AQ$205``."""
+    from .xlsxsheet import split_ref
+    return split_ref(text.split(":")[-1].upper())
+
+
+def _address_cells(text: str) -> int:
+    from .xlsxsheet import split_ref
+    (r1, c1), (r2, c2) = (split_ref(p.upper()) for p in (text.split(":") * 2)[:2])
+    return (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
 
 
 def _is_address(text: Any) -> bool:
