@@ -717,5 +717,8 @@ def run_remote(action: str, payload: Any, options: Options | None = None) -> dic
     try:
         ENTRY_POINTS[action](book, options)
         return book.json()
+    except xw.NoSuchObjectError as exc:  # e.g. a selection or name outside the sheets sent
+        raise PayloadError(f"the workbook payload refers to a range it does not hold ({exc})") \
+            from None
     finally:
         book.close()
