@@ -643,12 +643,18 @@ def check_payload(payload: Any) -> None:
              and isinstance(n.get("sheet_index"), (int, type(None)))
              and isinstance(n.get("address"), (str, type(None))),
              f'"names[{i}]" must have name, sheet_index, address and book_scope')
-        address = n["address"]
-        need(address is None or (_is_address(address) and _address_cells(address) <= MAX_NAME_CELLS),
+        address, index = n.get("address"), n.get("sheet_index")
+        need(address is None or (_is_address(address)
+                                 and _address_cells(address) <= MAX_NAME_CELLS),
              f'"names[{i}]" ({n["name"]}) must name a cell range of at most {MAX_NAME_CELLS:,} '
              "cells")
-        need(n["sheet_index"] is None or 0 <= n["sheet_index"] < len(sheets),
+        need(index is None or 0 <= index < len(sheets),
              f'"names[{i}].sheet_index" must be the index of a sheet')
+        scope = n.get("scope_sheet_index")
+        need(n["book_scope"] is True or (
+            n["book_scope"] is False and isinstance(n.get("scope_sheet_name"), str)
+            and type(scope) is int and 0 <= scope < len(sheets)),
+             f'"names[{i}]": a sheet-scoped name needs scope_sheet_name and scope_sheet_index')
     for i, s in enumerate(sheets):
         need(isinstance(s, dict) and isinstance(s.get("name"), str),
              f'"sheets[{i}]" must be an object with a name')
