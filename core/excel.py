@@ -636,6 +636,7 @@ def check_payload(payload: Any) -> None:
          '"book.active_sheet_index" must be the index of a sheet')
     need(book.get("selection") is None or isinstance(book.get("selection"), str),
          '"book.selection" must be a cell address or null')
+    book.setdefault("selection", None)  # xlwings reads the key itself
     names = payload.get("names")
     need(isinstance(names, list), '"names" must be a list')
     for i, n in enumerate(names):
