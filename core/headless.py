@@ -6,7 +6,10 @@ and writes back only what Potentiel owns: its output columns (next to the inputs
 the table) and its output sheets. Values are read with python-calamine; writing changes
 only those cells in the sheet's XML and copies every other part of the file unchanged
 (`potentiel.xlsxpackage`), so charts, macros, buttons and formats are kept exactly. The
-file is written next to the target and then moved into place (`potentiel.savefile`).
+file is written next to the target, compared part by part with the original (in place,
+a part Potentiel does not own that would be dropped or changed stops the save) and then
+moved into place (`potentiel.savefile`). Before python-calamine reads anything, the
+package's sizes, part count and XML (no DTD) and the sheet's extent are checked.
 openpyxl is used here only to build test payloads (`remote_payload`).
 """
 
