@@ -51,9 +51,9 @@ bench: $(STAMP)
 # 127.0.0.1; prints latency percentiles (`make test` sends 24).
 loadtest: $(STAMP)
 	POTENTIEL_LOADTEST_REQUESTS=200 $(PY) -m pytest --import-mode=importlib -q -s \
-		-p no:cacheprovider tests/test_server_hardening.py -k load
+		-p no:cacheprovider tests/test_server_hardening.py -k bounded_load
 
 # The property and fuzz tests with ten times the examples (a few minutes).
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest --import-mode=importlib -q -p no:cacheprovider \
-		tests/test_properties.py tests/test_server_hardening.py -k "not load"
+		tests/test_properties.py tests/test_server_hardening.py -k "not bounded_load"
