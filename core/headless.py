@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -418,20 +419,25 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     check_target(target)
     wb = Workbook(path)
     try:
-        area = locate_accounts(wb)
-        raw = read_raw(wb, area)
-        result = score_tables(raw, read_settings_rows(wb), read_salespeople(wb), rules=rules,
-                              plugin_dirs=plugin_dirs, engine=engine, base_dir=path.parent)
-        write_outputs(wb, area, raw, result)
-        write_blocks(wb, MATRIX_SHEET, matrix_blocks(result))
-        write_blocks(wb, SUMMARY_SHEET, summary_blocks(result, _previous_rep_rows(wb)))
+        with _unexpected(path):
+            area = locate_accounts(wb)
+            raw = read_raw(wb, area)
+            settings, reps = read_settings_rows(wb), read_salespeople(wb)
+        result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
+                              engine=engine, base_dir=path.parent)
+        matrix = matrix_blocks(result)
         sheets, problems = extra_sheets(result, result.output_sheets)
-        for name, blocks in sheets.items():
-            write_blocks(wb, name, blocks)
         result.warnings.extend(Problem(p) for p in problems)
-        append_log(wb, result, when)
-        owned, removable = _owned_parts(wb, area, [MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, *sheets])
-        wb.finish()
+        with _unexpected(path):
+            write_outputs(wb, area, raw, result)
+            write_blocks(wb, MATRIX_SHEET, matrix)
+            write_blocks(wb, SUMMARY_SHEET, summary_blocks(result, _previous_rep_rows(wb)))
+            for name, blocks in sheets.items():
+                write_blocks(wb, name, blocks)
+            append_log(wb, result, when)
+            owned, removable = _owned_parts(wb, area, [MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET,
+                                                       *sheets])
+            wb.finish()
         lost: list[str] = []
 
         def write(tmp: str) -> None:
@@ -453,6 +459,18 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     finally:
         wb.package.close()
     return result, target
+
+
+@contextmanager
+def _unexpected(path: Path):
+    """Parts that contradict each other (a relationship to a missing part, a table without
+    columns, a row numbered "x2"): one line, nothing written, instead of a traceback."""
+    try:
+        yield
+    except (KeyError, ValueError, AttributeError, IndexError, TypeError) as exc:
+        raise UserError(f"{path}: a part of the workbook is not as Excel writes it "
+                        f"({type(exc).__name__}: {exc}); nothing was written: open it in "
+                        "Excel and save it again") from None
 
 
 def _owned_parts(wb: Workbook, area: Area, sheet_names: list[str]) -> tuple[set[str], set[str]]:
