@@ -225,6 +225,10 @@ def _find(wb: Workbook, names: tuple[str, ...]) -> tuple[SheetRef | None, Table 
 def _area(wb: Workbook, ref: SheetRef, table: Table | None, what: str) -> Area:
     if table is not None:
         r1, c1, r2, c2 = range_bounds(table.ref)
+        if table.header_rows == 0:  # the first data row would be read as the headers
+            raise UserError(f'the table "{table.name}" hides its header row; show it (Table '
+                            "Design > Header Row) so columns can be matched by name",
+                            cell_ref(ref.name, r1, c1))
         return Area(ref, r1, c1, c2, r2 - table.totals_rows, table)
     grid = wb.values(ref)
     header = next((i for i, row in enumerate(grid[:50]) if any(v is not None for v in row)), None)
