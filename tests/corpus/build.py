@@ -279,6 +279,14 @@ def bad_row_number(path: Path) -> None:
     write_zip(path, parts)
 
 
+def hidden_header_row(path: Path) -> None:
+    """An Excel table with its header row turned off: its first account is not a header."""
+    parts = parts_of(valid_workbook(path))
+    table = "xl/tables/table1.xml"
+    parts[table] = parts[table].replace(b'ref="A1:D4"', b'ref="A2:D4" headerRowCount="0"')
+    write_zip(path, parts)
+
+
 def garbage_sheet(path: Path) -> None:
     patched(path, {SHEET: b"this is not XML at all \x00\x01\x02"})
 
@@ -419,6 +427,8 @@ CASES: list[Case] = [
          "an Excel table whose range is not a range"),
     Case("bad-row-number", "badrow.xlsx", bad_row_number, "not as Excel writes it",
          'a row numbered "x2"'),
+    Case("hidden-header-row", "noheader.xlsx", hidden_header_row, "hides its header row",
+         "an Excel table whose header row is turned off"),
     Case("entity-bomb", "laughs.xlsx", entity_bomb_sheet, "DTD or entities",
          "billion laughs: nested entities in the sheet expand to gigabytes"),
     Case("entity-bomb-strings", "laughs2.xlsx", entity_bomb_shared_strings, "DTD or entities",
