@@ -283,7 +283,8 @@ def hidden_header_row(path: Path) -> None:
     """An Excel table with its header row turned off: its first account is not a header."""
     parts = parts_of(valid_workbook(path))
     table = "xl/tables/table1.xml"
-    parts[table] = parts[table].replace(b'ref="A1:D4"', b'ref="A2:D4" headerRowCount="0"')
+    parts[table] = parts[table].replace(b'ref="A1:D4"', b'ref="A2:D4"').replace(
+        b'headerRowCount="1"', b'headerRowCount="0"')
     write_zip(path, parts)
 
 
