@@ -177,3 +177,35 @@ def test_the_time_limit_comes_from_the_environment(monkeypatch):
                         ("soon", DEFAULT_TIME_LIMIT_S), ("nan", DEFAULT_TIME_LIMIT_S)):
         monkeypatch.setenv(TIME_LIMIT_ENV, text)
         assert time_limit_from_env() == value, text
+
+
+SHEETS = '''
+from potentiel import hookimpl
+
+@hookimpl
+def register_output_sheets(register):
+    register("Accounts", lambda result: [["wiped"]] * 50)
+    register("bad/name", lambda result: [["x"]])
+    register("Comptes", lambda result: [["wiped"]])
+    register("By sector", lambda result: [["sector", "accounts"], ["retail", 3]])
+'''
+
+
+def test_a_plugin_sheet_cannot_overwrite_the_accounts_or_break_the_file(book, tmp_path):
+    """A plugin's output sheet named like the user's Accounts sheet (or one Excel cannot
+    name) is refused at load, named in the warnings; the valid one is written."""
+    from helpers import cells
+
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "sheets.py").write_text(SHEETS)
+    path = book("sheets.xlsx")
+    before = {k: v for k, v in cells(path).items() if k[0] == "Accounts"}
+    result, _ = score_file(path, plugin_dirs=[str(folder)])
+    after = cells(path)
+    assert {k: after[k] for k in before} == before
+    messages = log_row(path)["Messages"]
+    for name in ("Accounts", "bad/name", "Comptes"):
+        assert f"output sheet '{name}'" in messages
+    wb = openpyxl.load_workbook(path)
+    assert "bad/name" not in wb.sheetnames and wb["By sector"]["A2"].value == "retail"
