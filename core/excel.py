@@ -42,6 +42,7 @@ ACTIONS = {  # key → (English, French) as shown in the action cell's drop-down
     "check-rules": ("Check rules", "Vérifier les règles"),
     "explain": ("Explain", "Expliquer"),
 }
+MAX_TEXT = 32767   # characters Excel holds in one cell (the headless writer cuts there too)
 STATUS_MAX = 1000  # characters in a status cell; the Log keeps the full text
 
 
@@ -229,7 +230,7 @@ def _plain(v: Any) -> Any:
     if v is None:
         return None
     if isinstance(v, str):
-        return neutralise_text(v)
+        return neutralise_text(v[:MAX_TEXT])  # Excel refuses longer text in a cell
     if isinstance(v, bool):
         return v
     if hasattr(v, "item") and not isinstance(v, (list, tuple)):  # numpy scalar
@@ -251,7 +252,7 @@ def _plain(v: Any) -> Any:
             return v.to_pydatetime()
     except ImportError:  # pragma: no cover - pandas is a dependency
         pass
-    return neutralise_text(str(v))
+    return neutralise_text(str(v)[:MAX_TEXT])
 
 
 def write_block(sheet, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
