@@ -242,7 +242,7 @@ def _area(wb: Workbook, ref: SheetRef, table: Table | None, what: str) -> Area:
 def locate_accounts(wb: Workbook) -> Area:
     ref, table = _find(wb, ACCOUNTS_NAMES)
     if ref is None:
-        names = ", ".join(s.name for s in wb.package.sheets)
+        names = _listed([str(s.name) for s in wb.package.sheets], 10)
         raise UserError(f"no Accounts sheet (sheets here: {names}); add a sheet named Accounts "
                         "(or Comptes) with one row per account and the headers in the first row")
     return _area(wb, ref, table, "accounts")
