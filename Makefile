@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test sample template bench render clean
+.PHONY: demo test sample template bench render clean loadtest fuzz
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,14 @@ clean:
 # Benchmarks are not part of `make test`: they measure, they do not assert.
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# The server under load: 200 recompute requests of 1,000 accounts, 4 at a time, on
+# 127.0.0.1; prints latency percentiles (`make test` sends 24).
+loadtest: $(STAMP)
+	POTENTIEL_LOADTEST_REQUESTS=200 $(PY) -m pytest --import-mode=importlib -q -s \
+		-p no:cacheprovider tests/test_server_hardening.py -k bounded_load
+
+# The property and fuzz tests with ten times the examples (a few minutes).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest --import-mode=importlib -q -p no:cacheprovider \
+		tests/test_properties.py tests/test_server_hardening.py -k "not bounded_load"

@@ -8,10 +8,22 @@ Exit codes: 0 success (warnings printed), 1 a user error (a clear message, no tr
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Callable, Sequence
 
 EXIT_OK, EXIT_USER, EXIT_USAGE = 0, 1, 2
+# Control characters from a workbook (a name holding ESC sequences) must not reach the
+# terminal, where they could rewrite what the user sees.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(text: object, one_line: bool = False) -> str:
+    """Text safe to print: control characters as "?", on one line if asked."""
+    text = str(text)
+    if one_line:
+        text = " ".join(text.splitlines())
+    return _CONTROL.sub("?", text)
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -20,9 +32,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     result, target = score_file(args.workbook, args.output, rules=args.rules,
                                 plugin_dirs=args.plugins or (), engine=args.engine)
-    print(console_summary(result, str(target)))
+    print(shown(console_summary(result, str(target))))
     if args.top:
-        print(top_accounts(result, args.top))
+        print(shown(top_accounts(result, args.top)))
     return EXIT_OK
 
 
@@ -44,7 +56,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         for name in things:
             print(f"{kind}: {name}")
     for p in plugins.problems:
-        print(f"warning: {p}", file=sys.stderr)
+        print(f"warning: {shown(p, one_line=True)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -61,7 +73,7 @@ def _cmd_rules_check(args: argparse.Namespace) -> int:
         return (file, int(line)) if line.isdigit() else (p.where, 0)
 
     for p in sorted(problems, key=by_place):
-        print(f"{p}" if p.level == "error" else f"{p} (warning)")
+        print(shown(p, one_line=True) + ("" if p.level == "error" else " (warning)"))
     if errors:
         print(f"{len(errors)} error(s) in {args.file}", file=sys.stderr)
         return EXIT_USER
@@ -77,7 +89,7 @@ def _cmd_rules_test(args: argparse.Namespace) -> int:
     plugins = load_plugins(args.plugins or ())
     ruleset = load_ruleset(args.file, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
     outcomes = run_rule_tests(ruleset, rule_test_scorer(plugins))
-    print(format_test_report(outcomes))
+    print(shown(format_test_report(outcomes)))
     return EXIT_USER if any(not o.passed for o in outcomes) else EXIT_OK
 
 
@@ -223,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except UserError as exc:
         for p in exc.problems:
-            print(f"error: {p}", file=sys.stderr)
+            print(f"error: {shown(p, one_line=True)}", file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)

@@ -601,6 +601,7 @@ def remote_available() -> str | None:
 
 
 _CELL_TYPES = frozenset({str, int, float, bool, type(None)})
+MAX_NAME_CELLS = 1_000_000  # a named range the entry points read (status, action cells)
 _TABLE_KEYS = ("name", "range_address", "header_row_range_address", "data_body_range_address",
                "total_row_range_address", "show_headers", "show_totals")
 
@@ -630,6 +631,7 @@ def check_payload(payload: Any) -> None:
          '"book.active_sheet_index" must be the index of a sheet')
     need(book.get("selection") is None or isinstance(book.get("selection"), str),
          '"book.selection" must be a cell address or null')
+    book.setdefault("selection", None)  # xlwings reads the key itself
     names = payload.get("names")
     need(isinstance(names, list), '"names" must be a list')
     for i, n in enumerate(names):
@@ -637,6 +639,18 @@ def check_payload(payload: Any) -> None:
              and isinstance(n.get("sheet_index"), (int, type(None)))
              and isinstance(n.get("address"), (str, type(None))),
              f'"names[{i}]" must have name, sheet_index, address and book_scope')
+        address, index = n.get("address"), n.get("sheet_index")
+        need(address is None or (_is_address(address)
+                                 and _address_cells(address) <= MAX_NAME_CELLS),
+             f'"names[{i}]" ({n["name"]}) must name a cell range of at most {MAX_NAME_CELLS:,} '
+             "cells")
+        need(index is None or 0 <= index < len(sheets),
+             f'"names[{i}].sheet_index" must be the index of a sheet')
+        scope = n.get("scope_sheet_index")
+        need(n["book_scope"] is True or (
+            n["book_scope"] is False and isinstance(n.get("scope_sheet_name"), str)
+            and type(scope) is int and 0 <= scope < len(sheets)),
+             f'"names[{i}]": a sheet-scoped name needs scope_sheet_name and scope_sheet_index')
     for i, s in enumerate(sheets):
         need(isinstance(s, dict) and isinstance(s.get("name"), str),
              f'"sheets[{i}]" must be an object with a name')
@@ -654,13 +668,32 @@ def check_payload(payload: Any) -> None:
         for t in tables:
             need(isinstance(t, dict) and all(k in t for k in _TABLE_KEYS),
                  f'"sheets[{i}].tables" entries need {", ".join(_TABLE_KEYS)}')
+            width = max((len(r) for r in values), default=0)
             for k in ("range_address", "header_row_range_address", "data_body_range_address",
                       "total_row_range_address"):
                 need(t[k] is None or _is_address(t[k]), f'"{k}" of table "{t.get("name")}" '
                                                          "is not a cell range address")
+                # The clients send every cell from A1 to the end of the used range, which
+                # holds every table: one beyond it would be read as millions of blanks.
+                row, col = _address_end(t[k]) if t[k] else (0, 0)
+                need(row <= len(values) and col <= width,
+                     f'table "{t.get("name")}" ({t[k]}) reaches beyond the cells sent for sheet '
+                     f'"{s["name"]}" ({len(values)} rows, {width} columns)')
         need(isinstance(s.get("pictures", []), list), f'"sheets[{i}].pictures" must be a list')
         s.setdefault("pictures", [])
         s.setdefault("tables", [])
+
+
+def _address_end(text: str) -> tuple[int, int]:
+    """The last row and column of an A1 address such as ``$A$5:$AQ$205``."""
+    from .xlsxsheet import split_ref
+    return split_ref(text.split(":")[-1].upper())
+
+
+def _address_cells(text: str) -> int:
+    from .xlsxsheet import split_ref
+    (r1, c1), (r2, c2) = (split_ref(p.upper()) for p in (text.split(":") * 2)[:2])
+    return (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
 
 
 def _is_address(text: Any) -> bool:
@@ -687,6 +720,9 @@ def run_remote(action: str, payload: Any, options: Options | None = None) -> dic
     try:
         ENTRY_POINTS[action](book, options)
         return book.json()
+    except xw.NoSuchObjectError as exc:  # e.g. a selection or name outside the sheets sent
+        raise PayloadError(f"the workbook payload refers to a range it does not hold ({exc})") \
+            from None
     finally:
         book.close()
         _forget_payload_values()

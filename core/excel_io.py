@@ -67,12 +67,19 @@ def clean_payload_rows(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
 # --------------------------------------------------------------------------- writing
 
 
+MAX_TEXT = 32767  # characters Excel holds in one cell (the headless writer cuts there too)
+
+
+def _text(t: str) -> str:
+    return neutralise_text(t[:MAX_TEXT])
+
+
 def _plain(v: Any) -> Any:
     """A value xlwings writes as a value: numbers, text (neutralised), booleans, dates."""
     if v is None:
         return None
     if isinstance(v, str):
-        return neutralise_text(v)
+        return _text(v)
     if isinstance(v, bool):
         return v
     if hasattr(v, "item") and not isinstance(v, (list, tuple)):  # numpy scalar
@@ -90,7 +97,7 @@ def _plain(v: Any) -> Any:
         return None
     if isinstance(v, pd.Timestamp):
         return v.to_pydatetime()
-    return neutralise_text(str(v))
+    return _text(str(v))
 
 
 def _as_sent(x: Any) -> Any:
@@ -149,7 +156,7 @@ def prepare_column(values: Any, dates_as_text: bool = True) -> np.ndarray:
     except TypeError:  # an unhashable value (a list): cell by cell below
         distinct = [None]
     if all(type(v) is str for v in distinct):
-        return np.array([*map(neutralise_text, distinct), ""], dtype=object)[codes]
+        return np.array([*map(_text, distinct), ""], dtype=object)[codes]
     is_text = np.fromiter(map(is_, map(type, values), repeat(str)), dtype=bool,
                           count=len(values))
     blank = np.asarray(pd.isna(values), dtype=bool) & ~is_text
@@ -157,11 +164,11 @@ def prepare_column(values: Any, dates_as_text: bool = True) -> np.ndarray:
     if is_text.any():
         texts = values[is_text]
         out[is_text] = texts
-        risky = np.fromiter(map(str.startswith, texts, repeat(FORMULA_STARTS)), dtype=bool,
-                            count=len(texts))
+        risky = np.fromiter((t.startswith(FORMULA_STARTS) or len(t) > MAX_TEXT for t in texts),
+                            dtype=bool, count=len(texts))
         if risky.any():
             where = np.flatnonzero(is_text)[risky]
-            out[where] = [neutralise_text(t) for t in texts[risky]]
+            out[where] = [_text(t) for t in texts[risky]]
     rest = np.flatnonzero(~(is_text | blank))  # numbers, booleans, dates held as objects
     if len(rest):
         out[rest] = [prepare_cell(v, dates_as_text) for v in values[rest]]

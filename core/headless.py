@@ -6,7 +6,10 @@ and writes back only what Potentiel owns: its output columns (next to the inputs
 the table) and its output sheets. Values are read with python-calamine; writing changes
 only those cells in the sheet's XML and copies every other part of the file unchanged
 (`potentiel.xlsxpackage`), so charts, macros, buttons and formats are kept exactly. The
-file is written next to the target and then moved into place (`potentiel.savefile`).
+file is written next to the target, compared part by part with the original (in place,
+a part Potentiel does not own that would be dropped or changed stops the save) and then
+moved into place (`potentiel.savefile`). Before python-calamine reads anything, the
+package's sizes, part count and XML (no DTD) and the sheet's extent are checked.
 openpyxl is used here only to build test payloads (`remote_payload`).
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -221,6 +225,10 @@ def _find(wb: Workbook, names: tuple[str, ...]) -> tuple[SheetRef | None, Table 
 def _area(wb: Workbook, ref: SheetRef, table: Table | None, what: str) -> Area:
     if table is not None:
         r1, c1, r2, c2 = range_bounds(table.ref)
+        if table.header_rows == 0:  # the first data row would be read as the headers
+            raise UserError(f'the table "{table.name}" hides its header row; show it (Table '
+                            "Design > Header Row) so columns can be matched by name",
+                            cell_ref(ref.name, r1, c1))
         return Area(ref, r1, c1, c2, r2 - table.totals_rows, table)
     grid = wb.values(ref)
     header = next((i for i, row in enumerate(grid[:50]) if any(v is not None for v in row)), None)
@@ -234,7 +242,7 @@ def _area(wb: Workbook, ref: SheetRef, table: Table | None, what: str) -> Area:
 def locate_accounts(wb: Workbook) -> Area:
     ref, table = _find(wb, ACCOUNTS_NAMES)
     if ref is None:
-        names = ", ".join(s.name for s in wb.package.sheets)
+        names = _listed([str(s.name) for s in wb.package.sheets], 10)
         raise UserError(f"no Accounts sheet (sheets here: {names}); add a sheet named Accounts "
                         "(or Comptes) with one row per account and the headers in the first row")
     return _area(wb, ref, table, "accounts")
@@ -433,20 +441,25 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     check_target(target)
     wb = Workbook(path)
     try:
-        area = locate_accounts(wb)
-        raw = read_raw(wb, area)
-        result = score_tables(raw, read_settings_rows(wb), read_salespeople(wb), rules=rules,
-                              plugin_dirs=plugin_dirs, engine=engine, base_dir=path.parent)
-        write_outputs(wb, area, raw, result)
-        write_blocks(wb, MATRIX_SHEET, matrix_blocks(result))
-        write_blocks(wb, SUMMARY_SHEET, summary_blocks(result, _previous_rep_rows(wb)))
+        with _unexpected(path):
+            area = locate_accounts(wb)
+            raw = read_raw(wb, area)
+            settings, reps = read_settings_rows(wb), read_salespeople(wb)
+        result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
+                              engine=engine, base_dir=path.parent)
+        matrix = matrix_blocks(result)
         sheets, problems = extra_sheets(result, result.output_sheets)
-        for name, blocks in sheets.items():
-            write_blocks(wb, name, blocks)
         result.warnings.extend(Problem(p) for p in problems)
-        append_log(wb, result, when)
-        owned, removable = _owned_parts(wb, area, [MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, *sheets])
-        wb.finish()
+        with _unexpected(path):
+            write_outputs(wb, area, raw, result)
+            write_blocks(wb, MATRIX_SHEET, matrix)
+            write_blocks(wb, SUMMARY_SHEET, summary_blocks(result, _previous_rep_rows(wb)))
+            for name, blocks in sheets.items():
+                write_blocks(wb, name, blocks)
+            append_log(wb, result, when)
+            owned, removable = _owned_parts(wb, area, [MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET,
+                                                       *sheets])
+            wb.finish()
         lost: list[str] = []
 
         def write(tmp: str) -> None:
@@ -468,6 +481,18 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     finally:
         wb.package.close()
     return result, target
+
+
+@contextmanager
+def _unexpected(path: Path):
+    """Parts that contradict each other (a relationship to a missing part, a table without
+    columns, a row numbered "x2"): one line, nothing written, instead of a traceback."""
+    try:
+        yield
+    except (KeyError, ValueError, AttributeError, IndexError, TypeError) as exc:
+        raise UserError(f"{path}: a part of the workbook is not as Excel writes it "
+                        f"({type(exc).__name__}: {exc}); nothing was written: open it in "
+                        "Excel and save it again") from None
 
 
 def _owned_parts(wb: Workbook, area: Area, sheet_names: list[str]) -> tuple[set[str], set[str]]:

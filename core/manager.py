@@ -261,6 +261,7 @@ def _collect(manager: pluggy.PluginManager, plugins: Plugins) -> None:
         if len(args) != 2 or not isinstance(args[0], str) or not callable(args[1]):
             raise _ContractError("register_output_sheets expects register(name, build)")
         name, build = args
+        _check_sheet_name(name)
         if name in plugins.output_sheets:
             raise _ContractError(f"output sheet {name!r} is already registered; ignored")
         plugins.output_sheets[name] = build
@@ -269,6 +270,25 @@ def _collect(manager: pluggy.PluginManager, plugins: Plugins) -> None:
     _call_each(manager, "register_derivations", plugins, derivation)
     _call_each(manager, "register_rule_actions", plugins, action)
     _call_each(manager, "register_output_sheets", plugins, sheet)
+
+
+_SHEET_NAME = re.compile(r"^[^\[\]:*?/\\']([^\[\]:*?/\\]{0,29}[^\[\]:*?/\\'])?$")
+
+
+def _check_sheet_name(name: str) -> None:
+    """A plugin's sheet must be a valid Excel sheet name (else Excel repairs the file) and
+    must not be a sheet people type into or Potentiel writes (it would be overwritten)."""
+    if not _SHEET_NAME.match(name) or name.strip().casefold() == "history":
+        raise _ContractError(f"output sheet {name!r} is not a valid Excel sheet name (1 to 31 "
+                             "characters, none of [ ] : * ? / \\, no ' at either end); ignored")
+    from .fields import normalise
+    from .headless import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
+    from .report import EXPLAIN_SHEET, LOG_SHEET, MATRIX_SHEET, SUMMARY_SHEET
+    taken = {*ACCOUNTS_NAMES, *SETTINGS_NAMES, *REPS_NAMES,
+             *(normalise(n) for n in (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET))}
+    if normalise(name) in taken:
+        raise _ContractError(f"output sheet {name!r} would overwrite the workbook's own sheet "
+                             "of that name; choose another name; ignored")
 
 
 def _check_criterion(crit: object) -> None:

@@ -24,7 +24,9 @@ def backup_path(path: Path) -> Path:
 
 
 def check_target(target: Path) -> None:
-    """Refuse early, before any work: a missing folder, a workbook open in Excel."""
+    """Refuse early, before any work: a missing folder, a workbook open in Excel, a
+    read-only workbook (as Excel would)."""
+    target = Path(os.path.realpath(target))
     if not target.parent.is_dir():
         raise UserError(f"{target}: the folder {target.parent} does not exist; create it or "
                         "choose another output path")
@@ -32,6 +34,9 @@ def check_target(target: Path) -> None:
     if lock.exists():
         raise UserError(f"{target}: the workbook is open in Excel (lock file {lock.name}); close "
                         "it first, or write to another file with -o")
+    if target.is_file() and not target.stat().st_mode & 0o222:
+        raise UserError(f"{target}: the workbook is read-only; make it writable, or write to "
+                        "another file with -o")
 
 
 def _mode_for(target: Path) -> int:
@@ -43,8 +48,10 @@ def _mode_for(target: Path) -> int:
 
 
 def save_atomic(write: Callable[[str], None], target: Path, backup: Path | None = None) -> None:
-    """``write(tmp_path)`` then move it over ``target``; keep the old file as ``backup``."""
-    target = Path(target)
+    """``write(tmp_path)`` then move it over ``target``; keep the old file as ``backup``.
+
+    A symbolic link is followed: the file it points to is replaced, the link stays."""
+    target = Path(os.path.realpath(target))
     check_target(target)
     fd, tmp = tempfile.mkstemp(prefix=".~potentiel-", suffix=target.suffix, dir=target.parent)
     os.close(fd)

@@ -200,6 +200,9 @@ def create_app(token: str | None = None, max_body: int | None = None,
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return JSONResponse({"detail": f"the body is not JSON ({exc})"}, status_code=400)
+        except RecursionError:  # [[[[…]]]] nested deeper than the parser goes
+            return JSONResponse({"detail": "the body is not a workbook payload: JSON nested "
+                                           "too deeply"}, status_code=400)
         try:
             actions = await run_in_threadpool(run, action, payload)
         except excel.PayloadError as exc:

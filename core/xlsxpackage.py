@@ -178,6 +178,10 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the file is "
                             "damaged or truncated") from None
+        except KeyError:
+            raise UserError(f"{self.path}: the part {name} is missing, though the workbook "
+                            "points to it; the file is damaged: open it in Excel and save it "
+                            "again") from None
 
     def check_parts(self, names: Iterable[str]) -> None:
         """Refuse a DTD in parts another reader (python-calamine) is about to read.

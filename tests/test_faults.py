@@ -8,6 +8,10 @@ criterion, in the Why column), and every other score is what a run without the f
 plugin gives.
 """
 
+import os
+
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # before xlwings is imported
+
 import textwrap
 import time
 
@@ -177,3 +181,73 @@ def test_the_time_limit_comes_from_the_environment(monkeypatch):
                         ("soon", DEFAULT_TIME_LIMIT_S), ("nan", DEFAULT_TIME_LIMIT_S)):
         monkeypatch.setenv(TIME_LIMIT_ENV, text)
         assert time_limit_from_env() == value, text
+
+
+SHEETS = '''
+from potentiel import hookimpl
+
+@hookimpl
+def register_output_sheets(register):
+    register("Accounts", lambda result: [["wiped"]] * 50)
+    register("bad/name", lambda result: [["x"]])
+    register("Comptes", lambda result: [["wiped"]])
+    register("By sector", lambda result: [["sector", "accounts"], ["retail", 3]])
+'''
+
+
+def test_a_plugin_sheet_cannot_overwrite_the_accounts_or_break_the_file(book, tmp_path):
+    """A plugin's output sheet named like the user's Accounts sheet (or one Excel cannot
+    name) is refused at load, named in the warnings; the valid one is written."""
+    from helpers import cells
+
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "sheets.py").write_text(SHEETS)
+    path = book("sheets.xlsx")
+    before = {k: v for k, v in cells(path).items() if k[0] == "Accounts"}
+    result, _ = score_file(path, plugin_dirs=[str(folder)])
+    after = cells(path)
+    assert {k: after[k] for k in before} == before
+    messages = log_row(path)["Messages"]
+    for name in ("Accounts", "bad/name", "Comptes"):
+        assert f"output sheet '{name}'" in messages
+    wb = openpyxl.load_workbook(path)
+    assert "bad/name" not in wb.sheetnames and wb["By sector"]["A2"].value == "retail"
+
+
+LONG_REASON = '''
+from potentiel import Criterion, Input, Scored, hookimpl
+
+class Verbose(Criterion):
+    name, label, default_weight = "verbose", "Verbose", 10
+    inputs = (Input("revenue", "money"),)
+    def score(self, accounts, params):
+        reason = accounts["revenue"].map(lambda v: "=" + "x" * 40000)
+        return Scored(accounts["revenue"] * 0 + 80, reason)
+
+@hookimpl
+def register_criteria(register):
+    register(Verbose())
+'''
+
+
+def test_text_longer_than_a_cell_holds_is_cut_on_both_front_ends(book, tmp_path):
+    """A plugin reason of 40,000 characters: Excel holds 32,767 in a cell."""
+    from helpers import payload_from_workbook
+    from potentiel import excel
+    from potentiel.manager import load_plugins
+
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "verbose.py").write_text(LONG_REASON)
+    path = book("long.xlsx")
+    score_file(path, tmp_path / "out.xlsx", plugin_dirs=[str(folder)])
+    wb = openpyxl.load_workbook(tmp_path / "out.xlsx")
+    longest = max(len(str(c.value)) for row in wb["Accounts"].iter_rows() for c in row)
+    assert 30000 < longest <= 32767
+    plugins = load_plugins([folder], entry_points=False)
+    payload = payload_from_workbook(path, selection="B3", active_sheet="Accounts")
+    actions = excel.run_remote("explain", payload, excel.Options(remote=True, plugins=plugins))
+    texts = [v for a in actions["actions"] if a["func"] == "setValues" for line in a["values"]
+             for v in line if isinstance(v, str)]
+    assert max(len(v.lstrip("'")) for v in texts) == 32767

@@ -192,3 +192,20 @@ def test_zip_with_path_traversal_names_is_never_extracted(tmp_path):
     assert not (tmp_path.parent / "evil.sh").exists() and not (tmp_path / "evil.sh").exists()
     with zipfile.ZipFile(tmp_path / "out.xlsx") as z:
         assert z.read("../../evil.sh").startswith(b"#!/bin/sh")
+
+
+def test_text_from_the_workbook_cannot_drive_the_terminal(tmp_path, capsys):
+    """XML allows C1 control characters (U+009B is a terminal's CSI) and line breaks in
+    cell text: the command line prints them as "?" and keeps an error on one line."""
+    from helpers import write_workbook
+
+    rows = [["C1", "Evil\u009b31mRed\u009b0m", 1200, 5000], ["C2", "Fine", 300, 900]]
+    path = write_workbook(tmp_path / "ctl.xlsx", ("id", "name", "revenue", "potential"), rows)
+    assert main(["score", str(path), "-o", str(tmp_path / "out.xlsx"), "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Evil?31mRed?0m" in out and "\u009b" not in out
+    path = write_workbook(tmp_path / "bad.xlsx", ("id", "revenue"), [["C1", 5]],
+                          settings=[("Weight: revenue", "lots\nof\u009bweight")])
+    assert main(["score", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "\u009b" not in err and "lots of?weight" in err

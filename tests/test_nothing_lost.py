@@ -207,3 +207,25 @@ def test_the_replace_is_atomic_and_the_backup_is_the_previous_version(tmp_path, 
     assert target.read_bytes() == b"version 3"
     assert savefile.backup_path(target).read_bytes() == b"version 2"
     assert not _leftovers(tmp_path)
+
+
+def test_a_read_only_workbook_is_not_replaced(rich, capsys):
+    """Excel would not save over a read-only file; neither does Potentiel (even as root)."""
+    os.chmod(rich, 0o444)
+    try:
+        before = rich.read_bytes()
+        assert main(["score", str(rich)]) == 1
+        assert "read-only" in capsys.readouterr().err
+        assert rich.read_bytes() == before and not _leftovers(rich.parent)
+    finally:
+        os.chmod(rich, 0o644)
+
+
+def test_a_symbolic_link_is_followed_and_kept(rich, tmp_path):
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(rich)
+    before = rich.read_bytes()
+    score_file(link)
+    assert link.is_symlink() and os.readlink(link) == str(rich)
+    assert rich.read_bytes() != before, "the file the link points to was not updated"
+    assert not _leftovers(tmp_path)

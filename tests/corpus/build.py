@@ -241,6 +241,53 @@ def damaged_xml(path: Path) -> None:
     write_zip(path, parts)
 
 
+def missing_part(path: Path) -> None:
+    """The workbook points its sheet to a part the zip does not hold."""
+    parts = parts_of(valid_workbook(path))
+    rels = "xl/_rels/workbook.xml.rels"
+    parts[rels] = parts[rels].replace(b"worksheets/sheet1.xml", b"worksheets/gone.xml")
+    write_zip(path, parts)
+
+
+def outside_target(path: Path) -> None:
+    """A relationship pointing out of the package (never read from disk)."""
+    parts = parts_of(valid_workbook(path))
+    rels = "xl/worksheets/_rels/sheet1.xml.rels"
+    parts[rels] = parts[rels].replace(b'Target="/xl/tables/table1.xml"',
+                                      b'Target="/../../etc/passwd"')
+    write_zip(path, parts)
+
+
+def table_without_columns(path: Path) -> None:
+    import re
+    parts = parts_of(valid_workbook(path))
+    table = "xl/tables/table1.xml"
+    parts[table] = re.sub(rb"<tableColumns.*</tableColumns>", b"", parts[table])
+    write_zip(path, parts)
+
+
+def bad_table_range(path: Path) -> None:
+    parts = parts_of(valid_workbook(path))
+    table = "xl/tables/table1.xml"
+    parts[table] = parts[table].replace(b'ref="A1:D4"', b'ref="ZZ"')
+    write_zip(path, parts)
+
+
+def bad_row_number(path: Path) -> None:
+    parts = parts_of(valid_workbook(path))
+    parts[SHEET] = parts[SHEET].replace(b'<row r="2"', b'<row r="x2"')
+    write_zip(path, parts)
+
+
+def hidden_header_row(path: Path) -> None:
+    """An Excel table with its header row turned off: its first account is not a header."""
+    parts = parts_of(valid_workbook(path))
+    table = "xl/tables/table1.xml"
+    parts[table] = parts[table].replace(b'ref="A1:D4"', b'ref="A2:D4"').replace(
+        b'headerRowCount="1"', b'headerRowCount="0"')
+    write_zip(path, parts)
+
+
 def garbage_sheet(path: Path) -> None:
     patched(path, {SHEET: b"this is not XML at all \x00\x01\x02"})
 
@@ -371,6 +418,18 @@ CASES: list[Case] = [
          "a binary workbook renamed .xlsx"),
     Case("damaged-xml", "broken.xlsx", damaged_xml, "is damaged", "a workbook part cut short"),
     Case("garbage-sheet", "garbage.xlsx", garbage_sheet, "damaged", "a sheet part that is not XML"),
+    Case("missing-part", "gone.xlsx", missing_part, "is missing",
+         "a relationship to a part the zip does not hold"),
+    Case("outside-target", "outside.xlsx", outside_target, "../../etc/passwd is missing",
+         "a relationship pointing out of the package"),
+    Case("table-without-columns", "nocols.xlsx", table_without_columns,
+         "not as Excel writes it", "an Excel table without its column list"),
+    Case("bad-table-range", "badref.xlsx", bad_table_range, "not as Excel writes it",
+         "an Excel table whose range is not a range"),
+    Case("bad-row-number", "badrow.xlsx", bad_row_number, "not as Excel writes it",
+         'a row numbered "x2"'),
+    Case("hidden-header-row", "noheader.xlsx", hidden_header_row, "hides its header row",
+         "an Excel table whose header row is turned off"),
     Case("entity-bomb", "laughs.xlsx", entity_bomb_sheet, "DTD or entities",
          "billion laughs: nested entities in the sheet expand to gigabytes"),
     Case("entity-bomb-strings", "laughs2.xlsx", entity_bomb_shared_strings, "DTD or entities",
