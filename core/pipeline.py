@@ -268,14 +268,18 @@ def read_salespeople(raw: RawTable | None, warnings: list[Problem]) -> pd.DataFr
     return reps[["name", "latitude", "longitude"]]
 
 
-def resolve_rules_file(name: str | None, base_dir: Path | None, where: str = "") -> Path | None:
-    """Find a rules file named in Settings or on the command line."""
+def resolve_rules_file(name: str | None, base_dir: Path | None, where: str = "",
+                       from_command_line: bool = False) -> Path | None:
+    """Find a rules file: a name from Settings is looked for next to the workbook, then in
+    the rules folder; the working folder counts only for ``--rules`` on the command line
+    (a server's working folder is none of a workbook's business)."""
     if not name:
         return None
     from .resources import rules_dir
     candidates = []
     p = Path(name).expanduser()
-    roots = [Path.cwd()] + ([base_dir] if base_dir else []) + [rules_dir(), rules_dir() / "clients"]
+    roots = ([Path.cwd()] if from_command_line else []) + ([base_dir] if base_dir else []) + \
+        [rules_dir(), rules_dir() / "clients"]
     for root in ([Path("/")] if p.is_absolute() else roots):
         for suffix in ("", ".yaml", ".yml"):
             c = (root / p) if not p.is_absolute() else p
@@ -311,7 +315,7 @@ def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str
     warnings.extend(unknown)
     rules_name = str(rules) if rules else overrides.values.get("Rules file")
     where = "" if rules else overrides.where.get("Rules file", "")
-    path = resolve_rules_file(rules_name, base_dir, where)
+    path = resolve_rules_file(rules_name, base_dir, where, from_command_line=bool(rules))
     ruleset = _load_ruleset(path, plugins)
     config = _config_from(ruleset, overrides)
     if engine:

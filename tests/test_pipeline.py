@@ -217,3 +217,14 @@ def test_a_rule_file_is_compiled_once_and_again_when_it_changes(tmp_path):
     second = _load_ruleset(path, plugins)
     assert second is not first and second.weights["revenue"] == 40
     assert _load_ruleset(path, load_plugins(entry_points=False)) is not second
+
+
+def test_a_rules_name_from_settings_is_not_looked_up_in_the_working_folder(tmp_path, monkeypatch):
+    from potentiel.pipeline import resolve_rules_file
+    from potentiel.problems import UserError
+    (tmp_path / "secret.yaml").write_text("extends: default\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="not found"):
+        resolve_rules_file("secret", None, "Settings!B2")
+    assert resolve_rules_file("secret", None, from_command_line=True) == tmp_path / "secret.yaml"
+    assert resolve_rules_file("office-supplies-co", None).name == "office-supplies-co.yaml"
