@@ -160,13 +160,27 @@ class Sheet:
         for row in self.data:
             if len(row):
                 ends += (row[0].get("r") or "", row[-1].get("r") or "")
-        rows, cols = _bound(ends, list(self.rows))
+        # A far cell hidden in the middle of a row (out of column order) is found in the
+        # raw XML: only references beyond column ZZ or row 99999 are looked at.
+        far = self._far_values()
+        rows, cols = _bound(ends + far, list(self.rows))
         if rows * cols > refine_above:
             # two queries, not one union: libxml2 sorts a union in quadratic time
             cells = [_XP_FIRST_VALUE(self.data), _XP_LAST_VALUE(self.data)]
-            rows, cols = _bound(cells[0] + cells[1],
+            rows, cols = _bound(cells[0] + cells[1] + far,
                                 [int(r) for r in _XP_VALUE_ROWS(self.data) if r.isdigit()])
         return rows, cols
+
+    def _far_values(self) -> list[str]:
+        """References of cells holding a value beyond column ZZ or row 99,999."""
+        if self.part in self.package.changed:
+            return []
+        found = []
+        for m in _FAR_CELL.finditer(self.package.read(self.part)):
+            body = m.group(2) or b""
+            if any(tag in body for tag in (b"<v", b":v>", b"<is", b":is>")):
+                found.append(m.group(1).decode("ascii").upper())
+        return found
 
     def _row(self, r: int) -> etree._Element:
         row = self.rows.get(r)
@@ -346,6 +360,10 @@ _XP_FIRST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][1]/@r", namespaces=NS, sma
 _XP_LAST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][last()]/@r", namespaces=NS,
                              smart_strings=False)
 _XP_VALUE_ROWS = etree.XPath("m:row[m:c/m:v or m:c/m:is]/@r", namespaces=NS, smart_strings=False)
+
+
+_FAR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Za-z]{3,}[0-9]+|[A-Za-z]{1,2}[0-9]{6,})"'
+                       rb'[^>]*?(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
 
 
 def _bound(refs: list[str], rows: list[int]) -> tuple[int, int]:

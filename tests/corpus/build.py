@@ -376,6 +376,16 @@ def far_cell_reversed(path: Path) -> None:
     write_zip(path, parts)
 
 
+def far_cell_middle(path: Path) -> None:
+    """The far value hidden in the middle of an ordinary row (cells out of column order),
+    where neither the first nor the last cell of any row shows it."""
+    parts = parts_of(valid_workbook(path))
+    row = parts[SHEET].index(b'<c r="B2"')
+    parts[SHEET] = (parts[SHEET][:row] + b'<c r="XFD1048576"><v>1</v></c>'
+                    + parts[SHEET][row:])
+    write_zip(path, parts)
+
+
 def no_accounts_sheet(path: Path) -> None:
     import openpyxl
     wb = openpyxl.Workbook()
@@ -449,6 +459,8 @@ CASES: list[Case] = [
     Case("far-cell", "far.xlsx", far_cell, "XFD1048576", "one value in the sheet's last cell"),
     Case("far-cell-reversed", "far2.xlsx", far_cell_reversed, "XFD1048576",
          "a far column hidden first in a row, and a far row"),
+    Case("far-cell-middle", "far3.xlsx", far_cell_middle, "XFD1048576",
+         "a far cell hidden in the middle of an ordinary row"),
     Case("no-accounts", "nosheet.xlsx", no_accounts_sheet, "no Accounts sheet",
          "a workbook without an Accounts sheet"),
     Case("empty-accounts", "blank.xlsx", empty_accounts_sheet, "is empty",
