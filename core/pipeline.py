@@ -10,6 +10,7 @@ rows, loads the plugins and the rule file the settings name, builds the config a
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -268,6 +269,9 @@ def read_salespeople(raw: RawTable | None, warnings: list[Problem]) -> pd.DataFr
     return reps[["name", "latitude", "longitude"]]
 
 
+RULES_PATH_ENV = "POTENTIEL_RULES_PATH"  # extra folders of rule files (e.g. a server's)
+
+
 def resolve_rules_file(name: str | None, base_dir: Path | None, where: str = "",
                        from_command_line: bool = False) -> Path | None:
     """Find a rules file: a name from Settings is looked for next to the workbook, then in
@@ -278,8 +282,9 @@ def resolve_rules_file(name: str | None, base_dir: Path | None, where: str = "",
     from .resources import rules_dir
     candidates = []
     p = Path(name).expanduser()
+    extra = [Path(d) for d in os.environ.get(RULES_PATH_ENV, "").split(os.pathsep) if d]
     roots = ([Path.cwd()] if from_command_line else []) + ([base_dir] if base_dir else []) + \
-        [rules_dir(), rules_dir() / "clients"]
+        extra + [rules_dir(), rules_dir() / "clients"]
     for root in ([Path("/")] if p.is_absolute() else roots):
         for suffix in ("", ".yaml", ".yml"):
             c = (root / p) if not p.is_absolute() else p
@@ -287,8 +292,9 @@ def resolve_rules_file(name: str | None, base_dir: Path | None, where: str = "",
             candidates.append(c)
             if c.is_file():
                 return c
-    raise UserError(f'rules file "{name}" not found; looked in the workbook folder and in '
-                    f"{rules_dir()} (give a path, or a name from rules/)", where)
+    raise UserError(f'rules file "{name}" not found; looked in the workbook folder, in '
+                    f"{RULES_PATH_ENV} folders and in {rules_dir()} (give a path, or a name "
+                    "from rules/)", where)
 
 
 def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str]] = (),

@@ -86,7 +86,8 @@ def setup(tmp_path, monkeypatch):
     folder.mkdir()
     (folder / "poison.py").write_text(textwrap.dedent(PLUGIN))
     (tmp_path / "inject.yaml").write_text(RULES)
-    monkeypatch.chdir(tmp_path)  # the server resolves "Rules file" names from here too
+    # a server finds rule files in the rules folder and in POTENTIEL_RULES_PATH folders
+    monkeypatch.setenv("POTENTIEL_RULES_PATH", str(tmp_path))
     path = write_workbook(tmp_path / "book.xlsx", HEADERS, rows(),
                           settings=[("Rules file", "inject")],
                           reps=[["=REP()", 45.0, 4.0], ["-5", 46.0, 5.0]])

@@ -228,3 +228,5 @@ def test_a_rules_name_from_settings_is_not_looked_up_in_the_working_folder(tmp_p
         resolve_rules_file("secret", None, "Settings!B2")
     assert resolve_rules_file("secret", None, from_command_line=True) == tmp_path / "secret.yaml"
     assert resolve_rules_file("office-supplies-co", None).name == "office-supplies-co.yaml"
+    monkeypatch.setenv("POTENTIEL_RULES_PATH", str(tmp_path))
+    assert resolve_rules_file("secret", None) == tmp_path / "secret.yaml"
