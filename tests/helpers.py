@@ -48,15 +48,20 @@ def write_workbook(path: Path, headers: Sequence[str], rows: Sequence[Sequence[A
     return path
 
 
-def cells(path: Path) -> dict[tuple[str, str], tuple[Any, str]]:
-    """Every cell of a workbook: (sheet, coordinate) → (value, data_type)."""
+def cells(path: Path, values_only: bool = False) -> dict[tuple[str, str], Any]:
+    """Every cell of a workbook: (sheet, coordinate) → (value, data_type), or just the value
+    with floats rounded to 6 places (``values_only``, to compare two writers)."""
     wb = openpyxl.load_workbook(path)
     out = {}
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
                 if c.value is not None:
-                    out[(ws.title, c.coordinate)] = (c.value, c.data_type)
+                    v = c.value
+                    if values_only:
+                        out[(ws.title, c.coordinate)] = round(v, 6) if isinstance(v, float) else v
+                    else:
+                        out[(ws.title, c.coordinate)] = (v, c.data_type)
     return out
 
 

@@ -22,8 +22,8 @@ import openpyxl
 import pytest
 import xlwings as xw
 
-from helpers import payload_from_workbook
-from potentiel.excel import (ACTION_NAME, STATUS_NAME, Options, PayloadError, action_label,
+from helpers import cells, payload_from_workbook
+from potentiel.excel import (STATUS_NAME, Options, PayloadError, action_label,
                              check_rules, explain, parse_action, recompute, run_button,
                              run_remote)
 from potentiel.headless import score_file
@@ -417,12 +417,4 @@ def test_a_second_run_reads_its_own_output_back(tmp_path, same):
 
 
 def _cells(path):
-    wb = openpyxl.load_workbook(path)
-    out = {}
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if c.value is not None:
-                    v = c.value
-                    out[(ws.title, c.coordinate)] = round(v, 6) if isinstance(v, float) else v
-    return out
+    return cells(path, values_only=True)
