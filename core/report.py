@@ -143,7 +143,7 @@ def explain_blocks(result: "Result", pos: int, where: str = "") -> list[Block]:
     """Why account ``pos`` (its data-row position) has its category: facts, the points each
     criterion brings (weights re-normalised over what is known for this account) and the
     rules that fired with their ``why``. Fixed-height blocks, blanked below their rows."""
-    acc, out, spec = result.accounts, result.outputs, result.config.categories
+    acc, out = result.accounts, result.outputs
     rules = result.rules
 
     def get(frame: pd.DataFrame, col: str) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .fields import (INTEGER, NUMERIC_TYPES, PERCENT, STATUS, STATUSES, Catalogue,
+from .fields import (NUMERIC_TYPES, PERCENT, STATUS, STATUSES, Catalogue,
                      is_output_header, normalise)
 from .numbers import Ambiguous, parse_number
 from .problems import Problem, cell_ref

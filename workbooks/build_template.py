@@ -15,7 +15,6 @@ import contextlib
 import datetime as dt
 import importlib.util
 import io
-import os
 import sys
 import zipfile
 from pathlib import Path
