@@ -216,9 +216,16 @@ class Package:
 
     def xml(self, name: str) -> etree._Element:
         """The parsed part (parsed once; edits to it are saved by `touch`)."""
-        if name not in self._trees:
-            self._trees[name] = parse_xml(self.read(name), name)
-        return self._trees[name]
+        return self.xml_with_source(name)[0]
+
+    def xml_with_source(self, name: str) -> tuple[etree._Element, bytes | None]:
+        """The parsed part and, when this call parsed it, the bytes it was parsed from
+        (so a caller that also scans the raw XML does not unpack the part again)."""
+        if name in self._trees:
+            return self._trees[name], None
+        data = self.read(name)
+        self._trees[name] = parse_xml(data, name)
+        return self._trees[name], data
 
     def touch(self, name: str) -> None:
         """Mark a parsed part as changed: it is serialised when the package is written."""

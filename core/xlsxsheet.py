@@ -120,7 +120,14 @@ class Sheet:
         self.package = package
         self.part = part
         self.styles = styles
-        self.root = package.xml(part)
+        self.root, raw = package.xml_with_source(part)
+        if raw is None and part not in package.changed:
+            raw = package.read(part)
+        # Two facts only the raw XML tells cheaply, taken from the bytes just parsed: whether
+        # any cell may hold a formula, and where far-away values hide (see `extent`).
+        self._may_have_formulas = raw is None or any(
+            tag in raw for tag in (b"<f>", b"<f ", b":f>", b":f "))
+        self._far = [] if raw is None else _far_values(raw)
         self.data = self.root.find("m:sheetData", NS)
         if self.data is None:
             self.data = etree.SubElement(self.root, f"{{{MAIN}}}sheetData")
@@ -145,8 +152,7 @@ class Sheet:
 
     def formula_cells(self) -> set[tuple[int, int]]:
         """(row, col) of every cell holding a formula."""
-        raw = self.package.read(self.part) if self.part not in self.package.changed else b"<f"
-        if b"<f>" not in raw and b"<f " not in raw and b":f>" not in raw and b":f " not in raw:
+        if not self._may_have_formulas:
             return set()  # the usual case: no formula at all, no need to walk the cells
         return {split_ref(f.getparent().get("r")) for f in self.data.iterfind("m:row/m:c/m:f", NS)}
 
@@ -162,7 +168,7 @@ class Sheet:
                 ends += (row[0].get("r") or "", row[-1].get("r") or "")
         # A far cell hidden in the middle of a row (out of column order) is found in the
         # raw XML: only references beyond column ZZ or row 99999 are looked at.
-        far = self._far_values()
+        far = self._far
         rows, cols = _bound(ends + far, list(self.rows))
         if rows * cols > refine_above:
             # two queries, not one union: libxml2 sorts a union in quadratic time
@@ -170,17 +176,6 @@ class Sheet:
             rows, cols = _bound(cells[0] + cells[1] + far,
                                 [int(r) for r in _XP_VALUE_ROWS(self.data) if r.isdigit()])
         return rows, cols
-
-    def _far_values(self) -> list[str]:
-        """References of cells holding a value beyond column ZZ or row 99,999."""
-        if self.part in self.package.changed:
-            return []
-        found = []
-        for m in _FAR_CELL.finditer(self.package.read(self.part)):
-            body = m.group(2) or b""
-            if any(tag in body for tag in (b"<v", b":v>", b"<is", b":is>")):
-                found.append(m.group(1).decode("ascii").upper())
-        return found
 
     def _row(self, r: int) -> etree._Element:
         row = self.rows.get(r)
@@ -364,6 +359,16 @@ _XP_VALUE_ROWS = etree.XPath("m:row[m:c/m:v or m:c/m:is]/@r", namespaces=NS, sma
 
 _FAR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Za-z]{3,}[0-9]+|[A-Za-z]{1,2}[0-9]{6,})"'
                        rb'[^>]*?(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
+
+
+def _far_values(raw: bytes) -> list[str]:
+    """References of cells holding a value beyond column ZZ or row 99,999."""
+    found = []
+    for m in _FAR_CELL.finditer(raw):
+        body = m.group(2) or b""
+        if any(tag in body for tag in (b"<v", b":v>", b"<is", b":is>")):
+            found.append(m.group(1).decode("ascii").upper())
+    return found
 
 
 def _bound(refs: list[str], rows: list[int]) -> tuple[int, int]:
