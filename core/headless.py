@@ -30,7 +30,7 @@ from .layout import place_outputs, settings_rows
 from .pipeline import Result, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, SUMMARY_SHEET, SUMMARY_REP_ROW, Block,
-                     extra_sheets, log_row, matrix_blocks, summary_blocks)
+                     extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
 from .savefile import backup_path, check_target, save_atomic
 from .validate import FormulaCell, RawTable
 from .xlsxpackage import MAIN, NS, Package, SheetRef
@@ -305,20 +305,6 @@ def read_salespeople(wb: Workbook) -> RawTable | None:
     return read_raw(wb, _area(wb, ref, table, "salespeople"))
 
 
-def _plain(v: Any) -> Any:
-    if v is None or (isinstance(v, str) and v == ""):
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return None if np.isnan(v) else float(v)
-    if v is pd.NA or v is pd.NaT:
-        return None
-    return v
-
-
 def _plain_list(series: pd.Series) -> list[Any]:
     """The column as plain Python values, None for blanks ("" and NaN included)."""
     values = series.to_numpy(dtype=object)
@@ -330,7 +316,7 @@ def _plain_list(series: pd.Series) -> list[Any]:
         out[k] = None
     if series.dtype.kind in "fiub" or not len(out):
         return out
-    return [_plain(v) for v in out]
+    return [plain(v) for v in out]
 
 
 def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> None:
@@ -408,7 +394,7 @@ def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block]) -> None:
             width = b.clear_cols or max(len(r) for r in b.values)
             sheet.clear(b.row, b.clear_to_row, b.col, b.col + width - 1)
         for i, line in enumerate(b.values):
-            sheet.write_row(b.row + i, {b.col + j: _plain(v) for j, v in enumerate(line)})
+            sheet.write_row(b.row + i, {b.col + j: plain(v) for j, v in enumerate(line)})
 
 
 def append_log(wb: Workbook, result: Result, when: dt.datetime | None = None) -> None:
@@ -417,7 +403,7 @@ def append_log(wb: Workbook, result: Result, when: dt.datetime | None = None) ->
     if first is None or not any(len(c) for c in first.iterfind("m:c", NS)):
         sheet.write_row(1, {j: h for j, h in enumerate(LOG_HEADERS, start=1)})
     row = max(sheet.last_row_with_value(1), 1) + 1
-    sheet.write_row(row, {j: _plain(v) for j, v in enumerate(log_row(result, when), start=1)})
+    sheet.write_row(row, {j: plain(v) for j, v in enumerate(log_row(result, when), start=1)})
 
 
 def _previous_rep_rows(wb: Workbook) -> int:

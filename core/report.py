@@ -56,13 +56,18 @@ class Block:
     clear_cols: int | None = None
 
 
-def _num(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+def plain(v: Any) -> Any:
+    """A plain Python value to write: numpy scalars converted, blanks ("" , NaN, NA) None."""
+    if v is None or (isinstance(v, str) and v == ""):
         return None
-    if isinstance(v, (np.integer,)):
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, np.integer):
         return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
+    if isinstance(v, (float, np.floating)):
+        return None if np.isnan(v) else float(v)
+    if v is pd.NA or v is pd.NaT:
+        return None
     return v
 
 
@@ -147,10 +152,10 @@ def explain_blocks(result: "Result", pos: int, where: str = "") -> list[Block]:
     rules = result.rules
 
     def get(frame: pd.DataFrame, col: str) -> Any:
-        return _num(frame.at[pos, col]) if col in frame else None
+        return plain(frame.at[pos, col]) if col in frame else None
 
     effects = []
-    points = _num(rules.points.at[pos]) if rules.points is not None else None
+    points = plain(rules.points.at[pos]) if rules.points is not None else None
     if points:
         effects.append(f"{points:+g} points")
     for what, series in (("cap", rules.cap), ("floor", rules.floor), ("forced", rules.force)):
@@ -171,16 +176,16 @@ def explain_blocks(result: "Result", pos: int, where: str = "") -> list[Block]:
     confidence = float(weighted.confidence.at[pos]) if pos in weighted.confidence.index else 0.0
     rows = []
     for name, crit in result.criteria.items():
-        score = _num(result.scores.scores.at[pos, name]) if name in result.scores.scores else None
+        score = plain(result.scores.scores.at[pos, name]) if name in result.scores.scores else None
         share = weighted.weights.get(name)
         share = share / confidence if share and score is not None and confidence > 0 else None
         contrib = weighted.contributions
-        pts = _num(contrib.at[pos, name]) if name in contrib else None
+        pts = plain(contrib.at[pos, name]) if name in contrib else None
         reason = result.scores.reasons.at[pos, name] if name in result.scores.reasons else None
         weight = float(result.config.weights.get(name, crit.default_weight))
         rows.append([name, crit.label, None if score is None else round(score, 1), weight,
                      None if share is None else round(share, 4),
-                     None if pts is None else round(pts, 1), _num(reason)])
+                     None if pts is None else round(pts, 1), plain(reason)])
     rows.sort(key=lambda r: (r[5] is None, -(r[5] or 0.0)))  # most points first, unscored last
     criteria = [list(EXPLAIN_CRITERIA_HEADER), *rows[:EXPLAIN_MAX_CRITERIA]]
     blocks.append(Block(EXPLAIN_CRITERIA_ROW, 1, criteria,
@@ -217,7 +222,7 @@ def extra_sheets(result: "Result", builders: dict) -> tuple[dict[str, list[Block
     for name, build in builders.items():
         try:
             rows = build(result)
-            grid = [[_num(v) for v in row] for row in rows]
+            grid = [[plain(v) for v in row] for row in rows]
             out[name] = [Block(1, 1, grid)]
         except Exception as exc:
             problems.append(f"output sheet {name} failed: {type(exc).__name__}: {exc}")
