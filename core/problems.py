@@ -13,11 +13,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One message: ``where`` (may be empty) and ``message``."""
+    """One message: ``where`` (may be empty) and ``message``.
+
+    ``kind`` (a short key such as ``"not-a-number"``) and ``column`` (the header) let the
+    reports group per-cell warnings into one line per kind and column; a run-level
+    warning leaves ``column`` empty.
+    """
 
     message: str
     where: str = ""
     level: str = "warning"  # "warning" or "error"
+    kind: str = ""
+    column: str = ""
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message
