@@ -31,13 +31,17 @@ import xlwings as xw
 
 from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, output_blocks,
                        prepare_rows, row_chunks)
-from .fields import normalise
+from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
+                     normalise)
 from .headless import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
 from .layout import place_outputs, settings_rows
 from .problems import Problem, UserError, cell_ref, column_letter
-from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, SUMMARY_REP_ROW,
-                     SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
+from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
+                     SUMMARY_REP_ROW, SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
                      matrix_blocks, summary_blocks)
+from .sources.headers import column_map_rows, find_header_row
+from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
+                                parse_marks, refers_to, split_refers_to)
 from .validate import RawTable
 
 # The workbook contract for the buttons: sheet-scoped names on Accounts and Settings.
@@ -137,6 +141,45 @@ def _used_bounds(sheet) -> tuple[int, int]:
     return used.row + rows - 1, used.column + cols - 1
 
 
+def book_marks(book) -> Marks:
+    """Potentiel's markers (workbook-level names ``_Potentiel.…``), read once per book."""
+    cached = getattr(book, "_potentiel_marks", None)
+    if cached is not None:
+        return cached
+    found = []
+    for n in book.names:
+        try:
+            name = n.name
+            if "!" in name or not name.lower().startswith("_potentiel."):
+                continue
+            sheet, addr = split_refers_to(n.refers_to or "")
+        except Exception:  # a name pointing to #REF! or to a constant
+            sheet = addr = None
+        found.append((name, sheet, addr))
+    marks = parse_marks(found)
+    try:
+        book._potentiel_marks = marks
+    except AttributeError:
+        pass
+    return marks
+
+
+def _mark(book, kind: str, key: str, sheet: str, row: int, col: int) -> None:
+    """Add (or move) a marker name; an existing one pointing elsewhere is replaced."""
+    name, target = mark_name(kind, key), refers_to(sheet, row, col)
+    for n in book.names:
+        try:
+            if n.name.casefold() != name.casefold():
+                continue
+            if (n.refers_to or "").replace("'", "") == target.replace("'", ""):
+                return
+            n.delete()
+        except Exception:
+            pass
+        break
+    book.names.add(name, target)
+
+
 def _find_sheet(book, names: tuple[str, ...]):
     for sheet in book.sheets:
         if normalise(sheet.name) in names:
@@ -168,8 +211,13 @@ def _table_area(sheet, table) -> tuple[int, int, int, int]:
     return header.row, rng.column, rng.column + cols - 1, last
 
 
-def read_accounts(book) -> AccountsArea:
-    """The Accounts table (or sheet) in one bulk read, header row included."""
+def read_accounts(book, settings: list[tuple[Any, Any, str]] | None = None) -> AccountsArea:
+    """The Accounts table (or sheet) in one bulk read, header row included; on a plain sheet
+    the header row is found under any title rows (the Settings column map's headers count)."""
+    try:
+        mapped = tuple(column_map_rows(settings or [], _CATALOGUE)[0].values())
+    except UserError:
+        mapped = ()  # said with its cell when the run reads the column map
     sheet, table = _find_table(book, ACCOUNTS_NAMES)
     if sheet is None:
         sheet = _find_sheet(book, ACCOUNTS_NAMES)
@@ -186,13 +234,15 @@ def read_accounts(book) -> AccountsArea:
         hr, c1, c2, last = _table_area(sheet, table)
         right = max(c2, _used_bounds(sheet)[1]) if with_beside else c2
         grid = _grid(sheet.range((hr, c1), (max(last, hr), right)))
+        note = f'headers on row {hr} (the Excel table "{table.name}")'
     else:
         last_row, last_col = _used_bounds(sheet)
         grid = _grid(sheet.range((1, 1), (last_row, last_col)))
-        hr = next((i + 1 for i, r in enumerate(grid) if any(v not in (None, "") for v in r)), None)
-        if hr is None:
+        found, note = find_header_row(grid, _CATALOGUE, mapped)
+        if found is None:
             raise UserError(f"sheet {sheet.name} is empty; paste the accounts with a header row "
                             "(Code client, Raison sociale, CA N, …)")
+        hr = found + 1
         grid = grid[hr - 1:]
         filled = [j for j, v in enumerate(grid[0]) if v not in (None, "")]
         c1, c2 = 1, max(filled) + 1
@@ -205,8 +255,37 @@ def read_accounts(book) -> AccountsArea:
     headers, rows = (grid[0], grid[1:]) if grid else ([], [])
     raw = RawTable(headers, rows, sheet=sheet.name, header_row=hr,
                    row_numbers=list(range(hr + 1, hr + 1 + len(rows))),
-                   col_numbers=list(range(c1, c2 + 1)))
+                   col_numbers=list(range(c1, c2 + 1)), header_note=note)
+    raw.owned = _owned_columns(book, sheet, hr, c1, headers)
     return AccountsArea(sheet, table, hr, c1, c2, last, raw, beside)
+
+
+_CATALOGUE = Catalogue.build()
+LEGACY_OUTPUTS = (*OUTPUT_COLUMNS_HEAD, *OUTPUT_COLUMNS_TAIL, *NEAREST_REP_COLUMNS)
+
+
+def _owned_columns(book, sheet, header_row: int, first_col: int, headers: list[Any]
+                   ) -> dict[int, str]:
+    """Sheet column → output key of Potentiel's own columns: by marker; in a workbook scored
+    before markers existed, the old output block is adopted (and said)."""
+    marks = book_marks(book)
+    if marks.any:
+        return marks.columns_on(sheet.name)
+    log = next((s for s in book.sheets if s.name == LOG_SHEET), None)
+    has_log = False
+    if log is not None:
+        first = _grid(log.range((1, 1), (1, len(LOG_HEADERS))))
+        has_log = bool(first) and list(first[0]) == list(LOG_HEADERS)
+    adopted = adopt_legacy(headers, first_col, LEGACY_OUTPUTS, has_log)
+    if adopted:
+        marks.adopted = [cell_ref(sheet.name, header_row, min(adopted)),
+                         f"columns {column_letter(min(adopted))} to {column_letter(max(adopted))}"]
+        for name in (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET):
+            if any(s.name == name for s in book.sheets):
+                marks.sheets[key_of(name)] = name
+        for c, k in adopted.items():
+            marks.columns[k] = (sheet.name, c)
+    return adopted
 
 
 def read_settings(book) -> list[tuple[Any, Any, str]]:
@@ -279,19 +358,32 @@ def write_outputs(area: AccountsArea, outputs) -> None:
     """The output columns next to the inputs: header plus every data row, one setValues per
     contiguous run of output columns; input columns are never written."""
     raw, sheet = area.raw, area.sheet
-    plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns))
+    plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns),
+                         raw.owned)
     n = area.last_row - area.header_row
     if plan.new:
         _check_free(area, [plan.columns[name] for name in plan.new])
     remote = _remote(sheet)
-    for first, rows in output_blocks(outputs, plan.columns, n, dates_as_text=remote):
+    for first, rows in output_blocks(outputs, plan.columns, n, dates_as_text=remote,
+                                     headers=plan.headers):
         _set(sheet, area.header_row, first, rows, remote)
+    book = sheet.book
+    marks = book_marks(book)
+    for name, col in plan.columns.items():
+        key = key_of(name)
+        if marks.columns.get(key) != (sheet.name, col) or marks.adopted:
+            _mark(book, COL, key, sheet.name, area.header_row, col)
+            marks.columns[key] = (sheet.name, col)
+    if marks.adopted:  # a workbook scored before markers: its output sheets are marked too
+        for key, name in marks.sheets.items():
+            _mark(book, SHEET, key, name, 1, 1)
     if n > 0:
         for run in column_runs(plan.stale):
             sheet.range((area.header_row + 1, run[0]), (area.last_row, run[-1])).clear_contents()
     if plan.new and area.table is not None:
         last = area.table.range.row + area.table.range.shape[0] - 1
         area.table.resize(sheet.range((area.header_row, area.first_col), (last, plan.last_col)))
+    return plan
 
 
 def _check_free(area: AccountsArea, cols: list[int]) -> None:
@@ -312,11 +404,30 @@ def _check_free(area: AccountsArea, cols: list[int]) -> None:
                                     cell_ref(area.sheet.name, area.header_row + i, col))
 
 
+def _owned_sheet(book, name: str):
+    """Potentiel's output sheet ``name`` found by its marker, or None."""
+    have = book_marks(book).sheets.get(key_of(name))
+    if have is None:
+        return None
+    return next((s for s in book.sheets if s.name.casefold() == have.casefold()), None)
+
+
 def _sheet(book, name: str):
-    for sheet in book.sheets:
-        if sheet.name.casefold() == name.casefold():
-            return sheet
-    return book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
+    """Potentiel's output sheet ``name``, created and marked if missing. A user's sheet of
+    that name is never written: Potentiel's gets another name (``Summary (Potentiel)``)."""
+    sheet = _owned_sheet(book, name)
+    if sheet is not None:
+        return sheet
+    new = free_name(name, [s.name for s in book.sheets])
+    sheet = book.sheets.add(new, after=book.sheets[len(book.sheets) - 1])
+    marks = book_marks(book)
+    if new != name:
+        marks.notices.append(Problem(
+            f'the workbook has a sheet "{name}" of its own; Potentiel writes its {name} sheet '
+            f'as "{new}" and never touches yours', new, kind="own-sheet"))
+    marks.sheets[key_of(name)] = new
+    _mark(book, SHEET, key_of(name), new, 1, 1)
+    return sheet
 
 
 def write_blocks(book, name: str, blocks: list[Block]) -> None:
@@ -330,10 +441,18 @@ def write_blocks(book, name: str, blocks: list[Block]) -> None:
         write_block(sheet, b.row, b.col, b.values)
 
 
+def reading_blocks(result) -> list[Block]:
+    """The Reading sheet: the whole reading report and every warning of the run."""
+    grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
+    width = max((len(r) for r in grid), default=1)
+    grid = [list(r) + [None] * (width - len(r)) for r in grid]
+    return [Block(1, 1, grid, clear_to_row=len(grid) + 5000, clear_cols=6)]
+
+
 def _previous_rep_rows(book) -> int:
-    for sheet in book.sheets:
-        if sheet.name.casefold() == SUMMARY_SHEET.casefold():
-            return max(0, _used_bounds(sheet)[0] - SUMMARY_REP_ROW)
+    sheet = _owned_sheet(book, SUMMARY_SHEET)
+    if sheet is not None:
+        return max(0, _used_bounds(sheet)[0] - SUMMARY_REP_ROW)
     return 0
 
 
@@ -417,12 +536,18 @@ def _guarded(action: str) -> Callable:
 def _score(book, options: Options, area: AccountsArea | None = None):
     from .pipeline import score_tables
 
-    area = area or read_accounts(book)
     rows = read_settings(book)
     if options.remote:
         _guard_remote_settings(rows)
+    area = area or read_accounts(book, rows)
     result = score_tables(area.raw, rows, read_salespeople(book), plugin_dirs=options.plugin_dirs,
                           base_dir=_base_dir(book, options), plugins=options.plugins)
+    marks = book_marks(book)
+    if marks.adopted:
+        where, what = marks.adopted
+        result.warnings.insert(0, Problem(
+            f"{what} were written by an earlier version of Potentiel (no marker); they are "
+            "taken as Potentiel's and marked now", where, kind="adopted"))
     return area, result
 
 
@@ -438,13 +563,20 @@ def recompute(book, options: Options) -> Outcome:
     sheets, problems = extra_sheets(result, result.output_sheets)
     result.warnings.extend(Problem(p) for p in problems)
     when = _now(options)
-    log = log_row(result, when)
-    write_outputs(area, result.outputs)
+    plan = write_outputs(area, result.outputs)
+    for name, header in plan.headers.items():
+        if header != name:
+            result.warnings.append(Problem(
+                f'a column of yours is headed "{name}"; it is yours and is never written: '
+                f"Potentiel's own column is \"{header}\"",
+                cell_ref(area.sheet.name, area.header_row, plan.columns[name]), kind="own-column"))
     write_blocks(book, MATRIX_SHEET, matrix)
     write_blocks(book, SUMMARY_SHEET, summary)
     for name, blocks in sheets.items():
         write_blocks(book, name, blocks)
-    append_log(book, log)
+    result.warnings.extend(book_marks(book).notices)
+    write_blocks(book, READING_SHEET, reading_blocks(result))
+    append_log(book, log_row(result, when))
     n = len(result.accounts)
     warn = f"; {len(result.warnings)} warning(s), see Log" if result.warnings else ""
     message = (f"Recomputed {n} account{'s' if n != 1 else ''} at {when:%H:%M} "

@@ -203,7 +203,8 @@ def column_runs(columns: Iterable[int]) -> list[list[int]]:
 
 
 def output_blocks(outputs: pd.DataFrame, columns: dict[str, int], n_rows: int,
-                  dates_as_text: bool = True) -> list[tuple[int, list[list[Any]]]]:
+                  dates_as_text: bool = True, headers: dict[str, str] | None = None
+                  ) -> list[tuple[int, list[list[Any]]]]:
     """The output columns as ``(first column, rows)`` blocks, one per contiguous run of
     sheet columns: the header, then ``n_rows`` data rows, where the value of the account at
     data-row position ``p`` (the index of ``outputs``) is on row ``p + 1``; rows without an
@@ -217,7 +218,7 @@ def output_blocks(outputs: pd.DataFrame, columns: dict[str, int], n_rows: int,
         grid = np.full((n_rows + 1, len(run)), "", dtype=object)
         for j, col in enumerate(run):
             name = by_col[col]
-            grid[0, j] = prepare_cell(name, dates_as_text)
+            grid[0, j] = prepare_cell((headers or {}).get(name, name), dates_as_text)
             column = outputs[name]
             grid[rows_at, j] = prepare_column(column if all_kept else column[keep],
                                               dates_as_text)

@@ -25,13 +25,18 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .fields import normalise
+from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
+                     Catalogue, normalise)
 from .layout import place_outputs, settings_rows
 from .pipeline import Result, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
-from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, SUMMARY_SHEET, SUMMARY_REP_ROW, Block,
+from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET, SUMMARY_SHEET,
+                     SUMMARY_REP_ROW, Block,
                      extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
 from .savefile import backup_path, check_target, save_atomic
+from .sources.headers import column_map_rows, find_header_row
+from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
+                                parse_marks, refers_to, split_refers_to)
 from .validate import FormulaCell, RawTable
 from .xlsxpackage import MAIN, NS, Package, SheetRef
 from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
@@ -65,6 +70,7 @@ class Area:
     last_col: int
     last_row: int
     table: Table | None = None
+    note: str = ""  # how the header row was found
 
 
 class Workbook:
@@ -77,6 +83,8 @@ class Workbook:
         self._values: dict[str, list[list[Any]]] = {}
         self._sheets: dict[str, Sheet] = {}
         self._calamine = None
+        self._marks: Marks | None = None
+        self.notices: list[Problem] = []  # choices made while reading and writing
 
     def ref(self, names: tuple[str, ...]) -> SheetRef | None:
         for s in self.package.sheets:
@@ -125,12 +133,44 @@ class Workbook:
                              int(root.get("totalsRowCount", "0"))))
         return out
 
+    @property
+    def marks(self) -> Marks:
+        """Potentiel's markers (defined names ``_Potentiel.…``) as found in the file."""
+        if self._marks is None:
+            self._marks = parse_marks((n, *split_refers_to(t))
+                                      for n, t, local in self.package.defined_names()
+                                      if local is None)
+        return self._marks
+
+    def owned_ref(self, name: str) -> SheetRef | None:
+        """Potentiel's output sheet ``name``, found by its marker (whatever it is called now)."""
+        have = self.marks.sheets.get(key_of(name))
+        if have is None:
+            return None
+        return next((s for s in self.package.sheets if s.name.casefold() == have.casefold()), None)
+
     def sheet_for(self, name: str) -> Sheet:
-        """The output sheet ``name``, created (empty) if the workbook has none."""
-        for s in self.package.sheets:
-            if s.name == name:
-                return self.sheet(s)
-        return self.sheet(self.package.add_sheet(name, EMPTY_SHEET))
+        """Potentiel's output sheet ``name``, created (empty) if the workbook has none. A
+        user's sheet of that name (any case, chart sheets included) is never written:
+        Potentiel's own then gets another name (``Summary (Potentiel)``)."""
+        ref = self.owned_ref(name)
+        if ref is None:
+            new = free_name(name, self.package.all_sheet_names())
+            ref = self.package.add_sheet(new, EMPTY_SHEET)
+            self.marks.sheets[key_of(name)] = new
+            self.package.define_name(mark_name(SHEET, key_of(name)), refers_to(new, 1, 1)[1:])
+            if new != name:
+                self.notices.append(Problem(
+                    f'the workbook has a sheet "{name}" of its own; Potentiel writes its '
+                    f'{name} sheet as "{new}" and never touches yours', new, kind="own-sheet"))
+        return self.sheet(ref)
+
+    def mark_columns(self, sheet: str, header_row: int, columns: dict[str, int]) -> None:
+        """Marker names for Potentiel's output columns (output name → sheet column)."""
+        for name, col in columns.items():
+            key = key_of(name)
+            self.marks.columns[key] = (sheet, col)
+            self.package.define_name(mark_name(COL, key), refers_to(sheet, header_row, col)[1:])
 
     def finish(self) -> None:
         removed = False
@@ -222,33 +262,74 @@ def _find(wb: Workbook, names: tuple[str, ...]) -> tuple[SheetRef | None, Table 
     return ref, (tables[0] if tables else None)
 
 
-def _area(wb: Workbook, ref: SheetRef, table: Table | None, what: str) -> Area:
+def _area(wb: Workbook, ref: SheetRef, table: Table | None, what: str,
+          mapped: tuple[str, ...] = ()) -> Area:
     if table is not None:
         r1, c1, r2, c2 = range_bounds(table.ref)
         if table.header_rows == 0:  # the first data row would be read as the headers
             raise UserError(f'the table "{table.name}" hides its header row; show it (Table '
                             "Design > Header Row) so columns can be matched by name",
                             cell_ref(ref.name, r1, c1))
-        return Area(ref, r1, c1, c2, r2 - table.totals_rows, table)
+        area = Area(ref, r1, c1, c2, r2 - table.totals_rows, table)
+        area.note = f'headers on row {r1} (the Excel table "{table.name}")'
+        return area
     grid = wb.values(ref)
-    header = next((i for i, row in enumerate(grid[:50]) if any(v is not None for v in row)), None)
+    header, note = find_header_row(grid, _CATALOGUE, mapped)
     if header is None:
         raise UserError(f"sheet {ref.name} is empty; paste the {what} with a header row "
                         "(Code client, Raison sociale, CA N, …)")
     cols = [j for j, v in enumerate(grid[header]) if v is not None]
-    return Area(ref, header + 1, cols[0] + 1, cols[-1] + 1, len(grid))
+    area = Area(ref, header + 1, cols[0] + 1, cols[-1] + 1, len(grid))
+    area.note = note
+    return area
 
 
-def locate_accounts(wb: Workbook) -> Area:
+_CATALOGUE = Catalogue.build()
+
+
+def locate_accounts(wb: Workbook, mapped: tuple[str, ...] = ()) -> Area:
+    """The accounts: an Excel table named Accounts/Comptes/Clients on any sheet, else the
+    sheet so named, its header row found under any title rows (``mapped``: headers the
+    column map names, recognised as headers too)."""
     ref, table = _find(wb, ACCOUNTS_NAMES)
     if ref is None:
         names = _listed([str(s.name) for s in wb.package.sheets], 10)
         raise UserError(f"no Accounts sheet (sheets here: {names}); add a sheet named Accounts "
                         "(or Comptes) with one row per account and the headers in the first row")
-    return _area(wb, ref, table, "accounts")
+    return _area(wb, ref, table, "accounts", mapped)
 
 
-def read_raw(wb: Workbook, area: Area) -> RawTable:
+LEGACY_OUTPUTS = (*OUTPUT_COLUMNS_HEAD, *OUTPUT_COLUMNS_TAIL, *NEAREST_REP_COLUMNS)
+
+
+def owned_columns(wb: Workbook, area: Area, headers: list[Any]) -> dict[int, str]:
+    """Sheet column → output key of Potentiel's columns on the accounts sheet: by marker;
+    in a workbook scored before markers existed, the old output block is adopted (said)."""
+    marks = wb.marks
+    if marks.any:
+        return {c: k for c, k in marks.columns_on(area.sheet.name).items()
+                if area.first_col <= c <= area.last_col or c > area.last_col}
+    log = next((s for s in wb.package.sheets if s.name == LOG_SHEET), None)
+    has_log = log is not None and [v for v in (wb.values(log)[:1] or [[]])[0]
+                                   if v is not None][:len(LOG_HEADERS)] == list(LOG_HEADERS)
+    adopted = adopt_legacy(headers, area.first_col, LEGACY_OUTPUTS, has_log)
+    if adopted:
+        first, last = min(adopted), max(adopted)
+        wb.notices.append(Problem(
+            f"columns {column_letter(first)} to {column_letter(last)} were written by an earlier "
+            "version of Potentiel (no marker); they are taken as Potentiel's and marked now",
+            cell_ref(area.sheet.name, area.header_row, first), kind="adopted"))
+        for name in (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET):
+            if any(s.name == name for s in wb.package.sheets):
+                marks.sheets[key_of(name)] = name
+                wb.package.define_name(mark_name(SHEET, key_of(name)),
+                                       refers_to(name, 1, 1)[1:])
+        for c, k in adopted.items():
+            marks.columns[k] = (area.sheet.name, c)
+    return adopted
+
+
+def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
     grid = wb.values(area.sheet)
     c1, c2 = area.first_col - 1, area.last_col
     width = c2 - c1
@@ -269,7 +350,8 @@ def read_raw(wb: Workbook, area: Area) -> RawTable:
     return RawTable(headers, rows, sheet=area.sheet.name, header_row=area.header_row,
                     row_numbers=list(range(area.header_row + 1, area.header_row + 1 + len(rows))),
                     col_numbers=list(range(area.first_col, area.last_col + 1)),
-                    formulas=formulas)
+                    formulas=formulas, owned=owned_columns(wb, area, headers) if owned else {},
+                    header_note=area.note)
 
 
 def _formula_text(wb: Workbook, ref: SheetRef, r: int, c: int) -> str:
@@ -302,7 +384,7 @@ def read_salespeople(wb: Workbook) -> RawTable | None:
         return None
     if table is None and len(wb.values(ref)) < 2:
         return None
-    return read_raw(wb, _area(wb, ref, table, "salespeople"))
+    return read_raw(wb, _area(wb, ref, table, "salespeople"), owned=False)
 
 
 def _plain_list(series: pd.Series) -> list[Any]:
@@ -322,7 +404,8 @@ def _plain_list(series: pd.Series) -> list[Any]:
 def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> None:
     """Write the output columns next to the inputs; inputs are never touched."""
     outputs = result.outputs
-    plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns))
+    plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns),
+                         raw.owned)
     grid = wb.values(area.sheet)
     for name in plan.new:
         _check_free(grid, area, plan.columns[name], name)
@@ -336,7 +419,8 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> No
     columns = [(plan.columns[name], _plain_list(outputs[name])) for name in outputs.columns]
     positions = np.full(n_rows, -1)
     positions[outputs.index.to_numpy()] = np.arange(len(outputs))
-    rows: dict[int, dict[int, Any]] = {area.header_row: {col: name for name, col in plan.columns.items()}}
+    rows: dict[int, dict[int, Any]] = {area.header_row: {col: plan.headers[name]
+                                                         for name, col in plan.columns.items()}}
     stale = {col: None for col in plan.stale}
     blank = {col: None for col, _ in columns}
     for pos in range(n_rows):
@@ -349,7 +433,15 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> No
     for name in plan.new:
         sheet.set_width(plan.columns[name], WIDE.get(name, 12))
     if plan.new and area.table is not None:
-        _extend_table(wb, area, plan.last_col, [n for n in plan.columns])
+        _extend_table(wb, area, plan.last_col, [plan.headers[n] for n in plan.columns])
+    wb.mark_columns(area.sheet.name, area.header_row, plan.columns)
+    for name, header in plan.headers.items():
+        if header != name:
+            result.warnings.append(Problem(
+                f'a column of yours is headed "{name}"; it is yours and is never written: '
+                f'Potentiel\'s own column is "{header}"',
+                cell_ref(area.sheet.name, area.header_row, plan.columns[name]),
+                kind="own-column"))
 
 
 def _check_free(grid: list[list[Any]], area: Area, col: int, name: str) -> None:
@@ -397,6 +489,12 @@ def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block]) -> None:
             sheet.write_row(b.row + i, {b.col + j: plain(v) for j, v in enumerate(line)})
 
 
+def reading_blocks(result: Result) -> list[Block]:
+    """The Reading sheet: the whole reading report and every warning of the run."""
+    grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
+    return [Block(1, 1, grid, clear_to_row=1_048_576, clear_cols=6)]
+
+
 def append_log(wb: Workbook, result: Result, when: dt.datetime | None = None) -> None:
     sheet = wb.sheet_for(LOG_SHEET)
     first = sheet.rows.get(1)
@@ -407,9 +505,9 @@ def append_log(wb: Workbook, result: Result, when: dt.datetime | None = None) ->
 
 
 def _previous_rep_rows(wb: Workbook) -> int:
-    for s in wb.package.sheets:
-        if s.name == SUMMARY_SHEET:
-            return max(0, wb.sheet(s).last_row_with_value(1) - SUMMARY_REP_ROW)
+    ref = wb.owned_ref(SUMMARY_SHEET)
+    if ref is not None:
+        return max(0, wb.sheet(ref).last_row_with_value(1) - SUMMARY_REP_ROW)
     return 0
 
 
@@ -428,11 +526,13 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     wb = Workbook(path)
     try:
         with _unexpected(path):
-            area = locate_accounts(wb)
-            raw = read_raw(wb, area)
-            settings, reps = read_settings_rows(wb), read_salespeople(wb)
+            settings = read_settings_rows(wb)
+            area, raw = read_accounts(wb, settings)
+            reps = read_salespeople(wb)
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               engine=engine, base_dir=path.parent)
+        result.warnings[:0] = wb.notices
+        wb.notices.clear()
         matrix = matrix_blocks(result)
         sheets, problems = extra_sheets(result, result.output_sheets)
         result.warnings.extend(Problem(p) for p in problems)
@@ -442,9 +542,10 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             write_blocks(wb, SUMMARY_SHEET, summary_blocks(result, _previous_rep_rows(wb)))
             for name, blocks in sheets.items():
                 write_blocks(wb, name, blocks)
+            write_blocks(wb, READING_SHEET, reading_blocks(result))
             append_log(wb, result, when)
-            owned, removable = _owned_parts(wb, area, [MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET,
-                                                       *sheets])
+            result.warnings.extend(wb.notices)
+            owned, removable = _owned_parts(wb, area)
             wb.finish()
         lost: list[str] = []
 
@@ -481,14 +582,28 @@ def _unexpected(path: Path):
                         "Excel and save it again") from None
 
 
-def _owned_parts(wb: Workbook, area: Area, sheet_names: list[str]) -> tuple[set[str], set[str]]:
+def read_accounts(wb: Workbook, settings: list[tuple[Any, Any, str]] | None = None
+                  ) -> tuple[Area, RawTable]:
+    """The accounts as read (header row found, Potentiel's own columns known by their
+    markers), with the Settings column map's headers recognised."""
+    settings = read_settings_rows(wb) if settings is None else settings
+    try:
+        mapped, _ = column_map_rows(settings, _CATALOGUE)
+    except UserError:
+        mapped = {}  # said again, with its cell, when the run reads the column map
+    area = locate_accounts(wb, tuple(mapped.values()))
+    return area, read_raw(wb, area)
+
+
+def _owned_parts(wb: Workbook, area: Area) -> tuple[set[str], set[str]]:
     """The parts Potentiel may change (the Accounts sheet and its table, the output sheets,
     the workbook's part, relationships and content types, the styles) and the ones it may
     remove (the calculation chain)."""
     pkg = wb.package
     owned = {area.sheet.part, *pkg.related(area.sheet.part, "table"), pkg.workbook_part,
              pkg.rels_name(pkg.workbook_part), "[Content_Types].xml", wb.styles.part}
-    owned |= {s.part for s in pkg.sheets if s.name in sheet_names}
+    owned |= {s.part for s in pkg.sheets
+              if s.name.casefold() in {n.casefold() for n in wb.marks.sheets.values()}}
     removable = set(pkg.calc_chain_parts())
     return owned | removable, removable
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .fields import is_output_header, normalise
+from .fields import normalise
 from .problems import cell_ref
 
 SETTING_HEADERS = ("setting", "parametre", "reglage")
@@ -18,9 +18,14 @@ SETTING_HEADERS = ("setting", "parametre", "reglage")
 
 @dataclass
 class Placement:
-    """Column (1-based, in the sheet) of each output; ``new`` ones extend the table."""
+    """Column (1-based, in the sheet) of each output; ``new`` ones extend the table.
+
+    ``headers`` is the text written in each output's header cell: its name, or its name
+    with " (Potentiel)" when a user column in the table already has that header.
+    """
 
     columns: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     new: list[str] = field(default_factory=list)
     stale: list[int] = field(default_factory=list)  # our columns from an earlier run, unused now
 
@@ -30,20 +35,28 @@ class Placement:
 
 
 def place_outputs(headers: Sequence[Any], first_col: int, last_col: int,
-                  names: Sequence[str]) -> Placement:
-    """Existing output columns are reused; missing ones go right after the last column."""
-    existing = {str(h).strip(): first_col + j for j, h in enumerate(headers)
-                if h is not None and is_output_header(h)}
+                  names: Sequence[str], owned: dict[int, str] | None = None) -> Placement:
+    """Potentiel's own columns (``owned``: sheet column → output key, from the markers) are
+    reused; missing ones go right after the last column. A user column is never taken,
+    whatever its header says."""
+    from .sources.ownership import MARK_SUFFIX, key_of
+    owned = owned or {}
+    by_key = {k: c for c, k in owned.items()}
+    user = {normalise(h) for j, h in enumerate(headers)
+            if h is not None and first_col + j not in owned and str(h).strip()}
     plan = Placement()
-    nxt = last_col + 1
+    nxt = max(last_col, max(owned, default=0)) + 1
     for name in names:
-        if name in existing:
-            plan.columns[name] = existing[name]
+        key = key_of(name)
+        if key in by_key:
+            plan.columns[name] = by_key[key]
         else:
             plan.columns[name] = nxt
             plan.new.append(name)
             nxt += 1
-    plan.stale = [c for h, c in existing.items() if h not in plan.columns]
+        plan.headers[name] = name + MARK_SUFFIX if normalise(name) in user else name
+    used = set(plan.columns.values())
+    plan.stale = sorted(c for c in owned if c not in used)
     return plan
 
 

@@ -61,6 +61,7 @@ class Result:
     has_reps: bool = False
     output_sheets: dict = field(default_factory=dict)  # plugin sheet name → build(result)
     derivations: dict[str, Derivation] = field(default_factory=dict)
+    reading: Any = None  # the ReadingReport of the accounts (potentiel.sources.reading)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -210,7 +211,7 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     top=top, config=config, rules_name=getattr(ruleset, "name", "") or "",
                     warnings=warnings, previous_category=checked.previous_category,
                     has_reps=salespeople is not None and len(salespeople) > 0,
-                    derivations=derivations)
+                    derivations=derivations, reading=checked.report)
     result.outputs = build_outputs(result, excluded)
     return result
 

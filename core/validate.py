@@ -16,10 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .fields import (NUMERIC_TYPES, PERCENT, STATUS, STATUSES, Catalogue,
-                     is_output_header, normalise)
+from .fields import (MONEY, NUMERIC_TYPES, PERCENT, STATUS, STATUSES, Catalogue,
+                     normalise)
 from .numbers import Ambiguous, parse_number
 from .problems import Problem, cell_ref
+from .sources.headers import year_columns
+from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
+from .sources.totals import total_rows
 
 MAX_WARNINGS_PER_COLUMN = 20
 
@@ -39,6 +42,9 @@ class RawTable:
     row_numbers: list[int] | None = None  # sheet row of each data row
     col_numbers: list[int] | None = None  # sheet column of each header
     formulas: list[tuple[int, int]] | None = None  # (row, column) of cells holding a formula
+    owned: dict[int, str] = field(default_factory=dict)  # sheet column → Potentiel output key
+    header_note: str = ""  # how the header row was found (for the reading report)
+    column_map: dict[str, str] = field(default_factory=dict)  # field → header (Settings, rules)
 
     def __post_init__(self) -> None:
         if self.row_numbers is None:
@@ -62,6 +68,8 @@ class Validated:
     extras: dict[str, int] = field(default_factory=dict)  # unknown headers kept for rules
     warnings: list[Problem] = field(default_factory=list)
     previous_category: pd.Series | None = None  # the Category column before this run
+    previous_label: pd.Series | None = None     # the Category label column before this run
+    report: ReadingReport | None = None
 
 
 def _blank(v: Any) -> bool:
@@ -75,42 +83,109 @@ def _extra_name(header: Any) -> str:
     return re.sub(r"[^0-9a-z]+", "_", s).strip("_") or "column"
 
 
-def map_headers(raw: RawTable, catalogue: Catalogue, warnings: list[Problem]) -> tuple[
-        dict[str, int], dict[str, int], int | None]:
-    """field → column for known headers; extras for the rest; the Category output column."""
+def map_headers(raw: RawTable, catalogue: Catalogue, warnings: list[Problem],
+                uses: list[ColumnUse] | None = None) -> tuple[
+        dict[str, int], dict[str, int], dict[str, int]]:
+    """field → column for the headers read; extras (unknown headers, kept for rules);
+    Potentiel's own output columns (key → column), known by their markers only.
+
+    Precedence: the column map (Settings ``Column: <field>``, a rule file's ``columns:``),
+    then the field names and aliases, then revenue by year (``CA 2025`` …). ``uses``
+    receives one `ColumnUse` per column, for the reading report.
+    """
+    uses = uses if uses is not None else []
     columns: dict[str, int] = {}
     extras: dict[str, int] = {}
-    category_col = None
+    owned: dict[str, int] = {}
+    notes: dict[int, str] = {}
+    mapped = {normalise(h): f for f, h in raw.column_map.items()}
+    owned_js = {j for j, c in enumerate(raw.col_numbers) if c in raw.owned}
+    # the column map first, so that an alias column of the same field is not used
     for j, header in enumerate(raw.headers):
+        if j in owned_js or _blank(header):
+            continue
+        name = mapped.get(normalise(header))
+        if name is not None and name not in columns:
+            columns[name] = j
+            notes[j] = f'the column map reads {name} from "{str(header).strip()}"'
+    years = year_columns(raw.headers, skip=owned_js | set(columns.values()))
+    for j, header in enumerate(raw.headers):
+        cell = raw.header_cell(j)
+        text = "" if _blank(header) else str(header).strip()
+        if j in owned_js:
+            key = raw.owned[raw.col_numbers[j]]
+            owned.setdefault(key, j)
+            uses.append(ColumnUse(cell, text, None, "Potentiel's output column (written, not read)"))
+            continue
         if _blank(header):
             if any(not _blank(r[j]) for r in raw.rows[:200] if j < len(r)):
                 warnings.append(Problem("a column without a header is ignored; give it a header "
-                                        "if Potentiel should read it", raw.header_cell(j)))
+                                        "if Potentiel should read it", cell, kind="no-header"))
+                uses.append(ColumnUse(cell, "", None, "no header"))
             continue
-        if is_output_header(header):
-            if str(header).strip() == "Category":
-                category_col = j
+        if j in notes:
+            uses.append(ColumnUse(cell, text, _field_of(columns, j), notes[j]))
             continue
         name = catalogue.match(header)
+        if name is None and j in years:
+            y = years[j]
+            if y.field is None or y.field in columns:
+                why = y.note if y.field is None else \
+                    f"{y.field} is read from {raw.header_cell(columns[y.field])}"
+                uses.append(ColumnUse(cell, text, None, why))
+                warnings.append(Problem(f'column "{text}" is not used: {why}', cell,
+                                        kind="column-not-used"))
+                continue
+            columns[y.field] = j
+            uses.append(ColumnUse(cell, text, y.field, y.note))
+            continue
         if name is None:
-            hint = catalogue.suggest(header)
+            extra = _extra_name(header)
+            hint = _typo_of(catalogue, header)
+            note = "not a field Potentiel knows"
             if hint:
+                note += f" (did you mean {catalogue[hint].title}? say so in the column map)"
                 warnings.append(Problem(
-                    f'unknown column "{header}" (did you mean {catalogue[hint].title} / '
-                    f'{hint}?); it is not used for scoring', raw.header_cell(j)))
-            extras.setdefault(_extra_name(header), j)
+                    f'unknown column "{text}" (did you mean {catalogue[hint].title} / '
+                    f'{hint}?); it is not used for scoring', cell, kind="unknown-column"))
+            if extra in extras or extra in columns:
+                uses.append(ColumnUse(cell, text, None, note + "; a second column of that name"))
+                continue
+            extras[extra] = j
+            uses.append(ColumnUse(cell, text, None, note + f"; rules may read it as {extra}"))
             continue
         if name in columns:
-            warnings.append(Problem(
-                f'column "{header}" is a second {name} column; the first one '
-                f'({raw.header_cell(columns[name])}) is used', raw.header_cell(j)))
+            why = f"a second {name} column; {raw.header_cell(columns[name])} is used"
+            warnings.append(Problem(f'column "{text}" is not used: {why}', cell,
+                                    kind="column-not-used"))
+            uses.append(ColumnUse(cell, text, None, why))
             continue
         columns[name] = j
+        uses.append(ColumnUse(cell, text, name, ""))
     if "id" not in columns:
         warnings.append(Problem("no id column (Code client / Identifiant / id): accounts are "
                                 "scored but duplicates cannot be checked",
                                 f"{raw.sheet}!{raw.header_row}:{raw.header_row}"))
-    return columns, extras, category_col
+    return columns, extras, owned
+
+
+def _field_of(columns: dict[str, int], j: int) -> str | None:
+    return next((f for f, k in columns.items() if k == j), None)
+
+
+def _typo_of(catalogue: Catalogue, header: Any) -> str | None:
+    """A field the header is a misspelling of, or None. Only near-identical spellings: a
+    longer header that merely contains a field's words (``Chiffre d'affaires société``, the
+    client's own turnover) must never be proposed as that field."""
+    key = normalise(header)
+    hint = catalogue.suggest(header, cutoff=0.85)
+    if hint is None:
+        return None
+    f = catalogue[hint]
+    names = [normalise(k) for k in (f.name, f.label, *f.aliases) if k]
+    if not any(abs(len(n) - len(key)) <= 2 for n in names):
+        return None
+    return hint
 
 
 def _grid(raw: RawTable) -> np.ndarray:
@@ -133,7 +208,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     cleaned once per distinct value.
     """
     warnings: list[Problem] = []
-    columns, extras, category_col = map_headers(raw, catalogue, warnings)
+    uses: list[ColumnUse] = []
+    columns, extras, owned = map_headers(raw, catalogue, warnings, uses)
     grid = _grid(raw)
     formulas = _formula_cells(raw, grid)
     index = pd.RangeIndex(len(grid), name="row")
@@ -145,21 +221,69 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
         if name not in data:
             data[name] = _coerce_extra(grid[:, j], index)
     accounts = pd.DataFrame(data, index=index)
-    keep = accounts.notna().any(axis=1).to_numpy() if len(accounts.columns) else \
+    keep = accounts.notna().any(axis=1).to_numpy(copy=True) if len(accounts.columns) else \
         np.zeros(len(index), dtype=bool)
+    left_out: list[LeftOut] = []
+    money = [n for n in columns if catalogue[n].type == MONEY]
+    first = pd.Series(_texts(grid[keep, 0]), index=np.flatnonzero(keep)) if grid.shape[1] else None
+    totals = total_rows(accounts[keep], first, money)
+    for pos, why in totals.items():
+        keep[pos] = False
+        row = raw.row_numbers[pos]
+        where = cell_ref(raw.sheet, row, raw.col_numbers[0])
+        left_out.append(LeftOut(row, where, f"a total row, not an account: {why}"))
+    if totals:
+        rows = ", ".join(str(raw.row_numbers[p]) for p in list(totals)[:5])
+        warnings.append(Problem(f"{len(totals)} total row(s) left out of scoring, Top 80 % and "
+                                f"Summary (row {rows}); their output cells stay blank",
+                                f"{raw.sheet}!{raw.row_numbers[next(iter(totals))]}:"
+                                f"{raw.row_numbers[next(iter(totals))]}", kind="total-row"))
     accounts = accounts[keep]
     accounts.index = pd.Index(np.flatnonzero(keep), name="row")
     _check_ids(accounts, raw, columns, warnings)
     if "revenue" in accounts:
         neg = accounts.index[accounts["revenue"] < 0]
-        for pos in neg[:MAX_WARNINGS_PER_COLUMN]:
+        for pos in neg:
             warnings.append(Problem(
                 f"negative revenue ({accounts.at[pos, 'revenue']:,.0f}): it counts as 0 for "
-                "ranking and penetration; check for credit notes", raw.cell(pos, columns["revenue"])))
-    previous = None
-    if category_col is not None:
-        previous = pd.Series(grid[keep, category_col], index=accounts.index, dtype=object)
-    return Validated(accounts, columns, extras, warnings, previous)
+                "ranking and penetration; check for credit notes", raw.cell(pos, columns["revenue"]),
+                kind="negative-revenue", column=str(raw.headers[columns["revenue"]])))
+    previous = label = None
+    if "category" in owned:
+        previous = pd.Series(grid[keep, owned["category"]], index=accounts.index, dtype=object)
+    if "category_label" in owned:
+        label = pd.Series(grid[keep, owned["category_label"]], index=accounts.index, dtype=object)
+    report = ReadingReport(raw.sheet, raw.header_row, raw.header_note, uses, left_out,
+                           _counts(raw, grid, keep, accounts, columns), _preview(accounts),
+                           list(warnings))
+    return Validated(accounts, columns, extras, warnings, previous, label, report)
+
+
+def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.DataFrame,
+            columns: dict[str, int]) -> list[FieldCount]:
+    """Per field: cells read, blank, unreadable (typed but not usable), first unreadable."""
+    out = []
+    kept = np.flatnonzero(keep)
+    for name, j in columns.items():
+        cells = grid[kept, j]
+        blank = np.fromiter((_blank(v) for v in cells), dtype=bool, count=len(cells))
+        missing = accounts[name].isna().to_numpy()
+        bad = missing & ~blank
+        first = [raw.cell(int(p), j) for p in kept[bad][:5]]
+        out.append(FieldCount(name, str(raw.headers[j]).strip(), int((~missing).sum()),
+                              int(blank.sum()), int(bad.sum()), first))
+    return out
+
+
+def _preview(accounts: pd.DataFrame, n: int = 5) -> list[dict[str, Any]]:
+    rows = []
+    for pos in accounts.index[:n]:
+        row = {}
+        for col in accounts.columns:
+            v = accounts.at[pos, col]
+            row[col] = None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+        rows.append(row)
+    return rows
 
 
 def _formula_cells(raw: RawTable, grid: np.ndarray) -> dict[int, list[int]]:

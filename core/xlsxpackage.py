@@ -317,6 +317,42 @@ class Package:
         self.sheets.append(ref)
         return ref
 
+    def all_sheet_names(self) -> list[str]:
+        """Every sheet's name, worksheets, chart sheets and macro sheets alike."""
+        wb = self.xml(self.workbook_part)
+        return [s.get("name") or "" for s in wb.iterfind("m:sheets/m:sheet", NS)]
+
+    def defined_names(self) -> list[tuple[str, str, str | None]]:
+        """``(name, refers-to text, localSheetId)`` of every defined name."""
+        wb = self.xml(self.workbook_part)
+        return [(d.get("name") or "", d.text or "", d.get("localSheetId"))
+                for d in wb.iterfind("m:definedNames/m:definedName", NS)]
+
+    def define_name(self, name: str, text: str, hidden: bool = True) -> None:
+        """Set a workbook-level defined name (created in schema order if missing)."""
+        wb = self.xml(self.workbook_part)
+        names = wb.find("m:definedNames", NS)
+        if names is None:
+            names = etree.Element(f"{{{MAIN}}}definedNames")
+            anchor = None
+            for tag in ("sheets", "functionGroups", "externalReferences"):
+                el = wb.find(f"m:{tag}", NS)
+                if el is not None:
+                    anchor = el
+            anchor.addnext(names)
+        for d in names.iterfind("m:definedName", NS):
+            if (d.get("name") or "").casefold() == name.casefold() and d.get("localSheetId") is None:
+                if d.text != text:
+                    d.text = text
+                    self.touch(self.workbook_part)
+                return
+        d = etree.SubElement(names, f"{{{MAIN}}}definedName")
+        d.set("name", name)
+        if hidden:
+            d.set("hidden", "1")
+        d.text = text
+        self.touch(self.workbook_part)
+
     def recalc_on_open(self) -> None:
         """Ask Excel to recompute formulas on open: some may read the cells we wrote."""
         wb = self.xml(self.workbook_part)

@@ -30,7 +30,7 @@ from potentiel.sample import HEADERS, make_accounts, reps
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workbooks" / "portfolio.xlsm"
 SHEETS = ["Accounts", "Settings", "Salespeople", "Matrix", "Summary", "Explain", "Log",
-          "_xlwings.conf"]
+          "Reading", "_xlwings.conf"]
 
 
 def build_module():

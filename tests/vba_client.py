@@ -104,6 +104,16 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
             wb.create_sheet(action["args"][1])
         elif func == "activateSheet":
             wb.active = action["args"][0]
+        elif func == "namesAdd":  # Remote.bas: wb.Names.Add Name, RefersTo (replaces)
+            from openpyxl.workbook.defined_name import DefinedName
+            name, refers = action["args"]
+            if name in wb.defined_names:
+                del wb.defined_names[name]
+            wb.defined_names[name] = DefinedName(name, attr_text=refers.lstrip("="))
+        elif func == "nameDelete":
+            name = action["args"][0]
+            if name in wb.defined_names:
+                del wb.defined_names[name]
         else:
             raise NotImplementedError(f"simulated VBA client: {func}")
     wb.save(target)

@@ -31,10 +31,11 @@ from potentiel.fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_C
 from potentiel.report import (EXPLAIN_CRITERIA_HEADER, EXPLAIN_CRITERIA_ROW, EXPLAIN_FACTS,
                               EXPLAIN_FACTS_ROW, EXPLAIN_MAX_CRITERIA, EXPLAIN_MAX_RULES,
                               EXPLAIN_RULES_ROW, EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET,
-                              MATRIX_GRIDS, MATRIX_SHEET, PEN_ORDER, POT_ORDER,
+                              MATRIX_GRIDS, MATRIX_SHEET, PEN_ORDER, POT_ORDER, READING_SHEET,
                               SUMMARY_CATEGORY_ROW, SUMMARY_MAX_CATEGORIES, SUMMARY_REP_ROW,
                               SUMMARY_SHEET)
 from potentiel.sample import HEADERS, make_accounts, reps
+from potentiel.sources.ownership import COL, SHEET, key_of, mark_name, refers_to
 
 HERE = Path(__file__).resolve().parent
 CREATED = dt.datetime(2026, 1, 1)
@@ -474,6 +475,25 @@ def log_sheet(wb, f: Formats) -> None:
     ws.fit_to_pages(1, 0)
 
 
+def reading_sheet(wb, f: Formats) -> None:
+    # Filled at each run: how the accounts were read, every warning with its cell.
+    ws = wb.add_worksheet(READING_SHEET)
+    ws.write(0, 0, "How the accounts were read (filled at each run)", f.header)
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 60)
+    ws.set_column(2, 4, 14)
+
+
+def ownership_marks(wb) -> None:
+    """The markers that make the template's output columns and sheets Potentiel's (see
+    potentiel.sources.ownership): a column or sheet is Potentiel's only if so marked."""
+    for j, h in enumerate(OUTPUTS):
+        wb.define_name(mark_name(COL, key_of(h)),
+                       refers_to("Accounts", HEADER_ROW, len(HEADERS) + j + 1))
+    for name in (MATRIX_SHEET, SUMMARY_SHEET, EXPLAIN_SHEET, LOG_SHEET, READING_SHEET):
+        wb.define_name(mark_name(SHEET, key_of(name)), refers_to(name, 1, 1))
+
+
 def xlwings_conf_sheet(wb, f: Formats) -> None:
     # Inactive until renamed "xlwings.conf": where a user puts the Python interpreter path.
     ws = wb.add_worksheet("_xlwings.conf")
@@ -533,7 +553,9 @@ def build(path: Path) -> Path:
         summary_sheet(wb, f)
         explain_sheet(wb, f)
         log_sheet(wb, f)
+        reading_sheet(wb, f)
         xlwings_conf_sheet(wb, f)
+        ownership_marks(wb)
         wb.close()
     rewrite_parts(path, "xl/charts/", explicit_chart_xml)
     return path
