@@ -45,13 +45,17 @@ class Builder(SectionChecks, TestCaseChecks):
         self.criteria = criteria
         self.actions = actions
         self.problems: list[Problem] = list(merged.problems)
-        self.warnings: list[Problem] = []
+        self.warnings: list[Problem] = list(merged.notices)
 
     def error(self, message: str, where: str) -> None:
         self.problems.append(Problem(message, where, "error"))
 
     def warn(self, message: str, where: str) -> None:
         self.warnings.append(Problem(message, where, "warning"))
+
+    def notice(self, message: str, where: str) -> None:
+        """Something legal and meant, said so the reader knows (level "notice")."""
+        self.warnings.append(Problem(message, where, "notice"))
 
     # ------------------------------------------------------------------ derive
     def derivations(self, scope: Scope, base: Scope) -> tuple[list[Derivation], set[str]]:

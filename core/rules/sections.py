@@ -41,22 +41,50 @@ def _share(value: Any) -> float | None:
 
 class SectionChecks:
     """Mixed into `Builder`: needs ``self.m``, ``self.criteria``, ``self.catalogue``,
-    ``self.error`` and ``self.warn``."""
+    ``self.error``, ``self.warn`` and ``self.notice``."""
 
     def weights(self) -> dict[str, float]:
-        out = {}
+        out: dict[str, float] = {}
+        ok = True
         for name, item in self.m.weights.items():
             if name not in self.criteria:
                 self.error(f'weights: unknown criterion "{name}"{did_you_mean(name, self.criteria)};'
                            f" the criteria are {', '.join(sorted(self.criteria))}", item.where)
+                ok = False
                 continue
             value = plain_number(item.value)
             if value is None or value < 0:
                 self.error(f"weights: {name} must be a number, 0 or more (not {item.value!r})",
                            item.where)
+                ok = False
                 continue
             out[name] = value
+        if ok and out:
+            self._weights_total(out)
         return out
+
+    def _weights_total(self, given: dict[str, float]) -> None:
+        """All weights 0 is an error; a total other than 100 is said (weights are relative).
+
+        Criteria the file does not list keep their default weight, so they count too.
+        """
+        where = self.m.weights_where or self.m.source
+        kept = {n: float(getattr(c, "default_weight", 0) or 0) for n, c in self.criteria.items()
+                if n not in given}
+        total = sum(given.values()) + sum(kept.values())
+        if total <= 0:
+            self.error("weights: every weight is 0, so no account could be scored; give at "
+                       "least one criterion a weight above 0 (a weight of 0 leaves that one "
+                       "criterion out)", where)
+            return
+        if not math.isclose(total, 100, abs_tol=1e-9):
+            largest = max({**given, **kept}.items(), key=lambda kv: kv[1])
+            defaults = [f"{n} {w:g}" for n, w in sorted(kept.items()) if w > 0]
+            also = f", with the default weights of the criteria not listed ({', '.join(defaults)})" \
+                if defaults else ""
+            self.notice(f"weights add up to {total:g}{also}, not 100: weights are relative, "
+                        f"each counts for its share of the total ({largest[0]} "
+                        f"{largest[1]:g} of {total:g} = {largest[1] / total:.0%})", where)
 
     def params(self) -> dict[str, dict]:
         out: dict[str, dict] = {}
@@ -125,6 +153,12 @@ class SectionChecks:
                 return None
             previous = value
             bands.append(Band(letter, value, labels[letter]))
+        last = bands[-1]
+        if last.min > 0:
+            self.notice(f"categories: the last band, {last.letter}, starts at {last.min:g}, not "
+                        f"0: accounts scoring below {last.min:g} get no category (their Why "
+                        f'says "below the lowest band"); write {last.letter}: {{min: 0}} if '
+                        "every account should get one", entries[-1][1]["min"].where)
         return CategorySpec("bands", bands=tuple(bands))
 
     def _quotas(self, entries, labels, where) -> CategorySpec | None:
