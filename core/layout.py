@@ -31,9 +31,13 @@ class Placement:
 
 def place_outputs(headers: Sequence[Any], first_col: int, last_col: int,
                   names: Sequence[str]) -> Placement:
-    """Existing output columns are reused; missing ones go right after the last column."""
+    """Existing output columns are reused; missing ones go right after the last column.
+
+    A column a rule file declares (``names`` beyond the built-in outputs) is reused by its
+    exact header, which the rule check keeps apart from every field's headers."""
+    wanted = {str(n).strip() for n in names}
     existing = {str(h).strip(): first_col + j for j, h in enumerate(headers)
-                if h is not None and is_output_header(h)}
+                if h is not None and (is_output_header(h) or str(h).strip() in wanted)}
     plan = Placement()
     nxt = last_col + 1
     for name in names:

@@ -61,6 +61,7 @@ class Result:
     has_reps: bool = False
     output_sheets: dict = field(default_factory=dict)  # plugin sheet name → build(result)
     derivations: dict[str, Derivation] = field(default_factory=dict)
+    set_columns: dict[str, str] = field(default_factory=dict)  # field set by rules → header
 
     @property
     def counts(self) -> dict[str, int]:
@@ -210,7 +211,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     top=top, config=config, rules_name=getattr(ruleset, "name", "") or "",
                     warnings=warnings, previous_category=checked.previous_category,
                     has_reps=salespeople is not None and len(salespeople) > 0,
-                    derivations=derivations)
+                    derivations=derivations,
+                    set_columns=dict(getattr(ruleset, "outputs", None) or {}))
     result.outputs = build_outputs(result, excluded)
     return result
 
@@ -255,9 +257,14 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     if result.has_reps:
         out["Nearest rep"] = acc["nearest_rep"]
         out["Nearest rep km"] = acc["nearest_rep_km"].round(1)
+    # A field a rule sets shows in its own column (the value used after the rules); the
+    # user's input cell of that field is never written.
+    for fld, header in result.set_columns.items():
+        out[header] = acc[fld] if fld in acc else pd.Series(None, index=acc.index, dtype=object)
     frame = pd.DataFrame(out, index=acc.index)
     order = [*OUTPUT_COLUMNS_HEAD, *(SCORE_PREFIX + n for n in result.criteria),
-             *OUTPUT_COLUMNS_TAIL, *(NEAREST_REP_COLUMNS if result.has_reps else ())]
+             *OUTPUT_COLUMNS_TAIL, *(NEAREST_REP_COLUMNS if result.has_reps else ()),
+             *result.set_columns.values()]
     return frame[order]
 
 

@@ -204,3 +204,87 @@ def test_every_weight_0_in_settings_is_a_one_line_error_naming_the_cells(tmp_pat
     assert main(["score", str(book), "-o", str(tmp_path / "o.xlsx")]) == 1
     err = capsys.readouterr().err
     assert "Settings!B2:B10" in err and not (tmp_path / "o.xlsx").exists()
+
+
+# -- 7. a value set by a rule shows in an output column ----------------------------------
+
+SET_HEADERS = ("Salesperson (set by rules)", "Segment (set by rules)")
+
+
+def _sheet_rows(path: Path) -> list[tuple]:
+    return list(openpyxl.load_workbook(path)["Accounts"].iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize("engine", ["durable", "compiled"])
+def test_a_value_set_by_a_rule_shows_in_its_own_column_and_no_input_is_touched(tmp_path,
+                                                                              engine):
+    book = case("set-not-visible.xlsx")
+    before = _sheet_rows(book)
+    result = score(tmp_path, "rules/set-not-visible.xlsx", case("set-not-visible.yaml"), engine)
+    out = result.outputs.set_index(result.accounts["id"])
+    assert list(out.columns[-2:]) == list(SET_HEADERS)
+    assert list(out[SET_HEADERS[0]]) == ["Key accounts", "Key accounts", "Paul"]
+    assert list(out[SET_HEADERS[1]]) == ["key", "key", None]
+    rows = _sheet_rows(tmp_path / "out.xlsx")
+    headers = list(rows[0])
+    width = len(before[0])
+    assert [r[:width] for r in rows] == before  # Commercial and the typed Segment unchanged
+    assert rows[2][headers.index("Segment")] == "typed"
+    assert [r[headers.index(SET_HEADERS[0])] for r in rows[1:]] == ["Key accounts"] * 2 + ["Paul"]
+    assert [r[headers.index(SET_HEADERS[1])] for r in rows[1:]] == ["key", "key", None]
+
+
+def test_the_set_columns_are_reused_on_the_next_run(tmp_path):
+    first = tmp_path / "first.xlsx"
+    score_file(case("set-not-visible.xlsx"), first, rules=str(case("set-not-visible.yaml")))
+    result, _ = score_file(first, tmp_path / "second.xlsx", rules=str(case("set-not-visible.yaml")))
+    headers = list(_sheet_rows(tmp_path / "second.xlsx")[0])
+    assert headers == list(_sheet_rows(first)[0])
+    assert all(headers.count(h) == 1 for h in SET_HEADERS)
+    assert not [w for w in result.warnings if "set by rules" in str(w)]
+
+
+def test_check_says_where_a_set_value_shows(capsys):
+    problems = check(case("set-not-visible.yaml"))
+    assert errors(problems) == []
+    shown = sorted(p.message for p in problems if p.level == "notice")
+    assert len(shown) == 2 and all("output column" in m for m in shown)
+    assert '"Salesperson (set by rules)"' in shown[0] and '"Segment (set by rules)"' in shown[1]
+
+
+def _set_file(tmp_path, outputs: str) -> Path:
+    path = tmp_path / "set.yaml"
+    path.write_text(case("set-not-visible.yaml").read_text(encoding="utf-8") + outputs,
+                    encoding="utf-8")
+    return path
+
+
+def test_the_file_names_the_set_columns(tmp_path):
+    path = _set_file(tmp_path, "outputs: {salesperson: Assigned rep, segment: Key segment}\n")
+    assert [p for p in check(path) if p.level != "notice"] == []
+    assert [p for p in check(path) if "output column" in p.message] == []
+    result, _ = score_file(case("set-not-visible.xlsx"), tmp_path / "o.xlsx", rules=str(path))
+    assert list(result.outputs.columns[-2:]) == ["Assigned rep", "Key segment"]
+    assert list(result.outputs["Assigned rep"]) == ["Key accounts", "Key accounts", "Paul"]
+
+
+@pytest.mark.parametrize("outputs, message", [
+    ("outputs: {salesperson: Commercial}\n", "would be read as the field salesperson"),
+    ("outputs: {segment: Segment}\n", "would be read as the field segment"),
+    ("outputs: {salesperson: Why}\n", "one of Potentiel's own columns"),
+    ("outputs: {salesperson: 'Score: x'}\n", "one of Potentiel's own columns"),
+    ("outputs: {salesperson: '=1+1'}\n", "needs a column header"),
+    ("outputs: {salesperson: Team, segment: team}\n", "both get the column"),
+    ("outputs: {salesman: Team}\n", 'unknown field "salesman"'),
+])
+def test_a_set_column_header_that_cannot_work_is_an_error(tmp_path, outputs, message):
+    path = _set_file(tmp_path, outputs)
+    problems = errors(check(path))
+    assert len(problems) == 1 and message in problems[0].message, problems
+    assert problems[0].where.endswith("set.yaml:11")
+
+
+def test_a_set_column_for_a_field_no_rule_sets_is_a_warning(tmp_path):
+    path = _set_file(tmp_path, "outputs: {sector: Sector shown}\n")
+    (warning,) = [p for p in check(path) if p.level == "warning"]
+    assert "no rule sets sector" in warning.message

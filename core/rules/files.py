@@ -4,7 +4,7 @@
 the nearest enclosing folder called ``rules`` (if any), then in the shipped ``rules/``
 folder, with or without ``.yaml``: the shipped ``default`` is always found, wherever the
 file sits. The chain is read root first; then, child over parent: weights, params,
-derive, fields and each category entry merge (the child wins), rules append, and a rule
+derive, fields, outputs and each category entry merge (the child wins), rules append, and a rule
 with an inherited id replaces the inherited one (a notice says so). Tests are not inherited: they state what
 their own file means (a child that moves the distance threshold would fail its parent's
 test of it), so each file runs its own. A cycle,
@@ -25,7 +25,7 @@ from ..problems import Problem, UserError
 from .source import LineDict, LineList, read_yaml
 
 TOP_KEYS = ("extends", "description", "fields", "derive", "weights", "categories", "params",
-            "rules", "tests")
+            "rules", "outputs", "tests")
 MAX_CHAIN = 10
 
 
@@ -68,6 +68,7 @@ class Merged:
     weights: dict[str, Item] = field(default_factory=dict)
     fields: dict[str, Item] = field(default_factory=dict)
     derive: dict[str, Item] = field(default_factory=dict)
+    outputs: dict[str, Item] = field(default_factory=dict)    # field → its column header
     params: dict[str, dict[str, Item]] = field(default_factory=dict)
     categories: list[tuple[str, dict[str, Item]]] = field(default_factory=list)
     categories_where: str = ""
@@ -184,7 +185,7 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
             _err(problems, "description must be text", at("description"))
         else:
             merged.description = data["description"].strip()
-    for key in ("weights", "fields", "derive"):
+    for key in ("weights", "fields", "derive", "outputs"):
         section = _mapping(data.get(key), key, at(key), problems)
         if section is None:
             continue
