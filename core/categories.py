@@ -1,7 +1,8 @@
 """Categories A/B/C/D: by score bands or by quotas, then rule caps, floors and forces.
 
 Bands (the default) give a category from the score alone: A ≥ 75 Strategic, B ≥ 50
-Important, C ≥ 25 Medium, D Small. Quotas rank the accounts by score and give the top
+Important, C ≥ 25 Medium, D ≥ 0 Small. A score below the last band's min (``D: {min:
+10}``) gets no category: the bands say where each starts, and the output says why. Quotas rank the accounts by score and give the top
 share A, the next share B, and so on (e.g. top 10 % A): useful when a portfolio must be
 split evenly whatever its level. Letters are ordered best first; "strictest cap" means the
 worst letter among the caps.
@@ -61,7 +62,8 @@ DEFAULT_CATEGORIES = CategorySpec(
 
 
 def by_bands(score: pd.Series, spec: CategorySpec) -> pd.Series:
-    """Letter per account from the score bands; None where the score is NaN."""
+    """Letter per account from the score bands; None where the score is NaN or below the
+    lowest band's min (see `below_bands`)."""
     bands = sorted(spec.bands, key=lambda b: b.min, reverse=True)
     values = score.to_numpy(dtype=float)
     out = np.full(len(values), None, dtype=object)
@@ -71,9 +73,21 @@ def by_bands(score: pd.Series, spec: CategorySpec) -> pd.Series:
         hit = known & ~assigned & (values >= band.min)
         out[hit] = band.letter
         assigned |= hit
-    # A score below the lowest band (only if its min > 0) still gets the last letter.
-    out[known & ~assigned] = bands[-1].letter
     return pd.Series(out, index=score.index, dtype=object)
+
+
+def below_bands(score: pd.Series, spec: CategorySpec) -> pd.Series:
+    """True where a known score is below every band (bands mode only), else False."""
+    if spec.mode != "bands" or not spec.bands:
+        return pd.Series(False, index=score.index)
+    lowest = min(b.min for b in spec.bands)
+    values = score.to_numpy(dtype=float)
+    return pd.Series(~np.isnan(values) & (values < lowest), index=score.index)
+
+
+def lowest_band(spec: CategorySpec) -> Band | None:
+    """The band with the lowest min, in bands mode."""
+    return min(spec.bands, key=lambda b: b.min) if spec.mode == "bands" and spec.bands else None
 
 
 def by_quotas(score: pd.Series, spec: CategorySpec, ranked: pd.Series | None = None) -> pd.Series:

@@ -73,11 +73,13 @@ def _cmd_rules_check(args: argparse.Namespace) -> int:
         return (file, int(line)) if line.isdigit() else (p.where, 0)
 
     for p in sorted(problems, key=by_place):
-        print(shown(p, one_line=True) + ("" if p.level == "error" else " (warning)"))
+        print(shown(p, one_line=True) + ("" if p.level == "error" else f" ({p.level})"))
     if errors:
         print(f"{len(errors)} error(s) in {args.file}", file=sys.stderr)
         return EXIT_USER
-    print(f"{args.file}: OK" + (f", {len(problems)} warning(s)" if problems else ""))
+    counts = [f"{sum(p.level == lv for p in problems)} {lv}(s)" for lv in ("warning", "notice")
+              if any(p.level == lv for p in problems)]
+    print(f"{args.file}: OK" + "".join(f", {c}" for c in counts))
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .categories import DEFAULT_CATEGORIES, Band, CategorySpec, Quota
 from .fields import normalise
@@ -219,6 +219,43 @@ def apply_overrides(config: Config, ov: SettingsOverrides) -> Config:
         plugin_dirs=[*config.plugin_dirs, *([v["Plugin folder"]] if v.get("Plugin folder") else [])],
         engine=v.get("Engine", config.engine),
     )
+
+
+def check_weights(config: Config, criteria: Mapping[str, Any], ov: SettingsOverrides) -> None:
+    """Raise `UserError` when every criterion weighs 0 once Settings are applied.
+
+    ``criteria`` maps names to criteria (their ``default_weight`` counts for those no one
+    weighted). A weight of 0 for some criteria is how a company leaves them out; all of
+    them 0 leaves nothing to score on. The error names the Settings cells that set weights
+    (a rule file with every weight 0 is refused when it is loaded).
+    """
+    if not criteria:
+        return
+    weights = {n: float(config.weights.get(n, getattr(c, "default_weight", 0) or 0))
+               for n, c in criteria.items()}
+    if any(w > 0 for w in weights.values()):
+        return
+    cells = [ov.where[k] for k in ov.where if k.startswith("weight:")]
+    where = _cell_span(cells)
+    raise UserError(Problem(
+        "every weight is 0, so no account could be scored: give at least one criterion a "
+        "weight above 0 (a weight of 0 leaves that one criterion out)"
+        + ("" if cells else " in the rule file or in Settings"), where, "error"))
+
+
+def _cell_span(cells: list[str]) -> str:
+    """``Settings!B2:B10`` for cells one under the other, else the cells listed."""
+    if not cells:
+        return ""
+    parsed = [re.fullmatch(r"(?P<sheet>.+)!(?P<col>[A-Z]+)(?P<row>\d+)", c) for c in cells]
+    if all(parsed):
+        sheets = {m["sheet"] for m in parsed}
+        cols = {m["col"] for m in parsed}
+        rows = sorted(int(m["row"]) for m in parsed)
+        if len(sheets) == 1 and len(cols) == 1 and rows == list(range(rows[0], rows[-1] + 1)):
+            sheet, col = sheets.pop(), cols.pop()
+            return f"{sheet}!{col}{rows[0]}" + (f":{col}{rows[-1]}" if len(rows) > 1 else "")
+    return ", ".join(cells)
 
 
 def _categories(spec: CategorySpec, ov: SettingsOverrides, mode: str | None) -> CategorySpec:

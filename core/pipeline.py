@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from . import portfolio, text
-from .categories import adjust, by_bands, by_quotas
-from .config import Config, SettingsOverrides, apply_overrides, read_settings
+from .categories import adjust, below_bands, by_bands, by_quotas, lowest_band
+from .config import Config, SettingsOverrides, apply_overrides, check_weights, read_settings
 from .criterion import Criterion, Derivation
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      SALESPEOPLE_FIELDS, SCORE_PREFIX, Catalogue)
@@ -62,6 +62,7 @@ class Result:
     output_sheets: dict = field(default_factory=dict)  # plugin sheet name → build(result)
     derivations: dict[str, Derivation] = field(default_factory=dict)
     reading: Any = None  # the ReadingReport of the accounts (potentiel.sources.reading)
+    set_columns: dict[str, str] = field(default_factory=dict)  # field set by rules → header
 
     @property
     def counts(self) -> dict[str, int]:
@@ -211,7 +212,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     top=top, config=config, rules_name=getattr(ruleset, "name", "") or "",
                     warnings=warnings, previous_category=checked.previous_category,
                     has_reps=salespeople is not None and len(salespeople) > 0,
-                    derivations=derivations, reading=checked.report)
+                    derivations=derivations, reading=checked.report,
+                    set_columns=dict(getattr(ruleset, "outputs", None) or {}))
     result.outputs = build_outputs(result, excluded)
     return result
 
@@ -233,7 +235,9 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Category"] = result.category
     labels = {k: spec.label(k) for k in spec.letters}
     label = result.category.map(labels).astype(object)
-    label = label.where(result.category.notna(), "Not enough data")
+    below = below_bands(result.weighted.score, spec) & result.category.isna() & ~excluded
+    label = label.where(result.category.notna() | ~below, "Below the lowest band")
+    label = label.where(result.category.notna() | below, "Not enough data")
     out["Category label"] = label.where(~excluded, "Excluded from ranking")
     for name in result.criteria:
         out[SCORE_PREFIX + name] = result.scores.scores[name].round(1)
@@ -243,15 +247,25 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Top 80%"] = result.top
     flags = text.flags_column(result.rules.flags, excluded)
     out["Flags"] = flags
-    out["Why"] = text.why_column(result)
+    why = text.why_column(result)
+    if below.any():  # no category although scored: say which band it missed
+        band = lowest_band(spec)
+        note = f"below the lowest band, {band.letter} from {band.min:g}"
+        why[below] = [f"{note}. {w}" if w else note for w in why[below]]
+    out["Why"] = why
     out["Confidence"] = result.weighted.confidence.round(3)
     out["To collect"] = text.to_collect_column(result)
     if result.has_reps:
         out["Nearest rep"] = acc["nearest_rep"]
         out["Nearest rep km"] = acc["nearest_rep_km"].round(1)
+    # A field a rule sets shows in its own column (the value used after the rules); the
+    # user's input cell of that field is never written.
+    for fld, header in result.set_columns.items():
+        out[header] = acc[fld] if fld in acc else pd.Series(None, index=acc.index, dtype=object)
     frame = pd.DataFrame(out, index=acc.index)
     order = [*OUTPUT_COLUMNS_HEAD, *(SCORE_PREFIX + n for n in result.criteria),
-             *OUTPUT_COLUMNS_TAIL, *(NEAREST_REP_COLUMNS if result.has_reps else ())]
+             *OUTPUT_COLUMNS_TAIL, *(NEAREST_REP_COLUMNS if result.has_reps else ()),
+             *result.set_columns.values()]
     return frame[order]
 
 
@@ -325,6 +339,7 @@ def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str
     path = resolve_rules_file(rules_name, base_dir, where, from_command_line=bool(rules))
     ruleset = _load_ruleset(path, plugins)
     config = _config_from(ruleset, overrides)
+    check_weights(config, plugins.criteria, overrides)
     if engine:
         config = replace(config, engine=engine)
     reps = read_salespeople(salespeople, warnings)

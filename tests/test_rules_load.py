@@ -459,7 +459,8 @@ def test_shipped_rule_files_load_and_are_lint_clean(name):
     path = None if name is None else rules_dir() / name
     rs = load_ruleset(path, CATALOGUE, CRITERIA)
     assert rs.rules and rs.tests and rs.weights
-    assert check_ruleset(path, CATALOGUE, CRITERIA) == []
+    # Notices (an inherited rule deliberately replaced) are not warnings.
+    assert [p for p in check_ruleset(path, CATALOGUE, CRITERIA) if p.level != "notice"] == []
 
 
 def test_default_ruleset_matches_the_design():

@@ -45,13 +45,17 @@ class Builder(SectionChecks, TestCaseChecks):
         self.criteria = criteria
         self.actions = actions
         self.problems: list[Problem] = list(merged.problems)
-        self.warnings: list[Problem] = []
+        self.warnings: list[Problem] = list(merged.notices)
 
     def error(self, message: str, where: str) -> None:
         self.problems.append(Problem(message, where, "error"))
 
     def warn(self, message: str, where: str) -> None:
         self.warnings.append(Problem(message, where, "warning"))
+
+    def notice(self, message: str, where: str) -> None:
+        """Something legal and meant, said so the reader knows (level "notice")."""
+        self.warnings.append(Problem(message, where, "notice"))
 
     # ------------------------------------------------------------------ derive
     def derivations(self, scope: Scope, base: Scope) -> tuple[list[Derivation], set[str]]:
@@ -247,6 +251,7 @@ class Builder(SectionChecks, TestCaseChecks):
         scope = Scope(self.catalogue, self.criteria, extra, derived_targets)
         derivations, derive_reads = self.derivations(scope, base)
         rules = self.rules(scope, letters)
+        outputs = self.outputs(self._set_fields(rules), extra)
         tests = self.tests(scope, letters, {r.id for r in rules} | set(self.m.rules))
         kinds: dict[str, str] = {}
         hidden: dict[str, Hidden] = {}
@@ -263,7 +268,20 @@ class Builder(SectionChecks, TestCaseChecks):
             params=params, derivations=derivations, rules=rules, tests=tests,
             fields_read=fields_read, extra_fields=extra, criteria_read=criteria_read,
             kinds=kinds, hidden=[hidden[k] for k in sorted(hidden)], actions=self.actions,
-            warnings=self.warnings, files=tuple(self.m.files), source=self.m.source)
+            warnings=self.warnings, outputs=outputs, files=tuple(self.m.files),
+            source=self.m.source)
+
+    def _set_fields(self, rules: list[Rule]) -> dict[str, str]:
+        """Fields the built-in ``set`` action writes → the first rule writing each."""
+        if self.actions.get("set") is not _builtin("set"):
+            return {}
+        out: dict[str, str] = {}
+        for rule in rules:
+            if not rule.enabled:
+                continue
+            for name in rule.action("set") or {}:
+                out.setdefault(str(name), rule.where)
+        return out
 
 
 def _builtin(name: str):
@@ -350,6 +368,8 @@ def content_hash(m: Merged) -> str:
         "rules": {k: _plain(v.value) for k, v in sorted(m.rules.items())},
         "tests": {k: _plain(v.value) for k, v in sorted(m.tests.items())},
     }
+    if m.outputs:  # only when present, so the hash of every other file stays as it was
+        content["outputs"] = {k: _plain(v.value) for k, v in sorted(m.outputs.items())}
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

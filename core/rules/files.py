@@ -1,13 +1,16 @@
 """Finding rule files and merging a file with the files it ``extends``.
 
-``extends: default`` names another rule file, relative to this file's folder or to the
-rules root (the nearest enclosing folder called ``rules``, else the shipped one), with or
-without ``.yaml``. The chain is read root first; then, child over parent: weights, params,
-derive, fields and each category entry merge (the child wins), rules append, and a rule
-with an inherited id replaces the inherited one. Tests are not inherited: they state what
+``extends: default`` names another rule file, looked for in this file's folder, then in
+the nearest enclosing folder called ``rules`` (if any), then in the shipped ``rules/``
+folder, with or without ``.yaml``: the shipped ``default`` is always found, wherever the
+file sits. The chain is read root first; then, child over parent: weights, params,
+derive, fields, outputs and each category entry merge (the child wins), rules append, and a rule
+with an inherited id replaces the inherited one (a notice says so). Tests are not inherited: they state what
 their own file means (a child that moves the distance threshold would fail its parent's
 test of it), so each file runs its own. A cycle,
-a missing target or a file extending itself is an error at the ``extends`` line.
+a missing target or a file extending itself is an error at the ``extends`` line. A file
+with nothing in it (empty, blank, comments only, or ``{}``) is an error: it is almost
+always the wrong file, or one saved before it was written.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..problems import Problem, UserError
 from .source import LineDict, LineList, read_yaml
 
 TOP_KEYS = ("extends", "description", "fields", "derive", "weights", "categories", "params",
-            "rules", "tests")
+            "rules", "outputs", "tests")
 MAX_CHAIN = 10
 
 
@@ -65,25 +68,28 @@ class Merged:
     weights: dict[str, Item] = field(default_factory=dict)
     fields: dict[str, Item] = field(default_factory=dict)
     derive: dict[str, Item] = field(default_factory=dict)
+    outputs: dict[str, Item] = field(default_factory=dict)    # field → its column header
     params: dict[str, dict[str, Item]] = field(default_factory=dict)
     categories: list[tuple[str, dict[str, Item]]] = field(default_factory=list)
     categories_where: str = ""
+    weights_where: str = ""                                   # the last "weights:" key
     rules: dict[str, Item] = field(default_factory=dict)      # id → Item(raw rule)
     tests: dict[str, Item] = field(default_factory=dict)      # name → Item(raw test)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)     # errors
+    notices: list[Problem] = field(default_factory=list)      # legal, said by rules check
 
 
-def _rules_root(path: Path) -> Path:
-    for parent in path.parents:
-        if parent.name == "rules":
-            return parent
-    return rules_dir()
+def _rules_roots(path: Path) -> list[Path]:
+    """The nearest enclosing folder called ``rules`` (a client's own), then the shipped one."""
+    near = next((p for p in path.parents if p.name == "rules"), None)
+    return [*([near] if near is not None else []), rules_dir()]
 
 
 def resolve_extends(name: str, path: Path) -> list[Path]:
     """Candidate files for ``extends: name`` in ``path``, in the order they are tried."""
     stem = name if name.endswith((".yaml", ".yml")) else name + ".yaml"
-    return [path.parent / stem, _rules_root(path) / stem]
+    candidates = [path.parent / stem, *(root / stem for root in _rules_roots(path))]
+    return list(dict.fromkeys(candidates))
 
 
 def _err(problems: list[Problem], message: str, where: str) -> None:
@@ -106,9 +112,11 @@ def read_chain(path: Path) -> list[tuple[Path, str, LineDict]]:
         if not current.is_file():
             raise UserError(Problem(f"no rule file {source}", where_from, "error"))
         data = read_yaml(current, source)
-        if data is None:
-            data = LineDict()
-            data.line, data.lines = 1, {}
+        if data is None or (isinstance(data, LineDict) and not data):
+            raise UserError(Problem(
+                "the file has nothing in it (it is empty, blank or only comments): write at "
+                'least one key, e.g. "extends: default" and the weights or rules that differ',
+                f"{source}:1", "error"))
         if not isinstance(data, LineDict):
             raise UserError(Problem("a rule file is a set of keys (extends, weights, rules…), "
                                     "not a single value or a list", f"{source}:1", "error"))
@@ -177,11 +185,13 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
             _err(problems, "description must be text", at("description"))
         else:
             merged.description = data["description"].strip()
-    for key in ("weights", "fields", "derive"):
+    for key in ("weights", "fields", "derive", "outputs"):
         section = _mapping(data.get(key), key, at(key), problems)
         if section is None:
             continue
         target = getattr(merged, key)
+        if key == "weights":
+            merged.weights_where = at(key)
         for name, value in section.items():
             target[str(name)] = Item(value, src, section.line_of(name))
     params = _mapping(data.get("params"), "params", at("params"), problems)
@@ -199,7 +209,12 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
         _merge_categories(merged, cats, src, problems)
     rules = data.get("rules")
     if rules is not None:
-        _merge_list(merged.rules, rules, "rules", "id", src, at("rules"), problems)
+        replaced = _merge_list(merged.rules, rules, "rules", "id", src, at("rules"), problems)
+        for ident, old in replaced:
+            merged.notices.append(Problem(
+                f'rule "{ident}" replaces the inherited rule "{ident}" ({old.where}): only this '
+                "one applies; give it another id to keep both", merged.rules[ident].where,
+                "notice"))
     tests = data.get("tests")
     if tests is not None and own:
         _merge_list(merged.tests, tests, "tests", "name", src, at("tests"), problems)
@@ -233,10 +248,12 @@ def _merge_categories(merged: Merged, cats: LineDict, src: str, problems: list[P
 
 
 def _merge_list(target: dict[str, Item], items: Any, what: str, key: str, src: str,
-                where: str, problems: list[Problem]) -> None:
+                where: str, problems: list[Problem]) -> list[tuple[str, Item]]:
+    """Add the items of one file; returns the inherited items replaced (same key)."""
+    replaced: list[tuple[str, Item]] = []
     if not isinstance(items, LineList):
         _err(problems, f"{what} must be a list (each item starting with \"- \")", where)
-        return
+        return replaced
     own: dict[str, int] = {}
     for i, item in enumerate(items):
         line = items.line_of(i)
@@ -254,5 +271,8 @@ def _merge_list(target: dict[str, Item], items: Any, what: str, key: str, src: s
                            f"{own[ident]}): each must be unique", f"{src}:{line}")
             continue
         own[ident] = line
-        target.pop(ident, None)  # an inherited one with the same id is replaced
+        old = target.pop(ident, None)  # an inherited one with the same id is replaced
+        if old is not None:
+            replaced.append((ident, old))
         target[ident] = Item(item, src, line)
+    return replaced

@@ -66,7 +66,10 @@ class RuleSet:
     ``fields_read``: account and portfolio fields the rules and derivations read (not the
     scores); ``criteria_read``: criteria whose score a rule reads (``score.<name>``);
     ``kinds``: number or text for every name a rule condition reads; ``hidden``: columns
-    computed before the engines run; ``warnings``: things legal but probably not meant.
+    computed before the engines run; ``warnings``: things legal but probably not meant
+    (level "warning") or said so nothing changes silently (level "notice");
+    ``outputs``: field → header of the output column showing each field a ``set`` action
+    writes (the value used after the rules), in the order they are written.
     """
 
     path: Path
@@ -86,6 +89,7 @@ class RuleSet:
     hidden: list[Hidden] = field(default_factory=list)
     actions: Mapping[str, Any] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
     source: str = ""
 

@@ -12,10 +12,13 @@ import re
 from typing import Any
 
 from ..categories import Band, CategorySpec, Quota
+from ..fields import is_output_header, normalise
 from ..numbers import parse_number
 from .names import DECLARABLE_TYPES
 
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,59}$")
+MAX_HEADER = 60
+OUTPUT_SUFFIX = " (set by rules)"  # default header of a set field's column
 
 
 def did_you_mean(word: Any, options) -> str:
@@ -41,22 +44,50 @@ def _share(value: Any) -> float | None:
 
 class SectionChecks:
     """Mixed into `Builder`: needs ``self.m``, ``self.criteria``, ``self.catalogue``,
-    ``self.error`` and ``self.warn``."""
+    ``self.error``, ``self.warn`` and ``self.notice``."""
 
     def weights(self) -> dict[str, float]:
-        out = {}
+        out: dict[str, float] = {}
+        ok = True
         for name, item in self.m.weights.items():
             if name not in self.criteria:
                 self.error(f'weights: unknown criterion "{name}"{did_you_mean(name, self.criteria)};'
                            f" the criteria are {', '.join(sorted(self.criteria))}", item.where)
+                ok = False
                 continue
             value = plain_number(item.value)
             if value is None or value < 0:
                 self.error(f"weights: {name} must be a number, 0 or more (not {item.value!r})",
                            item.where)
+                ok = False
                 continue
             out[name] = value
+        if ok and out:
+            self._weights_total(out)
         return out
+
+    def _weights_total(self, given: dict[str, float]) -> None:
+        """All weights 0 is an error; a total other than 100 is said (weights are relative).
+
+        Criteria the file does not list keep their default weight, so they count too.
+        """
+        where = self.m.weights_where or self.m.source
+        kept = {n: float(getattr(c, "default_weight", 0) or 0) for n, c in self.criteria.items()
+                if n not in given}
+        total = sum(given.values()) + sum(kept.values())
+        if total <= 0:
+            self.error("weights: every weight is 0, so no account could be scored; give at "
+                       "least one criterion a weight above 0 (a weight of 0 leaves that one "
+                       "criterion out)", where)
+            return
+        if not math.isclose(total, 100, abs_tol=1e-9):
+            largest = max({**given, **kept}.items(), key=lambda kv: kv[1])
+            defaults = [f"{n} {w:g}" for n, w in sorted(kept.items()) if w > 0]
+            also = f", with the default weights of the criteria not listed ({', '.join(defaults)})" \
+                if defaults else ""
+            self.notice(f"weights add up to {total:g}{also}, not 100: weights are relative, "
+                        f"each counts for its share of the total ({largest[0]} "
+                        f"{largest[1]:g} of {total:g} = {largest[1] / total:.0%})", where)
 
     def params(self) -> dict[str, dict]:
         out: dict[str, dict] = {}
@@ -125,6 +156,12 @@ class SectionChecks:
                 return None
             previous = value
             bands.append(Band(letter, value, labels[letter]))
+        last = bands[-1]
+        if last.min > 0:
+            self.notice(f"categories: the last band, {last.letter}, starts at {last.min:g}, not "
+                        f"0: accounts scoring below {last.min:g} get no category (their Why "
+                        f'says "below the lowest band"); write {last.letter}: {{min: 0}} if '
+                        "every account should get one", entries[-1][1]["min"].where)
         return CategorySpec("bands", bands=tuple(bands))
 
     def _quotas(self, entries, labels, where) -> CategorySpec | None:
@@ -149,6 +186,75 @@ class SectionChecks:
             self.error(f"categories: the shares add up to {total:.0%}, more than 100%", where)
             return None
         return CategorySpec("quotas", quotas=tuple(quotas))
+
+    def outputs(self, set_by: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+        """The output column of each field a ``set`` action writes: field → header.
+
+        ``set_by`` maps each field set by a rule to that rule's ``file:line``. The header is
+        the one given under ``outputs:``, else the field's title + " (set by rules)". A header may
+        not be one of Potentiel's own columns, nor one the reader would take for a field
+        (the column would be read back as input next run), nor used twice.
+        """
+        out: dict[str, str] = {}
+        wheres = dict(set_by)
+        for name, item in self.m.outputs.items():
+            wheres[name] = item.where
+            if name not in self.catalogue and name not in extra:
+                self.error(f'outputs: unknown field "{name}"'
+                           f"{did_you_mean(name, [*self.catalogue.fields, *extra])}", item.where)
+                continue
+            if name not in set_by:
+                self.warn(f"outputs: no rule sets {name}, so its column {item.value!r} would "
+                          "stay as the account has it; outputs names the column of a value "
+                          "a rule sets", item.where)
+                continue
+            header = self._output_header(name, item.value, extra, item.where)
+            if header is not None:
+                out[name] = header
+        for name, where in set_by.items():
+            if name not in out and name not in self.m.outputs:
+                title = self.catalogue[name].title if name in self.catalogue else \
+                    name.replace("_", " ").capitalize()
+                header = self._output_header(name, title + OUTPUT_SUFFIX, extra, where)
+                if header is not None:
+                    out[name] = header
+                    self.notice(f'{name} set by a rule shows in the output column "{header}" '
+                                "(the account's own cell is never changed); to name the "
+                                f"column: outputs: {{{name}: …}}", where)
+        seen: dict[str, str] = {}
+        for name, header in out.items():
+            key = normalise(header)
+            if key in seen:
+                self.error(f'outputs: {name} and {seen[key]} both get the column "{header}"; '
+                           "give each its own", wheres[name])
+            seen.setdefault(key, name)
+        return out
+
+    def _output_header(self, name: str, value: Any, extra: dict[str, str],
+                       where: str) -> str | None:
+        header = value.strip() if isinstance(value, str) else ""
+        if not header or len(header) > MAX_HEADER or header[0] in "=+-@" or "\n" in header:
+            self.error(f"outputs: {name} needs a column header: text of at most {MAX_HEADER} "
+                       "characters, not starting with = + - or @ (e.g. "
+                       f"{name}: {name.replace('_', ' ').capitalize()}{OUTPUT_SUFFIX})", where)
+            return None
+        if is_output_header(header):
+            self.error(f'outputs: "{header}" is one of Potentiel\'s own columns; give {name} '
+                       "another header", where)
+            return None
+        read_as = self.catalogue.match(header) or next(
+            (f for f in extra if normalise(f) == normalise(header)), None)
+        if read_as is not None:
+            self.error(f'outputs: a column "{header}" would be read as the field {read_as} '
+                       f"next time, not kept as an output; give {name} another header, e.g. "
+                       f'"{header}{OUTPUT_SUFFIX}"', where)
+            return None
+        close = self.catalogue.suggest(header)
+        if close is not None:
+            self.warn(f'outputs: the column "{header}" looks like the field {close}, so each '
+                      "run will list it as an unknown column (did you mean …?); a header "
+                      f"less like a field's avoids it: outputs: {{{name}: …}}", where)
+        return header
 
     def extra_fields(self) -> dict[str, str]:
         out = {}
