@@ -32,7 +32,7 @@ from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, SUMMARY_SHEET, SUMMARY_REP_ROW, Block,
                      extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
 from .savefile import backup_path, check_target, save_atomic
-from .validate import FormulaCell, RawTable
+from .validate import ErrorCell, FormulaCell, RawTable
 from .xlsxpackage import MAIN, NS, Package, SheetRef
 from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
 
@@ -90,7 +90,8 @@ class Workbook:
         return self._sheets[ref.part]
 
     def values(self, ref: SheetRef) -> list[list[Any]]:
-        """Cell values from A1 (blanks as None), formulas as their last computed value."""
+        """Cell values from A1 (blanks as None), formulas as their last computed value,
+        an error value as an `ErrorCell` (python-calamine reads it as "")."""
         if ref.name not in self._values:
             from python_calamine import CalamineWorkbook
             self._before_reading(ref)
@@ -101,7 +102,11 @@ class Workbook:
             except Exception as exc:  # calamine raises its own error types
                 raise UserError(f"{self.path}: sheet {ref.name} cannot be read ({exc}); open the "
                                 "file in Excel and save it again") from None
-            self._values[ref.name] = [[None if v == "" else v for v in r] for r in rows]
+            rows = [[None if v == "" else v for v in r] for r in rows]
+            for (r, c), text in self.sheet(ref).error_cells().items():
+                if r <= len(rows) and c <= len(rows[r - 1]):
+                    rows[r - 1][c - 1] = ErrorCell(text)
+            self._values[ref.name] = rows
         return self._values[ref.name]
 
     def _before_reading(self, ref: SheetRef) -> None:
