@@ -209,16 +209,19 @@ class _Column:
                                      kind, self.header))
 
     def cells(self, positions) -> str:
-        """The first cells of a list, for a notice: ``Accounts!I2, I3, I5 and 31 more``."""
-        first = [self.where(p) for p in positions[:5]]
-        short = [first[0]] + [c.rpartition("!")[2] for c in first[1:]]
-        more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
-        return ", ".join(short) + more
+        """The cells of a notice, short (``F2, F3, F5 and 31 more``): its ``where`` names
+        the sheet and the first one."""
+        first = [str(self._rows[p]) for p in positions[:8]]
+        letters = self._prefix.rpartition("!")[2]
+        more = f" and {len(positions) - 8} more" if len(positions) > 8 else ""
+        return ", ".join(letters + r for r in first) + more
 
     def notice(self, positions, message: str, kind: str) -> None:
         """One problem for many cells of the column: ``positions`` in row order."""
-        self.warnings.append(Problem(f"{message}: {self.cells(positions)}",
-                                     self.where(positions[0]), "warning", kind, self.header))
+        if len(positions) > 1:
+            message = f"{message} (cells {self.cells(positions)})"
+        self.warnings.append(Problem(message, self.where(positions[0]), "warning", kind,
+                                     self.header))
 
 
 def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
