@@ -32,6 +32,8 @@ _PREFIX = re.compile(r"^(€|eur|\$|usd|£|gbp|chf)", re.IGNORECASE)
 _SCALE = {"k": 1e3, "m": 1e6, "md": 1e9, "mds": 1e9, "g": 1e9}
 _SCALE_RE = re.compile(r"^(.*?)(k|m|md|mds)$", re.IGNORECASE)
 _PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_DIGITS = re.compile(r"[\d.,]+")
+_MARK_SEPARATORS = re.compile(r"[\s./_']+")
 
 # What a cell says when the value is not known (compared without case, spaces, dots or
 # slashes: "n.c." and "N/C" are "nc").
@@ -100,7 +102,7 @@ def _parse(text: str) -> tuple[float, bool]:
         s = s[1:]
     if s.startswith("-"):
         negative, s = not negative, s[1:]
-    if not s or not re.fullmatch(r"[\d.,]+", s) or not s[0].isdigit() and s[0] not in ".,":
+    if not s or not _DIGITS.fullmatch(s) or not s[0].isdigit() and s[0] not in ".,":
         raise ValueError("is not a number")
     sign = -scale if negative else scale
     try:
@@ -153,7 +155,7 @@ def marker_key(text: str) -> str:
     """A short text compared without case, accents, spaces, dots or slashes ("N/A" → "na")."""
     s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii") \
         if not text.isascii() else text
-    return re.sub(r"[\s./_']+", "", s.lower())
+    return _MARK_SEPARATORS.sub("", s.lower())
 
 
 def read_number(text: str, *, amount: bool = False, bands: bool = False,

@@ -208,6 +208,16 @@ class _Column:
         self.warnings.append(Problem(message, self._prefix + str(self._rows[pos]), "warning",
                                      kind, self.header))
 
+    def warn_each(self, positions, messages, kinds) -> None:
+        """One problem per cell, in one pass: ``positions`` (data-row positions), their
+        messages and kinds (lists, or one text for all)."""
+        rows, prefix, header = self._rows, self._prefix, self.header
+        n = len(positions)
+        messages = [messages] * n if isinstance(messages, str) else messages
+        kinds = [kinds] * n if isinstance(kinds, str) else kinds
+        self.warnings.extend([Problem(m, prefix + str(rows[p]), "warning", k, header)
+                              for p, m, k in zip(np.asarray(positions).tolist(), messages, kinds)])
+
     def cells(self, positions) -> str:
         """The cells of a notice, short (``F2, F3, F5 and 31 more``): its ``where`` names
         the sheet and the first one."""
@@ -260,9 +270,10 @@ def _drop_errors(values: np.ndarray, index: pd.Index, col: "_Column") -> np.ndar
     bad = _error_mask(values)
     if not bad.any():
         return values
-    for k in np.flatnonzero(bad):
-        col.warn(index[k], f"holds {values[k]} (an Excel error); its value is unknown and left "
-                           "blank: correct the cell in Excel, or type the value", "error-cell")
+    where = np.flatnonzero(bad)
+    said = {str(v): f"holds {v} (an Excel error); its value is unknown and left blank: "
+                    "correct the cell in Excel, or type the value" for v in set(values[where])}
+    col.warn_each(index[where], [said[str(v)] for v in values[where]], "error-cell")
     values = values.copy()
     values[bad] = None
     return values
@@ -345,11 +356,10 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
     out = series.map(mapping).astype(object).where(series.notna(), None)
     unknown = [v for v in distinct if _status_of(v) is None]
     if unknown:
-        bad = series.isin(unknown).to_numpy()
-        for pos, v in zip(series.index[bad], series[bad]):
-            col.warn(pos, f'status "{v}" is not one of {", ".join(STATUSES)}; kept as typed, so '
-                          "rules on status do not see it: type one of these words",
-                     "unknown-status")
+        said = {v: f'status "{v}" is not one of {", ".join(STATUSES)}; kept as typed, so rules '
+                   "on status do not see it: type one of these words" for v in unknown}
+        bad = series[series.isin(unknown).to_numpy()]
+        col.warn_each(bad.index, [said[v] for v in bad.tolist()], "unknown-status")
     if read:
         hit = series.isin(read).to_numpy()
         counts = series[hit].value_counts(sort=False)
@@ -388,9 +398,11 @@ def _coerce_number(values: np.ndarray, index: pd.Index, f, col: "_Column") -> pd
         hi = np.inf if f.max is None else f.max
         outside = (out < lo) | (out > hi)
         rng = _range_text(f)
-        for k in np.flatnonzero(outside):
-            col.warn(index[k], f"{out[k]:g} is outside {rng} ({f.title}); left blank",
-                     "out-of-range")
+        where = np.flatnonzero(outside)
+        if len(where):
+            said = {v: f"{v:g} is outside {rng} ({f.title}); left blank"
+                    for v in set(out[where].tolist())}
+            col.warn_each(index[where], [said[v] for v in out[where].tolist()], "out-of-range")
         out[outside] = np.nan
     # a fractional headcount (an average) is kept: it is still meaningful
     return pd.Series(out, index=index, dtype=float)
@@ -450,9 +462,9 @@ def _read_cells(values: np.ndarray, index: pd.Index, f, col: "_Column") -> np.nd
                         + [np.nan])
     out[texts] = value_of[codes]
     failed = np.array([x is not None for x in failures] + [False])[codes]
-    for k, c in zip(texts[failed], codes[failed]):
-        msg, kind = failures[c]
-        col.warn(index[k], msg, kind)
+    if failed.any():
+        which = [failures[c] for c in codes[failed].tolist()]
+        col.warn_each(index[texts[failed]], [m for m, _ in which], [k for _, k in which])
     notes: dict[str, list[int]] = {}
     for c, r in enumerate(readings):
         if r is not None and r.note and r.note != "blank":
