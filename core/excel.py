@@ -29,8 +29,8 @@ from typing import Any, Callable, Sequence
 
 import xlwings as xw
 
-from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, output_blocks,
-                       prepare_rows, row_chunks)
+from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mark_errors,
+                       output_blocks, prepare_rows, row_chunks)
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
                      normalise)
 from .headless import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
@@ -109,11 +109,12 @@ def _remote(sheet) -> bool:
 
 
 def _grid(rng) -> list[list[Any]]:
-    """One bulk read, always a list of rows, cells as ``Range.value`` reads them."""
+    """One bulk read, always a list of rows, cells as ``Range.value`` reads them, error
+    values as `ErrorCell`s (xlwings' converter would make them blanks)."""
     if _remote(rng.sheet):
         return clean_payload_rows(rng.raw_value)
-    values = rng.options(ndim=2).value
-    return [list(r) for r in values] if values else []
+    values = rng.options(ndim=2, err_to_str=True).value
+    return mark_errors([list(r) for r in values]) if values else []
 
 
 def _set(sheet, row: int, col: int, grid: list[list[Any]], remote: bool) -> None:

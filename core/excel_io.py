@@ -6,7 +6,8 @@ with a Python call per cell; on a 10,000-account workbook that is most of a reco
 module does the converter's work on whole grids and columns:
 
 - `clean_payload_rows`: cells of an xlwings Server payload as ``Range.value`` would read
-  them (blank text and Excel error texts are None, ISO date-time text is a datetime);
+  them with ``err_to_str=True`` (blank text is None, ISO date-time text is a datetime),
+  and an Excel error text as an `ErrorCell`, as the headless reader gives it;
 - `prepare_cell`, `prepare_column`, `output_blocks`: values to write as the converter would
   send them to xlwings' VBA or Office.js client (numbers, text, booleans, "" for a blank,
   a date as ISO text, which the client parses back into a date), with text from data
@@ -28,13 +29,14 @@ import numpy as np
 import pandas as pd
 
 from .safety import FORMULA_STARTS, neutralise_text
+from .validate import CELL_ERRORS, ErrorCell
 
-# What xlwings' remote engine reads as a blank (``_xlremote._clean_value_data_element``):
-# the empty text Office.js sends for an empty cell, and the error values the clients send
-# as text.
+# The error values xlwings' remote engine knows (``_xlremote._clean_value_data_element``
+# reads them as blanks unless ``err_to_str``); the clients send every error as its text,
+# newer ones too (#SPILL!, #CALC!), and all of `CELL_ERRORS` are kept as `ErrorCell`s:
+# the value is unknown, and `validate` names the cell.
 ERROR_TEXTS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
                          "#DATA!"})
-_BLANK_TEXTS = frozenset({"", *ERROR_TEXTS})
 # xlwings' own pattern for the ISO date-times its clients send (``_xlremote.datetime_regex``).
 _ISO_DATETIME = re.compile(
     r"^(-?(?:[1-9][0-9]*)?[0-9]{4})-(1[0-2]|0[1-9])-(3[01]|0[1-9]|[12][0-9])T(2[0-3]|[01][0-9])"
@@ -46,14 +48,16 @@ _ISO_DATETIME = re.compile(
 
 def clean_payload_rows(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
     """Rows of payload cells (text, numbers, booleans, None) as xlwings' remote engine reads
-    them through ``Range.value``: "" and error texts become None, an ISO date-time text
-    (``2024-01-05T00:00:00.000Z``) a naive datetime, the rest is kept as is.
+    them through ``Range.options(err_to_str=True).value``: "" becomes None, an ISO
+    date-time text (``2024-01-05T00:00:00.000Z``) a naive datetime, an error text
+    (``#N/A``, one of `CELL_ERRORS`) an `ErrorCell`, the rest is kept as is.
 
     Each distinct text is examined once; the cells are then mapped in one C-level pass.
     """
     rows = rows if isinstance(rows, list) else list(rows)
     distinct = list(set(chain.from_iterable(rows)))  # payload cells are all hashable
-    fix: dict[Any, Any] = dict.fromkeys(_BLANK_TEXTS.intersection(distinct))
+    fix: dict[Any, Any] = dict.fromkeys({""}.intersection(distinct))
+    fix.update((e, ErrorCell(e)) for e in CELL_ERRORS.intersection(distinct))
     for text in compress(distinct, map(is_, map(type, distinct), repeat(str))):
         if ":" in text and _ISO_DATETIME.match(text):
             # as xlwings does: drop the final "Z" (Excel has no time zones)
@@ -62,6 +66,20 @@ def clean_payload_rows(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
         return list(map(list, rows))
     get = fix.get  # keys are texts only: no number or boolean ever equals one
     return [list(map(get, r, r)) for r in rows]
+
+
+def mark_errors(rows: list[list[Any]]) -> list[list[Any]]:
+    """Rows read from a live book with ``err_to_str=True``: each error text (``#N/A``)
+    becomes an `ErrorCell`, as the remote and the headless readers give it."""
+    distinct = set(chain.from_iterable(rows)) if rows else set()
+    try:
+        errors = CELL_ERRORS.intersection(distinct)
+    except TypeError:  # an unhashable value: none is an error text
+        errors = set()
+    if not errors:
+        return rows
+    fix = {e: ErrorCell(e) for e in errors}
+    return [[fix.get(v, v) if type(v) is str else v for v in r] for r in rows]
 
 
 # --------------------------------------------------------------------------- writing

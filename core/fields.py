@@ -18,7 +18,7 @@ from typing import Iterable
 TEXT, STATUS, MONEY, NUMBER, INTEGER, PERCENT, RATING = (
     "text", "status", "money", "number", "integer", "percent", "rating")
 NUMERIC_TYPES = frozenset({MONEY, NUMBER, INTEGER, PERCENT, RATING})
-STATUSES = ("client", "prospect", "suspect")
+STATUSES = ("client", "prospect", "suspect", "former")
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ BUILTIN_FIELDS: tuple[Field, ...] = (
     Field("name", TEXT, "Name", ("Raison sociale", "Nom", "Account name", "Client", "Société",
                                  "Company", "Account"), description="account name"),
     Field("status", STATUS, "Status", ("Statut", "Type", "Stage"),
-          description="client, prospect or suspect"),
+          description="client, prospect, suspect or former (a client no more)"),
     Field("salesperson", TEXT, "Salesperson", ("Commercial", "Rep", "Sales rep", "Vendeur",
                                                "Owner", "Responsable"),
           description="rep in charge"),

@@ -16,6 +16,8 @@ openpyxl is used here only to build test payloads (`remote_payload`).
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ from .savefile import backup_path, check_target, save_atomic
 from .sources.headers import column_map_rows, find_header_row
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
                                 parse_marks, refers_to, split_refers_to)
-from .validate import FormulaCell, RawTable
+from .validate import ErrorCell, FormulaCell, RawTable
 from .xlsxpackage import MAIN, NS, Package, SheetRef
 from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
 
@@ -49,6 +51,16 @@ OUTPUT_FORMATS = {"Score": "0.0", "Potential": "#,##0 €", "Penetration": "0%",
                   "Confidence": "0%", "Nearest rep km": "0"}
 MAX_CELLS = 50_000_000  # rows × columns of one sheet, up to its last value (a read sheet is dense)
 WIDE = {"Why": 70, "To collect": 40, "Matrix": 34, "Flags": 22, "Category label": 14}
+
+
+# Error values python-calamine 0.9 reads (the others make it refuse the sheet).
+_CALAMINE_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!")
+# The value of an error cell (t="e") that is none of those: group 1 is the cell up to its
+# <v>, group 2 the closing </v>; the scan never leaves the cell.
+_UNKNOWN_ERROR = re.compile(
+    rb'(<(?:\w+:)?c\b[^>]*\bt=["\']e["\'][^>]*(?<!/)>(?:(?!</?(?:\w+:)?c\b).)*?<(?:\w+:)?v>)'
+    rb"(?!(?:" + b"|".join(re.escape(e.encode()) for e in _CALAMINE_ERRORS) + rb")<)"
+    rb"[^<]*(</(?:\w+:)?v>)", re.DOTALL)
 
 
 @dataclass
@@ -98,19 +110,47 @@ class Workbook:
         return self._sheets[ref.part]
 
     def values(self, ref: SheetRef) -> list[list[Any]]:
-        """Cell values from A1 (blanks as None), formulas as their last computed value."""
+        """Cell values from A1 (blanks as None), formulas as their last computed value,
+        an error value as an `ErrorCell` (python-calamine reads it as "")."""
         if ref.name not in self._values:
             from python_calamine import CalamineWorkbook
             self._before_reading(ref)
             try:
                 if self._calamine is None:
                     self._calamine = CalamineWorkbook.from_path(str(self.path))
-                rows = self._calamine.get_sheet_by_name(ref.name).to_python(skip_empty_area=False)
+                try:
+                    rows = self._calamine.get_sheet_by_name(ref.name).to_python(
+                        skip_empty_area=False)
+                except Exception as exc:
+                    if "cell error value" not in str(exc):
+                        raise
+                    # An error value python-calamine does not know (#SPILL!, #CALC!, …)
+                    # stops its read of the sheet: it reads a copy where each is #N/A, and
+                    # the error cells are then taken from the sheet's XML below.
+                    self._calamine = CalamineWorkbook.from_filelike(self._known_errors(ref))
+                    rows = self._calamine.get_sheet_by_name(ref.name).to_python(
+                        skip_empty_area=False)
             except Exception as exc:  # calamine raises its own error types
                 raise UserError(f"{self.path}: sheet {ref.name} cannot be read ({exc}); open the "
                                 "file in Excel and save it again") from None
-            self._values[ref.name] = [[None if v == "" else v for v in r] for r in rows]
+            rows = [[None if v == "" else v for v in r] for r in rows]
+            for (r, c), text in self.sheet(ref).error_cells().items():
+                if r <= len(rows) and c <= len(rows[r - 1]):
+                    rows[r - 1][c - 1] = ErrorCell(text)
+            self._values[ref.name] = rows
         return self._values[ref.name]
+
+    def _known_errors(self, ref: SheetRef) -> io.BytesIO:
+        """The package in memory, the sheet's error values python-calamine knows only."""
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+            for name in self.package.infos:
+                data = self.package.read(name)
+                if name == ref.part:
+                    data = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", data)
+                out.writestr(name, data)
+        buf.seek(0)
+        return buf
 
     def _before_reading(self, ref: SheetRef) -> None:
         """What python-calamine will read is checked first: no DTD in the parts it opens,

@@ -10,25 +10,41 @@ a warning naming the cell and what would fix it) and never changes the input its
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .fields import (MONEY, NUMERIC_TYPES, PERCENT, STATUS, STATUSES, Catalogue,
+from .fields import (INTEGER, MONEY, NUMERIC_TYPES, STATUS, STATUSES, Catalogue,
                      normalise)
-from .numbers import Ambiguous, parse_number
+from .numbers import (NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, NOTE_NOT_AVAILABLE,
+                      NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, read_number)
 from .problems import Problem, cell_ref
 from .sources.headers import year_columns
 from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
 from .sources.totals import total_rows
 
-MAX_WARNINGS_PER_COLUMN = 20
+# The error values Excel shows in a cell (a formula that failed, or one pasted as values).
+CELL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                         "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
+                         "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#EXTERNAL!", "#PYTHON!",
+                         "#DATA!"})
 
 
 class FormulaCell(str):
     """A cell holding a formula (its text). Its value is unknown without Excel."""
+
+
+class ErrorCell(str):
+    """A cell holding an Excel error value (its text, one of `CELL_ERRORS`: ``"#N/A"``).
+
+    Both front ends hand error cells over as this (the headless reader from the sheet's
+    XML, the xlwings one from the error text Excel sends); `validate` blanks each one and
+    names its cell. A plain text equal to an error (a CSV export) is read the same way.
+    """
 
 
 @dataclass
@@ -219,7 +235,7 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
                              formulas.get(j, ()))
     for name, j in extras.items():
         if name not in data:
-            data[name] = _coerce_extra(grid[:, j], index)
+            data[name] = _coerce_extra(grid[:, j], index, _Column(raw, j, None, warnings))
     accounts = pd.DataFrame(data, index=index)
     keep = accounts.notna().any(axis=1).to_numpy(copy=True) if len(accounts.columns) else \
         np.zeros(len(index), dtype=bool)
@@ -242,12 +258,11 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     accounts.index = pd.Index(np.flatnonzero(keep), name="row")
     _check_ids(accounts, raw, columns, warnings)
     if "revenue" in accounts:
-        neg = accounts.index[accounts["revenue"] < 0]
-        for pos in neg:
-            warnings.append(Problem(
-                f"negative revenue ({accounts.at[pos, 'revenue']:,.0f}): it counts as 0 for "
-                "ranking and penetration; check for credit notes", raw.cell(pos, columns["revenue"]),
-                kind="negative-revenue", column=str(raw.headers[columns["revenue"]])))
+        col = _Column(raw, columns["revenue"], catalogue["revenue"], warnings)
+        neg = accounts["revenue"][accounts["revenue"] < 0]
+        for pos, value in neg.items():
+            col.warn(pos, f"negative revenue ({value:,.0f}): it counts as 0 for ranking and "
+                          "penetration; check for credit notes", "negative-revenue")
     previous = label = None
     if "category" in owned:
         previous = pd.Series(grid[keep, owned["category"]], index=accounts.index, dtype=object)
@@ -295,32 +310,96 @@ def _formula_cells(raw: RawTable, grid: np.ndarray) -> dict[int, list[int]]:
     return found
 
 
+class _Column:
+    """Where the warnings of one column go: each cell's own `Problem` (kind and column set,
+    built cheaply: a column of 100,000 bad cells gives 100,000 problems), and the notices
+    said once per column."""
+
+    def __init__(self, raw: RawTable, j: int, f, warnings: list[Problem]):
+        self.raw, self.j, self.f, self.warnings = raw, j, f, warnings
+        header = raw.headers[j] if j < len(raw.headers) else None
+        if _blank(header):
+            header = f.title if f is not None else raw.header_cell(j)
+        self.header = str(header).strip()
+        self._prefix = cell_ref(raw.sheet, 1, raw.col_numbers[j])[:-1]  # "Accounts!F"
+        self._rows = raw.row_numbers
+
+    def where(self, pos: int) -> str:
+        return self._prefix + str(self._rows[pos])
+
+    def warn(self, pos: int, message: str, kind: str) -> None:
+        self.warnings.append(Problem(message, self._prefix + str(self._rows[pos]), "warning",
+                                     kind, self.header))
+
+    def warn_each(self, positions, messages, kinds) -> None:
+        """One problem per cell, in one pass: ``positions`` (data-row positions), their
+        messages and kinds (lists, or one text for all)."""
+        rows, prefix, header = self._rows, self._prefix, self.header
+        n = len(positions)
+        messages = [messages] * n if isinstance(messages, str) else messages
+        kinds = [kinds] * n if isinstance(kinds, str) else kinds
+        self.warnings.extend([Problem(m, prefix + str(rows[p]), "warning", k, header)
+                              for p, m, k in zip(np.asarray(positions).tolist(), messages, kinds)])
+
+    def cells(self, positions) -> str:
+        """The cells of a notice, short (``F2, F3, F5 and 31 more``): its ``where`` names
+        the sheet and the first one."""
+        first = [str(self._rows[p]) for p in positions[:8]]
+        letters = self._prefix.rpartition("!")[2]
+        more = f" and {len(positions) - 8} more" if len(positions) > 8 else ""
+        return ", ".join(letters + r for r in first) + more
+
+    def notice(self, positions, message: str, kind: str) -> None:
+        """One problem for many cells of the column: ``positions`` in row order."""
+        if len(positions) > 1:
+            message = f"{message} (cells {self.cells(positions)})"
+        self.warnings.append(Problem(message, self.where(positions[0]), "warning", kind,
+                                     self.header))
+
+
 def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
             warnings: list[Problem], formula_rows=()) -> pd.Series:
+    col = _Column(raw, j, f, warnings)
     kind = f.type
-    said = 0
 
-    def warn(pos: int, msg: str) -> None:
-        nonlocal said
-        said += 1
-        if said <= MAX_WARNINGS_PER_COLUMN:
-            warnings.append(Problem(msg, raw.cell(pos, j)))
-        elif said == MAX_WARNINGS_PER_COLUMN + 1:
-            warnings.append(Problem(f"more cells like these in column {f.title}; "
-                                    "only the first ones are listed", raw.header_cell(j)))
+    def warn(pos: int, msg: str, kind: str = "") -> None:
+        col.warn(pos, msg, kind)
 
     if len(formula_rows):
         values = values.copy()
         for k in formula_rows:
             warn(index[k], f"holds a formula ({str(values[k])[:40]}); its value is unknown "
-                           "without Excel, so it is left blank: recompute in Excel, or paste values")
+                           "without Excel, so it is left blank: recompute in Excel, or paste values",
+                 "formula")
             values[k] = None
+    values = _drop_errors(values, index, col)
     if kind in NUMERIC_TYPES:
-        return _coerce_number(values, index, f, warn)
+        return _coerce_number(values, index, f, col)
     series = pd.Series(_texts(values), index=index, dtype=object)
     if kind == STATUS:
-        series = _coerce_status(series, warn)
+        series = _coerce_status(series, col)
     return series
+
+
+def _error_mask(values: np.ndarray) -> np.ndarray:
+    """True where a cell holds an Excel error (an `ErrorCell`, or its text)."""
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    return pd.Series(values, dtype=object).isin(CELL_ERRORS).to_numpy()
+
+
+def _drop_errors(values: np.ndarray, index: pd.Index, col: "_Column") -> np.ndarray:
+    """Error cells blanked, each named: its value is unknown."""
+    bad = _error_mask(values)
+    if not bad.any():
+        return values
+    where = np.flatnonzero(bad)
+    said = {str(v): f"holds {v} (an Excel error); its value is unknown and left blank: "
+                    "correct the cell in Excel, or type the value" for v in set(values[where])}
+    col.warn_each(index[where], [said[str(v)] for v in values[where]], "error-cell")
+    values = values.copy()
+    values[bad] = None
+    return values
 
 
 def _text(v: Any) -> str | None:
@@ -348,19 +427,70 @@ def _texts(values: np.ndarray) -> np.ndarray:
     return cleaned[codes]
 
 
-_STATUS_WORDS = {"client": "client", "clients": "client", "customer": "client", "customers": "client",
-                 "clientactif": "client", "prospect": "prospect", "prospects": "prospect",
-                 "lead": "prospect", "suspect": "suspect", "suspects": "suspect"}
+# Status words, compared as `normalise` gives them; a text that is none of these is read
+# word by word (`_status_of`).
+_STATUS_WORDS = {"client": "client", "clients": "client", "customer": "client",
+                 "customers": "client", "prospect": "prospect", "prospects": "prospect",
+                 "suspect": "suspect", "suspects": "suspect", "former": "former"}
+_FORMER = {"ancien", "ancienne", "anciens", "former", "ex", "lost", "perdu", "perdus", "perdue",
+           "inactif", "inactive", "inactifs", "churned", "churn", "resilie", "resiliee",
+           "parti", "partie", "sorti"}
+_PROSPECT = {"prospect", "prospects", "lead", "leads", "piste", "opportunite", "opportunity",
+             "opportunities", "opportunites"}
+_SUSPECT = {"suspect", "suspects", "cible", "target"}
+_CLIENT = {"client", "clients", "customer", "customers", "compte", "account", "actif", "active",
+           "fidele", "regulier", "occasionnel", "nouveau", "new", "existing", "existant"}
 
 
-def _coerce_status(series: pd.Series, warn) -> pd.Series:
+def _status_of(text: str) -> str | None:
+    """The status a typed text means, or None when it is unclear."""
+    exact = _STATUS_WORDS.get(normalise(text))
+    if exact:
+        return exact
+    words = set(re.findall(r"[a-z]+", unicodedata.normalize("NFKD", text.lower())
+                           .encode("ascii", "ignore").decode("ascii")))
+    former, prospect = bool(words & _FORMER), bool(words & _PROSPECT)
+    if former and prospect:
+        return None  # "prospect perdu": a lost deal, not a former client
+    if former:
+        return "former"
+    if prospect:
+        return "prospect"
+    if words & _SUSPECT:
+        return "suspect"
+    if words & {"client", "clients", "customer", "customers"} or \
+            (words and words <= _CLIENT and words & {"actif", "active", "compte", "account"}):
+        return "client"
+    return None
+
+
+def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
+    """Status words read as client / prospect / suspect / former; a word read from a longer
+    text ("Ancien client" → former) is noted once per column; an unclear one is kept as
+    typed and warned per cell."""
     distinct = list(series.dropna().unique())
-    mapping = {v: _STATUS_WORDS.get(normalise(v)) or v for v in distinct}
+    mapping: dict[Any, Any] = {}
+    read: list[str] = []
     for v in distinct:
-        if _STATUS_WORDS.get(normalise(v)) is None:
-            pos = series.index[(series == v).to_numpy()][0]
-            warn(pos, f'status "{v}" is not one of {", ".join(STATUSES)}; kept as typed')
-    return series.map(mapping).astype(object).where(series.notna(), None)
+        status = _status_of(v)
+        mapping[v] = status or v
+        if status and _STATUS_WORDS.get(normalise(v)) is None:
+            read.append(v)
+    out = series.map(mapping).astype(object).where(series.notna(), None)
+    unknown = [v for v in distinct if _status_of(v) is None]
+    if unknown:
+        said = {v: f'status "{v}" is not one of {", ".join(STATUSES)}; kept as typed, so rules '
+                   "on status do not see it: type one of these words" for v in unknown}
+        bad = series[series.isin(unknown).to_numpy()]
+        col.warn_each(bad.index, [said[v] for v in bad.tolist()], "unknown-status")
+    if read:
+        hit = series.isin(read).to_numpy()
+        counts = series[hit].value_counts(sort=False)
+        said = ", ".join(f'"{v}" as {mapping[v]} ({counts[v]})' for v in read[:6])
+        more = f" and {len(read) - 6} more" if len(read) > 6 else ""
+        col.notice(series.index[hit], f"{col.header}: statuses read from the words typed: "
+                                      f"{said}{more}", "status-read")
+    return out
 
 
 def _as_floats(values: np.ndarray) -> np.ndarray | None:
@@ -371,59 +501,161 @@ def _as_floats(values: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def _coerce_number(values: np.ndarray, index: pd.Index, f, warn) -> pd.Series:
+def _range_text(f) -> str:
+    if f.min is not None and f.max is not None:
+        return f"{f.min:g}–{f.max:g}"
+    return f"at least {f.min:g}" if f.min is not None else f"at most {f.max:g}"
+
+
+def _coerce_number(values: np.ndarray, index: pd.Index, f, col: "_Column") -> pd.Series:
     out = _as_floats(values)
     if out is None:
-        # Some cells are text (or dates, or booleans): numbers go through as they are, the
-        # others are read one by one, as people type them.
-        types = pd.Series(values, dtype=object).map(type).to_numpy()
-        is_num = (types == float) | (types == int)
-        out = np.full(len(values), np.nan)
-        if is_num.any():
-            out[is_num] = values[is_num].astype(float)
-        for k in np.flatnonzero(~is_num):
-            v = values[k]
-            if _blank(v):
-                continue
-            if isinstance(v, (bool, np.bool_)):
-                warn(index[k], f"{v} is not a number ({f.title}); left blank")
-                continue
-            if hasattr(v, "year"):
-                warn(index[k], f'"{v}" is a date, not a number ({f.title}); left blank')
-                continue
-            if not isinstance(v, str) and isinstance(v, (np.integer, np.floating)):
-                out[k] = float(v)
-                continue
-            try:
-                out[k] = parse_number(str(v), percent=f.type == PERCENT)
-            except Ambiguous as exc:
-                warn(index[k], f'"{v}" {exc}; type it without thousands separator, e.g. 1200 '
-                               "or 1,2")
-            except ValueError:
-                warn(index[k], f'"{v}" is not a number ({f.title}); left blank: type a number '
-                               "or leave the cell empty")
+        out = _read_cells(values, index, f, col)
     bad = np.isinf(out)
     for k in np.flatnonzero(bad):
-        warn(index[k], f"{values[k]} is not a usable number ({f.title}); left blank")
+        col.warn(index[k], f"{values[k]} is not a usable number ({f.title}); left blank",
+                 "not-a-number")
     out[bad] = np.nan
     if f.min is not None or f.max is not None:
         lo = -np.inf if f.min is None else f.min
         hi = np.inf if f.max is None else f.max
         outside = (out < lo) | (out > hi)
-        for k in np.flatnonzero(outside)[:MAX_WARNINGS_PER_COLUMN + 1]:
-            rng = f"{f.min:g}–{f.max:g}" if f.min is not None and f.max is not None else (
-                f"at least {f.min:g}" if f.min is not None else f"at most {f.max:g}")
-            warn(index[k], f"{out[k]:g} is outside {rng} ({f.title}); left blank")
+        rng = _range_text(f)
+        where = np.flatnonzero(outside)
+        if len(where):
+            said = {v: f"{v:g} is outside {rng} ({f.title}); left blank"
+                    for v in set(out[where].tolist())}
+            col.warn_each(index[where], [said[v] for v in out[where].tolist()], "out-of-range")
         out[outside] = np.nan
     # a fractional headcount (an average) is kept: it is still meaningful
     return pd.Series(out, index=index, dtype=float)
 
 
-def _coerce_extra(values: np.ndarray, index: pd.Index) -> pd.Series:
-    """Unknown columns: numbers stay numbers, the rest is text (rules may read them)."""
+def _read_cells(values: np.ndarray, index: pd.Index, f, col: "_Column") -> np.ndarray:
+    """A number column holding text (or dates, or booleans): numbers go through as they
+    are, each distinct text is read once (`read_number`), as people type it; what could
+    not be read is warned per cell, what was decided is noted once per column."""
+    types = pd.Series(values, dtype=object).map(type).to_numpy()
+    is_num = (types == float) | (types == int)
+    out = np.full(len(values), np.nan)
+    if is_num.any():
+        out[is_num] = values[is_num].astype(float)
+    is_text = np.asarray([issubclass(t, str) for t in types], dtype=bool)
+    for k in np.flatnonzero(~is_num & ~is_text):
+        v = values[k]
+        if _blank(v):
+            continue
+        if isinstance(v, (bool, np.bool_)):
+            col.warn(index[k], f"{v} is not a number ({f.title}); left blank", "not-a-number")
+        elif hasattr(v, "year"):
+            col.warn(index[k], f'"{v}" is a date, not a number ({f.title}); left blank',
+                     "date-not-number")
+        elif isinstance(v, (np.integer, np.floating)):
+            out[k] = float(v)
+        else:
+            col.warn(index[k], f'"{v}" is not a number ({f.title}); left blank',
+                     "not-a-number")
+    texts = np.flatnonzero(is_text)
+    if not len(texts):
+        return out
+    codes, uniques = pd.factorize(values[texts])
+    ranged = f.min is not None and f.max is not None
+    options = dict(amount=f.type == MONEY, bands=f.type == INTEGER,
+                   low=f.min if ranged else None, high=f.max if ranged else None)
+    readings: list[Reading | None] = []
+    failures: list[tuple[str, str] | None] = []
+    for u in uniques:
+        text = str(u)
+        if not text.strip():
+            readings.append(Reading(None, "blank"))
+            failures.append(None)
+            continue
+        try:
+            readings.append(read_number(text, **options))
+            failures.append(None)
+        except Ambiguous as exc:
+            readings.append(None)
+            failures.append((f'"{text}" {exc}; type it without thousands separator, e.g. 1200 '
+                             "or 1,2", "ambiguous-number"))
+        except ValueError:
+            readings.append(None)
+            failures.append((f'"{text}" is not a number ({f.title}); left blank: type a number '
+                             "or leave the cell empty", "not-a-number"))
+    value_of = np.array([np.nan if r is None or r.value is None else r.value for r in readings]
+                        + [np.nan])
+    out[texts] = value_of[codes]
+    failed = np.array([x is not None for x in failures] + [False])[codes]
+    if failed.any():
+        which = [failures[c] for c in codes[failed].tolist()]
+        col.warn_each(index[texts[failed]], [m for m, _ in which], [k for _, k in which])
+    notes: dict[str, list[int]] = {}
+    for c, r in enumerate(readings):
+        if r is not None and r.note and r.note != "blank":
+            notes.setdefault(r.note, []).append(c)
+    if notes:
+        _notices(notes, texts, codes, uniques, readings, index, f, col)
+    return out
+
+
+def _notices(notes: dict[str, list[int]], texts: np.ndarray, codes: np.ndarray,
+             uniques, readings, index: pd.Index, f, col: "_Column") -> None:
+    """One notice per column and kind of decision, with the count and the first cells."""
+
+    def cells(which: list[int]) -> tuple[np.ndarray, int]:
+        hit = np.isin(codes, which)
+        return index[texts[hit]], int(hit.sum())
+
+    def example(which: list[int]) -> str:
+        c = which[0]
+        return f'{str(uniques[c]).strip()} → {readings[c].value:g}'
+
+    h = col.header
+    if NOTE_BAND in notes or NOTE_OPEN_BAND in notes:
+        band, open_ = notes.get(NOTE_BAND, []), notes.get(NOTE_OPEN_BAND, [])
+        where, n = cells(band + open_)
+        parts = []
+        if band:
+            parts.append(f"closed bands as their midpoint ({example(band)})")
+        if open_:
+            parts.append(f"open bands as their lower bound ({example(open_)})")
+        col.notice(where, f"{h}: {n} band(s) read as a number, {' and '.join(parts)}; type "
+                          "the exact figure where you know it", "band")
+    if NOTE_NOT_AVAILABLE in notes:
+        which = notes[NOTE_NOT_AVAILABLE]
+        where, n = cells(which)
+        said = ", ".join(f'"{str(uniques[c]).strip()}"' for c in which[:4])
+        col.notice(where, f"{h}: {n} cell(s) say the value is not available ({said}); left "
+                          "blank, as unknown", "not-available")
+    if NOTE_DASH_ZERO in notes:
+        where, n = cells(notes[NOTE_DASH_ZERO])
+        col.notice(where, f'{h}: {n} cell(s) hold a dash alone ("-"), read as 0, as in '
+                          "accounts; leave the cell empty if the amount is unknown", "dash-zero")
+    if NOTE_TTC in notes:
+        which = notes[NOTE_TTC]
+        where, n = cells(which)
+        col.notice(where, f"{h}: {n} amount(s) marked TTC (tax included) are read as typed, "
+                          f"not converted to HT ({example(which)}); type every amount of the "
+                          "column on the same basis", "ttc")
+    if NOTE_BY_RANGE in notes:
+        which = notes[NOTE_BY_RANGE]
+        where, n = cells(which)
+        col.notice(where, f"{h}: {n} value(s) read with a decimal separator "
+                          f"({example(which)}), the only reading within {_range_text(f)}",
+                   "decimal-by-range")
+
+
+def _coerce_extra(values: np.ndarray, index: pd.Index, col: "_Column | None" = None
+                  ) -> pd.Series:
+    """Unknown columns: numbers stay numbers, the rest is text (rules may read them);
+    error cells are blank, and named when ``col`` is given."""
     out = _as_floats(values)
     if out is not None:
         return pd.Series(out, index=index, dtype=float)
+    if col is not None:
+        values = _drop_errors(values, index, col)
+        out = _as_floats(values)
+        if out is not None:
+            return pd.Series(out, index=index, dtype=float)
     return pd.Series(_texts(values), index=index, dtype=object)
 
 
@@ -432,13 +664,14 @@ def _check_ids(accounts: pd.DataFrame, raw: RawTable, columns: dict[str, int],
     if "id" not in accounts:
         return
     j = columns["id"]
+    col = _Column(raw, j, None, warnings)
     ids = accounts["id"]
-    missing = ids.index[ids.isna()]
-    for pos in missing[:MAX_WARNINGS_PER_COLUMN]:
-        warnings.append(Problem("account without an id; it is scored, but give it an id so "
-                                "results can be traced", raw.cell(pos, j)))
+    for pos in ids.index[ids.isna()]:
+        col.warn(pos, "account without an id; it is scored, but give it an id so results can "
+                      "be traced", "no-id")
     dup = ids[ids.notna() & ids.duplicated(keep=False)]
-    for value, group in list(dup.groupby(dup, sort=False))[:MAX_WARNINGS_PER_COLUMN]:
-        cells = [raw.cell(p, j) for p in group.index]
-        warnings.append(Problem(f'id "{value}" appears {len(cells)} times ({", ".join(cells[:5])}); '
-                                "all rows are scored; make ids unique", cells[0]))
+    for value, group in dup.groupby(dup, sort=False):
+        cells = [col.where(p) for p in group.index]
+        shown = ", ".join(cells[:5]) + (f" and {len(cells) - 5} more" if len(cells) > 5 else "")
+        col.warn(group.index[0], f'id "{value}" appears {len(cells)} times ({shown}); all rows '
+                                 "are scored; make ids unique", "duplicate-id")

@@ -139,6 +139,7 @@ class Sheet:
         self.col_styles = self._col_styles()
         self.removed_formula = False
         self.changed = False
+        self._may_have_errors = raw is None or b't="e"' in raw or b"t='e'" in raw
 
     def _col_styles(self) -> dict[int, int]:
         out = {}
@@ -155,6 +156,18 @@ class Sheet:
         if not self._may_have_formulas:
             return set()  # the usual case: no formula at all, no need to walk the cells
         return {split_ref(f.getparent().get("r")) for f in self.data.iterfind("m:row/m:c/m:f", NS)}
+
+    def error_cells(self) -> dict[tuple[int, int], str]:
+        """(row, col) → the error value (``"#N/A"``) of every cell holding one: the value
+        readers such as python-calamine give as an empty text."""
+        if not self._may_have_errors:
+            return {}
+        out = {}
+        for c in self.data.iterfind("m:row/m:c[@t='e']", NS):
+            ref = c.get("r")
+            if ref and _REF.match(ref):
+                out[split_ref(ref)] = (c.findtext(V) or "#N/A").strip()
+        return out
 
     def extent(self, refine_above: int = 0) -> tuple[int, int]:
         """Last row and last column holding a value, as a reader of values sees them.

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from potentiel.excel_io import (ERROR_TEXTS, clean_payload_rows, column_runs, output_blocks,
                                 prepare_cell, prepare_column, prepare_rows, row_chunks)
+from potentiel.validate import CELL_ERRORS, ErrorCell
 
 
 @pytest.fixture(scope="module")
@@ -153,11 +154,12 @@ def test_a_block_past_the_cell_budget_goes_in_row_chunks_like_the_converter(pro)
 
 
 def reads(values):
-    """``Range.value`` (xlwings' converter) and ours on ``Range.raw_value``, same range."""
+    """``Range.value`` (xlwings' converter, errors as text) and ours on ``Range.raw_value``,
+    same range."""
     book = book_with(values)
     try:
         rng = book.sheets[0].range((1, 1), (len(values), max(len(r) for r in values)))
-        return rng.options(ndim=2).value, clean_payload_rows(rng.raw_value)
+        return rng.options(ndim=2, err_to_str=True).value, clean_payload_rows(rng.raw_value)
     finally:
         book.close()
 
@@ -168,8 +170,11 @@ def test_clean_payload_rows_reads_what_the_converter_reads(pro):
               ["a:b", "10:30", "#data!", *sorted(ERROR_TEXTS)[:3]]]
     expected, got = reads(values)
     assert got == expected
-    assert [[type(v) for v in r] for r in got] == [[type(v) for v in r] for r in expected]
-    assert got[0][4] == dt.datetime(2024, 1, 5) and got[0][1] is None and got[1][3] is None
+    assert [[type(v) for v in r] for r in got] == [
+        [ErrorCell if v in CELL_ERRORS else type(v) for v in r] for r in expected]
+    assert got[0][4] == dt.datetime(2024, 1, 5) and got[0][1] is None
+    assert got[1][3] == "#DIV/0!" and isinstance(got[1][3], ErrorCell)
+    assert got[2][2] == "#data!" and not isinstance(got[2][2], ErrorCell)  # text, not an error
 
 
 cell = st.one_of(st.none(), st.booleans(), st.integers(-10 ** 6, 10 ** 6),

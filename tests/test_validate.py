@@ -18,11 +18,11 @@ def run(headers, rows):
 
 
 def test_text_in_number_columns_is_parsed_when_unambiguous():
-    checked, warnings = run(["id", "CA N", "DSO"], [["A", "1 200 €", "12,5"], ["B", "n/a", 30]])
+    checked, warnings = run(["id", "CA N", "DSO"], [["A", "1 200 €", "12,5"], ["B", "oops", 30]])
     acc = checked.accounts
     assert acc.loc[0, "revenue"] == 1200 and acc.loc[0, "dso_days"] == 12.5
     assert math.isnan(acc.loc[1, "revenue"])
-    assert any(w.startswith('Accounts!B3: "n/a" is not a number') for w in warnings), warnings
+    assert any(w.startswith('Accounts!B3: "oops" is not a number') for w in warnings), warnings
 
 
 def test_ambiguous_number_warns_with_its_cell():
@@ -81,6 +81,7 @@ def test_out_of_range_rating_is_blanked_with_a_warning():
 def test_status_words_in_french_and_english():
     checked, warnings = run(["id", "Statut"], [["A", "Client"], ["B", "Prospects"], ["C", "ami"]])
     assert list(checked.accounts["status"]) == ["client", "prospect", "ami"]
+    assert [w.kind for w in checked.warnings] == ["unknown-status"]
     assert any('status "ami"' in w for w in warnings)
 
 
