@@ -39,6 +39,7 @@ from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, SUMMAR
                      SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
                      matrix_blocks, summary_blocks)
 from .validate import RawTable
+from .xlsxsheet import percent_format
 
 # The workbook contract for the buttons: sheet-scoped names on Accounts and Settings.
 ACTION_NAME = "PotentielAction"   # the action cell beside the button
@@ -203,10 +204,32 @@ def read_accounts(book) -> AccountsArea:
         beside = [r[width:] for r in grid]
         grid = [r[:width] for r in grid]
     headers, rows = (grid[0], grid[1:]) if grid else ([], [])
+    percent, unknown = _percent_cells(sheet, hr, c1, c2, len(rows))
     raw = RawTable(headers, rows, sheet=sheet.name, header_row=hr,
                    row_numbers=list(range(hr + 1, hr + 1 + len(rows))),
-                   col_numbers=list(range(c1, c2 + 1)))
+                   col_numbers=list(range(c1, c2 + 1)),
+                   percent_cells=percent, unknown_formats=unknown)
     return AccountsArea(sheet, table, hr, c1, c2, last, raw, beside)
+
+
+def _percent_cells(sheet, hr: int, c1: int, c2: int, n: int) -> tuple[list[tuple[int, int]],
+                                                                       list[int]]:
+    """Which data cells Excel shows as percentages: (row, column) positions, and the
+    columns whose formats are not known. A remote book carries no number formats (all
+    unknown); on the desktop, one read of ``Range.number_format`` per column: a column
+    of mixed formats (Excel answers none) is unknown too. See `validate._as_shown`."""
+    if _remote(sheet):
+        return [], list(range(c2 - c1 + 1))
+    percent, unknown = [], []
+    if n <= 0:
+        return percent, unknown
+    for j, col in enumerate(range(c1, c2 + 1)):
+        fmt = sheet.range((hr + 1, col), (hr + n, col)).number_format
+        if not fmt:
+            unknown.append(j)
+        elif percent_format(fmt):
+            percent.extend((i, j) for i in range(n))
+    return percent, unknown
 
 
 def read_settings(book) -> list[tuple[Any, Any, str]]:

@@ -260,16 +260,25 @@ def read_raw(wb: Workbook, area: Area) -> RawTable:
 
     headers = row(area.header_row - 1)
     rows = [row(i) for i in range(area.header_row, area.last_row)]
-    formulas = []
-    for r, c in wb.sheet(area.sheet).formula_cells():
+    sheet = wb.sheet(area.sheet)
+
+    def inside(r: int, c: int) -> tuple[int, int] | None:
         i, j = r - area.header_row - 1, c - area.first_col
-        if 0 <= i < len(rows) and 0 <= j < width:
-            rows[i][j] = FormulaCell(_formula_text(wb, area.sheet, r, c))
-            formulas.append((i, j))
+        return (i, j) if 0 <= i < len(rows) and 0 <= j < width else None
+
+    # A formula whose value Excel saved is that value (python-calamine read it); only one
+    # without a saved value is unknown, and handed over as its text.
+    formulas = []
+    for (r, c), saved in sheet.formula_cells().items():
+        at = None if saved else inside(r, c)
+        if at is not None:
+            rows[at[0]][at[1]] = FormulaCell(_formula_text(wb, area.sheet, r, c))
+            formulas.append(at)
+    percent = [at for at in map(lambda rc: inside(*rc), sheet.percent_cells()) if at]
     return RawTable(headers, rows, sheet=area.sheet.name, header_row=area.header_row,
                     row_numbers=list(range(area.header_row + 1, area.header_row + 1 + len(rows))),
                     col_numbers=list(range(area.first_col, area.last_col + 1)),
-                    formulas=formulas)
+                    formulas=formulas, percent_cells=percent)
 
 
 def _formula_text(wb: Workbook, ref: SheetRef, r: int, c: int) -> str:
@@ -288,11 +297,12 @@ def read_settings_rows(wb: Workbook) -> list[tuple[Any, Any, str]]:
         return []
     grid = [r[:6] for r in wb.values(ref)]
     rows = settings_rows(grid, ref.name)
-    formulas = {cell_ref(ref.name, r, c) for r, c in wb.sheet(ref).formula_cells()}
+    unsaved = {cell_ref(ref.name, r, c) for (r, c), saved in wb.sheet(ref).formula_cells().items()
+               if not saved}
     for label, value, where in rows:
-        if where in formulas:
-            raise UserError("a formula in Settings cannot be read without Excel; type the value",
-                            where)
+        if where in unsaved:
+            raise UserError("a formula with no saved value cannot be read without Excel; open "
+                            "and save the file in Excel, or type the value", where)
     return rows
 
 
