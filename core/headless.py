@@ -360,6 +360,8 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> No
         sheet.set_width(plan.columns[name], WIDE.get(name, 12))
     if plan.new and area.table is not None:
         _extend_table(wb, area, plan.last_col, [n for n in plan.columns])
+    elif area.table is None:
+        _widen_filter(wb, area, plan.last_col)
 
 
 def _check_free(grid: list[list[Any]], area: Area, col: int, name: str) -> None:
@@ -395,6 +397,34 @@ def _extend_table(wb: Workbook, area: Area, last_col: int, names: list[str]) -> 
             next_id += 1
     cols.set("count", str(len(cols)))
     wb.package.touch(table.part)
+
+
+def _widen_filter(wb: Workbook, area: Area, last_col: int) -> None:
+    """An AutoFilter on the accounts' header row of a plain range (no Excel table) is
+    widened over the output columns and down to the last account, and so is the hidden
+    name Excel keeps for it (``_xlnm._FilterDatabase``, local to the sheet)."""
+    sheet = wb.sheet(area.sheet)
+    auto = sheet.root.find("m:autoFilter", NS)
+    if auto is None or not auto.get("ref"):
+        return
+    r1, c1, r2, c2 = range_bounds(auto.get("ref"))
+    if r1 != area.header_row or not c1 <= area.last_col <= c2 or c2 >= last_col:
+        return  # a filter elsewhere on the sheet, or one that covers the outputs already
+    r2 = max(r2, area.last_row)
+    auto.set("ref", f"{col_letter(c1)}{r1}:{col_letter(last_col)}{r2}")
+    sheet.changed = True
+    pkg = wb.package
+    index = pkg.sheet_index(area.sheet.rid)
+    for name in pkg.xml(pkg.workbook_part).iterfind("m:definedNames/m:definedName", NS):
+        if (name.get("name") or "").lower() == "_xlnm._filterdatabase" and \
+                name.get("localSheetId") == str(index):
+            prefix = (name.text or "").rpartition("!")[0] or _quoted(area.sheet.name)
+            name.text = f"{prefix}!${col_letter(c1)}${r1}:${col_letter(last_col)}${r2}"
+            pkg.touch(pkg.workbook_part)
+
+
+def _quoted(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
 
 
 def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block]) -> None:
