@@ -12,7 +12,9 @@ written to the status cells and the Log, never raised as a traceback.
 On a remote book, values go in and out raw (``Range.raw_value``): `potentiel.excel_io`
 cleans what is read and prepares what is written, a column at a time, the way xlwings'
 converter would cell by cell. A live book keeps xlwings' converter, which knows what COM
-and AppleScript need (their date and error types).
+and AppleScript need (their date and error types). Formulas come as the values Excel
+computed. Number formats: a live book's are read once per input column (which cells show
+percentages); a remote book carries none, and `potentiel.validate` guesses (and says so).
 
 `run_button` is what the workbook's button runs: RunPython cannot tell which button was
 pressed, so it reads the action cell beside the button (blank means Recompute).

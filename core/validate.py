@@ -5,6 +5,9 @@ with the sheet name and the row and column numbers of every cell, so that any me
 names its cell (``Accounts!F12``). This module matches headers to fields, drops empty
 rows, turns text into numbers where that is unambiguous, blanks what cannot be used (with
 a warning naming the cell and what would fix it) and never changes the input itself.
+Cells are first taken as Excel shows them (`_as_shown`): a formula with no saved value is
+unknown, and in a percent field a number formatted as a percentage is a share (0.117
+shown as 11.7 % is 11.7).
 """
 
 from __future__ import annotations

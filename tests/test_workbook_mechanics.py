@@ -253,3 +253,34 @@ def _letters(n: int) -> str:
         n, rem = divmod(n - 1, 26)
         out = chr(65 + rem) + out
     return out
+
+
+def _validated(rows, **kw):
+    from potentiel.fields import Catalogue
+    from potentiel.validate import RawTable, validate
+    raw = RawTable(["id", "revenue", "growth"], rows, **kw)
+    checked = validate(raw, Catalogue.build())
+    return checked.accounts, checked.warnings
+
+
+def test_only_percent_fields_read_percent_cells_as_shares():
+    rows = [["A", 0.5, 0.117], ["B", 1200, "12 %"], ["C", 3, 0.1]]
+    marked = [(i, j) for i in range(3) for j in (1, 2)]
+    accounts, warnings = _validated(rows, percent_cells=marked)
+    assert accounts["revenue"].tolist() == [0.5, 1200, 3]           # money: as stored
+    assert accounts["growth_pct"].tolist() == [11.7, 12.0, 10.0]    # exact: 0.1 → 10, not 10.000…02
+    assert not warnings
+
+
+@pytest.mark.parametrize("growth, expected, guessed", [
+    ([0.12, -0.05, None], [12.0, -5.0, None], True),
+    ([0.12, 5, 0.3], [0.12, 5.0, 0.3], False),       # mixed: read as typed
+    ([0, 1, -1], [0.0, 1.0, -1.0], False),           # whole numbers: percent points
+])
+def test_unknown_formats_guess_only_a_column_of_shares(growth, expected, guessed):
+    rows = [[k, 100, g] for k, g in zip("ABC", growth)]
+    accounts, warnings = _validated(rows, unknown_formats=[0, 1, 2])
+    got = [None if math.isnan(v) else v for v in accounts["growth_pct"]]
+    assert got == pytest.approx(expected)
+    said = [(w.where, w.kind, w.column) for w in warnings if w.kind == "percent-guess"]
+    assert said == ([("Accounts!C", "percent-guess", "growth")] if guessed else [])
