@@ -220,13 +220,17 @@ def _percent_cells(sheet, hr: int, c1: int, c2: int, n: int) -> tuple[list[tuple
     columns whose formats are not known. A remote book carries no number formats (all
     unknown); on the desktop, one read of ``Range.number_format`` per column: a column
     of mixed formats (Excel answers none) is unknown too. See `validate._as_shown`."""
+    everything = list(range(c2 - c1 + 1))
     if _remote(sheet):
-        return [], list(range(c2 - c1 + 1))
+        return [], everything
     percent, unknown = [], []
     if n <= 0:
         return percent, unknown
     for j, col in enumerate(range(c1, c2 + 1)):
-        fmt = sheet.range((hr + 1, col), (hr + n, col)).number_format
+        try:
+            fmt = sheet.range((hr + 1, col), (hr + n, col)).number_format
+        except NotImplementedError:  # an engine that cannot read formats (remote's own)
+            return [], everything
         if not fmt:
             unknown.append(j)
         elif percent_format(fmt):
