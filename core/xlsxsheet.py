@@ -189,13 +189,17 @@ class Sheet:
         if self.data is None:
             self.data = etree.SubElement(self.root, f"{{{MAIN}}}sheetData")
         self.epoch = EXCEL_EPOCH_1904 if package.date1904 else EXCEL_EPOCH
-        if _XP_ROW_WITHOUT_R(self.data) or _XP_CELL_WITHOUT_R(self.data):
-            _number_rows_and_cells(self.data)
         self.rows: dict[int, etree._Element] = {}
+        numbered = True
         for row in self.data.iterfind("m:row", NS):
             r = row.get("r")
-            if r is not None:
-                self.rows[int(r)] = row
+            if r is None or len(row) and (row[0].get("r") is None or row[-1].get("r") is None):
+                numbered = False  # a writer that leaves r out does so throughout
+                break
+            self.rows[int(r)] = row
+        if not numbered:
+            _number_rows_and_cells(self.data)
+            self.rows = {int(row.get("r")): row for row in self.data.iterfind("m:row", NS)}
         self.col_styles = self._col_styles()
         self.removed_formula = False
         self.changed = False
@@ -436,8 +440,6 @@ _XP_FIRST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][1]/@r", namespaces=NS, sma
 _XP_LAST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][last()]/@r", namespaces=NS,
                              smart_strings=False)
 _XP_VALUE_ROWS = etree.XPath("m:row[m:c/m:v or m:c/m:is]/@r", namespaces=NS, smart_strings=False)
-_XP_ROW_WITHOUT_R = etree.XPath("boolean(m:row[not(@r)])", namespaces=NS)
-_XP_CELL_WITHOUT_R = etree.XPath("boolean(m:row/m:c[not(@r)])", namespaces=NS)
 
 
 def _number_rows_and_cells(data: etree._Element) -> None:

@@ -284,3 +284,14 @@ def test_unknown_formats_guess_only_a_column_of_shares(growth, expected, guessed
     assert got == pytest.approx(expected)
     said = [(w.where, w.kind, w.column) for w in warnings if w.kind == "percent-guess"]
     assert said == ([("Accounts!C", "percent-guess", "growth")] if guessed else [])
+
+
+def test_rows_and_cells_are_numbered_as_excel_reads_them():
+    from potentiel.xlsxsheet import _number_rows_and_cells
+    m = NS["m"]
+    data = etree.fromstring(
+        f'<sheetData xmlns="{m}"><row><c/><c/></row><row r="5"><c r="C5"/><c/></row>'
+        '<row><c/><c r="E7"/><c/></row></sheetData>')
+    _number_rows_and_cells(data)
+    assert [(r.get("r"), [c.get("r") for c in r]) for r in data] == [
+        ("1", ["A1", "B1"]), ("5", ["C5", "D5"]), ("6", ["A6", "E7", "F6"])]
