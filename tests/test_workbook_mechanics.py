@@ -295,3 +295,27 @@ def test_rows_and_cells_are_numbered_as_excel_reads_them():
     _number_rows_and_cells(data)
     assert [(r.get("r"), [c.get("r") for c in r]) for r in data] == [
         ("1", ["A1", "B1"]), ("5", ["C5", "D5"]), ("6", ["A6", "E7", "F6"])]
+
+
+def test_a_settings_formula_is_read_as_its_saved_value(tmp_path):
+    from helpers import HEADERS, Formula, write_workbook
+    from potentiel.problems import UserError
+    rows = [["C1", "Acme", "Client", "Claire", 120000, 100000, 400000, 0, 4, 30],
+            ["C2", "Bobo", "Client", "Julien", 30000, 35000, 50000, 5, 2, 650]]
+    zero = [(f"Weight: {k}", 0) for k in ("trend", "potential", "solvency", "relationship",
+                                          "accessibility", "prescription", "growth")]
+    path = write_workbook(tmp_path / "s.xlsx", HEADERS, rows,
+                          settings=[("Weight: revenue", Formula("=50*2")), *zero])
+    with pytest.raises(UserError, match=r"Settings!B2: a formula with no saved value"):
+        score_file(path, tmp_path / "out.xlsx")  # openpyxl saves no value
+    saved = tmp_path / "saved.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(saved, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if b"<f>50*2</f>" in data:
+                data = re.sub(rb"<f>50\*2</f><v\s*/?>(</v>)?", b"<f>50*2</f><v>100</v>", data)
+                assert b"<v>100</v>" in data
+            zout.writestr(info, data)
+    result, _ = score_file(saved, tmp_path / "out.xlsx")
+    out = result.outputs
+    assert out["Score"].tolist() == out["Score: revenue"].tolist()
