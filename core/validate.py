@@ -190,7 +190,8 @@ def _as_shown(raw: RawTable, grid: np.ndarray, columns: dict[str, int], catalogu
         for i in rows:
             grid[i, j] = None
         n = len(rows)
-        text = str(raw.rows[rows[0]][j])[:40] if isinstance(raw.rows[rows[0]][j], FormulaCell) else ""
+        first = raw.rows[rows[0]][j]
+        text = str(first)[:40] if isinstance(first, FormulaCell) else ""
         cells = ", ".join(_address(raw, i, j) + (f" {text}" if k == 0 and text else "")
                           for k, i in enumerate(rows[:3])) + (", …" if n > 3 else "")
         warnings.append(Problem(
@@ -243,7 +244,8 @@ def _guess_percent(raw: RawTable, grid: np.ndarray, j: int, warnings: list[Probl
         f"guessed: every number of {header} lies between -1 and 1, so they are read as "
         f"percentages, as Excel shows them when formatted % ({first}); Excel on the web does "
         "not send number formats: if they are plain numbers (0.5 meaning 0.5 %), recompute "
-        "in desktop Excel or with potentiel score, which read the formats", _column_ref(raw, j), kind="percent-guess", column=header))
+        "in desktop Excel or with potentiel score, which read the formats",
+        _column_ref(raw, j), kind="percent-guess", column=header))
 
 
 def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
