@@ -12,7 +12,9 @@ written to the status cells and the Log, never raised as a traceback.
 On a remote book, values go in and out raw (``Range.raw_value``): `potentiel.excel_io`
 cleans what is read and prepares what is written, a column at a time, the way xlwings'
 converter would cell by cell. A live book keeps xlwings' converter, which knows what COM
-and AppleScript need (their date and error types).
+and AppleScript need (their date and error types). Formulas come as the values Excel
+computed. Number formats: a live book's are read once per input column (which cells show
+percentages); a remote book carries none, and `potentiel.validate` guesses (and says so).
 
 `run_button` is what the workbook's button runs: RunPython cannot tell which button was
 pressed, so it reads the action cell beside the button (blank means Recompute).
@@ -43,6 +45,7 @@ from .sources.headers import column_map_rows, find_header_row
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
                                 parse_marks, refers_to, split_refers_to)
 from .validate import RawTable
+from .xlsxsheet import percent_format
 
 # The workbook contract for the buttons: sheet-scoped names on Accounts and Settings.
 ACTION_NAME = "PotentielAction"   # the action cell beside the button
@@ -254,9 +257,11 @@ def read_accounts(book, settings: list[tuple[Any, Any, str]] | None = None) -> A
         beside = [r[width:] for r in grid]
         grid = [r[:width] for r in grid]
     headers, rows = (grid[0], grid[1:]) if grid else ([], [])
+    percent, unknown = _percent_cells(sheet, hr, c1, c2, len(rows))
     raw = RawTable(headers, rows, sheet=sheet.name, header_row=hr,
                    row_numbers=list(range(hr + 1, hr + 1 + len(rows))),
-                   col_numbers=list(range(c1, c2 + 1)), header_note=note)
+                   col_numbers=list(range(c1, c2 + 1)), header_note=note,
+                   percent_cells=percent, unknown_formats=unknown)
     raw.owned = _owned_columns(book, sheet, hr, c1, headers)
     return AccountsArea(sheet, table, hr, c1, c2, last, raw, beside)
 
@@ -287,6 +292,30 @@ def _owned_columns(book, sheet, header_row: int, first_col: int, headers: list[A
         for c, k in adopted.items():
             marks.columns[k] = (sheet.name, c)
     return adopted
+
+
+def _percent_cells(sheet, hr: int, c1: int, c2: int, n: int) -> tuple[list[tuple[int, int]],
+                                                                       list[int]]:
+    """Which data cells Excel shows as percentages: (row, column) positions, and the
+    columns whose formats are not known. A remote book carries no number formats (all
+    unknown); on the desktop, one read of ``Range.number_format`` per column: a column
+    of mixed formats (Excel answers none) is unknown too. See `validate._as_shown`."""
+    everything = list(range(c2 - c1 + 1))
+    if _remote(sheet):
+        return [], everything
+    percent, unknown = [], []
+    if n <= 0:
+        return percent, unknown
+    for j, col in enumerate(range(c1, c2 + 1)):
+        try:
+            fmt = sheet.range((hr + 1, col), (hr + n, col)).number_format
+        except NotImplementedError:  # an engine that cannot read formats (remote's own)
+            return [], everything
+        if not fmt:
+            unknown.append(j)
+        elif percent_format(fmt):
+            percent.extend((i, j) for i in range(n))
+    return percent, unknown
 
 
 def read_settings(book) -> list[tuple[Any, Any, str]]:

@@ -381,17 +381,26 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
 
     headers = row(area.header_row - 1)
     rows = [row(i) for i in range(area.header_row, area.last_row)]
-    formulas = []
-    for r, c in wb.sheet(area.sheet).formula_cells():
+    sheet = wb.sheet(area.sheet)
+
+    def inside(r: int, c: int) -> tuple[int, int] | None:
         i, j = r - area.header_row - 1, c - area.first_col
-        if 0 <= i < len(rows) and 0 <= j < width:
-            rows[i][j] = FormulaCell(_formula_text(wb, area.sheet, r, c))
-            formulas.append((i, j))
+        return (i, j) if 0 <= i < len(rows) and 0 <= j < width else None
+
+    # A formula whose value Excel saved is that value (python-calamine read it); only one
+    # without a saved value is unknown, and handed over as its text.
+    formulas = []
+    for (r, c), saved in sheet.formula_cells().items():
+        at = None if saved else inside(r, c)
+        if at is not None:
+            rows[at[0]][at[1]] = FormulaCell(_formula_text(wb, area.sheet, r, c))
+            formulas.append(at)
+    percent = [at for at in map(lambda rc: inside(*rc), sheet.percent_cells()) if at]
     return RawTable(headers, rows, sheet=area.sheet.name, header_row=area.header_row,
                     row_numbers=list(range(area.header_row + 1, area.header_row + 1 + len(rows))),
                     col_numbers=list(range(area.first_col, area.last_col + 1)),
                     formulas=formulas, owned=owned_columns(wb, area, headers) if owned else {},
-                    header_note=area.note)
+                    header_note=area.note, percent_cells=percent)
 
 
 def _formula_text(wb: Workbook, ref: SheetRef, r: int, c: int) -> str:
@@ -410,11 +419,12 @@ def read_settings_rows(wb: Workbook) -> list[tuple[Any, Any, str]]:
         return []
     grid = [r[:6] for r in wb.values(ref)]
     rows = settings_rows(grid, ref.name)
-    formulas = {cell_ref(ref.name, r, c) for r, c in wb.sheet(ref).formula_cells()}
+    unsaved = {cell_ref(ref.name, r, c) for (r, c), saved in wb.sheet(ref).formula_cells().items()
+               if not saved}
     for label, value, where in rows:
-        if where in formulas:
-            raise UserError("a formula in Settings cannot be read without Excel; type the value",
-                            where)
+        if where in unsaved:
+            raise UserError("a formula with no saved value cannot be read without Excel; open "
+                            "and save the file in Excel, or type the value", where)
     return rows
 
 
@@ -474,6 +484,8 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> No
         sheet.set_width(plan.columns[name], WIDE.get(name, 12))
     if plan.new and area.table is not None:
         _extend_table(wb, area, plan.last_col, [plan.headers[n] for n in plan.columns])
+    elif area.table is None:
+        _widen_filter(wb, area, plan.last_col)
     wb.mark_columns(area.sheet.name, area.header_row, plan.columns)
     for name, header in plan.headers.items():
         if header != name:
@@ -517,6 +529,34 @@ def _extend_table(wb: Workbook, area: Area, last_col: int, names: list[str]) -> 
             next_id += 1
     cols.set("count", str(len(cols)))
     wb.package.touch(table.part)
+
+
+def _widen_filter(wb: Workbook, area: Area, last_col: int) -> None:
+    """An AutoFilter on the accounts' header row of a plain range (no Excel table) is
+    widened over the output columns and down to the last account, and so is the hidden
+    name Excel keeps for it (``_xlnm._FilterDatabase``, local to the sheet)."""
+    sheet = wb.sheet(area.sheet)
+    auto = sheet.root.find("m:autoFilter", NS)
+    if auto is None or not auto.get("ref"):
+        return
+    r1, c1, r2, c2 = range_bounds(auto.get("ref"))
+    if r1 != area.header_row or not c1 <= area.last_col <= c2 or c2 >= last_col:
+        return  # a filter elsewhere on the sheet, or one that covers the outputs already
+    r2 = max(r2, area.last_row)
+    auto.set("ref", f"{col_letter(c1)}{r1}:{col_letter(last_col)}{r2}")
+    sheet.changed = True
+    pkg = wb.package
+    index = pkg.sheet_index(area.sheet.rid)
+    for name in pkg.xml(pkg.workbook_part).iterfind("m:definedNames/m:definedName", NS):
+        if (name.get("name") or "").lower() == "_xlnm._filterdatabase" and \
+                name.get("localSheetId") == str(index):
+            prefix = (name.text or "").rpartition("!")[0] or _quoted(area.sheet.name)
+            name.text = f"{prefix}!${col_letter(c1)}${r1}:${col_letter(last_col)}${r2}"
+            pkg.touch(pkg.workbook_part)
+
+
+def _quoted(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
 
 
 def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block]) -> None:

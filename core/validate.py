@@ -5,6 +5,9 @@ with the sheet name and the row and column numbers of every cell, so that any me
 names its cell (``Accounts!F12``). This module matches headers to fields, drops empty
 rows, turns text into numbers where that is unambiguous, blanks what cannot be used (with
 a warning naming the cell and what would fix it) and never changes the input itself.
+Cells are first taken as Excel shows them (`_as_shown`): a formula with no saved value is
+unknown, and in a percent field a number formatted as a percentage is a share (0.117
+shown as 11.7 % is 11.7).
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .fields import (INTEGER, MONEY, NUMERIC_TYPES, STATUS, STATUSES, Catalogue,
+from .fields import (INTEGER, MONEY, NUMERIC_TYPES, PERCENT, STATUS, STATUSES, Catalogue,
                      normalise)
 from .numbers import (NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, NOTE_NOT_AVAILABLE,
                       NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, read_number)
@@ -35,7 +40,7 @@ CELL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NU
 
 
 class FormulaCell(str):
-    """A cell holding a formula (its text). Its value is unknown without Excel."""
+    """A cell holding a formula (its text) whose value Excel did not save: unknown."""
 
 
 class ErrorCell(str):
@@ -57,7 +62,14 @@ class RawTable:
     header_row: int = 1
     row_numbers: list[int] | None = None  # sheet row of each data row
     col_numbers: list[int] | None = None  # sheet column of each header
-    formulas: list[tuple[int, int]] | None = None  # (row, column) of cells holding a formula
+    # (row, column) of the cells holding a formula with no saved value (a `FormulaCell`);
+    # a formula whose value Excel saved is handed over as that value
+    formulas: list[tuple[int, int]] | None = None
+    # How numbers are shown, as far as the front end can see number formats: (row, column)
+    # of the number cells formatted as a percentage (0.117 shown as 11.7 %), and the
+    # columns whose formats it could not see (xlwings remote: all of them)
+    percent_cells: Collection[tuple[int, int]] = ()
+    unknown_formats: Collection[int] = ()
     owned: dict[int, str] = field(default_factory=dict)  # sheet column → Potentiel output key
     header_note: str = ""  # how the header row was found (for the reading report)
     column_map: dict[str, str] = field(default_factory=dict)  # field → header (Settings, rules)
@@ -227,12 +239,11 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     uses: list[ColumnUse] = []
     columns, extras, owned = map_headers(raw, catalogue, warnings, uses)
     grid = _grid(raw)
-    formulas = _formula_cells(raw, grid)
+    _as_shown(raw, grid, columns, catalogue, warnings)
     index = pd.RangeIndex(len(grid), name="row")
     data: dict[str, Any] = {}
     for name, j in columns.items():
-        data[name] = _coerce(grid[:, j], index, catalogue[name], raw, j, warnings,
-                             formulas.get(j, ()))
+        data[name] = _coerce(grid[:, j], index, catalogue[name], raw, j, warnings)
     for name, j in extras.items():
         if name not in data:
             data[name] = _coerce_extra(grid[:, j], index, _Column(raw, j, None, warnings))
@@ -301,13 +312,79 @@ def _preview(accounts: pd.DataFrame, n: int = 5) -> list[dict[str, Any]]:
     return rows
 
 
-def _formula_cells(raw: RawTable, grid: np.ndarray) -> dict[int, list[int]]:
-    """column → rows holding a formula, as listed by the adapter (the cells themselves hold
-    a `FormulaCell` with the formula's text)."""
-    found: dict[int, list[int]] = {}
+def _as_shown(raw: RawTable, grid: np.ndarray, columns: dict[str, int], catalogue: Catalogue,
+              warnings: list[Problem]) -> None:
+    """The cells of ``grid`` (a copy of ``raw.rows``) as Excel shows them, in place.
+
+    A formula with no saved value is blank, said once per column. In a percent field, a
+    number shown as a percentage is a share: 0.117 shown as 11.7 % is 11.7 (percent
+    points). Where the front end could not see number formats (`RawTable.unknown_formats`)
+    a percent column whose numbers all lie within -1..1, not all whole, is taken as
+    shares too, and said as a guess; any other is read as typed."""
+    by_col: dict[int, list[int]] = {}
     for i, j in raw.formulas or ():
-        found.setdefault(j, []).append(int(i))
-    return found
+        by_col.setdefault(j, []).append(int(i))
+    for j, rows in by_col.items():
+        rows = sorted(rows)
+        for i in rows:
+            grid[i, j] = None
+        n = len(rows)
+        first = raw.rows[rows[0]][j]
+        text = str(first)[:40] if isinstance(first, FormulaCell) else ""
+        cells = ", ".join(_address(raw, i, j) + (f" {text}" if k == 0 and text else "")
+                          for k, i in enumerate(rows[:3])) + (", …" if n > 3 else "")
+        warnings.append(Problem(
+            f"{n} formula{'s have' if n > 1 else ' has'} no saved value ({cells}); left "
+            "blank: open and save the file in Excel, or paste the values",
+            _column_ref(raw, j), kind="formula-no-value", column=str(raw.headers[j])))
+    percent = {j for name, j in columns.items() if catalogue[name].type == PERCENT}
+    if not percent:
+        return
+    for i, j in raw.percent_cells or ():
+        if j in percent and i < len(grid) and _is_number(grid[i, j]):
+            grid[i, j] = _shift(grid[i, j])
+    for j in sorted(percent & set(raw.unknown_formats or ())):
+        _guess_percent(raw, grid, j, warnings)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and \
+        not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
+
+
+def _shift(v: Any) -> float:
+    """A share as percent points, exact to the digits the cell holds (0.117 → 11.7)."""
+    return float(Decimal(repr(float(v))).scaleb(2))
+
+
+def _address(raw: RawTable, i: int, j: int) -> str:
+    return raw.cell(i, j).rpartition("!")[2]
+
+
+def _column_ref(raw: RawTable, j: int) -> str:
+    """``Accounts!K``: a column of the sheet, for a message about several of its cells."""
+    return raw.header_cell(j).rstrip("0123456789")
+
+
+def _guess_percent(raw: RawTable, grid: np.ndarray, j: int, warnings: list[Problem]) -> None:
+    """A percent column whose number formats are unknown (see `_as_shown`)."""
+    rows = [i for i in range(len(grid)) if _is_number(grid[i, j])]
+    if not rows:
+        return
+    values = [float(grid[i, j]) for i in rows]
+    if any(not -1 <= v <= 1 for v in values) or all(v.is_integer() for v in values):
+        return
+    for i in rows:
+        grid[i, j] = _shift(grid[i, j])
+    header = str(raw.headers[j])
+    first = ", ".join(f"{_address(raw, i, j)} {values[k]:g} → {_shift(values[k]):g} %"
+                      for k, i in enumerate(rows[:2]))
+    warnings.append(Problem(
+        f"guessed: every number of {header} lies between -1 and 1, so they are read as "
+        f"percentages, as Excel shows them when formatted % ({first}); Excel on the web does "
+        "not send number formats: if they are plain numbers (0.5 meaning 0.5 %), recompute "
+        "in desktop Excel or with potentiel score, which read the formats",
+        _column_ref(raw, j), kind="percent-guess", column=header))
 
 
 class _Column:

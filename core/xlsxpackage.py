@@ -273,6 +273,22 @@ class Package:
             out.append(SheetRef(s.get("name"), self.target(self.workbook_part, rel.get("Target")), rid))
         return out
 
+    @property
+    def date1904(self) -> bool:
+        """True when the workbook counts dates from 1904-01-01 (``workbookPr date1904``,
+        the old Excel for Mac default), not from 1899-12-30."""
+        pr = self.xml(self.workbook_part).find("m:workbookPr", NS)
+        return pr is not None and pr.get("date1904", "0").strip().lower() in ("1", "true")
+
+    def sheet_index(self, rid: str) -> int | None:
+        """Position of a sheet (by relationship id) among all the workbook's sheets, chart
+        sheets included: what a defined name's ``localSheetId`` counts."""
+        sheets = self.xml(self.workbook_part).iterfind("m:sheets/m:sheet", NS)
+        for k, s in enumerate(sheets):
+            if s.get(f"{{{REL}}}id") == rid:
+                return k
+        return None
+
     def related(self, part: str, kind: str) -> list[str]:
         """Parts a part points to with a relationship of type ``…/kind``."""
         name = self.rels_name(part)

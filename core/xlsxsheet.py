@@ -4,7 +4,14 @@
 inline text, never a formula. A cell that already exists keeps its style (the template's
 colours and number formats stay); a new cell takes the column's style or a number format
 Potentiel chooses. Text that Excel could read as a formula is stored as text with Excel's
-quote prefix. `Styles` adds the few cell formats that needs to the workbook's styles.
+quote prefix. Dates are written as serials from the workbook's own base (1900, or 1904 for
+a ``date1904`` workbook). Rows and cells written without their ``r`` reference (Excel
+numbers them in order) are numbered on reading, so outputs land in their own rows.
+
+What the XML tells and a reader of values does not is read here too: which cells hold a
+formula and whether Excel saved its value (`Sheet.formula_cells`), and which cells are
+shown as percentages (`Sheet.percent_cells`, from `Styles.percent_styles`). `Styles`
+adds the few cell formats Potentiel needs to the workbook's styles.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ C, R, V, IS, T, F = (f"{{{MAIN}}}{x}" for x in ("c", "row", "v", "is", "t", "f")
 _REF = re.compile(r"^([A-Z]+)(\d+)$")
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
+# Excel's built-in number formats that show a percentage: 0% and 0.00%
+PERCENT_BUILTIN = frozenset({9, 10})
 MAX_TEXT = 32767  # Excel's limit for one cell
 
 
@@ -52,6 +62,33 @@ def range_bounds(ref: str) -> tuple[int, int, int, int]:
     return r1, c1, r2, c2
 
 
+def percent_format(code: str | None) -> bool:
+    """True when a number format code shows a number as a percentage (×100 and a % sign):
+    a ``%`` in its first section (the one for positive numbers) that is not quoted
+    (``"%"``), escaped (``\\%``), a fill or padding character (``*%``, ``_%``) or inside
+    brackets (``[Red]``, ``[$-40C]``)."""
+    if not code:
+        return False
+    i, n = 0, len(code)
+    while i < n:
+        ch = code[i]
+        if ch == '"':
+            end = code.find('"', i + 1)
+            i = n if end < 0 else end + 1
+        elif ch == "[":
+            end = code.find("]", i + 1)
+            i = n if end < 0 else end + 1
+        elif ch in "\\_*":
+            i += 2
+        elif ch == ";":
+            return False
+        elif ch == "%":
+            return True
+        else:
+            i += 1
+    return False
+
+
 class Styles:
     """The workbook's cell formats, with the few Potentiel adds (reused, never duplicated)."""
 
@@ -60,6 +97,26 @@ class Styles:
         self.part = "xl/styles.xml"
         self._root = package.xml(self.part) if package.has(self.part) else None
         self._cache: dict[tuple, int] = {}
+        self._percent: frozenset[int] | None = None
+
+    def percent_styles(self) -> frozenset[int]:
+        """Indexes of the cell formats (``cellXfs``, a cell's ``s``) whose number format
+        shows a percentage: built-in 9 and 10, or a custom code with a ``%`` (see
+        `percent_format`). Read once, before Potentiel adds any."""
+        if self._percent is None:
+            found: set[int] = set()
+            xfs = self._root.find("m:cellXfs", NS) if self._root is not None else None
+            if xfs is not None:
+                codes = {int(f.get("numFmtId", "-1")): f.get("formatCode")
+                         for f in self._root.iterfind("m:numFmts/m:numFmt", NS)
+                         if (f.get("numFmtId") or "").isdigit()}
+                for k, xf in enumerate(xfs.iterfind("m:xf", NS)):
+                    num = xf.get("numFmtId") or "0"
+                    num = int(num) if num.isdigit() else 0
+                    if percent_format(codes[num]) if num in codes else num in PERCENT_BUILTIN:
+                        found.add(k)
+            self._percent = frozenset(found)
+        return self._percent
 
     def variant(self, base: int | None, num_fmt: str | None = None, quote: bool = False) -> int | None:
         """Index of a cell format like ``base`` with a number format and/or quote prefix."""
@@ -131,11 +188,18 @@ class Sheet:
         self.data = self.root.find("m:sheetData", NS)
         if self.data is None:
             self.data = etree.SubElement(self.root, f"{{{MAIN}}}sheetData")
+        self.epoch = EXCEL_EPOCH_1904 if package.date1904 else EXCEL_EPOCH
         self.rows: dict[int, etree._Element] = {}
+        numbered = True
         for row in self.data.iterfind("m:row", NS):
             r = row.get("r")
-            if r is not None:
-                self.rows[int(r)] = row
+            if r is None or len(row) and (row[0].get("r") is None or row[-1].get("r") is None):
+                numbered = False  # a writer that leaves r out does so throughout
+                break
+            self.rows[int(r)] = row
+        if not numbered:
+            _number_rows_and_cells(self.data)
+            self.rows = {int(row.get("r")): row for row in self.data.iterfind("m:row", NS)}
         self.col_styles = self._col_styles()
         self.removed_formula = False
         self.changed = False
@@ -151,11 +215,32 @@ class Sheet:
                         out[k] = int(c.get("style"))
         return out
 
-    def formula_cells(self) -> set[tuple[int, int]]:
-        """(row, col) of every cell holding a formula."""
+    def formula_cells(self) -> dict[tuple[int, int], bool]:
+        """(row, col) → whether Excel saved the formula's value, for every cell holding a
+        formula. A saved value is the cell's ``<v>`` text, or an empty ``<v>`` in a text
+        cell (``t="str"``, a formula giving ""). A file written by a program that does not
+        compute (openpyxl writes an empty ``<v>``, some exports none) has no saved value:
+        unknown without Excel. Iterating gives the (row, col) pairs."""
         if not self._may_have_formulas:
-            return set()  # the usual case: no formula at all, no need to walk the cells
-        return {split_ref(f.getparent().get("r")) for f in self.data.iterfind("m:row/m:c/m:f", NS)}
+            return {}  # the usual case: no formula at all, no need to walk the cells
+        out = {}
+        for f in self.data.iterfind("m:row/m:c/m:f", NS):
+            cell = f.getparent()
+            v = cell.find(V)
+            out[split_ref(cell.get("r"))] = v is not None and (bool(v.text) or
+                                                              cell.get("t") == "str")
+        return out
+
+    def percent_cells(self) -> set[tuple[int, int]]:
+        """(row, col) of the number cells whose format shows a percentage (Excel shows
+        0.117 as 11.7 %). Text, booleans and errors are left out."""
+        styles = sorted(self.styles.percent_styles())
+        if not styles:
+            return set()  # the usual case: no % format in the workbook
+        test = " or ".join([f"@s='{k}'" for k in styles] + (["not(@s)"] if 0 in styles else []))
+        refs = etree.XPath(f"m:row/m:c[({test}) and (not(@t) or @t='n') and m:v]/@r",
+                           namespaces=NS, smart_strings=False)(self.data)
+        return {split_ref(r) for r in refs}
 
     def error_cells(self) -> dict[tuple[int, int], str]:
         """(row, col) → the error value (``"#N/A"``) of every cell holding one: the value
@@ -281,7 +366,7 @@ class Sheet:
         if isinstance(value, (dt.datetime, dt.date)):
             if not isinstance(value, dt.datetime):
                 value = dt.datetime(value.year, value.month, value.day)
-            serial = (value - EXCEL_EPOCH).total_seconds() / 86400
+            serial = (value - self.epoch).total_seconds() / 86400
             style = self.styles.variant(style, num_fmt="yyyy-mm-dd hh:mm")
             return f'<c r="{ref}"{_s(style)}><v>{_number(serial)}</v></c>'
         text = _XML_BAD.sub("", str(value))[:MAX_TEXT]
@@ -368,6 +453,28 @@ _XP_FIRST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][1]/@r", namespaces=NS, sma
 _XP_LAST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][last()]/@r", namespaces=NS,
                              smart_strings=False)
 _XP_VALUE_ROWS = etree.XPath("m:row[m:c/m:v or m:c/m:is]/@r", namespaces=NS, smart_strings=False)
+
+
+def _number_rows_and_cells(data: etree._Element) -> None:
+    """Give every row and cell its ``r`` as Excel reads a sheet written without them: a
+    row without ``r`` follows the row before it, a cell without ``r`` the cell before it
+    (the first ones are row 1 and column A). Changes the tree only, which is written
+    back only if Potentiel writes into the sheet."""
+    r = 0
+    for row in data.iterfind("m:row", NS):
+        given = row.get("r")
+        r = int(given) if given and given.isdigit() else r + 1
+        if given is None:
+            row.set("r", str(r))
+        col = 0
+        for cell in row.iterfind("m:c", NS):
+            ref = cell.get("r")
+            if ref:
+                m = _REF.match(ref.upper())
+                col = col_number(m.group(1)) if m else col + 1
+            else:
+                col += 1
+                cell.set("r", f"{col_letter(col)}{r}")
 
 
 _FAR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Za-z]{3,}[0-9]+|[A-Za-z]{1,2}[0-9]{6,})"'

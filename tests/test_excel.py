@@ -421,3 +421,40 @@ def test_a_second_run_reads_its_own_output_back(tmp_path, same):
 
 def _cells(path):
     return cells(path, values_only=True)
+
+
+class _Column:
+    def __init__(self, fmt):
+        self.number_format = fmt
+
+
+class _DesktopSheet:
+    """What `_percent_cells` asks of a live sheet: the engine's name, a column's format."""
+
+    def __init__(self, formats):
+        self.formats = formats
+        self.calls = []
+        self.book = type("B", (), {"app": type("A", (), {"engine": type("E", (), {"name": "excel"})})})
+
+    def range(self, first, last):
+        assert first[1] == last[1]  # one column at a time
+        self.calls.append((first, last))
+        return _Column(self.formats[first[1]])
+
+
+def test_desktop_reads_number_formats_once_per_column():
+    from potentiel.excel import _percent_cells
+    sheet = _DesktopSheet({1: "General", 2: "0.0%", 3: None, 4: '0.0"%"'})
+    percent, unknown = _percent_cells(sheet, hr=5, c1=1, c2=4, n=3)
+    assert percent == [(0, 1), (1, 1), (2, 1)] and unknown == [2]  # mixed formats: unknown
+    assert sheet.calls == [((6, c), (8, c)) for c in range(1, 5)]
+
+
+def test_remote_books_have_no_number_formats(tmp_path, same):
+    from potentiel.excel import read_accounts
+    book = book_of(payload_from_workbook(TEMPLATE))
+    try:
+        raw = read_accounts(book).raw
+    finally:
+        book.close()
+    assert list(raw.percent_cells) == [] and list(raw.unknown_formats) == list(range(len(raw.headers)))
