@@ -71,6 +71,12 @@ def test_penetration_of_exactly_a_fifth_is_medium_and_of_a_half_strong():
         "medium", "strong", "medium", "weak"]
 
 
+def test_a_share_typed_in_settings_is_scaled_in_decimal():
+    from potentiel.config import _share
+    assert _share("12.3", "Settings!B4", "weak penetration") == 0.123   # 12.3 / 100 is not
+    assert _share("0.7 %", "Settings!B4", "weak penetration") == 0.007
+
+
 @pytest.mark.parametrize("share, amounts, expected", [
     (0.8, [0.1, 0.2, 0.7], [False, True, True]),            # 0.2 + 0.7 is 90 %: 0.1 is out
     (0.7, [0.1, 0.2, 0.7], [False, False, True]),           # 0.7 above 0.2: exactly 70 %, out
