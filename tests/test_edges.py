@@ -153,3 +153,85 @@ def test_top_share_is_the_decimal_definition(values, share):
     s = Decimal(repr(share))
     want = [v > 0 and sum(w for w in typed if w > v) < s * total for v in typed]
     assert got == want
+
+
+# ----------------------------------------------------------------------------- confidence
+
+def revenue_and_trend_only(tmp_path, n=60):
+    from helpers import write_workbook
+    from potentiel import sample
+    rows = [r for r in sample.make_accounts(400) if r[2] == "Client" and r[5] and r[6] and r[7]][:n]
+    headers = ("Code client", "Raison sociale", "Statut", "CA N", "CA N-1", "CA N-2")
+    return write_workbook(tmp_path / "few.xlsx", headers,
+                          [[r[0], r[1], r[2], r[5], r[6], r[7]] for r in rows])
+
+
+def test_absent_columns_count_as_unknown_so_a_file_with_revenue_and_trend_has_no_a(tmp_path):
+    result, _ = score_file(revenue_and_trend_only(tmp_path), tmp_path / "out.xlsx")
+    out = result.outputs
+    # revenue 25 + trend 10 of the default 100: 35 % of the weight rests on known values
+    assert set(out["Confidence"]) == {0.35}
+    assert result.counts["A"] == 0 and (out["Flags"].str.contains("thin-data")).all()
+    assert out["Score"].notna().all()              # the score still rests on what is known
+    notes = [w for w in result.warnings if w.kind == "criteria-without-columns"]
+    assert len(notes) == 1 and result.warnings[0] is notes[0]   # once, first
+    for name in ("potential (Potential)", "solvency", "growth", "prescription", "relationship",
+                 "accessibility"):
+        assert name in notes[0].message
+    assert "60 of 60 rest on half of it or less" in notes[0].message
+    assert "none of its inputs" not in " ".join(w.message for w in result.warnings)
+    collect = out.loc[0, "To collect"]
+    assert collect.startswith("add columns Potential (or Headcount and Spend per employee), ")
+    assert "Relationship" in collect
+
+
+def test_a_weight_of_0_in_settings_leaves_absent_criteria_out_of_the_model(tmp_path):
+    from helpers import write_workbook
+    from potentiel import sample
+    rows = [r for r in sample.make_accounts(400) if r[2] == "Client" and r[5] and r[6] and r[7]][:20]
+    weights = [("Weight: potential", 0), ("Weight: solvency", 0), ("Weight: growth", 0),
+               ("Weight: prescription", 0), ("Weight: relationship", 0),
+               ("Weight: accessibility", 0)]
+    path = write_workbook(tmp_path / "few.xlsx", ("id", "name", "status", "revenue", "revenue_n1",
+                                                  "revenue_n2"),
+                          [[r[0], r[1], r[2], r[5], r[6], r[7]] for r in rows], settings=weights)
+    result, _ = score_file(path, tmp_path / "out.xlsx")
+    assert set(result.outputs["Confidence"]) == {1.0}
+    assert not any(w.kind == "criteria-without-columns" for w in result.warnings)
+    assert (result.outputs["To collect"] == "").all()
+
+
+def test_one_missing_column_is_named_in_to_collect(plugins):
+    result = score_records([{"id": "X", "status": "client", "revenue": 9e5, "revenue_n1": 8e5,
+                             "revenue_n2": 7e5, "payment_incidents": 0, "growth_pct": 5,
+                             "prescription": 3, "relationship": 4, "distance_km": 10}],
+                           plugins)
+    out = result.outputs.loc[0]
+    assert out["Confidence"] == 0.75
+    assert out["To collect"] == ("add a Potential column (or Headcount and Spend per "
+                                 "employee)")
+
+
+def test_few_columns_case_says_once_why_no_account_is_a(tmp_path):
+    work = tmp_path / "j.xlsx"
+    shutil.copy(case("j_key_warning_hidden.xlsx"), work)
+    result, _ = score_file(work, tmp_path / "out.xlsx")
+    notes = [w for w in result.warnings if w.kind == "criteria-without-columns"]
+    assert len(notes) == 1 and result.warnings[0] is notes[0]
+    for name in ("solvency", "prescription", "relationship", "accessibility"):
+        assert name in notes[0].message
+    assert f"{len(result.category)} of {len(result.category)} rest on half of it or less" \
+        in notes[0].message
+    assert result.counts["A"] == 0
+
+
+@pytest.mark.parametrize("known, thin", [
+    ({"revenue": 9e5, "potential": 1e6}, True),                           # exactly 50 %
+    ({"revenue": 9e5, "potential": 1e6, "relationship": 5}, False),       # 55 %
+])
+def test_half_of_the_weight_or_less_is_at_most_b(plugins, known, thin):
+    rs = load_ruleset(None, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    result = score_records([{"id": "X", "status": "client", **known}], plugins, rs)
+    assert ("thin-data" in result.rules.fired[0]) is thin
+    if thin:
+        assert result.category[0] in ("B", "C", "D")
