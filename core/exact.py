@@ -168,7 +168,7 @@ def integers(values: np.ndarray) -> np.ndarray:
         # below 10**15 an integer and its scale give back the float only if that is the
         # decimal it was typed as (15 digits tell floats apart)
         if np.abs(scaled).max() < 1e15 and np.array_equal(scaled / 10.0 ** k, v):
-            if np.abs(scaled).max() * len(v) < 2.0 ** 40:
+            if np.abs(scaled).max() * len(v) < 2.0 ** 62:  # sums fit in int64
                 return scaled.astype(np.int64)
             return np.array([int(s) for s in scaled.tolist()], dtype=object)
     parts = [typed(x).as_tuple() for x in v.tolist()]
