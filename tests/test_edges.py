@@ -190,7 +190,8 @@ def test_absent_columns_count_as_unknown_so_a_file_with_revenue_and_trend_has_no
 def test_a_weight_of_0_in_settings_leaves_absent_criteria_out_of_the_model(tmp_path):
     from helpers import write_workbook
     from potentiel import sample
-    rows = [r for r in sample.make_accounts(400) if r[2] == "Client" and r[5] and r[6] and r[7]][:20]
+    rows = [r for r in sample.make_accounts(400)
+            if r[2] == "Client" and r[5] and r[6] and r[7]][:20]
     weights = [("Weight: potential", 0), ("Weight: solvency", 0), ("Weight: growth", 0),
                ("Weight: prescription", 0), ("Weight: relationship", 0),
                ("Weight: accessibility", 0)]
