@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from .categories import DEFAULT_CATEGORIES, Band, CategorySpec, Quota
+from .exact import share as exact_share
 from .fields import normalise
 from .numbers import parse_number
 from .portfolio import MatrixTiers
@@ -107,7 +108,7 @@ def _share(value: Any, where: str, what: str) -> float:
     text = str(value).strip()
     v = _number(value, where, what)
     if text.endswith("%") or v > 1:
-        v = v / 100
+        v = exact_share(v)  # in decimal: 12.3 is 0.123 (12.3 / 100 is not)
     if not 0 <= v <= 1:
         raise UserError(f'"{value}" is not a share between 0 and 100 % ({what})', where)
     return v

@@ -27,7 +27,8 @@ from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TA
 from .manager import Plugins, load_plugins
 from .problems import Problem, UserError
 from .rules.result import RulesResult
-from .scoring import CriteriaScores, Weighted, run_criteria, weighted_score
+from .scoring import (CriteriaScores, Weighted, absent_columns_warning, run_criteria,
+                      weighted_score)
 from .validate import RawTable, Validated, validate
 
 PORTFOLIO_FIELDS = ("penetration", "potential_tier", "penetration_tier", "nearest_rep",
@@ -176,11 +177,12 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     kwargs = {} if time_limit is None else {"time_limit": time_limit}
     crit = run_criteria(accounts, criteria, config.params, present, warnings, **kwargs)
     weights = {name: float(config.weights.get(name, c.default_weight)) for name, c in criteria.items()}
-    for name, absent in crit.absent.items():
-        if absent and len(absent) == len(criteria[name].inputs):
-            weights[name] = 0.0  # no input column at all: not this workbook's criterion
     # What rules see as `confidence`: the share of weight on known scores, before any rule.
     accounts["confidence"] = weighted_score(crit.scores, weights).confidence
+    # No input column is unknown, not "left out": only a weight of 0 leaves the model.
+    absent_note = absent_columns_warning(criteria, crit.absent, weights, accounts["confidence"])
+    if absent_note is not None:
+        warnings.insert(0, absent_note)  # run-level: it explains the categories
     rules = _rules_stage(ruleset, accounts, crit.scores, config, warnings)
     scores = crit.scores.copy()
     for name, override in rules.score.items():

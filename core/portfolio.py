@@ -12,6 +12,11 @@ All computed on whole columns. Definitions (tested on hand-computed cases):
   treated alike;
 - the nearest rep is the salesperson whose base is closest by great-circle (haversine)
   distance, on a sphere of radius 6,371 km.
+
+Exact at the edges: penetration is the decimal quotient of the typed amounts (see
+`exact`), so 2,000.02 of 10,000.10 is exactly 20 %, "medium" and not "weak"; the Top 80 %
+sums are exact sums of the typed amounts, so three accounts making exactly 80.00 % of the
+revenue (with cents) leave the fourth out.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from . import exact
 
 EARTH_RADIUS_KM = 6371.0
 POTENTIAL_TIERS = ("high", "medium", "low")
@@ -78,13 +85,14 @@ def nearest_rep(accounts: pd.DataFrame, reps: pd.DataFrame | None) -> tuple[pd.S
 
 
 def penetration(revenue: pd.Series, potential: pd.Series) -> pd.Series:
-    """revenue ÷ potential; NaN where potential is missing or ≤ 0 or revenue is missing."""
-    pot = potential.astype(float)
-    rev = revenue.astype(float).clip(lower=0)
+    """revenue ÷ potential (a share, 0.25 = 25 %) as decimal arithmetic on the typed
+    amounts gives it; NaN where potential is missing or ≤ 0 or revenue is missing."""
+    pot = potential.to_numpy(dtype=float)
+    rev = np.clip(revenue.to_numpy(dtype=float), 0, None)
     valid = pot > 0
-    out = pd.Series(np.nan, index=revenue.index)
-    out[valid] = rev[valid] / pot[valid]
-    return out
+    out = np.full(len(pot), np.nan)
+    out[valid] = exact.divide(rev[valid], pot[valid])
+    return pd.Series(out, index=revenue.index)
 
 
 def potential_bounds(potential: pd.Series, tiers: MatrixTiers) -> tuple[float, float]:
@@ -99,7 +107,10 @@ def potential_bounds(potential: pd.Series, tiers: MatrixTiers) -> tuple[float, f
 
 
 def tier(values: pd.Series, high: float, low: float, names: tuple[str, str, str]) -> pd.Series:
-    """names[0] where value ≥ high, names[2] where value < low, names[1] between; None if NaN."""
+    """names[0] where value ≥ high, names[2] where value < low, names[1] between; None if NaN.
+
+    Plain float comparisons are exact here: the values are typed amounts or exact
+    quotients (`penetration`), and the bounds typed shares or amounts."""
     v = values.to_numpy(dtype=float)
     out = np.full(len(v), None, dtype=object)
     out[v >= high] = names[0]
@@ -132,15 +143,27 @@ def matrix_label(pot_tier: pd.Series, pen_tier: pd.Series) -> pd.Series:
 
 
 def top_share(revenue: pd.Series, share: float = 0.8, eligible: pd.Series | None = None) -> pd.Series:
-    """True for the accounts that make ``share`` of revenue (see the module docstring)."""
+    """True for the accounts that make ``share`` of revenue (see the module docstring).
+
+    Sums and the comparison with ``share`` are exact on the typed amounts: they are
+    turned into integers on one decimal scale (cents, usually) and ``share`` into a
+    fraction p / q, so "above < share × total" is ``above × q < p × total`` in integers."""
     rev = revenue.astype(float).fillna(0.0).clip(lower=0.0)
     if eligible is not None:
         rev = rev.where(eligible.astype(bool), 0.0)
     v = rev.to_numpy()
-    total = v.sum()
-    if total <= 0:
+    v = np.where(np.isfinite(v), v, 0.0)
+    if not (v > 0).any():
         return pd.Series(False, index=revenue.index)
-    asc = np.sort(v)
-    suffix = np.concatenate([np.cumsum(asc[::-1])[::-1], [0.0]])  # suffix[i] = sum(asc[i:])
+    ints = exact.integers(v)
+    p, q = exact.ratio_parts(share)
+    order = np.argsort(v, kind="stable")
+    asc, asc_ints = v[order], ints[order]
+    if asc_ints.dtype != object and float(asc_ints.sum()) * max(abs(p), q, 1) >= 2.0 ** 62:
+        asc_ints = asc_ints.astype(object)  # int64 would overflow: Python integers
+    suffix = np.concatenate([np.cumsum(asc_ints[::-1])[::-1],
+                             np.array([0], dtype=asc_ints.dtype)])  # suffix[i] = sum(asc[i:])
+    total = suffix[0]
     above = suffix[np.searchsorted(asc, v, side="right")]  # sum of strictly greater revenues
-    return pd.Series((above < share * total) & (v > 0), index=revenue.index)
+    inside = np.asarray(above * q < p * total, dtype=bool)
+    return pd.Series(inside & (v > 0), index=revenue.index)

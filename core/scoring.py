@@ -4,7 +4,11 @@ Each criterion scores the whole table inside the core's error handling: a criter
 raises, returns the wrong length, values outside 0–100 or nothing usable is named in the
 warnings and its column is blank (or clipped), and the run goes on. The weighted score
 leaves out, account by account, the criteria that could not be scored; ``Confidence`` is
-the share of the total weight that rests on known inputs.
+the share of the model's weight that rests on known values. A criterion whose input
+columns are all absent from the workbook is unknown for every account: it lowers
+everyone's confidence (one run-level warning names the columns, `absent_columns_warning`).
+Only a weight of 0, set by the company in the rule file or in Settings, leaves a
+criterion out of the model.
 """
 
 from __future__ import annotations
@@ -87,10 +91,7 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
         absent = [i.name for i in crit.inputs if i.name not in present]
         result.absent[name] = absent
         if crit.inputs and len(absent) == len(crit.inputs):
-            warnings.append(Problem(
-                f"criterion {name}: none of its inputs ({', '.join(i.title for i in crit.inputs)}) "
-                "is in the Accounts table; it is left blank and the weights rest on the others"))
-            continue
+            continue  # unknown for every account: one run-level warning (absent_columns_warning)
         if absent:
             warnings.append(Problem(
                 f"criterion {name}: column {', '.join(absent)} is not in the Accounts table; "
@@ -119,6 +120,48 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
     result.scores = pd.DataFrame(scores, index=index)
     result.reasons = pd.DataFrame(reasons, index=index)
     return result
+
+
+def without_columns(criteria: Mapping[str, Criterion], absent: Mapping[str, list[str]],
+                    weights: Mapping[str, float]) -> list[str]:
+    """The criteria in the model (weight > 0) none of whose input columns is in the table."""
+    return [name for name, crit in criteria.items()
+            if weights.get(name, 0) > 0 and crit.inputs
+            and len(absent.get(name, ())) == len(crit.inputs)]
+
+
+def absent_columns_warning(criteria: Mapping[str, Criterion], absent: Mapping[str, list[str]],
+                           weights: Mapping[str, float],
+                           confidence: pd.Series | None = None) -> Problem | None:
+    """One run-level warning naming the criteria of the model that have no column in the
+    Accounts table, and what that does to confidence; None if there is none.
+
+    ``absent``: criterion → input fields not in the table (`CriteriaScores.absent`);
+    ``weights``: criterion → weight as the company set it (any scale); ``confidence``:
+    per account, 0–1 (`Weighted.confidence`), to say how many accounts are thin."""
+    names = without_columns(criteria, absent, weights)
+    if not names:
+        return None
+    listed = "; ".join(f"{n} ({' or '.join(i.title for i in criteria[n].inputs)})"
+                       for n in names)
+    which = "criterion" if len(names) == 1 else f"{len(names)} criteria"
+    if confidence is not None and len(confidence):
+        conf = confidence.fillna(0.0).to_numpy(dtype=float)
+        thin = int((conf <= 0.5).sum())
+        effect = (f"the best-known account rests on {conf.max() * 100:.0f} % of the weight "
+                  "(Confidence)")
+        if thin:
+            effect += (f", and {thin} of {len(conf)} rest on half of it or less, which the "
+                       "default rules (thin-data) keep out of A")
+    else:
+        total = sum(w for w in weights.values() if w > 0)
+        reach = (total - sum(weights[n] for n in names)) / total if total > 0 else 0.0
+        effect = f"no account rests on more than {reach * 100:.0f} % of the weight (Confidence)"
+    return Problem(
+        f"no column in the Accounts table for {which} of the model: {listed}. Unknown for "
+        f"every account: {effect}. Add the columns, or set the weight to 0 in Settings or "
+        "the rule file to leave a criterion out of the model.",
+        kind="criteria-without-columns")
 
 
 def crit_input_numeric(crit: Criterion, name: str) -> bool:
@@ -162,13 +205,15 @@ def _check_output(name: str, out: Any, index: pd.Index, warnings: list[Problem])
 @dataclass
 class Weighted:
     score: pd.Series          # 0–100, NaN when no criterion is known
-    confidence: pd.Series     # share of total weight on known criteria
+    confidence: pd.Series     # share of the model's weight on known criteria (0–1)
     contributions: pd.DataFrame  # points each criterion brings to the score
     weights: dict[str, float]    # normalised (sum 1 over weight > 0)
 
 
 def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float]) -> Weighted:
-    """Weights are normalised; an unknown criterion is left out of that account's weighting."""
+    """Weights are normalised; an unknown criterion is left out of that account's weighting
+    and lowers its confidence. Every criterion with a weight > 0 is in the model, known or
+    not (a criterion without any column is all NaN in ``scores``)."""
     names = [c for c in scores.columns if weights.get(c, 0) > 0]
     total = sum(weights[c] for c in names)
     index = scores.index
@@ -179,7 +224,7 @@ def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float]) -> Weight
     s = scores[names].to_numpy(dtype=float)
     known = ~np.isnan(s)
     # rounded: 0.25 + 0.1 + 0.1 + 0.05 must be 0.5, not 0.49999999999999994 (a threshold
-    # such as "confidence < 50%" reads it)
+    # such as "confidence <= 50%" reads it)
     den = np.round((known * w).sum(axis=1), 9)
     num = (np.nan_to_num(s) * w).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -154,13 +154,16 @@ def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
 
 
 def to_collect_column(result: "Result") -> pd.Series:
-    """Blank inputs of the criteria that could not be scored, heaviest weight first."""
+    """What would raise the account's confidence, heaviest weight first: the blank inputs
+    of the criteria it could not be scored on, then the columns the workbook lacks
+    (``Relationship; add a Potential column (or Headcount and Spend per employee)``)."""
     index = result.accounts.index
     acc = result.accounts
     scores = result.scores.scores
     weights = result.weighted.weights
+    absent = result.scores.absent
     hints = derivation_hints(result)
-    masks, words = [], []
+    blank_masks, blank_words, col_masks, col_words = [], [], [], []
     order = sorted((n for n in result.criteria if weights.get(n, 0) > 0), key=lambda n: -weights[n])
     seen: set[str] = set()
     for name in order:
@@ -171,13 +174,32 @@ def to_collect_column(result: "Result") -> pd.Series:
             if inp.name in seen:
                 continue
             seen.add(inp.name)
+            if inp.name in absent.get(name, ()):
+                col_masks.append(nan)
+                col_words.append((inp.title, hints.get(inp.name, "")))
+                continue
             blank = acc[inp.name].isna().to_numpy() if inp.name in acc else np.ones(len(index), bool)
-            masks.append(nan & blank)
-            words.append(inp.title + hints.get(inp.name, ""))
-    if not masks:
-        return pd.Series([""] * len(index), index=index, dtype=object)
-    text = listing(masks, words)
-    return pd.Series(np.where(pd.notna(text), text, ""), index=index, dtype=object)
+            blank_masks.append(nan & blank)
+            blank_words.append(inp.title + hints.get(inp.name, ""))
+    n = len(index)
+    blanks = listing(blank_masks, blank_words) if blank_masks else np.full(n, None, dtype=object)
+    columns = np.full(n, None, dtype=object)
+    if col_masks:
+        def add(code: int) -> str | None:
+            words = [w for i, w in enumerate(col_words) if code >> i & 1]
+            if not words:
+                return None
+            if len(words) == 1:
+                return f"add a {words[0][0]} column{words[0][1]}"
+            return "add columns " + ", ".join(title + hint for title, hint in words)
+        if len(col_masks) <= 62:
+            columns = by_code(bit_codes(col_masks), add)
+        else:  # more columns than bits: name them all where any is missing
+            anywhere = np.logical_or.reduce(col_masks)
+            columns = np.where(anywhere, "add columns " + ", ".join(t + h for t, h in col_words),
+                               None)
+    text = join([blanks, columns], "; ", n)
+    return pd.Series(text, index=index, dtype=object)
 
 
 def derivation_hints(result: "Result") -> dict[str, str]:

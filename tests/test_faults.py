@@ -138,8 +138,13 @@ def test_criteria_that_fail_are_named_and_leave_the_other_scores_alone(book, tmp
         assert f"{name} (plugin error)" in why
     assert "blank" in why
     clean = clean_run(book, tmp_path)
-    # weights rest on the criteria that scored: the same scores and categories
-    assert result.outputs[COMPARED].equals(clean[COMPARED])
+    # weights rest on the criteria that scored: the same scores and categories, except that
+    # a failed criterion is unknown, so it lowers confidence and a thin account is at most B
+    scores = [c for c in COMPARED if c != "Category"]
+    assert result.outputs[scores].equals(clean[scores])
+    thin = result.outputs["Flags"].fillna("").str.contains("thin-data")
+    assert result.outputs.loc[~thin, "Category"].equals(clean.loc[~thin, "Category"])
+    assert (result.outputs.loc[thin, "Category"].isin(["B", "C", "D"])).all()
 
 
 def test_scores_outside_0_100_are_clipped_and_named(book, tmp_path):

@@ -178,11 +178,23 @@ def test_distance_comes_from_coordinates_only_where_blank():
     assert raw_rows[0][3] is None                   # the input itself is never filled in
 
 
-def test_missing_input_column_is_reported_and_does_not_weigh():
-    r = score([["X", 60]], ["id", "a"], Column("ca", "a"), Column("cb", "b"))
-    assert any("criterion cb: none of its inputs (B) is in the Accounts table" in str(w)
-               for w in r.warnings)
-    # not this workbook's criterion: it lowers nobody's confidence and is not "to collect"
+def test_missing_input_column_is_unknown_named_once_and_to_collect():
+    r = score([["X", 60], ["Y", 80]], ["id", "a"], Column("ca", "a"), Column("cb", "b"))
+    notes = [w for w in r.warnings if "no column in the Accounts table" in w.message]
+    assert len(notes) == 1 and "cb (B)" in notes[0].message
+    assert "best-known account rests on 50 % of the weight" in notes[0].message
+    assert "2 of 2 rest on half of it or less" in notes[0].message
+    # unknown, not left out: half of the model's weight rests on known values
+    assert list(r.outputs["Confidence"]) == [0.5, 0.5]
+    assert list(r.outputs["To collect"]) == ["add a B column"] * 2
+    assert "not scored: cb" in r.outputs.loc[0, "Why"]
+    assert r.outputs.loc[0, "Score"] == 60.0  # the score rests on what is known
+
+
+def test_a_weight_of_0_set_by_the_company_leaves_a_criterion_out():
+    r = score([["X", 60]], ["id", "a"], Column("ca", "a"), Column("cb", "b"),
+              config=Config(weights={"cb": 0}))
+    assert not any("no column in the Accounts table" in w.message for w in r.warnings)
     assert r.outputs.loc[0, "Confidence"] == 1.0
     assert r.outputs.loc[0, "To collect"] == "" and "not scored" not in r.outputs.loc[0, "Why"]
 

@@ -60,11 +60,12 @@ def test_register_criteria_drop_in_file_adds_a_weighted_column(tmp_path):
     result, _ = score_file(path, plugin_dirs=[str(d)])
     assert str(result.scores.failed) == "{}" or "loyalty" not in result.scores.failed
     assert list(result.outputs["Score: loyalty"]) == [50, 50]
-    # criteria with no input column in this workbook (growth, prescription) do not weigh
-    present = [n for n, c in result.criteria.items()
-               if len(result.scores.absent[n]) < len(c.inputs)]
-    total = sum(result.criteria[n].default_weight for n in present)
-    assert "growth" not in present and "loyalty" in present
+    # every criterion of the model weighs, with or without a column in this workbook
+    # (growth and prescription have none: they are unknown, and lower confidence)
+    weights = {n: result.config.weights.get(n, c.default_weight)
+               for n, c in result.criteria.items()}
+    total = sum(w for w in weights.values() if w > 0)
+    assert len(result.scores.absent["growth"]) == len(result.criteria["growth"].inputs)
     assert result.weighted.weights["loyalty"] == pytest.approx(20 / total)
     ws = openpyxl.load_workbook(path)["Accounts"]
     assert "Score: loyalty" in [c.value for c in ws[1]]

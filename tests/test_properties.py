@@ -5,7 +5,8 @@
   number-like text, ragged rows) never crash the pipeline and never change the input;
   every score is within 0–100 (or blank); with no rule, the category never gets worse as
   the score rises (bands and quotas). 150 tables per run, up to 12 rows each; 40 more
-  through the default rules on both engines, which must agree.
+  through the default rules on both engines, which must agree, and 40 through rules with
+  arithmetic at exact shares (amounts with cents making exactly 10 %, 20 %, 80 %).
 - The same through the headless front end on real .xlsx files: the input cells read back
   identical. 30 workbooks per run (each is written, scored and read back).
 - Random rule files (a grammar of plausible rule files, plus random edits of a valid
@@ -63,6 +64,9 @@ cell_values = st.one_of(
     st.sampled_from(["client", "Prospect ", "suspect", "n/a", "1 200,50", "12 %", "-",
                      "=1+1", "1e308", "-0", "€ 3,5", "Δ", "١٢٣", "😀", "NaN", "inf",
                      "2024-02-30", "A", "true", "0x10", "1_000"]),
+    # decimal edges: shares of exactly 10 %, 20 %, 80 % once the cents are read exactly
+    st.sampled_from([1000.01, 10000.1, 2000.02, 4000.04, 20000.2, 0.1, 0.2, 0.3, 8017.98,
+                     4601.58, 2334.6, 1869.27, "1 000,01", "10 000,10"]),
 )
 header_values = st.one_of(st.sampled_from(HEADERS), st.none(), st.just(""),
                           st.text(min_size=1, max_size=10))
@@ -146,6 +150,46 @@ def test_random_tables_through_the_rules_on_both_engines(plugins, default_rules,
         for col in [c for c in r.outputs.columns if c == "Score" or c.startswith("Score: ")]:
             known = r.outputs[col].dropna()
             assert ((known >= 0) & (known <= 100)).all()
+
+
+EDGE_RULES = textwrap.dedent('''
+    extends: default
+    rules:
+      - id: ratio-low
+        when: revenue / potential < 10%
+        then: {flag: ratio-low}
+        why: Less than a tenth won.
+      - id: ratio-exact
+        when: revenue / potential == 20% or revenue + potential == 0.3
+        then: {flag: ratio-exact}
+        why: Exactly.
+      - id: weak
+        when: penetration_tier == "weak" or penetration < 20%
+        then: {flag: weak}
+        why: Weak.
+      - id: tenth
+        when: revenue >= potential * 0.1
+        then: {points: 1}
+        why: At least a tenth.
+''')
+
+
+@pytest.fixture(scope="module")
+def edge_rules(plugins, tmp_path_factory):
+    path = tmp_path_factory.mktemp("edge") / "edge.yaml"
+    path.write_text(EDGE_RULES, encoding="utf-8")
+    return load_ruleset(path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+
+
+@settings(max_examples=examples(40), **COMMON)
+@given(table=tables())
+def test_decimal_edges_through_arithmetic_rules_on_both_engines(plugins, edge_rules, table):
+    """Rules with arithmetic at exact shares: both engines give the same outcome."""
+    headers, rows = table
+    results = [run(RawTable(headers, rows), plugins, Config(engine=e), edge_rules)
+               for e in ("compiled", "durable")]
+    a, b = (r.outputs for r in results)
+    assert a.equals(b) or a.fillna(-1).astype(str).equals(b.fillna(-1).astype(str))
 
 
 xlsx_values = st.one_of(

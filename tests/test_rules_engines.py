@@ -9,6 +9,10 @@ accounts with blanks. Three checks:
 - the durable JSON (`to_durable.py`) means the same, read by a small pure-Python reader of
   durable's condition language (runs everywhere);
 - durable_rules itself agrees, through ``potentiel.rules.durable_engine``.
+
+Values and constants include decimal edges (0.1 + 0.2 == 0.3, 1,000.01 / 10,000.1 ==
+0.1): the reference computes arithmetic in decimal on every account, the engines in
+floats redone in decimal only near a short decimal, and they must agree.
 """
 
 import tempfile
@@ -39,8 +43,11 @@ NUMBER_FIELDS = ["distance_km", "headcount", "revenue", "potential", "growth_pct
                  "penetration", "score.revenue"]
 TEXT_FIELDS = ["status", "salesperson", "nearest_rep", "potential_tier"]
 CHOICES = {"status": ["client", "prospect", "suspect"], "potential_tier": ["high", "medium", "low"]}
-CONSTANTS = [0.0, 1.0, 5.0, 600.0, -3.0, 0.25, 2.5, 100.0, 5e-05, 1e20]
-NUMBERS = CONSTANTS + [None, None, -0.0, 599.9999, 1e-7, 3e300, 7.0, 17.0, 33.0]
+CONSTANTS = [0.0, 1.0, 5.0, 600.0, -3.0, 0.25, 2.5, 100.0, 5e-05, 1e20,
+             0.1, 0.2, 0.3, 100.001]  # decimal edges: 0.1 + 0.2, 1,000.01 × 0.1, …
+# amounts with cents whose float arithmetic lands a unit off the decimal result
+EDGES = [0.1, 0.2, 1000.01, 10000.1, 2000.02, 999.99, 1000.0, 0.3]
+NUMBERS = CONSTANTS + EDGES + [None, None, -0.0, 599.9999, 1e-7, 3e300, 7.0, 17.0, 33.0]
 TEXTS = [None, None, "client", "Prospect ", "suspect", "bob", "BOB", "  ", "high", "Low", "é",
          "É", "medium"]
 OPS = ["<", "<=", ">", ">=", "==", "!="]

@@ -10,13 +10,20 @@ durable_rules has no ``$not`` and needs exactly that.
 Every comparison in the normal form reads one column against constants. Arithmetic, and
 comparisons between two fields, become a `Hidden` column computed once (vectorised, see
 `values.py`) and shared by both engines, so they cannot disagree on arithmetic.
+
+Arithmetic is decimal arithmetic on the values as typed (`decimal_value`, see
+`potentiel.exact`): ``1000.01 / 10000.1`` is exactly 0.1, so ``revenue / potential < 10%``
+does not fire there. An expression's result is the float nearest to its decimal value;
+a sub-expression of constants only (``1 / 3``) is a constant, rounded like a typed one.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable
 
+from ..exact import step, to_float, typed
 from .syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Neg, Node, Not, Num, Or, Str,
                      unparse)
 
@@ -55,20 +62,41 @@ def text_key(value: object) -> str:
 
 
 def arith(op: str, a: float | None, b: float | None) -> float | None:
-    """One arithmetic step on plain floats: blank in, blank out; x/0 or overflow → blank."""
-    if a is None or b is None:
-        return None
-    if op == "+":
-        r = a + b
-    elif op == "-":
-        r = a - b
-    elif op == "*":
-        r = a * b
-    else:
-        if b == 0:
-            return None
-        r = a / b
-    return r if math.isfinite(r) else None
+    """One arithmetic step on typed numbers, in decimal: blank in, blank out; x/0 or
+    overflow → blank; the result is the float nearest to the decimal one."""
+    r = step(op, typed(a), typed(b))
+    return None if r is None else to_float(r)
+
+
+def has_names(node: Node) -> bool:
+    """True if the expression reads a field (False for constants such as ``1 / 3``)."""
+    if isinstance(node, Name):
+        return True
+    if isinstance(node, Neg):
+        return has_names(node.operand)
+    if isinstance(node, Arith):
+        return has_names(node.left) or has_names(node.right)
+    return False
+
+
+def decimal_value(node: Node, leaf: Callable[[str], float | None]) -> Decimal | None:
+    """The decimal value of a number expression; ``leaf(name)`` gives a field's float
+    (None or NaN: blank). Each value is the decimal it was typed as; a step on a blank, a
+    division by zero or a result beyond floats is blank; a sub-expression of constants is
+    rounded to a float like a typed constant (so folding it first changes nothing)."""
+    if isinstance(node, Num):
+        return typed(node.value)
+    if isinstance(node, Name):
+        return typed(leaf(node.name))
+    if isinstance(node, Neg):
+        v = decimal_value(node.operand, leaf)
+        return None if v is None else -v
+    if isinstance(node, Arith):
+        r = step(node.op, decimal_value(node.left, leaf), decimal_value(node.right, leaf))
+        if r is not None and not has_names(node):
+            return typed(to_float(r))
+        return r
+    raise TypeError(f"not a number expression: {node!r}")
 
 
 def compare(op: str, a, b) -> bool:
@@ -95,8 +123,8 @@ def fold(node: Node) -> Node:
     if isinstance(node, Arith):
         left, right = fold(node.left), fold(node.right)
         if isinstance(left, Num) and isinstance(right, Num):
-            value = arith(node.op, left.value, right.value)
-            return Num(value, False, node.pos) if value is not None else _BLANK
+            value = decimal_value(Arith(node.op, left, right, node.pos), lambda name: None)
+            return Num(to_float(value), False, node.pos) if value is not None else _BLANK
         if left is _BLANK or right is _BLANK:
             return _BLANK
         return Arith(node.op, left, right, node.pos)

@@ -1,7 +1,9 @@
 """The meaning of a condition, written as plainly as possible: one account at a time.
 
 A tiny interpreter of the type-checked tree (before any normalisation) in pure Python,
-with three-valued logic spelt out: True, False, or None for unknown. It is slow and never
+with three-valued logic spelt out: True, False, or None for unknown. Arithmetic is
+decimal arithmetic on the typed values, its result the float nearest to it
+(`logic.decimal_value`), account by account. It is slow and never
 used to score; it exists so the tests can check both engines, and the normal form they
 share, against a definition a person can read in one sitting.
 """
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .logic import arith, compare
+from ..exact import to_float
+from .logic import compare, decimal_value
 from .syntax import And, Arith, Bool, Cmp, In, Missing, Name, Neg, Node, Not, Num, Or, Str
 from .values import number_value, text_value
 
@@ -28,8 +31,8 @@ def value_of(node: Node, record: Mapping, kinds: Mapping[str, str]):
         v = value_of(node.operand, record, kinds)
         return None if v is None else -v
     if isinstance(node, Arith):
-        return arith(node.op, value_of(node.left, record, kinds),
-                     value_of(node.right, record, kinds))
+        value = to_float(decimal_value(node, lambda name: number_value(record.get(name))))
+        return None if value != value else value
     raise TypeError(f"not a value: {node!r}")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, replace
 
+from ..exact import share
 from .names import FRACTION, NO_PERCENT, NUMBER, POINTS, TEXT, NameInfo, Scope, or_list
 from .syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Neg, Node, Not, Num, Or, Str,
                      unparse)
@@ -187,7 +188,8 @@ class _Checker:
         if other.scale == POINTS:
             return Num(node.value, False, node.pos)
         if other.scale in (FRACTION, "literal%"):
-            return Num(node.value / 100, False, node.pos)
+            # in decimal: 0.7% is 0.007 exactly (0.7 / 100 in floats is not)
+            return Num(share(node.value), False, node.pos)
         raise TypeProblem(f"{self.show(other)}, not a percentage: remove the % (a percentage "
                           "compares with a share such as penetration, a field in percent or "
                           "a score)", node.pos)

@@ -6,6 +6,12 @@ infinite value, is blank); a text is compared without surrounding spaces and ign
 case (``" Prospect "`` equals ``"prospect"``; blank: None). Hidden columns (arithmetic,
 comparisons between two fields) are computed here too, vectorised: an arithmetic step on
 a blank, a division by zero or an overflow gives a blank.
+
+Arithmetic gives what decimal arithmetic on the typed values gives (`logic.decimal_value`):
+numpy computes in floats with an error bound (`potentiel.exact`), and the few accounts
+whose float is too close to a short decimal (where a threshold can sit) or to the other
+side of a comparison are computed again in decimal. Both engines read these columns, so
+they agree by construction, and with the reference interpreter.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .logic import Hidden, text_key
+from .. import exact
+from .logic import Hidden, decimal_value, text_key
 from .names import SCORE_PREFIX, TEXT
 from .syntax import Arith, Name, Neg, Node, Num
 
@@ -96,40 +103,56 @@ def build_frame(accounts: pd.DataFrame, scores: pd.DataFrame | None,
     return frame
 
 
+def _approximate(node: Node, frame: Frame, n: int) -> exact.Approx:
+    """Floats for a number expression, with a bound on their distance to the decimal."""
+    if isinstance(node, Num):
+        return exact.leaf(np.full(n, float(node.value)))
+    if isinstance(node, Name):
+        return exact.leaf(frame[node.name])
+    if isinstance(node, Neg):
+        inner = _approximate(node.operand, frame, n)
+        return exact.Approx(-inner.value, inner.err)
+    if isinstance(node, Arith):
+        return exact.combine(node.op, _approximate(node.left, frame, n),
+                             _approximate(node.right, frame, n))
+    raise TypeError(f"not a number expression: {node!r}")
+
+
+def _value_at(node: Node, frame: Frame, i: int) -> float:
+    """One account's value of an expression, in decimal (NaN for blank)."""
+    if isinstance(node, Name):
+        return float(frame[node.name][i])
+    return exact.to_float(decimal_value(node, lambda name: frame[name][i]))
+
+
 def evaluate_number(node: Node, frame: Frame, n: int) -> np.ndarray:
-    """A numeric expression over the whole table (float64, NaN for blank)."""
+    """A numeric expression over the whole table (float64, NaN for blank): the float
+    nearest to its decimal value wherever a threshold of up to `exact.DIGITS` significant
+    digits could tell the two apart."""
     if isinstance(node, Num):
         return np.full(n, float(node.value))
     if isinstance(node, Name):
         return frame[node.name]
-    if isinstance(node, Neg):
-        return -evaluate_number(node.operand, frame, n)
-    if isinstance(node, Arith):
-        a = evaluate_number(node.left, frame, n)
-        b = evaluate_number(node.right, frame, n)
-        with np.errstate(all="ignore"):
-            if node.op == "+":
-                r = a + b
-            elif node.op == "-":
-                r = a - b
-            elif node.op == "*":
-                r = a * b
-            else:
-                r = a / b
-                r[b == 0] = np.nan
-        r[~np.isfinite(r)] = np.nan  # overflow is a blank, at every step
-        return r
-    raise TypeError(f"not a number expression: {node!r}")
+    approx = _approximate(node, frame, n)
+    out = approx.value.copy()
+    for i in np.flatnonzero(exact.near_decimal(approx)):
+        out[i] = _value_at(node, frame, i)
+    return out
 
 
 def hidden_column(h: Hidden, frame: Frame, n: int) -> np.ndarray:
     if h.kind == "value":
         return evaluate_number(h.left, frame, n)
     if h.kind == "sign":
-        a = evaluate_number(h.left, frame, n)
-        b = evaluate_number(h.right, frame, n)
+        # the values compared are the floats nearest to each side's decimal value; where
+        # the float columns are too close to tell, they are computed in decimal
+        la, lb = _approximate(h.left, frame, n), _approximate(h.right, frame, n)
+        a, b = la.value, lb.value
         out = np.where(a > b, 1.0, np.where(a < b, -1.0, 0.0))
         out[np.isnan(a) | np.isnan(b)] = np.nan
+        for i in np.flatnonzero(exact.near_each_other(la, lb)):
+            x, y = _value_at(h.left, frame, i), _value_at(h.right, frame, i)
+            out[i] = np.nan if x != x or y != y else (x > y) - (x < y)
         return out
     if h.kind == "member":
         column = frame[h.left.operand.name]
