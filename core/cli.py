@@ -38,6 +38,39 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from .headless import inspect_file
+
+    report = inspect_file(args.file, rules=args.rules, plugin_dirs=args.plugins or ())
+    for line in report.lines(preview_rows=args.rows):
+        print(shown(line))
+    print("Nothing was written.")
+    return EXIT_OK
+
+
+def _cmd_fields(args: argparse.Namespace) -> int:
+    from .manager import load_plugins
+    from .sources.headers import YEAR_FIELDS
+
+    plugins = load_plugins(args.plugins or ())
+    catalogue = plugins.catalogue()
+    print("Fields Potentiel reads, and the headers it accepts for each (case, accents, spaces "
+          "and punctuation are ignored). Only id is required.")
+    for f in catalogue.fields.values():
+        unit = f" [{f.unit}]" if f.unit else ""
+        print(f"\n{f.name} ({f.type}{unit}): {f.description or f.title}")
+        heads = [h for h in dict.fromkeys((f.label, *f.aliases, f.name)) if h]
+        print("  headers: " + ", ".join(heads))
+        if f.name in YEAR_FIELDS:
+            back = YEAR_FIELDS.index(f.name)
+            year = 2025 - back
+            print(f"  by year: CA {year}, CA HT {year}, Chiffre d'affaires {year}, Revenue {year}, "
+                  f"Sales FY{year} (the latest year in the file is N)")
+    print("\nSay which column is which in Settings (Column: revenue → CA HT 2025; in French "
+          "Colonne : CA) or in a rule file's columns: section.")
+    return EXIT_OK
+
+
 def _cmd_plugins(args: argparse.Namespace) -> int:
     from .manager import load_plugins
 
@@ -219,6 +252,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
     p.set_defaults(func=_cmd_rules_test)
+
+    p = sub.add_parser("inspect", help="how a file is read: header row, columns, rows left out",
+                       description="Read FILE as score would and print how: the sheet and "
+                                   "header row found, each column and the field it fills (or "
+                                   "why it is not used), the rows left out, per field the "
+                                   "cells read, blank and unreadable, the first accounts as "
+                                   "read and every notice. Nothing is written.")
+    p.add_argument("file", help="the workbook (.xlsx or .xlsm)")
+    p.add_argument("--rules", metavar="FILE", help="rule file (wins over Settings)")
+    p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
+    p.add_argument("--rows", metavar="N", type=int, default=5,
+                   help="how many accounts to show as read (default 5)")
+    p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("fields", help="every field and the headers it accepts (French, English)")
+    p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
+    p.set_defaults(func=_cmd_fields)
 
     p = sub.add_parser("plugins", help="list criteria and where each comes from")
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")

@@ -18,6 +18,7 @@ from .exact import share as exact_share
 from .fields import normalise
 from .numbers import parse_number
 from .portfolio import MatrixTiers
+from .sources.headers import is_column_map_label
 from .problems import Problem, UserError
 
 ENGINES = ("durable", "compiled")
@@ -127,6 +128,8 @@ def read_settings(rows: Iterable[tuple[Any, Any, str]], criteria: Iterable[str] 
         if label is None or str(label).strip() == "":
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if is_column_map_label(label):  # the column map: read by potentiel.sources.headers
             continue
         key = normalise(label)
         try:

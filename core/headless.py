@@ -650,6 +650,25 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     return result, target
 
 
+def inspect_file(path: str | Path, *, rules: str | None = None,
+                 plugin_dirs: Iterable[str] = ()):
+    """How a workbook's accounts are read (`potentiel inspect`): the `ReadingReport`, and
+    nothing written."""
+    from .pipeline import inspect_tables
+    path = Path(path)
+    wb = Workbook(path)
+    try:
+        with _unexpected(path):
+            settings = read_settings_rows(wb)
+            area, raw = read_accounts(wb, settings)
+        report = inspect_tables(raw, settings, rules=rules, plugin_dirs=plugin_dirs,
+                                base_dir=path.parent)
+        report.notices[:0] = wb.notices
+        return report
+    finally:
+        wb.package.close()
+
+
 @contextmanager
 def _unexpected(path: Path):
     """Parts that contradict each other (a relationship to a missing part, a table without

@@ -345,11 +345,57 @@ def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str
     if engine:
         config = replace(config, engine=engine)
     reps = read_salespeople(salespeople, warnings)
+    accounts = _with_column_map(accounts, settings_rows, ruleset, plugins, warnings)
     result = run(accounts, plugins, config, ruleset, reps, warnings, time_limit=time_limit)
     if not result.rules_name:
         result.rules_name = str(path) if path else "default"
     result.output_sheets = dict(plugins.output_sheets)
     return result
+
+
+def inspect_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str]] = (), *,
+                   rules: str | Path | None = None, plugin_dirs: Iterable[str | Path] = (),
+                   base_dir: Path | None = None, plugins: Plugins | None = None):
+    """How the accounts are read, without scoring: the same Settings, plugins, rule file and
+    column map as `score_tables`, up to validation. Returns the `ReadingReport`, whose
+    ``notices`` also hold the Settings and plugin warnings. Raises `UserError` as
+    `score_tables` does."""
+    settings_rows = list(settings_rows)
+    warnings: list[Problem] = []
+    folder = _setting(settings_rows, ("Plugin folder", "Dossier des plugins"))
+    dirs = [*plugin_dirs, *([_resolve_dir(folder[0], base_dir)] if folder else [])]
+    plugins = plugins or load_plugins(dirs)
+    warnings.extend(plugins.problems)
+    overrides, unknown = read_settings(settings_rows, set(plugins.criteria))
+    warnings.extend(unknown)
+    rules_name = str(rules) if rules else overrides.values.get("Rules file")
+    where = "" if rules else overrides.where.get("Rules file", "")
+    ruleset = _load_ruleset(resolve_rules_file(rules_name, base_dir, where,
+                                               from_command_line=bool(rules)), plugins)
+    accounts = _with_column_map(accounts, settings_rows, ruleset, plugins, warnings)
+    catalogue = plugins.catalogue()
+    for name, kind in getattr(ruleset, "extra_fields", {}).items():
+        from .fields import Field
+        catalogue.add(Field(name, kind))
+    report = validate(accounts, catalogue).report
+    report.notices[:0] = warnings
+    return report
+
+
+def _with_column_map(accounts: RawTable, settings_rows: list[tuple[Any, Any, str]],
+                     ruleset: Any, plugins: Plugins, warnings: list[Problem]) -> RawTable:
+    """The accounts with the column map: the rule file's ``columns:``, then the Settings
+    rows ``Column: <field>`` (which win). A mapped header missing from the sheet is said."""
+    from .sources.headers import check_column_map, column_map_rows
+    catalogue = plugins.catalogue()
+    from_settings, where = column_map_rows(settings_rows, catalogue)
+    from_rules = dict(getattr(ruleset, "columns", {}) or {})
+    if not from_settings and not from_rules:
+        return accounts
+    rules_where = {f: str(getattr(ruleset, "path", "") or "rules") for f in from_rules}
+    warnings.extend(check_column_map({**from_rules, **from_settings}, {**rules_where, **where},
+                                     accounts.headers, accounts.sheet))
+    return replace(accounts, column_map={**from_rules, **from_settings})
 
 
 def _setting(rows: list[tuple[Any, Any, str]], keys: tuple[str, ...]) -> tuple[str, str] | None:

@@ -209,9 +209,11 @@ def counts_text(result: "Result") -> str:
 def log_row(result: "Result", when: dt.datetime | None = None) -> list[Any]:
     when = (when or dt.datetime.now()).replace(microsecond=0)
     ch = result.changes
-    msgs = "; ".join(str(p) for p in result.warnings[:10])
-    if len(result.warnings) > 10:
-        msgs += f"; … and {len(result.warnings) - 10} more"
+    from .sources.reading import group_problems
+    grouped = group_problems(result.warnings)
+    msgs = "; ".join(str(p) for p in grouped)
+    if len(msgs) > 32000 or len(grouped) < len(result.warnings):
+        msgs = f"(every warning with its cell: {READING_SHEET} sheet) " + msgs
     return [when, result.rules_name, result.config.engine, int(len(result.accounts)),
             counts_text(result), int(result.top.sum()), ch["changed"], ch["up"], ch["down"],
             len(result.warnings), msgs[:32000]]
@@ -245,12 +247,22 @@ def console_summary(result: "Result", target: str = "") -> str:
     ch = result.changes
     if result.previous_category is not None and ch["changed"]:
         lines.append(f"  Changed since last run: {ch['changed']} ({ch['up']} up, {ch['down']} down)")
+    if result.reading is not None and result.reading.header_note:
+        lines.append(f"  Read {result.reading.sheet}: {result.reading.header_note}")
+        if result.reading.left_out:
+            rows = ", ".join(str(r.row) for r in result.reading.left_out[:8])
+            lines.append(f"  Rows left out: {len(result.reading.left_out)} (row {rows}; why: "
+                         f"{READING_SHEET} sheet, or potentiel inspect)")
     if result.warnings:
-        lines.append(f"{len(result.warnings)} warning(s):")
-        for p in result.warnings[:30]:
+        from .sources.reading import group_problems
+        grouped = group_problems(result.warnings)
+        same = len(grouped) == len(result.warnings)
+        lines.append(f"{len(result.warnings)} warning(s)" +
+                     ("" if same else f", in {len(grouped)} lines") + ":")
+        for p in grouped:
             lines.append(f"  {p}")
-        if len(result.warnings) > 30:
-            lines.append(f"  … and {len(result.warnings) - 30} more (see the Log sheet)")
+        if not same:
+            lines.append(f"  (each one with its cell: the {READING_SHEET} sheet)")
     return "\n".join(lines)
 
 

@@ -92,10 +92,12 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
         result.absent[name] = absent
         if crit.inputs and len(absent) == len(crit.inputs):
             continue  # unknown for every account: one run-level warning (absent_columns_warning)
+        said = None
         if absent:
+            said = len(warnings)
             warnings.append(Problem(
                 f"criterion {name}: column {', '.join(absent)} is not in the Accounts table; "
-                "it scores on the other inputs"))
+                "it scores on the other inputs", kind="absent-input"))
         view = accounts.copy(deep=False)
         for missing in absent:
             view[missing] = np.nan if crit_input_numeric(crit, missing) else None
@@ -112,7 +114,12 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
             result.failed[name] = "no account could be scored"
             inputs = [i.name for i in crit.inputs if i.name in present and i.name in accounts]
             filled = int(accounts[inputs].notna().all(axis=1).sum()) if inputs else 0
-            if filled:  # NaN is for missing inputs: blank with every input filled is a fault
+            if absent and said is not None:  # one true line, not "missing" then "filled"
+                warnings[said] = Problem(
+                    f"criterion {name} scored no account: it needs {', '.join(absent)}, which "
+                    "is not in the Accounts table, and cannot score on the other inputs alone; "
+                    "add the column (or set its weight to 0)", kind="absent-input")
+            elif filled:  # NaN is for missing inputs: blank with every input filled is a fault
                 warnings.append(Problem(f"criterion {name} scored no account, though {filled} "
                                         "account(s) have all its inputs; its scores are blank "
                                         "and the weights rest on the others"))

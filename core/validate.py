@@ -30,7 +30,7 @@ from .numbers import (NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, NOTE_NOT_AVAILAB
 from .problems import Problem, cell_ref
 from .sources.headers import year_columns
 from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
-from .sources.totals import total_rows
+from .sources.totals import is_total_label, total_rows
 
 # The error values Excel shows in a cell (a formula that failed, or one pasted as values).
 CELL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
@@ -171,6 +171,8 @@ def map_headers(raw: RawTable, catalogue: Catalogue, warnings: list[Problem],
             extra = _extra_name(header)
             hint = _typo_of(catalogue, header)
             note = "not a field Potentiel knows"
+            if is_total_label(header):
+                hint, note = None, "a total column (the sum of others), not an account field"
             if hint:
                 note += f" (did you mean {catalogue[hint].title}? say so in the column map)"
                 warnings.append(Problem(
@@ -724,12 +726,12 @@ def _notices(notes: dict[str, list[int]], texts: np.ndarray, codes: np.ndarray,
 def _coerce_extra(values: np.ndarray, index: pd.Index, col: "_Column | None" = None
                   ) -> pd.Series:
     """Unknown columns: numbers stay numbers, the rest is text (rules may read them);
-    error cells are blank, and named when ``col`` is given."""
-    out = _as_floats(values)
-    if out is not None:
-        return pd.Series(out, index=index, dtype=float)
+    error cells are blank, and named when ``col`` is given. A column holding text stays
+    text, digits included (a SIRET or a postal code typed as text keeps its zeros)."""
     if col is not None:
         values = _drop_errors(values, index, col)
+    typed = pd.Series(values, dtype=object).map(type)
+    if not typed.isin((str, FormulaCell)).any():
         out = _as_floats(values)
         if out is not None:
             return pd.Series(out, index=index, dtype=float)

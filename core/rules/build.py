@@ -268,8 +268,27 @@ class Builder(SectionChecks, TestCaseChecks):
             params=params, derivations=derivations, rules=rules, tests=tests,
             fields_read=fields_read, extra_fields=extra, criteria_read=criteria_read,
             kinds=kinds, hidden=[hidden[k] for k in sorted(hidden)], actions=self.actions,
-            warnings=self.warnings, outputs=outputs, files=tuple(self.m.files),
+            warnings=self.warnings, outputs=outputs, columns=self.columns(extra),
+            files=tuple(self.m.files),
             source=self.m.source)
+
+    def columns(self, extra: dict[str, str]) -> dict[str, str]:
+        """The ``columns:`` section: field → the header of the column to read it from (the
+        column map; a Settings ``Column: <field>`` row wins over it)."""
+        out: dict[str, str] = {}
+        for name, item in self.m.columns.items():
+            field_name = self.catalogue.match(name) if name not in extra else name
+            if field_name is None:
+                hint = self.catalogue.suggest(name)
+                more = f" (did you mean {hint}?)" if hint else " (potentiel fields lists them)"
+                self.error(f'columns: unknown field "{name}"{more}', item.where)
+                continue
+            if not isinstance(item.value, str) or not item.value.strip():
+                self.error(f"columns: {name} needs the header of a column, as text "
+                           f'(e.g. {name}: "CA HT 2025")', item.where)
+                continue
+            out[field_name] = item.value.strip()
+        return out
 
     def _set_fields(self, rules: list[Rule]) -> dict[str, str]:
         """Fields the built-in ``set`` action writes → the first rule writing each."""
@@ -370,6 +389,8 @@ def content_hash(m: Merged) -> str:
     }
     if m.outputs:  # only when present, so the hash of every other file stays as it was
         content["outputs"] = {k: _plain(v.value) for k, v in sorted(m.outputs.items())}
+    if m.columns:
+        content["columns"] = {k: _plain(v.value) for k, v in sorted(m.columns.items())}
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

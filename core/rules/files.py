@@ -25,7 +25,7 @@ from ..problems import Problem, UserError
 from .source import LineDict, LineList, read_yaml
 
 TOP_KEYS = ("extends", "description", "fields", "derive", "weights", "categories", "params",
-            "rules", "outputs", "tests")
+            "rules", "outputs", "columns", "tests")
 MAX_CHAIN = 10
 
 
@@ -69,6 +69,7 @@ class Merged:
     fields: dict[str, Item] = field(default_factory=dict)
     derive: dict[str, Item] = field(default_factory=dict)
     outputs: dict[str, Item] = field(default_factory=dict)    # field → its column header
+    columns: dict[str, Item] = field(default_factory=dict)    # field → the header to read it from
     params: dict[str, dict[str, Item]] = field(default_factory=dict)
     categories: list[tuple[str, dict[str, Item]]] = field(default_factory=list)
     categories_where: str = ""
@@ -185,7 +186,7 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
             _err(problems, "description must be text", at("description"))
         else:
             merged.description = data["description"].strip()
-    for key in ("weights", "fields", "derive", "outputs"):
+    for key in ("weights", "fields", "derive", "outputs", "columns"):
         section = _mapping(data.get(key), key, at(key), problems)
         if section is None:
             continue

@@ -90,6 +90,7 @@ class RuleSet:
     actions: Mapping[str, Any] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # field → header it is read from
     files: tuple[Path, ...] = ()
     source: str = ""
 

@@ -67,6 +67,7 @@ def total_rows(accounts: pd.DataFrame, first_col: pd.Series | None,
     cents = np.where(np.isnan(amounts), 0.0, np.round(amounts * 100))
     running = np.zeros(len(money))
     since = 0  # accounts summed since the last total
+    counted = 0  # accounts summed in all
     grand = np.zeros(len(money))
     positions = accounts.index.to_numpy()
     for k, pos in enumerate(positions):
@@ -79,11 +80,11 @@ def total_rows(accounts: pd.DataFrame, first_col: pd.Series | None,
             why = f'"{first}" in the first column reads as a total'
         elif _blank(ident) and (is_total_label(name) or _strict_total(name)):
             why = f'no id and the name "{name}" reads as a total'
-        elif money and since >= 2 and (_blank(ident) or _strict_total(name)):
+        elif money and counted >= 2 and (_blank(ident) or _strict_total(name)):
             row = amounts[k]
             known = ~np.isnan(row)
             if known.any() and np.any(row[known] != 0) and \
-                    (np.array_equal(cents[k][known], running[known]) or
+                    ((since >= 2 and np.array_equal(cents[k][known], running[known])) or
                      np.array_equal(cents[k][known], grand[known])):
                 why = "no id, and its amounts are the sum of the rows above"
         if why is not None:
@@ -94,6 +95,7 @@ def total_rows(accounts: pd.DataFrame, first_col: pd.Series | None,
         running += cents[k]
         grand += cents[k]
         since += 1
+        counted += 1
     return out
 
 
