@@ -35,7 +35,7 @@ from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mar
                        output_blocks, prepare_rows, row_chunks)
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
                      normalise)
-from .headless import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
+from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
 from .layout import place_outputs, settings_rows
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,

@@ -43,9 +43,7 @@ from .validate import ErrorCell, FormulaCell, RawTable
 from .xlsxpackage import MAIN, NS, Package, SheetRef
 from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
 
-ACCOUNTS_NAMES = ("accounts", "comptes", "clients")
-SETTINGS_NAMES = ("settings", "parametres", "reglages", "configuration")
-REPS_NAMES = ("salespeople", "commerciaux", "reps", "vendeurs", "salesreps")
+from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES  # noqa: E402  (re-exported)
 # Number formats for output cells Potentiel creates (a template's own formats win).
 OUTPUT_FORMATS = {"Score": "0.0", "Potential": "#,##0 €", "Penetration": "0%",
                   "Confidence": "0%", "Nearest rep km": "0"}

@@ -282,10 +282,8 @@ def _check_sheet_name(name: str) -> None:
         raise _ContractError(f"output sheet {name!r} is not a valid Excel sheet name (1 to 31 "
                              "characters, none of [ ] : * ? / \\, no ' at either end); ignored")
     from .fields import normalise
-    from .headless import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
-    from .report import EXPLAIN_SHEET, LOG_SHEET, MATRIX_SHEET, SUMMARY_SHEET
-    taken = {*ACCOUNTS_NAMES, *SETTINGS_NAMES, *REPS_NAMES,
-             *(normalise(n) for n in (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET))}
+    from .sheetnames import ACCOUNTS_NAMES, OUTPUT_SHEETS, REPS_NAMES, SETTINGS_NAMES
+    taken = {*ACCOUNTS_NAMES, *SETTINGS_NAMES, *REPS_NAMES, *(normalise(n) for n in OUTPUT_SHEETS)}
     if normalise(name) in taken:
         raise _ContractError(f"output sheet {name!r} would overwrite the workbook's own sheet "
                              "of that name; choose another name; ignored")

@@ -20,8 +20,8 @@ from .portfolio import PENETRATION_TIERS, POTENTIAL_TIERS
 if TYPE_CHECKING:
     from .pipeline import Result
 
-MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET = "Matrix", "Summary", "Log", "Explain"
-READING_SHEET = "Reading"  # the reading report and every warning of the last run
+from .sheetnames import (EXPLAIN_SHEET, LOG_SHEET, MATRIX_SHEET, READING_SHEET,  # noqa: F401
+                         SUMMARY_SHEET)
 # Matrix: three 3×3 grids (accounts, revenue, potential), each with its row/column headers.
 MATRIX_GRIDS = (("Accounts", 3), ("Revenue", 9), ("Potential", 15))  # (title, first row)
 MATRIX_COLS = 4  # header column + weak / medium / strong
