@@ -26,6 +26,17 @@ def shown(text: object, one_line: bool = False) -> str:
     return _CONTROL.sub("?", text)
 
 
+def _count(text: str) -> int:
+    """A whole number of 0 or more (argparse type)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; give how many accounts to show")
+    return n
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from .headless import score_file
     from .report import console_summary, top_accounts
@@ -154,13 +165,17 @@ def _cmd_new(args: argparse.Namespace) -> int:
     for path in (target, glue):
         if path.exists() and not args.force:
             raise UserError(f"{path}: already exists; choose another name or add --force")
+    from .resources import docs_dir
     source = workbooks_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source / "portfolio.xlsm", target)
+    template = "portfolio-empty.xlsm" if args.empty else "portfolio.xlsm"
+    shutil.copyfile(source / template, target)
     shutil.copyfile(source / "portfolio.py", glue)
-    print(f"Created {target} and its button module {glue.name} (keep them side by side).")
-    print("Open the workbook in Excel, allow macros, and press Recompute; "
-          "setup steps: docs/excel.md")
+    what = "with an empty Accounts table" if args.empty else "with 200 sample accounts"
+    print(f"Created {target} ({what}) and its button module {glue.name} (keep them side "
+          "by side).")
+    print("Open the workbook in Excel, allow macros, paste your accounts and press "
+          f"Recompute; setup steps: {docs_dir() / 'excel.md'}")
     return EXIT_OK
 
 
@@ -168,6 +183,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     from .problems import UserError
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UserError("potentiel serve needs the server extra: pip install "
+                        "'potentiel[server]' (FastAPI and uvicorn)") from None
     from .server import TOKEN_ENV, check_token
 
     try:
@@ -195,6 +216,8 @@ def _add_excel_commands(sub) -> None:
                                    "button module (WORKBOOK's name, .py) next to it.")
     p.add_argument("workbook", help="the new .xlsm file")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.add_argument("--empty", action="store_true",
+                   help="start with an empty Accounts table instead of 200 sample accounts")
     p.set_defaults(func=_cmd_new)
 
     p = sub.add_parser("serve", help="serve the Excel entry points over HTTP (xlwings Server)",
@@ -237,8 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra plugin folder (.py files); may be repeated")
     p.add_argument("--engine", choices=("durable", "compiled"),
                    help="rules engine (default: durable)")
-    p.add_argument("--top", metavar="N", type=int, default=0,
-                   help="also print the N best-scored accounts")
+    p.add_argument("--top", metavar="N", type=_count, default=0,
+                   help="also print the N best accounts: best category first, then highest "
+                        "score (accounts without a category are not listed)")
     p.set_defaults(func=_cmd_score)
 
     rules = sub.add_parser("rules", help="check or test a rule file")

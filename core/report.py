@@ -272,8 +272,10 @@ def top_accounts(result: "Result", n: int) -> str:
     # best category first, then score: a capped account is not shown above an A
     rank = {k: i for i, k in enumerate(result.config.categories.letters)}
     key = pd.DataFrame({"cat": result.category.map(rank).fillna(len(rank)), "score": -out["Score"]})
-    order = key.sort_values(["cat", "score"], na_position="last").index[:n]
-    lines = [f"Top {len(order)} accounts:",
+    ranked = key[result.category.notna()]
+    order = ranked.sort_values(["cat", "score"], na_position="last").index[:n]
+    lines = [f"Top {len(order)} accounts (best category first, then highest score; accounts "
+             "without a category are not listed):",
              f"  {'id':<10} {'name':<32} {'score':>5}  cat  known  flags"]
     for pos in order:
         ident = str(acc.at[pos, "id"]) if "id" in acc and acc.at[pos, "id"] is not None else "?"

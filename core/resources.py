@@ -27,3 +27,8 @@ def rules_dir() -> Path:
 def workbooks_dir() -> Path:
     """The folder holding the template workbook(s)."""
     return _first(_HERE.parent / "workbooks", _HERE / "_shipped" / "workbooks")
+
+
+def docs_dir() -> Path:
+    """The folder holding the guides (excel.md, rules.md, plugins.md; fr/ in French)."""
+    return _first(_HERE.parent / "docs", _HERE / "_shipped" / "docs")

@@ -18,7 +18,7 @@ def test_score_prints_the_summary(tmp_path, capsys):
     assert main(["score", str(path), "-o", str(tmp_path / "o.xlsx"), "--top", "2"]) == 0
     out = capsys.readouterr().out
     assert "Scored 2 accounts" in out and "Top 80% of revenue: 1 account(s)" in out
-    assert "Top 2 accounts:" in out and "Acme" in out
+    assert "Top 2 accounts (best category first, then highest score" in out and "Acme" in out
 
 
 def test_usage_error_is_exit_2(capsys):
@@ -85,3 +85,40 @@ def test_rules_test_reports_a_failing_case(tmp_path, capsys):
     assert main(["rules", "test", str(rules)]) == 1
     out = capsys.readouterr().out
     assert "FAIL wrong on purpose: expected category A" in out and "r.yaml:3" in out
+
+
+def test_top_refuses_a_negative_count_and_never_lists_unscored_accounts(tmp_path, capsys):
+    path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS + [["C3", "Nada", "Client"]])
+    with pytest.raises(SystemExit) as exc:
+        main(["score", str(path), "-o", str(tmp_path / "o.xlsx"), "--top", "-1"])
+    assert exc.value.code == 2 and "negative" in capsys.readouterr().err
+    assert main(["score", str(path), "-o", str(tmp_path / "o.xlsx"), "--top", "10"]) == 0
+    out = capsys.readouterr().out
+    top = out[out.index("Top "):]
+    assert "Nada" not in top and "Acme" in top
+
+
+def test_new_empty_starts_with_no_account_and_names_the_installed_docs(tmp_path, capsys):
+    from potentiel.headless import score_file
+    from potentiel.resources import docs_dir
+    target = tmp_path / "acme.xlsm"
+    assert main(["new", "--empty", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert str(docs_dir() / "excel.md") in out and (docs_dir() / "excel.md").is_file()
+    result, _ = score_file(target, tmp_path / "scored.xlsm")
+    assert len(result.accounts) == 0
+
+
+def test_serve_without_the_server_extra_says_which_extra(monkeypatch, capsys):
+    import builtins
+    real = builtins.__import__
+
+    def no_fastapi(name, *a, **kw):
+        if name in ("fastapi", "uvicorn"):
+            raise ImportError(name)
+        return real(name, *a, **kw)
+
+    monkeypatch.setenv("POTENTIEL_TOKEN", "x" * 40)
+    monkeypatch.setattr(builtins, "__import__", no_fastapi)
+    assert main(["serve"]) == 1
+    assert "pip install 'potentiel[server]'" in capsys.readouterr().err

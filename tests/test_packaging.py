@@ -14,7 +14,8 @@ def test_setup_cfg_lists_every_subpackage():
     mapping = dict(line.split(" = ") for line in cfg["options"]["package_dir"].strip().splitlines())
     assert mapping == {"potentiel": "core", "potentiel.plugins": "plugins",
                        "potentiel._shipped.rules": "rules",
-                       "potentiel._shipped.workbooks": "workbooks"}
+                       "potentiel._shipped.workbooks": "workbooks",
+                       "potentiel._shipped.docs": "docs"}
     found = set()
     for top, pkg in (("core", "potentiel"), ("plugins", "potentiel.plugins")):
         for init in (ROOT / top).rglob("__init__.py"):
@@ -81,6 +82,8 @@ def test_a_wheel_carries_the_rules_and_the_template(tmp_path):
                  "potentiel/_shipped/rules/clients/office-supplies-co.yaml",
                  "potentiel/_shipped/workbooks/portfolio.xlsm",
                  "potentiel/_shipped/workbooks/portfolio.py",
+                 "potentiel/_shipped/workbooks/portfolio-empty.xlsm",
+                 "potentiel/_shipped/docs/excel.md",
                  "potentiel/plugins/revenue.py", "potentiel/rules/durable_engine.py",
                  "potentiel/resources.py"):
         assert part in names, part

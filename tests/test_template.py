@@ -61,6 +61,10 @@ def test_the_build_is_reproducible_and_matches_the_shipped_template(tmp_path):
     assert sorted(shipped) == sorted(rebuilt)
     stale = [n for n in shipped if shipped[n] != rebuilt[n]]
     assert not stale, f"workbooks/portfolio.xlsm is out of date ({stale}): run make template"
+    empty = build.build(tmp_path / "e.xlsm", n_accounts=0)
+    shipped = parts(ROOT / "workbooks" / "portfolio-empty.xlsm")
+    stale = [n for n, data in parts(empty).items() if shipped.get(n) != data]
+    assert not stale, f"workbooks/portfolio-empty.xlsm is out of date ({stale}): make template"
 
 
 def test_sheets_tables_and_sample_data():

@@ -198,10 +198,10 @@ def button_strip(wb, ws, f: Formats, title: str) -> None:
                             "x_offset": 6, "y_offset": 2})
 
 
-def accounts_sheet(wb, f: Formats) -> None:
+def accounts_sheet(wb, f: Formats, n_accounts: int = 200) -> None:
     ws = wb.add_worksheet("Accounts")
     button_strip(wb, ws, f, "Potentiel · Accounts / Comptes")
-    rows = make_accounts(200)
+    rows = make_accounts(n_accounts) if n_accounts else [[None] * len(HEADERS)]
     first, last = HEADER_ROW - 1, HEADER_ROW - 1 + len(rows)
     money_in = {"CA N", "CA N-1", "CA N-2", "Potentiel", "Dépense par salarié"}
     formats = {"Score": f.one, "Potential": f.money, "Penetration": f.pct, "Confidence": f.pct,
@@ -535,7 +535,9 @@ def rewrite_parts(path: Path, prefix: str, change) -> None:
             z.writestr(info, data, compress_type=info.compress_type)
 
 
-def build(path: Path) -> Path:
+def build(path: Path, n_accounts: int = 200) -> Path:
+    """The template at ``path``: with ``n_accounts`` sample accounts, or with one empty
+    account row (``portfolio-empty.xlsm``, what ``potentiel new --empty`` copies)."""
     path = Path(path)
     with printable_buttons():
         wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
@@ -546,7 +548,7 @@ def build(path: Path) -> Path:
         wb.set_vba_name("ThisWorkbook")
         wb.add_vba_project(io.BytesIO(vba_project()), is_stream=True)
         f = Formats(wb)
-        accounts_sheet(wb, f)
+        accounts_sheet(wb, f, n_accounts)
         settings_sheet(wb, f)
         salespeople_sheet(wb, f)
         matrix_sheet(wb, f)
@@ -564,3 +566,5 @@ def build(path: Path) -> Path:
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "portfolio.xlsm"
     print(build(out))
+    if len(sys.argv) == 1:
+        print(build(HERE / "portfolio-empty.xlsm", n_accounts=0))
