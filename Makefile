@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test sample template bench render clean loadtest fuzz
+.PHONY: demo test sample template bench render clean loadtest fuzz messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,14 @@ loadtest: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest --import-mode=importlib -q -p no:cacheprovider \
 		tests/test_properties.py tests/test_server_hardening.py -k "not bounded_load"
+
+# Extract the user-facing texts into the catalog template and update the French catalog;
+# then translate the new entries in core/locale/fr/LC_MESSAGES/potentiel.po (a test fails on
+# any untranslated one).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location \
+		--omit-header -o core/locale/potentiel.pot core plugins
+	@test -f core/locale/fr/LC_MESSAGES/potentiel.po || $(VENV)/bin/pybabel init -D potentiel \
+		-i core/locale/potentiel.pot -d core/locale -l fr
+	$(VENV)/bin/pybabel update -D potentiel -i core/locale/potentiel.pot -d core/locale \
+		--no-fuzzy-matching

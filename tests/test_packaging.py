@@ -84,6 +84,8 @@ def test_a_wheel_carries_the_rules_and_the_template(tmp_path):
                  "potentiel/_shipped/workbooks/portfolio.py",
                  "potentiel/_shipped/workbooks/portfolio-empty.xlsm",
                  "potentiel/_shipped/docs/excel.md",
+                 "potentiel/locale/fr/LC_MESSAGES/potentiel.mo",  # compiled at build time
+                 "potentiel/i18n.py",
                  "potentiel/plugins/revenue.py", "potentiel/rules/durable_engine.py",
                  "potentiel/resources.py"):
         assert part in names, part
