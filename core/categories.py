@@ -160,6 +160,16 @@ DEFAULT_LABELS: dict[str, tuple[str, ...]] = {
 NO_CATEGORY_LABELS = ("Below the lowest band", "Not enough data", "Excluded from ranking")
 
 
+def _per_value(values: pd.Series, make) -> pd.Series:
+    """``make(value)`` per cell, computed once per distinct value (a column of 100,000
+    accounts holds a handful of letters and labels)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
+    out = np.empty(len(uniques), dtype=object)
+    out[:] = [make(None if u is None or (isinstance(u, float) and u != u) else u)
+              for u in uniques]
+    return pd.Series(out[codes], index=values.index, dtype=object)
+
+
 def _key(text: object) -> str:
     from .fields import normalise
     return normalise(text)
@@ -201,9 +211,9 @@ def read_overrides(values: pd.Series, spec: CategorySpec) -> tuple[pd.Series, pd
     """A Category override column read as letters: (letter per account or None, True where
     a cell holds something that names no category of the config). Once per distinct value."""
     labels = label_letters(spec)
-    letters = values.map(lambda v: letter_of(v, spec, labels)).astype(object)
-    blank = values.map(lambda v: v is None or (isinstance(v, float) and v != v)
-                       or (isinstance(v, str) and not v.strip())).astype(bool)
+    letters = _per_value(values, lambda v: letter_of(v, spec, labels))
+    blank = _per_value(values, lambda v: v is None or (isinstance(v, str) and not v.strip()))
+    blank = blank.astype(bool)
     invalid = letters.isna() & ~blank
     return letters.where(letters.notna(), None), invalid
 
@@ -243,10 +253,10 @@ def hand_edits(previous: pd.Series, label: pd.Series | None, spec: CategorySpec)
             return ""
         return labels.get(k)
 
-    said_by_label = label.map(said).astype(object)
-    cell = previous.map(lambda v: letter_of(v, spec, {})).astype(object)
-    text = previous.map(lambda v: None if v is None or (isinstance(v, float) and v != v)
-                        or not str(v).strip() else str(v).strip()).astype(object)
+    said_by_label = _per_value(label, said)
+    cell = _per_value(previous, lambda v: letter_of(v, spec, {}))
+    text = _per_value(previous, lambda v: None if v is None or not str(v).strip()
+                      else str(v).strip())
     says = said_by_label.fillna("").to_numpy(dtype=object)
     known = said_by_label.notna().to_numpy()
     no_letter = known & (says == "")
