@@ -141,3 +141,140 @@ def adjust(letters: pd.Series, spec: CategorySpec, cap: pd.Series | None = None,
     table = np.array([*spec.letters, None], dtype=object)
     idx = np.where(np.isnan(r), len(spec.letters), np.nan_to_num(r)).astype(int)
     return pd.Series(table[idx], index=letters.index, dtype=object)
+
+
+# ------------------------------------------------------------ letters read from a cell
+
+# The default labels in both languages, so that a label typed in a Category override, or
+# read back from Potentiel's own Category label column, names its letter whatever the
+# workbook's language (French labels in masculine and feminine forms: "client stratégique",
+# "catégorie stratégique").
+DEFAULT_LABELS: dict[str, tuple[str, ...]] = {
+    "A": ("Strategic", "Stratégique"),
+    "B": ("Important", "Importante"),
+    "C": ("Medium", "Moyen", "Moyenne"),
+    "D": ("Small", "Petit", "Petite"),
+}
+
+# What Potentiel writes in Category label when it writes no letter in Category.
+NO_CATEGORY_LABELS = ("Below the lowest band", "Not enough data", "Excluded from ranking")
+
+
+def _per_value(values: pd.Series, make) -> pd.Series:
+    """``make(value)`` per cell, computed once per distinct value (a column of 100,000
+    accounts holds a handful of letters and labels)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
+    out = np.empty(len(uniques), dtype=object)
+    out[:] = [make(None if u is None or (isinstance(u, float) and u != u) else u)
+              for u in uniques]
+    return pd.Series(out[codes], index=values.index, dtype=object)
+
+
+def _key(text: object) -> str:
+    from .fields import normalise
+    return normalise(text)
+
+
+def label_letters(spec: CategorySpec) -> dict[str, str]:
+    """Normalised label → letter: the config's own labels first, then the English and
+    French default labels of the config's letters where they name no other letter."""
+    out: dict[str, str] = {}
+    for letter in spec.letters:
+        label = spec.label(letter)
+        if label and _key(label):
+            out.setdefault(_key(label), letter)
+    for letter in spec.letters:
+        for label in DEFAULT_LABELS.get(letter, ()):
+            out.setdefault(_key(label), letter)
+    return out
+
+
+def letter_of(value: object, spec: CategorySpec, labels: dict[str, str] | None = None) -> str | None:
+    """The config's letter a typed value names: the letter itself (``"a"``, ``" A "``) or a
+    label (``"Stratégique"``, ``"STRATEGIC"``: case, accents and spaces ignored); None if
+    it names none (blank included)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    for letter in spec.letters:
+        if text.casefold() == letter.casefold():
+            return letter
+    key = _key(text)
+    if not key:
+        return None
+    return (labels if labels is not None else label_letters(spec)).get(key)
+
+
+def read_overrides(values: pd.Series, spec: CategorySpec) -> tuple[pd.Series, pd.Series]:
+    """A Category override column read as letters: (letter per account or None, True where
+    a cell holds something that names no category of the config). Once per distinct value."""
+    labels = label_letters(spec)
+    letters = _per_value(values, lambda v: letter_of(v, spec, labels))
+    blank = _per_value(values, lambda v: v is None or (isinstance(v, str) and not v.strip()))
+    blank = blank.astype(bool)
+    invalid = letters.isna() & ~blank
+    return letters.where(letters.notna(), None), invalid
+
+
+@dataclass(frozen=True)
+class HandEdits:
+    """Category cells changed by hand since the last run, found against Category label.
+
+    ``model``: the category the last run gave (the label's letter where a cell was edited,
+    else the Category cell as read); ``edited``: True where the Category cell disagrees with
+    its label; ``typed``: the Category cell's text where edited.
+    """
+
+    model: pd.Series
+    edited: pd.Series
+    typed: pd.Series
+
+
+def hand_edits(previous: pd.Series, label: pd.Series | None, spec: CategorySpec) -> HandEdits:
+    """Potentiel always writes a letter with its label (or no letter with a "no category"
+    label), so a Category cell that disagrees with its Category label was changed by hand:
+    the label, which names the letter Potentiel wrote, gives the model's previous category.
+    A label that names no category of the config (custom labels since changed, a label
+    edited too) proves nothing, and the Category cell is taken as it is."""
+    index = previous.index
+    if label is None:
+        label = pd.Series(None, index=index, dtype=object)
+    labels = label_letters(spec)
+    none_keys = {_key(t) for t in NO_CATEGORY_LABELS}
+
+    def said(v: object) -> object:
+        # the letter the label names; "" for a no-category label; None when it proves nothing
+        if v is None or (isinstance(v, float) and v != v):
+            return None
+        k = _key(v)
+        if k in none_keys:
+            return ""
+        return labels.get(k)
+
+    said_by_label = _per_value(label, said)
+    cell = _per_value(previous, lambda v: letter_of(v, spec, {}))
+    text = _per_value(previous, lambda v: None if v is None or not str(v).strip()
+                      else str(v).strip())
+    says = said_by_label.fillna("").to_numpy(dtype=object)
+    known = said_by_label.notna().to_numpy()
+    no_letter = known & (says == "")
+    has_text = text.notna().to_numpy()
+    differs = cell.fillna("").to_numpy(dtype=object) != says
+    # edited: the label names a letter and the cell holds another (or nothing), or the
+    # label says no letter was written and the cell holds something
+    edited = pd.Series((known & ~no_letter & differs) | (no_letter & has_text), index=index)
+    label_letter = said_by_label.where(said_by_label != "", None)
+    model = cell.where(cell.notna(), previous.astype(object)).where(~edited, label_letter)
+    on = edited.to_numpy()
+    return HandEdits(_objects(model, index), edited,
+                     _objects(pd.Series(np.where(on, text.to_numpy(dtype=object), None),
+                                        index=index), index))
+
+
+def _objects(values: pd.Series, index: pd.Index) -> pd.Series:
+    """An object Series with None (never NaN) for the blanks."""
+    arr = values.to_numpy(dtype=object).copy()
+    arr[pd.isna(arr)] = None
+    return pd.Series(arr, index=index, dtype=object)

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from . import portfolio, text
-from .categories import adjust, below_bands, by_bands, by_quotas, lowest_band
+from .categories import (CategorySpec, adjust, below_bands, by_bands, by_quotas, hand_edits,
+                         lowest_band, read_overrides)
 from .config import Config, SettingsOverrides, apply_overrides, check_weights, read_settings
 from .criterion import Criterion, Derivation
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
@@ -64,6 +65,11 @@ class Result:
     derivations: dict[str, Derivation] = field(default_factory=dict)
     reading: Any = None  # the ReadingReport of the accounts (potentiel.sources.reading)
     set_columns: dict[str, str] = field(default_factory=dict)  # field set by rules → header
+    # A Category override typed by a person: the letter applied per account (None where
+    # none is), the category the model gave (before the override) and the header typed.
+    override: pd.Series | None = None
+    model_category: pd.Series | None = None
+    override_header: str = ""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -73,20 +79,34 @@ class Result:
 
     @property
     def changes(self) -> dict[str, int]:
-        """Category changes since the previous run (from the Category column read back)."""
-        out = {"changed": 0, "up": 0, "down": 0, "new": 0}
+        """Category changes the model made since the previous run: ``changed``, ``up``,
+        ``down``, ``new`` (accounts), and ``set_by_hand`` (accounts whose category comes
+        from a Category override, never counted as a change).
+
+        ``previous_category`` is the category the last run gave: the Category column read
+        back, a cell edited by hand read through its Category label (see
+        `categories.hand_edits`), so an edit is not a change of the model.
+        """
+        out = {"changed": 0, "up": 0, "down": 0, "new": 0, "set_by_hand": 0}
+        by_hand = np.zeros(len(self.category), dtype=bool) if self.override is None else \
+            self.override.notna().to_numpy()
+        out["set_by_hand"] = int(by_hand.sum())
         prev = self.previous_category
         if prev is None:
             return out
         order = {k: float(i) for i, k in enumerate(self.config.categories.letters)}
         p = pd.to_numeric(prev.map(lambda v: order.get(str(v).strip()) if v is not None else None),
                           errors="coerce").to_numpy(dtype=float)
-        n = pd.to_numeric(self.category.map(order), errors="coerce").to_numpy(dtype=float)
+        n = pd.to_numeric(self.category.map(order), errors="coerce").to_numpy(dtype=float,
+                                                                               copy=True)
+        p = p.copy()
+        n[by_hand] = np.nan  # a person's choice, not the model's
+        p[by_hand] = np.nan
         both = ~np.isnan(p) & ~np.isnan(n)
         out["changed"] = int((both & (p != n)).sum())
         out["up"] = int((both & (n < p)).sum())
         out["down"] = int((both & (n > p)).sum())
-        out["new"] = int((np.isnan(p) & ~np.isnan(n)).sum())
+        out["new"] = int((np.isnan(p) & ~np.isnan(n) & ~by_hand).sum())
         return out
 
 
@@ -161,6 +181,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     checked: Validated = validate(raw, catalogue)
     warnings.extend(checked.warnings)
     accounts = checked.accounts
+    typed_override = accounts["category_override"].copy() \
+        if "category_override" in accounts else None  # as typed, whatever rules set later
     present = set(checked.columns) | set(checked.extras)
     derivations = dict(plugins.derivations)
     for d in getattr(ruleset, "derivations", []) or []:
@@ -206,18 +228,78 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
         letters = by_bands(final, spec)
     letters = adjust(letters, spec, rules.cap, rules.floor, rules.force)
     letters = letters.where(~excluded, None)
+    model_letters = letters
+    override = None
+    header = ""
+    if typed_override is not None:
+        override, header = _category_override(raw, checked, typed_override, spec, excluded,
+                                              warnings)
+        letters = override.where(override.notna(), letters)
+    previous = _previous_category(raw, checked, spec, warnings)
     top = portfolio.top_share(accounts["revenue"], config.top_share, eligible=~excluded)
     warnings.extend(rules.problems)
     result = Result(accounts=accounts, outputs=pd.DataFrame(index=accounts.index),
                     criteria=dict(criteria), scores=replace(crit, scores=scores),
                     weighted=replace(weighted, score=final), rules=rules, category=letters,
                     top=top, config=config, rules_name=getattr(ruleset, "name", "") or "",
-                    warnings=warnings, previous_category=checked.previous_category,
+                    warnings=warnings, previous_category=previous,
                     has_reps=salespeople is not None and len(salespeople) > 0,
                     derivations=derivations, reading=checked.report,
-                    set_columns=dict(getattr(ruleset, "outputs", None) or {}))
+                    set_columns=dict(getattr(ruleset, "outputs", None) or {}),
+                    override=override, model_category=model_letters, override_header=header)
     result.outputs = build_outputs(result, excluded)
     return result
+
+
+def _category_override(raw: RawTable, checked: Validated, typed: pd.Series, spec: CategorySpec,
+                       excluded: pd.Series, warnings: list[Problem]) -> tuple[pd.Series, str]:
+    """The Category override column: (letter applied per account, None where none is; the
+    header as typed). A value naming no category, and an override on an account a rule
+    excludes from ranking, are warnings naming the cell, and the override is not applied."""
+    j = checked.columns["category_override"]
+    header = str(raw.headers[j]).strip() or "Category override"
+    letters, invalid = read_overrides(typed, spec)
+    names = ", ".join(spec.letters)
+    for pos in invalid[invalid].index:
+        warnings.append(Problem(
+            f'"{str(typed[pos]).strip()}" is not a category ({names}, or a label such as '
+            f'{spec.label(spec.letters[0]) or spec.letters[0]}); the override is ignored and the '
+            "computed category kept: type one of the letters, or clear the cell",
+            raw.cell(pos, j), kind="bad-override", column=header))
+    blocked = letters.notna() & excluded
+    for pos in blocked[blocked].index:
+        warnings.append(Problem(
+            f"the override {letters[pos]} is not applied: a rule excludes this account from "
+            "ranking (Why says which); an excluded account has no category. Clear the cell, "
+            "or change the rule", raw.cell(pos, j), kind="override-excluded", column=header))
+    return letters.where(~blocked, None), header
+
+
+def _previous_category(raw: RawTable, checked: Validated, spec: CategorySpec,
+                       warnings: list[Problem]) -> pd.Series | None:
+    """The category the last run gave, from Potentiel's own Category column read back; a
+    cell changed by hand (its Category label names another letter) is reported per cell
+    and read through its label, so that an edit never counts as a model change."""
+    if checked.previous_category is None:
+        return None
+    edits = hand_edits(checked.previous_category, checked.previous_label, spec)
+    if not edits.edited.any():
+        return edits.model
+    cols = {raw.owned[c]: j for j, c in enumerate(raw.col_numbers)
+            if raw.owned.get(c) in ("category", "category_label")}
+    j = cols["category"]
+    header = str(raw.headers[j]).strip() or "Category"
+    label_j = cols.get("category_label")
+    for pos in edits.edited[edits.edited].index:
+        was = edits.model[pos] or "no category"
+        now = edits.typed[pos] or "blank"
+        label_at = f" (its label {raw.cell(pos, label_j).split('!')[-1]} says "\
+                   f"{str(checked.previous_label[pos]).strip()})" if label_j is not None else ""
+        warnings.append(Problem(
+            f"{header} was changed by hand from {was} to {now}{label_at}; Potentiel's category "
+            "is written back; to keep a category of your own, use a Category override column",
+            raw.cell(pos, j), kind="hand-edit", column=header))
+    return edits.model
 
 
 def _rules_stage(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, config: Config,
@@ -247,7 +329,7 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Penetration"] = acc["penetration"].round(4)
     out["Matrix"] = portfolio.matrix_label(acc["potential_tier"], acc["penetration_tier"])
     out["Top 80%"] = result.top
-    flags = text.flags_column(result.rules.flags, excluded)
+    flags = text.flags_column(result.rules.flags, excluded, result.override)
     out["Flags"] = flags
     why = text.why_column(result)
     if below.any():  # no category although scored: say which band it missed

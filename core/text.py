@@ -1,5 +1,8 @@
 """The words a rep reads: the Flags, Why and To collect columns.
 
+Why opens with a category set by hand (a Category override), then the rules that fired,
+the strongest and weakest criteria and what was not scored.
+
 Built without a Python step per account: every piece of text depends on a few things per
 account (which rules fired, which criteria are blank, which reason is the strongest), so
 each piece is coded per account, built once per distinct code, and spread back; pieces are
@@ -80,10 +83,38 @@ def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
     return acc
 
 
-def flags_column(flags: pd.Series, excluded: pd.Series) -> pd.Series:
+def flags_column(flags: pd.Series, excluded: pd.Series,
+                 override: pd.Series | None = None) -> pd.Series:
+    """The rules' flags, then ``excluded``, then ``override`` where a Category override
+    set the category (``override``: the letter applied per account, None elsewhere)."""
     rule_flags = spread(flags, lambda t: ", ".join(t) if t else None)
     excl = np.where(excluded.to_numpy(dtype=bool), "excluded", None)
-    return pd.Series(join([rule_flags, excl], ", ", len(flags)), index=flags.index, dtype=object)
+    pieces = [rule_flags, excl]
+    if override is not None:
+        pieces.append(np.where(override.notna().to_numpy(), "override", None))
+    return pd.Series(join(pieces, ", ", len(flags)), index=flags.index, dtype=object)
+
+
+def override_piece(result: "Result") -> np.ndarray:
+    """``category set by hand in Category override: A (the model says C)`` where a
+    Category override set the category, None elsewhere."""
+    n = len(result.accounts.index)
+    if result.override is None:
+        return np.full(n, None, dtype=object)
+    header = result.override_header or "Category override"
+    model = result.model_category if result.model_category is not None else result.category
+    pairs = list(zip(result.override.to_numpy(dtype=object), model.to_numpy(dtype=object)))
+
+    def make(pair: object) -> str | None:
+        letter, computed = pair
+        if letter is None:
+            return None
+        says = ("the model gives none" if computed is None else
+                f"the model says {computed} too" if computed == letter else
+                f"the model says {computed}")
+        return f"category set by hand in {header}: {letter} ({says})"
+
+    return spread(pairs, make)
 
 
 def why_column(result: "Result") -> pd.Series:
@@ -107,8 +138,8 @@ def why_column(result: "Result") -> pd.Series:
     pot = acc["potential"].to_numpy(dtype=float)
     pen = np.where(no_pen & (pot <= 0), "penetration unknown: the potential is zero",
                    np.where(no_pen, "penetration unknown: no potential", None))
-    return pd.Series(join([fired, strong, weak, missing, pen], ". ", len(index)), index=index,
-                     dtype=object)
+    return pd.Series(join([override_piece(result), fired, strong, weak, missing, pen], ". ",
+                          len(index)), index=index, dtype=object)
 
 
 def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
