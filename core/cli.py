@@ -31,7 +31,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from .report import console_summary, top_accounts
 
     result, target = score_file(args.workbook, args.output, rules=args.rules,
-                                plugin_dirs=args.plugins or (), engine=args.engine)
+                                plugin_dirs=args.plugins or (), engine=args.engine,
+                                sales=args.sales)
     print(shown(console_summary(result, str(target))))
     if args.top:
         print(shown(top_accounts(result, args.top)))
@@ -206,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rules engine (default: durable)")
     p.add_argument("--top", metavar="N", type=int, default=0,
                    help="also print the N best-scored accounts")
+    p.add_argument("--sales", metavar="LINES",
+                   help="invoice lines (.xlsx): revenue N, N-1, N-2, last order and orders "
+                        "per account (instead of the workbook's Sales sheet)")
     p.set_defaults(func=_cmd_score)
 
     rules = sub.add_parser("rules", help="check or test a rule file")
