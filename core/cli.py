@@ -42,7 +42,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from .report import console_summary, top_accounts
 
     result, target = score_file(args.workbook, args.output, rules=args.rules,
-                                plugin_dirs=args.plugins or (), engine=args.engine)
+                                plugin_dirs=args.plugins or (), engine=args.engine,
+                                sales=args.sales)
     print(shown(console_summary(result, str(target))))
     if args.top:
         print(shown(top_accounts(result, args.top)))
@@ -263,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", metavar="N", type=_count, default=0,
                    help="also print the N best accounts: best category first, then highest "
                         "score (accounts without a category are not listed)")
+    p.add_argument("--sales", metavar="LINES",
+                   help="invoice lines (.xlsx): revenue N, N-1, N-2, last order and orders "
+                        "per account (instead of the workbook's Sales sheet)")
     p.set_defaults(func=_cmd_score)
 
     rules = sub.add_parser("rules", help="check or test a rule file")

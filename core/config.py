@@ -73,7 +73,22 @@ SETTINGS: tuple[Setting, ...] = (
             "Accounts making this share of revenue are flagged Top 80%.", "share", 0.8),
 )
 
-_BY_KEY = {normalise(s.key): s for s in SETTINGS} | {normalise(s.french): s for s in SETTINGS}
+# Settings of the invoice-lines source (potentiel.sources.invoices reads their values, kept
+# as typed: a month, a date, yes/no). Not yet in the template workbook's Settings sheet.
+INVOICE_SETTINGS: tuple[Setting, ...] = (
+    Setting("Fiscal year ends", "Fin d'exercice",
+            "Month the fiscal year ends (June, juin or 6). Blank: December (calendar years).",
+            "raw", None),
+    Setting("Revenue up to", "CA jusqu'au",
+            "A date: revenue N is then the 12 months to that date (N-1, N-2 the 12 before).",
+            "raw", None),
+    Setting("Add accounts from invoice lines", "Ajouter les comptes des factures",
+            "yes: client codes of the invoice lines missing from Accounts are added as clients.",
+            "raw", None),
+)
+
+_BY_KEY = {normalise(s.key): s for s in SETTINGS + INVOICE_SETTINGS} | \
+    {normalise(s.french): s for s in SETTINGS + INVOICE_SETTINGS}
 _WEIGHT = re.compile(r"^(weight|poids)(?P<name>[a-z0-9]+)$")
 _BAND = re.compile(r"^(band|seuil|bande|category|categorie)(?P<letter>[a-z])(min|minimum|from|minscore)?$")
 _QUOTA = re.compile(r"^(quota|share|part)(?P<letter>[a-z])$")
@@ -162,6 +177,8 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
             if v is None:
                 raise UserError(f'"{value}" is not a category mode; use bands or quotas', where)
             out.values[setting.key] = v
+        elif setting.kind == "raw":
+            out.values[setting.key] = value  # read by the module that owns the setting
         else:
             out.values[setting.key] = str(value).strip()
         out.where[setting.key] = where
@@ -195,7 +212,7 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
         out.params.setdefault(m.group("crit").lower(), {})[m.group("param").lower()] = value
         out.where[f"param:{m.group('crit')}.{m.group('param')}"] = where
         return
-    known = [s.key for s in SETTINGS] + ["Weight: <criterion>", "Band A", "Quota A", "Label A",
+    known = [s.key for s in SETTINGS + INVOICE_SETTINGS] + ["Weight: <criterion>", "Band A", "Quota A", "Label A",
                                          "Param: <criterion>.<param>"]
     warnings.append(Problem(f'unknown setting "{label}", ignored (known: {", ".join(known)})',
                             where))

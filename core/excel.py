@@ -36,6 +36,7 @@ from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mar
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
                      normalise)
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
+from .headless import sales_reading_rows
 from .layout import place_outputs, settings_rows
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
@@ -474,6 +475,7 @@ def write_blocks(book, name: str, blocks: list[Block]) -> None:
 def reading_blocks(result) -> list[Block]:
     """The Reading sheet: the whole reading report and every warning of the run."""
     grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
+    grid += sales_reading_rows(result)
     width = max((len(r) for r in grid), default=1)
     grid = [list(r) + [None] * (width - len(r)) for r in grid]
     return [Block(1, 1, grid, clear_to_row=len(grid) + 5000, clear_cols=6)]
@@ -571,7 +573,8 @@ def _score(book, options: Options, area: AccountsArea | None = None):
         _guard_remote_settings(rows)
     area = area or read_accounts(book, rows)
     result = score_tables(area.raw, rows, read_salespeople(book), plugin_dirs=options.plugin_dirs,
-                          base_dir=_base_dir(book, options), plugins=options.plugins)
+                          base_dir=_base_dir(book, options), plugins=options.plugins,
+                          sales=read_sales(book))
     marks = book_marks(book)
     if marks.adopted:
         where, what = marks.adopted
@@ -593,6 +596,7 @@ def recompute(book, options: Options) -> Outcome:
     sheets, problems = extra_sheets(result, result.output_sheets)
     result.warnings.extend(Problem(p) for p in problems)
     when = _now(options)
+    write_added_accounts(area, result)
     plan = write_outputs(area, result.outputs)
     for name, header in plan.headers.items():
         if header != name:
@@ -903,3 +907,55 @@ def _forget_payload_values() -> None:
     clear = getattr(getattr(_xlremote, "get_range_api", None), "cache_clear", None)
     if clear is not None:
         clear()
+
+
+# --- invoice lines (potentiel.sources.invoices): the Sales / Ventes / Factures sheet --------
+
+def read_sales(book) -> RawTable | None:
+    """The invoice lines of the book's Sales / Ventes / Invoices / Factures sheet (or a table
+    so named), in one bulk read; None when there is none."""
+    from .sources.invoices import SALES_SHEET_NAMES, line_catalogue
+    sheet, table = _find_table(book, SALES_SHEET_NAMES)
+    if sheet is None:
+        sheet = _find_sheet(book, SALES_SHEET_NAMES)
+        if sheet is None:
+            return None
+        table = next(iter(sheet.tables), None)
+    if table is not None:
+        hr, c1, c2, last = _table_area(sheet, table)
+        grid = _grid(sheet.range((hr, c1), (max(last, hr), c2)))
+        note = f'headers on row {hr} (the Excel table "{table.name}")'
+    else:
+        last_row, last_col = _used_bounds(sheet)
+        grid = _grid(sheet.range((1, 1), (last_row, last_col)))
+        found, note = find_header_row(grid, line_catalogue())
+        if found is None:
+            raise UserError(f"sheet {sheet.name} is empty; paste the invoice lines with a header "
+                            "row (Code client, Date facture, Montant HT)")
+        hr, c1 = found + 1, 1
+        grid = grid[found:]
+        c2 = len(grid[0]) if grid else 1
+    headers, rows = (grid[0], grid[1:]) if grid else ([], [])
+    return RawTable(headers, rows, sheet=sheet.name, header_row=hr,
+                    col_numbers=list(range(c1, c1 + len(headers))), header_note=note)
+
+
+def write_added_accounts(area: AccountsArea, result) -> None:
+    """Accounts the invoice lines added (Settings: Add accounts from invoice lines), written
+    under the last account (id, name, status); the area and the Excel table grow."""
+    sales = getattr(result, "sales", None)
+    if sales is None or not sales.added:
+        return
+    headers = list(area.raw.headers)
+    first = min(r for r, _ in sales.added)
+    last = max(r for r, _ in sales.added)
+    grid = [[None] * len(headers) for _ in range(last - first + 1)]
+    for r, values in sales.added:
+        for h, v in values.items():
+            if h in headers:
+                grid[r - first][headers.index(h)] = v
+    _set(area.sheet, first, area.first_col, grid, _remote(area.sheet))
+    area.last_row = last
+    if area.table is not None:
+        area.table.resize(area.sheet.range((area.header_row, area.first_col),
+                                           (last, area.last_col)))

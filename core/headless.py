@@ -570,6 +570,7 @@ def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block]) -> None:
 def reading_blocks(result: Result) -> list[Block]:
     """The Reading sheet: the whole reading report and every warning of the run."""
     grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
+    grid += sales_reading_rows(result)
     return [Block(1, 1, grid, clear_to_row=1_048_576, clear_cols=6)]
 
 
@@ -591,8 +592,10 @@ def _previous_rep_rows(wb: Workbook) -> int:
 
 def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | None = None,
                plugin_dirs: Iterable[str] = (), engine: str | None = None,
-               when: dt.datetime | None = None) -> tuple[Result, Path]:
-    """Recompute a workbook file: read, score, write (to ``out`` or in place, atomically)."""
+               when: dt.datetime | None = None, sales: str | Path | None = None
+               ) -> tuple[Result, Path]:
+    """Recompute a workbook file: read, score, write (to ``out`` or in place, atomically).
+    ``sales``: a file of invoice lines (``--sales``), else the workbook's Sales sheet."""
     path = Path(path)
     target = Path(out) if out else path
     in_place = target.resolve() == path.resolve()
@@ -605,10 +608,12 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     try:
         with _unexpected(path):
             settings = read_settings_rows(wb)
-            area, raw = read_accounts(wb, settings)
+            lines = read_sales(wb, sales)
+            area, raw = read_accounts_or_lines(wb, settings, lines)
             reps = read_salespeople(wb)
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
-                              engine=engine, base_dir=path.parent)
+                              engine=engine, base_dir=path.parent, sales=lines)
+        write_added_accounts(wb, area, result)
         result.warnings[:0] = wb.notices
         wb.notices.clear()
         matrix = matrix_blocks(result)
@@ -799,3 +804,106 @@ def remote_payload(path: str | Path, selection: str | None = None,
     return {"client": client, "version": version,
             "book": {"name": path.name, "active_sheet_index": active, "selection": selection},
             "names": names, "sheets": sheets}
+
+
+# --- invoice lines (potentiel.sources.invoices): a Sales sheet, or a --sales file -----------
+
+def sales_reading_rows(result: Result) -> list[list[Any]]:
+    """How the invoice lines were read, under the accounts' report on the Reading sheet."""
+    sales = getattr(result, "sales", None)
+    if sales is None:
+        return []
+    rows = sales.report.rows([])
+    rows[0] = ["How the invoice lines were read"]
+    return [[], *rows[:rows.index(["Warnings, grouped", 0])]]
+
+
+def read_sales(wb: Workbook, path: str | Path | None = None) -> RawTable | None:
+    """The invoice lines: the file ``path`` (an .xlsx: its Sales sheet, else its first
+    sheet), else the workbook's sheet Sales / Ventes / Invoices / Factures; None if none."""
+    from .sources.invoices import SALES_SHEET_NAMES
+    if path is not None:
+        p = Path(path)
+        if p.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise UserError(f"{p}: invoice lines are read from an .xlsx file for now (save the "
+                            "CSV from Excel as .xlsx)")
+        other = Workbook(p)
+        try:
+            ref, table = _find(other, SALES_SHEET_NAMES)
+            if ref is None:
+                ref, table = other.package.sheets[0], None
+                tables = other.tables(ref)
+                table = tables[0] if tables else None
+            return _sales_raw(other, ref, table)
+        finally:
+            other.package.close()
+    ref, table = _find(wb, SALES_SHEET_NAMES)
+    if ref is None:
+        return None
+    return _sales_raw(wb, ref, table)
+
+
+def _sales_raw(wb: Workbook, ref: SheetRef, table: Table | None) -> RawTable:
+    from .sources.invoices import line_catalogue
+    if table is not None:
+        return read_raw(wb, _area(wb, ref, table, "invoice lines"), owned=False)
+    grid = wb.values(ref)
+    header, note = find_header_row(grid, line_catalogue())
+    if header is None:
+        raise UserError(f"sheet {ref.name} is empty; paste the invoice lines with a header row "
+                        "(Code client, Date facture, Montant HT)", ref.name)
+    cols = [j for j, v in enumerate(grid[header]) if v is not None]
+    area = Area(ref, header + 1, cols[0] + 1, cols[-1] + 1, len(grid), note=note)
+    return read_raw(wb, area, owned=False)
+
+
+ADDED_HEADERS = ("Account id", "Name", "Status")
+
+
+def read_accounts_or_lines(wb: Workbook, settings: list[tuple[Any, Any, str]],
+                           lines: RawTable | None) -> tuple[Area, RawTable]:
+    """The accounts; with no Accounts sheet but invoice lines, a new Accounts sheet (Account
+    id, Name, Status) to which the accounts of the lines are written (said in the run)."""
+    if lines is None or _find(wb, ACCOUNTS_NAMES)[0] is not None:
+        return read_accounts(wb, settings)
+    name = free_name("Accounts", wb.package.all_sheet_names())
+    ref = wb.package.add_sheet(name, EMPTY_SHEET)
+    wb.sheet(ref).write_row(1, {j: h for j, h in enumerate(ADDED_HEADERS, start=1)})
+    wb._values[ref.name] = [list(ADDED_HEADERS)]
+    area = Area(ref, 1, 1, len(ADDED_HEADERS), 1,
+                note=f"no Accounts sheet: {name} was added for the accounts of the invoice lines")
+    wb.notices.append(Problem(f"no Accounts sheet: the accounts are the client codes of the "
+                              f"invoice lines ({lines.sheet}), written to a new sheet {name}",
+                              name, kind="accounts-from-lines"))
+    return area, RawTable(list(ADDED_HEADERS), [], sheet=name, header_row=1,
+                          header_note=area.note)
+
+
+def write_added_accounts(wb: Workbook, area: Area, result: Result) -> None:
+    """Rows the invoice lines added to the accounts (id, name, status), under the last one;
+    the area (and the Excel table) grow to hold them."""
+    sales = getattr(result, "sales", None)
+    if sales is None or not sales.added:
+        return
+    sheet = wb.sheet(area.sheet)
+    grid = wb.values(area.sheet)
+    headers = [grid[area.header_row - 1][c - 1] if c - 1 < len(grid[area.header_row - 1])
+               else None for c in range(area.first_col, area.last_col + 1)]
+    rows = {}
+    for r, values in sales.added:
+        cells = {area.first_col + headers.index(h): v for h, v in values.items() if h in headers}
+        rows[r] = cells
+        while len(grid) < r:
+            grid.append([])
+        grid[r - 1] = [cells.get(c) for c in range(1, area.last_col + 1)]
+    sheet.write_rows(rows)
+    area.last_row = max(r for r, _ in sales.added)
+    if area.table is not None:
+        r1, c1, r2, c2 = range_bounds(area.table.ref)
+        area.table.ref = f"{col_letter(c1)}{r1}:{col_letter(c2)}{area.last_row}"
+        root = wb.package.xml(area.table.part)
+        root.set("ref", area.table.ref)
+        auto = root.find("m:autoFilter", NS)
+        if auto is not None:
+            auto.set("ref", area.table.ref)
+        wb.package.touch(area.table.part)

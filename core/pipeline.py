@@ -70,6 +70,7 @@ class Result:
     override: pd.Series | None = None
     model_category: pd.Series | None = None
     override_header: str = ""
+    sales: Any = None  # the invoice lines read (potentiel.sources.invoices.Lines), if any
 
     @property
     def counts(self) -> dict[str, int]:
@@ -170,8 +171,9 @@ def portfolio_fields(accounts: pd.DataFrame, reps: pd.DataFrame | None, config: 
 
 def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
         salespeople: pd.DataFrame | None = None, warnings: list[Problem] | None = None,
-        time_limit: float | None = None) -> Result:
-    """Score the accounts of ``raw``. Never changes ``raw``."""
+        time_limit: float | None = None, sales: Any = None) -> Result:
+    """Score the accounts of ``raw``. Never changes ``raw``. ``sales``: the invoice lines
+    read (`potentiel.sources.invoices.Lines`), merged into the accounts after validation."""
     warnings = list(warnings or [])
     catalogue = plugins.catalogue()
     if ruleset is not None:
@@ -184,6 +186,7 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     typed_override = accounts["category_override"].copy() \
         if "category_override" in accounts else None  # as typed, whatever rules set later
     present = set(checked.columns) | set(checked.extras)
+    present |= _merge_sales(accounts, sales, warnings)
     derivations = dict(plugins.derivations)
     for d in getattr(ruleset, "derivations", []) or []:
         derivations[d.field] = d
@@ -246,7 +249,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     has_reps=salespeople is not None and len(salespeople) > 0,
                     derivations=derivations, reading=checked.report,
                     set_columns=dict(getattr(ruleset, "outputs", None) or {}),
-                    override=override, model_category=model_letters, override_header=header)
+                    override=override, model_category=model_letters, override_header=header,
+                    sales=sales)
     result.outputs = build_outputs(result, excluded)
     return result
 
@@ -400,11 +404,13 @@ def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str
                  salespeople: RawTable | None = None, *, rules: str | Path | None = None,
                  plugin_dirs: Iterable[str | Path] = (), engine: str | None = None,
                  base_dir: Path | None = None, plugins: Plugins | None = None,
-                 time_limit: float | None = None) -> Result:
+                 time_limit: float | None = None, sales: RawTable | None = None) -> Result:
     """What every front end calls: Settings → plugins → rule file → config → run.
 
     ``rules``, ``plugin_dirs`` and ``engine`` come from the command line and win over the
-    Settings sheet. Raises `UserError` for anything the user must fix first.
+    Settings sheet. ``sales``: invoice lines (`potentiel.sources.invoices`), whatever file
+    or sheet they came from; accounts they add are in ``result.sales.added`` for the front
+    end to write. Raises `UserError` for anything the user must fix first.
     """
     settings_rows = list(settings_rows)
     warnings: list[Problem] = []
@@ -428,11 +434,19 @@ def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str
         config = replace(config, engine=engine)
     reps = read_salespeople(salespeople, warnings)
     accounts = _with_column_map(accounts, settings_rows, ruleset, plugins, warnings)
-    result = run(accounts, plugins, config, ruleset, reps, warnings, time_limit=time_limit)
+    accounts, lines = _read_sales(accounts, sales, overrides, plugins)
+    result = run(accounts, plugins, config, ruleset, reps, warnings, time_limit=time_limit,
+                 sales=lines)
     if not result.rules_name:
         result.rules_name = str(path) if path else "default"
     result.output_sheets = dict(plugins.output_sheets)
     return result
+
+
+    accounts = _with_column_map(accounts, settings_rows, ruleset, plugins, warnings)
+    accounts, lines = _read_sales(accounts, sales, overrides, plugins)
+    result = run(accounts, plugins, config, ruleset, reps, warnings, time_limit=time_limit,
+                 sales=lines)
 
 
 def inspect_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str]] = (), *,
@@ -478,6 +492,25 @@ def _with_column_map(accounts: RawTable, settings_rows: list[tuple[Any, Any, str
     warnings.extend(check_column_map({**from_rules, **from_settings}, {**rules_where, **where},
                                      accounts.headers, accounts.sheet))
     return replace(accounts, column_map={**from_rules, **from_settings})
+
+
+# --- invoice lines (potentiel.sources.invoices): read once, merged after validation ---------
+
+def _read_sales(accounts: RawTable, sales: RawTable | None, overrides: SettingsOverrides,
+                plugins: Plugins) -> tuple[RawTable, Any]:
+    if sales is None:
+        return accounts, None
+    from .sources import invoices
+    lines = invoices.read_lines(sales, invoices.line_settings(overrides.values, overrides.where))
+    return invoices.with_line_accounts(accounts, lines, plugins.catalogue()), lines
+
+
+def _merge_sales(accounts: pd.DataFrame, sales: Any, warnings: list[Problem]) -> set[str]:
+    if sales is None:
+        return set()
+    from .sources import invoices
+    return invoices.merge(accounts, sales, warnings)
+
 
 
 def _setting(rows: list[tuple[Any, Any, str]], keys: tuple[str, ...]) -> tuple[str, str] | None:
