@@ -43,7 +43,7 @@ from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READIN
                      matrix_blocks, summary_blocks)
 from .sources.headers import column_map_rows, find_header_row
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
-                                parse_marks, refers_to, split_refers_to)
+                                own_sheet_notice, parse_marks, refers_to, split_refers_to)
 from .validate import RawTable
 from .xlsxsheet import percent_format
 
@@ -448,13 +448,12 @@ def _sheet(book, name: str):
     sheet = _owned_sheet(book, name)
     if sheet is not None:
         return sheet
-    new = free_name(name, [s.name for s in book.sheets])
+    taken = [s.name for s in book.sheets]
+    new = free_name(name, taken)
     sheet = book.sheets.add(new, after=book.sheets[len(book.sheets) - 1])
     marks = book_marks(book)
     if new != name:
-        marks.notices.append(Problem(
-            f'the workbook has a sheet "{name}" of its own; Potentiel writes its {name} sheet '
-            f'as "{new}" and never touches yours', new, kind="own-sheet"))
+        marks.notices.append(own_sheet_notice(name, new, taken))
     marks.sheets[key_of(name)] = new
     _mark(book, SHEET, key_of(name), new, 1, 1)
     return sheet

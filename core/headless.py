@@ -38,7 +38,7 @@ from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET, SUMMAR
 from .savefile import backup_path, check_target, save_atomic
 from .sources.headers import column_map_rows, find_header_row
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
-                                parse_marks, refers_to, split_refers_to)
+                                own_sheet_notice, parse_marks, refers_to, split_refers_to)
 from .validate import ErrorCell, FormulaCell, RawTable
 from .xlsxpackage import MAIN, NS, Package, SheetRef
 from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
@@ -195,14 +195,13 @@ class Workbook:
         Potentiel's own then gets another name (``Summary (Potentiel)``)."""
         ref = self.owned_ref(name)
         if ref is None:
-            new = free_name(name, self.package.all_sheet_names())
+            taken = self.package.all_sheet_names()
+            new = free_name(name, taken)
             ref = self.package.add_sheet(new, EMPTY_SHEET)
             self.marks.sheets[key_of(name)] = new
             self.package.define_name(mark_name(SHEET, key_of(name)), refers_to(new, 1, 1)[1:])
             if new != name:
-                self.notices.append(Problem(
-                    f'the workbook has a sheet "{name}" of its own; Potentiel writes its '
-                    f'{name} sheet as "{new}" and never touches yours', new, kind="own-sheet"))
+                self.notices.append(own_sheet_notice(name, new, taken))
         return self.sheet(ref)
 
     def mark_columns(self, sheet: str, header_row: int, columns: dict[str, int]) -> None:
