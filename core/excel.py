@@ -592,6 +592,11 @@ def recompute(book, options: Options) -> Outcome:
     sheets, problems = extra_sheets(result, result.output_sheets)
     result.warnings.extend(Problem(p) for p in problems)
     when = _now(options)
+    # Potentiel's sheets are added before any cell is written: Excel refuses a name taken
+    # by a sheet the client did not send (xlwings' VBA client sends worksheets only, not
+    # chart sheets), and its refusal must then find the workbook's cells as they were.
+    for name in (MATRIX_SHEET, SUMMARY_SHEET, *sheets, READING_SHEET, LOG_SHEET):
+        _sheet(book, name)
     plan = write_outputs(area, result.outputs)
     for name, header in plan.headers.items():
         if header != name:
