@@ -639,10 +639,10 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             changed = changed_cells(before, _read_back(tmp, area.sheet), outputs)
             if changed:
                 first = changed[0]
+                cells = _listed([_change_text(area.sheet.name, *c) for c in changed])
                 raise UserError(
                     f"{path}: the file written would change cells you typed on sheet "
-                    f"{area.sheet.name} ({_listed([_change_text(area.sheet.name, *c) for c in changed])}"
-                    f"); nothing was written and {path.name} is left as it was: this is a fault "
+                    f"{area.sheet.name} ({cells}); nothing was written and {path.name} is left as it was: this is a fault "
                     "in Potentiel, please report it with the file",
                     cell_ref(area.sheet.name, first[0], first[1]))
             # Nothing Potentiel does not own may be dropped or changed: in place, the
