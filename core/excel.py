@@ -44,7 +44,7 @@ from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READIN
                      matrix_blocks, summary_blocks)
 from .sources.headers import column_map_rows, find_header_row
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
-                                parse_marks, refers_to, split_refers_to)
+                                own_sheet_notice, parse_marks, refers_to, split_refers_to)
 from .validate import RawTable
 from .xlsxsheet import percent_format
 
@@ -449,13 +449,12 @@ def _sheet(book, name: str):
     sheet = _owned_sheet(book, name)
     if sheet is not None:
         return sheet
-    new = free_name(name, [s.name for s in book.sheets])
+    taken = [s.name for s in book.sheets]
+    new = free_name(name, taken)
     sheet = book.sheets.add(new, after=book.sheets[len(book.sheets) - 1])
     marks = book_marks(book)
     if new != name:
-        marks.notices.append(Problem(
-            f'the workbook has a sheet "{name}" of its own; Potentiel writes its {name} sheet '
-            f'as "{new}" and never touches yours', new, kind="own-sheet"))
+        marks.notices.append(own_sheet_notice(name, new, taken))
     marks.sheets[key_of(name)] = new
     _mark(book, SHEET, key_of(name), new, 1, 1)
     return sheet
@@ -596,6 +595,11 @@ def recompute(book, options: Options) -> Outcome:
     sheets, problems = extra_sheets(result, result.output_sheets)
     result.warnings.extend(Problem(p) for p in problems)
     when = _now(options)
+    # Potentiel's sheets are added before any cell is written: Excel refuses a name taken
+    # by a sheet the client did not send (xlwings' VBA client sends worksheets only, not
+    # chart sheets), and its refusal must then find the workbook's cells as they were.
+    for name in (MATRIX_SHEET, SUMMARY_SHEET, *sheets, READING_SHEET, LOG_SHEET):
+        _sheet(book, name)
     write_added_accounts(area, result)
     plan = write_outputs(area, result.outputs)
     for name, header in plan.headers.items():

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
-from .layout import place_outputs, settings_rows
+from .layout import Placement, place_outputs, settings_rows
 from .pipeline import Result, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET, SUMMARY_SHEET,
@@ -38,7 +38,7 @@ from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET, SUMMAR
 from .savefile import backup_path, check_target, save_atomic
 from .sources.headers import column_map_rows, find_header_row
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
-                                parse_marks, refers_to, split_refers_to)
+                                own_sheet_notice, parse_marks, refers_to, split_refers_to)
 from .validate import ErrorCell, FormulaCell, RawTable
 from .xlsxpackage import MAIN, NS, Package, SheetRef
 from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
@@ -193,14 +193,13 @@ class Workbook:
         Potentiel's own then gets another name (``Summary (Potentiel)``)."""
         ref = self.owned_ref(name)
         if ref is None:
-            new = free_name(name, self.package.all_sheet_names())
+            taken = self.package.all_sheet_names()
+            new = free_name(name, taken)
             ref = self.package.add_sheet(new, EMPTY_SHEET)
             self.marks.sheets[key_of(name)] = new
             self.package.define_name(mark_name(SHEET, key_of(name)), refers_to(new, 1, 1)[1:])
             if new != name:
-                self.notices.append(Problem(
-                    f'the workbook has a sheet "{name}" of its own; Potentiel writes its '
-                    f'{name} sheet as "{new}" and never touches yours', new, kind="own-sheet"))
+                self.notices.append(own_sheet_notice(name, new, taken))
         return self.sheet(ref)
 
     def mark_columns(self, sheet: str, header_row: int, columns: dict[str, int]) -> None:
@@ -449,8 +448,9 @@ def _plain_list(series: pd.Series) -> list[Any]:
     return [plain(v) for v in out]
 
 
-def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> None:
-    """Write the output columns next to the inputs; inputs are never touched."""
+def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Placement:
+    """Write the output columns next to the inputs; inputs are never touched. Returns
+    where each output column went (`Placement`: ``columns``, ``stale``)."""
     outputs = result.outputs
     plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns),
                          raw.owned)
@@ -492,6 +492,7 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> No
                 f'Potentiel\'s own column is "{header}"',
                 cell_ref(area.sheet.name, area.header_row, plan.columns[name]),
                 kind="own-column"))
+    return plan
 
 
 def _check_free(grid: list[list[Any]], area: Area, col: int, name: str) -> None:
@@ -620,7 +621,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         sheets, problems = extra_sheets(result, result.output_sheets)
         result.warnings.extend(Problem(p) for p in problems)
         with _unexpected(path):
-            write_outputs(wb, area, raw, result)
+            plan = write_outputs(wb, area, raw, result)
             write_blocks(wb, MATRIX_SHEET, matrix)
             write_blocks(wb, SUMMARY_SHEET, summary_blocks(result, _previous_rep_rows(wb)))
             for name, blocks in sheets.items():
@@ -631,9 +632,22 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             owned, removable = _owned_parts(wb, area)
             wb.finish()
         lost: list[str] = []
+        before = wb.values(area.sheet)
+        outputs = {*plan.columns.values(), *plan.stale}
 
         def write(tmp: str) -> None:
             wb.package.write(tmp)
+            # The user's cells of the accounts sheet, read back from the file written: a
+            # typed value that would change stops the save, in place and with -o alike.
+            changed = changed_cells(before, _read_back(tmp, area.sheet), outputs)
+            if changed:
+                first = changed[0]
+                cells = _listed([_change_text(area.sheet.name, *c) for c in changed])
+                raise UserError(
+                    f"{path}: the file written would change cells you typed on sheet "
+                    f"{area.sheet.name} ({cells}); nothing was written and {path.name} is left as it was: this is a fault "
+                    "in Potentiel, please report it with the file",
+                    cell_ref(area.sheet.name, first[0], first[1]))
             # Nothing Potentiel does not own may be dropped or changed: in place, the
             # original is kept and the user is sent to -o (or Excel).
             lost.extend(wb.package.lost_parts(tmp, owned, removable))
@@ -708,6 +722,64 @@ def _owned_parts(wb: Workbook, area: Area) -> tuple[set[str], set[str]]:
               if s.name.casefold() in {n.casefold() for n in wb.marks.sheets.values()}}
     removable = set(pkg.calc_chain_parts())
     return owned | removable, removable
+
+
+def _read_back(path: str, ref: SheetRef) -> list[list[Any]]:
+    """The values of one sheet of a written file, as `Workbook.values` reads them."""
+    from python_calamine import CalamineWorkbook
+    try:
+        rows = CalamineWorkbook.from_path(path).get_sheet_by_name(ref.name).to_python(
+            skip_empty_area=False)
+    except Exception as exc:  # an error value python-calamine does not know: the long way
+        if "cell error value" not in str(exc):
+            raise
+        other = Workbook(Path(path))
+        try:
+            return other.values(next(s for s in other.package.sheets if s.name == ref.name))
+        finally:
+            other.package.close()
+    return [[None if v == "" else v for v in r] for r in rows]
+
+
+def changed_cells(before: list[list[Any]], after: list[list[Any]], skip: set[int],
+                  most: int = 5) -> list[tuple[int, int, Any, Any]]:
+    """The first ``most`` cells, ``(row, col, before, after)`` (1-based), whose values differ
+    between two grids of one sheet, outside the columns ``skip`` (1-based). Blanks, ``""``
+    and error cells (which a reader of values gives as ``""``) are equal. One pass over the
+    cells; a row whose kept cells are equal costs one tuple comparison."""
+    from operator import itemgetter
+
+    width = max(max((len(r) for r in before), default=0), max((len(r) for r in after), default=0))
+    keep = [j for j in range(width) if j + 1 not in skip]
+    if not keep:
+        return []
+    pick = itemgetter(*keep) if len(keep) > 1 else (lambda r: (r[keep[0]],))
+
+    def padded(grid: list[list[Any]], i: int) -> list[Any]:
+        r = grid[i] if i < len(grid) else []
+        return r if len(r) >= width else list(r) + [None] * (width - len(r))
+
+    def blank(v: Any) -> Any:
+        return None if v == "" or isinstance(v, ErrorCell) else v
+
+    out = []
+    for i in range(max(len(before), len(after))):
+        a, b = pick(padded(before, i)), pick(padded(after, i))
+        if a == b:
+            continue
+        for j, x, y in zip(keep, a, b):
+            x, y = blank(x), blank(y)
+            if x != y:
+                out.append((i + 1, j + 1, x, y))
+                if len(out) >= most:
+                    return out
+    return out
+
+
+def _change_text(sheet: str, row: int, col: int, old: Any, new: Any) -> str:
+    def shown(v: Any) -> str:
+        return "blank" if v is None else repr(v) if isinstance(v, str) else str(v)
+    return f"{cell_ref(sheet, row, col)} {shown(old)} → {shown(new)}"
 
 
 def _listed(names: list[str], most: int = 5) -> str:

@@ -32,6 +32,11 @@ class Formula(str):
     """A cell Excel would have turned into a formula."""
 
 
+class ExcelRefused(Exception):
+    """An action Excel would stop on (run-time error 1004): the actions after it are not
+    run and nothing is saved here (in Excel, the ones before it stay done)."""
+
+
 def excel_value(v: Any) -> Any:
     """The cell value Excel stores for one element of a setValues array."""
     if v == "" or v is None:
@@ -101,7 +106,12 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
             if table.autoFilter is not None:
                 table.autoFilter.ref = table.ref
         elif func == "addSheet":
-            wb.create_sheet(action["args"][1])
+            # Excel refuses a sheet name already taken, ignoring case, by a worksheet or a
+            # chart sheet (openpyxl would quietly make it "Summary1")
+            name = action["args"][1]
+            if name is not None and name.casefold() in {n.casefold() for n in wb.sheetnames}:
+                raise ExcelRefused(f'addSheet: the sheet name "{name}" is already taken')
+            wb.create_sheet(name)
         elif func == "activateSheet":
             wb.active = action["args"][0]
         elif func == "namesAdd":  # Remote.bas: wb.Names.Add Name, RefersTo (replaces)

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from ..problems import cell_ref, column_letter
+from ..problems import Problem, cell_ref, column_letter
 
 PREFIX = "_Potentiel."
 COL, SHEET = "col", "sheet"
@@ -128,6 +128,15 @@ def adopt_legacy(headers: Sequence[Any], first_col: int, output_names: Sequence[
                 k += 1
             return out
     return {}
+
+
+def own_sheet_notice(wanted: str, given: str, taken: Iterable[str]) -> Problem:
+    """The notice for an output sheet written under another name because the user has a
+    sheet ``wanted`` (any case: the user's own spelling is named)."""
+    theirs = next((t for t in taken if t.casefold() == wanted.casefold()), wanted)
+    return Problem(f'the workbook has a sheet "{theirs}" of its own; Potentiel writes its '
+                   f'{wanted} sheet as "{given}" and never touches yours', given,
+                   kind="own-sheet")
 
 
 def free_name(wanted: str, taken: Iterable[str], limit: int = 31) -> str:
