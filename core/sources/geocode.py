@@ -163,6 +163,7 @@ class Places:
     cedex: dict[str, np.ndarray] = field(default_factory=dict)    # 5-digit base → CEDEX rows
     towns: dict[str, np.ndarray] = field(default_factory=dict)    # town key → rows
     depts: list[str | None] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)                 # town key of each row
 
 
 _CACHE: dict[str, Places] = {}
@@ -180,12 +181,24 @@ def load(countries: Iterable[str]) -> dict[str, Places]:
             members = {m: g for g in missing for m in GROUPS.get(g, (g,))}
             rows: dict[str, list[dict]] = {g: [] for g in missing}
             tags = {m.encode() for m in members}
+            carry = b""
             with gzip.open(_dataset_path(), "rb") as f:
-                for line in f:
-                    # every line starts with {"country_code": "XX"; test the code first
-                    if line[18:20] in tags:
-                        rec = json.loads(line)
-                        rows[members[rec["country_code"]]].append(rec)
+                # 4 MB at a time; a block with none of the countries asked for is skipped
+                # whole (the file is sorted by country), so only their lines are parsed
+                while True:
+                    chunk = f.read(1 << 22)
+                    block = carry + chunk
+                    cut = block.rfind(b"\n") + 1 if chunk else len(block)
+                    block, carry = block[:cut], block[cut:]
+                    first = block[18:20]
+                    last = block[block.rfind(b"\n", 0, len(block) - 1) + 1:][18:20]
+                    if any(first <= t <= last for t in tags):
+                        for line in block.split(b"\n"):
+                            if line[18:20] in tags:  # {"country_code": "XX" …
+                                rec = json.loads(line)
+                                rows[members[rec["country_code"]]].append(rec)
+                    if not chunk:
+                        break
             for g, recs in rows.items():
                 _CACHE[g] = _index(recs, g)
         return {c: _CACHE[c] for c in wanted}
@@ -196,20 +209,19 @@ def _index(recs: list[dict], country: str) -> Places:
     lon = np.array([r["longitude"] for r in recs], dtype=float)
     names = [str(r["city"]) for r in recs]
     pkeys = [postal_key(r["postal_code"], country) for r in recs]
+    tkeys = [town_key(n) for n in names]
     places = Places(lat, lon, names, depts=[department(k) if country == "FR" else None
-                                            for k in pkeys])
+                                            for k in pkeys], keys=tkeys)
 
-    def group(keys: list[str]) -> dict[str, np.ndarray]:
-        s = pd.Series(np.arange(len(keys)), index=keys)
-        return {k: v.to_numpy() for k, v in s.groupby(level=0)} if len(keys) else {}
+    def group(pairs: Iterable[tuple[str, int]]) -> dict[str, np.ndarray]:
+        out: dict[str, list[int]] = {}
+        for k, i in pairs:
+            out.setdefault(k, []).append(i)
+        return {k: np.array(v) for k, v in out.items()}
 
-    places.postal = group(pkeys)
-    cedex = [(k[:5], i) for i, k in enumerate(pkeys) if "CEDEX" in k]
-    places.cedex = group([k for k, _ in cedex])
-    if cedex:
-        idx = np.array([i for _, i in cedex])
-        places.cedex = {k: idx[v] for k, v in places.cedex.items()}
-    places.towns = group([town_key(n) for n in names])
+    places.postal = group(zip(pkeys, range(len(pkeys))))
+    places.cedex = group((k[:5], i) for i, k in enumerate(pkeys) if "CEDEX" in k)
+    places.towns = group(zip(tkeys, range(len(tkeys))))
     return places
 
 
@@ -252,7 +264,7 @@ def _resolve(places: Places, postal: str | None, town: str | None, town_text: st
         if rows is not None:
             if town:
                 # "Paris" is also "Paris 08" (GeoNames names the arrondissements)
-                same = rows[[_same_town(town_key(places.names[i]), town) for i in rows]]
+                same = rows[[_same_town(places.keys[i], town) for i in rows]]
                 if len(same):
                     return (float(places.lat[same].mean()), float(places.lon[same].mean()),
                             POSTAL, "", "")
