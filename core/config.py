@@ -36,6 +36,8 @@ class Config:
     rules_file: str | None = None
     plugin_dirs: list[str] = field(default_factory=list)
     engine: str = "durable"
+    country: str = "FR"          # where postal codes and towns are looked up by default
+    detour_factor: float = 1.0   # road km ≈ great-circle km × this (about 1.25 by road)
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,20 @@ INVOICE_SETTINGS: tuple[Setting, ...] = (
             "raw", None),
 )
 
-_BY_KEY = {normalise(s.key): s for s in SETTINGS + INVOICE_SETTINGS} | \
-    {normalise(s.french): s for s in SETTINGS + INVOICE_SETTINGS}
+# Places (potentiel.sources.geocode). Read like the others; not yet rows of the shipped
+# template, whose binary is rebuilt once the parallel changes to Settings are merged.
+PLACE_SETTINGS: tuple[Setting, ...] = (
+    Setting("Country", "Pays",
+            "Country of the postal codes and towns when a row gives none (code or name). "
+            "Blank: FR.", "country", None),
+    Setting("Detour factor", "Coefficient de détour",
+            "Road km ≈ straight-line km × this factor (about 1.25 by road). Rules and the "
+            "accessibility criterion see the distance so multiplied. Blank: 1.", "factor", None),
+)
+
+_EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS)
+_BY_KEY = {normalise(s.key): s for s in (*SETTINGS, *_EXTRA_SETTINGS)} | \
+    {normalise(s.french): s for s in (*SETTINGS, *_EXTRA_SETTINGS)}
 _WEIGHT = re.compile(r"^(weight|poids)(?P<name>[a-z0-9]+)$")
 _BAND = re.compile(r"^(band|seuil|bande|category|categorie)(?P<letter>[a-z])(min|minimum|from|minscore)?$")
 _QUOTA = re.compile(r"^(quota|share|part)(?P<letter>[a-z])$")
@@ -170,6 +184,19 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
             if v not in ENGINES:
                 raise UserError(f'"{value}" is not an engine; use durable or compiled', where)
             out.values[setting.key] = v
+        elif setting.kind == "country":
+            from .sources.geocode import country_code
+            code = country_code(value, None)
+            if code is None:
+                raise UserError(f'"{value}" is not a country Potentiel knows; type its two-letter '
+                                "code (FR, BE, CH …)", where)
+            out.values[setting.key] = code
+        elif setting.kind == "factor":
+            v = _number(value, where, what)
+            if not 1 <= v <= 3:
+                raise UserError(f'"{value}" is not a detour factor; type a number from 1 '
+                                "(straight line) to 3 (about 1.25 by road)", where)
+            out.values[setting.key] = v
         elif setting.kind == "mode":
             v = normalise(value)
             v = {"bands": "bands", "band": "bands", "bandes": "bands", "seuils": "bands",
@@ -212,7 +239,7 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
         out.params.setdefault(m.group("crit").lower(), {})[m.group("param").lower()] = value
         out.where[f"param:{m.group('crit')}.{m.group('param')}"] = where
         return
-    known = [s.key for s in SETTINGS + INVOICE_SETTINGS] + ["Weight: <criterion>", "Band A", "Quota A", "Label A",
+    known = [s.key for s in (*SETTINGS, *_EXTRA_SETTINGS)] + ["Weight: <criterion>", "Band A", "Quota A", "Label A",
                                          "Param: <criterion>.<param>"]
     warnings.append(Problem(f'unknown setting "{label}", ignored (known: {", ".join(known)})',
                             where))
@@ -239,6 +266,8 @@ def apply_overrides(config: Config, ov: SettingsOverrides) -> Config:
         rules_file=v.get("Rules file", config.rules_file),
         plugin_dirs=[*config.plugin_dirs, *([v["Plugin folder"]] if v.get("Plugin folder") else [])],
         engine=v.get("Engine", config.engine),
+        country=v.get("Country", config.country),
+        detour_factor=v.get("Detour factor", config.detour_factor),
     )
 
 

@@ -99,6 +99,13 @@ BUILTIN_FIELDS: tuple[Field, ...] = (
           description="account location"),
     Field("longitude", NUMBER, "Longitude", ("Longitude", "Lon", "Lng", "Long"), "°",
           min=-180, max=180, description="account location"),
+    Field("postal_code", TEXT, "Postal code", ("Code postal", "CP", "Zip", "Zip code", "Postcode",
+                                               "Post code", "Postal code", "Code postal client"),
+          description="postal code (locates the account offline when latitude and longitude are blank)"),
+    Field("town", TEXT, "Town", ("Ville", "Commune", "City", "Localité", "Localite", "Town"),
+          description="town (locates the account offline, with the postal code when given)"),
+    Field("country", TEXT, "Country", ("Pays", "Country", "Code pays"),
+          description="country of the postal code and town (blank: Settings Country, else FR)"),
     Field("category_override", TEXT, "Category override",
           ("Catégorie forcée", "Categorie forcee", "Forced category", "Catégorie manuelle",
            "Manual category"),
@@ -112,13 +119,22 @@ BUILTIN_FIELDS: tuple[Field, ...] = (
 OUTPUT_COLUMNS_HEAD = ("Score", "Category", "Category label")
 OUTPUT_COLUMNS_TAIL = ("Potential", "Penetration", "Matrix", "Top 80%", "Flags", "Why",
                        "Confidence", "To collect")
-NEAREST_REP_COLUMNS = ("Nearest rep", "Nearest rep km")
+NEAREST_REP_COLUMNS = ("Nearest rep", "Nearest rep km")  # km: great-circle (straight line)
+# Where accounts are located from a postal code or town, how; with a detour factor, the
+# nearest rep's distance by road as estimated (great-circle km × the factor).
+LOCATED_BY_COLUMN = "Located by"
+ROAD_KM_COLUMN = "Nearest rep road km"
 SCORE_PREFIX = "Score: "
 
 SALESPEOPLE_FIELDS: tuple[Field, ...] = (
     Field("name", TEXT, "Name", ("Nom", "Commercial", "Rep", "Salesperson", "Vendeur")),
     Field("latitude", NUMBER, "Latitude", ("Latitude", "Lat"), min=-90, max=90),
     Field("longitude", NUMBER, "Longitude", ("Longitude", "Lon", "Lng", "Long"), min=-180, max=180),
+    # a rep's base may be given by postal code or town instead (located offline)
+    Field("postal_code", TEXT, "Postal code", ("Code postal", "CP", "Zip", "Zip code", "Postcode",
+                                               "Post code")),
+    Field("town", TEXT, "Town", ("Ville", "Commune", "City", "Localité", "Base", "Town")),
+    Field("country", TEXT, "Country", ("Pays", "Code pays")),
 )
 
 _non_alnum = re.compile(r"[^0-9a-z]+")
@@ -134,7 +150,7 @@ def is_output_header(header: object) -> bool:
     """True for a column Potentiel owns (it is rewritten, never read as input)."""
     h = str(header).strip()
     return (h in OUTPUT_COLUMNS_HEAD or h in OUTPUT_COLUMNS_TAIL or h in NEAREST_REP_COLUMNS
-            or h.startswith(SCORE_PREFIX))
+            or h in (LOCATED_BY_COLUMN, ROAD_KM_COLUMN) or h.startswith(SCORE_PREFIX))
 
 
 @dataclass

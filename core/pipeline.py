@@ -23,8 +23,9 @@ from .categories import (CategorySpec, adjust, below_bands, by_bands, by_quotas,
                          lowest_band, read_overrides)
 from .config import Config, SettingsOverrides, apply_overrides, check_weights, read_settings
 from .criterion import Criterion, Derivation
-from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
-                     SALESPEOPLE_FIELDS, SCORE_PREFIX, Catalogue)
+from .fields import (LOCATED_BY_COLUMN, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD,
+                     OUTPUT_COLUMNS_TAIL, ROAD_KM_COLUMN, SALESPEOPLE_FIELDS, SCORE_PREFIX,
+                     Catalogue)
 from .manager import Plugins, load_plugins
 from .problems import Problem, UserError
 from .rules.result import RulesResult
@@ -153,10 +154,13 @@ def portfolio_fields(accounts: pd.DataFrame, reps: pd.DataFrame | None, config: 
     """Nearest rep, distance, penetration and tiers: readable by rules, written as outputs."""
     names, km = portfolio.nearest_rep(accounts, reps)
     accounts["nearest_rep"] = names
-    accounts["nearest_rep_km"] = km
+    accounts["nearest_rep_km"] = km  # great-circle
+    road = portfolio.by_road(km, config.detour_factor)
+    accounts["nearest_rep_road_km"] = road
     if "distance_km" not in accounts:
         accounts["distance_km"] = np.nan
-    accounts["distance_km"] = accounts["distance_km"].where(accounts["distance_km"].notna(), km)
+    # a distance typed by a person is taken as it is; a computed one is by road (estimated)
+    accounts["distance_km"] = accounts["distance_km"].where(accounts["distance_km"].notna(), road)
     for col in ("revenue", "potential"):
         if col not in accounts:
             accounts[col] = np.nan
@@ -167,6 +171,32 @@ def portfolio_fields(accounts: pd.DataFrame, reps: pd.DataFrame | None, config: 
     m = config.matrix
     accounts["penetration_tier"] = portfolio.tier(accounts["penetration"], m.penetration_strong,
                                                   m.penetration_weak, portfolio.PENETRATION_TIERS)
+
+
+def locate_places(accounts: pd.DataFrame, raw: RawTable, checked: Validated, config: Config,
+                  warnings: list[Problem]) -> None:
+    """Latitude and longitude from the postal code and town where they are blank
+    (`potentiel.sources.geocode`), and ``located_by`` for the output column; a table
+    with neither column is left as it is."""
+    if "postal_code" not in accounts and "town" not in accounts:
+        return
+    from .sources import geocode
+    columns = checked.columns
+
+    def cell(pos: int, name: str) -> str:
+        return raw.cell(pos, columns[name]) if name in columns else ""
+
+    headers = {f: str(raw.headers[j]).strip() for f, j in columns.items()}
+    try:
+        found = geocode.locate(accounts, config.country, cell, headers)
+    except FileNotFoundError as exc:
+        warnings.append(Problem(f"accounts not located from postal code and town: {exc}",
+                                raw.sheet))
+        return
+    warnings.extend(found.problems)
+    accounts["latitude"] = found.latitude
+    accounts["longitude"] = found.longitude
+    accounts["located_by"] = found.by
 
 
 def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
@@ -194,6 +224,7 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     accounts = derive(accounts, derivations.values(), context, warnings)
     present |= {d.field for d in derivations.values()
                 if all(i in present for i in d.inputs)}
+    locate_places(accounts, raw, checked, config, warnings)
     portfolio_fields(accounts, salespeople, config)
     if salespeople is not None and len(salespeople):
         present.add("distance_km")
@@ -343,9 +374,14 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Why"] = why
     out["Confidence"] = result.weighted.confidence.round(3)
     out["To collect"] = text.to_collect_column(result)
+    road = result.has_reps and result.config.detour_factor != 1
     if result.has_reps:
         out["Nearest rep"] = acc["nearest_rep"]
         out["Nearest rep km"] = acc["nearest_rep_km"].round(1)
+        if road:
+            out[ROAD_KM_COLUMN] = acc["nearest_rep_road_km"].round(1)
+    if "located_by" in acc:
+        out[LOCATED_BY_COLUMN] = acc["located_by"]
     # A field a rule sets shows in its own column (the value used after the rules); the
     # user's input cell of that field is never written.
     for fld, header in result.set_columns.items():
@@ -353,23 +389,55 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     frame = pd.DataFrame(out, index=acc.index)
     order = [*OUTPUT_COLUMNS_HEAD, *(SCORE_PREFIX + n for n in result.criteria),
              *OUTPUT_COLUMNS_TAIL, *(NEAREST_REP_COLUMNS if result.has_reps else ()),
+             *((ROAD_KM_COLUMN,) if road else ()),
+             *((LOCATED_BY_COLUMN,) if "located_by" in acc else ()),
              *result.set_columns.values()]
     return frame[order]
 
 
-def read_salespeople(raw: RawTable | None, warnings: list[Problem]) -> pd.DataFrame | None:
-    """The optional Salespeople table as name / latitude / longitude."""
+def read_salespeople(raw: RawTable | None, warnings: list[Problem],
+                     country: str = "FR") -> pd.DataFrame | None:
+    """The optional Salespeople table as name / latitude / longitude; a rep's base may be
+    given by postal code or town instead of coordinates (``country``: the default one)."""
     if raw is None:
         return None
     checked = validate(raw, Catalogue.build(base=SALESPEOPLE_FIELDS))
     warnings.extend(p for p in checked.warnings if "no id column" not in p.message)
     reps = checked.accounts
-    missing = [c for c in ("name", "latitude", "longitude") if c not in reps]
+    places = "postal_code" in reps or "town" in reps
+    missing = [c for c in ("name", "latitude", "longitude") if c not in reps
+               and not (places and c != "name")]
     if missing:
-        warnings.append(Problem(f"Salespeople table has no {', '.join(missing)} column; "
+        wanted = "" if "name" in missing else " (or a Postal code or Town column)"
+        warnings.append(Problem(f"Salespeople table has no {', '.join(missing)} column{wanted}; "
                                 "nearest-rep distances are not computed", raw.sheet))
         return None
+    if places:
+        _locate_reps(reps, raw, checked, country, warnings)
     return reps[["name", "latitude", "longitude"]]
+
+
+def _locate_reps(reps: pd.DataFrame, raw: RawTable, checked: Validated, country: str,
+                 warnings: list[Problem]) -> None:
+    from .sources import geocode
+    columns = checked.columns
+    headers = {f: str(raw.headers[j]).strip() for f, j in columns.items()}
+    try:
+        found = geocode.locate(reps, country, lambda pos, f: raw.cell(pos, columns[f])
+                               if f in columns else "", headers)
+    except FileNotFoundError as exc:
+        warnings.append(Problem(f"reps not located from postal code and town: {exc}", raw.sheet))
+        return
+    warnings.extend(found.problems)
+    reps["latitude"] = found.latitude
+    reps["longitude"] = found.longitude
+    lost = [pos for pos in reps.index[found.by == geocode.NOT_FOUND]
+            if isinstance(reps.at[pos, "name"], str)]
+    for pos in lost:
+        warnings.append(Problem(f'rep "{reps.at[pos, "name"]}" has no place that can be located '
+                                "(coordinates, postal code or town); left out of the nearest-rep "
+                                "distances", raw.cell(pos, columns["name"]) if "name" in columns
+                                else raw.sheet, kind="rep-not-located"))
 
 
 RULES_PATH_ENV = "POTENTIEL_RULES_PATH"  # extra folders of rule files (e.g. a server's)
@@ -432,7 +500,7 @@ def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str
     check_weights(config, plugins.criteria, overrides)
     if engine:
         config = replace(config, engine=engine)
-    reps = read_salespeople(salespeople, warnings)
+    reps = read_salespeople(salespeople, warnings, config.country)
     accounts = _with_column_map(accounts, settings_rows, ruleset, plugins, warnings)
     accounts, lines = _read_sales(accounts, sales, overrides, plugins)
     result = run(accounts, plugins, config, ruleset, reps, warnings, time_limit=time_limit,

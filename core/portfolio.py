@@ -11,7 +11,8 @@ All computed on whole columns. Definitions (tested on hand-computed cases):
   80 % of the total revenue, so the account that crosses 80 % is in, and equal revenues are
   treated alike;
 - the nearest rep is the salesperson whose base is closest by great-circle (haversine)
-  distance, on a sphere of radius 6,371 km.
+  distance, on a sphere of radius 6,371 km; with a detour factor (Settings), the distance
+  rules and criteria see is that km × the factor, an estimate of the road distance.
 
 Exact at the edges: penetration is the decimal quotient of the typed amounts (see
 `exact`), so 2,000.02 of 10,000.10 is exactly 20 %, "medium" and not "weak"; the Top 80 %
@@ -82,6 +83,14 @@ def nearest_rep(accounts: pd.DataFrame, reps: pd.DataFrame | None) -> tuple[pd.S
     km[ok] = best
     names[ok] = rnames[who]
     return names, km
+
+
+def by_road(km: pd.Series, factor: float = 1.0) -> pd.Series:
+    """Road km as estimated from great-circle km: ``km × factor`` (the Settings ``Detour
+    factor``, 1 by default, about 1.25 for roads in France). NaN stays NaN."""
+    if factor == 1:
+        return km.copy()
+    return km * float(factor)
 
 
 def penetration(revenue: pd.Series, potential: pd.Series) -> pd.Series:

@@ -79,7 +79,10 @@ def _rep_names(accounts: pd.DataFrame, distance: np.ndarray) -> Coded:
         # A distance typed by a person wins over the computed one; then the rep found from
         # coordinates is not the one that distance is to, and naming them would mislead.
         rep_km = numbers(accounts, "nearest_rep_km")
-        codes = np.where(np.abs(distance - rep_km) <= 0.5, codes, -1)
+        same = np.abs(distance - rep_km) <= 0.5
+        if "nearest_rep_road_km" in accounts:  # with a detour factor: that km by road
+            same |= np.abs(distance - numbers(accounts, "nearest_rep_road_km")) <= 0.5
+        codes = np.where(same, codes, -1)
     return Coded(codes, names)
 
 
