@@ -77,8 +77,10 @@ def source_of(path: Path) -> str:
     if ext in WORKBOOK_EXTS:
         # zip, xls and broken workbooks get the workbook reader's own precise messages
         if kind in ("text", "parquet"):
+            what = "if it is a CSV export" if kind == "text" else "Potentiel reads it as such"
             raise UserError(f"{path}: named {ext} but it is {describe(kind)}, not an Excel "
-                            f"workbook; rename it {path.with_suffix(_ext_for(kind)).name}")
+                            f"workbook; {what}, rename it "
+                            f"{path.with_suffix(_ext_for(kind)).name}")
         return "workbook"
     if ext in CSV_EXTS:
         if kind != "text":
