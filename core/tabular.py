@@ -359,6 +359,7 @@ def new_workbook(path: Path, grid: list[list[Any]]) -> None:
     """A minimal workbook at ``path`` whose Accounts sheet holds ``grid`` from A1 (values
     as they are: text stays text, formula-like text is stored as text)."""
     from .headless import Workbook
+    from .xlsxpackage import MAIN
     from .xlsxsheet import EMPTY_SHEET
 
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
@@ -371,6 +372,13 @@ def new_workbook(path: Path, grid: list[list[Any]]) -> None:
     wb = Workbook(path)
     try:
         sheet = wb.sheet(wb.package.sheets[0])
+        # the rows in order first: the sheet then finds each one instead of searching
+        # where a new row goes (which grows with the rows already there)
+        from lxml import etree
+        for r in range(1, len(grid) + 1):
+            row = etree.SubElement(sheet.data, f"{{{MAIN}}}row")
+            row.set("r", str(r))
+            sheet.rows[r] = row
         sheet.write_rows({r: {c: v for c, v in enumerate(row, start=1) if v is not None}
                           for r, row in enumerate(grid, start=1)})
         wb.finish()
