@@ -248,14 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("score", help="recompute a workbook (reads and writes the file itself)",
+    p = sub.add_parser("score", help="recompute a workbook, or score a CSV or Parquet file",
                        description="Recompute WORKBOOK: read the Accounts, Settings and "
                                    "Salespeople sheets, score, and write the output columns "
                                    "and the Matrix, Summary and Log sheets. Without -o the "
                                    "workbook is updated in place and the previous version is "
-                                   "kept as NAME.backup.xlsx.")
-    p.add_argument("workbook", help="the .xlsx or .xlsm file")
-    p.add_argument("-o", "--output", metavar="OUT", help="write the result here instead")
+                                   "kept as NAME.backup.xlsx. A CSV (; , or tab, UTF-8 or "
+                                   "Windows-1252) or Parquet file is scored into OUT: .csv "
+                                   "or .parquet (the inputs and the output columns) or .xlsx "
+                                   "(a new workbook); without -o, into NAME.scored.csv or "
+                                   "NAME.scored.parquet.")
+    p.add_argument("workbook", help="the .xlsx, .xlsm, .csv or .parquet file")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write the result here instead (.xlsx, .xlsm, .csv or .parquet)")
     p.add_argument("--rules", metavar="FILE", help="rule file (wins over Settings)")
     p.add_argument("--plugins", metavar="DIR", action="append",
                    help="extra plugin folder (.py files); may be repeated")

@@ -593,11 +593,21 @@ def _previous_rep_rows(wb: Workbook) -> int:
 
 def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | None = None,
                plugin_dirs: Iterable[str] = (), engine: str | None = None,
-               when: dt.datetime | None = None, sales: str | Path | None = None
-               ) -> tuple[Result, Path]:
+               when: dt.datetime | None = None, sales: str | Path | None = None,
+               notices: Iterable[Problem] = ()) -> tuple[Result, Path]:
     """Recompute a workbook file: read, score, write (to ``out`` or in place, atomically).
-    ``sales``: a file of invoice lines (``--sales``), else the workbook's Sales sheet."""
+    ``sales``: a file of invoice lines (``--sales``), else the workbook's Sales sheet.
+
+    A CSV or Parquet file, or an output to .csv or .parquet, goes to `potentiel.tabular`
+    (chosen by extension once the file's bytes agree). ``notices``: choices a source made
+    before (a CSV's encoding), put first in the warnings and the Reading sheet."""
+    from .sources.filekind import source_of
     path = Path(path)
+    source = source_of(path)
+    if source != "workbook" or (out and Path(out).suffix.lower() not in (".xlsx", ".xlsm")):
+        from .tabular import score_table_file
+        return score_table_file(path, out, source=source, rules=rules, plugin_dirs=plugin_dirs,
+                                engine=engine, when=when)
     target = Path(out) if out else path
     in_place = target.resolve() == path.resolve()
     if not in_place and target.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -615,7 +625,9 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               engine=engine, base_dir=path.parent, sales=lines)
         write_added_accounts(wb, area, result)
-        result.warnings[:0] = wb.notices
+        result.warnings[:0] = [*notices, *wb.notices]
+        if result.reading is not None:
+            result.reading.notices[:0] = list(notices)
         wb.notices.clear()
         matrix = matrix_blocks(result)
         sheets, problems = extra_sheets(result, result.output_sheets)
