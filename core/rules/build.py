@@ -352,7 +352,7 @@ def _topological(exprs: dict, builder: Builder) -> list[str]:
 
 
 def _derive_fn(tree, scope: Scope):
-    kinds = {n: NUMBER for n in names_in(tree)}
+    kinds = {n: scope.get(n).kind for n in names_in(tree)}
 
     def compute(accounts, context=None):
         import pandas as pd
