@@ -465,10 +465,14 @@ def score_records(records: list[Mapping[str, Any]], plugins: Plugins | None = No
     return run(raw, plugins, config, ruleset, salespeople)
 
 
-def rule_test_scorer(plugins: Plugins):
-    """``score_accounts(records, ruleset)`` for a rule file's ``tests:`` cases."""
+def rule_test_scorer(plugins: Plugins, engine: str | None = None):
+    """``score_accounts(records, ruleset)`` for a rule file's ``tests:`` cases; ``engine``
+    (durable or compiled) overrides the default rules engine."""
     def score_accounts(records: list[Mapping[str, Any]], ruleset: Any) -> pd.DataFrame:
-        result = score_records(records, plugins=plugins, ruleset=ruleset)
+        config = _config_from(ruleset, SettingsOverrides())
+        if engine:
+            config = replace(config, engine=engine)
+        result = score_records(records, plugins=plugins, ruleset=ruleset, config=config)
         flags = result.outputs["Flags"].fillna("")
         return pd.DataFrame({
             "flags": [tuple(f for f in str(v).split(", ") if f) for v in flags],

@@ -10,6 +10,7 @@ and, for text with a fixed list of values, that list (so a typo in a value is ca
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -22,6 +23,10 @@ TODAY = "today"  # the date of the run (see `dates.today`), readable as a date
 POINTS, FRACTION, NO_PERCENT = "points", "fraction", ""
 
 SCORE_PREFIX = "score."
+
+# A category name: a capital letter, then up to two capitals or digits, then an optional
+# + or - (A, B, A+, A-, A1, AX, B2+). Case is ignored where a rule or test names one.
+CATEGORY_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,2}[+-]?$")
 
 # Declared with ``fields:`` in a rule file: the type names a consultant may write.
 DECLARABLE_TYPES = {"text": TEXT, "number": NUMBER, "money": NUMBER, "integer": NUMBER,
