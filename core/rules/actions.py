@@ -68,7 +68,8 @@ def _check_flag(value: Any) -> tuple[str, ...]:
 
 def _check_letter(value: Any) -> str:
     if not isinstance(value, str) or not CATEGORY_NAME.match(value.strip().upper()):
-        raise ValueError(f"{value!r} is not a category (such as A, B, C, D, A+ or A1)")
+        raise ValueError(f"{value!r} is not a category letter (such as A, B, C, D, or a name "
+                         "such as A+, A- or A1)")
     return value.strip().upper()
 
 
