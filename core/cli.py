@@ -135,7 +135,7 @@ def _cmd_rules_test(args: argparse.Namespace) -> int:
 
     plugins = load_plugins(args.plugins or ())
     ruleset = load_ruleset(args.file, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
-    outcomes = run_rule_tests(ruleset, rule_test_scorer(plugins))
+    outcomes = run_rule_tests(ruleset, rule_test_scorer(plugins, engine=args.engine))
     print(shown(format_test_report(outcomes)))
     return EXIT_USER if any(not o.passed for o in outcomes) else EXIT_OK
 
@@ -284,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = rsub.add_parser("test", help="run the rule file's own test cases")
     p.add_argument("file")
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
+    p.add_argument("--engine", choices=("durable", "compiled"),
+                   help="rules engine the tests run on (default: durable)")
     p.set_defaults(func=_cmd_rules_test)
 
     p = sub.add_parser("inspect", help="how a file is read: header row, columns, rows left out",

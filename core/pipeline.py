@@ -229,7 +229,7 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     if salespeople is not None and len(salespeople):
         present.add("distance_km")
         present |= {"nearest_rep", "nearest_rep_km"}
-    criteria = plugins.criteria
+    criteria = {**plugins.criteria, **(getattr(ruleset, "tables", None) or {})}
     kwargs = {} if time_limit is None else {"time_limit": time_limit}
     crit = run_criteria(accounts, criteria, config.params, present, warnings, **kwargs)
     weights = {name: float(config.weights.get(name, c.default_weight)) for name, c in criteria.items()}
@@ -497,7 +497,8 @@ def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str
     path = resolve_rules_file(rules_name, base_dir, where, from_command_line=bool(rules))
     ruleset = _load_ruleset(path, plugins)
     config = _config_from(ruleset, overrides)
-    check_weights(config, plugins.criteria, overrides)
+    check_weights(config, {**plugins.criteria, **(getattr(ruleset, "tables", None) or {})},
+                  overrides)
     if engine:
         config = replace(config, engine=engine)
     reps = read_salespeople(salespeople, warnings, config.country)
@@ -647,10 +648,14 @@ def score_records(records: list[Mapping[str, Any]], plugins: Plugins | None = No
     return run(raw, plugins, config, ruleset, salespeople)
 
 
-def rule_test_scorer(plugins: Plugins):
-    """``score_accounts(records, ruleset)`` for a rule file's ``tests:`` cases."""
+def rule_test_scorer(plugins: Plugins, engine: str | None = None):
+    """``score_accounts(records, ruleset)`` for a rule file's ``tests:`` cases; ``engine``
+    (durable or compiled) overrides the default rules engine."""
     def score_accounts(records: list[Mapping[str, Any]], ruleset: Any) -> pd.DataFrame:
-        result = score_records(records, plugins=plugins, ruleset=ruleset)
+        config = _config_from(ruleset, SettingsOverrides())
+        if engine:
+            config = replace(config, engine=engine)
+        result = score_records(records, plugins=plugins, ruleset=ruleset, config=config)
         flags = result.outputs["Flags"].fillna("")
         return pd.DataFrame({
             "flags": [tuple(f for f in str(v).split(", ") if f) for v in flags],

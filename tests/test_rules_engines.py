@@ -15,6 +15,7 @@ Values and constants include decimal edges (0.1 + 0.2 == 0.3, 1,000.01 / 10,000.
 floats redone in decimal only near a short decimal, and they must agree.
 """
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -29,8 +30,8 @@ from potentiel.fields import Catalogue
 from potentiel.rules import apply_rules, load_ruleset
 from potentiel.rules import engines
 from potentiel.rules.reference import fires
-from potentiel.rules.syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Not, Num, Or, Str,
-                                    unparse)
+from potentiel.rules.syntax import (And, Arith, Bool, Cmp, Func, In, Missing, Name, Not, Num, Or,
+                                    Str, TextTest, unparse)
 from potentiel.rules.to_durable import DurableProgram, safe_number
 from potentiel.rules.values import build_frame
 
@@ -51,6 +52,13 @@ NUMBERS = CONSTANTS + EDGES + [None, None, -0.0, 599.9999, 1e-7, 3e300, 7.0, 17.
 TEXTS = [None, None, "client", "Prospect ", "suspect", "bob", "BOB", "  ", "high", "Low", "é",
          "É", "medium"]
 OPS = ["<", "<=", ">", ">=", "==", "!="]
+# the rule-language constructs of issue 12: functions, statistics, text tests and dates
+TODAY = dt.date(2025, 6, 30)
+DATES = [None, dt.date(2025, 6, 30), dt.date(2025, 3, 31), dt.datetime(2024, 6, 30, 12, 0),
+         "2024-12-31", "31/01/2025", "2025-02-30", "soon", dt.date(2026, 1, 1)]
+FUNCTION_VALUES = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 20.0, 50.0, 60.0, 80.0, 100.0, 0.5, 0.8, 0.3,
+                   90.0, 12.0, 10.0]
+TEXT_NEEDLES = ["o", "B", "é", "e", "cl", "ENT", "bob", "z"]
 
 
 # ----------------------------------------------------------------------------- strategies
@@ -74,9 +82,47 @@ def number_constant(draw, field):
 
 
 @st.composite
-def atom(draw):
-    kind = draw(st.sampled_from(["num", "num", "text", "in", "missing", "arith", "fields",
-                                 "texts", "bool"]))
+def function_expr(draw, depth=0):
+    """A number expression using the functions of the language."""
+    kind = draw(st.sampled_from(["min", "max", "abs", "sqrt", "if", "percentile", "quintile",
+                                 "cumulative_share", "days_since", "months_since", "field"]))
+    field = Name(draw(st.sampled_from(NUMBER_FIELDS)))
+    if kind == "field" or depth > 1:
+        return field
+    if kind in ("min", "max"):
+        other = draw(function_expr(depth + 1)) if draw(st.booleans()) else \
+            Num(draw(st.sampled_from(CONSTANTS)))
+        return Func(kind, (field, other))
+    if kind in ("abs", "sqrt"):
+        inner = Arith("-", field, Num(draw(st.sampled_from(CONSTANTS))))
+        return Func(kind, (draw(st.sampled_from([field, inner])),))
+    if kind == "if":
+        return Func("if", (draw(atom(simple=True)), field,
+                           draw(function_expr(depth + 1))))
+    if kind in ("days_since", "months_since"):
+        return Func(kind, (Name("last_order"),))
+    return Func(kind, (field,))
+
+
+@st.composite
+def atom(draw, simple=False):
+    kinds = ["num", "num", "text", "in", "missing", "arith", "fields", "texts", "bool"]
+    if not simple:
+        kinds += ["func", "func", "textt", "date"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "func":
+        expr = draw(function_expr())
+        if draw(st.booleans()):
+            expr = Arith(draw(st.sampled_from("+-*/")), expr, draw(function_expr()))
+        return Cmp(draw(st.sampled_from(OPS)), expr, Num(draw(st.sampled_from(FUNCTION_VALUES))))
+    if kind == "textt":
+        field = draw(st.sampled_from(TEXT_FIELDS))
+        return TextTest(draw(st.sampled_from(["contains", "starts", "ends"])), Name(field),
+                        Str(draw(st.sampled_from(TEXT_NEEDLES))))
+    if kind == "date":
+        other = draw(st.sampled_from([Name("today"), Str("2025-01-01"), Str("2024-06-30"),
+                                      Name("last_order")]))
+        return Cmp(draw(st.sampled_from(OPS)), Name("last_order"), other)
     if kind == "num":
         field = draw(st.sampled_from(NUMBER_FIELDS))
         node = Cmp(draw(st.sampled_from(OPS)), Name(field), draw(number_constant(field)))
@@ -130,6 +176,7 @@ def accounts(draw):
             for f in NUMBER_FIELDS if f != "score.revenue"}
     data.update({f: [draw(st.sampled_from(TEXTS)) for _ in range(n)] for f in TEXT_FIELDS})
     data["id"] = [f"A{i}" for i in range(n)]
+    data["last_order"] = [draw(st.sampled_from(DATES)) for _ in range(n)]
     table = pd.DataFrame(data)
     for f in NUMBER_FIELDS[:-1]:
         table[f] = table[f].astype(float)
@@ -139,7 +186,7 @@ def accounts(draw):
 
 
 def make_ruleset(conds):
-    lines = ["rules:"]
+    lines = ["fields: {last_order: date}", "rules:"]
     actions = ["{flag: f}", "{cap: C}", "{floor: B}", "{force: A}", "{points: 2}",
                "{set: {sector: x}}", "{exclude: true}"]
     for i, cond in enumerate(conds):
@@ -155,13 +202,24 @@ def make_ruleset(conds):
 def reference_matrix(rs, table, scores):
     rules = rs.active_rules
     out = np.zeros((len(table), len(rules)), dtype=bool)
+    records = []
     for i in range(len(table)):
-        record = {k: (None if pd.isna(v) else v) for k, v in table.iloc[i].items()}
+        record = {k: (None if not isinstance(v, (dt.date, str)) and pd.isna(v) else v)
+                  for k, v in table.iloc[i].items()}
         record["score.revenue"] = None if pd.isna(scores["revenue"].iloc[i]) else \
             scores["revenue"].iloc[i]
+        records.append(record)
+    for i, record in enumerate(records):
         for j, rule in enumerate(rules):
-            out[i, j] = fires(rule.condition, record, rs.kinds)
+            out[i, j] = fires(rule.condition, record, rs.kinds, records, TODAY)
     return out
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fixed_today():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("POTENTIEL_TODAY", TODAY.isoformat())
+        yield
 
 
 # ----------------------------------------------------------------------------- durable readers

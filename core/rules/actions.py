@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..problems import Problem
+from .names import CATEGORY_NAME
 from .result import RulesResult
 
 MAX_POINTS = 100.0
@@ -66,8 +67,9 @@ def _check_flag(value: Any) -> tuple[str, ...]:
 
 
 def _check_letter(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]", value.strip()):
-        raise ValueError(f"{value!r} is not a category letter (such as A, B, C or D)")
+    if not isinstance(value, str) or not CATEGORY_NAME.match(value.strip().upper()):
+        raise ValueError(f"{value!r} is not a category letter (such as A, B, C, D, or a name "
+                         "such as A+, A- or A1)")
     return value.strip().upper()
 
 

@@ -26,6 +26,7 @@ from .names import NUMBER, SCORE_PREFIX, TEXT, Scope
 from .sections import FIELD_NAME, SectionChecks, did_you_mean
 from .source import LineDict
 from .syntax import SyntaxProblem, names_in, parse, unparse
+from .tables import TableChecks
 from .testcases import TestCaseChecks
 from .typecheck import TypeProblem, check_condition, check_expression
 from .values import build_frame, evaluate_number
@@ -35,7 +36,7 @@ RULE_KEYS = ("id", "when", "then", "why", "priority", "enabled")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
-class Builder(SectionChecks, TestCaseChecks):
+class Builder(SectionChecks, TableChecks, TestCaseChecks):
     """Collects every problem of a merged rule file, then builds the `RuleSet`."""
 
     def __init__(self, merged: Merged, catalogue: Catalogue, criteria: Mapping[str, Criterion],
@@ -242,7 +243,16 @@ class Builder(SectionChecks, TestCaseChecks):
     # ------------------------------------------------------------------ all
     def build(self) -> RuleSet:
         extra = self.extra_fields()
+        derived_names = [t for t in self.m.derive
+                         if Scope(self.catalogue, self.criteria, extra).get(t) is None]
+        tables = self.tables(Scope(self.catalogue, self.criteria, extra, derived_names))
+        self.criteria = {**self.criteria, **tables}
         weights = self.weights()
+        for name, table in tables.items():
+            if not weights.get(name):
+                self.notice(f"tables: {name} has no weight, so it shows in the column "
+                            f'"Score: {name}" but counts for nothing in the score; give it one '
+                            f"under weights: (e.g. weights: {{{name}: 20}})", table.where)
         params = self.params()
         categories = self.categories()
         letters = (categories or DEFAULT_CATEGORIES).letters
@@ -269,7 +279,7 @@ class Builder(SectionChecks, TestCaseChecks):
             fields_read=fields_read, extra_fields=extra, criteria_read=criteria_read,
             kinds=kinds, hidden=[hidden[k] for k in sorted(hidden)], actions=self.actions,
             warnings=self.warnings, outputs=outputs, columns=self.columns(extra),
-            files=tuple(self.m.files),
+            files=tuple(self.m.files), tables=tables,
             source=self.m.source)
 
     def columns(self, extra: dict[str, str]) -> dict[str, str]:
@@ -352,7 +362,7 @@ def _topological(exprs: dict, builder: Builder) -> list[str]:
 
 
 def _derive_fn(tree, scope: Scope):
-    kinds = {n: NUMBER for n in names_in(tree)}
+    kinds = {n: scope.get(n).kind for n in names_in(tree)}
 
     def compute(accounts, context=None):
         import pandas as pd
@@ -389,6 +399,8 @@ def content_hash(m: Merged) -> str:
     }
     if m.outputs:  # only when present, so the hash of every other file stays as it was
         content["outputs"] = {k: _plain(v.value) for k, v in sorted(m.outputs.items())}
+    if m.tables:
+        content["tables"] = {k: _plain(v.value) for k, v in sorted(m.tables.items())}
     if m.columns:
         content["columns"] = {k: _plain(v.value) for k, v in sorted(m.columns.items())}
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)

@@ -102,7 +102,7 @@ def _domain(operand: Node) -> _Field:
     f = _Field()
     if isinstance(operand, Hidden) and operand.kind == "sign":
         f.allowed = {-1.0, 0.0, 1.0}
-    elif isinstance(operand, Hidden) and operand.kind in ("same", "member"):
+    elif isinstance(operand, Hidden) and operand.kind in ("same", "member", "text"):
         f.allowed = {0.0, 1.0}
     elif isinstance(operand, Name) and operand.name.startswith(SCORE_PREFIX):
         f.lo, f.hi = 0.0, 100.0

@@ -23,9 +23,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
-from ..exact import step, to_float, typed
-from .syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Neg, Node, Not, Num, Or, Str,
-                     unparse)
+import unicodedata
+
+from ..exact import _FLOAT_MAX, CONTEXT, step, to_float, typed
+from .syntax import (And, Arith, Bool, Cmp, Func, In, Missing, Name, Neg, Node, Not, Num, Or,
+                     Str, TextTest, unparse)
+
+# Functions whose value needs more than the account's own fields (the whole portfolio,
+# today's date, a condition): computed as a column before anything else (`values.py`).
+COLUMN_FUNCTIONS = ("if", "percentile", "quintile", "cumulative_share", "days_since",
+                    "months_since")
 
 MAX_LIST = 16         # longer "in" lists become a hidden column (see _member)
 MAX_ALTERNATIVES = 256  # what durable_rules accepts in one rule (see alternatives)
@@ -41,7 +48,8 @@ class Hidden:
     kind ``value``: the number ``left`` evaluates to; ``sign``: -1, 0 or 1 as ``left`` is
     below, equal to or above ``right``; ``same``: 1 if the texts ``left`` and ``right`` are
     equal, else 0; ``member``: 1 if the field of the `In` ``left`` is one of its values,
-    else 0. Blank wherever an input is blank.
+    else 0; ``text``: 1 if the `TextTest` ``left`` holds (case and accents ignored), else
+    0. Blank wherever an input is blank.
     """
 
     kind: str
@@ -50,7 +58,7 @@ class Hidden:
 
     @property
     def name(self) -> str:
-        if self.kind in ("value", "member"):
+        if self.kind in ("value", "member", "text"):
             return f"({unparse(self.left)})"
         op = "<=>" if self.kind == "sign" else "same-as"
         return f"({unparse(self.left)} {op} {unparse(self.right)})"
@@ -59,6 +67,74 @@ class Hidden:
 def text_key(value: object) -> str:
     """How text compares: surrounding spaces ignored, case ignored (casefold)."""
     return str(value).strip().casefold()
+
+
+def plain_key(value: object) -> str:
+    """How text tests (contains, starts with, ends with) compare: as `text_key`, and
+    accents ignored too ("Société" contains "societe")."""
+    decomposed = unicodedata.normalize("NFKD", text_key(value))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def text_test(op: str, value: str, wanted: str) -> bool:
+    """``value contains / starts with / ends with wanted``, on `plain_key` texts."""
+    if op == "contains":
+        return wanted in value
+    if op == "starts":
+        return value.startswith(wanted)
+    return value.endswith(wanted)
+
+
+def column_name(node: Func) -> str:
+    """The frame key of a column function's values (`COLUMN_FUNCTIONS`)."""
+    return f"[{unparse(node)}]"
+
+
+def is_column_function(node: Node) -> bool:
+    return isinstance(node, Func) and node.name in COLUMN_FUNCTIONS
+
+
+def column_functions(node: Node) -> list[Func]:
+    """The column functions an expression reads, innermost first (each once)."""
+    found: dict[str, Func] = {}
+
+    def visit(n: Node) -> None:
+        children = ()
+        if isinstance(n, Func):
+            children = n.args
+        elif isinstance(n, (Arith, Cmp)):
+            children = (n.left, n.right)
+        elif isinstance(n, (Neg,)):
+            children = (n.operand,)
+        elif isinstance(n, (In, Missing, TextTest)):
+            children = (n.operand,)
+        elif isinstance(n, (And, Or)):
+            children = n.items
+        elif isinstance(n, Not):
+            children = (n.item,)
+        for c in children:
+            visit(c)
+        if is_column_function(n):
+            found.setdefault(column_name(n), n)
+
+    visit(node)
+    return list(found.values())
+
+
+def function_value(name: str, args: list[Decimal | None]) -> Decimal | None:
+    """min, max, abs, sqrt in decimal: a blank argument gives a blank, sqrt of a negative
+    number is blank."""
+    if any(a is None for a in args):
+        return None
+    if name == "min":
+        return min(args)
+    if name == "max":
+        return max(args)
+    if name == "abs":
+        return abs(args[0])
+    if name == "sqrt":
+        return None if args[0] < 0 else CONTEXT.sqrt(args[0])
+    raise TypeError(f"not a per-account function: {name}")
 
 
 def arith(op: str, a: float | None, b: float | None) -> float | None:
@@ -70,7 +146,7 @@ def arith(op: str, a: float | None, b: float | None) -> float | None:
 
 def has_names(node: Node) -> bool:
     """True if the expression reads a field (False for constants such as ``1 / 3``)."""
-    if isinstance(node, Name):
+    if isinstance(node, (Name, Func)):
         return True
     if isinstance(node, Neg):
         return has_names(node.operand)
@@ -79,20 +155,30 @@ def has_names(node: Node) -> bool:
     return False
 
 
-def decimal_value(node: Node, leaf: Callable[[str], float | None]) -> Decimal | None:
+def decimal_value(node: Node, leaf: Callable[[str], float | None],
+                  column: Callable[[Func], float | None] | None = None) -> Decimal | None:
     """The decimal value of a number expression; ``leaf(name)`` gives a field's float
     (None or NaN: blank). Each value is the decimal it was typed as; a step on a blank, a
     division by zero or a result beyond floats is blank; a sub-expression of constants is
-    rounded to a float like a typed constant (so folding it first changes nothing)."""
+    rounded to a float like a typed constant (so folding it first changes nothing).
+
+    ``min``, ``max``, ``abs``, ``sqrt`` are computed in decimal; a column function's value
+    is ``column(node)`` (by default ``leaf`` of its `column_name`), taken as a typed value."""
     if isinstance(node, Num):
         return typed(node.value)
     if isinstance(node, Name):
         return typed(leaf(node.name))
+    if isinstance(node, Func):
+        if node.name in COLUMN_FUNCTIONS:
+            return typed(column(node) if column is not None else leaf(column_name(node)))
+        r = function_value(node.name, [decimal_value(a, leaf, column) for a in node.args])
+        return None if r is None or abs(r) > _FLOAT_MAX else r
     if isinstance(node, Neg):
-        v = decimal_value(node.operand, leaf)
+        v = decimal_value(node.operand, leaf, column)
         return None if v is None else -v
     if isinstance(node, Arith):
-        r = step(node.op, decimal_value(node.left, leaf), decimal_value(node.right, leaf))
+        r = step(node.op, decimal_value(node.left, leaf, column),
+                 decimal_value(node.right, leaf, column))
         if r is not None and not has_names(node):
             return typed(to_float(r))
         return r
@@ -162,6 +248,13 @@ class _Normaliser:
             return _member(fold(node.operand), node.values, node.negated != negate)
         if isinstance(node, Missing):
             return Missing(node.operand, node.negated != negate)
+        if isinstance(node, TextTest):
+            wanted = Str(plain_key(node.value.value))
+            if _const(node.operand):
+                holds = text_test(node.op, plain_key(node.operand.value), wanted.value)
+                return Bool(holds != negate)
+            test = TextTest(node.op, node.operand, wanted)
+            return Cmp("==", Hidden("text", test), Num(0.0 if negate else 1.0))
         raise TypeError(f"not a condition: {node!r}")
 
     def compare(self, op: str, left: Node, right: Node) -> Node:

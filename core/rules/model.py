@@ -69,7 +69,9 @@ class RuleSet:
     computed before the engines run; ``warnings``: things legal but probably not meant
     (level "warning") or said so nothing changes silently (level "notice");
     ``outputs``: field → header of the output column showing each field a ``set`` action
-    writes (the value used after the rules), in the order they are written.
+    writes (the value used after the rules), in the order they are written; ``tables``:
+    the criteria the file defines under ``tables:`` (name → `TableCriterion`), scored and
+    weighted like the plugins' criteria.
     """
 
     path: Path
@@ -93,6 +95,7 @@ class RuleSet:
     columns: dict[str, str] = field(default_factory=dict)  # field → header it is read from
     files: tuple[Path, ...] = ()
     source: str = ""
+    tables: dict[str, Any] = field(default_factory=dict)  # name → TableCriterion (tables:)
 
     @property
     def active_rules(self) -> list[Rule]:

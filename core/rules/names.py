@@ -10,27 +10,33 @@ and, for text with a fixed list of values, that list (so a typo in a value is ca
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from ..fields import NUMERIC_TYPES, PERCENT, RATING, STATUS, STATUSES, Catalogue
 
-NUMBER, TEXT = "number", "text"
+NUMBER, TEXT, DATE = "number", "text", "date"
+TODAY = "today"  # the date of the run (see `dates.today`), readable as a date
 # How "20%" reads next to a number: 20 for a field in percent points or a 0–100 score,
 # 0.2 for a share (penetration) or a computed expression, and refused elsewhere.
 POINTS, FRACTION, NO_PERCENT = "points", "fraction", ""
 
 SCORE_PREFIX = "score."
 
+# A category name: a capital letter, then up to two capitals or digits, then an optional
+# + or - (A, B, A+, A-, A1, AX, B2+). Case is ignored where a rule or test names one.
+CATEGORY_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,2}[+-]?$")
+
 # Declared with ``fields:`` in a rule file: the type names a consultant may write.
 DECLARABLE_TYPES = {"text": TEXT, "number": NUMBER, "money": NUMBER, "integer": NUMBER,
-                    "percent": NUMBER}
+                    "percent": NUMBER, "date": DATE}
 
 
 @dataclass(frozen=True)
 class NameInfo:
     name: str
-    kind: str                      # NUMBER or TEXT
+    kind: str                      # NUMBER, TEXT or DATE
     scale: str = NO_PERCENT        # how a written percentage reads next to it
     choices: tuple[str, ...] = ()  # allowed text values, lower case (empty: any)
     source: str = "account"        # account, declared, derived, portfolio, score
@@ -62,6 +68,7 @@ class Scope:
                 self.names[f.name] = NameInfo(f.name, TEXT, choices=choices)
         for info in PORTFOLIO_FIELDS:
             self.names[info.name] = info
+        self.names.setdefault(TODAY, NameInfo(TODAY, DATE, source="today"))
         for name, type_name in dict(declared).items():
             kind = DECLARABLE_TYPES.get(type_name, NUMBER)
             scale = POINTS if type_name == PERCENT else NO_PERCENT
@@ -78,6 +85,8 @@ class Scope:
 
     def suggest(self, name: str) -> str | None:
         """The known name closest to a misspelt one (aliases count: "effectif" → headcount)."""
+        if name.lower() in ("score", "category", "categorie", "catégorie"):
+            return None  # computed after the rules: no field "looks like" them (not sector)
         if name.lower().startswith(SCORE_PREFIX):
             crit = name[len(SCORE_PREFIX):]
             hit = difflib.get_close_matches(crit.lower(), self.criteria, n=1, cutoff=0.6)
@@ -99,6 +108,8 @@ class Scope:
     def describe(self, info: NameInfo) -> str:
         if info.source == "score":
             return f"{info.name} is a score (0–100)"
+        if info.kind == DATE:
+            return f"{info.name} is a date"
         if info.kind == TEXT:
             if info.choices:
                 return f"{info.name} is text ({_or_list(info.choices)})"

@@ -14,7 +14,7 @@ from typing import Any
 from ..categories import Band, CategorySpec, Quota
 from ..fields import is_output_header, normalise
 from ..numbers import parse_number
-from .names import DECLARABLE_TYPES
+from .names import CATEGORY_NAME, DECLARABLE_TYPES
 
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,59}$")
 MAX_HEADER = 60
@@ -125,8 +125,10 @@ class SectionChecks:
                     self.error(f'categories: {letter} has an unknown key "{key}"'
                                f"{did_you_mean(key, ('min', 'share', 'label'))}: use min (bands) "
                                "or share (quotas), and label", item.where)
-            if not re.fullmatch(r"[A-Z]", letter):
-                self.error(f'categories: "{letter}" must be one capital letter (A, B, C…)', where)
+            if not CATEGORY_NAME.match(letter):
+                self.error(f'categories: "{letter}" is not a category name: a capital letter, '
+                           "then up to two capitals or digits and an optional + or - (A, B, "
+                           "A+, A-, A1, AX)", where)
         if len(set(letters)) != len(letters) or len(letters) < 2:
             self.error("categories: give at least two different letters", where)
             return None

@@ -106,7 +106,7 @@ def parse_yaml(text: str, where: str) -> Any:
         what = exc.problem or exc.context or "not valid YAML"
         if mark is None:
             raise UserError(Problem(f"not valid YAML: {what}", where, "error")) from None
-        raise UserError(Problem(f"column {mark.column + 1}: {what}",
+        raise UserError(Problem(f"column {mark.column + 1}: {_plain_words(what, text, mark)}",
                                 f"{where}:{mark.line + 1}", "error")) from None
     except yaml.reader.ReaderError as exc:  # a control character: its position, not its line
         line = text[:exc.position].count("\n") + 1
@@ -116,6 +116,25 @@ def parse_yaml(text: str, where: str) -> Any:
                                 "error")) from None
     except yaml.YAMLError as exc:
         raise UserError(Problem(f"not valid YAML: {exc}", where, "error")) from None
+
+
+def _plain_words(what: str, text: str, mark) -> str:
+    """YAML's message for the two mistakes people make most, said in plain words."""
+    lines = text.splitlines()
+    line = lines[mark.line] if 0 <= mark.line < len(lines) else ""
+    if "tab" in what:
+        return ("a tab character: indent with spaces only (a tab looks like spaces but the "
+                "file cannot be read with it); replace it with spaces")
+    if "mapping values are not allowed" in what:
+        key, _, value = line.strip().lstrip("- ").partition(":")
+        value = value.strip()
+        if key and value and not value.startswith(("'", '"')):
+            quoted = value.replace('"', "'")
+            return (f'the text after "{key}:" holds a colon followed by a space, which the '
+                    f'file reads as a new key: put the whole text in quotes, {key}: "{quoted}"')
+        return ("a colon followed by a space inside a value: put the whole value in quotes "
+                '("…")')
+    return what
 
 
 def read_yaml(path: Path, where: str) -> Any:
@@ -137,6 +156,11 @@ def read_yaml(path: Path, where: str) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UserError(Problem(f"the file is not UTF-8 text (byte {exc.start}); save it "
-                                "as UTF-8", where, "error")) from None
+        line = raw[:exc.start].count(b"\n") + 1
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[start:exc.start].decode("utf-8", errors="replace")) + 1
+        raise UserError(Problem(f"column {column}: a character that is not UTF-8 text (the "
+                                "file was probably saved as Windows or Latin-1 text, e.g. an "
+                                "é or a €); save the file as UTF-8", f"{where}:{line}",
+                                "error")) from None
     return parse_yaml(text, where)

@@ -11,8 +11,14 @@ Grammar (lowest precedence first)::
     sum        := product (("+" | "-") product)*
     product    := unary (("*" | "/") unary)*
     unary      := "-" unary | atom
-    atom       := number | "text" | true | false | name | "(" condition ")"
+    atom       := number | "text" | true | false | name | call | "(" condition ")"
+    call       := function "(" args ")"   (min, max, sqrt, abs, if, percentile, quintile,
+                                          cumulative_share, days_since, months_since)
     list       := "[" [literal ("," literal)* [","]] "]"
+
+A comparison may also be a text test: ``sum ("contains" | "starts with" | "ends with")
+"text"``. ``if(condition, a, b)`` takes a condition as its first argument. The words of
+text tests and function names are not reserved: a field may still be called ``contains``.
 
 Numbers may use ``_`` between digits (``1_000``) and end with ``%`` (``20%``). Names are
 words, possibly dotted (``score.revenue``). Keywords are case-insensitive. A syntax error
@@ -127,7 +133,33 @@ class Not:
     pos: int = field(default=0, compare=False)
 
 
-Node = Union[Num, Str, Bool, Name, Neg, Arith, Cmp, In, Missing, And, Or, Not]
+@dataclass(frozen=True)
+class Func:
+    """A function call: ``name`` is one of `FUNCTIONS`; ``args`` are nodes (for ``if`` the
+    first is a condition)."""
+
+    name: str
+    args: tuple
+    pos: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class TextTest:
+    """``operand contains / starts with / ends with "value"`` (op: contains, starts, ends)."""
+
+    op: str
+    operand: "Node"
+    value: Str
+    pos: int = field(default=0, compare=False)
+
+
+Node = Union[Num, Str, Bool, Name, Neg, Arith, Cmp, In, Missing, And, Or, Not, Func, TextTest]
+
+# name → (least, most) number of arguments
+FUNCTIONS = {"min": (2, 16), "max": (2, 16), "sqrt": (1, 1), "abs": (1, 1), "if": (3, 3),
+             "percentile": (1, 1), "quintile": (1, 1), "cumulative_share": (1, 1),
+             "days_since": (1, 1), "months_since": (1, 1)}
+TEXT_TESTS = {"contains": "contains", "starts": "starts with", "ends": "ends with"}
 LITERALS = (Num, Str, Bool)
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 
@@ -147,13 +179,18 @@ def walk(node: Node) -> Iterator[Node]:
             yield from walk(item)
     elif isinstance(node, Not):
         yield from walk(node.item)
+    elif isinstance(node, Func):
+        for arg in node.args:
+            yield from walk(arg)
+    elif isinstance(node, TextTest):
+        yield from walk(node.operand)
 
 
 def names_in(node: Node) -> set[str]:
     return {n.name for n in walk(node) if isinstance(n, Name)}
 
 
-_PRECEDENCE = {Or: 1, And: 2, Not: 3, Cmp: 4, In: 4, Missing: 4}
+_PRECEDENCE = {Or: 1, And: 2, Not: 3, Cmp: 4, In: 4, Missing: 4, TextTest: 4}
 _ARITH_PRECEDENCE = {"+": 5, "-": 5, "*": 6, "/": 6}
 
 
@@ -204,6 +241,10 @@ def unparse(node: Node) -> str:
         return " or ".join(sub(i, 1) for i in node.items)
     if isinstance(node, Not):
         return "not " + sub(node.item, 3)
+    if isinstance(node, Func):
+        return f"{node.name}({', '.join(unparse(a) for a in node.args)})"
+    if isinstance(node, TextTest):
+        return f"{sub(node.operand, 5)} {TEXT_TESTS[node.op]} {unparse(node.value)}"
     return getattr(node, "name", str(node))  # a hidden column of the normal form
 
 
@@ -222,12 +263,19 @@ _TOKEN = re.compile(r"""
   | (?P<num>\d[\d_]*(?:\.\d[\d_]*)?%?|\.\d[\d_]*%?)
   | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
   | (?P<name>[^\W\d][\w]*(?:\.[^\W\d][\w]*)*)
-  | (?P<op><=|>=|==|!=|=<|=>|&&|\|\||[<>=!+\-*/()\[\],])
+  | (?P<op><>|<=|>=|==|!=|=<|=>|&&|\|\||[<>=!+\-*/()\[\],])
 """, re.VERBOSE)
 
 _MISTAKES = {"=": "write == to compare (a single = is not a comparison)",
+             "<>": "write != (not equal)",
              "=<": "write <= (less than or equal)", "=>": "write >= (greater than or equal)",
              "&&": 'write "and"', "||": 'write "or"', "!": 'write "not" (or != to compare)'}
+
+
+_SIGNS = {"≥": ">= (greater than or equal)", "≤": "<= (less than or equal)",
+          "≠": "!= (not equal)", "×": "* to multiply", "÷": "/ to divide",
+          "“": 'straight quotes "…"', "”": 'straight quotes "…"', "«": 'quotes "…"',
+          "»": 'quotes "…"', "‘": "straight quotes '…'", "’": "straight quotes '…'"}
 
 
 def tokenize(text: str) -> list[Token]:
@@ -237,6 +285,10 @@ def tokenize(text: str) -> list[Token]:
         m = _TOKEN.match(text, pos)
         if not m:
             ch = text[pos]
+            if ch in _SIGNS:
+                raise SyntaxProblem(f'"{ch}" is not allowed here: write {_SIGNS[ch]}', pos)
+            if ch == "%" and tokens and tokens[-1].kind == "num":
+                raise SyntaxProblem(f'write {tokens[-1].text}% with no space before "%"', pos)
             if ch in "\"'":
                 raise SyntaxProblem("this text is not closed: add the closing quote", pos)
             raise SyntaxProblem(f'"{ch}" cannot be used in a condition', pos)
@@ -315,12 +367,36 @@ class _Parser:
         node = self.sum_() if self.arithmetic_only else self.or_()
         if not self.at("end"):
             tok = self.tok
+            self.number_mistakes(tok)
             if tok.kind in ("num", "str", "name", "kw") or tok.value in ("(", "["):
                 what = ('an operator ("and", "or", a comparison)' if not self.arithmetic_only
                         else "an operator (+ - * /)")
                 raise SyntaxProblem(f"expected {what} before {self.describe(tok)}", tok.pos)
             raise SyntaxProblem(f"unexpected {self.describe(tok)}", tok.pos)
         return node
+
+    def number_mistakes(self, tok: Token) -> None:
+        """``600,5`` (a decimal comma) and ``1 000 000`` (spaces between thousands)."""
+        prev = self.tokens[self.i - 1] if self.i else None
+        if prev is None or prev.kind != "num":
+            return
+        if tok.value == "," and self.tokens[self.i + 1].kind == "num" and \
+                tok.pos == prev.pos + len(prev.text) and \
+                self.tokens[self.i + 1].pos == tok.pos + 1:
+            nxt = self.tokens[self.i + 1]
+            raise SyntaxProblem(f'write {prev.text}.{nxt.text} with a decimal point, not a '
+                                "comma", prev.pos)
+        if tok.kind == "num" and re.fullmatch(r"\d{3}%?", tok.text) and \
+                re.fullmatch(r"\d{1,3}", prev.text) and \
+                not self.text[prev.pos + len(prev.text):tok.pos].strip():
+            j = self.i
+            while self.tokens[j + 1].kind == "num" and re.fullmatch(r"\d{3}%?",
+                                                                    self.tokens[j + 1].text):
+                j += 1
+            digits = "".join(t.text for t in self.tokens[self.i - 1:j + 1])
+            raise SyntaxProblem(f"a number cannot hold spaces: write {digits} (or "
+                                f"{digits[:len(prev.text)]}_{'_'.join(t.text for t in self.tokens[self.i:j + 1])}"
+                                ")", prev.pos)
 
     def or_(self) -> Node:
         start = self.tok.pos
@@ -365,6 +441,20 @@ class _Parser:
             self.take()
             self.take()
             return In(left, self.list_(), True, tok.pos)
+        if tok.kind == "name" and tok.value.lower() in TEXT_TESTS:
+            op = tok.value.lower()
+            self.take()
+            if op != "contains":
+                if not (self.tok.kind == "name" and self.tok.value.lower() == "with"):
+                    raise self.fail(f'"with" (as in "name {op} with \\"Ab\\"")')
+                self.take()
+            if self.tok.kind != "str":
+                if self.tok.kind == "name":
+                    raise SyntaxProblem(f'text goes in quotes: write {TEXT_TESTS[op]} '
+                                        f'"{self.tok.text}"', self.tok.pos)
+                raise self.fail(f'a quoted text after "{TEXT_TESTS[op]}"')
+            value = self.take()
+            return TextTest(op, left, Str(value.value, value.pos), tok.pos)
         if self.at("kw", "is"):
             self.take()
             negated = False
@@ -415,6 +505,12 @@ class _Parser:
             return Bool(tok.value == "true", tok.pos)
         if tok.kind == "name":
             self.take()
+            if self.at("op", "(") and tok.value.lower() in FUNCTIONS:
+                return self.call(tok)
+            if self.at("op", "("):
+                known = ", ".join(sorted(FUNCTIONS))
+                raise SyntaxProblem(f'"{tok.text}" is not a function (the functions are '
+                                    f"{known})", tok.pos)
             return Name(tok.value, tok.pos)
         if self.at("op", "("):
             self.take()
@@ -430,6 +526,33 @@ class _Parser:
             raise SyntaxProblem(f'"{tok.text}" is a keyword and cannot start a value here',
                                 tok.pos)
         raise self.fail("a field name, a number or a quoted text")
+
+    def call(self, name: Token) -> Node:
+        func = name.value.lower()
+        self.take()  # "("
+        self.enter(name.pos)
+        args = []
+        while not self.at("op", ")"):
+            if self.at("end"):
+                raise self.fail(f'")" to close {func}(')
+            if func == "if" and not args:
+                args.append(self.or_())
+            else:
+                args.append(self.sum_())
+            if self.at("op", ","):
+                self.take()
+            elif not self.at("op", ")"):
+                raise self.fail(f'"," or ")" in {func}(…)')
+        self.take()
+        self.depth -= 1
+        least, most = FUNCTIONS[func]
+        if not least <= len(args) <= most:
+            want = (f"{least}" if least == most else f"{least} to {most}")
+            example = {"if": "if(distance_km > 600, 0, 10)", "min": "min(revenue, 5000)",
+                       "max": "max(revenue, revenue_n1)"}.get(func, f"{func}(revenue)")
+            raise SyntaxProblem(f"{func} takes {want} value{'s' if most > 1 else ''} "
+                                f"(e.g. {example}), not {len(args)}", name.pos)
+        return Func(func, tuple(args), name.pos)
 
     def list_(self) -> tuple:
         if not self.at("op", "["):
@@ -450,6 +573,8 @@ class _Parser:
             elif tok.kind == "str" and not negative:
                 self.take()
                 values.append(Str(tok.value, tok.pos))
+            elif tok.kind == "name" and not negative:
+                raise SyntaxProblem(f'text goes in quotes: write "{tok.text}"', tok.pos)
             else:
                 raise self.fail("a number or a quoted text in the list")
             if self.at("op", ","):

@@ -64,7 +64,7 @@ class TestCaseChecks:
                            at(account, field_name))
                 ok = False
                 continue
-            numeric = f.numeric if f is not None else declared.value != "text"
+            numeric = f.numeric if f is not None else declared.value not in ("text", "date")
             if value is None:
                 continue
             if numeric and not (isinstance(value, (int, float)) and not isinstance(value, bool)):

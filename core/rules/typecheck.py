@@ -14,9 +14,14 @@ import difflib
 from dataclasses import dataclass, replace
 
 from ..exact import share
-from .names import FRACTION, NO_PERCENT, NUMBER, POINTS, TEXT, NameInfo, Scope, or_list
-from .syntax import (And, Arith, Bool, Cmp, In, Missing, Name, Neg, Node, Not, Num, Or, Str,
-                     unparse)
+from .dates import to_date
+from .names import DATE, FRACTION, NO_PERCENT, NUMBER, POINTS, TEXT, NameInfo, Scope, or_list
+from .syntax import (And, Arith, Bool, Cmp, Func, In, Missing, Name, Neg, Node, Not, Num, Or,
+                     Str, TextTest, unparse)
+
+# How a written percentage reads next to a function's result
+_FUNCTION_SCALE = {"percentile": POINTS, "quintile": NO_PERCENT, "cumulative_share": FRACTION,
+                   "days_since": NO_PERCENT, "months_since": NO_PERCENT}
 
 COND = "condition"
 
@@ -62,6 +67,10 @@ class _Checker:
         if isinstance(node, Name):
             info = self.scope.get(node.name)
             if info is None:
+                if node.name.lower() in ("score", "category", "categorie", "catégorie"):
+                    raise TypeProblem(f'"{node.name}" is computed after the rules, so a rule '
+                                      "cannot read it; a rule reads one criterion's score as "
+                                      "score.revenue, score.potential, …", node.pos)
                 hint = self.scope.suggest(node.name)
                 extra = f" (did you mean {hint}?)" if hint else ""
                 raise TypeProblem(f'unknown field "{node.name}"{extra}', node.pos)
@@ -73,11 +82,33 @@ class _Checker:
             left = self.number(node.left, f'"{node.op}"')
             right = self.number(node.right, f'"{node.op}"')
             return _Typed(replace(node, left=left, right=right), NUMBER, FRACTION)
+        if isinstance(node, Func):
+            return self.function(node)
         return self.condition_typed(node)
+
+    def function(self, node: Func) -> _Typed:
+        name = node.name
+        if name in ("days_since", "months_since"):
+            arg = node.args[0]
+            typed = self.value(arg)
+            if typed.kind != DATE or not isinstance(arg, Name):
+                raise TypeProblem(f"{name} needs a date field, e.g. {name}(last_order), but "
+                                  f"{self.show(typed)}", arg.pos)
+            return _Typed(node, NUMBER, NO_PERCENT)
+        if name == "if":
+            cond = self.condition(node.args[0])
+            a = self.number(node.args[1], "if")
+            b = self.number(node.args[2], "if")
+            return _Typed(replace(node, args=(cond, a, b)), NUMBER, FRACTION)
+        args = tuple(self.number(a, name) for a in node.args)
+        return _Typed(replace(node, args=args), NUMBER, _FUNCTION_SCALE.get(name, FRACTION))
 
     def number(self, node: Node, what: str) -> Node:
         """An operand of arithmetic: must be a number; ``20%`` there means 0.2."""
         typed = self.value(node)
+        if typed.kind == DATE:
+            raise TypeProblem(f"{what} needs numbers, but {self.show(typed)}: count days or "
+                              "months with days_since(…) or months_since(…)", node.pos)
         if typed.kind != NUMBER:
             raise TypeProblem(f"{what} needs numbers, but {self.show(typed)}", node.pos)
         if isinstance(typed.node, Num) and typed.node.percent:
@@ -88,7 +119,7 @@ class _Checker:
         if typed.info is not None:
             return self.scope.describe(typed.info)
         text = unparse(typed.node)
-        return {TEXT: f"{text} is text", NUMBER: f"{text} is a number",
+        return {TEXT: f"{text} is text", NUMBER: f"{text} is a number", DATE: f"{text} is a date",
                 "bool": f"{text} is true/false", COND: f"{text} is a condition"}[typed.kind]
 
     # -- conditions
@@ -106,6 +137,15 @@ class _Checker:
             return _Typed(self.compare(node), COND)
         if isinstance(node, In):
             return _Typed(self.member(node), COND)
+        if isinstance(node, TextTest):
+            operand = self.value(node.operand)
+            if operand.kind != TEXT:
+                raise TypeProblem(f'{self.show(operand)}: "{unparse(node).split(" ")[1]}" '
+                                  "tests text", node.pos)
+            if not node.value.value.strip():
+                raise TypeProblem("an empty text always matches: write the text to look for",
+                                  node.value.pos)
+            return _Typed(replace(node, operand=operand.node), COND)
         if isinstance(node, Missing):
             if not isinstance(node.operand, Name):
                 raise TypeProblem('"is missing" applies to a field name, e.g. '
@@ -122,7 +162,9 @@ class _Checker:
                           f"{unparse(node)} > 0", node.pos)
 
     def compare(self, node: Cmp) -> Cmp:
-        left, right = self.value(node.left), self.value(node.right)
+        left, right = self.quoted(node.left, node.right), self.quoted(node.right, node.left)
+        if DATE in (left.kind, right.kind):
+            return self.compare_dates(node, left, right)
         for side in (left, right):
             if side.kind in (COND, "bool"):
                 raise TypeProblem(f"{unparse(side.node)} is a condition: it cannot be compared "
@@ -146,8 +188,46 @@ class _Checker:
         self.range_hints(right, lnode)
         return replace(node, left=lnode, right=rnode)
 
+    def quoted(self, node: Node, other: Node) -> _Typed:
+        """``value(node)``, saying "text goes in quotes" for an unknown word compared with
+        a text field (``status == prospect``)."""
+        try:
+            return self.value(node)
+        except TypeProblem:
+            if isinstance(node, Name) and self.scope.get(node.name) is None and \
+                    isinstance(other, Name) and self.scope.get(other.name) is not None:
+                try:
+                    kind = self.value(other).kind
+                except TypeProblem:
+                    kind = None
+                if kind == TEXT:
+                    raise TypeProblem(f'text goes in quotes: write "{node.name}" (there is no '
+                                      f'field called {node.name})', node.pos) from None
+            raise
+
+    def compare_dates(self, node: Cmp, left: _Typed, right: _Typed) -> Cmp:
+        """A date compares with a date, ``today`` or a quoted date ("2024-12-31")."""
+        sides = []
+        for side, other in ((left, right), (right, left)):
+            if side.kind == DATE:
+                sides.append(side.node)
+            elif isinstance(side.node, Str):
+                day = to_date(side.node.value)
+                if day is None:
+                    raise TypeProblem(f'"{side.node.value}" is not a date: write it as '
+                                      '"2024-12-31" (year-month-day)', side.node.pos)
+                sides.append(Num(float(day.toordinal()), False, side.node.pos))
+            else:
+                raise TypeProblem(f"{self.show(other)} but {self.show(side)}: compare it with "
+                                  'a date in quotes ("2024-12-31") or today, or count days '
+                                  f"with days_since({unparse(other.node)}) > 90", node.pos)
+        return replace(node, left=sides[0], right=sides[1])
+
     def member(self, node: In) -> In:
         operand = self.value(node.operand)
+        if operand.kind == DATE:
+            raise TypeProblem(f'{self.show(operand)}: compare it with <, >= … and a date in '
+                              'quotes ("2024-12-31") instead of "in"', node.pos)
         if operand.kind not in (NUMBER, TEXT):
             raise TypeProblem(f'{self.show(operand)}: "in" needs a field on its left',
                               node.pos)

@@ -1,0 +1,381 @@
+"""Tables: criteria written in the rule file, from bands of a number or a lookup of values.
+
+```yaml
+tables:
+  size:                        # the criterion: weights: {size: 20}, score.size, "Score: size"
+    label: Company size
+    field: headcount
+    bands:                     # lowest first; a band runs from its "from" up to the next one
+      - {from: 1,    score: 20}
+      - {from: 11,   score: 40}
+      - {from: 1001, score: 100}
+    otherwise: 0               # below the first band, or in a gap (see "below")
+    missing: 0                 # a blank field (left out: unknown, the weights rest on others)
+  industry:
+    field: sector
+    lookup:
+      Banque: 100
+      Assurance: 100
+      Industrie: 50
+      otherwise: 10            # a value not listed: required for a lookup
+```
+
+A band may end before the next one starts with ``below:`` (``{from: 1, below: 10, score:
+5}``): values from 10 up to the next ``from`` are then a *gap* (they get ``otherwise``,
+and ``rules check`` warns, naming both lines); a ``below`` past the next ``from``, or two
+bands with the same ``from``, is an *overlap*: an error naming both lines. Lookup values
+match as text comparisons do, ignoring case, accents and surrounding spaces (or as
+numbers, for a number field); two values that match the same text are an error. Every
+score is 0 to 100. A `TableCriterion` is a `Criterion` like a plugin's: weighted, shown as
+``Score: <name>`` with a reason per account, readable by rules as ``score.<name>``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..criterion import Criterion, Input, Scored
+from .logic import plain_key
+from .names import NUMBER, TEXT, Scope
+from .sections import did_you_mean, plain_number
+from .source import LineDict, LineList
+
+TABLE_KEYS = ("label", "description", "field", "bands", "lookup", "otherwise", "missing")
+BAND_KEYS = ("from", "below", "score")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Band:
+    start: float
+    below: float | None   # None: up to the next band's start (or no end for the last)
+    score: float
+    line: int
+
+
+class TableCriterion(Criterion):
+    """A criterion defined by a table of the rule file (see the module docstring)."""
+
+    def __init__(self, name: str, label: str, description: str, field: str, kind: str,
+                 field_type: str, bands: tuple[Band, ...] = (),
+                 lookup: Mapping[Any, tuple[str, float]] | None = None,
+                 otherwise: float | None = None, missing: float | None = None,
+                 where: str = ""):
+        self.name = name
+        self.label = label or name.replace("_", " ").capitalize()
+        self.description = description or f"table of the rule file ({where})"
+        self.field = field
+        self.kind = kind
+        self.inputs = (Input(field, field_type),)
+        self.params = {}
+        self.default_weight = 0.0
+        self.bands = bands
+        self.lookup = dict(lookup or {})
+        self.otherwise = otherwise
+        self.missing = missing
+        self.where = where
+
+    def __repr__(self) -> str:
+        return f"<Table {self.name} ({self.where})>"
+
+    def score(self, accounts: pd.DataFrame, params: Mapping[str, Any]) -> Scored:
+        column = accounts[self.field] if self.field in accounts else \
+            pd.Series([None] * len(accounts), index=accounts.index, dtype=object)
+        if self.bands:
+            scores, reasons = self._bands(column)
+        else:
+            scores, reasons = self._lookup(column)
+        return Scored(pd.Series(scores, index=accounts.index, dtype=float),
+                      pd.Series(reasons, index=accounts.index, dtype=object))
+
+    def _blank(self, reasons: list, scores: np.ndarray, i: int) -> None:
+        if self.missing is not None:
+            scores[i] = self.missing
+            reasons[i] = f"{self.field} blank → {self.missing:g}"
+        else:
+            reasons[i] = f"{self.field} blank"
+
+    def _bands(self, column: pd.Series) -> tuple[np.ndarray, list]:
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        scores = np.full(len(values), np.nan)
+        reasons: list = [None] * len(values)
+        ends = [b.below if b.below is not None else
+                (self.bands[k + 1].start if k + 1 < len(self.bands) else math.inf)
+                for k, b in enumerate(self.bands)]
+        for i, v in enumerate(values):
+            if not math.isfinite(v):
+                self._blank(reasons, scores, i)
+                continue
+            for band, end in zip(self.bands, ends):
+                if band.start <= v < end:
+                    scores[i] = band.score
+                    upto = f" to {end:g}" if math.isfinite(end) else " up"
+                    reasons[i] = f"{self.field} {v:g}: from {band.start:g}{upto} → {band.score:g}"
+                    break
+            else:
+                if self.otherwise is not None:
+                    scores[i] = self.otherwise
+                    reasons[i] = f"{self.field} {v:g}: in no band → {self.otherwise:g}"
+                else:
+                    reasons[i] = f"{self.field} {v:g}: in no band"
+        return scores, reasons
+
+    def _lookup(self, column: pd.Series) -> tuple[np.ndarray, list]:
+        scores = np.full(len(column), np.nan)
+        reasons: list = [None] * len(column)
+        for i, raw in enumerate(column.tolist()):
+            key = _key(raw, self.kind)
+            if key is None:
+                self._blank(reasons, scores, i)
+                continue
+            shown = f"{raw:g}" if isinstance(raw, float) else f'"{str(raw).strip()}"'
+            if key in self.lookup:
+                written, score = self.lookup[key]
+                scores[i] = score
+                reasons[i] = f"{self.field} {shown} → {score:g}"
+            elif self.otherwise is not None:
+                scores[i] = self.otherwise
+                reasons[i] = f"{self.field} {shown}: not listed → {self.otherwise:g}"
+        return scores, reasons
+
+
+def _is_otherwise(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().casefold() in ("otherwise", "sinon")
+
+
+def _key(value: Any, kind: str):
+    """How a lookup value matches: text as `plain_key`, numbers as floats; None if blank."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if kind == NUMBER:
+        f = plain_number(value)
+        if f is None and isinstance(value, str):
+            try:
+                f = float(value.strip())
+            except ValueError:
+                return None
+        return f
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    key = plain_key(value)
+    return key or None
+
+
+class TableChecks:
+    """Mixed into `Builder`: reads ``tables:`` into `TableCriterion` objects, reporting
+    every mistake at its line; gaps are warnings, overlaps errors."""
+
+    def tables(self, scope: Scope) -> dict[str, TableCriterion]:
+        out: dict[str, TableCriterion] = {}
+        for name, item in self.m.tables.items():
+            table = self.table(str(name), item, scope)
+            if table is not None:
+                out[table.name] = table
+        return out
+
+    def table(self, name: str, item, scope: Scope) -> TableCriterion | None:
+        src, raw = item.source, item.value
+        where = item.where
+        if not _NAME.match(name):
+            self.error(f'tables: "{name}" is not a usable name: lower-case letters, digits and '
+                       "_ (it becomes the criterion's name, as in weights: {" + name.lower()
+                       + ": 20})", where)
+            return None
+        if name in self.criteria:
+            self.error(f'tables: "{name}" is already a criterion; give the table another name',
+                       where)
+            return None
+        if not isinstance(raw, LineDict):
+            self.error(f"tables: {name} must hold field: and bands: or lookup:, e.g. "
+                       f"{name}: {{field: headcount, bands: [{{from: 0, score: 10}}]}}", where)
+            return None
+        at = lambda key: f"{src}:{raw.line_of(key)}"  # noqa: E731
+        ok = True
+        for key in raw:
+            if key not in TABLE_KEYS:
+                self.error(f'tables: {name} has an unknown key "{key}"'
+                           f"{did_you_mean(key, TABLE_KEYS)}; a table has "
+                           f"{', '.join(TABLE_KEYS)}", at(key))
+                ok = False
+        field_name = raw.get("field")
+        info = scope.get(str(field_name)) if isinstance(field_name, str) else None
+        if info is None or info.source in ("score", "today") or info.kind not in (NUMBER, TEXT):
+            hint = scope.suggest(str(field_name)) if isinstance(field_name, str) else None
+            extra = f" (did you mean {hint}?)" if hint and info is None else ""
+            what = f'"{field_name}" is not a field it can read{extra}' if field_name else \
+                "needs field: the account field it scores, e.g. field: headcount"
+            self.error(f"tables: {name} {what}", at("field") if "field" in raw else where)
+            return None
+        has_bands, has_lookup = "bands" in raw, "lookup" in raw
+        if has_bands == has_lookup:
+            self.error(f"tables: {name} needs either bands: (ranges of a number) or lookup: "
+                       "(a score per value), one of the two", where)
+            return None
+        otherwise = self._table_score(name, raw, "otherwise")
+        missing = self._table_score(name, raw, "missing")
+        if otherwise is False or missing is False:
+            ok = False
+        otherwise = otherwise if otherwise is not False else None
+        missing = missing if missing is not False else None
+        field_type = self._field_type(info.name)
+        common = dict(name=name, label=str(raw.get("label") or ""),
+                      description=str(raw.get("description") or ""), field=info.name,
+                      kind=info.kind, field_type=field_type, otherwise=otherwise,
+                      missing=missing, where=where)
+        if has_bands:
+            if info.kind != NUMBER:
+                self.error(f"tables: {name}: bands need a number field, but {info.name} is "
+                           "text: use lookup: for text values", at("field"))
+                return None
+            bands = self._table_bands(name, raw["bands"], src, at("bands"), otherwise)
+            if bands is None or not ok:
+                return None
+            return TableCriterion(bands=bands, **common)
+        row = next((k for k in raw["lookup"] if _is_otherwise(k)), None) \
+            if isinstance(raw["lookup"], LineDict) else None
+        if row is not None:
+            if "otherwise" in raw:
+                self.error(f"tables: {name}: otherwise is given twice (in the lookup and "
+                           "beside it): keep one", at("otherwise"))
+                return None
+            lookup_raw = raw["lookup"]
+            value = plain_number(lookup_raw[row])
+            if value is None or not 0 <= value <= 100:
+                self.error(f"tables: {name}: otherwise is a score from 0 to 100, not "
+                           f"{lookup_raw[row]!r}", f"{src}:{lookup_raw.line_of(row)}")
+                return None
+            otherwise = common["otherwise"] = value
+        if otherwise is None and row is None:
+            self.error(f"tables: {name}: add otherwise: with the score of a value the lookup "
+                       "does not list (e.g. otherwise: 0)", at("lookup"))
+            ok = False
+        lookup = self._table_lookup(name, raw["lookup"], src, at("lookup"), info.kind)
+        if lookup is None or not ok:
+            return None
+        return TableCriterion(lookup=lookup, **common)
+
+    def _field_type(self, field_name: str) -> str:
+        f = self.catalogue.fields.get(field_name)
+        if f is not None:
+            return f.type
+        declared = self.m.fields.get(field_name)
+        if declared is not None and isinstance(declared.value, str):
+            return declared.value
+        return "number"
+
+    def _table_score(self, name: str, raw: LineDict, key: str):
+        """A 0–100 score under ``key`` (None when absent, False when wrong)."""
+        if key not in raw:
+            return None
+        value = plain_number(raw[key])
+        if value is None or not 0 <= value <= 100:
+            self.error(f"tables: {name}: {key} is a score from 0 to 100, not {raw[key]!r}",
+                       f"{self.m.tables[name].source}:{raw.line_of(key)}")
+            return False
+        return value
+
+    def _table_bands(self, name, items, src, where, otherwise) -> tuple[Band, ...] | None:
+        if not isinstance(items, LineList) or not items:
+            self.error(f"tables: {name}: bands is a list, one band a line, e.g. "
+                       "- {from: 0, score: 10}", where)
+            return None
+        bands, ok = [], True
+        for k, entry in enumerate(items):
+            line = items.line_of(k)
+            at = f"{src}:{line}"
+            if not isinstance(entry, LineDict):
+                self.error(f"tables: {name}: each band is {{from: …, score: …}}", at)
+                ok = False
+                continue
+            for key in entry:
+                if key not in BAND_KEYS:
+                    self.error(f'tables: {name}: a band has from, below and score, not "{key}"'
+                               f"{did_you_mean(key, BAND_KEYS)}", at)
+                    ok = False
+            start = plain_number(entry.get("from"))
+            below = plain_number(entry.get("below")) if "below" in entry else None
+            score = plain_number(entry.get("score"))
+            if start is None:
+                self.error(f"tables: {name}: this band needs from: a number (the band starts "
+                           "there, included)", at)
+                ok = False
+                continue
+            if "below" in entry and (below is None or below <= start):
+                self.error(f"tables: {name}: below is a number above from ({start:g})", at)
+                ok = False
+                continue
+            if score is None or not 0 <= score <= 100:
+                self.error(f"tables: {name}: score is a number from 0 to 100, not "
+                           f"{entry.get('score')!r}", at)
+                ok = False
+                continue
+            bands.append(Band(start, below, score, line))
+        if not ok:
+            return None
+        ordered = sorted(bands, key=lambda b: b.start)
+        if ordered != bands:
+            self.error(f"tables: {name}: list the bands from the lowest up (each from higher "
+                       "than the one before)", where)
+            return None
+        for a, b in zip(bands, bands[1:]):
+            if a.start == b.start:
+                self.error(f"tables: {name}: two bands start at {a.start:g} (lines {a.line} and "
+                           f"{b.line}): they overlap; each edge is written once", f"{src}:{b.line}")
+                ok = False
+            elif a.below is not None and a.below > b.start:
+                self.error(f"tables: {name}: the band from {a.start:g} below {a.below:g} (line "
+                           f"{a.line}) overlaps the band from {b.start:g} (line {b.line}); end "
+                           f"it below {b.start:g}, or leave below out", f"{src}:{a.line}")
+                ok = False
+            elif a.below is not None and a.below < b.start:
+                fills = f"they score otherwise ({otherwise:g})" if otherwise is not None else \
+                    "they score blank (unknown); add otherwise: to give them a score"
+                self.warn(f"tables: {name}: values from {a.below:g} up to {b.start:g} fall in "
+                          f"no band (a gap between lines {a.line} and {b.line}): {fills}",
+                          f"{src}:{a.line}")
+        return tuple(bands) if ok else None
+
+    def _table_lookup(self, name, mapping, src, where, kind) -> dict | None:
+        if not isinstance(mapping, LineDict) or not mapping:
+            self.error(f"tables: {name}: lookup lists value: score pairs, e.g. "
+                       "lookup: {Banque: 100, Industrie: 50}", where)
+            return None
+        out: dict = {}
+        lines: dict = {}
+        ok = True
+        for value, score_raw in mapping.items():
+            at = f"{src}:{mapping.line_of(value)}"
+            if _is_otherwise(value):
+                continue  # the default row, read by `table`
+            score = plain_number(score_raw)
+            if score is None or not 0 <= score <= 100:
+                self.error(f"tables: {name}: {value}: a score is a number from 0 to 100, not "
+                           f"{score_raw!r}", at)
+                ok = False
+                continue
+            if kind == NUMBER and plain_number(value) is None:
+                self.error(f"tables: {name}: the field is a number, so each value listed is a "
+                           f"number, not {value!r}", at)
+                ok = False
+                continue
+            key = _key(value, kind)
+            if key is None:
+                self.error(f"tables: {name}: an empty value cannot be listed: use missing: for "
+                           "a blank field", at)
+                ok = False
+                continue
+            if key in out:
+                self.error(f'tables: {name}: "{value}" and "{out[key][0]}" are the same value '
+                           f"(case and accents are ignored), lines {lines[key]} and "
+                           f"{mapping.line_of(value)}: keep one", at)
+                ok = False
+                continue
+            out[key] = (str(value), score)
+            lines[key] = mapping.line_of(value)
+        return out if ok else None
