@@ -76,7 +76,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 # Settings of the invoice-lines source (potentiel.sources.invoices reads their values, kept
-# as typed: a month, a date, yes/no). Not yet in the template workbook's Settings sheet.
+# as typed: a month, a date, yes/no).
 INVOICE_SETTINGS: tuple[Setting, ...] = (
     Setting("Fiscal year ends", "Fin d'exercice",
             "Month the fiscal year ends (June, juin or 6). Blank: December (calendar years).",
@@ -89,8 +89,7 @@ INVOICE_SETTINGS: tuple[Setting, ...] = (
             "raw", None),
 )
 
-# Places (potentiel.sources.geocode). Read like the others; not yet rows of the shipped
-# template, whose binary is rebuilt once the parallel changes to Settings are merged.
+# Places (potentiel.sources.geocode).
 PLACE_SETTINGS: tuple[Setting, ...] = (
     Setting("Country", "Pays",
             "Country of the postal codes and towns when a row gives none (code or name). "
@@ -101,8 +100,8 @@ PLACE_SETTINGS: tuple[Setting, ...] = (
 )
 
 _EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS)
-_BY_KEY = {normalise(s.key): s for s in (*SETTINGS, *_EXTRA_SETTINGS)} | \
-    {normalise(s.french): s for s in (*SETTINGS, *_EXTRA_SETTINGS)}
+SETTINGS = (*SETTINGS, *_EXTRA_SETTINGS)  # every row of the template's Settings sheet
+_BY_KEY = {normalise(s.key): s for s in SETTINGS} | {normalise(s.french): s for s in SETTINGS}
 _WEIGHT = re.compile(r"^(weight|poids)(?P<name>[a-z0-9]+)$")
 _BAND = re.compile(r"^(band|seuil|bande|category|categorie)(?P<letter>[a-z])(min|minimum|from|minscore)?$")
 _QUOTA = re.compile(r"^(quota|share|part)(?P<letter>[a-z])$")
@@ -239,7 +238,7 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
         out.params.setdefault(m.group("crit").lower(), {})[m.group("param").lower()] = value
         out.where[f"param:{m.group('crit')}.{m.group('param')}"] = where
         return
-    known = [s.key for s in (*SETTINGS, *_EXTRA_SETTINGS)] + ["Weight: <criterion>", "Band A", "Quota A", "Label A",
+    known = [s.key for s in SETTINGS] + ["Weight: <criterion>", "Band A", "Quota A", "Label A",
                                          "Param: <criterion>.<param>"]
     warnings.append(Problem(f'unknown setting "{label}", ignored (known: {", ".join(known)})',
                             where))

@@ -684,7 +684,18 @@ def inspect_file(path: str | Path, *, rules: str | None = None,
     """How a workbook's accounts are read (`potentiel inspect`): the `ReadingReport`, and
     nothing written."""
     from .pipeline import inspect_tables
+    from .sources.filekind import source_of
     path = Path(path)
+    source = source_of(path)
+    if source != "workbook":  # CSV, Parquet: no Settings, the rules from the command line
+        from .sources import csv as csv_source
+        from .sources import parquet as parquet_source
+        reader = csv_source if source == "csv" else parquet_source
+        raw, notices = reader.read_accounts_file(path)
+        report = inspect_tables(raw, (), rules=rules, plugin_dirs=plugin_dirs,
+                                base_dir=path.parent)
+        report.notices[:0] = notices
+        return report
     wb = Workbook(path)
     try:
         with _unexpected(path):

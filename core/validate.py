@@ -25,8 +25,9 @@ import pandas as pd
 
 from .fields import (INTEGER, MONEY, NUMERIC_TYPES, PERCENT, STATUS, STATUSES, Catalogue,
                      normalise)
-from .numbers import (NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, NOTE_NOT_AVAILABLE,
-                      NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, read_number)
+from .numbers import (NOT_AVAILABLE, NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, NOTE_NOT_AVAILABLE,
+                      NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, marker_key,
+                      read_number)
 from .problems import Problem, cell_ref
 from .sources.headers import year_columns
 from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
@@ -294,7 +295,10 @@ def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.Data
     kept = np.flatnonzero(keep)
     for name, j in columns.items():
         cells = grid[kept, j]
-        blank = np.fromiter((_blank(v) for v in cells), dtype=bool, count=len(cells))
+        # a cell saying the value is not known ("NC", "n.c.") counts as blank, not unreadable
+        blank = np.fromiter((_blank(v) or (isinstance(v, str) and len(v) < 20 and
+                                           marker_key(v) in NOT_AVAILABLE) for v in cells),
+                            dtype=bool, count=len(cells))
         missing = accounts[name].isna().to_numpy()
         bad = missing & ~blank
         first = [raw.cell(int(p), j) for p in kept[bad][:5]]

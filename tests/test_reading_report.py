@@ -221,3 +221,16 @@ def test_no_contradicting_lines_for_a_criterion_missing_a_column(tmp_path):
     result, _ = score_file(path, tmp_path / "o.xlsx")
     text = " | ".join(p.message for p in result.warnings if "trend" in p.message)
     assert "though" not in text
+
+
+def test_inspect_reads_a_csv_the_same_way(tmp_path, capsys):
+    path = tmp_path / "export.csv"
+    path.write_text("Code client;Raison sociale;CA 2025;CA 2024\nC1;Alpha;1 200,50 €;1000\n"
+                    "C2;Beta;NC;900\nTOTAL;;1200,50;1900\n", encoding="utf-8")
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert 'separator ";"' in out and "→ revenue (revenue N" in out
+    assert "row 4: a total row" in out
+    # "NC" is a value said to be unknown: blank, not unreadable
+    revenue = next(line for line in out.splitlines() if line.strip().startswith("revenue "))
+    assert revenue.split()[1:4] == ["1", "1", "0"]

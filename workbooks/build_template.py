@@ -56,6 +56,14 @@ MONEY = '#,##0 "€"'
 FRAGILE = "#C62828"
 
 FRENCH_HELP = {
+    "Fiscal year ends": "Mois de fin d'exercice (juin, June ou 6). Vide : décembre (années "
+                        "civiles).",
+    "Revenue up to": "Une date : le CA N est alors celui des 12 mois jusqu'à cette date.",
+    "Add accounts from invoice lines": "oui : les codes clients des factures absents des "
+                                       "comptes sont ajoutés comme clients.",
+    "Country": "Pays des codes postaux et villes quand la ligne n'en dit rien. Vide : FR.",
+    "Detour factor": "Km par la route ≈ km à vol d'oiseau × ce coefficient (environ 1,25). "
+                     "Vide : 1.",
     "Rules file": "Fichier de règles de l'entreprise (dossier rules). Vide : rules/default.yaml.",
     "Plugin folder": "Dossier de plugins de critères (.py). Vide : aucun.",
     "Engine": "durable (par défaut) ou compiled : deux moteurs aux résultats identiques.",
