@@ -92,6 +92,7 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
         result.absent[name] = absent
         if crit.inputs and len(absent) == len(crit.inputs):
             continue  # unknown for every account: one run-level warning (absent_columns_warning)
+        said = len(warnings)
         if absent:
             warnings.append(Problem(
                 f"criterion {name}: column {', '.join(absent)} is not in the Accounts table; "
@@ -112,7 +113,12 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
             result.failed[name] = "no account could be scored"
             inputs = [i.name for i in crit.inputs if i.name in present and i.name in accounts]
             filled = int(accounts[inputs].notna().all(axis=1).sum()) if inputs else 0
-            if filled:  # NaN is for missing inputs: blank with every input filled is a fault
+            if absent:  # one true line, not "scores on the others" then "scored none"
+                warnings[said] = Problem(
+                    f"criterion {name}: column {', '.join(absent)} is not in the Accounts "
+                    "table, and no account could be scored without it; its scores are blank "
+                    "and the weights rest on the others")
+            elif filled:  # NaN is for missing inputs: blank with every input filled is a fault
                 warnings.append(Problem(f"criterion {name} scored no account, though {filled} "
                                         "account(s) have all its inputs; its scores are blank "
                                         "and the weights rest on the others"))

@@ -394,3 +394,18 @@ def test_no_warning_names_a_cell_of_a_total_row(tmp_path):
         assert [(w.where, w.column) for w in nc] == [("Accounts!E3", "Effectif")], front_end
         assert not [w for w in result.warnings if w.kind in ("formula-no-value", "unknown-status")]
         _total_row_blank(out, "Accounts", 1, 5, len(headers))
+
+
+@pytest.mark.parametrize("name, criterion, column", [
+    ("title-row-above-headers.xlsx", "growth", "growth_pct"),
+    ("c3_pivot_with_total_general.xlsx", "penetration", "potential"),
+])
+def test_a_criterion_missing_a_column_is_one_true_line(tmp_path, name, criterion, column):
+    """Not "column X is not in the table; it scores on the other inputs" followed by
+    "scored no account, though N account(s) have all its inputs"."""
+    result, _ = run(case(tmp_path, name), "headless")
+    said = [w.message for w in result.warnings if w.message.startswith(f"criterion {criterion}")]
+    assert said == [f"criterion {criterion}: column {column} is not in the Accounts table, and "
+                    "no account could be scored without it; its scores are blank and the "
+                    "weights rest on the others"]
+    assert not [w for w in result.warnings if "scored no account" in w.message]
