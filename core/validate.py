@@ -236,27 +236,25 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
 
     Column at a time: numbers convert in one step when the column holds only numbers and
     blanks; only text cells in a number column are parsed one by one, and text columns are
-    cleaned once per distinct value.
+    cleaned once per distinct value. Total rows (`total_rows`) are left out and listed in
+    the report; when there are any, the cells are read a second time without them, so
+    that no warning names a cell of a total row.
     """
     warnings: list[Problem] = []
     uses: list[ColumnUse] = []
     columns, extras, owned = map_headers(raw, catalogue, warnings, uses)
-    grid = _grid(raw)
-    _as_shown(raw, grid, columns, catalogue, warnings)
-    index = pd.RangeIndex(len(grid), name="row")
-    data: dict[str, Any] = {}
-    for name, j in columns.items():
-        data[name] = _coerce(grid[:, j], index, catalogue[name], raw, j, warnings)
-    for name, j in extras.items():
-        if name not in data:
-            data[name] = _coerce_extra(grid[:, j], index, _Column(raw, j, None, warnings))
-    accounts = pd.DataFrame(data, index=index)
-    keep = accounts.notna().any(axis=1).to_numpy(copy=True) if len(accounts.columns) else \
-        np.zeros(len(index), dtype=bool)
+    grid, accounts, cells = _read_table(raw, columns, extras, catalogue)
+    keep = _kept(accounts)
     left_out: list[LeftOut] = []
     money = [n for n in columns if catalogue[n].type == MONEY]
     first = pd.Series(_texts(grid[keep, 0]), index=np.flatnonzero(keep)) if grid.shape[1] else None
     totals = total_rows(accounts[keep], first, money)
+    if totals:
+        # read again without the total rows: a total is said once, as a total, and none
+        # of its cells ("Total" in a number column, =SUM with no saved value) as unreadable
+        grid, accounts, cells = _read_table(raw, columns, extras, catalogue, set(totals))
+        keep = _kept(accounts)
+    warnings.extend(cells)
     for pos, why in totals.items():
         keep[pos] = False
         row = raw.row_numbers[pos]
@@ -286,6 +284,34 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
                            _counts(raw, grid, keep, accounts, columns), _preview(accounts),
                            list(warnings))
     return Validated(accounts, columns, extras, warnings, previous, label, report)
+
+
+def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
+                catalogue: Catalogue, skip: Collection[int] = ()
+                ) -> tuple[np.ndarray, pd.DataFrame, list[Problem]]:
+    """The cells as shown (`_as_shown`) and typed, column at a time: ``(grid, accounts,
+    per-cell warnings)``; the data rows at positions ``skip`` (total rows) are read as
+    blank."""
+    warnings: list[Problem] = []
+    grid = _grid(raw)
+    if skip:
+        grid[sorted(skip), :] = None
+    _as_shown(raw, grid, columns, catalogue, warnings, skip)
+    index = pd.RangeIndex(len(grid), name="row")
+    data: dict[str, Any] = {}
+    for name, j in columns.items():
+        data[name] = _coerce(grid[:, j], index, catalogue[name], raw, j, warnings)
+    for name, j in extras.items():
+        if name not in data:
+            data[name] = _coerce_extra(grid[:, j], index, _Column(raw, j, None, warnings))
+    return grid, pd.DataFrame(data, index=index), warnings
+
+
+def _kept(accounts: pd.DataFrame) -> np.ndarray:
+    """The rows holding a value (empty rows are not accounts)."""
+    if not len(accounts.columns):
+        return np.zeros(len(accounts), dtype=bool)
+    return accounts.notna().any(axis=1).to_numpy(copy=True)
 
 
 def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.DataFrame,
@@ -319,17 +345,19 @@ def _preview(accounts: pd.DataFrame, n: int = 5) -> list[dict[str, Any]]:
 
 
 def _as_shown(raw: RawTable, grid: np.ndarray, columns: dict[str, int], catalogue: Catalogue,
-              warnings: list[Problem]) -> None:
+              warnings: list[Problem], skip: Collection[int] = ()) -> None:
     """The cells of ``grid`` (a copy of ``raw.rows``) as Excel shows them, in place.
 
     A formula with no saved value is blank, said once per column. In a percent field, a
     number shown as a percentage is a share: 0.117 shown as 11.7 % is 11.7 (percent
     points). Where the front end could not see number formats (`RawTable.unknown_formats`)
     a percent column whose numbers all lie within -1..1, not all whole, is taken as
-    shares too, and said as a guess; any other is read as typed."""
+    shares too, and said as a guess; any other is read as typed. Formulas in the rows at
+    ``skip`` (total rows, read as blank) are not said."""
     by_col: dict[int, list[int]] = {}
     for i, j in raw.formulas or ():
-        by_col.setdefault(j, []).append(int(i))
+        if i not in skip:
+            by_col.setdefault(j, []).append(int(i))
     for j, rows in by_col.items():
         rows = sorted(rows)
         for i in rows:

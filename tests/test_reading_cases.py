@@ -25,6 +25,7 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # before xlwings 
 import copy
 import datetime as dt
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -369,3 +370,42 @@ def test_every_warning_is_kept_in_the_reading_sheet(tmp_path, front_end):
     estimer = [r for r in rest if "à estimer" in r[1]]
     assert len(estimer) == 1 and estimer[0][1].startswith("40 cells in column Potentiel")
     assert estimer[0][0].startswith("Comptes!H2, ") and estimer[0][0].endswith("and 35 more")
+
+
+def test_no_warning_names_a_cell_of_a_total_row(tmp_path):
+    """A total row is said once, as a total: its "Total" in the Statut column, its =SUM
+    saved without a value and its "NC" are not reported as unreadable cells."""
+    from helpers import Formula
+    headers = ["Statut", "Code client", "Raison sociale", "CA N", "Effectif", "Croissance"]
+    rows = [["Client", "C1", "Acier Martin", 1000, 10, 5],
+            ["Client", "C2", "Boulangerie Nova", 2500, "NC", 3],
+            ["Prospect", "C3", "Cabinet Orion", None, 40, None],
+            ["Total", None, None, Formula("=SUM(D2:D4)"), "NC", "n.s."]]
+    path = write_workbook(tmp_path / "total-cells.xlsx", headers, rows, table=False)
+    for front_end in FRONT_ENDS:
+        result, out = run(path, front_end)
+        assert list(result.accounts["id"]) == ["C1", "C2", "C3"], front_end
+        assert [r.row for r in result.reading.left_out] == [5]
+        assert 'the first column reads as a total' in result.reading.left_out[0].why
+        on_row_5 = [w for w in result.warnings if w.kind != "total-row"
+                    and re.search(r"\b[A-Z]{1,2}5\b", f"{w.where} {w.message}")]
+        assert on_row_5 == [], front_end
+        nc = [w for w in result.warnings if w.kind == "not-available"]
+        assert [(w.where, w.column) for w in nc] == [("Accounts!E3", "Effectif")], front_end
+        assert not [w for w in result.warnings if w.kind in ("formula-no-value", "unknown-status")]
+        _total_row_blank(out, "Accounts", 1, 5, len(headers))
+
+
+@pytest.mark.parametrize("name, criterion, column", [
+    ("title-row-above-headers.xlsx", "growth", "growth_pct"),
+    ("c3_pivot_with_total_general.xlsx", "penetration", "potential"),
+])
+def test_a_criterion_missing_a_column_is_one_true_line(tmp_path, name, criterion, column):
+    """Not "column X is not in the table; it scores on the other inputs" followed by
+    "scored no account, though N account(s) have all its inputs"."""
+    result, _ = run(case(tmp_path, name), "headless")
+    said = [w.message for w in result.warnings if w.message.startswith(f"criterion {criterion}")]
+    assert said == [f"criterion {criterion} scored no account: it needs {column}, which is "
+                    "not in the Accounts table, and cannot score on the other inputs alone; "
+                    "add the column (or set its weight to 0)"]
+    assert not [w for w in result.warnings if "though" in w.message]

@@ -129,6 +129,8 @@ class Mess:
     blank_after: set[int]       # a blank row after these accounts
     subtotal_after: dict[int, str]  # a sub-total after these accounts: "label" or "amounts"
     grand: str | None           # the grand total's label, or None
+    subtotal_label: str = "Sous-total"
+    year_styles: tuple[str, str, str] = ("CA {}", "CA {}", "CA {}")  # N, N-1, N-2
 
 
 @st.composite
@@ -140,12 +142,18 @@ def messes(draw, n: int) -> Mess:
     blank_after = set(draw(st.lists(st.integers(0, n - 1), max_size=3)))
     subtotal_after = {}
     for k in draw(st.lists(st.integers(0, n - 2), max_size=3, unique=True)) if n > 1 else []:
-        subtotal_after[k] = draw(st.sampled_from(["label", "amounts"]))
+        subtotal_after[k] = draw(st.sampled_from(["label", "first", "amounts"]))
     grand = draw(st.one_of(st.none(), st.sampled_from(["TOTAL", "Total général", "Total"])))
+    label = draw(st.sampled_from(SUBTOTALS))
+    styles = tuple(draw(st.sampled_from(YEAR_STYLES)) for _ in range(3))
     return Mess(titles, list(order), draw(st.integers(2015, 2030)), blank_after,
-                subtotal_after, grand)
+                subtotal_after, grand, label, styles)
 
 
+SUBTOTALS = ["Sous-total", "Sous-total Julie Martin", "Total Nantes", "Sub-total", "Somme",
+             "SOUS-TOTAL", "Total commercial"]
+YEAR_STYLES = ["CA {}", "CA HT {}", "Chiffre d'affaires {}", "Revenue {}", "Sales FY{}",
+               "CA TTC {}", "Ventes {}"]
 FRENCH = {"id": "Code client", "name": "Raison sociale", "status": "Statut",
           "potential": "Potentiel", "headcount": "Effectif", "growth_pct": "Croissance"}
 
@@ -165,8 +173,8 @@ def write_messy(path: Path, table: list[Account], mess: Mess) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Clients"
-    headers = {**FRENCH, "revenue": f"CA {mess.year}", "revenue_n1": f"CA {mess.year - 1}",
-               "revenue_n2": f"CA {mess.year - 2}"}
+    headers = {**FRENCH, **{f: style.format(mess.year - back) for back, (f, style) in
+                            enumerate(zip(MONEY[:3], mess.year_styles))}}
     col = {f: j + 1 for j, f in enumerate(mess.order)}
     r = 1
     for t in mess.titles:
@@ -204,10 +212,12 @@ def write_messy(path: Path, table: list[Account], mess: Mess) -> None:
             kind = "label"  # a sum of nothing cannot be told from an empty account
         if kind is not None:
             r += 1
-            if kind == "label":
-                ws.cell(r, col["name"], "Sous-total")
             for f in MONEY:
                 ws.cell(r, col[f], running[f] / 100)
+            if kind == "label":
+                ws.cell(r, col["name"], mess.subtotal_label)
+            elif kind == "first":  # where pivots and ERPs put it, whatever the column
+                ws.cell(r, 1, mess.subtotal_label)
             running = {f: 0 for f in MONEY}
             since = 0
         if k in mess.blank_after:
@@ -273,10 +283,16 @@ def test_a_messy_export_reads_as_its_clean_table(data):
     report = messy.report
     assert report.header_row == len(mess.titles) + 1
     uses = {c.field: c.header for c in report.columns if c.field}
-    assert uses["revenue"] == f"CA {mess.year}" and uses["revenue_n2"] == f"CA {mess.year - 2}"
+    assert uses["revenue"] == mess.year_styles[0].format(mess.year)
+    assert uses["revenue_n2"] == mess.year_styles[2].format(mess.year - 2)
     assert len(report.left_out) == len(mess.subtotal_after) + (mess.grand is not None)
     named = {w.where for w in messy.warnings if w.kind == "error-cell"}
     assert len(named) == sum(len(a.errors) for a in table)
+    # a row left out is said once, as a total: none of its cells is called unreadable
+    left = {r.row for r in report.left_out}
+    for w in messy.warnings:
+        row = w.where.rpartition("!")[2].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        assert w.kind == "total-row" or not row.isdigit() or int(row) not in left, w
 
 
 def test_the_generator_writes_what_it_says(tmp_path):
