@@ -463,3 +463,12 @@ def test_rules_test_runs_on_the_compiled_engine(tmp_path):
                              env={**__import__("os").environ, "POTENTIEL_TODAY": "2025-06-30"})
         assert out.returncode == 0, out.stdout + out.stderr
         assert "PASS a sleeping client" in out.stdout
+
+
+def test_a_blank_pandas_date_is_no_date():
+    """pandas' NaT is a datetime subclass: it must read as blank, not crash (found by the
+    differential property test)."""
+    import pandas as pd
+    from potentiel.rules.dates import day_number, to_date
+    assert to_date(pd.NaT) is None
+    assert day_number(pd.NaT) != day_number(pd.NaT)  # NaN

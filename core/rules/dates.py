@@ -22,6 +22,7 @@ import os
 import re
 
 import numpy as np
+from pandas import NaT
 
 TODAY_ENV = "POTENTIEL_TODAY"
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?$")
@@ -43,6 +44,8 @@ def today() -> dt.date:
 def to_date(value: object) -> dt.date | None:
     """A cell value as a date, or None (blank or not a date)."""
     if value is None or isinstance(value, bool):
+        return None
+    if value is NaT:  # pandas' blank date is a datetime subclass: check it first
         return None
     if isinstance(value, dt.datetime):
         return value.date()
