@@ -486,10 +486,29 @@ def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
     values = _drop_errors(values, index, col)
     if kind in NUMERIC_TYPES:
         return _coerce_number(values, index, f, col)
+    if kind == "date":
+        return _coerce_date(values, index, f, col)
     series = pd.Series(_texts(values), index=index, dtype=object)
     if kind == STATUS:
         series = _coerce_status(series, col)
     return series
+
+
+def _coerce_date(values: np.ndarray, index: pd.Index, f, col: "_Column") -> pd.Series:
+    """A date field: date cells as dates, ISO text (``2024-03-31``, what Excel on the web
+    sends) and day-first text (``31/03/2024``) read; anything else is named by cell."""
+    from .rules.dates import to_date
+    out = np.empty(len(values), dtype=object)
+    for k, v in enumerate(values):
+        if _blank(v):
+            out[k] = None
+            continue
+        day = to_date(v)
+        if day is None:
+            col.warn(index[k], f'"{v}" is not a date ({f.title}); left blank: type a date such '
+                               "as 31/03/2025", "not-a-date")
+        out[k] = day
+    return pd.Series(out, index=index, dtype=object)
 
 
 def _error_mask(values: np.ndarray) -> np.ndarray:

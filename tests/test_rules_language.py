@@ -472,3 +472,26 @@ def test_a_blank_pandas_date_is_no_date():
     from potentiel.rules.dates import day_number, to_date
     assert to_date(pd.NaT) is None
     assert day_number(pd.NaT) != day_number(pd.NaT)  # NaN
+
+
+def test_a_date_field_reads_date_cells_and_names_the_others(tmp_path):
+    from helpers import write_workbook
+    from potentiel.headless import score_file
+    import datetime as dt
+    rules = tmp_path / "r.yaml"
+    rules.write_text("extends: default\nfields: {last_visit: date}\nrules:\n"
+                     "  - {id: stale, when: days_since(last_visit) > 365, then: {flag: stale},"
+                     " why: Not visited for a year.}\n", encoding="utf-8")
+    path = write_workbook(tmp_path / "d.xlsx", ("Code client", "CA N", "Last visit"),
+                          [["C1", 100, dt.datetime(2020, 1, 1)], ["C2", 200, "31/03/2026"],
+                           ["C3", 300, "bientôt"]])
+    import os
+    os.environ["POTENTIEL_TODAY"] = "2026-11-30"
+    try:
+        result, _ = score_file(path, tmp_path / "o.xlsx", rules=str(rules))
+    finally:
+        del os.environ["POTENTIEL_TODAY"]
+    assert list(result.accounts["last_visit"]) == [dt.date(2020, 1, 1), dt.date(2026, 3, 31), None]
+    bad = [p for p in result.warnings if p.kind == "not-a-date"]
+    assert len(bad) == 1 and bad[0].where == "Accounts!C4"
+    assert "stale" in result.outputs.at[0, "Flags"] and "stale" not in str(result.outputs.at[1, "Flags"])
