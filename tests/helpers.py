@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -70,3 +71,51 @@ def payload_from_workbook(path: Path, selection: str | None = None,
     """The JSON xlwings' VBA client sends for this file (see potentiel.headless)."""
     from potentiel.headless import remote_payload
     return remote_payload(path, selection=selection, active_sheet=active_sheet)
+
+
+# --------------------------------------------------------------------------- shared cases
+SHARED_CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+RUN_TIME = dt.datetime(2026, 3, 2, 9, 30)  # the Log time of test runs
+
+
+def shared_case(tmp_path: Path, folder: str, name: str) -> Path:
+    """A writable copy of ``../shared/cases/<folder>/<name>`` (a missing case fails)."""
+    import shutil
+    src = SHARED_CASES / folder / name
+    assert src.is_file(), f"missing shared case {src}"
+    return Path(shutil.copyfile(src, tmp_path / name))
+
+
+def score_headless(path: Path, out: Path | None = None, **kw):
+    """`score_file` to ``out`` (default: out-<name> beside it); the result."""
+    from potentiel.headless import score_file
+    kw.setdefault("when", RUN_TIME)
+    result, _ = score_file(path, out or path.with_name("out-" + path.name), **kw)
+    return result
+
+
+def score_remote(path: Path, out: Path | None = None, **kw):
+    """Recompute through xlwings' remote engine (``xw.Book(json=payload)``, the path of
+    Excel's buttons through xlwings Server); with ``out``, the actions are played on a copy
+    by the simulated VBA client. The result (the outcome must be ok)."""
+    import copy
+
+    import pytest
+    import xlwings as xw
+
+    from potentiel.excel import Options, recompute
+    if not getattr(xw, "__pro__", False):
+        pytest.fail("xlwings' remote engine did not load: XLWINGS_LICENSE_KEY must be set "
+                    "before xlwings is first imported")
+    kw.setdefault("when", RUN_TIME)
+    book = xw.Book(json=copy.deepcopy(payload_from_workbook(path)))
+    try:
+        outcome = recompute(book, Options(remote=True, **kw))
+        actions = book.json()["actions"]
+    finally:
+        book.close()
+    assert outcome.ok, outcome.message
+    if out is not None:
+        from vba_client import apply_actions
+        assert apply_actions(path, actions, out) == []
+    return outcome.result

@@ -6,22 +6,16 @@ import os
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # before xlwings is imported
 
-import copy
 import datetime as dt
 import math
 import shutil
 from pathlib import Path
 
-import numpy as np
-import openpyxl
 import pandas as pd
 import pytest
-import xlwings as xw
 
-from helpers import payload_from_workbook, write_workbook
+from helpers import write_workbook, score_headless, score_remote
 from potentiel.config import Config, read_settings
-from potentiel.excel import Options, recompute
-from potentiel.headless import score_file
 from potentiel.pipeline import read_salespeople, score_records, score_tables
 from potentiel.portfolio import haversine_km
 from potentiel.problems import Problem, UserError
@@ -46,20 +40,11 @@ POSTAL = {"Paris": "75004", "Lyon": "69001", "Lille": "59000", "Marseille": "130
 
 
 def headless(path: Path, **kw):
-    result, _ = score_file(path, path.with_name("out" + path.suffix), when=WHEN, **kw)
-    return result
+    return score_headless(path, path.with_name("out" + path.suffix), **kw)
 
 
 def remote(path: Path, **kw):
-    if not getattr(xw, "__pro__", False):
-        pytest.fail("xlwings' remote engine did not load: XLWINGS_LICENSE_KEY must be set")
-    book = xw.Book(json=copy.deepcopy(payload_from_workbook(path)))
-    try:
-        outcome = recompute(book, Options(remote=True, when=WHEN, **kw))
-    finally:
-        book.close()
-    assert outcome.ok, outcome.message
-    return outcome.result
+    return score_remote(path, **kw)
 
 
 def case(tmp_path) -> Path:

@@ -7,20 +7,16 @@ import os
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # before xlwings is imported
 
-import copy
 import datetime as dt
-import shutil
 import textwrap
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-import xlwings as xw
 
-from helpers import payload_from_workbook, write_workbook
+from helpers import write_workbook, score_headless, score_remote, shared_case
 from potentiel.categories import DEFAULT_CATEGORIES, hand_edits, letter_of
-from potentiel.excel import Options, recompute
 from potentiel.headless import score_file
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "reading"
@@ -29,28 +25,15 @@ EDITED = "h_category_edited_by_hand.xlsx"
 
 
 def case(tmp_path, name: str) -> Path:
-    src = CASES / name
-    assert src.exists(), f"missing shared case {src}"
-    dst = tmp_path / name
-    shutil.copy(src, dst)
-    return dst
+    return shared_case(tmp_path, "reading", name)
 
 
 def headless(path: Path, **kw):
-    result, _ = score_file(path, path.with_name("out-" + path.name), when=WHEN, **kw)
-    return result
+    return score_headless(path, path.with_name("out-" + path.name), **kw)
 
 
 def remote(path: Path, **kw):
-    if not getattr(xw, "__pro__", False):
-        pytest.fail("xlwings' remote engine did not load: XLWINGS_LICENSE_KEY must be set")
-    book = xw.Book(json=copy.deepcopy(payload_from_workbook(path)))
-    try:
-        outcome = recompute(book, Options(remote=True, when=WHEN, **kw))
-    finally:
-        book.close()
-    assert outcome.ok, outcome.message
-    return outcome.result
+    return score_remote(path, **kw)
 
 
 def of_kind(result, kind: str) -> dict[str, object]:

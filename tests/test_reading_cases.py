@@ -22,7 +22,6 @@ import os
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # before xlwings is imported
 
-import copy
 import datetime as dt
 import math
 import re
@@ -31,12 +30,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-import xlwings as xw
 
-from helpers import payload_from_workbook, write_workbook
-from potentiel.excel import Options, recompute
+from helpers import write_workbook, score_headless, score_remote
 from potentiel.headless import score_file
-from vba_client import apply_actions
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "reading"
 WHEN = dt.datetime(2026, 3, 2, 9, 30)
@@ -53,20 +49,8 @@ def case(tmp_path: Path, name: str) -> Path:
 def run(path: Path, front_end: str):
     """Score ``path`` through one front end: (result, the workbook as written)."""
     out = path.with_name("out-" + front_end + path.suffix)
-    if front_end == "headless":
-        result, _ = score_file(path, out, when=WHEN)
-        return result, out
-    if not getattr(xw, "__pro__", False):
-        pytest.fail("xlwings' remote engine did not load: XLWINGS_LICENSE_KEY must be set")
-    book = xw.Book(json=copy.deepcopy(payload_from_workbook(path)))
-    try:
-        outcome = recompute(book, Options(remote=True, when=WHEN))
-        actions = book.json()["actions"]
-    finally:
-        book.close()
-    assert outcome.ok, outcome.message
-    assert apply_actions(path, actions, out) == []
-    return outcome.result, out
+    score = score_headless if front_end == "headless" else score_remote
+    return score(path, out, when=WHEN), out
 
 
 def by_id(result, field: str) -> dict:
