@@ -222,12 +222,8 @@ class Workbook:
 
 
 def _open(path: Path) -> Package:
-    if not path.exists():
-        raise UserError(f"{path}: file not found")
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder, not a workbook")
-    with open(path, "rb") as fh:
-        head = fh.read(1024)
+    from .sources.filekind import first_bytes
+    head = first_bytes(path, 1024, "a workbook")
     if not head:
         raise UserError(f"{path}: the file is empty (0 bytes), not an Excel workbook")
     if head.startswith(b"\xd0\xcf\x11\xe0"):

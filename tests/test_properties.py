@@ -212,23 +212,32 @@ LANGUAGE_RULES = textwrap.dedent('''
 ''')
 
 
+def _ruleset(plugins, tmp_path_factory, name: str, text: str):
+    path = tmp_path_factory.mktemp(name) / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_ruleset(path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+
+
+def _both_engines(plugins, table, ruleset):
+    """The run on the compiled and the durable engine; their outputs must be equal."""
+    headers, rows = table
+    results = [run(RawTable(headers, rows), plugins, Config(engine=e), ruleset)
+               for e in ("compiled", "durable")]
+    a, b = (r.outputs for r in results)
+    assert a.equals(b) or a.fillna(-1).astype(str).equals(b.fillna(-1).astype(str))
+    return results
+
+
 @pytest.fixture(scope="module")
 def language_rules(plugins, tmp_path_factory):
-    path = tmp_path_factory.mktemp("language") / "language.yaml"
-    path.write_text(LANGUAGE_RULES, encoding="utf-8")
-    return load_ruleset(path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    return _ruleset(plugins, tmp_path_factory, "language", LANGUAGE_RULES)
 
 
 @settings(max_examples=examples(30), **COMMON)
 @given(table=tables())
 def test_tables_statistics_text_and_functions_on_both_engines(plugins, language_rules, table):
     """Tables, portfolio statistics, text tests and functions: the same outcome on both."""
-    headers, rows = table
-    results = [run(RawTable(headers, rows), plugins, Config(engine=e), language_rules)
-               for e in ("compiled", "durable")]
-    a, b = (r.outputs for r in results)
-    assert a.equals(b) or a.fillna(-1).astype(str).equals(b.fillna(-1).astype(str))
-    for r in results:
+    for r in _both_engines(plugins, table, language_rules):
         for col in [c for c in r.outputs.columns if c == "Score" or c.startswith("Score: ")]:
             known = r.outputs[col].dropna()
             assert ((known >= 0) & (known <= 100)).all()
@@ -236,20 +245,14 @@ def test_tables_statistics_text_and_functions_on_both_engines(plugins, language_
 
 @pytest.fixture(scope="module")
 def edge_rules(plugins, tmp_path_factory):
-    path = tmp_path_factory.mktemp("edge") / "edge.yaml"
-    path.write_text(EDGE_RULES, encoding="utf-8")
-    return load_ruleset(path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    return _ruleset(plugins, tmp_path_factory, "edge", EDGE_RULES)
 
 
 @settings(max_examples=examples(40), **COMMON)
 @given(table=tables())
 def test_decimal_edges_through_arithmetic_rules_on_both_engines(plugins, edge_rules, table):
     """Rules with arithmetic at exact shares: both engines give the same outcome."""
-    headers, rows = table
-    results = [run(RawTable(headers, rows), plugins, Config(engine=e), edge_rules)
-               for e in ("compiled", "durable")]
-    a, b = (r.outputs for r in results)
-    assert a.equals(b) or a.fillna(-1).astype(str).equals(b.fillna(-1).astype(str))
+    _both_engines(plugins, table, edge_rules)
 
 
 xlsx_values = st.one_of(

@@ -24,17 +24,22 @@ _NAMES = {"xlsx": "an Excel workbook (.xlsx)", "xls": "an old Excel or encrypted
           "binary": "a binary file", "text": "a text (CSV) file"}
 
 
-def sniff(path: Path) -> str:
-    """The kind of ``path`` from its bytes: "empty", "xlsx", "xls", "zip", "parquet",
-    "html", "xml", "pdf", "binary" or "text". Raises `UserError` for a missing file or a
-    folder."""
+def first_bytes(path: Path, n: int, what: str = "a file") -> bytes:
+    """The first ``n`` bytes of ``path``. Raises `UserError` for a missing file or a folder."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: file not found")
     if path.is_dir():
-        raise UserError(f"{path}: is a folder, not a file")
+        raise UserError(f"{path}: is a folder, not {what}")
     with open(path, "rb") as fh:
-        head = fh.read(4096)
+        return fh.read(n)
+
+
+def sniff(path: Path) -> str:
+    """The kind of ``path`` from its bytes: "empty", "xlsx", "xls", "zip", "parquet",
+    "html", "xml", "pdf", "binary" or "text". Raises `UserError` for a missing file or a
+    folder."""
+    head = first_bytes(path, 4096)
     if not head:
         return "empty"
     if head.startswith(b"PK\x03\x04"):
