@@ -270,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also print the N best accounts: best category first, then highest "
                         "score (accounts without a category are not listed)")
     p.add_argument("--sales", metavar="LINES",
-                   help="invoice lines (.xlsx): revenue N, N-1, N-2, last order and orders "
+                   help="invoice lines (.xlsx, .csv or .parquet): revenue N, N-1, N-2, last "
+                        "order and orders "
                         "per account (instead of the workbook's Sales sheet)")
     p.set_defaults(func=_cmd_score)
 

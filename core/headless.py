@@ -603,7 +603,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     if source != "workbook" or (out and Path(out).suffix.lower() not in (".xlsx", ".xlsm")):
         from .tabular import score_table_file
         return score_table_file(path, out, source=source, rules=rules, plugin_dirs=plugin_dirs,
-                                engine=engine, when=when)
+                                engine=engine, when=when, sales=sales)
     target = Path(out) if out else path
     in_place = target.resolve() == path.resolve()
     if not in_place and target.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -910,28 +910,44 @@ def sales_reading_rows(result: Result) -> list[list[Any]]:
 
 
 def read_sales(wb: Workbook, path: str | Path | None = None) -> RawTable | None:
-    """The invoice lines: the file ``path`` (an .xlsx: its Sales sheet, else its first
-    sheet), else the workbook's sheet Sales / Ventes / Invoices / Factures; None if none."""
+    """The invoice lines: the file ``path`` (`read_sales_file`), else the workbook's sheet
+    Sales / Ventes / Invoices / Factures; None if none."""
     from .sources.invoices import SALES_SHEET_NAMES
     if path is not None:
-        p = Path(path)
-        if p.suffix.lower() not in (".xlsx", ".xlsm"):
-            raise UserError(f"{p}: invoice lines are read from an .xlsx file for now (save the "
-                            "CSV from Excel as .xlsx)")
-        other = Workbook(p)
-        try:
-            ref, table = _find(other, SALES_SHEET_NAMES)
-            if ref is None:
-                ref, table = other.package.sheets[0], None
-                tables = other.tables(ref)
-                table = tables[0] if tables else None
-            return _sales_raw(other, ref, table)
-        finally:
-            other.package.close()
+        raw, notices = read_sales_file(path)
+        wb.notices.extend(notices)
+        return raw
     ref, table = _find(wb, SALES_SHEET_NAMES)
     if ref is None:
         return None
     return _sales_raw(wb, ref, table)
+
+
+def read_sales_file(path: str | Path) -> tuple[RawTable, list[Problem]]:
+    """Invoice lines from a file (``--sales``): an .xlsx/.xlsm (its Sales / Ventes /
+    Factures sheet, else its first sheet), a CSV or a Parquet file; and the choices made
+    reading it (a CSV's encoding)."""
+    from .sources.filekind import source_of
+    from .sources.invoices import SALES_SHEET_NAMES, line_catalogue
+    p = Path(path)
+    source = source_of(p)
+    if source in ("csv", "parquet"):
+        from .sources import csv as csv_source
+        from .sources import parquet as parquet_source
+        reader = csv_source if source == "csv" else parquet_source
+        if source == "csv":
+            return reader.read_accounts_file(p, line_catalogue())
+        return reader.read_accounts_file(p)
+    other = Workbook(p)
+    try:
+        ref, table = _find(other, SALES_SHEET_NAMES)
+        if ref is None:
+            ref, table = other.package.sheets[0], None
+            tables = other.tables(ref)
+            table = tables[0] if tables else None
+        return _sales_raw(other, ref, table), []
+    finally:
+        other.package.close()
 
 
 def _sales_raw(wb: Workbook, ref: SheetRef, table: Table | None) -> RawTable:

@@ -84,10 +84,11 @@ def default_output(path: Path) -> Path:
 
 def score_table_file(path: str | Path, out: str | Path | None = None, *, source: str,
                      rules: str | None = None, plugin_dirs: Iterable[str] = (),
-                     engine: str | None = None, when: dt.datetime | None = None
-                     ) -> tuple[Result, Path]:
+                     engine: str | None = None, when: dt.datetime | None = None,
+                     sales: str | Path | None = None) -> tuple[Result, Path]:
     """Score ``path`` (``source``: "csv", "parquet" or "workbook") into ``out`` (.csv,
-    .parquet, or .xlsx for a table file). Raises `UserError` for anything to fix."""
+    .parquet, or .xlsx for a table file); ``sales``: a file of invoice lines. Raises
+    `UserError` for anything to fix."""
     path = Path(path)
     target = Path(out) if out else default_output(path)
     kind = output_kind(target)
@@ -96,7 +97,7 @@ def score_table_file(path: str | Path, out: str | Path | None = None, *, source:
                         "file with -o")
     check_target(target)
     if source == "workbook":
-        return _score_workbook(path, target, kind, rules, plugin_dirs, engine)
+        return _score_workbook(path, target, kind, rules, plugin_dirs, engine, sales)
     if source == "csv":
         from .sources import csv as source_csv
         raw, notices, got = source_csv.read_table(path)
@@ -108,12 +109,21 @@ def score_table_file(path: str | Path, out: str | Path | None = None, *, source:
     if kind == "workbook":
         grid = records if records is not None else [raw.headers, *raw.rows]
         return _score_into_workbook(path, target, grid, raw, notices, rules, plugin_dirs,
-                                    engine, when)
+                                    engine, when, sales)
+    lines, line_notices = _sales(sales)
     result = score_tables(raw, (), None, rules=rules, plugin_dirs=plugin_dirs, engine=engine,
-                          base_dir=path.parent)
-    _add_notices(result, notices)
+                          base_dir=path.parent, sales=lines)
+    _add_notices(result, [*notices, *line_notices])
     _write(target, kind, raw, result, fmt, arrow)
     return result, target
+
+
+def _sales(sales: str | Path | None):
+    """The invoice lines of ``--sales`` (a RawTable, or None) and their reading notices."""
+    if sales is None:
+        return None, []
+    from .headless import read_sales_file
+    return read_sales_file(sales)
 
 
 def _add_notices(result: Result, notices: list[Problem]) -> None:
@@ -122,22 +132,23 @@ def _add_notices(result: Result, notices: list[Problem]) -> None:
         result.reading.notices[:0] = notices
 
 
-def _score_workbook(path: Path, target: Path, kind: str, rules, plugin_dirs, engine
-                    ) -> tuple[Result, Path]:
+def _score_workbook(path: Path, target: Path, kind: str, rules, plugin_dirs, engine,
+                    sales=None) -> tuple[Result, Path]:
     if kind == "workbook":
         raise UserError(f"{target}: an .xlsx output from a workbook is written by the workbook "
                         "front end")
-    from .headless import Workbook, _unexpected, read_accounts, read_salespeople, \
+    from .headless import Workbook, _unexpected, read_accounts, read_sales, read_salespeople, \
         read_settings_rows
 
     wb = Workbook(path)
     try:
         with _unexpected(path):
             settings = read_settings_rows(wb)
+            lines = read_sales(wb, sales)
             _, raw = read_accounts(wb, settings)
             reps = read_salespeople(wb)
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
-                              engine=engine, base_dir=path.parent)
+                              engine=engine, base_dir=path.parent, sales=lines)
         _add_notices(result, list(wb.notices))
     finally:
         wb.package.close()
@@ -391,8 +402,8 @@ def new_workbook(path: Path, grid: list[list[Any]]) -> None:
 
 
 def _score_into_workbook(path: Path, target: Path, grid: list[list[Any]], raw,
-                         notices: list[Problem], rules, plugin_dirs, engine, when
-                         ) -> tuple[Result, Path]:
+                         notices: list[Problem], rules, plugin_dirs, engine, when,
+                         sales=None) -> tuple[Result, Path]:
     from .headless import score_file
 
     # Potentiel's columns of an earlier run are left out: the new workbook's are marked.
@@ -405,7 +416,7 @@ def _score_into_workbook(path: Path, target: Path, grid: list[list[Any]], raw,
     try:
         new_workbook(Path(tmp), grid)
         result, _ = score_file(tmp, target, rules=rules, plugin_dirs=plugin_dirs, engine=engine,
-                               when=when, notices=[*notices, Problem(
+                               when=when, sales=sales, notices=[*notices, Problem(
                                    f"read from {path.name}; this workbook was made from it "
                                    "(its cells as they were, text as text)", "Accounts",
                                    kind="made-from")])

@@ -223,3 +223,25 @@ def test_ventes_sheet_through_xlwings_remote(tmp_path):
     assert any(p.kind == "unknown-ids" for p in outcome.result.warnings)
     assert [p.where for p in outcome.result.warnings if p.kind == "unreadable-date"] == \
         ["Ventes!B7"]
+
+
+def test_sales_lines_from_a_csv_file(tmp_path):
+    """--sales takes a CSV of lines too (French export: ';', decimal comma, Windows-1252),
+    and a CSV of accounts can take --sales as well."""
+    from helpers import write_workbook
+    from potentiel.headless import score_file
+    lines = tmp_path / "factures.csv"
+    lines.write_text("Code client;Date facture;Montant HT;Type\n"
+                     "C2;05/01/2024;50;Facture\nC1;20/06/2024;400;Facture\n"
+                     "C1;15/03/2025;1 000,50;Facture\nC2;02/02/2025;300;Facture\n"
+                     "C2;03/02/2025;100;Avoir\nC1;10/12/2025;10;Facture\n",
+                     encoding="cp1252")
+    book = write_workbook(tmp_path / "a.xlsx", ("Code client", "Raison sociale"),
+                          [["C1", "Alpha"], ["C2", "Béta"]])
+    result, _ = score_file(book, tmp_path / "o.xlsx", sales=lines)
+    got = dict(zip(result.accounts["id"], result.accounts["revenue"]))
+    assert got == {"C1": pytest.approx(1010.50), "C2": pytest.approx(200.0)}
+    accounts = tmp_path / "comptes.csv"
+    accounts.write_text("Code client;Raison sociale\nC1;Alpha\nC2;Beta\n", encoding="utf-8")
+    result, _ = score_file(accounts, tmp_path / "o.csv", sales=lines)
+    assert dict(zip(result.accounts["id"], result.accounts["revenue_n1"]))["C1"] == 400
