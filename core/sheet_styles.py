@@ -195,8 +195,12 @@ def _summary(b: Block) -> list[Cells]:
 def _log(b: Block) -> list[Cells]:
     if b.row != 1:
         return []
-    return [Cells(0, 0, HEAD, cols=len(LOG_HEADERS) - 1),
-            Cells(0, len(LOG_HEADERS) - 1, HEAD, fit=False)]
+    out = [Cells(0, 0, HEAD, cols=len(LOG_HEADERS) - 1),
+           Cells(0, len(LOG_HEADERS) - 1, HEAD, fit=False)]
+    if len(b.values) > 1:  # the first run's row, written with the header (xlwings)
+        out += [Cells(1, 0, Look(DATETIME), rows=len(b.values) - 1),
+                Cells(1, 1, Look(), rows=len(b.values) - 1, cols=len(LOG_HEADERS) - 2)]
+    return out
 
 
 def _reading(b: Block) -> list[Cells]:

@@ -130,6 +130,10 @@ class Styles:
             return base
         items = xfs.findall("m:xf", NS)
         src = items[base] if base is not None and base < len(items) else (items[0] if items else None)
+        if base is not None and src is not None and not quote and \
+                src.get("numFmtId") == str(self._num_fmt(num_fmt)):
+            self._cache[key] = base  # it has that format already (a column's date style)
+            return base
         xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
         if src is not None:
             for k, v in src.attrib.items():
