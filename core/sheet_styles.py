@@ -131,10 +131,11 @@ def _category(k: int) -> Look:
 SHEETS: dict[str, SheetLook] = {
     "matrix": SheetLook(widths={1: 24, 2: 20, 3: 20, 4: 20, 5: 28}),
     "summary": SheetLook(widths={1: 22, 2: 16, **{c: 17 for c in range(3, 10)}}, chart=True),
-    "log": SheetLook(widths={j: {"Time": 19, "Rules file": 24, "Engine": 10, "Counts": 30,
-                                 "Messages": 120}.get(h, 11)
-                             for j, h in enumerate(LOG_HEADERS, start=1)},
-                     column_looks={LOG_HEADERS.index("Time") + 1: Look(DATETIME)}),
+    # by position, not by header text (the headers are translated): Time, Rules file,
+    # Engine, Accounts, Counts, …, Messages last
+    "log": SheetLook(widths={**{j: 11 for j in range(1, len(LOG_HEADERS) + 1)},
+                             1: 19, 2: 24, 3: 10, 5: 30, len(LOG_HEADERS): 120},
+                     column_looks={1: Look(DATETIME)}),
     "reading": SheetLook(widths={1: 22, 2: 60, 3: 14, 4: 14, 5: 14, 6: 14}),
 }
 
