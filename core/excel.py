@@ -5,7 +5,8 @@ The same code runs on a live workbook (desktop Excel, ``xw.Book.caller()`` from 
 RunPython button) and on a remote one (``xw.Book(json=payload)`` built from what xlwings'
 VBA or Office.js client sent to ``potentiel serve``): every read is a bulk read of a range,
 every write is one ``setValues`` per contiguous block, values only (styling lives in the
-template), and only on what Potentiel owns: its output columns on Accounts, the Matrix,
+template; an output sheet Potentiel adds to a user's workbook gets number formats, fills
+and autofitted columns from `potentiel.sheet_styles`), and only on what Potentiel owns: its output columns on Accounts, the Matrix,
 Summary, Explain and Log sheets and the named status cells. User errors (`UserError`) are
 written to the status cells and the Log, never raised as a traceback.
 
@@ -42,6 +43,7 @@ from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
                      SUMMARY_REP_ROW, SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
                      matrix_blocks, summary_blocks)
+from .sheet_styles import LAST_ROW, SHEETS, SheetLook, finished
 from .sources.headers import column_map_rows, find_header_row
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
                                 own_sheet_notice, parse_marks, refers_to, split_refers_to)
@@ -452,6 +454,7 @@ def _sheet(book, name: str):
     taken = [s.name for s in book.sheets]
     new = free_name(name, taken)
     sheet = book.sheets.add(new, after=book.sheets[len(book.sheets) - 1])
+    _created(book).add(new.casefold())
     marks = book_marks(book)
     if new != name:
         marks.notices.append(own_sheet_notice(name, new, taken))
@@ -460,7 +463,21 @@ def _sheet(book, name: str):
     return sheet
 
 
-def write_blocks(book, name: str, blocks: list[Block]) -> None:
+def _created(book) -> set[str]:
+    """Names (casefolded) of the output sheets this run added to ``book``."""
+    created = getattr(book, "_potentiel_created", None)
+    if created is None:
+        created = set()
+        try:
+            book._potentiel_created = created
+        except AttributeError:
+            pass
+    return created
+
+
+def write_blocks(book, name: str, blocks: list[Block], look: SheetLook | None = None) -> None:
+    """Write ``blocks`` on Potentiel's output sheet ``name``; a sheet this run added is then
+    finished with ``look`` (`potentiel.sheet_styles`, see `_finish_sheet`)."""
     sheet = _sheet(book, name)
     for b in blocks:
         if b.clear_to_row:
@@ -469,6 +486,34 @@ def write_blocks(book, name: str, blocks: list[Block]) -> None:
             if b.clear_to_row >= first:
                 sheet.range((first, b.col), (b.clear_to_row, b.col + width - 1)).clear_contents()
         write_block(sheet, b.row, b.col, b.values)
+    if look is not None and sheet.name.casefold() in _created(book):
+        _finish_sheet(sheet, blocks, look)
+
+
+def _finish_sheet(sheet, blocks: list[Block], look: SheetLook) -> None:
+    """Number formats and fills of a sheet Potentiel added, then its columns autofitted:
+    what xlwings' VBA client can do (``setNumberFormat``, ``setRangeColor``,
+    ``setAutofit``; no fonts, widths or charts, so fills are the light ones of
+    `potentiel.sheet_styles.Look.without_font`). A sheet that existed keeps its formats."""
+    fit: list[tuple[int, int, int, int]] = []
+    for b in blocks:
+        for part in b.formats or ():
+            cells = (b.row + part.row, b.col + part.col,
+                     b.row + part.row + part.rows - 1, b.col + part.col + part.cols - 1)
+            rng = sheet.range(cells[:2], cells[2:])
+            plain = part.look.without_font()
+            if plain.number_format:
+                rng.number_format = plain.number_format
+            if plain.fill:
+                rng.color = plain.fill
+            if part.fit:
+                fit.append(cells)
+    for col, column_look in look.column_looks.items():
+        if column_look.number_format:
+            sheet.range((look.column_looks_from, col), (LAST_ROW, col)).number_format = \
+                column_look.number_format
+    for r1, c1, r2, c2 in fit:
+        sheet.range((r1, c1), (r2, c2)).columns.autofit()
 
 
 def reading_blocks(result) -> list[Block]:
@@ -494,7 +539,8 @@ def append_log(book, row: list[Any]) -> None:
     first = _grid(sheet.range((1, 1), (max(last_row, 1), 1)))
     filled = [i + 1 for i, r in enumerate(first) if r and r[0] not in (None, "")]
     if not filled:
-        write_block(sheet, 1, 1, [list(LOG_HEADERS), row])
+        write_blocks(book, LOG_SHEET, finished("log", [Block(1, 1, [list(LOG_HEADERS), row])]),
+                     SHEETS["log"])
     else:
         write_block(sheet, filled[-1] + 1, 1, [row])
 
@@ -608,12 +654,13 @@ def recompute(book, options: Options) -> Outcome:
                 f'a column of yours is headed "{name}"; it is yours and is never written: '
                 f"Potentiel's own column is \"{header}\"",
                 cell_ref(area.sheet.name, area.header_row, plan.columns[name]), kind="own-column"))
-    write_blocks(book, MATRIX_SHEET, matrix)
-    write_blocks(book, SUMMARY_SHEET, summary)
+    write_blocks(book, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
+    write_blocks(book, SUMMARY_SHEET, finished("summary", summary), SHEETS["summary"])
     for name, blocks in sheets.items():
         write_blocks(book, name, blocks)
     result.warnings.extend(book_marks(book).notices)
-    write_blocks(book, READING_SHEET, reading_blocks(result))
+    write_blocks(book, READING_SHEET, finished("reading", reading_blocks(result)),
+                 SHEETS["reading"])
     append_log(book, log_row(result, when))
     n = len(result.accounts)
     warn = f"; {len(result.warnings)} warning(s), see Log" if result.warnings else ""

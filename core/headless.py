@@ -33,8 +33,9 @@ from .layout import Placement, place_outputs, settings_rows
 from .pipeline import Result, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET, SUMMARY_SHEET,
-                     SUMMARY_REP_ROW, Block,
+                     SUMMARY_CATEGORY_ROW, SUMMARY_REP_ROW, Block,
                      extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
+from .sheet_styles import CHART, SHEETS, SheetLook, finished
 from .savefile import backup_path, check_target, save_atomic
 from .sources.headers import column_map_rows, find_header_row
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
@@ -95,6 +96,7 @@ class Workbook:
         self._calamine = None
         self._marks: Marks | None = None
         self.notices: list[Problem] = []  # choices made while reading and writing
+        self.created: set[str] = set()  # parts of the output sheets created by this run
 
     def ref(self, names: tuple[str, ...]) -> SheetRef | None:
         for s in self.package.sheets:
@@ -196,6 +198,7 @@ class Workbook:
             taken = self.package.all_sheet_names()
             new = free_name(name, taken)
             ref = self.package.add_sheet(new, EMPTY_SHEET)
+            self.created.add(ref.part)
             self.marks.sheets[key_of(name)] = new
             self.package.define_name(mark_name(SHEET, key_of(name)), refers_to(new, 1, 1)[1:])
             if new != name:
@@ -554,14 +557,66 @@ def _quoted(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
 
-def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block]) -> None:
+def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block],
+                 look: SheetLook | None = None) -> None:
+    """Write ``blocks`` on Potentiel's output sheet ``sheet_name``. A sheet this run creates
+    is finished with ``look`` (`potentiel.sheet_styles`): widths, the blocks' ``formats``
+    and, for the Summary, its chart; a sheet that existed keeps its formats."""
     sheet = wb.sheet_for(sheet_name)
+    if look is not None and sheet.part in wb.created:
+        _finish_sheet(wb, sheet, blocks, look)
     for b in blocks:
         if b.clear_to_row:
             width = b.clear_cols or max(len(r) for r in b.values)
             sheet.clear(b.row, b.clear_to_row, b.col, b.col + width - 1)
         for i, line in enumerate(b.values):
             sheet.write_row(b.row + i, {b.col + j: plain(v) for j, v in enumerate(line)})
+
+
+def _finish_sheet(wb: Workbook, sheet: Sheet, blocks: list[Block], look: SheetLook) -> None:
+    """Widths, column-wide formats and cell formats of a new output sheet, written before
+    its values (a value keeps its cell's format), and the Summary chart."""
+    for col, width in look.widths.items():
+        column_look = look.column_looks.get(col)
+        sheet.set_width(col, width, wb.styles.look(None, column_look) if column_look else None)
+    cells: dict[tuple[int, int], Any] = {}
+    for col, column_look in look.column_looks.items():
+        if col not in look.widths:
+            sheet.set_width(col, 9.14, wb.styles.look(None, column_look))
+    for b in blocks:
+        for part in b.formats or ():
+            for i in range(part.rows):
+                for j in range(part.cols):
+                    cells[(b.row + part.row + i, b.col + part.col + j)] = part.look
+    sheet.set_styles({rc: wb.styles.look(None, cell_look) for rc, cell_look in cells.items()})
+    sheet.print_landscape()
+    if look.chart:
+        _add_summary_chart(wb, sheet, blocks)
+
+
+def _add_summary_chart(wb: Workbook, sheet: Sheet, blocks: list[Block]) -> None:
+    """The Summary chart over the category rows (`potentiel.sheet_styles.CHART`)."""
+    from .xlsxchart import column_chart_xml, drawing_xml
+    chart = CHART
+    name = next(s.name for s in wb.package.sheets if s.part == sheet.part)
+    table = next((b for b in blocks if b.row == SUMMARY_CATEGORY_ROW), None)
+    rows = table.values[1:] if table is not None else []
+    head = table.values[0] if table is not None else []
+    span = chart.last_row - chart.first_row + 1
+    rows = (rows + [[]] * span)[:span]
+
+    def at(line: list[Any], col: int) -> Any:
+        return plain(line[col - 1]) if col - 1 < len(line) else None
+
+    xml = column_chart_xml(name, chart, [at(r, chart.labels_col) for r in rows],
+                           [at(r, chart.values_col) for r in rows], SUMMARY_CATEGORY_ROW,
+                           str(at(head, chart.values_col) or ""))
+    width = max((len(r) for b in blocks if b.row == SUMMARY_REP_ROW for r in b.values),
+                default=0)
+    rid = wb.package.add_chart(sheet.part, xml, drawing_xml(max(chart.anchor_col, width),
+                                                           chart.anchor_row, chart.cols,
+                                                           chart.rows))
+    sheet.add_drawing(rid)
 
 
 def reading_blocks(result: Result) -> list[Block]:
@@ -575,7 +630,8 @@ def append_log(wb: Workbook, result: Result, when: dt.datetime | None = None) ->
     sheet = wb.sheet_for(LOG_SHEET)
     first = sheet.rows.get(1)
     if first is None or not any(len(c) for c in first.iterfind("m:c", NS)):
-        sheet.write_row(1, {j: h for j, h in enumerate(LOG_HEADERS, start=1)})
+        write_blocks(wb, LOG_SHEET, finished("log", [Block(1, 1, [list(LOG_HEADERS)])]),
+                     SHEETS["log"])
     row = max(sheet.last_row_with_value(1), 1) + 1
     sheet.write_row(row, {j: plain(v) for j, v in enumerate(log_row(result, when), start=1)})
 
@@ -630,11 +686,14 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         result.warnings.extend(Problem(p) for p in problems)
         with _unexpected(path):
             plan = write_outputs(wb, area, raw, result)
-            write_blocks(wb, MATRIX_SHEET, matrix)
-            write_blocks(wb, SUMMARY_SHEET, summary_blocks(result, _previous_rep_rows(wb)))
+            write_blocks(wb, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
+            write_blocks(wb, SUMMARY_SHEET,
+                         finished("summary", summary_blocks(result, _previous_rep_rows(wb))),
+                         SHEETS["summary"])
             for name, blocks in sheets.items():
                 write_blocks(wb, name, blocks)
-            write_blocks(wb, READING_SHEET, reading_blocks(result))
+            write_blocks(wb, READING_SHEET, finished("reading", reading_blocks(result)),
+                         SHEETS["reading"])
             append_log(wb, result, when)
             result.warnings.extend(wb.notices)
             owned, removable = _owned_parts(wb, area)

@@ -48,13 +48,16 @@ POT_ORDER = POTENTIAL_TIERS                      # high, medium, low: top to bot
 
 @dataclass
 class Block:
-    """Plain values to write from (row, col), 1-based; ``clear_to_row`` blanks below first."""
+    """Plain values to write from (row, col), 1-based; ``clear_to_row`` blanks below first.
+    ``formats``: how its cells look when Potentiel creates the sheet (a list of
+    `potentiel.sheet_styles.Cells`, filled by `potentiel.sheet_styles.finished`)."""
 
     row: int
     col: int
     values: list[list[Any]]
     clear_to_row: int | None = None
     clear_cols: int | None = None
+    formats: list[Any] | None = None
 
 
 def plain(v: Any) -> Any:

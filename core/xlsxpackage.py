@@ -30,6 +30,8 @@ CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 SHEET_TYPE = REL + "/worksheet"
 TABLE_TYPE = REL + "/table"
 SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CHART_CT = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+DRAWING_CT = "application/vnd.openxmlformats-officedocument.drawing+xml"
 NS = {"m": MAIN, "r": REL, "pr": PKG_REL, "ct": CT}
 # Limits against zip bombs: what a real workbook never reaches.
 MAX_PARTS = 10_000
@@ -298,14 +300,31 @@ class Package:
                 if r.get("Type", "").endswith("/" + kind) and r.get("TargetMode") != "External"]
 
     # ---------------------------------------------------------------- changing
-    def add_sheet(self, name: str, xml: bytes) -> SheetRef:
-        """A new worksheet at the end of the workbook."""
+    def free_part(self, pattern: str) -> str:
+        """The first part name ``pattern.format(n)`` (n = 1, 2, …) that no part of the
+        package has, ignoring case (as Excel compares part names)."""
+        taken = {n.casefold() for n in (*self.infos, *self.changed) if n not in self.removed}
         n = 1
-        while self.has(f"xl/worksheets/sheet{n}.xml"):
+        while pattern.format(n).casefold() in taken:
             n += 1
-        part = f"xl/worksheets/sheet{n}.xml"
-        self.put(part, xml)
-        rels = self.rels(self.workbook_part)
+        return pattern.format(n)
+
+    def add_part(self, part: str, data: bytes, content_type: str) -> None:
+        """A new part with its content type (one Override per part name)."""
+        self.put(part, data)
+        types = self.xml("[Content_Types].xml")
+        for o in list(types.iterfind("ct:Override", NS)):
+            if o.get("PartName", "").lstrip("/").casefold() == part.casefold():
+                types.remove(o)
+        override = etree.SubElement(types, f"{{{CT}}}Override")
+        override.set("PartName", "/" + part)
+        override.set("ContentType", content_type)
+        self.touch("[Content_Types].xml")
+
+    def relate(self, source: str, target: str, kind: str) -> str:
+        """A relationship from part ``source`` to part ``target`` (type ``…/kind``, target
+        written relative to the source's folder); returns its id."""
+        rels = self.rels(source)
         ids = {r.get("Id") for r in rels.iterfind("pr:Relationship", NS)}
         k = len(ids) + 1
         while f"rId{k}" in ids:
@@ -313,9 +332,28 @@ class Package:
         rid = f"rId{k}"
         rel = etree.SubElement(rels, f"{{{PKG_REL}}}Relationship")
         rel.set("Id", rid)
-        rel.set("Type", SHEET_TYPE)
-        rel.set("Target", posixpath.relpath(part, posixpath.dirname(self.workbook_part)))
-        self.touch(self.rels_name(self.workbook_part))
+        rel.set("Type", f"{REL}/{kind}")
+        rel.set("Target", posixpath.relpath(target, posixpath.dirname(source)))
+        self.touch(self.rels_name(source))
+        return rid
+
+    def add_chart(self, sheet_part: str, chart_xml: bytes, drawing_xml: bytes) -> str:
+        """A chart on a worksheet: ``xl/charts/chartN.xml``, the drawing that anchors it
+        (``xl/drawings/drawingN.xml``, whose graphic frame points at relationship
+        ``rId1``), both relationships and content types. Returns the id of the sheet's
+        relationship to the drawing, for the sheet's ``<drawing r:id>``."""
+        chart = self.free_part("xl/charts/chart{}.xml")
+        drawing = self.free_part("xl/drawings/drawing{}.xml")
+        self.add_part(chart, chart_xml, CHART_CT)
+        self.add_part(drawing, drawing_xml, DRAWING_CT)
+        self.relate(drawing, chart, "chart")
+        return self.relate(sheet_part, drawing, "drawing")
+
+    def add_sheet(self, name: str, xml: bytes) -> SheetRef:
+        """A new worksheet at the end of the workbook."""
+        part = self.free_part("xl/worksheets/sheet{}.xml")
+        self.put(part, xml)
+        rid = self.relate(self.workbook_part, part, "worksheet")
         wb = self.xml(self.workbook_part)
         sheets = wb.find("m:sheets", NS)
         ids = [int(s.get("sheetId")) for s in sheets.iterfind("m:sheet", NS)]
@@ -324,11 +362,7 @@ class Package:
         sheet.set("sheetId", str(max(ids, default=0) + 1))
         sheet.set(f"{{{REL}}}id", rid)
         self.touch(self.workbook_part)
-        types = self.xml("[Content_Types].xml")
-        override = etree.SubElement(types, f"{{{CT}}}Override")
-        override.set("PartName", "/" + part)
-        override.set("ContentType", SHEET_CT)
-        self.touch("[Content_Types].xml")
+        self.add_part(part, xml, SHEET_CT)
         ref = SheetRef(name, part, rid)
         self.sheets.append(ref)
         return ref

@@ -25,7 +25,7 @@ from lxml import etree
 
 from .problems import column_letter
 from .safety import formula_like
-from .xlsxpackage import MAIN, NS
+from .xlsxpackage import MAIN, NS, REL
 
 C, R, V, IS, T, F = (f"{{{MAIN}}}{x}" for x in ("c", "row", "v", "is", "t", "f"))
 _REF = re.compile(r"^([A-Z]+)(\d+)$")
@@ -130,6 +130,10 @@ class Styles:
             return base
         items = xfs.findall("m:xf", NS)
         src = items[base] if base is not None and base < len(items) else (items[0] if items else None)
+        if base is not None and src is not None and not quote and \
+                src.get("numFmtId") == str(self._num_fmt(num_fmt)):
+            self._cache[key] = base  # it has that format already (a column's date style)
+            return base
         xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
         if src is not None:
             for k, v in src.attrib.items():
@@ -149,8 +153,123 @@ class Styles:
         self._cache[key] = index
         return index
 
+    def look(self, base: int | None, look) -> int | None:
+        """Index of a cell format like ``base`` with a `potentiel.sheet_styles.Look`: its
+        number format, a solid fill and a font (bold, italic, size, colour) appended to the
+        workbook's fills and fonts. Reused, never duplicated; a workbook without a styles
+        part keeps ``base``."""
+        if self._root is None:
+            return base
+        key = ("look", base, look)
+        if key in self._cache:
+            return self._cache[key]
+        xfs = self._root.find("m:cellXfs", NS)
+        if xfs is None:
+            return base
+        index = self._copy_xf(base)
+        xf = xfs.findall("m:xf", NS)[index]
+        if look.number_format:
+            xf.set("numFmtId", str(self._num_fmt(look.number_format)))
+            xf.set("applyNumberFormat", "1")
+        if look.fill:
+            xf.set("fillId", str(self._fill(look.fill)))
+            xf.set("applyFill", "1")
+        if look.font_colour or look.bold or look.italic or look.size:
+            xf.set("fontId", str(self._font(int(xf.get("fontId") or 0), look)))
+            xf.set("applyFont", "1")
+        self.package.touch(self.part)
+        self._cache[key] = index
+        return index
+
+    def _copy_xf(self, base: int | None) -> int:
+        xfs = self._root.find("m:cellXfs", NS)
+        items = xfs.findall("m:xf", NS)
+        src = items[base] if base is not None and base < len(items) else (items[0] if items else None)
+        xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
+        if src is not None:
+            for k, v in src.attrib.items():
+                xf.set(k, v)
+            for child in src:
+                xf.append(etree.fromstring(etree.tostring(child)))
+        for k in ("numFmtId", "fontId", "fillId", "borderId"):
+            xf.set(k, xf.get(k, "0"))
+        xfs.set("count", str(len(xfs)))
+        self.package.touch(self.part)
+        return len(xfs) - 1
+
+    def _section(self, tag: str) -> etree._Element:
+        """The styles part's ``tag`` element, created in schema order if missing."""
+        el = self._root.find(f"m:{tag}", NS)
+        if el is not None:
+            return el
+        el = etree.Element(f"{{{MAIN}}}{tag}")
+        after = _STYLE_ORDER[:_STYLE_ORDER.index(tag)]
+        anchor = None
+        for child in self._root:
+            if etree.QName(child).localname in after:
+                anchor = child
+        if anchor is None:
+            self._root.insert(0, el)
+        else:
+            anchor.addnext(el)
+        if tag == "fills":  # Excel reserves the first two fills
+            for pattern in ("none", "gray125"):
+                etree.SubElement(etree.SubElement(el, f"{{{MAIN}}}fill"),
+                                 f"{{{MAIN}}}patternFill").set("patternType", pattern)
+        elif tag == "fonts":
+            font = etree.SubElement(el, f"{{{MAIN}}}font")
+            etree.SubElement(font, f"{{{MAIN}}}sz").set("val", "11")
+            etree.SubElement(font, f"{{{MAIN}}}name").set("val", "Calibri")
+        el.set("count", str(len(el)))
+        return el
+
+    def _fill(self, colour: str) -> int:
+        key = ("fill", colour)
+        if key not in self._cache:
+            fills = self._section("fills")
+            fill = etree.SubElement(fills, f"{{{MAIN}}}fill")
+            pattern = etree.SubElement(fill, f"{{{MAIN}}}patternFill")
+            pattern.set("patternType", "solid")
+            etree.SubElement(pattern, f"{{{MAIN}}}fgColor").set("rgb", _argb(colour))
+            etree.SubElement(pattern, f"{{{MAIN}}}bgColor").set("indexed", "64")
+            fills.set("count", str(len(fills)))
+            self._cache[key] = len(fills) - 1
+        return self._cache[key]
+
+    def _font(self, base: int, look) -> int:
+        key = ("font", base, look.font_colour, look.bold, look.italic, look.size)
+        if key in self._cache:
+            return self._cache[key]
+        fonts = self._section("fonts")
+        items = fonts.findall("m:font", NS)
+        src = items[base] if base < len(items) else (items[0] if items else None)
+        parts = {etree.QName(c).localname: c for c in (src if src is not None else ())}
+        parts = {k: etree.fromstring(etree.tostring(v)) for k, v in parts.items()}
+
+        def put(name: str, attr: str | None = None, value: str | None = None) -> None:
+            el = etree.Element(f"{{{MAIN}}}{name}")
+            if attr:
+                el.set(attr, value)
+            parts[name] = el
+
+        if look.bold:
+            put("b")
+        if look.italic:
+            put("i")
+        if look.size:
+            put("sz", "val", f"{look.size:g}")
+        if look.font_colour:
+            put("color", "rgb", _argb(look.font_colour))
+        font = etree.SubElement(fonts, f"{{{MAIN}}}font")
+        for name in _FONT_ORDER:
+            if name in parts:
+                font.append(parts[name])
+        fonts.set("count", str(len(fonts)))
+        self._cache[key] = len(fonts) - 1
+        return self._cache[key]
+
     def _num_fmt(self, code: str) -> int:
-        builtin = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "0%": 9, "0.0%": 10,
+        builtin = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "0%": 9, "0.00%": 10,
                    "m/d/yy h:mm": 22, "yyyy-mm-dd hh:mm": 22}
         if code in builtin:
             return builtin[code]
@@ -168,6 +287,17 @@ class Styles:
         el.set("formatCode", code)
         fmts.set("count", str(len(fmts)))
         return new
+
+
+_STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs",
+                "cellStyles", "dxfs", "tableStyles", "colors", "extLst")
+_FONT_ORDER = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u",
+               "vertAlign", "sz", "color", "name", "family", "charset", "scheme")
+
+
+def _argb(colour: str) -> str:
+    """``#C62828`` → ``FFC62828`` (opaque), as styles.xml spells a colour."""
+    return "FF" + colour.lstrip("#").upper()
 
 
 class Sheet:
@@ -406,8 +536,9 @@ class Sheet:
                 best = max(best, r)
         return best
 
-    def set_width(self, col: int, width: float) -> None:
-        """A width for a column that has none yet (a user's width is kept)."""
+    def set_width(self, col: int, width: float, style: int | None = None) -> None:
+        """A width for a column that has none yet (a user's width is kept), and with
+        ``style`` a cell format that the column's new cells take (the Log's time column)."""
         cols = self.root.find("m:cols", NS)
         if cols is None:
             cols = etree.Element(f"{{{MAIN}}}cols")
@@ -418,11 +549,92 @@ class Sheet:
         el = etree.SubElement(cols, f"{{{MAIN}}}col")
         el.set("min", str(col))
         el.set("max", str(col))
+        if style is not None:
+            el.set("style", str(style))
+            self.col_styles[col] = style
         el.set("width", f"{width:g}")
         el.set("customWidth", "1")
         items = sorted(cols, key=lambda c: int(c.get("min")))
         for c in items:
             cols.append(c)
+        self.changed = True
+
+    def set_styles(self, styles: dict[tuple[int, int], int]) -> None:
+        """Give cells a cell format: (row, col) → index in ``cellXfs``. A missing cell is
+        created blank (it then shows the format's fill, and a value written later keeps
+        the format)."""
+        by_row: dict[int, dict[int, int]] = {}
+        for (r, c), s in styles.items():
+            by_row.setdefault(r, {})[c] = s
+        for r, cols in sorted(by_row.items()):
+            row = self._row(r)
+            row.attrib.pop("spans", None)
+            cells = self._cells(row)
+            for col, s in sorted(cols.items()):
+                cell = cells.get(col)
+                if cell is None:
+                    cell = etree.Element(C)
+                    cell.set("r", f"{col_letter(col)}{r}")
+                    after = [k for k in cells if k > col]
+                    if after:
+                        cells[min(after)].addprevious(cell)
+                    else:
+                        row.append(cell)
+                    cells[col] = cell
+                cell.set("s", str(s))
+        if styles:
+            self.changed = True
+
+    def print_landscape(self) -> None:
+        """Print the sheet landscape on A4, one page wide (a sheet without a page setup)."""
+        if self.root.find("m:pageSetup", NS) is not None:
+            return
+        pr = self.root.find("m:sheetPr", NS)
+        if pr is None:
+            pr = etree.Element(f"{{{MAIN}}}sheetPr")
+            self.root.insert(0, pr)
+        if pr.find("m:pageSetUpPr", NS) is None:
+            fit = etree.Element(f"{{{MAIN}}}pageSetUpPr")
+            fit.set("fitToPage", "1")
+            outline = pr.find("m:outlinePr", NS)
+            if outline is not None:
+                outline.addnext(fit)
+            else:
+                pr.append(fit)
+        setup = etree.Element(f"{{{MAIN}}}pageSetup")
+        for k, v in (("paperSize", "9"), ("fitToWidth", "1"), ("fitToHeight", "0"),
+                     ("orientation", "landscape")):
+            setup.set(k, v)
+        margins = self.root.find("m:pageMargins", NS)
+        if margins is not None:
+            margins.addnext(setup)
+        else:
+            later = ("headerFooter", "rowBreaks", "colBreaks", "customProperties",
+                     "cellWatches", "ignoredErrors", "smartTags", "drawing", "legacyDrawing",
+                     "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
+                     "webPublishItems", "tableParts", "extLst")
+            for child in self.root:
+                if etree.QName(child).localname in later:
+                    child.addprevious(setup)
+                    break
+            else:
+                self.root.append(setup)
+        self.changed = True
+
+    def add_drawing(self, rid: str) -> None:
+        """Point the sheet at its drawing part (relationship ``rid``), in schema order."""
+        if self.root.find("m:drawing", NS) is not None:
+            return
+        el = etree.Element(f"{{{MAIN}}}drawing")
+        el.set(f"{{{REL}}}id", rid)
+        later = ("legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects",
+                 "controls", "webPublishItems", "tableParts", "extLst")
+        for child in self.root:
+            if etree.QName(child).localname in later:
+                child.addprevious(el)
+                break
+        else:
+            self.root.append(el)
         self.changed = True
 
     def finish(self) -> None:

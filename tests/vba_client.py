@@ -16,6 +16,7 @@ from typing import Any
 
 import openpyxl
 import xlwings
+from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.table import TableColumn
@@ -25,6 +26,7 @@ VBA_FUNCS = frozenset(re.findall(r"^Sub (\w+)\(wb As Workbook, action As Diction
                                  REMOTE_BAS.read_text(encoding="utf-8-sig"), re.M))
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?$")
 _DATETIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")  # Excel reads it as a date
+BIG_RANGE = 100_000  # rows: a range this tall is a whole column, styled as one
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -112,6 +114,34 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
             if name is not None and name.casefold() in {n.casefold() for n in wb.sheetnames}:
                 raise ExcelRefused(f'addSheet: the sheet name "{name}" is already taken')
             wb.create_sheet(name)
+        elif func == "setNumberFormat":  # Range.NumberFormat = code
+            code = action["args"][0]
+            if action["row_count"] > BIG_RANGE:  # a whole column: its style, not each cell
+                for k in range(action["column_count"]):
+                    letter = get_column_letter(action["start_column"] + 1 + k)
+                    ws.column_dimensions[letter].number_format = code
+                    for cell in ws[letter][action["start_row"]:]:
+                        cell.number_format = code
+            else:
+                for cells in _rect(ws, action):
+                    for cell in cells:
+                        cell.number_format = code
+        elif func == "setRangeColor":  # Range.Interior.Color = HexToRgb("#RRGGBB")
+            colour = action["args"][0]
+            assert re.fullmatch(r"#[0-9A-Fa-f]{6}", colour), f"setRangeColor: {colour!r}"
+            fill = PatternFill("solid", fgColor="FF" + colour[1:].upper())
+            for cells in _rect(ws, action):
+                for cell in cells:
+                    cell.fill = fill
+        elif func == "setAutofit":  # Range.Columns.AutoFit / Range.Rows.AutoFit
+            assert action["args"][0] in ("columns", "rows"), action["args"]
+            assert action["row_count"] <= BIG_RANGE, "autofit over a whole column"
+            if action["args"][0] == "columns":
+                for k, column in enumerate(zip(*_rect(ws, action))):
+                    letter = get_column_letter(action["start_column"] + 1 + k)
+                    ws.column_dimensions[letter].width = max(
+                        [ws.column_dimensions[letter].width or 8.43,
+                         *(_shown_width(c) for c in column)])
         elif func == "activateSheet":
             wb.active = action["args"][0]
         elif func == "namesAdd":  # Remote.bas: wb.Names.Add Name, RefersTo (replaces)
@@ -129,6 +159,20 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
     wb.save(target)
     restore_parts(charts, target, "xl/charts/")
     return formulas
+
+
+def _shown_width(cell) -> float:
+    """About the width Excel's AutoFit gives a cell's shown value (characters)."""
+    v = cell.value
+    if v is None:
+        return 0
+    if isinstance(v, (dt.datetime, dt.date)):
+        return 18
+    if isinstance(v, float) and "%" in (cell.number_format or ""):
+        return 7
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return len(f"{v:,.0f}") + (3 if "€" in (cell.number_format or "") else 1)
+    return len(str(v)) * 1.1 + 1
 
 
 def _parts(path: Path, prefix: str) -> dict[str, bytes]:
