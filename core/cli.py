@@ -8,9 +8,15 @@ Exit codes: 0 success (warnings printed), 1 a user error (a clear message, no tr
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from typing import Callable, Sequence
+
+from .i18n import N_, _, use_language
+
+# The words of a problem's level, for the catalogs (printed as "(warning)").
+_LEVELS = (N_("warning"), N_("notice"), N_("error"))
 
 EXIT_OK, EXIT_USER, EXIT_USAGE = 0, 1, 2
 # Control characters from a workbook (a name holding ESC sequences) must not reach the
@@ -31,10 +37,28 @@ def _count(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(
+            _("{text!r} is not a whole number").format(text=text)) from None
     if n < 0:
-        raise argparse.ArgumentTypeError(f"{n} is negative; give how many accounts to show")
+        raise argparse.ArgumentTypeError(
+            _("{n} is negative; give how many accounts to show").format(n=n))
     return n
+
+
+def env_language(environ: dict | None = None) -> str:
+    """The language of the terminal: ``"fr"`` when ``LC_ALL``, else ``LC_MESSAGES``, else
+    ``LANG`` starts with ``fr`` (``fr_FR.UTF-8``), else ``"en"``."""
+    environ = os.environ if environ is None else environ
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(var)
+        if value:
+            return "fr" if value.lower().startswith("fr") else "en"
+    return "en"
+
+
+def _add_lang(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("fr", "en"), default=None,
+                   help="language of the messages (default: from LANG / LC_ALL)")
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -56,7 +80,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     report = inspect_file(args.file, rules=args.rules, plugin_dirs=args.plugins or ())
     for line in report.lines(preview_rows=args.rows):
         print(shown(line))
-    print("Nothing was written.")
+    print(_("Nothing was written."))
     return EXIT_OK
 
 
@@ -66,8 +90,8 @@ def _cmd_fields(args: argparse.Namespace) -> int:
 
     plugins = load_plugins(args.plugins or ())
     catalogue = plugins.catalogue()
-    print("Fields Potentiel reads, and the headers it accepts for each (case, accents, spaces "
-          "and punctuation are ignored). Only id is required.")
+    print(_("Fields Potentiel reads, and the headers it accepts for each (case, accents, "
+            "spaces and punctuation are ignored). Only id is required."))
     for f in catalogue.fields.values():
         unit = f" [{f.unit}]" if f.unit else ""
         print(f"\n{f.name} ({f.type}{unit}): {f.description or f.title}")
@@ -76,10 +100,10 @@ def _cmd_fields(args: argparse.Namespace) -> int:
         if f.name in YEAR_FIELDS:
             back = YEAR_FIELDS.index(f.name)
             year = 2025 - back
-            print(f"  by year: CA {year}, CA HT {year}, Chiffre d'affaires {year}, Revenue {year}, "
-                  f"Sales FY{year} (the latest year in the file is N)")
-    print("\nSay which column is which in Settings (Column: revenue → CA HT 2025; in French "
-          "Colonne : CA) or in a rule file's columns: section.")
+            print(_("  by year: CA {year}, CA HT {year}, Chiffre d'affaires {year}, Revenue "
+                    "{year}, Sales FY{year} (the latest year in the file is N)").format(year=year))
+    print(_("\nSay which column is which in Settings (Column: revenue → CA HT 2025; in French "
+            "Colonne : CA) or in a rule file's columns: section."))
     return EXIT_OK
 
 
@@ -96,12 +120,14 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
     for name, d in plugins.derivations.items():
         how = d.label or " × ".join(d.inputs)
-        print(f"derived field: {name} = {how} ({plugins.derivation_origins[name]})")
-    for kind, things in (("rule action", plugins.rule_actions), ("output sheet", plugins.output_sheets)):
+        print(_("derived field: {name} = {how} ({origin})").format(
+                  name=name, how=how, origin=plugins.derivation_origins[name]))
+    for kind, things in ((_("rule action"), plugins.rule_actions),
+                         (_("output sheet"), plugins.output_sheets)):
         for name in things:
             print(f"{kind}: {name}")
     for p in plugins.problems:
-        print(f"warning: {shown(p, one_line=True)}", file=sys.stderr)
+        print(_("warning: {message}").format(message=shown(p, one_line=True)), file=sys.stderr)
     return EXIT_OK
 
 
@@ -114,15 +140,16 @@ def _cmd_rules_check(args: argparse.Namespace) -> int:
     errors = [p for p in problems if p.level == "error"]
 
     def by_place(p):
-        file, _, line = p.where.rpartition(":")
+        file, _colon, line = p.where.rpartition(":")
         return (file, int(line)) if line.isdigit() else (p.where, 0)
 
     for p in sorted(problems, key=by_place):
-        print(shown(p, one_line=True) + ("" if p.level == "error" else f" ({p.level})"))
+        print(shown(p, one_line=True) + ("" if p.level == "error" else f" ({_(p.level)})"))
     if errors:
-        print(f"{len(errors)} error(s) in {args.file}", file=sys.stderr)
+        print(_("{n} error(s) in {file}").format(n=len(errors), file=args.file), file=sys.stderr)
         return EXIT_USER
-    counts = [f"{sum(p.level == lv for p in problems)} {lv}(s)" for lv in ("warning", "notice")
+    counts = [_(word).format(n=sum(p.level == lv for p in problems))
+              for lv, word in (("warning", N_("{n} warning(s)")), ("notice", N_("{n} notice(s)")))
               if any(p.level == lv for p in problems)]
     print(f"{args.file}: OK" + "".join(f", {c}" for c in counts))
     return EXIT_OK
@@ -153,30 +180,33 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
     target = Path(args.workbook)
     if target.suffix.lower() != ".xlsm":
-        raise UserError(f"{target}: a Potentiel workbook has buttons (macros), so it must end "
-                        f"in .xlsm, e.g. {target.with_suffix('.xlsm').name}")
+        raise UserError(_("{target}: a Potentiel workbook has buttons (macros), so it must end "
+                          "in .xlsm, e.g. {name}").format(
+                            target=target, name=target.with_suffix('.xlsm').name))
     module = target.stem
     if not module.isidentifier() or module.startswith("_"):
         fixed = "".join(c if c.isalnum() else "_" for c in module).strip("_") or "portfolio"
         fixed = fixed if fixed[0].isalpha() else "wb_" + fixed
-        raise UserError(f'{target.name}: the buttons run the Python module named like the '
-                        f'workbook, and "{module}" is not a valid module name; use letters, '
-                        f"digits and _ only, e.g. {fixed}.xlsm")
+        raise UserError(_("{name}: the buttons run the Python module named like the workbook, "
+                          'and "{module}" is not a valid module name; use letters, digits and '
+                          "_ only, e.g. {fixed}.xlsm").format(
+                            name=target.name, module=module, fixed=fixed))
     glue = target.with_name(module + ".py")
     for path in (target, glue):
         if path.exists() and not args.force:
-            raise UserError(f"{path}: already exists; choose another name or add --force")
+            raise UserError(_("{path}: already exists; choose another name or add "
+                              "--force").format(path=path))
     from .resources import docs_dir
     source = workbooks_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     template = "portfolio-empty.xlsm" if args.empty else "portfolio.xlsm"
     shutil.copyfile(source / template, target)
     shutil.copyfile(source / "portfolio.py", glue)
-    what = "with an empty Accounts table" if args.empty else "with 200 sample accounts"
-    print(f"Created {target} ({what}) and its button module {glue.name} (keep them side "
-          "by side).")
-    print("Open the workbook in Excel, allow macros, paste your accounts and press "
-          f"Recompute; setup steps: {docs_dir() / 'excel.md'}")
+    what = _("with an empty Accounts table") if args.empty else _("with 200 sample accounts")
+    print(_("Created {target} ({what}) and its button module {name} (keep them side by "
+            "side).").format(target=target, what=what, name=glue.name))
+    print(_("Open the workbook in Excel, allow macros, paste your accounts and press "
+            "Recompute; setup steps: {path}").format(path=docs_dir() / "excel.md"))
     return EXIT_OK
 
 
@@ -188,8 +218,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        raise UserError("potentiel serve needs the server extra: pip install "
-                        "'potentiel[server]' (FastAPI and uvicorn)") from None
+        raise UserError(_("potentiel serve needs the server extra: pip install "
+                          "'potentiel[server]' (FastAPI and uvicorn)")) from None
     from .server import TOKEN_ENV, check_token
 
     try:
@@ -197,12 +227,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if bool(args.certfile) != bool(args.keyfile):
-        raise UserError("give both --certfile and --keyfile, or neither")
+        raise UserError(_("give both --certfile and --keyfile, or neither"))
     try:
         from .server import serve
         if args.host not in ("127.0.0.1", "localhost", "::1"):
-            print(f"warning: listening on {args.host}, not only this computer; use HTTPS "
-                  "(--certfile/--keyfile or a proxy) so the token is not sent in clear",
+            print(_("warning: listening on {host}, not only this computer; use HTTPS "
+                    "(--certfile/--keyfile or a proxy) so the token is not sent in clear").format(
+                      host=args.host),
                   file=sys.stderr)
         serve(args.host, args.port, plugin_dirs=args.plugins or (), certfile=args.certfile,
               keyfile=args.keyfile)
@@ -280,10 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     rsub.required = True
     p = rsub.add_parser("check", help="validate a rule file; exit 1 with file:line messages")
     p.add_argument("file")
+    _add_lang(p)
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
     p.set_defaults(func=_cmd_rules_check)
     p = rsub.add_parser("test", help="run the rule file's own test cases")
     p.add_argument("file")
+    _add_lang(p)
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
     p.add_argument("--engine", choices=("durable", "compiled"),
                    help="rules engine the tests run on (default: durable)")
@@ -316,17 +349,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    lang = (args.lang or env_language()) if hasattr(args, "lang") else None
+    with use_language(lang):
+        return _run(func, args)
+
+
+def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     from .problems import UserError
 
-    func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
     except UserError as exc:
         for p in exc.problems:
-            print(f"error: {shown(p, one_line=True)}", file=sys.stderr)
+            print(_("error: {message}").format(message=shown(p, one_line=True)), file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        print(_("interrupted; nothing was written"), file=sys.stderr)
         return 130
     except BrokenPipeError:  # `potentiel score … | head`: the reader went away, not an error
         sys.stderr.close()

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 from .categories import DEFAULT_CATEGORIES, Band, CategorySpec, Quota
 from .exact import share as exact_share
 from .fields import normalise
+from .i18n import _
 from .numbers import parse_number
 from .portfolio import MatrixTiers
 from .sources.headers import is_column_map_label
@@ -124,13 +125,15 @@ class SettingsOverrides:
 
 def _number(value: Any, where: str, what: str) -> float:
     if isinstance(value, bool):
-        raise UserError(f'{value!r} is not a number ({what})', where)
+        raise UserError(_("{value!r} is not a number ({what})").format(value=value, what=what),
+                        where)
     if isinstance(value, (int, float)):
         return float(value)
     try:
         return parse_number(str(value))
     except ValueError as exc:
-        raise UserError(f'"{value}" {exc} ({what}); type a number', where) from None
+        raise UserError(_('"{value}" {error} ({what}); type a number').format(
+                            value=value, error=exc, what=what), where) from None
 
 
 def _share(value: Any, where: str, what: str) -> float:
@@ -139,7 +142,8 @@ def _share(value: Any, where: str, what: str) -> float:
     if text.endswith("%") or v > 1:
         v = exact_share(v)  # in decimal: 12.3 is 0.123 (12.3 / 100 is not)
     if not 0 <= v <= 1:
-        raise UserError(f'"{value}" is not a share between 0 and 100 % ({what})', where)
+        raise UserError(_('"{value}" is not a share between 0 and 100 % ({what})').format(
+                            value=value, what=what), where)
     return v
 
 
@@ -181,27 +185,29 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
         elif setting.kind == "engine":
             v = str(value).strip().lower()
             if v not in ENGINES:
-                raise UserError(f'"{value}" is not an engine; use durable or compiled', where)
+                raise UserError(_('"{value}" is not an engine; use durable or compiled').format(
+                                    value=value), where)
             out.values[setting.key] = v
         elif setting.kind == "country":
             from .sources.geocode import country_code
             code = country_code(value, None)
             if code is None:
-                raise UserError(f'"{value}" is not a country Potentiel knows; type its two-letter '
-                                "code (FR, BE, CH …)", where)
+                raise UserError(_('"{value}" is not a country Potentiel knows; type its '
+                                  "two-letter code (FR, BE, CH …)").format(value=value), where)
             out.values[setting.key] = code
         elif setting.kind == "factor":
             v = _number(value, where, what)
             if not 1 <= v <= 3:
-                raise UserError(f'"{value}" is not a detour factor; type a number from 1 '
-                                "(straight line) to 3 (about 1.25 by road)", where)
+                raise UserError(_('"{value}" is not a detour factor; type a number from 1 '
+                                  "(straight line) to 3 (about 1.25 by road)").format(value=value), where)
             out.values[setting.key] = v
         elif setting.kind == "mode":
             v = normalise(value)
             v = {"bands": "bands", "band": "bands", "bandes": "bands", "seuils": "bands",
                  "quotas": "quotas", "quota": "quotas"}.get(v)
             if v is None:
-                raise UserError(f'"{value}" is not a category mode; use bands or quotas', where)
+                raise UserError(_('"{value}" is not a category mode; use bands or quotas').format(
+                                    value=value), where)
             out.values[setting.key] = v
         elif setting.kind == "raw":
             out.values[setting.key] = value  # read by the module that owns the setting
@@ -213,12 +219,15 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
     if m:
         name = crit.get(m.group("name"))
         if name is None:
-            warnings.append(Problem(f'"{label}": no criterion named {m.group("name")!r}, ignored '
-                                    f'(known: {", ".join(sorted(crit.values()))})', where))
+            warnings.append(Problem(_('"{label}": no criterion named {name!r}, ignored '
+                                      "(known: {list})").format(
+                                        label=label, name=m.group("name"),
+                                        list=", ".join(sorted(crit.values()))), where))
             return
-        w = _number(value, where, f"weight of {name}")
+        w = _number(value, where, _("weight of {name}").format(name=name))
         if w < 0:
-            raise UserError(f"a weight cannot be negative ({name}); use 0 to ignore it", where)
+            raise UserError(_("a weight cannot be negative ({name}); use 0 to ignore it").format(
+                                name=name), where)
         out.weights[name] = w
         out.where[f"weight:{name}"] = where
         return
@@ -240,7 +249,8 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
         return
     known = [s.key for s in SETTINGS] + ["Weight: <criterion>", "Band A", "Quota A", "Label A",
                                          "Param: <criterion>.<param>"]
-    warnings.append(Problem(f'unknown setting "{label}", ignored (known: {", ".join(known)})',
+    warnings.append(Problem(_('unknown setting "{label}", ignored (known: {list})').format(
+                                label=label, list=", ".join(known)),
                             where))
 
 
@@ -287,9 +297,9 @@ def check_weights(config: Config, criteria: Mapping[str, Any], ov: SettingsOverr
     cells = [ov.where[k] for k in ov.where if k.startswith("weight:")]
     where = _cell_span(cells)
     raise UserError(Problem(
-        "every weight is 0, so no account could be scored: give at least one criterion a "
-        "weight above 0 (a weight of 0 leaves that one criterion out)"
-        + ("" if cells else " in the rule file or in Settings"), where, "error"))
+        _("every weight is 0, so no account could be scored: give at least one criterion a "
+          "weight above 0 (a weight of 0 leaves that one criterion out)")
+        + ("" if cells else _(" in the rule file or in Settings")), where, "error"))
 
 
 def _cell_span(cells: list[str]) -> str:
@@ -333,4 +343,5 @@ def _check_categories(spec: CategorySpec, ov: SettingsOverrides) -> None:
         total = sum(q.share or 0 for q in spec.quotas)
         if total > 1 + 1e-9:
             where = next((ov.where[k] for k in ov.where if k.startswith("category:")), "Settings")
-            raise UserError(f"category quotas add up to {total:.0%}, more than 100 %", where)
+            raise UserError(_("category quotas add up to {total:.0%}, more than 100 %").format(
+                                total=total), where)

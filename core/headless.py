@@ -29,6 +29,7 @@ import pandas as pd
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
+from .i18n import _
 from .layout import Placement, place_outputs, settings_rows
 from .pipeline import Result, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
@@ -131,8 +132,9 @@ class Workbook:
                     rows = self._calamine.get_sheet_by_name(ref.name).to_python(
                         skip_empty_area=False)
             except Exception as exc:  # calamine raises its own error types
-                raise UserError(f"{self.path}: sheet {ref.name} cannot be read ({exc}); open the "
-                                "file in Excel and save it again") from None
+                raise UserError(_("{path}: sheet {name} cannot be read ({error}); open the "
+                                  "file in Excel and save it again").format(
+                                    path=self.path, name=ref.name, error=exc)) from None
             rows = [[None if v == "" else v for v in r] for r in rows]
             for (r, c), text in self.sheet(ref).error_cells().items():
                 if r <= len(rows) and c <= len(rows[r - 1]):
@@ -159,10 +161,12 @@ class Workbook:
         self.package.check_parts(self.package.reader_parts())
         rows, cols = self.sheet(ref).extent(refine_above=MAX_CELLS)
         if rows * cols > MAX_CELLS:
-            raise UserError(f"sheet {ref.name} has a value as far as cell {col_letter(cols)}{rows}: "
-                            f"{rows * cols:,} cells to read (limit {MAX_CELLS:,}); delete what is "
-                            "far below or to the right of your data (Ctrl+End shows the last "
-                            "used cell) and save again")
+            raise UserError(_("sheet {name} has a value as far as cell {cell}: "
+                              "{n:,} cells to read (limit {limit:,}); delete what is "
+                              "far below or to the right of your data (Ctrl+End shows the last "
+                              "used cell) and save again").format(
+                                name=ref.name, cell=f"{col_letter(cols)}{rows}", n=rows * cols,
+                                limit=MAX_CELLS))
 
     def tables(self, ref: SheetRef) -> list[Table]:
         out = []
@@ -226,41 +230,44 @@ class Workbook:
 
 def _open(path: Path) -> Package:
     from .sources.filekind import first_bytes
-    head = first_bytes(path, 1024, "a workbook")
+    head = first_bytes(path, 1024, _("a workbook"))
     if not head:
-        raise UserError(f"{path}: the file is empty (0 bytes), not an Excel workbook")
+        raise UserError(_("{path}: the file is empty (0 bytes), not an Excel workbook").format(
+                            path=path))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         kind = _ole_kind(path)
         if kind == "encrypted":
-            raise UserError(f"{path}: the workbook is protected by a password (encrypted); open "
-                            "it in Excel, remove the password (File > Info > Protect Workbook) "
-                            "and save it")
+            raise UserError(_("{path}: the workbook is protected by a password (encrypted); "
+                              "open it in Excel, remove the password (File > Info > Protect "
+                              "Workbook) and save it").format(path=path))
         if kind == "xls":
-            raise UserError(f"{path}: an old .xls workbook (Excel 97-2003); open it in Excel and "
-                            "save it as .xlsx (Excel Workbook)")
-        raise UserError(f"{path}: an old .xls workbook or an encrypted one; open it in Excel and "
-                        "save it as .xlsx (Excel Workbook) without a password")
+            raise UserError(_("{path}: an old .xls workbook (Excel 97-2003); open it in Excel "
+                              "and save it as .xlsx (Excel Workbook)").format(path=path))
+        raise UserError(_("{path}: an old .xls workbook or an encrypted one; open it in Excel "
+                          "and save it as .xlsx (Excel Workbook) without a password").format(
+                            path=path))
     if not zipfile.is_zipfile(path):
         if head.startswith(b"PK\x03\x04"):
-            raise UserError(f"{path}: the file is cut short or damaged, not an Excel workbook that "
-                            "can be opened (the end of the zip is missing); copy it again, or "
-                            "let Excel repair it")
+            raise UserError(_("{path}: the file is cut short or damaged, not an Excel workbook "
+                              "that can be opened (the end of the zip is missing); copy it "
+                              "again, or let Excel repair it").format(path=path))
         text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
         if text.startswith(b"<") and (b"<html" in text or b"<!doctype html" in text):
-            raise UserError(f"{path}: a web page (HTML) with an Excel name, not an Excel "
-                            "workbook; open it in Excel and save it as .xlsx")
+            raise UserError(_("{path}: a web page (HTML) with an Excel name, not an Excel "
+                              "workbook; open it in Excel and save it as .xlsx").format(path=path))
         if text.startswith(b"<") and b"urn:schemas-microsoft-com:office:spreadsheet" in text:
-            raise UserError(f"{path}: an XML Spreadsheet 2003 file, not an Excel workbook; open "
-                            "it in Excel and save it as .xlsx")
-        raise UserError(f"{path}: not an Excel workbook (.xlsx or .xlsm); if it is a CSV or text "
-                        "export, open it in Excel and save it as .xlsx")
+            raise UserError(_("{path}: an XML Spreadsheet 2003 file, not an Excel workbook; "
+                              "open it in Excel and save it as .xlsx").format(path=path))
+        raise UserError(_("{path}: not an Excel workbook (.xlsx or .xlsm); if it is a CSV or "
+                          "text export, open it in Excel and save it as .xlsx").format(path=path))
     try:
         return Package(path)
     except UserError:
         raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-        raise UserError(f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: "
-                        f"{exc}); open it in Excel and save it again as .xlsx") from None
+        raise UserError(_("{path}: cannot be read as an Excel workbook ({name}: {error}); open "
+                          "it in Excel and save it again as .xlsx").format(
+                            path=path, name=type(exc).__name__, error=exc)) from None
 
 
 def _ole_kind(path: Path) -> str:
@@ -303,17 +310,19 @@ def _area(wb: Workbook, ref: SheetRef, table: Table | None, what: str,
     if table is not None:
         r1, c1, r2, c2 = range_bounds(table.ref)
         if table.header_rows == 0:  # the first data row would be read as the headers
-            raise UserError(f'the table "{table.name}" hides its header row; show it (Table '
-                            "Design > Header Row) so columns can be matched by name",
+            raise UserError(_('the table "{name}" hides its header row; show it (Table Design '
+                              "> Header Row) so columns can be matched by name").format(
+                                name=table.name),
                             cell_ref(ref.name, r1, c1))
         area = Area(ref, r1, c1, c2, r2 - table.totals_rows, table)
-        area.note = f'headers on row {r1} (the Excel table "{table.name}")'
+        area.note = _('headers on row {row} (the Excel table "{table}")').format(
+            row=r1, table=table.name)
         return area
     grid = wb.values(ref)
     header, note = find_header_row(grid, _CATALOGUE, mapped)
     if header is None:
-        raise UserError(f"sheet {ref.name} is empty; paste the {what} with a header row "
-                        "(Code client, Raison sociale, CA N, …)")
+        raise UserError(_("sheet {name} is empty; paste the {what} with a header row (Code "
+                          "client, Raison sociale, CA N, …)").format(name=ref.name, what=what))
     cols = [j for j, v in enumerate(grid[header]) if v is not None]
     area = Area(ref, header + 1, cols[0] + 1, cols[-1] + 1, len(grid))
     area.note = note
@@ -330,9 +339,10 @@ def locate_accounts(wb: Workbook, mapped: tuple[str, ...] = ()) -> Area:
     ref, table = _find(wb, ACCOUNTS_NAMES)
     if ref is None:
         names = _listed([str(s.name) for s in wb.package.sheets], 10)
-        raise UserError(f"no Accounts sheet (sheets here: {names}); add a sheet named Accounts "
-                        "(or Comptes) with one row per account and the headers in the first row")
-    return _area(wb, ref, table, "accounts", mapped)
+        raise UserError(_("no Accounts sheet (sheets here: {names}); add a sheet named "
+                          "Accounts (or Comptes) with one row per account and the headers in "
+                          "the first row").format(names=names))
+    return _area(wb, ref, table, _("accounts"), mapped)
 
 
 LEGACY_OUTPUTS = (*OUTPUT_COLUMNS_HEAD, *OUTPUT_COLUMNS_TAIL, *NEAREST_REP_COLUMNS)
@@ -352,8 +362,9 @@ def owned_columns(wb: Workbook, area: Area, headers: list[Any]) -> dict[int, str
     if adopted:
         first, last = min(adopted), max(adopted)
         wb.notices.append(Problem(
-            f"columns {column_letter(first)} to {column_letter(last)} were written by an earlier "
-            "version of Potentiel (no marker); they are taken as Potentiel's and marked now",
+            _("columns {first} to {last} were written by an earlier version "
+              "of Potentiel (no marker); they are taken as Potentiel's and marked now").format(
+                first=column_letter(first), last=column_letter(last)),
             cell_ref(area.sheet.name, area.header_row, first), kind="adopted"))
         for name in (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET):
             if any(s.name == name for s in wb.package.sheets):
@@ -419,8 +430,8 @@ def read_settings_rows(wb: Workbook) -> list[tuple[Any, Any, str]]:
                if not saved}
     for label, value, where in rows:
         if where in unsaved:
-            raise UserError("a formula with no saved value cannot be read without Excel; open "
-                            "and save the file in Excel, or type the value", where)
+            raise UserError(_("a formula with no saved value cannot be read without Excel; "
+                              "open and save the file in Excel, or type the value"), where)
     return rows
 
 
@@ -430,7 +441,7 @@ def read_salespeople(wb: Workbook) -> RawTable | None:
         return None
     if table is None and len(wb.values(ref)) < 2:
         return None
-    return read_raw(wb, _area(wb, ref, table, "salespeople"), owned=False)
+    return read_raw(wb, _area(wb, ref, table, _("salespeople")), owned=False)
 
 
 def _plain_list(series: pd.Series) -> list[Any]:
@@ -487,8 +498,8 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
     for name, header in plan.headers.items():
         if header != name:
             result.warnings.append(Problem(
-                f'a column of yours is headed "{name}"; it is yours and is never written: '
-                f'Potentiel\'s own column is "{header}"',
+                _('a column of yours is headed "{name}"; it is yours and is never written: '
+                  'Potentiel\'s own column is "{header}"').format(name=name, header=header),
                 cell_ref(area.sheet.name, area.header_row, plan.columns[name]),
                 kind="own-column"))
     return plan
@@ -499,9 +510,10 @@ def _check_free(grid: list[list[Any]], area: Area, col: int, name: str) -> None:
         row = grid[r - 1] if r - 1 < len(grid) else []
         v = row[col - 1] if col - 1 < len(row) else None
         if v not in (None, ""):
-            raise UserError(f'cannot add the output column "{name}": the cells to the right of '
-                            f"the accounts are not empty; move what is in column "
-                            f"{column_letter(col)} or leave it free",
+            raise UserError(_('cannot add the output column "{name}": the cells to the right '
+                              "of the accounts are not empty; move what is in column "
+                              "{column} or leave it free").format(
+                                name=name, column=column_letter(col)),
                             cell_ref(area.sheet.name, r, col))
 
 
@@ -663,9 +675,11 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     target = Path(out) if out else path
     in_place = target.resolve() == path.resolve()
     if not in_place and target.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise UserError(f"{target}: the output must be an .xlsx or .xlsm file")
+        raise UserError(_("{target}: the output must be an .xlsx or .xlsm file").format(
+                            target=target))
     if not in_place and path.suffix.lower() == ".xlsm" and target.suffix.lower() != ".xlsm":
-        raise UserError(f"{target}: {path.name} has macros; write to an .xlsm file to keep them")
+        raise UserError(_("{target}: {name} has macros; write to an .xlsm file to keep them").format(
+                            target=target, name=path.name))
     check_target(target)
     wb = Workbook(path)
     try:
@@ -711,24 +725,26 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
                 first = changed[0]
                 cells = _listed([_change_text(area.sheet.name, *c) for c in changed])
                 raise UserError(
-                    f"{path}: the file written would change cells you typed on sheet "
-                    f"{area.sheet.name} ({cells}); nothing was written and {path.name} is left as it was: this is a fault "
-                    "in Potentiel, please report it with the file",
+                    _("{path}: the file written would change cells you typed on sheet {name} "
+                      "({cells}); nothing was written and {file} is left as it was: this is a "
+                      "fault in Potentiel, please report it with the file").format(
+                        path=path, name=area.sheet.name, cells=cells, file=path.name),
                     cell_ref(area.sheet.name, first[0], first[1]))
             # Nothing Potentiel does not own may be dropped or changed: in place, the
             # original is kept and the user is sent to -o (or Excel).
             lost.extend(wb.package.lost_parts(tmp, owned, removable))
             if lost and in_place:
-                raise UserError(f"{path}: writing in place would drop or change parts "
-                                f"Potentiel does not own ({_listed(lost)}); the workbook is "
-                                "left as it was: write to another file with -o OUT, or "
-                                "recompute in Excel")
+                raise UserError(_("{path}: writing in place would drop or change parts "
+                                  "Potentiel does not own ({listed}); the workbook is left as "
+                                  "it was: write to another file with -o OUT, or recompute in "
+                                  "Excel").format(path=path, listed=_listed(lost)))
 
         save_atomic(write, target, backup=backup_path(path) if in_place else None)
         if lost:
-            result.warnings.append(Problem(f"{target} lacks or changed parts of {path.name} that "
-                                           f"Potentiel does not own ({_listed(lost)}); the "
-                                           "original is unchanged"))
+            result.warnings.append(Problem(_("{target} lacks or changed parts of {name} that "
+                                             "Potentiel does not own ({listed}); the original "
+                                             "is unchanged").format(
+                                               target=target, name=path.name, listed=_listed(lost))))
     finally:
         wb.package.close()
     return result, target
@@ -771,9 +787,9 @@ def _unexpected(path: Path):
     try:
         yield
     except (KeyError, ValueError, AttributeError, IndexError, TypeError) as exc:
-        raise UserError(f"{path}: a part of the workbook is not as Excel writes it "
-                        f"({type(exc).__name__}: {exc}); nothing was written: open it in "
-                        "Excel and save it again") from None
+        raise UserError(_("{path}: a part of the workbook is not as Excel writes it ({name}: "
+                          "{error}); nothing was written: open it in Excel and save it again").format(
+                            path=path, name=type(exc).__name__, error=exc)) from None
 
 
 def read_accounts(wb: Workbook, settings: list[tuple[Any, Any, str]] | None = None
@@ -861,7 +877,7 @@ def _change_text(sheet: str, row: int, col: int, old: Any, new: Any) -> str:
 
 
 def _listed(names: list[str], most: int = 5) -> str:
-    more = f" and {len(names) - most} more" if len(names) > most else ""
+    more = _(" and {n} more").format(n=len(names) - most) if len(names) > most else ""
     return ", ".join(names[:most]) + more
 
 
@@ -1012,12 +1028,12 @@ def read_sales_file(path: str | Path) -> tuple[RawTable, list[Problem]]:
 def _sales_raw(wb: Workbook, ref: SheetRef, table: Table | None) -> RawTable:
     from .sources.invoices import line_catalogue
     if table is not None:
-        return read_raw(wb, _area(wb, ref, table, "invoice lines"), owned=False)
+        return read_raw(wb, _area(wb, ref, table, _("invoice lines")), owned=False)
     grid = wb.values(ref)
     header, note = find_header_row(grid, line_catalogue())
     if header is None:
-        raise UserError(f"sheet {ref.name} is empty; paste the invoice lines with a header row "
-                        "(Code client, Date facture, Montant HT)", ref.name)
+        raise UserError(_("sheet {name} is empty; paste the invoice lines with a header row "
+                          "(Code client, Date facture, Montant HT)").format(name=ref.name), ref.name)
     cols = [j for j, v in enumerate(grid[header]) if v is not None]
     area = Area(ref, header + 1, cols[0] + 1, cols[-1] + 1, len(grid), note=note)
     return read_raw(wb, area, owned=False)
@@ -1037,9 +1053,11 @@ def read_accounts_or_lines(wb: Workbook, settings: list[tuple[Any, Any, str]],
     wb.sheet(ref).write_row(1, {j: h for j, h in enumerate(ADDED_HEADERS, start=1)})
     wb._values[ref.name] = [list(ADDED_HEADERS)]
     area = Area(ref, 1, 1, len(ADDED_HEADERS), 1,
-                note=f"no Accounts sheet: {name} was added for the accounts of the invoice lines")
-    wb.notices.append(Problem(f"no Accounts sheet: the accounts are the client codes of the "
-                              f"invoice lines ({lines.sheet}), written to a new sheet {name}",
+                note=_("no Accounts sheet: {name} was added for the accounts of the invoice "
+                       "lines").format(name=name))
+    wb.notices.append(Problem(_("no Accounts sheet: the accounts are the client codes of the "
+                                "invoice lines ({sheet}), written to a new sheet {name}").format(
+                                  sheet=lines.sheet, name=name),
                               name, kind="accounts-from-lines"))
     return area, RawTable(list(ADDED_HEADERS), [], sheet=name, header_row=1,
                           header_note=area.note)

@@ -32,6 +32,7 @@ import pluggy
 from . import hookspecs
 from .criterion import Criterion, Derivation, Param
 from .fields import Catalogue, Field
+from .i18n import _
 from .problems import Problem
 
 BUILTIN_MODULES = ("revenue", "trend", "potential", "penetration", "solvency", "growth",
@@ -134,7 +135,8 @@ def load_plugins(plugin_dirs: Iterable[str | Path] = (), builtins: bool = True,
         try:
             manager.register(plugin, name=name)
         except Exception as exc:  # pluggy.PluginValidationError: a bad hook signature
-            plugins.problems.append(Problem(f"plugin {name} was not loaded: {exc}", where))
+            plugins.problems.append(Problem(_("plugin {name} was not loaded: {error}").format(
+                                                name=name, error=exc), where))
 
     if builtins:
         for mod in BUILTIN_MODULES:
@@ -144,8 +146,9 @@ def load_plugins(plugin_dirs: Iterable[str | Path] = (), builtins: bool = True,
             try:
                 add(importlib.import_module(full), full, full)
             except Exception as exc:
-                plugins.problems.append(Problem(f"built-in plugin {mod} failed to import: "
-                                                f"{_short_error(exc)}", full))
+                plugins.problems.append(Problem(_("built-in plugin {name} failed to import: "
+                                                  "{error}").format(
+                                                    name=mod, error=_short_error(exc)), full))
     if entry_points:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             if ep.name in blocked:
@@ -156,12 +159,13 @@ def load_plugins(plugin_dirs: Iterable[str | Path] = (), builtins: bool = True,
                 dist = getattr(ep, "dist", None)
                 where = f"{dist.name if dist else ep.value}"
                 plugins.problems.append(Problem(
-                    f"plugin {ep.name} ({ep.value}) failed to import: {_short_error(exc)}", where))
+                    _("plugin {name} ({value}) failed to import: {error}").format(
+                        name=ep.name, value=ep.value, error=_short_error(exc)), where))
     for folder in plugin_dirs:
         folder = Path(folder).expanduser()
         if not folder.is_dir():
             plugins.problems.append(Problem(
-                "plugin folder not found; check the path in Settings or --plugins", str(folder)))
+                _("plugin folder not found; check the path in Settings or --plugins"), str(folder)))
             continue
         for path in sorted(folder.glob("*.py")):
             if path.name.startswith("_") or path.stem in blocked:
@@ -170,7 +174,8 @@ def load_plugins(plugin_dirs: Iterable[str | Path] = (), builtins: bool = True,
                 add(_import_file(path), f"file:{path}", str(path))
             except (Exception, SystemExit) as exc:  # a plugin may even call sys.exit()
                 plugins.problems.append(Problem(
-                    f"plugin {path.stem} failed to import: {_short_error(exc, str(path))}",
+                    _("plugin {name} failed to import: {error}").format(
+                        name=path.stem, error=_short_error(exc, str(path))),
                     str(path)))
     _check_pending(manager, plugins)
     _collect(manager, plugins)
@@ -189,8 +194,8 @@ def _check_pending(manager: pluggy.PluginManager, plugins: Plugins) -> None:
             origin = _origin_of(manager, impl.plugin)
             specs = [n for n in dir(hookspecs) if n.startswith("register_")]
             plugins.problems.append(Problem(
-                f"plugin {origin.plugin} implements unknown hook {name!r} "
-                f"(known hooks: {', '.join(specs)})", origin.path or origin.plugin))
+                _("plugin {plugin} implements unknown hook {name!r} (known hooks: {list})").format(
+                    plugin=origin.plugin, name=name, list=', '.join(specs)), origin.path or origin.plugin))
             manager.unregister(impl.plugin)
 
 
@@ -204,14 +209,16 @@ def _call_each(manager: pluggy.PluginManager, hook: str, plugins: Plugins,
             try:
                 receive(args, _origin)
             except _ContractError as exc:
-                plugins.problems.append(Problem(f"plugin {_origin.plugin}: {exc}",
+                plugins.problems.append(Problem(_("plugin {plugin}: {error}").format(
+                                                    plugin=_origin.plugin, error=exc),
                                                 _origin.path or _origin.plugin))
 
         try:
             impl.function(register=register)
         except Exception as exc:
             plugins.problems.append(Problem(
-                f"plugin {origin.plugin}: {hook} failed: {_short_error(exc, origin.path)}",
+                _("plugin {plugin}: {hook} failed: {error}").format(
+                    plugin=origin.plugin, hook=hook, error=_short_error(exc, origin.path)),
                 origin.path or origin.plugin))
 
 

@@ -24,6 +24,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .i18n import _
+
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
 # Units people type after an amount (spaces already removed): currency, tax basis, per year.
 _SUFFIX = re.compile(r"(€|eur|euros?|\$|usd|£|gbp|chf|ht|ttc|/an|parans?|/année|/annee|/year|"
@@ -76,7 +78,7 @@ def _parse(text: str) -> tuple[float, bool]:
     """The number and whether it was marked TTC."""
     s = str(text).strip()
     if not s:
-        raise ValueError("is empty")
+        raise ValueError(_("is empty"))
     s = s.replace("\u2212", "-")  # the typographic minus
     negative = False
     if s.startswith("(") and s.endswith(")"):  # accounting negative: (1 200)
@@ -85,7 +87,7 @@ def _parse(text: str) -> tuple[float, bool]:
         s = s[:-1].strip()
     s = _SPACES.sub("", s)
     ttc = False
-    for _ in range(4):  # "12 k€ HT /an": the units come off one at a time
+    for _round in range(4):  # "12 k€ HT /an": the units come off one at a time
         m = _SUFFIX.search(s)
         if not m or m.start() == 0:
             break
@@ -103,7 +105,7 @@ def _parse(text: str) -> tuple[float, bool]:
     if s.startswith("-"):
         negative, s = not negative, s[1:]
     if not s or not _DIGITS.fullmatch(s) or not s[0].isdigit() and s[0] not in ".,":
-        raise ValueError("is not a number")
+        raise ValueError(_("is not a number"))
     sign = -scale if negative else scale
     try:
         value = _digits(s)
@@ -111,7 +113,7 @@ def _parse(text: str) -> tuple[float, bool]:
         raise Ambiguous(str(exc), tuple(r * sign for r in exc.readings)) from None
     value = value * sign
     if not math.isfinite(value):
-        raise ValueError("is too large")
+        raise ValueError(_("is too large"))
     return value, ttc
 
 
@@ -120,27 +122,27 @@ def _digits(s: str) -> float:
     if commas and dots:
         # The separator that comes last is the decimal one: 1.200,50 or 1,200.50.
         dec, thou = (",", ".") if s.rfind(",") > s.rfind(".") else (".", ",")
-        whole, _, frac = s.rpartition(dec)
+        whole, _sep, frac = s.rpartition(dec)
         if s.count(dec) != 1 or not _grouped(whole, thou):
-            raise ValueError("is not a number")
+            raise ValueError(_("is not a number"))
         return float(whole.replace(thou, "") + "." + frac)
     sep = "," if commas else "." if dots else ""
     if not sep:
         return float(s)
     count = commas or dots
-    whole, _, frac = s.rpartition(sep)
+    whole, _sep, frac = s.rpartition(sep)
     if count > 1:
         if not _grouped(s, sep) or s.startswith(sep):
-            raise ValueError("is not a number")
+            raise ValueError(_("is not a number"))
         return float(s.replace(sep, ""))
     both = (float(whole + "." + frac), float(whole + frac)) if whole else ()
     if sep == "." and _PLAIN.match(s):
         if len(frac) == 3 and whole not in ("", "0") and len(whole) <= 3:
             # "1.200" is 1.2 in English and 1200 in French.
-            raise Ambiguous("could be read two ways (1.2 or 1200)", both)
+            raise Ambiguous(_("could be read two ways (1.2 or 1200)"), both)
         return float(s)
     if len(frac) == 3 and whole not in ("", "0") and len(whole) <= 3:
-        raise Ambiguous("could be read two ways (1,2 or 1 200)", both)
+        raise Ambiguous(_("could be read two ways (1,2 or 1 200)"), both)
     return float((whole or "0") + "." + frac)
 
 

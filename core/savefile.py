@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from .i18n import _
 from .problems import UserError
 
 
@@ -28,15 +29,16 @@ def check_target(target: Path) -> None:
     read-only workbook (as Excel would)."""
     target = Path(os.path.realpath(target))
     if not target.parent.is_dir():
-        raise UserError(f"{target}: the folder {target.parent} does not exist; create it or "
-                        "choose another output path")
+        raise UserError(_("{target}: the folder {parent} does not exist; create it or choose "
+                          "another output path").format(target=target, parent=target.parent))
     lock = target.with_name("~$" + target.name)
     if lock.exists():
-        raise UserError(f"{target}: the workbook is open in Excel (lock file {lock.name}); close "
-                        "it first, or write to another file with -o")
+        raise UserError(_("{target}: the workbook is open in Excel (lock file {name}); close "
+                          "it first, or write to another file with -o").format(
+                            target=target, name=lock.name))
     if target.is_file() and not target.stat().st_mode & 0o222:
-        raise UserError(f"{target}: the workbook is read-only; make it writable, or write to "
-                        "another file with -o")
+        raise UserError(_("{target}: the workbook is read-only; make it writable, or write to "
+                          "another file with -o").format(target=target))
 
 
 def _mode_for(target: Path) -> int:

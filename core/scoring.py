@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .criterion import Criterion, Scored
+from .i18n import _
 from .problems import Problem
 
 DEFAULT_TIME_LIMIT_S = 30.0
@@ -96,8 +97,8 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
         if absent:
             said = len(warnings)
             warnings.append(Problem(
-                f"criterion {name}: column {', '.join(absent)} is not in the Accounts table; "
-                "it scores on the other inputs", kind="absent-input"))
+                _("criterion {name}: column {list} is not in the Accounts table; it scores on "
+                  "the other inputs").format(name=name, list=', '.join(absent)), kind="absent-input"))
         view = accounts.copy(deep=False)
         for missing in absent:
             view[missing] = np.nan if crit_input_numeric(crit, missing) else None
@@ -107,8 +108,9 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
         except Exception as exc:
             msg = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             result.failed[name] = msg
-            warnings.append(Problem(f"criterion {name} failed ({msg}); its scores are left "
-                                    "blank and the weights rest on the others"))
+            warnings.append(Problem(_("criterion {name} failed ({error}); its scores are left "
+                                      "blank and the weights rest on the others").format(
+                                        name=name, error=msg)))
             continue
         if score.isna().all() and len(index):
             result.failed[name] = "no account could be scored"
@@ -116,13 +118,14 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
             filled = int(accounts[inputs].notna().all(axis=1).sum()) if inputs else 0
             if absent and said is not None:  # one true line, not "missing" then "filled"
                 warnings[said] = Problem(
-                    f"criterion {name} scored no account: it needs {', '.join(absent)}, which "
-                    "is not in the Accounts table, and cannot score on the other inputs alone; "
-                    "add the column (or set its weight to 0)", kind="absent-input")
+                    _("criterion {name} scored no account: it needs {list}, which is not in "
+                      "the Accounts table, and cannot score on the other inputs alone; add the "
+                      "column (or set its weight to 0)").format(name=name, list=', '.join(absent)), kind="absent-input")
             elif filled:  # NaN is for missing inputs: blank with every input filled is a fault
-                warnings.append(Problem(f"criterion {name} scored no account, though {filled} "
-                                        "account(s) have all its inputs; its scores are blank "
-                                        "and the weights rest on the others"))
+                warnings.append(Problem(_("criterion {name} scored no account, though {filled} "
+                                          "account(s) have all its inputs; its scores are "
+                                          "blank and the weights rest on the others").format(
+                                            name=name, filled=filled)))
         scores[name], reasons[name] = score, reason
     result.scores = pd.DataFrame(scores, index=index)
     result.reasons = pd.DataFrame(reasons, index=index)
@@ -149,25 +152,27 @@ def absent_columns_warning(criteria: Mapping[str, Criterion], absent: Mapping[st
     names = without_columns(criteria, absent, weights)
     if not names:
         return None
-    listed = "; ".join(f"{n} ({' or '.join(i.title for i in criteria[n].inputs)})"
+    listed = "; ".join(f"{n} ({_(' or ').join(i.title for i in criteria[n].inputs)})"
                        for n in names)
-    which = "criterion" if len(names) == 1 else f"{len(names)} criteria"
+    which = _("criterion") if len(names) == 1 else _("{n} criteria").format(n=len(names))
     if confidence is not None and len(confidence):
         conf = confidence.fillna(0.0).to_numpy(dtype=float)
         thin = int((conf <= 0.5).sum())
-        effect = (f"the best-known account rests on {conf.max() * 100:.0f} % of the weight "
-                  "(Confidence)")
+        effect = _("the best-known account rests on {share:.0f} % of the weight "
+                   "(Confidence)").format(share=conf.max() * 100)
         if thin:
-            effect += (f", and {thin} of {len(conf)} rest on half of it or less, which the "
-                       "default rules (thin-data) keep out of A")
+            effect += _(", and {n} of {total} rest on half of it or less, which the default "
+                        "rules (thin-data) keep out of A").format(n=thin, total=len(conf))
     else:
         total = sum(w for w in weights.values() if w > 0)
         reach = (total - sum(weights[n] for n in names)) / total if total > 0 else 0.0
-        effect = f"no account rests on more than {reach * 100:.0f} % of the weight (Confidence)"
+        effect = _("no account rests on more than {share:.0f} % of the weight "
+                   "(Confidence)").format(share=reach * 100)
     return Problem(
-        f"no column in the Accounts table for {which} of the model: {listed}. Unknown for "
-        f"every account: {effect}. Add the columns, or set the weight to 0 in Settings or "
-        "the rule file to leave a criterion out of the model.",
+        _("no column in the Accounts table for {which} of the model: {listed}. Unknown for "
+          "every account: {effect}. Add the columns, or set the weight to 0 in Settings or the "
+          "rule file to leave a criterion out of the model.").format(
+            which=which, listed=listed, effect=effect),
         kind="criteria-without-columns")
 
 
@@ -195,8 +200,8 @@ def _check_output(name: str, out: Any, index: pd.Index, warnings: list[Problem])
     values = np.where(np.isfinite(values), values, np.nan)
     outside = (values < 0) | (values > 100)
     if outside.any():
-        warnings.append(Problem(f"criterion {name} returned {int(outside.sum())} score(s) outside "
-                                "0–100; they were clipped"))
+        warnings.append(Problem(_("criterion {name} returned {n} score(s) outside 0–100; "
+                                  "they were clipped").format(name=name, n=int(outside.sum()))))
         values = np.clip(values, 0, 100)
     score = pd.Series(values, index=index, dtype=float)
     if reason is None:

@@ -28,6 +28,7 @@ from .fields import (INTEGER, MONEY, NUMERIC_TYPES, PERCENT, STATUS, STATUSES, C
 from .numbers import (NOT_AVAILABLE, NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, NOTE_NOT_AVAILABLE,
                       NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, marker_key,
                       read_number)
+from .i18n import _, ngettext
 from .problems import Problem, cell_ref
 from .sources.headers import year_columns
 from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
@@ -136,7 +137,8 @@ def map_headers(raw: RawTable, catalogue: Catalogue, warnings: list[Problem],
         name = mapped.get(normalise(header))
         if name is not None and name not in columns:
             columns[name] = j
-            notes[j] = f'the column map reads {name} from "{str(header).strip()}"'
+            notes[j] = _('the column map reads {field} from "{header}"').format(
+                field=name, header=str(header).strip())
     years = year_columns(raw.headers, skip=owned_js | set(columns.values()))
     for j, header in enumerate(raw.headers):
         cell = raw.header_cell(j)
@@ -144,13 +146,14 @@ def map_headers(raw: RawTable, catalogue: Catalogue, warnings: list[Problem],
         if j in owned_js:
             key = raw.owned[raw.col_numbers[j]]
             owned.setdefault(key, j)
-            uses.append(ColumnUse(cell, text, None, "Potentiel's output column (written, not read)"))
+            uses.append(ColumnUse(cell, text, None, _("Potentiel's output column (written, not read)")))
             continue
         if _blank(header):
             if any(not _blank(r[j]) for r in raw.rows[:200] if j < len(r)):
-                warnings.append(Problem("a column without a header is ignored; give it a header "
-                                        "if Potentiel should read it", cell, kind="no-header"))
-                uses.append(ColumnUse(cell, "", None, "no header"))
+                warnings.append(Problem(_("a column without a header is ignored; give it a "
+                                          "header if Potentiel should read it"), cell,
+                                        kind="no-header"))
+                uses.append(ColumnUse(cell, "", None, _("no header")))
             continue
         if j in notes:
             uses.append(ColumnUse(cell, text, _field_of(columns, j), notes[j]))
@@ -160,10 +163,11 @@ def map_headers(raw: RawTable, catalogue: Catalogue, warnings: list[Problem],
             y = years[j]
             if y.field is None or y.field in columns:
                 why = y.note if y.field is None else \
-                    f"{y.field} is read from {raw.header_cell(columns[y.field])}"
+                    _("{field} is read from {cell}").format(
+                        field=y.field, cell=raw.header_cell(columns[y.field]))
                 uses.append(ColumnUse(cell, text, None, why))
-                warnings.append(Problem(f'column "{text}" is not used: {why}', cell,
-                                        kind="column-not-used"))
+                warnings.append(Problem(_('column "{header}" is not used: {why}').format(
+                    header=text, why=why), cell, kind="column-not-used"))
                 continue
             columns[y.field] = j
             uses.append(ColumnUse(cell, text, y.field, y.note))
@@ -171,32 +175,38 @@ def map_headers(raw: RawTable, catalogue: Catalogue, warnings: list[Problem],
         if name is None:
             extra = _extra_name(header)
             hint = _typo_of(catalogue, header)
-            note = "not a field Potentiel knows"
+            note = _("not a field Potentiel knows")
             if is_total_label(header):
-                hint, note = None, "a total column (the sum of others), not an account field"
+                hint, note = None, _("a total column (the sum of others), not an account field")
             if hint:
-                note += f" (did you mean {catalogue[hint].title}? say so in the column map)"
+                note += _(" (did you mean {field}? say so in the column map)").format(
+                    field=catalogue[hint].title)
                 warnings.append(Problem(
-                    f'unknown column "{text}" (did you mean {catalogue[hint].title} / '
-                    f'{hint}?); it is not used for scoring', cell, kind="unknown-column"))
+                    _('unknown column "{header}" (did you mean {field} / {name}?); it is not '
+                      'used for scoring').format(header=text, field=catalogue[hint].title,
+                                                 name=hint), cell, kind="unknown-column"))
             if extra in extras or extra in columns:
-                uses.append(ColumnUse(cell, text, None, note + "; a second column of that name"))
+                uses.append(ColumnUse(cell, text, None,
+                                      note + _("; a second column of that name")))
                 continue
             extras[extra] = j
-            uses.append(ColumnUse(cell, text, None, note + f"; rules may read it as {extra}"))
+            uses.append(ColumnUse(cell, text, None,
+                                  note + _("; rules may read it as {name}").format(name=extra)))
             continue
         if name in columns:
-            why = f"a second {name} column; {raw.header_cell(columns[name])} is used"
-            warnings.append(Problem(f'column "{text}" is not used: {why}', cell,
-                                    kind="column-not-used"))
+            why = _("a second {field} column; {cell} is used").format(
+                field=name, cell=raw.header_cell(columns[name]))
+            warnings.append(Problem(_('column "{header}" is not used: {why}').format(
+                header=text, why=why), cell, kind="column-not-used"))
             uses.append(ColumnUse(cell, text, None, why))
             continue
         columns[name] = j
         uses.append(ColumnUse(cell, text, name, ""))
     if "id" not in columns:
-        warnings.append(Problem("no id column (Code client / Identifiant / id): accounts are "
-                                "scored but duplicates cannot be checked",
-                                f"{raw.sheet}!{raw.header_row}:{raw.header_row}"))
+        warnings.append(Problem(_("no id column (Code client / Identifiant / id): accounts "
+                                  "are scored but duplicates cannot be checked"),
+                                f"{raw.sheet}!{raw.header_row}:{raw.header_row}",
+                                kind="no-id-column"))
     return columns, extras, owned
 
 
@@ -259,11 +269,13 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
         keep[pos] = False
         row = raw.row_numbers[pos]
         where = cell_ref(raw.sheet, row, raw.col_numbers[0])
-        left_out.append(LeftOut(row, where, f"a total row, not an account: {why}"))
+        left_out.append(LeftOut(row, where, _("a total row, not an account: {why}").format(
+            why=why)))
     if totals:
         rows = ", ".join(str(raw.row_numbers[p]) for p in list(totals)[:5])
-        warnings.append(Problem(f"{len(totals)} total row(s) left out of scoring, Top 80 % and "
-                                f"Summary (row {rows}); their output cells stay blank",
+        warnings.append(Problem(_("{n} total row(s) left out of scoring, Top 80 % and Summary "
+                                  "(row {rows}); their output cells stay blank").format(
+                                      n=len(totals), rows=rows),
                                 f"{raw.sheet}!{raw.row_numbers[next(iter(totals))]}:"
                                 f"{raw.row_numbers[next(iter(totals))]}", kind="total-row"))
     accounts = accounts[keep]
@@ -273,8 +285,9 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
         col = _Column(raw, columns["revenue"], catalogue["revenue"], warnings)
         neg = accounts["revenue"][accounts["revenue"] < 0]
         for pos, value in neg.items():
-            col.warn(pos, f"negative revenue ({value:,.0f}): it counts as 0 for ranking and "
-                          "penetration; check for credit notes", "negative-revenue")
+            col.warn(pos, _("negative revenue ({value:,.0f}): it counts as 0 for ranking and "
+                            "penetration; check for credit notes").format(value=value),
+                     "negative-revenue")
     previous = label = None
     if "category" in owned:
         previous = pd.Series(grid[keep, owned["category"]], index=accounts.index, dtype=object)
@@ -368,8 +381,10 @@ def _as_shown(raw: RawTable, grid: np.ndarray, columns: dict[str, int], catalogu
         cells = ", ".join(_address(raw, i, j) + (f" {text}" if k == 0 and text else "")
                           for k, i in enumerate(rows[:3])) + (", …" if n > 3 else "")
         warnings.append(Problem(
-            f"{n} formula{'s have' if n > 1 else ' has'} no saved value ({cells}); left "
-            "blank: open and save the file in Excel, or paste the values",
+            ngettext("{n} formula has no saved value ({cells}); left blank: open and save the "
+                     "file in Excel, or paste the values",
+                     "{n} formulas have no saved value ({cells}); left blank: open and save the "
+                     "file in Excel, or paste the values", n).format(n=n, cells=cells),
             _column_ref(raw, j), kind="formula-no-value", column=str(raw.headers[j])))
     percent = {j for name, j in columns.items() if catalogue[name].type == PERCENT}
     if not percent:
@@ -414,10 +429,11 @@ def _guess_percent(raw: RawTable, grid: np.ndarray, j: int, warnings: list[Probl
     first = ", ".join(f"{_address(raw, i, j)} {values[k]:g} → {_shift(values[k]):g} %"
                       for k, i in enumerate(rows[:2]))
     warnings.append(Problem(
-        f"guessed: every number of {header} lies between -1 and 1, so they are read as "
-        f"percentages, as Excel shows them when formatted % ({first}); Excel on the web does "
-        "not send number formats: if they are plain numbers (0.5 meaning 0.5 %), recompute "
-        "in desktop Excel or with potentiel score, which read the formats",
+        _("guessed: every number of {header} lies between -1 and 1, so they are read as "
+          "percentages, as Excel shows them when formatted % ({first}); Excel on the web does "
+          "not send number formats: if they are plain numbers (0.5 meaning 0.5 %), recompute "
+          "in desktop Excel or with potentiel score, which read the formats").format(
+              header=header, first=first),
         _column_ref(raw, j), kind="percent-guess", column=header))
 
 
@@ -457,13 +473,14 @@ class _Column:
         the sheet and the first one."""
         first = [str(self._rows[p]) for p in positions[:8]]
         letters = self._prefix.rpartition("!")[2]
-        more = f" and {len(positions) - 8} more" if len(positions) > 8 else ""
+        more = _(" and {n} more").format(n=len(positions) - 8) if len(positions) > 8 else ""
         return ", ".join(letters + r for r in first) + more
 
     def notice(self, positions, message: str, kind: str) -> None:
         """One problem for many cells of the column: ``positions`` in row order."""
         if len(positions) > 1:
-            message = f"{message} (cells {self.cells(positions)})"
+            message = _("{message} (cells {cells})").format(message=message,
+                                                            cells=self.cells(positions))
         self.warnings.append(Problem(message, self.where(positions[0]), "warning", kind,
                                      self.header))
 
@@ -479,8 +496,9 @@ def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
     if len(formula_rows):
         values = values.copy()
         for k in formula_rows:
-            warn(index[k], f"holds a formula ({str(values[k])[:40]}); its value is unknown "
-                           "without Excel, so it is left blank: recompute in Excel, or paste values",
+            warn(index[k], _("holds a formula ({formula}); its value is unknown without "
+                             "Excel, so it is left blank: recompute in Excel, or paste "
+                             "values").format(formula=str(values[k])[:40]),
                  "formula")
             values[k] = None
     values = _drop_errors(values, index, col)
@@ -524,8 +542,9 @@ def _drop_errors(values: np.ndarray, index: pd.Index, col: "_Column") -> np.ndar
     if not bad.any():
         return values
     where = np.flatnonzero(bad)
-    said = {str(v): f"holds {v} (an Excel error); its value is unknown and left blank: "
-                    "correct the cell in Excel, or type the value" for v in set(values[where])}
+    said = {str(v): _("holds {value} (an Excel error); its value is unknown and left blank: "
+                      "correct the cell in Excel, or type the value").format(value=v)
+            for v in set(values[where])}
     col.warn_each(index[where], [said[str(v)] for v in values[where]], "error-cell")
     values = values.copy()
     values[bad] = None
@@ -609,17 +628,20 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
     out = series.map(mapping).astype(object).where(series.notna(), None)
     unknown = [v for v in distinct if _status_of(v) is None]
     if unknown:
-        said = {v: f'status "{v}" is not one of {", ".join(STATUSES)}; kept as typed, so rules '
-                   "on status do not see it: type one of these words" for v in unknown}
+        said = {v: _('status "{value}" is not one of {statuses}; kept as typed, so rules on '
+                     "status do not see it: type one of these words").format(
+                         value=v, statuses=", ".join(STATUSES)) for v in unknown}
         bad = series[series.isin(unknown).to_numpy()]
         col.warn_each(bad.index, [said[v] for v in bad.tolist()], "unknown-status")
     if read:
         hit = series.isin(read).to_numpy()
         counts = series[hit].value_counts(sort=False)
-        said = ", ".join(f'"{v}" as {mapping[v]} ({counts[v]})' for v in read[:6])
-        more = f" and {len(read) - 6} more" if len(read) > 6 else ""
-        col.notice(series.index[hit], f"{col.header}: statuses read from the words typed: "
-                                      f"{said}{more}", "status-read")
+        said = ", ".join(_('"{value}" as {status} ({n})').format(
+            value=v, status=mapping[v], n=counts[v]) for v in read[:6])
+        more = _(" and {n} more").format(n=len(read) - 6) if len(read) > 6 else ""
+        col.notice(series.index[hit], _("{header}: statuses read from the words typed: "
+                                        "{said}").format(header=col.header, said=said + more),
+                   "status-read")
     return out
 
 
@@ -634,7 +656,8 @@ def _as_floats(values: np.ndarray) -> np.ndarray | None:
 def _range_text(f) -> str:
     if f.min is not None and f.max is not None:
         return f"{f.min:g}–{f.max:g}"
-    return f"at least {f.min:g}" if f.min is not None else f"at most {f.max:g}"
+    return _("at least {n:g}").format(n=f.min) if f.min is not None else \
+        _("at most {n:g}").format(n=f.max)
 
 
 def _coerce_number(values: np.ndarray, index: pd.Index, f, col: "_Column") -> pd.Series:
@@ -643,7 +666,8 @@ def _coerce_number(values: np.ndarray, index: pd.Index, f, col: "_Column") -> pd
         out = _read_cells(values, index, f, col)
     bad = np.isinf(out)
     for k in np.flatnonzero(bad):
-        col.warn(index[k], f"{values[k]} is not a usable number ({f.title}); left blank",
+        col.warn(index[k], _("{value} is not a usable number ({field}); left blank").format(
+            value=values[k], field=f.title),
                  "not-a-number")
     out[bad] = np.nan
     if f.min is not None or f.max is not None:
@@ -653,7 +677,8 @@ def _coerce_number(values: np.ndarray, index: pd.Index, f, col: "_Column") -> pd
         rng = _range_text(f)
         where = np.flatnonzero(outside)
         if len(where):
-            said = {v: f"{v:g} is outside {rng} ({f.title}); left blank"
+            said = {v: _("{value:g} is outside {range} ({field}); left blank").format(
+                value=v, range=rng, field=f.title)
                     for v in set(out[where].tolist())}
             col.warn_each(index[where], [said[v] for v in out[where].tolist()], "out-of-range")
         out[outside] = np.nan
@@ -676,15 +701,16 @@ def _read_cells(values: np.ndarray, index: pd.Index, f, col: "_Column") -> np.nd
         if _blank(v):
             continue
         if isinstance(v, (bool, np.bool_)):
-            col.warn(index[k], f"{v} is not a number ({f.title}); left blank", "not-a-number")
+            col.warn(index[k], _("{value} is not a number ({field}); left blank").format(
+                value=v, field=f.title), "not-a-number")
         elif hasattr(v, "year"):
-            col.warn(index[k], f'"{v}" is a date, not a number ({f.title}); left blank',
-                     "date-not-number")
+            col.warn(index[k], _('"{value}" is a date, not a number ({field}); left '
+                                 'blank').format(value=v, field=f.title), "date-not-number")
         elif isinstance(v, (np.integer, np.floating)):
             out[k] = float(v)
         else:
-            col.warn(index[k], f'"{v}" is not a number ({f.title}); left blank',
-                     "not-a-number")
+            col.warn(index[k], _('"{value}" is not a number ({field}); left blank').format(
+                value=v, field=f.title), "not-a-number")
     texts = np.flatnonzero(is_text)
     if not len(texts):
         return out
@@ -705,19 +731,20 @@ def _read_cells(values: np.ndarray, index: pd.Index, f, col: "_Column") -> np.nd
             failures.append(None)
         except Ambiguous as exc:
             readings.append(None)
-            failures.append((f'"{text}" {exc}; type it without thousands separator, e.g. 1200 '
-                             "or 1,2", "ambiguous-number"))
+            failures.append((_('"{text}" {reason}; type it without thousands separator, e.g. '
+                               '1200 or 1,2').format(text=text, reason=exc), "ambiguous-number"))
         except ValueError:
             readings.append(None)
-            failures.append((f'"{text}" is not a number ({f.title}); left blank: type a number '
-                             "or leave the cell empty", "not-a-number"))
+            failures.append((_('"{text}" is not a number ({field}); left blank: type a number '
+                               'or leave the cell empty').format(text=text, field=f.title),
+                             "not-a-number"))
     value_of = np.array([np.nan if r is None or r.value is None else r.value for r in readings]
                         + [np.nan])
     out[texts] = value_of[codes]
     failed = np.array([x is not None for x in failures] + [False])[codes]
     if failed.any():
         which = [failures[c] for c in codes[failed].tolist()]
-        col.warn_each(index[texts[failed]], [m for m, _ in which], [k for _, k in which])
+        col.warn_each(index[texts[failed]], [m for m, _k in which], [k for _m, k in which])
     notes: dict[str, list[int]] = {}
     for c, r in enumerate(readings):
         if r is not None and r.note and r.note != "blank":
@@ -745,32 +772,39 @@ def _notices(notes: dict[str, list[int]], texts: np.ndarray, codes: np.ndarray,
         where, n = cells(band + open_)
         parts = []
         if band:
-            parts.append(f"closed bands as their midpoint ({example(band)})")
+            parts.append(_("closed bands as their midpoint ({example})").format(
+                example=example(band)))
         if open_:
-            parts.append(f"open bands as their lower bound ({example(open_)})")
-        col.notice(where, f"{h}: {n} band(s) read as a number, {' and '.join(parts)}; type "
-                          "the exact figure where you know it", "band")
+            parts.append(_("open bands as their lower bound ({example})").format(
+                example=example(open_)))
+        col.notice(where, _("{header}: {n} band(s) read as a number, {how}; type the exact "
+                            "figure where you know it").format(
+                                header=h, n=n, how=_(" and ").join(parts)), "band")
     if NOTE_NOT_AVAILABLE in notes:
         which = notes[NOTE_NOT_AVAILABLE]
         where, n = cells(which)
         said = ", ".join(f'"{str(uniques[c]).strip()}"' for c in which[:4])
-        col.notice(where, f"{h}: {n} cell(s) say the value is not available ({said}); left "
-                          "blank, as unknown", "not-available")
+        col.notice(where, _("{header}: {n} cell(s) say the value is not available ({said}); "
+                            "left blank, as unknown").format(header=h, n=n, said=said),
+                   "not-available")
     if NOTE_DASH_ZERO in notes:
         where, n = cells(notes[NOTE_DASH_ZERO])
-        col.notice(where, f'{h}: {n} cell(s) hold a dash alone ("-"), read as 0, as in '
-                          "accounts; leave the cell empty if the amount is unknown", "dash-zero")
+        col.notice(where, _('{header}: {n} cell(s) hold a dash alone ("-"), read as 0, as in '
+                            "accounts; leave the cell empty if the amount is unknown").format(
+                                header=h, n=n), "dash-zero")
     if NOTE_TTC in notes:
         which = notes[NOTE_TTC]
         where, n = cells(which)
-        col.notice(where, f"{h}: {n} amount(s) marked TTC (tax included) are read as typed, "
-                          f"not converted to HT ({example(which)}); type every amount of the "
-                          "column on the same basis", "ttc")
+        col.notice(where, _("{header}: {n} amount(s) marked TTC (tax included) are read as "
+                            "typed, not converted to HT ({example}); type every amount of the "
+                            "column on the same basis").format(header=h, n=n,
+                                                               example=example(which)), "ttc")
     if NOTE_BY_RANGE in notes:
         which = notes[NOTE_BY_RANGE]
         where, n = cells(which)
-        col.notice(where, f"{h}: {n} value(s) read with a decimal separator "
-                          f"({example(which)}), the only reading within {_range_text(f)}",
+        col.notice(where, _("{header}: {n} value(s) read with a decimal separator "
+                            "({example}), the only reading within {range}").format(
+                                header=h, n=n, example=example(which), range=_range_text(f)),
                    "decimal-by-range")
 
 
@@ -797,11 +831,13 @@ def _check_ids(accounts: pd.DataFrame, raw: RawTable, columns: dict[str, int],
     col = _Column(raw, j, None, warnings)
     ids = accounts["id"]
     for pos in ids.index[ids.isna()]:
-        col.warn(pos, "account without an id; it is scored, but give it an id so results can "
-                      "be traced", "no-id")
+        col.warn(pos, _("account without an id; it is scored, but give it an id so results "
+                        "can be traced"), "no-id")
     dup = ids[ids.notna() & ids.duplicated(keep=False)]
     for value, group in dup.groupby(dup, sort=False):
         cells = [col.where(p) for p in group.index]
-        shown = ", ".join(cells[:5]) + (f" and {len(cells) - 5} more" if len(cells) > 5 else "")
-        col.warn(group.index[0], f'id "{value}" appears {len(cells)} times ({shown}); all rows '
-                                 "are scored; make ids unique", "duplicate-id")
+        shown = ", ".join(cells[:5]) + (_(" and {n} more").format(n=len(cells) - 5)
+                                        if len(cells) > 5 else "")
+        col.warn(group.index[0], _('id "{value}" appears {n} times ({cells}); all rows are '
+                                   "scored; make ids unique").format(
+                                       value=value, n=len(cells), cells=shown), "duplicate-id")

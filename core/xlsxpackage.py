@@ -21,6 +21,7 @@ from typing import Iterable
 
 from lxml import etree
 
+from .i18n import _
 from .problems import UserError
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -46,8 +47,8 @@ HEAD_BYTES = 1 << 20  # what is read of a part to look for a DTD before another 
 
 
 def _refused(name: str) -> UserError:
-    return UserError(f"{name}: the workbook contains a DTD or entities, which Excel never "
-                     "writes; it is refused as unsafe")
+    return UserError(_("{name}: the workbook contains a DTD or entities, which Excel never "
+                       "writes; it is refused as unsafe").format(name=name))
 
 
 def refuse_dtd(data: bytes, name: str) -> None:
@@ -68,8 +69,8 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         if "entit" in str(exc).lower():
             raise _refused(name) from None
-        raise UserError(f"the workbook part {name} is damaged ({exc}); open the file in Excel "
-                        "and save it again") from None
+        raise UserError(_("the workbook part {name} is damaged ({error}); open the file in "
+                          "Excel and save it again").format(name=name, error=exc)) from None
     if root.getroottree().docinfo.internalDTD is not None:  # e.g. after a long prolog
         raise _refused(name)
     return root
@@ -117,22 +118,26 @@ class Package:
         except (OSError, ValueError, struct.error):
             return  # zipfile.ZipFile reports the damage
         if end and end[zipfile._ECD_ENTRIES_TOTAL] > MAX_PARTS:  # noqa: SLF001
-            raise UserError(f"{self.path}: {end[zipfile._ECD_ENTRIES_TOTAL]} parts inside; a "
-                            f"workbook has far fewer (limit {MAX_PARTS}); refused")
+            raise UserError(_("{path}: {n} parts inside; a workbook has far fewer (limit "
+                              "{limit}); refused").format(
+                                path=self.path, n=end[zipfile._ECD_ENTRIES_TOTAL], limit=MAX_PARTS))
 
     def _check_sizes(self) -> None:
         if len(self.infos) > MAX_PARTS:
-            raise UserError(f"{self.path}: {len(self.infos)} parts inside; a workbook has far "
-                            f"fewer (limit {MAX_PARTS}); refused")
+            raise UserError(_("{path}: {n} parts inside; a workbook has far fewer (limit "
+                              "{limit}); refused").format(
+                                path=self.path, n=len(self.infos), limit=MAX_PARTS))
         total = sum(i.file_size for i in self.infos.values())
         if total > MAX_TOTAL:
-            raise UserError(f"{self.path}: would unpack to {total / 1024 ** 3:.1f} GB (limit "
-                            f"{MAX_TOTAL / 1024 ** 3:.0f} GB); refused")
+            raise UserError(_("{path}: would unpack to {size:.1f} GB (limit {limit:.0f} GB); "
+                              "refused").format(
+                                path=self.path, size=total / 1024 ** 3, limit=MAX_TOTAL / 1024 ** 3))
         for i in self.infos.values():
             if i.file_size > 50 * 1024 ** 2 and i.compress_size and \
                     i.file_size / i.compress_size > MAX_RATIO:
-                raise UserError(f"{self.path}: part {i.filename} is compressed {i.file_size // i.compress_size}"
-                                " times, like a zip bomb; refused")
+                raise UserError(_("{path}: part {name} is compressed {ratio} times, like a zip "
+                                  "bomb; refused").format(
+                                    path=self.path, name=i.filename, ratio=i.file_size // i.compress_size))
 
     def _check_kind(self) -> None:
         """A zip that is another kind of document gets a message saying which."""
@@ -140,26 +145,30 @@ class Package:
             return
         if "mimetype" in self.infos and self.read("mimetype")[:64].startswith(
                 b"application/vnd.oasis.opendocument"):
-            raise UserError(f"{self.path}: an OpenDocument file (.ods, LibreOffice), not an "
-                            "Excel workbook; open it and save it as .xlsx (Excel 2007-365)")
-        raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
-                        "part inside)")
+            raise UserError(_("{path}: an OpenDocument file (.ods, LibreOffice), not an Excel "
+                              "workbook; open it and save it as .xlsx (Excel 2007-365)").format(
+                                path=self.path))
+        raise UserError(_("{path}: a zip file, but not an Excel workbook (no workbook part "
+                          "inside)").format(path=self.path))
 
     def _check_main_part(self) -> None:
         main = self.workbook_part
         if main.endswith(".bin"):
-            raise UserError(f"{self.path}: a binary workbook (.xlsb), which Potentiel does not "
-                            "read; open it in Excel and save it as .xlsx or .xlsm")
+            raise UserError(_("{path}: a binary workbook (.xlsb), which Potentiel does not "
+                              "read; open it in Excel and save it as .xlsx or .xlsm").format(
+                                path=self.path))
         if main not in self.infos:
-            raise UserError(f"{self.path}: a zip file, but not an Excel workbook (no workbook "
-                            "part inside)")
+            raise UserError(_("{path}: a zip file, but not an Excel workbook (no workbook part "
+                              "inside)").format(path=self.path))
         tag = self.xml(main).tag
         if tag != f"{{{MAIN}}}workbook" and tag.endswith("}workbook"):
-            raise UserError(f"{self.path}: a Strict Open XML workbook, which Potentiel does not "
-                            "read; in Excel, save it as Excel Workbook (.xlsx)")
+            raise UserError(_("{path}: a Strict Open XML workbook, which Potentiel does not "
+                              "read; in Excel, save it as Excel Workbook (.xlsx)").format(
+                                path=self.path))
         if tag != f"{{{MAIN}}}workbook":
-            raise UserError(f"{self.path}: a zip file, but not an Excel workbook (its main part "
-                            f"is {main}: a Word or PowerPoint file?); open the workbook itself")
+            raise UserError(_("{path}: a zip file, but not an Excel workbook (its main part is "
+                              "{main}: a Word or PowerPoint file?); open the workbook itself").format(
+                                path=self.path, main=main))
 
     def has(self, name: str) -> bool:
         return (name in self.infos or name in self.changed) and name not in self.removed
@@ -178,12 +187,12 @@ class Package:
                     chunks.append(chunk)
             return b"".join(chunks)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
-            raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the file is "
-                            "damaged or truncated") from None
+            raise UserError(_("{path}: the part {name} cannot be read ({error}); the file is "
+                              "damaged or truncated").format(path=self.path, name=name, error=exc)) from None
         except KeyError:
-            raise UserError(f"{self.path}: the part {name} is missing, though the workbook "
-                            "points to it; the file is damaged: open it in Excel and save it "
-                            "again") from None
+            raise UserError(_("{path}: the part {name} is missing, though the workbook points "
+                              "to it; the file is damaged: open it in Excel and save it again").format(
+                                path=self.path, name=name)) from None
 
     def check_parts(self, names: Iterable[str]) -> None:
         """Refuse a DTD in parts another reader (python-calamine) is about to read.
@@ -198,8 +207,9 @@ class Package:
                 with self._zip.open(name) as fh:
                     head = fh.read(HEAD_BYTES)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
-                raise UserError(f"{self.path}: the part {name} cannot be read ({exc}); the "
-                                "file is damaged or truncated") from None
+                raise UserError(_("{path}: the part {name} cannot be read ({error}); the file "
+                                  "is damaged or truncated").format(
+                                    path=self.path, name=name, error=exc)) from None
             refuse_dtd(head, name)
             self._checked.add(name)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from lxml import etree
 
+from .i18n import _
 from .problems import column_letter
 from .safety import formula_like
 from .xlsxpackage import MAIN, NS, REL
@@ -50,7 +51,7 @@ def col_number(letters: str) -> int:
 def split_ref(ref: str) -> tuple[int, int]:
     m = _REF.match(ref.replace("$", ""))
     if not m:
-        raise ValueError(f"not a cell reference: {ref}")
+        raise ValueError(_("not a cell reference: {ref}").format(ref=ref))
     return int(m.group(2)), col_number(m.group(1))
 
 

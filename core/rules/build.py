@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from ..categories import DEFAULT_CATEGORIES
 from ..criterion import Criterion, Derivation
 from ..fields import Catalogue
+from ..i18n import _
 from ..problems import Problem
 from .actions import LETTER_ACTIONS, RuleAction
 from .files import Item, Merged
@@ -65,36 +66,40 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
         for target, item in self.m.derive.items():
             info = scope.get(target)
             if info is not None and info.kind == TEXT:
-                self.error(f"derive: {target} is text; derive computes numbers", item.where)
+                self.error(_("derive: {target} is text; derive computes numbers").format(
+                               target=target), item.where)
                 continue
             if base.get(target) is None and not FIELD_NAME.match(target):
-                self.error(f'derive: "{target}" is not a usable name: lower-case letters, '
-                           "digits and _ only", item.where)
+                self.error(_('derive: "{target}" is not a usable name: lower-case letters, '
+                             "digits and _ only").format(target=target), item.where)
                 continue
             if base.get(target) is None and base.suggest(target):
                 # A new derived field this close to a known one is most likely a typo.
-                self.error(f'derive: unknown field "{target}" (did you mean '
-                           f"{base.suggest(target)}?)", item.where)
+                self.error(_('derive: unknown field "{target}" (did you mean {suggest}?)').format(
+                               target=target, suggest=base.suggest(target)), item.where)
                 continue
             if info is not None and info.source in ("portfolio", "score"):
-                self.error(f"derive: {target} is computed by Potentiel and cannot be derived",
+                self.error(_("derive: {target} is computed by Potentiel and cannot be derived").format(
+                               target=target),
                            item.where)
                 continue
             if not isinstance(item.value, (str, int, float)) or isinstance(item.value, bool):
-                self.error(f"derive: {target} must be an expression such as "
-                           "headcount * spend_per_employee", item.where)
+                self.error(_("derive: {target} must be an expression such as headcount * "
+                             "spend_per_employee").format(target=target), item.where)
                 continue
             text = str(item.value)
             try:
                 tree = check_expression(parse(text, arithmetic_only=True), scope)
             except (SyntaxProblem, TypeProblem) as exc:
-                self.error(f'derive: {target}: {exc.message} (at "{_excerpt(text, exc.pos)}")',
+                self.error(_('derive: {target}: {message} (at "{excerpt}")').format(
+                               target=target, message=exc.message, excerpt=_excerpt(text, exc.pos)),
                            item.where)
                 continue
             bad = [n for n in names_in(tree)
                    if scope.get(n).source in ("portfolio", "score")]
             if bad:
-                self.error(f"derive: {target} reads {bad[0]}, which is computed after derive",
+                self.error(_("derive: {target} reads {bad}, which is computed after derive").format(
+                               target=target, bad=bad[0]),
                            item.where)
                 continue
             exprs[target] = (tree, item)
@@ -108,9 +113,9 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
     # ------------------------------------------------------------------ rules
     def rules(self, scope: Scope, letters: tuple[str, ...]) -> list[Rule]:
         if len(self.m.rules) > MAX_RULES:
-            self.error(f"{len(self.m.rules):,} rules: a rule file may hold at most "
-                       f"{MAX_RULES:,} (split it, or group accounts with fields and "
-                       "\"in\" lists)", self.m.source)
+            self.error(_("{n:,} rules: a rule file may hold at most {max_rules:,} (split it, "
+                         'or group accounts with fields and "in" lists)').format(
+                           n=len(self.m.rules), max_rules=MAX_RULES), self.m.source)
             return []
         out = []
         for rule_id, item in self.m.rules.items():
@@ -126,23 +131,24 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
         ok = True
         for key in raw:
             if key not in RULE_KEYS:
-                self.error(f'rule "{rule_id}": unknown key "{key}"{did_you_mean(key, RULE_KEYS)}; '
-                           f"a rule has {', '.join(RULE_KEYS)}", at(key))
+                self.error(_('rule "{rule_id}": unknown key "{key}"{did_you_mean}; a rule has '
+                             "{list}").format(
+                               rule_id=rule_id, key=key, did_you_mean=did_you_mean(key, RULE_KEYS), list=', '.join(RULE_KEYS)), at(key))
                 ok = False
         if not _ID.match(rule_id):
-            self.error(f'rule id "{rule_id}": use letters, digits, "-", "_" or "." (at most '
-                       "80 characters, no spaces)", at("id"))
+            self.error(_('rule id "{rule_id}": use letters, digits, "-", "_" or "." (at most '
+                         "80 characters, no spaces)").format(rule_id=rule_id), at("id"))
             ok = False
         when = raw.get("when")
         if isinstance(when, bool):
             when = "true" if when else "false"
         if "when" not in raw or when is None:
-            self.error(f'rule "{rule_id}": add "when:" with a condition, e.g. '
-                       "when: distance_km >= 600", at("when") if "when" in raw else item.where)
+            self.error(_('rule "{rule_id}": add "when:" with a condition, e.g. when: '
+                         "distance_km >= 600").format(rule_id=rule_id), at("when") if "when" in raw else item.where)
             return None
         if not isinstance(when, (str, int, float)):
-            self.error(f'rule "{rule_id}": when is one condition written as text, e.g. '
-                       "when: distance_km >= 600 and status == \"prospect\"", at("when"))
+            self.error(_('rule "{rule_id}": when is one condition written as text, e.g. when: '
+                         'distance_km >= 600 and status == "prospect"').format(rule_id=rule_id), at("when"))
             return None
         when = str(when)
         condition = normal = None
@@ -152,31 +158,35 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
             text_names = {n for n in names_in(condition) if scope.get(n).kind == TEXT}
             normal = normal_form(condition, text_names)
             if alternatives(normal) > MAX_ALTERNATIVES:
-                self.error(f'rule "{rule_id}": this condition has {alternatives(normal):,} '
-                           f"alternatives (\"or\" and \"in\" choices multiplied through "
-                           f'"and"); the rules engine takes at most {MAX_ALTERNATIVES}: split '
-                           "it into several rules", at("when"))
+                self.error(_('rule "{rule_id}": this condition has {alternatives:,} '
+                             'alternatives ("or" and "in" choices multiplied through "and"); '
+                             "the rules engine takes at most {max_alternatives}: split it into "
+                             "several rules").format(
+                               rule_id=rule_id, alternatives=alternatives(normal), max_alternatives=MAX_ALTERNATIVES), at("when"))
                 ok = False
             for hint in hints:
-                self.warn(f'rule "{rule_id}": {hint.message}', at("when"))
+                self.warn(_('rule "{rule_id}": {message}').format(
+                              rule_id=rule_id, message=hint.message), at("when"))
         except (SyntaxProblem, TypeProblem) as exc:
-            self.error(f'rule "{rule_id}": {exc.message} (at "{_excerpt(when, exc.pos)}")',
+            self.error(_('rule "{rule_id}": {message} (at "{excerpt}")').format(
+                           rule_id=rule_id, message=exc.message, excerpt=_excerpt(when, exc.pos)),
                        _line_in(raw, "when", src, when, exc.pos))
             ok = False
         why = raw.get("why")
         if not isinstance(why, str) or not why.strip():
-            self.error(f'rule "{rule_id}": add "why:" with one sentence a rep will read, e.g. '
-                       "why: No salesperson within 600 km.", at("why") if "why" in raw
+            self.error(_('rule "{rule_id}": add "why:" with one sentence a rep will read, e.g. '
+                         "why: No salesperson within 600 km.").format(rule_id=rule_id), at("why") if "why" in raw
                        else item.where)
             ok = False
         priority = raw.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 1000:
-            self.error(f'rule "{rule_id}": priority must be a whole number from -1000 to 1000',
+            self.error(_('rule "{rule_id}": priority must be a whole number from -1000 to 1000').format(
+                           rule_id=rule_id),
                        at("priority"))
             ok = False
         enabled = raw.get("enabled", True)
         if not isinstance(enabled, bool):
-            self.error(f'rule "{rule_id}": enabled is true or false', at("enabled"))
+            self.error(_('rule "{rule_id}": enabled is true or false').format(rule_id=rule_id), at("enabled"))
             ok = False
         actions = self.then(rule_id, raw, src, scope, letters)
         if actions is None or not ok:
@@ -190,24 +200,25 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
         if then is None:
             then = LineDict()
         if not isinstance(then, LineDict):
-            self.error(f'rule "{rule_id}": then must list actions, e.g. then: {{flag: '
-                       "inaccessible, cap: C}", where)
+            self.error(_('rule "{rule_id}": then must list actions, e.g. then: {{flag: '
+                         "inaccessible, cap: C}}").format(rule_id=rule_id), where)
             return None
         out, ok = [], True
         for name, value in then.items():
             at = f"{src}:{then.line_of(name)}" if then.lines else where
             action = self.actions.get(name)
             if action is None:
-                self.error(f'rule "{rule_id}": unknown action "{name}"'
-                           f"{did_you_mean(name, self.actions)}; the actions are "
-                           f"{', '.join(sorted(self.actions))}", at)
+                self.error(_('rule "{rule_id}": unknown action "{name}"{did_you_mean}; the '
+                             "actions are {list}").format(
+                               rule_id=rule_id, name=name, did_you_mean=did_you_mean(name, self.actions), list=', '.join(sorted(self.actions))), at)
                 ok = False
                 continue
             try:
                 checked = action.check(value)
                 self.context_check(name, checked, scope, letters)
             except ValueError as exc:
-                self.error(f'rule "{rule_id}": {name}: {exc}', at)
+                self.error(_('rule "{rule_id}": {name}: {error}').format(
+                               rule_id=rule_id, name=name, error=exc), at)
                 ok = False
                 continue
             out.append((name, checked))
@@ -228,7 +239,7 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
                 info = scope.get(field_name)
                 if info is None or info.source in ("score", "portfolio") or field_name == "id":
                     hint = scope.suggest(field_name) if info is None else None
-                    extra = f" (did you mean {hint}?)" if hint else ""
+                    extra = _(" (did you mean {name}?)").format(name=hint) if hint else ""
                     why = ("cannot be set by a rule" if info is not None or field_name == "id"
                            else "is not a known field")
                     raise ValueError(f'"{field_name}" {why}{extra}')
@@ -250,9 +261,9 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
         weights = self.weights()
         for name, table in tables.items():
             if not weights.get(name):
-                self.notice(f"tables: {name} has no weight, so it shows in the column "
-                            f'"Score: {name}" but counts for nothing in the score; give it one '
-                            f"under weights: (e.g. weights: {{{name}: 20}})", table.where)
+                self.notice(_('tables: {name} has no weight, so it shows in the column "Score: '
+                              '{name}" but counts for nothing in the score; give it one under '
+                              "weights: (e.g. weights: {{{name}: 20}})").format(name=name), table.where)
         params = self.params()
         categories = self.categories()
         letters = (categories or DEFAULT_CATEGORIES).letters
@@ -290,12 +301,12 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
             field_name = self.catalogue.match(name) if name not in extra else name
             if field_name is None:
                 hint = self.catalogue.suggest(name)
-                more = f" (did you mean {hint}?)" if hint else " (potentiel fields lists them)"
-                self.error(f'columns: unknown field "{name}"{more}', item.where)
+                more = _(" (did you mean {name}?)").format(name=hint) if hint else _(" (potentiel fields lists them)")
+                self.error(_('columns: unknown field "{name}"{more}').format(name=name, more=more), item.where)
                 continue
             if not isinstance(item.value, str) or not item.value.strip():
-                self.error(f"columns: {name} needs the header of a column, as text "
-                           f'(e.g. {name}: "CA HT 2025")', item.where)
+                self.error(_("columns: {name} needs the header of a column, as text (e.g. "
+                             '{name}: "CA HT 2025")').format(name=name), item.where)
                 continue
             out[field_name] = item.value.strip()
         return out
@@ -345,7 +356,7 @@ def _topological(exprs: dict, builder: Builder) -> list[str]:
             return True
         if state.get(target) == 1:
             loop = " → ".join([*path[path.index(target):], target])
-            builder.error(f"derive: {loop} is a loop", exprs[target][1].where)
+            builder.error(_("derive: {loop} is a loop").format(loop=loop), exprs[target][1].where)
             return False
         state[target] = 1
         for dep in sorted(names_in(exprs[target][0])):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..i18n import _
 from ..problems import Problem, UserError
 from .source import LineDict, LineList, read_yaml
 
@@ -101,7 +102,7 @@ def _err(problems: list[Problem], message: str, where: str) -> None:
 
 def _suggest(word: str, options) -> str:
     hit = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f" (did you mean {hit[0]}?)" if hit else ""
+    return _(" (did you mean {name}?)").format(name=hit[0]) if hit else ""
 
 
 def read_chain(path: Path) -> list[tuple[Path, str, LineDict]]:
@@ -113,16 +114,16 @@ def read_chain(path: Path) -> list[tuple[Path, str, LineDict]]:
     while True:
         source = display(current)
         if not current.is_file():
-            raise UserError(Problem(f"no rule file {source}", where_from, "error"))
+            raise UserError(Problem(_("no rule file {source}").format(source=source), where_from, "error"))
         data = read_yaml(current, source)
         if data is None or (isinstance(data, LineDict) and not data):
             raise UserError(Problem(
-                "the file has nothing in it (it is empty, blank or only comments): write at "
-                'least one key, e.g. "extends: default" and the weights or rules that differ',
+                _("the file has nothing in it (it is empty, blank or only comments): write at "
+                  'least one key, e.g. "extends: default" and the weights or rules that differ'),
                 f"{source}:1", "error"))
         if not isinstance(data, LineDict):
-            raise UserError(Problem("a rule file is a set of keys (extends, weights, rules…), "
-                                    "not a single value or a list", f"{source}:1", "error"))
+            raise UserError(Problem(_("a rule file is a set of keys (extends, weights, "
+                                      "rules…), not a single value or a list"), f"{source}:1", "error"))
         seen.append(current)
         chain.append((current, source, data))
         if "extends" not in data:
@@ -130,22 +131,24 @@ def read_chain(path: Path) -> list[tuple[Path, str, LineDict]]:
         target = data["extends"]
         where = f"{source}:{data.line_of('extends')}"
         if not isinstance(target, str) or not target.strip():
-            raise UserError(Problem('extends names another rule file, e.g. "extends: default"',
+            raise UserError(Problem(_('extends names another rule file, e.g. "extends: default"'),
                                     where, "error"))
         candidates = resolve_extends(target.strip(), current)
         found = next((c.resolve() for c in candidates if c.is_file()), None)
         if found is None:
             tried = " or ".join(display(c) for c in dict.fromkeys(candidates))
-            raise UserError(Problem(f'extends "{target}": no such rule file (looked for '
-                                    f"{tried})", where, "error"))
+            raise UserError(Problem(_('extends "{target}": no such rule file (looked for '
+                                      "{tried})").format(target=target, tried=tried), where, "error"))
         if found == current:
-            raise UserError(Problem(f'extends "{target}": a rule file cannot extend itself',
+            raise UserError(Problem(_('extends "{target}": a rule file cannot extend itself').format(
+                                        target=target),
                                     where, "error"))
         if found in seen:
             loop = " → ".join(display(p) for p in [*seen, found])
-            raise UserError(Problem(f"extends makes a loop: {loop}", where, "error"))
+            raise UserError(Problem(_("extends makes a loop: {loop}").format(loop=loop), where, "error"))
         if len(chain) >= MAX_CHAIN:
-            raise UserError(Problem(f"extends goes more than {MAX_CHAIN} files deep", where,
+            raise UserError(Problem(_("extends goes more than {max_chain} files deep").format(
+                                        max_chain=MAX_CHAIN), where,
                                     "error"))
         current = found
         where_from = where
@@ -155,9 +158,9 @@ def read_chain(path: Path) -> list[tuple[Path, str, LineDict]]:
 
 def merge_chain(chain: list[tuple[Path, str, LineDict]]) -> Merged:
     """Merge the files of a chain (root first) into one `Merged`."""
-    path, source, _ = chain[-1]
+    path, source, _parent = chain[-1]
     merged = Merged(path=path, source=source, files=[p for p, _, _ in reversed(chain)])
-    for depth, (_, src, data) in enumerate(chain):
+    for depth, (_path, src, data) in enumerate(chain):
         _merge_file(merged, src, data, own=depth == len(chain) - 1)
     return merged
 
@@ -215,8 +218,9 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
         replaced = _merge_list(merged.rules, rules, "rules", "id", src, at("rules"), problems)
         for ident, old in replaced:
             merged.notices.append(Problem(
-                f'rule "{ident}" replaces the inherited rule "{ident}" ({old.where}): only this '
-                "one applies; give it another id to keep both", merged.rules[ident].where,
+                _('rule "{ident}" replaces the inherited rule "{ident}" ({where}): only this '
+                  "one applies; give it another id to keep both").format(
+                    ident=ident, where=old.where), merged.rules[ident].where,
                 "notice"))
     tests = data.get("tests")
     if tests is not None and own:

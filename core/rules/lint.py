@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from ..categories import DEFAULT_CATEGORIES
+from ..i18n import _
 from ..problems import Problem
 from .logic import Hidden
 from .model import Rule, RuleSet
@@ -195,24 +196,25 @@ def lint(ruleset: RuleSet) -> list[Problem]:
 
     for r in rules:
         if never_fires(r):
-            out.append(Problem(f'rule "{r.id}" can never fire: its condition "{r.when}" '
-                               "cannot be true for any account", r.where, "warning"))
+            out.append(Problem(_('rule "{id}" can never fire: its condition "{when}" cannot be '
+                                 "true for any account").format(id=r.id, when=r.when), r.where, "warning"))
     by_condition: dict[Node, Rule] = {}
     for r in rules:
         # Normal forms compare (and hash) without positions: equal means same meaning.
         first = by_condition.setdefault(r.normal, r)
         if first is not r:
-            out.append(Problem(f"rule {at(r)} has the same condition as rule {at(first)}: "
-                               "merge them, or make the conditions differ", r.where, "warning"))
+            out.append(Problem(_("rule {at} has the same condition as rule {at2}: merge them, "
+                                 "or make the conditions differ").format(at=at(r), at2=at(first)), r.where, "warning"))
     candidates = [r for r in rules if any(r.action(k) for k in _PAIR_ACTIONS)]
     if len(candidates) > MAX_PAIR_RULES:
-        out.append(Problem(f"{len(candidates):,} rules cap, floor, force, set or score: too "
-                           "many to check which of them can clash", ruleset.source, "warning"))
+        out.append(Problem(_("{n:,} rules cap, floor, force, set or score: too many to check "
+                             "which of them can clash").format(n=len(candidates)), ruleset.source, "warning"))
         return out
     for a, b in combinations(candidates, 2):
         issues = _disagreements(a, b, letters)
         if issues and can_overlap(a, b):
-            out.append(Problem(f"rules {at(a)} and {at(b)} can fire on the same account and "
-                               f"disagree: {'; '.join(issues)}", a.where, "warning"))
+            out.append(Problem(_("rules {at} and {at2} can fire on the same account and "
+                                 "disagree: {list}").format(
+                                   at=at(a), at2=at(b), list='; '.join(issues)), a.where, "warning"))
     return out
 

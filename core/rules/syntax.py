@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterator, Union
 
+from ..i18n import _, ngettext
+
 MAX_CONDITION_CHARS = 2_000
 MAX_DEPTH = 40
 
@@ -286,25 +288,29 @@ def tokenize(text: str) -> list[Token]:
         if not m:
             ch = text[pos]
             if ch in _SIGNS:
-                raise SyntaxProblem(f'"{ch}" is not allowed here: write {_SIGNS[ch]}', pos)
+                raise SyntaxProblem(_('"{ch}" is not allowed here: write {signs}').format(
+                                        ch=ch, signs=_SIGNS[ch]), pos)
             if ch == "%" and tokens and tokens[-1].kind == "num":
-                raise SyntaxProblem(f'write {tokens[-1].text}% with no space before "%"', pos)
+                raise SyntaxProblem(_('write {text}% with no space before "%"').format(
+                                        text=tokens[-1].text), pos)
             if ch in "\"'":
-                raise SyntaxProblem("this text is not closed: add the closing quote", pos)
-            raise SyntaxProblem(f'"{ch}" cannot be used in a condition', pos)
+                raise SyntaxProblem(_("this text is not closed: add the closing quote"), pos)
+            raise SyntaxProblem(_('"{ch}" cannot be used in a condition').format(ch=ch), pos)
         kind = m.lastgroup
         raw = m.group()
         if kind == "num":
             if m.end() < len(text) and (text[m.end()].isalpha() or text[m.end()] == "_"):
-                raise SyntaxProblem(f'"{raw}{text[m.end()]}…" is neither a number nor a '
-                                    "name (a name cannot start with a digit)", pos)
+                raise SyntaxProblem(_('"{raw}{text}…" is neither a number nor a name (a name '
+                                      "cannot start with a digit)").format(
+                                        raw=raw, text=text[m.end()]), pos)
             digits = raw.rstrip("%")
             if "__" in digits or digits.endswith("_") or "_." in digits or "._" in digits:
-                raise SyntaxProblem(f'"{raw}" is not a number: put "_" only between digits',
+                raise SyntaxProblem(_('"{raw}" is not a number: put "_" only between digits').format(
+                                        raw=raw),
                                     pos)
             value = float(digits.replace("_", ""))
             if value > 1e300:
-                raise SyntaxProblem(f'"{raw}" is too large a number', pos)
+                raise SyntaxProblem(_('"{raw}" is too large a number').format(raw=raw), pos)
             tokens.append(Token("num", raw, pos, value))
         elif kind == "str":
             body = raw[1:-1]
@@ -318,7 +324,8 @@ def tokenize(text: str) -> list[Token]:
                 tokens.append(Token("name", raw, pos, raw))
         elif kind == "op":
             if raw in _MISTAKES:
-                raise SyntaxProblem(f'"{raw}" is not allowed here: {_MISTAKES[raw]}', pos)
+                raise SyntaxProblem(_('"{raw}" is not allowed here: {mistakes}').format(
+                                        raw=raw, mistakes=_MISTAKES[raw]), pos)
             tokens.append(Token("op", raw, pos, raw))
         pos = m.end()
     tokens.append(Token("end", "", len(text)))
@@ -354,13 +361,14 @@ class _Parser:
 
     def fail(self, expected: str) -> SyntaxProblem:
         tok = self.tok
-        return SyntaxProblem(f"expected {expected}, found {self.describe(tok)}", tok.pos)
+        return SyntaxProblem(_("expected {expected}, found {describe}").format(
+                                 expected=expected, describe=self.describe(tok)), tok.pos)
 
     def enter(self, pos: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise SyntaxProblem(f"too deeply nested (more than {MAX_DEPTH} levels): split it "
-                                "into several rules", pos)
+            raise SyntaxProblem(_("too deeply nested (more than {max_depth} levels): split it "
+                                  "into several rules").format(max_depth=MAX_DEPTH), pos)
 
     # grammar
     def parse(self) -> Node:
@@ -371,8 +379,9 @@ class _Parser:
             if tok.kind in ("num", "str", "name", "kw") or tok.value in ("(", "["):
                 what = ('an operator ("and", "or", a comparison)' if not self.arithmetic_only
                         else "an operator (+ - * /)")
-                raise SyntaxProblem(f"expected {what} before {self.describe(tok)}", tok.pos)
-            raise SyntaxProblem(f"unexpected {self.describe(tok)}", tok.pos)
+                raise SyntaxProblem(_("expected {what} before {describe}").format(
+                                        what=what, describe=self.describe(tok)), tok.pos)
+            raise SyntaxProblem(_("unexpected {describe}").format(describe=self.describe(tok)), tok.pos)
         return node
 
     def number_mistakes(self, tok: Token) -> None:
@@ -384,8 +393,8 @@ class _Parser:
                 tok.pos == prev.pos + len(prev.text) and \
                 self.tokens[self.i + 1].pos == tok.pos + 1:
             nxt = self.tokens[self.i + 1]
-            raise SyntaxProblem(f'write {prev.text}.{nxt.text} with a decimal point, not a '
-                                "comma", prev.pos)
+            raise SyntaxProblem(_("write {text}.{text2} with a decimal point, not a comma").format(
+                                    text=prev.text, text2=nxt.text), prev.pos)
         if tok.kind == "num" and re.fullmatch(r"\d{3}%?", tok.text) and \
                 re.fullmatch(r"\d{1,3}", prev.text) and \
                 not self.text[prev.pos + len(prev.text):tok.pos].strip():
@@ -394,9 +403,9 @@ class _Parser:
                                                                     self.tokens[j + 1].text):
                 j += 1
             digits = "".join(t.text for t in self.tokens[self.i - 1:j + 1])
-            raise SyntaxProblem(f"a number cannot hold spaces: write {digits} (or "
-                                f"{digits[:len(prev.text)]}_{'_'.join(t.text for t in self.tokens[self.i:j + 1])}"
-                                ")", prev.pos)
+            raise SyntaxProblem(_("a number cannot hold spaces: write {digits} (or "
+                                  "{digits2}_{list})").format(
+                                    digits=digits, digits2=digits[:len(prev.text)], list='_'.join(t.text for t in self.tokens[self.i:j + 1])), prev.pos)
 
     def or_(self) -> Node:
         start = self.tok.pos
@@ -431,8 +440,7 @@ class _Parser:
             right = self.sum_()
             nxt = self.tok
             if nxt.kind == "op" and nxt.value in COMPARISONS:
-                raise SyntaxProblem("comparisons cannot be chained: write "
-                                    '"a < x and x < b"', nxt.pos)
+                raise SyntaxProblem(_('comparisons cannot be chained: write "a < x and x < b"'), nxt.pos)
             return Cmp(tok.value, left, right, tok.pos)
         if self.at("kw", "in"):
             self.take()
@@ -450,8 +458,8 @@ class _Parser:
                 self.take()
             if self.tok.kind != "str":
                 if self.tok.kind == "name":
-                    raise SyntaxProblem(f'text goes in quotes: write {TEXT_TESTS[op]} '
-                                        f'"{self.tok.text}"', self.tok.pos)
+                    raise SyntaxProblem(_('text goes in quotes: write {text_tests} "{text}"').format(
+                                            text_tests=TEXT_TESTS[op], text=self.tok.text), self.tok.pos)
                 raise self.fail(f'a quoted text after "{TEXT_TESTS[op]}"')
             value = self.take()
             return TextTest(op, left, Str(value.value, value.pos), tok.pos)
@@ -509,8 +517,8 @@ class _Parser:
                 return self.call(tok)
             if self.at("op", "("):
                 known = ", ".join(sorted(FUNCTIONS))
-                raise SyntaxProblem(f'"{tok.text}" is not a function (the functions are '
-                                    f"{known})", tok.pos)
+                raise SyntaxProblem(_('"{text}" is not a function (the functions are {known})').format(
+                                        text=tok.text, known=known), tok.pos)
             return Name(tok.value, tok.pos)
         if self.at("op", "("):
             self.take()
@@ -523,7 +531,8 @@ class _Parser:
             self.take()
             return node
         if tok.kind == "kw":
-            raise SyntaxProblem(f'"{tok.text}" is a keyword and cannot start a value here',
+            raise SyntaxProblem(_('"{text}" is a keyword and cannot start a value here').format(
+                                    text=tok.text),
                                 tok.pos)
         raise self.fail("a field name, a number or a quoted text")
 
@@ -550,8 +559,10 @@ class _Parser:
             want = (f"{least}" if least == most else f"{least} to {most}")
             example = {"if": "if(distance_km > 600, 0, 10)", "min": "min(revenue, 5000)",
                        "max": "max(revenue, revenue_n1)"}.get(func, f"{func}(revenue)")
-            raise SyntaxProblem(f"{func} takes {want} value{'s' if most > 1 else ''} "
-                                f"(e.g. {example}), not {len(args)}", name.pos)
+            raise SyntaxProblem(ngettext("{func} takes {want} value (e.g. {example}), not {n}",
+                                         "{func} takes {want} values (e.g. {example}), not {n}",
+                                         most).format(func=func, want=want, example=example,
+                                                      n=len(args)), name.pos)
         return Func(func, tuple(args), name.pos)
 
     def list_(self) -> tuple:
@@ -574,7 +585,7 @@ class _Parser:
                 self.take()
                 values.append(Str(tok.value, tok.pos))
             elif tok.kind == "name" and not negative:
-                raise SyntaxProblem(f'text goes in quotes: write "{tok.text}"', tok.pos)
+                raise SyntaxProblem(_('text goes in quotes: write "{text}"').format(text=tok.text), tok.pos)
             else:
                 raise self.fail("a number or a quoted text in the list")
             if self.at("op", ","):
@@ -588,8 +599,9 @@ class _Parser:
 def parse(text: str, arithmetic_only: bool = False) -> Node:
     """Parse a condition (or, with ``arithmetic_only``, a ``derive`` expression)."""
     if len(text) > MAX_CONDITION_CHARS:
-        raise SyntaxProblem(f"too long ({len(text):,} characters, at most "
-                            f"{MAX_CONDITION_CHARS:,}): split it into several rules", 0)
+        raise SyntaxProblem(_("too long ({n:,} characters, at most {max_condition_chars:,}): "
+                              "split it into several rules").format(
+                                n=len(text), max_condition_chars=MAX_CONDITION_CHARS), 0)
     if not text.strip():
-        raise SyntaxProblem("is empty", 0)
+        raise SyntaxProblem(_("is empty"), 0)
     return _Parser(text, arithmetic_only).parse()

@@ -8,6 +8,7 @@ test runner understands, with category letters of this file and rule ids that ex
 from __future__ import annotations
 
 from ..fields import STATUS, STATUSES
+from ..i18n import _
 from ..numbers import parse_number
 from .files import Item
 from .model import RuleTest
@@ -28,7 +29,8 @@ class TestCaseChecks:
 
     def tests(self, scope: Scope, letters, rule_ids: set[str]) -> list[RuleTest]:
         if len(self.m.tests) > MAX_TESTS:
-            self.error(f"{len(self.m.tests):,} tests: at most {MAX_TESTS:,}", self.m.source)
+            self.error(_("{n:,} tests: at most {max_tests:,}").format(
+                           n=len(self.m.tests), max_tests=MAX_TESTS), self.m.source)
             return []
         out = []
         for name, item in self.m.tests.items():
@@ -44,12 +46,14 @@ class TestCaseChecks:
         ok = True
         for key in raw:
             if key not in TEST_KEYS:
-                self.error(f'test "{name}": unknown key "{key}"{did_you_mean(key, TEST_KEYS)}; a '
-                           "test has name, account and expect", at(raw, key))
+                self.error(_('test "{name}": unknown key "{key}"{did_you_mean}; a test has '
+                             "name, account and expect").format(
+                               name=name, key=key, did_you_mean=did_you_mean(key, TEST_KEYS)), at(raw, key))
                 ok = False
         account = raw.get("account")
         if not isinstance(account, LineDict):
-            self.error(f'test "{name}": add "account:" with the fields of a sample account',
+            self.error(_('test "{name}": add "account:" with the fields of a sample account').format(
+                           name=name),
                        item.where)
             return None
         values = {}
@@ -59,8 +63,9 @@ class TestCaseChecks:
             declared = self.m.fields.get(field_name)
             if f is None and declared is None:
                 hint = scope.suggest(field_name)
-                extra = f" (did you mean {hint}?)" if hint else ""
-                self.error(f'test "{name}": unknown field "{field_name}"{extra}',
+                extra = _(" (did you mean {name}?)").format(name=hint) if hint else ""
+                self.error(_('test "{name}": unknown field "{field_name}"{extra}').format(
+                               name=name, field_name=field_name, extra=extra),
                            at(account, field_name))
                 ok = False
                 continue
@@ -71,53 +76,58 @@ class TestCaseChecks:
                 try:
                     value = parse_number(str(value))
                 except ValueError:
-                    self.error(f'test "{name}": {field_name} is a number, not {value!r}',
+                    self.error(_('test "{name}": {field_name} is a number, not {value!r}').format(
+                                   name=name, field_name=field_name, value=value),
                                at(account, field_name))
                     ok = False
                     continue
             if f is not None and f.type == STATUS and str(value).strip().casefold() not in STATUSES:
-                self.error(f'test "{name}": status is {", ".join(STATUSES)}, not {value!r}',
+                self.error(_('test "{name}": status is {list}, not {value!r}').format(
+                               name=name, list=", ".join(STATUSES), value=value),
                            at(account, field_name))
                 ok = False
                 continue
             values[field_name] = value if numeric else str(value)
         expect = raw.get("expect")
         if not isinstance(expect, LineDict) or not expect:
-            self.error(f'test "{name}": add "expect:" (flags, category, category_at_most, '
-                       "score_min, fired…)", item.where)
+            self.error(_('test "{name}": add "expect:" (flags, category, category_at_most, '
+                         "score_min, fired…)").format(name=name), item.where)
             return None
         checked = {}
         for key, value in expect.items():
             where = at(expect, key)
             if key not in EXPECT_KEYS:
-                self.error(f'test "{name}": unknown expectation "{key}"'
-                           f"{did_you_mean(key, EXPECT_KEYS)}; use {', '.join(EXPECT_KEYS)}", where)
+                self.error(_('test "{name}": unknown expectation "{key}"{did_you_mean}; use '
+                             "{list}").format(
+                               name=name, key=key, did_you_mean=did_you_mean(key, EXPECT_KEYS), list=', '.join(EXPECT_KEYS)), where)
                 ok = False
                 continue
             if key in ("flags", "not_flags", "fired", "not_fired"):
                 items = value if isinstance(value, list) else [value]
                 if not all(isinstance(v, str) for v in items):
-                    self.error(f'test "{name}": {key} is a list of names', where)
+                    self.error(_('test "{name}": {key} is a list of names').format(
+                                   name=name, key=key), where)
                     ok = False
                     continue
                 if key in ("fired", "not_fired"):
                     for rid in items:
                         if rid not in rule_ids:
-                            self.error(f'test "{name}": no rule "{rid}"'
-                                       f"{did_you_mean(rid, rule_ids)}", where)
+                            self.error(_('test "{name}": no rule "{rid}"{did_you_mean}').format(
+                                           name=name, rid=rid, did_you_mean=did_you_mean(rid, rule_ids)), where)
                             ok = False
                 checked[key] = tuple(items)
             elif key.startswith("category"):
                 if not isinstance(value, str) or value.strip().upper() not in letters:
-                    self.error(f'test "{name}": {key} is a category letter '
-                               f"({', '.join(letters)}), not {value!r}", where)
+                    self.error(_('test "{name}": {key} is a category letter ({list}), not '
+                                 "{value!r}").format(
+                                   name=name, key=key, list=', '.join(letters), value=value), where)
                     ok = False
                     continue
                 checked[key] = value.strip().upper()
             else:
                 number = plain_number(value)
                 if number is None:
-                    self.error(f'test "{name}": {key} is a number', where)
+                    self.error(_('test "{name}": {key} is a number').format(name=name, key=key), where)
                     ok = False
                     continue
                 checked[key] = number

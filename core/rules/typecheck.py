@@ -14,6 +14,7 @@ import difflib
 from dataclasses import dataclass, replace
 
 from ..exact import share
+from ..i18n import _
 from .dates import to_date
 from .names import DATE, FRACTION, NO_PERCENT, NUMBER, POINTS, TEXT, NameInfo, Scope, or_list
 from .syntax import (And, Arith, Bool, Cmp, Func, In, Missing, Name, Neg, Node, Not, Num, Or,
@@ -68,12 +69,13 @@ class _Checker:
             info = self.scope.get(node.name)
             if info is None:
                 if node.name.lower() in ("score", "category", "categorie", "catégorie"):
-                    raise TypeProblem(f'"{node.name}" is computed after the rules, so a rule '
-                                      "cannot read it; a rule reads one criterion's score as "
-                                      "score.revenue, score.potential, …", node.pos)
+                    raise TypeProblem(_('"{name}" is computed after the rules, so a rule '
+                                        "cannot read it; a rule reads one criterion's score as "
+                                        "score.revenue, score.potential, …").format(name=node.name), node.pos)
                 hint = self.scope.suggest(node.name)
-                extra = f" (did you mean {hint}?)" if hint else ""
-                raise TypeProblem(f'unknown field "{node.name}"{extra}', node.pos)
+                extra = _(" (did you mean {name}?)").format(name=hint) if hint else ""
+                raise TypeProblem(_('unknown field "{name}"{extra}').format(
+                                      name=node.name, extra=extra), node.pos)
             return _Typed(node, info.kind, info.scale, info)
         if isinstance(node, Neg):
             inner = self.number(node.operand, "a minus sign")
@@ -92,8 +94,8 @@ class _Checker:
             arg = node.args[0]
             typed = self.value(arg)
             if typed.kind != DATE or not isinstance(arg, Name):
-                raise TypeProblem(f"{name} needs a date field, e.g. {name}(last_order), but "
-                                  f"{self.show(typed)}", arg.pos)
+                raise TypeProblem(_("{name} needs a date field, e.g. {name}(last_order), but "
+                                    "{show}").format(name=name, show=self.show(typed)), arg.pos)
             return _Typed(node, NUMBER, NO_PERCENT)
         if name == "if":
             cond = self.condition(node.args[0])
@@ -107,10 +109,12 @@ class _Checker:
         """An operand of arithmetic: must be a number; ``20%`` there means 0.2."""
         typed = self.value(node)
         if typed.kind == DATE:
-            raise TypeProblem(f"{what} needs numbers, but {self.show(typed)}: count days or "
-                              "months with days_since(…) or months_since(…)", node.pos)
+            raise TypeProblem(_("{what} needs numbers, but {show}: count days or months with "
+                                "days_since(…) or months_since(…)").format(
+                                  what=what, show=self.show(typed)), node.pos)
         if typed.kind != NUMBER:
-            raise TypeProblem(f"{what} needs numbers, but {self.show(typed)}", node.pos)
+            raise TypeProblem(_("{what} needs numbers, but {show}").format(
+                                  what=what, show=self.show(typed)), node.pos)
         if isinstance(typed.node, Num) and typed.node.percent:
             return Num(typed.node.value / 100, False, typed.node.pos)
         return typed.node
@@ -140,26 +144,26 @@ class _Checker:
         if isinstance(node, TextTest):
             operand = self.value(node.operand)
             if operand.kind != TEXT:
-                raise TypeProblem(f'{self.show(operand)}: "{unparse(node).split(" ")[1]}" '
-                                  "tests text", node.pos)
+                raise TypeProblem(_('{show}: "{split}" tests text').format(
+                                      show=self.show(operand), split=unparse(node).split(" ")[1]), node.pos)
             if not node.value.value.strip():
-                raise TypeProblem("an empty text always matches: write the text to look for",
+                raise TypeProblem(_("an empty text always matches: write the text to look for"),
                                   node.value.pos)
             return _Typed(replace(node, operand=operand.node), COND)
         if isinstance(node, Missing):
             if not isinstance(node.operand, Name):
-                raise TypeProblem('"is missing" applies to a field name, e.g. '
-                                  '"distance_km is missing"', node.pos)
+                raise TypeProblem(_('"is missing" applies to a field name, e.g. "distance_km '
+                                    'is missing"'), node.pos)
             self.value(node.operand)
             return _Typed(node, COND)
         typed = self.value(node)
         if typed.kind == TEXT:
             example = (f'{unparse(node)} == "{typed.info.choices[0]}"'
                        if typed.info and typed.info.choices else f'{unparse(node)} == "…"')
-            raise TypeProblem(f"{self.show(typed)}, not a condition: compare it, e.g. "
-                              f"{example}", node.pos)
-        raise TypeProblem(f"{self.show(typed)}, not a condition: compare it, e.g. "
-                          f"{unparse(node)} > 0", node.pos)
+            raise TypeProblem(_("{show}, not a condition: compare it, e.g. {example}").format(
+                                  show=self.show(typed), example=example), node.pos)
+        raise TypeProblem(_("{show}, not a condition: compare it, e.g. {unparse} > 0").format(
+                              show=self.show(typed), unparse=unparse(node)), node.pos)
 
     def compare(self, node: Cmp) -> Cmp:
         left, right = self.quoted(node.left, node.right), self.quoted(node.right, node.left)
@@ -167,18 +171,20 @@ class _Checker:
             return self.compare_dates(node, left, right)
         for side in (left, right):
             if side.kind in (COND, "bool"):
-                raise TypeProblem(f"{unparse(side.node)} is a condition: it cannot be compared "
-                                  "with ==, <, …; combine conditions with and/or/not",
+                raise TypeProblem(_("{unparse} is a condition: it cannot be compared with ==, "
+                                    "<, …; combine conditions with and/or/not").format(
+                                      unparse=unparse(side.node)),
                                   side.node.pos)
         if left.kind != right.kind:
             num, txt = (left, right) if left.kind == NUMBER else (right, left)
             fix = (f"compare it with a number, e.g. {unparse(num.node)} {node.op} 600"
                    if num.info is not None else "compare numbers with numbers")
-            raise TypeProblem(f"{self.show(num)} but {self.show(txt)}: {fix}", node.pos)
+            raise TypeProblem(_("{show} but {show2}: {fix}").format(
+                                  show=self.show(num), show2=self.show(txt), fix=fix), node.pos)
         if left.kind == TEXT:
             if node.op not in ("==", "!="):
-                raise TypeProblem(f'text can only be compared with == or != (or "in"), not '
-                                  f'"{node.op}"', node.pos)
+                raise TypeProblem(_('text can only be compared with == or != (or "in"), not '
+                                    '"{op}"').format(op=node.op), node.pos)
             self.text_value(left, right)
             self.text_value(right, left)
             return replace(node, left=left.node, right=right.node)
@@ -201,8 +207,8 @@ class _Checker:
                 except TypeProblem:
                     kind = None
                 if kind == TEXT:
-                    raise TypeProblem(f'text goes in quotes: write "{node.name}" (there is no '
-                                      f'field called {node.name})', node.pos) from None
+                    raise TypeProblem(_('text goes in quotes: write "{name}" (there is no '
+                                        "field called {name})").format(name=node.name), node.pos) from None
             raise
 
     def compare_dates(self, node: Cmp, left: _Typed, right: _Typed) -> Cmp:
@@ -214,30 +220,31 @@ class _Checker:
             elif isinstance(side.node, Str):
                 day = to_date(side.node.value)
                 if day is None:
-                    raise TypeProblem(f'"{side.node.value}" is not a date: write it as '
-                                      '"2024-12-31" (year-month-day)', side.node.pos)
+                    raise TypeProblem(_('"{value}" is not a date: write it as "2024-12-31" '
+                                        "(year-month-day)").format(value=side.node.value), side.node.pos)
                 sides.append(Num(float(day.toordinal()), False, side.node.pos))
             else:
-                raise TypeProblem(f"{self.show(other)} but {self.show(side)}: compare it with "
-                                  'a date in quotes ("2024-12-31") or today, or count days '
-                                  f"with days_since({unparse(other.node)}) > 90", node.pos)
+                raise TypeProblem(_("{show} but {show2}: compare it with a date in quotes "
+                                    '("2024-12-31") or today, or count days with '
+                                    "days_since({unparse}) > 90").format(
+                                      show=self.show(other), show2=self.show(side), unparse=unparse(other.node)), node.pos)
         return replace(node, left=sides[0], right=sides[1])
 
     def member(self, node: In) -> In:
         operand = self.value(node.operand)
         if operand.kind == DATE:
-            raise TypeProblem(f'{self.show(operand)}: compare it with <, >= … and a date in '
-                              'quotes ("2024-12-31") instead of "in"', node.pos)
+            raise TypeProblem(_("{show}: compare it with <, >= … and a date in quotes "
+                                '("2024-12-31") instead of "in"').format(show=self.show(operand)), node.pos)
         if operand.kind not in (NUMBER, TEXT):
-            raise TypeProblem(f'{self.show(operand)}: "in" needs a field on its left',
+            raise TypeProblem(_('{show}: "in" needs a field on its left').format(
+                                  show=self.show(operand)),
                               node.pos)
         values = []
         for v in node.values:
             typed = self.value(v)
             if typed.kind != operand.kind:
-                raise TypeProblem(f"{self.show(operand)} but {self.show(typed)}: put only "
-                                  f"{'texts' if operand.kind == TEXT else 'numbers'} in the "
-                                  "list", v.pos)
+                raise TypeProblem(_("{show} but {show2}: put only {value} in the list").format(
+                                      show=self.show(operand), show2=self.show(typed), value='texts' if operand.kind == TEXT else 'numbers'), v.pos)
             if operand.kind == TEXT:
                 self.text_value(typed, operand)
                 values.append(typed.node)
@@ -251,14 +258,14 @@ class _Checker:
             return
         value = const.node.value.strip().casefold()
         if not value:
-            raise TypeProblem('an empty text never matches: write "… is missing" to test a '
-                              "blank field", const.node.pos)
+            raise TypeProblem(_('an empty text never matches: write "… is missing" to test a '
+                                "blank field"), const.node.pos)
         if other.info is None or not other.info.choices or value in other.info.choices:
             return
         hit = difflib.get_close_matches(value, other.info.choices, n=1, cutoff=0.6)
         extra = f' (did you mean "{hit[0]}"?)' if hit else ""
-        raise TypeProblem(f'"{const.node.value}" is not a value of {other.info.name}'
-                          f"{extra}: it is {or_list(other.info.choices)}", const.node.pos)
+        raise TypeProblem(_('"{value}" is not a value of {name}{extra}: it is {or_list}').format(
+                              value=const.node.value, name=other.info.name, extra=extra, or_list=or_list(other.info.choices)), const.node.pos)
 
     def percent(self, typed: _Typed, other: _Typed) -> Node:
         """Resolve ``20%`` from what it is compared with."""
@@ -270,9 +277,9 @@ class _Checker:
         if other.scale in (FRACTION, "literal%"):
             # in decimal: 0.7% is 0.007 exactly (0.7 / 100 in floats is not)
             return Num(share(node.value), False, node.pos)
-        raise TypeProblem(f"{self.show(other)}, not a percentage: remove the % (a percentage "
-                          "compares with a share such as penetration, a field in percent or "
-                          "a score)", node.pos)
+        raise TypeProblem(_("{show}, not a percentage: remove the % (a percentage compares "
+                            "with a share such as penetration, a field in percent or a score)").format(
+                              show=self.show(other)), node.pos)
 
     def range_hints(self, field: _Typed, const: Node) -> None:
         if field.info is None or not isinstance(const, Num):

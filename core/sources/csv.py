@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from ..fields import Catalogue, is_output_header
+from ..i18n import N_, _
 from ..problems import Problem, UserError
 from .headers import find_header_row
 from .ownership import adopt_legacy
 from .reading import ReadingReport
 
 SEPARATORS = (";", ",", "\t", "|")  # in order of preference on a tie
-SEPARATOR_NAMES = {";": '";"', ",": '","', "\t": "tab", "|": '"|"'}
+SEPARATOR_NAMES = {";": '";"', ",": '","', "\t": N_("tab"), "|": '"|"'}
 SNIFF_RECORDS = 60
 MAX_BYTES = 1 << 30  # 1 GiB: beyond, a CSV export is not a portfolio of accounts
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d{1,3}(?:[  .]?\d{3})*,\d+\s*(?:€|%)?$")
@@ -118,16 +119,18 @@ def read_csv(path: str | Path) -> CsvRead:
     path = Path(path)
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise UserError(f"{path}: {size:,} bytes, more than the {MAX_BYTES:,} Potentiel reads "
-                        "from a CSV; split the file or keep only the accounts")
+        raise UserError(_("{path}: {size:,} bytes, more than the {max:,} Potentiel reads "
+                          "from a CSV; split the file or keep only the accounts").format(
+                              path=path, size=size, max=MAX_BYTES))
     text, codec, name = decode(path.read_bytes())
     notices: list[Problem] = []
     where = path.name
     if codec == "cp1252":
-        notices.append(Problem(f"the file is not UTF-8: read as {name} (Excel's CSV on "
-                               "Windows); if accented letters look wrong, save it as "
-                               '"CSV UTF-8" and run again', where, kind="csv-encoding"))
-    first, _, rest = text.partition("\n")
+        notices.append(Problem(_("the file is not UTF-8: read as {encoding} (Excel's CSV on "
+                                 "Windows); if accented letters look wrong, save it as "
+                                 '"CSV UTF-8" and run again').format(encoding=name), where,
+                               kind="csv-encoding"))
+    first, _nl, rest = text.partition("\n")
     m = re.match(r"^\s*sep=(.)\s*$", first)
     skipped = 0
     if m:  # Excel's "sep=;" hint line
@@ -144,8 +147,10 @@ def read_csv(path: str | Path) -> CsvRead:
                 multiline = True
             records.append([c if c.strip() else None for c in rec])
     except csv.Error as exc:
-        raise UserError(f"{path}: line {reader.line_num + skipped}: the CSV cannot be read "
-                        f"({exc}); check the quotes on that line") from None
+        raise UserError(_("{path}: line {line}: the CSV cannot be read ({error}); check the "
+                          "quotes on that line").format(path=path,
+                                                        line=reader.line_num + skipped,
+                                                        error=exc)) from None
     cells = [c for r in records[:200] for c in r if isinstance(c, str)]
     commas = sum(1 for c in cells if _DECIMAL_COMMA.match(c.strip()))
     dots = sum(1 for c in cells if _DECIMAL_DOT.match(c.strip()))
@@ -192,24 +197,28 @@ def _table(path: Path, got: CsvRead, catalogue: Catalogue | None):
     records, fmt = got.records, got.format
     header, note = find_header_row(records, catalogue or _CATALOGUE)
     if header is None:
-        raise UserError(f"{path}: no data; the file has no line with a value")
+        raise UserError(_("{path}: no data; the file has no line with a value").format(
+            path=path))
     headers = list(records[header])
     rows = records[header + 1:]
     width = max([len(headers), *(len(r) for r in rows)])
     headers += [None] * (width - len(headers))
-    how = f"{fmt.encoding_name}, separator {SEPARATOR_NAMES.get(fmt.separator, fmt.separator)}"
+    how = _("{encoding}, separator {separator}").format(
+        encoding=fmt.encoding_name,
+        separator=_(SEPARATOR_NAMES.get(fmt.separator, fmt.separator)))
     if fmt.multiline:
-        how += "; quoted cells hold line breaks: rows are counted as Excel shows the file"
+        how += _("; quoted cells hold line breaks: rows are counted as Excel shows the file")
     owned = owned_columns(headers)
     if owned:
         first = min(owned)
         got.notices.append(Problem(
-            f"the columns from \"{headers[first - 1]}\" on are Potentiel's output of an "
-            "earlier run (Score, Category, Category label …): they are rewritten, not read",
+            _('the columns from "{header}" on are Potentiel\'s output of an earlier run '
+              "(Score, Category, Category label …): they are rewritten, not read").format(
+                  header=headers[first - 1]),
             f"{path.name}!{header + 1}:{header + 1}", kind="adopted"))
     return RawTable(headers, rows, sheet=path.name, header_row=header + 1,
                     row_numbers=list(range(header + 2, header + 2 + len(rows))),
-                    owned=owned, header_note=f"{note}; read as {how}")
+                    owned=owned, header_note=_("{note}; read as {how}").format(note=note, how=how))
 
 
 def owned_columns(headers: list[Any]) -> dict[int, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from ..i18n import N_, _
 from ..problems import UserError
 
 WORKBOOK_EXTS = (".xlsx", ".xlsm")
@@ -18,19 +19,22 @@ CSV_EXTS = (".csv", ".tsv", ".txt")
 PARQUET_EXTS = (".parquet", ".pq")
 
 # What each kind is called in a message.
-_NAMES = {"xlsx": "an Excel workbook (.xlsx)", "xls": "an old Excel or encrypted workbook "
-          "(.xls / password)", "zip": "a zip archive", "parquet": "a Parquet file",
-          "html": "a web page (HTML)", "xml": "an XML file", "pdf": "a PDF document",
-          "binary": "a binary file", "text": "a text (CSV) file"}
+_NAMES = {"xlsx": N_("an Excel workbook (.xlsx)"),
+          "xls": N_("an old Excel or encrypted workbook (.xls / password)"),
+          "zip": N_("a zip archive"), "parquet": N_("a Parquet file"),
+          "html": N_("a web page (HTML)"), "xml": N_("an XML file"),
+          "pdf": N_("a PDF document"), "binary": N_("a binary file"),
+          "text": N_("a text (CSV) file")}
 
 
-def first_bytes(path: Path, n: int, what: str = "a file") -> bytes:
+def first_bytes(path: Path, n: int, what: str | None = None) -> bytes:
     """The first ``n`` bytes of ``path``. Raises `UserError` for a missing file or a folder."""
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{path}: file not found")
+        raise UserError(_("{path}: file not found").format(path=path))
     if path.is_dir():
-        raise UserError(f"{path}: is a folder, not {what}")
+        raise UserError(_("{path}: is a folder, not {what}").format(
+            path=path, what=what or _("a file")))
     with open(path, "rb") as fh:
         return fh.read(n)
 
@@ -64,7 +68,7 @@ def sniff(path: Path) -> str:
 
 
 def describe(kind: str) -> str:
-    return _NAMES.get(kind, kind)
+    return _(_NAMES[kind]) if kind in _NAMES else kind
 
 
 def source_of(path: Path) -> str:
@@ -78,33 +82,36 @@ def source_of(path: Path) -> str:
     ext = path.suffix.lower()
     kind = sniff(path)
     if kind == "empty" and ext not in WORKBOOK_EXTS:
-        raise UserError(f"{path}: the file is empty (0 bytes)")
+        raise UserError(_("{path}: the file is empty (0 bytes)").format(path=path))
     if ext in WORKBOOK_EXTS:
         # zip, xls and broken workbooks get the workbook reader's own precise messages
         if kind in ("text", "parquet"):
-            what = "if it is a CSV export" if kind == "text" else "Potentiel reads it as such"
-            raise UserError(f"{path}: named {ext} but it is {describe(kind)}, not an Excel "
-                            f"workbook; {what}, rename it "
-                            f"{path.with_suffix(_ext_for(kind)).name}")
+            what = _("if it is a CSV export") if kind == "text" else \
+                _("Potentiel reads it as such")
+            raise UserError(_("{path}: named {ext} but it is {kind}, not an Excel workbook; "
+                              "{what}, rename it {name}").format(
+                                  path=path, ext=ext, kind=describe(kind), what=what,
+                                  name=path.with_suffix(_ext_for(kind)).name))
         return "workbook"
     if ext in CSV_EXTS:
         if kind != "text":
-            hint = f"; rename it {path.with_suffix(_ext_for(kind)).name}" \
+            hint = _("; rename it {name}").format(name=path.with_suffix(_ext_for(kind)).name) \
                 if kind in ("xlsx", "parquet") else ""
-            raise UserError(f"{path}: named {ext} but it is {describe(kind)}, not a CSV text "
-                            f"file{hint}")
+            raise UserError(_("{path}: named {ext} but it is {kind}, not a CSV text "
+                              "file").format(path=path, ext=ext, kind=describe(kind)) + hint)
         return "csv"
     if ext in PARQUET_EXTS:
         if kind != "parquet":
-            hint = f"; rename it {path.with_suffix(_ext_for(kind)).name}" \
+            hint = _("; rename it {name}").format(name=path.with_suffix(_ext_for(kind)).name) \
                 if kind in ("xlsx", "text") else ""
-            raise UserError(f"{path}: named {ext} but it is {describe(kind)}, not a Parquet "
-                            f"file{hint}")
+            raise UserError(_("{path}: named {ext} but it is {kind}, not a Parquet "
+                              "file").format(path=path, ext=ext, kind=describe(kind)) + hint)
         return "parquet"
     if kind in ("text", "parquet"):
-        raise UserError(f"{path}: Potentiel reads .xlsx, .xlsm, .csv and .parquet files; this "
-                        f"one is {describe(kind)}: rename it "
-                        f"{path.with_suffix(_ext_for(kind)).name}")
+        raise UserError(_("{path}: Potentiel reads .xlsx, .xlsm, .csv and .parquet files; "
+                          "this one is {kind}: rename it {name}").format(
+                              path=path, kind=describe(kind),
+                              name=path.with_suffix(_ext_for(kind)).name))
     return "workbook"  # the workbook reader says precisely what else it is
 
 

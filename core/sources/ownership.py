@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from ..i18n import _
 from ..problems import Problem, cell_ref, column_letter
 
 PREFIX = "_Potentiel."
@@ -53,7 +54,7 @@ def mark_name(kind: str, key: str) -> str:
 def refers_to(sheet: str, row: int, col: int) -> str:
     """``='Mes comptes'!$T$1`` for a name's RefersTo."""
     ref = cell_ref(sheet, row, col)
-    sheet_part, _, addr = ref.rpartition("!")
+    sheet_part, _bang, addr = ref.rpartition("!")
     letters = column_letter(col)
     return f"={sheet_part}!${letters}${row}"
 
@@ -82,7 +83,7 @@ def parse_marks(names: Iterable[tuple[str, str | None, str | None]]) -> Marks:
             continue
         marks.any = True
         rest = name[len(PREFIX):]
-        kind, _, key = rest.partition(".")
+        kind, _dot, key = rest.partition(".")
         if not sheet or not address:
             continue
         m = _ADDRESS.match(address.split(":")[0])
@@ -101,7 +102,7 @@ def split_refers_to(text: str) -> tuple[str | None, str | None]:
     text = (text or "").strip().lstrip("=")
     if "!" not in text or "," in text:
         return None, None
-    sheet, _, addr = text.rpartition("!")
+    sheet, _bang, addr = text.rpartition("!")
     if sheet.startswith("'") and sheet.endswith("'"):
         sheet = sheet[1:-1].replace("''", "'")
     if "#REF" in sheet.upper() or "#REF" in addr.upper() or "[" in sheet:
@@ -134,8 +135,9 @@ def own_sheet_notice(wanted: str, given: str, taken: Iterable[str]) -> Problem:
     """The notice for an output sheet written under another name because the user has a
     sheet ``wanted`` (any case: the user's own spelling is named)."""
     theirs = next((t for t in taken if t.casefold() == wanted.casefold()), wanted)
-    return Problem(f'the workbook has a sheet "{theirs}" of its own; Potentiel writes its '
-                   f'{wanted} sheet as "{given}" and never touches yours', given,
+    return Problem(_('the workbook has a sheet "{theirs}" of its own; Potentiel writes its '
+                     '{wanted} sheet as "{given}" and never touches yours').format(
+                         theirs=theirs, wanted=wanted, given=given), given,
                    kind="own-sheet")
 
 

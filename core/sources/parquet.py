@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fields import Catalogue
+from ..i18n import _
 from ..problems import Problem, UserError
 from .reading import ReadingReport
 
@@ -36,15 +37,17 @@ def read_arrow(path: str | Path):
     try:
         meta = pq.read_metadata(path)
         if meta.num_rows * max(meta.num_columns, 1) > MAX_CELLS:
-            raise UserError(f"{path}: {meta.num_rows:,} rows × {meta.num_columns} columns, more "
-                            f"than the {MAX_CELLS:,} cells Potentiel reads; keep only the "
-                            "accounts' columns")
+            raise UserError(_("{path}: {rows:,} rows × {columns} columns, more than the "
+                              "{max:,} cells Potentiel reads; keep only the accounts' "
+                              "columns").format(path=path, rows=meta.num_rows,
+                                                columns=meta.num_columns, max=MAX_CELLS))
         return pq.read_table(path)
     except UserError:
         raise
     except Exception as exc:  # pyarrow's ArrowInvalid, OSError … on a damaged file
-        raise UserError(f"{path}: cannot be read as a Parquet file ({type(exc).__name__}: "
-                        f"{exc}); export it again") from None
+        raise UserError(_("{path}: cannot be read as a Parquet file ({error}); export it "
+                          "again").format(path=path, error=f"{type(exc).__name__}: {exc}")
+                        ) from None
 
 
 def owned_names(table) -> list[str]:
@@ -78,7 +81,7 @@ def read_accounts_file(path: str | Path, catalogue: Catalogue | None = None
     """The accounts of a Parquet file as a `RawTable` (typed values, None for nulls; sheet
     = the file's name, header row 1) and the choices made reading it, as `Problem`s.
     Raises `UserError` for an unreadable file."""
-    raw, notices, _ = read_table(path)
+    raw, notices, _table = read_table(path)
     return raw, notices
 
 
@@ -90,7 +93,7 @@ def read_table(path: str | Path):
     path = Path(path)
     table = read_arrow(path)
     headers = list(table.column_names)
-    rows: list[list[Any]] = [[None] * len(headers) for _ in range(table.num_rows)]
+    rows: list[list[Any]] = [[None] * len(headers) for _i in range(table.num_rows)]
     tz = False
     for j, column in enumerate(table.columns):
         values = column.to_pylist()
@@ -103,15 +106,17 @@ def read_table(path: str | Path):
     owned = {j + 1: _key(h) for j, h in enumerate(headers) if h in mine}
     notices = []
     if tz:
-        notices.append(Problem("dates with a time zone are read as their local date and time "
-                               "(the zone is dropped)", path.name, kind="parquet-timezone"))
+        notices.append(Problem(_("dates with a time zone are read as their local date and "
+                                 "time (the zone is dropped)"), path.name,
+                               kind="parquet-timezone"))
     if owned:
-        notices.append(Problem(f"{len(owned)} column(s) are Potentiel's output of an earlier run "
-                               "(the file's metadata says so): rewritten, not read", path.name,
+        notices.append(Problem(_("{n} column(s) are Potentiel's output of an earlier run "
+                                 "(the file's metadata says so): rewritten, not read").format(
+                                     n=len(owned)), path.name,
                                kind="adopted"))
     raw = RawTable(headers, rows, sheet=path.name, header_row=1, owned=owned,
-                   header_note="the column names are the header row (row 1); rows are counted "
-                               "from 2, as in a sheet")
+                   header_note=_("the column names are the header row (row 1); rows are "
+                                 "counted from 2, as in a sheet"))
     return raw, notices, table
 
 

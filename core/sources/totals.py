@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..i18n import _
+
 _TOTAL_WORDS = ("total", "totaux", "totalgeneral", "soustotal", "grandtotal", "somme", "sum",
                 "subtotal", "ensemble", "cumul", "totalht", "totalttc")
 _TOTAL_START = re.compile(r"^(sous[- ]?total|sub[- ]?total|total|grand total|somme)\b", re.I)
@@ -75,11 +77,11 @@ def total_rows(accounts: pd.DataFrame, first_col: pd.Series | None,
         first = first_col.iat[k] if first_col is not None else None
         why = None
         if is_total_label(ident):
-            why = f'the id "{ident}" reads as a total'
+            why = _('the id "{id}" reads as a total').format(id=ident)
         elif first is not None and is_total_label(first) and first != name:
-            why = f'"{first}" in the first column reads as a total'
+            why = _('"{text}" in the first column reads as a total').format(text=first)
         elif _blank(ident) and (is_total_label(name) or _strict_total(name)):
-            why = f'no id and the name "{name}" reads as a total'
+            why = _('no id and the name "{name}" reads as a total').format(name=name)
         elif money and counted >= 2 and (_blank(ident) or _strict_total(name)):
             row = amounts[k]
             known = ~np.isnan(row)
