@@ -189,7 +189,8 @@ def compute(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, weighted
     else:
         total = _imported(accounts, model.field) + points
     _outside(total, model.low, model.high, _("Score"), accounts, warnings, cell, model.field)
-    out = ModelScores(total=total.astype(float), table_points=table_points, kind=model.kind)
+    out = ModelScores(total=total.astype(float).round(9), table_points=table_points,
+                      kind=model.kind)  # 9 places: 0.3 × 600 is 180, not 179.99999999999997
     subpoints = getattr(rules, "subpoints", None) or {}
     for name, sub in (getattr(ruleset, "subscores", None) or {}).items():
         extra = subpoints.get(name)
