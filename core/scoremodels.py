@@ -188,7 +188,7 @@ def compute(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, weighted
         total = total.clip(lower=model.low)
     else:
         total = _imported(accounts, model.field) + points
-    _outside(total, model.low, model.high, _("Score"), accounts, warnings, cell, model.field)
+    _outside(total, model.low, model.high, "Score", accounts, warnings, cell, model.field)
     out = ModelScores(total=total.astype(float).round(9), table_points=table_points,
                       kind=model.kind)  # 9 places: 0.3 × 600 is 180, not 179.99999999999997
     subpoints = getattr(rules, "subpoints", None) or {}

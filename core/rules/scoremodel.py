@@ -46,13 +46,13 @@ class ScoreModelChecks:
             return ScoreModel()
         raw, where = item.value, item.where
         if isinstance(raw, str):
-            raw = LineDict({"model": raw})
+            raw = {"model": raw}
         if not isinstance(raw, dict):
             self.error("score: write score: points, score: weighted, or keys such as "
                        "{model: points, scale: 0 to 1000}", where)
             return ScoreModel()
         at = lambda key: f"{item.source}:{raw.line_of(key)}" \
-            if isinstance(raw, LineDict) and raw.lines else where  # noqa: E731
+            if isinstance(raw, LineDict) else where  # noqa: E731
         for key in raw:
             if key not in SCORE_KEYS:
                 self.error(f'score: unknown key "{key}"{did_you_mean(key, SCORE_KEYS)}; '
