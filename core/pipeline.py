@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import portfolio, text
+from . import portfolio, scoremodels, text
 from .categories import (CategorySpec, adjust, below_bands, by_bands, by_quotas, hand_edits,
                          lowest_band, read_overrides)
 from .config import Config, SettingsOverrides, apply_overrides, check_weights, read_settings
@@ -72,6 +72,7 @@ class Result:
     model_category: pd.Series | None = None
     override_header: str = ""
     sales: Any = None  # the invoice lines read (potentiel.sources.invoices.Lines), if any
+    model: Any = None  # scoremodels.ModelScores: points per table, sub-scores, cross cell
 
     @property
     def counts(self) -> dict[str, int]:
@@ -229,12 +230,14 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     if salespeople is not None and len(salespeople):
         present.add("distance_km")
         present |= {"nearest_rep", "nearest_rep_km"}
-    criteria = {**plugins.criteria, **(getattr(ruleset, "tables", None) or {})}
+    criteria = scoremodels.model_criteria(ruleset, {**plugins.criteria,
+                                                    **(getattr(ruleset, "tables", None) or {})})
     kwargs = {} if time_limit is None else {"time_limit": time_limit}
     crit = run_criteria(accounts, criteria, config.params, present, warnings, **kwargs)
-    weights = {name: float(config.weights.get(name, c.default_weight)) for name, c in criteria.items()}
+    weights = scoremodels.model_weights(ruleset, criteria, config.weights)
     # What rules see as `confidence`: the share of weight on known scores, before any rule.
-    accounts["confidence"] = weighted_score(crit.scores, weights).confidence
+    accounts["confidence"] = scoremodels.confidence(
+        ruleset, accounts, crit.scores, weighted_score(crit.scores, weights).confidence)
     # No input column is unknown, not "left out": only a weight of 0 leaves the model.
     absent_note = absent_columns_warning(criteria, crit.absent, weights, accounts["confidence"])
     if absent_note is not None:
@@ -250,9 +253,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
         else:
             accounts[fld] = values
     weighted = weighted_score(scores, weights)
-    final = weighted.score
-    if rules.points is not None:
-        final = (final + rules.points.fillna(0)).clip(0, 100)
+    model = _score_model(ruleset, raw, checked, accounts, scores, weighted, rules, warnings)
+    final = model.total
     excluded = rules.exclude.fillna(False).astype(bool) if rules.exclude is not None else \
         pd.Series(False, index=accounts.index)
     spec = config.categories
@@ -274,7 +276,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     warnings.extend(rules.problems)
     result = Result(accounts=accounts, outputs=pd.DataFrame(index=accounts.index),
                     criteria=dict(criteria), scores=replace(crit, scores=scores),
-                    weighted=replace(weighted, score=final), rules=rules, category=letters,
+                    weighted=replace(weighted, score=final, confidence=accounts["confidence"]),
+                    rules=rules, category=letters,
                     top=top, config=config, rules_name=getattr(ruleset, "name", "") or "",
                     warnings=warnings, previous_category=previous,
                     has_reps=salespeople is not None and len(salespeople) > 0,
@@ -282,8 +285,22 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     set_columns=dict(getattr(ruleset, "outputs", None) or {}),
                     override=override, model_category=model_letters, override_header=header,
                     sales=sales)
+    result.model = model
     result.outputs = build_outputs(result, excluded)
     return result
+
+
+def _score_model(ruleset: Any, raw: RawTable, checked: Validated, accounts: pd.DataFrame,
+                 scores: pd.DataFrame, weighted: Weighted, rules: RulesResult,
+                 warnings: list[Problem]) -> scoremodels.ModelScores:
+    """The score after the rules, by the rule file's model (weighted, points, imported),
+    with its sub-scores and cross (`potentiel.scoremodels`)."""
+    columns = checked.columns
+
+    def cell(pos: Any, fld: str) -> str:
+        return raw.cell(pos, columns[fld]) if fld in columns else raw.sheet
+
+    return scoremodels.compute(ruleset, accounts, scores, weighted.score, rules, warnings, cell)
 
 
 def _category_override(raw: RawTable, checked: Validated, typed: pd.Series, spec: CategorySpec,
@@ -386,8 +403,11 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     # user's input cell of that field is never written.
     for fld, header in result.set_columns.items():
         out[header] = acc[fld] if fld in acc else pd.Series(None, index=acc.index, dtype=object)
+    model_columns = scoremodels.output_columns(result.model) if result.model is not None else {}
+    out.update(model_columns)
     frame = pd.DataFrame(out, index=acc.index)
     order = [*OUTPUT_COLUMNS_HEAD, *(SCORE_PREFIX + n for n in result.criteria),
+             *model_columns,
              *OUTPUT_COLUMNS_TAIL, *(NEAREST_REP_COLUMNS if result.has_reps else ()),
              *((ROAD_KM_COLUMN,) if road else ()),
              *((LOCATED_BY_COLUMN,) if "located_by" in acc else ()),

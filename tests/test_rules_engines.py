@@ -316,6 +316,59 @@ def test_durable_rules_agrees_with_the_compiled_engine(monkeypatch_module, conds
         pd.testing.assert_series_equal(durable.set[k], compiled.set[k])
 
 
+def make_points_ruleset(conds):
+    """A points model (score: points, a points table, two sub-scores and their cross)
+    whose rules give points to the score and to the sub-scores."""
+    lines = ["fields: {last_order: date}", "score: {model: points, scale: 0 to 1000}",
+             "tables:",
+             "  size: {field: headcount, bands: [{from: 0, points: 10}, {from: 50, points: 300}],"
+             " missing: 5}",
+             "  far: {field: distance_km, bands: [{from: 0, points: -20}, {from: 600, "
+             "points: -400}]}",
+             "subscores:",
+             "  fit: {tables: [size], bands: {A: 200, B: 50, C: 0}}",
+             "  reach: {tables: [far], bands: {'1': 0, '2': -100, '3': -1000}}",
+             "cross: [fit, reach]",
+             "categories: {A: {min: 500}, B: {min: 100}, C: {min: 0}}",
+             "rules:"]
+    actions = ["{points: 150}", "{points: {fit: 70}}", "{points: -35.5}",
+               "{points: {reach: 200, score: 3}}", "{cap: C}"]
+    for i, cond in enumerate(conds):
+        lines += [f"  - id: r{i}", "    when: >-", f"      {unparse(cond)}",
+                  f"    then: {actions[i % len(actions)]}", f"    why: rule {i}"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rules" / "points.yaml"
+        path.parent.mkdir()
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return load_ruleset(path, CATALOGUE, CRITERIA)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(conditions, min_size=1, max_size=5), accounts())
+def test_points_models_agree_on_both_engines(monkeypatch_module, conds, data):
+    """Points, sub-score points, the totals, the bands and the cross: the same on durable
+    rules and the compiled engine (they are decided in the shared outcome stage)."""
+    from potentiel import scoremodels
+    table, scores = data
+    rs = make_points_ruleset(conds)
+    totals = []
+    for engine in ("durable", "compiled"):
+        res = apply_rules(rs, table, scores, engine=engine)
+        weighted = pd.Series(np.nan, index=table.index)
+        totals.append((res, scoremodels.compute(rs, table, scores, weighted, res, [])))
+    (d, dm), (c, cm) = totals
+    pd.testing.assert_series_equal(d.points, c.points)
+    assert d.subpoints.keys() == c.subpoints.keys()
+    for k in d.subpoints:
+        pd.testing.assert_series_equal(d.subpoints[k], c.subpoints[k])
+    pd.testing.assert_series_equal(dm.total, cm.total)
+    assert (dm.total >= 0).all()  # a points score starts at 0
+    for k in dm.subscores:
+        pd.testing.assert_series_equal(dm.subscores[k], cm.subscores[k])
+        pd.testing.assert_series_equal(dm.bands[k], cm.bands[k])
+    pd.testing.assert_series_equal(dm.cell, cm.cell)
+
+
 @pytest.fixture(scope="module")
 def monkeypatch_module():
     module = durable_module()

@@ -29,7 +29,7 @@ from ..problems import Problem
 from .names import CATEGORY_NAME
 from .result import RulesResult
 
-MAX_POINTS = 100.0
+MAX_POINTS = 1_000_000.0  # a weighted score takes at most 100 (checked by the file's model)
 MAX_EXAMPLES = 5  # account ids quoted in one conflict message
 
 
@@ -73,13 +73,24 @@ def _check_letter(value: Any) -> str:
     return value.strip().upper()
 
 
-def _check_points(value: Any) -> float:
+def _one_points(value: Any, what: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{value!r} is not a number of points: write e.g. points: 5 or "
-                         "points: -10")
+        raise ValueError(f"{what}{value!r} is not a number of points: write e.g. points: 5 or "
+                         "points: -10, or points: {fit: 10} for a sub-score")
     if abs(value) > MAX_POINTS:
-        raise ValueError(f"{value:g} points is too many: at most {MAX_POINTS:g} either way")
+        raise ValueError(f"{what}{value:g} points is too many: at most {MAX_POINTS:g} either "
+                         "way")
     return float(value)
+
+
+def _check_points(value: Any) -> float | dict:
+    """A number (the score's points) or {sub-score: number, …}; ``score`` in the mapping
+    names the score itself. The file's score model bounds it further (see scoremodel.py)."""
+    if isinstance(value, Mapping):
+        if not value:
+            raise ValueError("give at least one sub-score, e.g. points: {fit: 10}")
+        return {str(k): _one_points(v, f"{k}: ") for k, v in value.items()}
+    return _one_points(value)
 
 
 def _check_exclude(value: Any) -> bool:
@@ -167,8 +178,18 @@ def _finish_flag(result: RulesResult) -> None:
         result.flags = ours
 
 
-def _apply_points(result: RulesResult, mask: pd.Series, value: float, rule_id: str) -> None:
-    result.points = result.points + np.where(_bool(mask), value, 0.0)
+def _apply_points(result: RulesResult, mask: pd.Series, value: float | dict,
+                  rule_id: str) -> None:
+    m = _bool(mask)
+    if not isinstance(value, dict):
+        value = {"score": value}
+    for name, n in value.items():
+        if name == "score":
+            result.points = result.points + np.where(m, n, 0.0)
+        else:
+            before = result.subpoints.get(name)
+            before = before if before is not None else pd.Series(0.0, index=result.flags.index)
+            result.subpoints[name] = before + np.where(m, n, 0.0)
 
 
 def _apply_exclude(result: RulesResult, mask: pd.Series, value: bool, rule_id: str) -> None:

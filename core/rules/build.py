@@ -27,6 +27,7 @@ from .names import NUMBER, SCORE_PREFIX, TEXT, Scope
 from .sections import FIELD_NAME, SectionChecks, did_you_mean
 from .source import LineDict
 from .syntax import SyntaxProblem, names_in, parse, unparse
+from .scoremodel import ScoreModelChecks
 from .tables import TableChecks
 from .testcases import TestCaseChecks
 from .typecheck import TypeProblem, check_condition, check_expression
@@ -37,7 +38,7 @@ RULE_KEYS = ("id", "when", "then", "why", "priority", "enabled")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
-class Builder(SectionChecks, TableChecks, TestCaseChecks):
+class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks):
     """Collects every problem of a merged rule file, then builds the `RuleSet`."""
 
     def __init__(self, merged: Merged, catalogue: Catalogue, criteria: Mapping[str, Criterion],
@@ -256,22 +257,38 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
         extra = self.extra_fields()
         derived_names = [t for t in self.m.derive
                          if Scope(self.catalogue, self.criteria, extra).get(t) is None]
-        tables = self.tables(Scope(self.catalogue, self.criteria, extra, derived_names))
+        table_scope = Scope(self.catalogue, self.criteria, extra, derived_names)
+        every_table = self.tables(table_scope)
+        tables = {n: t for n, t in every_table.items() if t.gives != "points"}
+        point_tables = {n: t for n, t in every_table.items() if t.gives == "points"}
         self.criteria = {**self.criteria, **tables}
+        model = self.score_model(table_scope, point_tables)
+        subscores = self.subscores(table_scope, point_tables)
+        cross = self.cross(subscores)
         weights = self.weights()
+        grouped = {c for g in model.groups for c in g.shares}
         for name, table in tables.items():
-            if not weights.get(name):
+            if model.kind == "points" and name not in grouped:
+                self.notice(_("tables: {name} gives a 0–100 score but is in no group of "
+                              "score: groups, so it counts for nothing in the points; add it "
+                              "to a group, or write its bands with points:").format(name=name),
+                            table.where)
+            elif not weights.get(name) and model.kind == "weighted":
                 self.notice(_('tables: {name} has no weight, so it shows in the column "Score: '
                               '{name}" but counts for nothing in the score; give it one under '
-                              "weights: (e.g. weights: {{{name}: 20}})").format(name=name), table.where)
+                              "weights: (e.g. weights: {{{name}: 20}})").format(name=name),
+                            table.where)
         params = self.params()
         categories = self.categories()
+        if model.kind != "weighted":
+            self.check_scale(model, categories)
         letters = (categories or DEFAULT_CATEGORIES).letters
         base = Scope(self.catalogue, self.criteria, extra)
         derived_targets = [t for t in self.m.derive if base.get(t) is None]
         scope = Scope(self.catalogue, self.criteria, extra, derived_targets)
         derivations, derive_reads = self.derivations(scope, base)
         rules = self.rules(scope, letters)
+        self.check_points(rules, model, subscores)
         outputs = self.outputs(self._set_fields(rules), extra)
         tests = self.tests(scope, letters, {r.id for r in rules} | set(self.m.rules))
         kinds: dict[str, str] = {}
@@ -290,7 +307,8 @@ class Builder(SectionChecks, TableChecks, TestCaseChecks):
             fields_read=fields_read, extra_fields=extra, criteria_read=criteria_read,
             kinds=kinds, hidden=[hidden[k] for k in sorted(hidden)], actions=self.actions,
             warnings=self.warnings, outputs=outputs, columns=self.columns(extra),
-            files=tuple(self.m.files), tables=tables,
+            files=tuple(self.m.files), tables=tables, score_model=model,
+            point_tables=point_tables, subscores=subscores, cross=cross,
             source=self.m.source)
 
     def columns(self, extra: dict[str, str]) -> dict[str, str]:
@@ -412,6 +430,11 @@ def content_hash(m: Merged) -> str:
         content["outputs"] = {k: _plain(v.value) for k, v in sorted(m.outputs.items())}
     if m.tables:
         content["tables"] = {k: _plain(v.value) for k, v in sorted(m.tables.items())}
+    for key in ("score", "cross"):
+        if getattr(m, key) is not None:
+            content[key] = _plain(getattr(m, key).value)
+    if m.subscores:
+        content["subscores"] = {k: _plain(v.value) for k, v in sorted(m.subscores.items())}
     if m.columns:
         content["columns"] = {k: _plain(v.value) for k, v in sorted(m.columns.items())}
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)

@@ -4,8 +4,9 @@
 the nearest enclosing folder called ``rules`` (if any), then in the shipped ``rules/``
 folder, with or without ``.yaml``: the shipped ``default`` is always found, wherever the
 file sits. The chain is read root first; then, child over parent: weights, params,
-derive, fields, outputs, tables (a whole table at a time) and each category entry merge
-(the child wins), rules append, and a rule
+derive, fields, outputs, tables (a whole table at a time), subscores (a whole sub-score
+at a time) and each category entry merge (the child wins; ``score`` and ``cross`` are
+replaced whole), rules append, and a rule
 with an inherited id replaces the inherited one (a notice says so). Tests are not inherited: they state what
 their own file means (a child that moves the distance threshold would fail its parent's
 test of it), so each file runs its own. A cycle,
@@ -26,8 +27,8 @@ from ..i18n import _
 from ..problems import Problem, UserError
 from .source import LineDict, LineList, read_yaml
 
-TOP_KEYS = ("extends", "description", "fields", "derive", "tables", "weights", "categories",
-            "params", "rules", "outputs", "columns", "tests")
+TOP_KEYS = ("extends", "description", "fields", "derive", "tables", "score", "subscores",
+            "cross", "weights", "categories", "params", "rules", "outputs", "columns", "tests")
 MAX_CHAIN = 10
 
 
@@ -73,6 +74,9 @@ class Merged:
     outputs: dict[str, Item] = field(default_factory=dict)    # field → its column header
     columns: dict[str, Item] = field(default_factory=dict)    # field → the header to read it from
     tables: dict[str, Item] = field(default_factory=dict)     # name → Item(raw table)
+    score: Item | None = None                                 # the score model (child wins)
+    subscores: dict[str, Item] = field(default_factory=dict)  # name → Item(raw sub-score)
+    cross: Item | None = None                                 # [rows, columns] (child wins)
     params: dict[str, dict[str, Item]] = field(default_factory=dict)
     categories: list[tuple[str, dict[str, Item]]] = field(default_factory=list)
     categories_where: str = ""
@@ -191,7 +195,10 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
             _err(problems, "description must be text", at("description"))
         else:
             merged.description = data["description"].strip()
-    for key in ("weights", "fields", "derive", "outputs", "columns", "tables"):
+    for key in ("score", "cross"):
+        if key in data:
+            setattr(merged, key, Item(data[key], src, data.line_of(key)))
+    for key in ("weights", "fields", "derive", "outputs", "columns", "tables", "subscores"):
         section = _mapping(data.get(key), key, at(key), problems)
         if section is None:
             continue

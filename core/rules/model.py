@@ -96,6 +96,12 @@ class RuleSet:
     files: tuple[Path, ...] = ()
     source: str = ""
     tables: dict[str, Any] = field(default_factory=dict)  # name → TableCriterion (tables:)
+    # The score model (potentiel.scoremodels): ``score:``, the points tables (gives:
+    # points, not criteria), ``subscores:`` and ``cross:``.
+    score_model: Any = None
+    point_tables: dict[str, Any] = field(default_factory=dict)
+    subscores: dict[str, Any] = field(default_factory=dict)
+    cross: Any = None
 
     @property
     def active_rules(self) -> list[Rule]:

@@ -23,7 +23,8 @@ class RulesResult:
     why:     rule id → its ``why`` text.
     set:     field → Series of values set by rules (NaN/None where no rule set it).
     score:   criterion → Series of overriding scores (NaN where no rule overrode it).
-    points:  points added to (or removed from) the weighted score (0.0 where none).
+    points:  points added to (or removed from) the score (0.0 where none).
+    subpoints: sub-score → points the rules add to it (``points: {fit: 10}``).
     cap / floor / force: category letter per account, or None.
     exclude: True for accounts a rule excluded from ranking.
     problems: errors found while applying (e.g. two conflicting forces), per account.
@@ -42,6 +43,7 @@ class RulesResult:
     set: dict[str, pd.Series] = field(default_factory=dict)
     score: dict[str, pd.Series] = field(default_factory=dict)
     points: pd.Series | None = None
+    subpoints: dict[str, pd.Series] = field(default_factory=dict)  # sub-score → its points
     cap: pd.Series | None = None
     floor: pd.Series | None = None
     force: pd.Series | None = None

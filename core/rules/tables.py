@@ -28,6 +28,11 @@ match as text comparisons do, ignoring case, accents and surrounding spaces (or 
 numbers, for a number field); two values that match the same text are an error. Every
 score is 0 to 100. A `TableCriterion` is a `Criterion` like a plugin's: weighted, shown as
 ``Score: <name>`` with a reason per account, readable by rules as ``score.<name>``.
+
+A *points table* (``gives: points``, or bands written ``{from: 1, points: 5}``) gives
+points instead: any number, negative too, never clipped, added as they are to a points
+score or a sub-score (`potentiel.scoremodels`); it is not a criterion (no weight, not
+``score.<name>``) and shows as ``Score: <name>``, the points it gave.
 """
 
 from __future__ import annotations
@@ -46,8 +51,10 @@ from .names import NUMBER, TEXT, Scope
 from .sections import did_you_mean, plain_number
 from .source import LineDict, LineList
 
-TABLE_KEYS = ("label", "description", "field", "bands", "lookup", "otherwise", "missing")
-BAND_KEYS = ("from", "below", "score")
+TABLE_KEYS = ("label", "description", "field", "gives", "bands", "lookup", "otherwise",
+              "missing")
+BAND_KEYS = ("from", "below", "score", "points")
+GIVES = ("score", "points")  # a 0–100 criterion score, or points added as they are
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -66,7 +73,7 @@ class TableCriterion(Criterion):
                  field_type: str, bands: tuple[Band, ...] = (),
                  lookup: Mapping[Any, tuple[str, float]] | None = None,
                  otherwise: float | None = None, missing: float | None = None,
-                 where: str = ""):
+                 where: str = "", gives: str = "score"):
         self.name = name
         self.label = label or name.replace("_", " ").capitalize()
         self.description = description or f"table of the rule file ({where})"
@@ -80,6 +87,7 @@ class TableCriterion(Criterion):
         self.otherwise = otherwise
         self.missing = missing
         self.where = where
+        self.gives = gives  # "score" (0–100, a criterion) or "points" (added as they are)
 
     def __repr__(self) -> str:
         return f"<Table {self.name} ({self.where})>"
@@ -143,6 +151,35 @@ class TableCriterion(Criterion):
                 scores[i] = self.otherwise
                 reasons[i] = f"{self.field} {shown}: not listed → {self.otherwise:g}"
         return scores, reasons
+
+
+MAX_TABLE_POINTS = 1_000_000
+
+
+def _gives(raw: LineDict) -> str | None:
+    """What a table gives: ``gives:`` as written, else points when a band says ``points:``."""
+    if "gives" in raw:
+        value = raw["gives"]
+        value = value.strip().casefold() if isinstance(value, str) else value
+        return value if value in GIVES else None
+    bands = raw.get("bands")
+    if isinstance(bands, LineList) and any(isinstance(b, LineDict) and "points" in b
+                                           for b in bands):
+        return "points"
+    return "score"
+
+
+def _fits(value: float | None, gives: str) -> bool:
+    if value is None:
+        return False
+    if gives == "points":
+        return abs(value) <= MAX_TABLE_POINTS
+    return 0 <= value <= 100
+
+
+def _what(gives: str) -> str:
+    return "a number of points (negative for fewer)" if gives == "points" else \
+        "a score from 0 to 100"
 
 
 def _is_otherwise(value: Any) -> bool:
@@ -217,6 +254,12 @@ class TableChecks:
             self.error(f"tables: {name} needs either bands: (ranges of a number) or lookup: "
                        "(a score per value), one of the two", where)
             return None
+        gives = _gives(raw)
+        if gives is None:
+            self.error(f"tables: {name}: gives is score (0 to 100, a weighted criterion) or "
+                       f"points (added as they are), not {raw.get('gives')!r}", at("gives"))
+            return None
+        self._gives = gives
         otherwise = self._table_score(name, raw, "otherwise")
         missing = self._table_score(name, raw, "missing")
         if otherwise is False or missing is False:
@@ -227,7 +270,7 @@ class TableChecks:
         common = dict(name=name, label=str(raw.get("label") or ""),
                       description=str(raw.get("description") or ""), field=info.name,
                       kind=info.kind, field_type=field_type, otherwise=otherwise,
-                      missing=missing, where=where)
+                      missing=missing, where=where, gives=gives)
         if has_bands:
             if info.kind != NUMBER:
                 self.error(f"tables: {name}: bands need a number field, but {info.name} is "
@@ -246,8 +289,8 @@ class TableChecks:
                 return None
             lookup_raw = raw["lookup"]
             value = plain_number(lookup_raw[row])
-            if value is None or not 0 <= value <= 100:
-                self.error(f"tables: {name}: otherwise is a score from 0 to 100, not "
+            if not _fits(value, gives):
+                self.error(f"tables: {name}: otherwise is {_what(gives)}, not "
                            f"{lookup_raw[row]!r}", f"{src}:{lookup_raw.line_of(row)}")
                 return None
             otherwise = common["otherwise"] = value
@@ -274,8 +317,8 @@ class TableChecks:
         if key not in raw:
             return None
         value = plain_number(raw[key])
-        if value is None or not 0 <= value <= 100:
-            self.error(f"tables: {name}: {key} is a score from 0 to 100, not {raw[key]!r}",
+        if not _fits(value, getattr(self, "_gives", "score")):
+            self.error(f"tables: {name}: {key} is {_what(self._gives)}, not {raw[key]!r}",
                        f"{self.m.tables[name].source}:{raw.line_of(key)}")
             return False
         return value
@@ -300,7 +343,16 @@ class TableChecks:
                     ok = False
             start = plain_number(entry.get("from"))
             below = plain_number(entry.get("below")) if "below" in entry else None
-            score = plain_number(entry.get("score"))
+            gives = getattr(self, "_gives", "score")
+            key = "points" if gives == "points" else "score"
+            if ("points" if key == "score" else "score") in entry:
+                self.error(f"tables: {name}: a band of this table gives {key}: write "
+                           f"{{from: …, {key}: …}}" + (" (or gives: points on the table, "
+                                                      "for points)" if key == "score" else ""),
+                           at)
+                ok = False
+                continue
+            score = plain_number(entry.get(key))
             if start is None:
                 self.error(f"tables: {name}: this band needs from: a number (the band starts "
                            "there, included)", at)
@@ -310,9 +362,9 @@ class TableChecks:
                 self.error(f"tables: {name}: below is a number above from ({start:g})", at)
                 ok = False
                 continue
-            if score is None or not 0 <= score <= 100:
-                self.error(f"tables: {name}: score is a number from 0 to 100, not "
-                           f"{entry.get('score')!r}", at)
+            if not _fits(score, gives):
+                self.error(f"tables: {name}: {key} is {_what(gives)}, not "
+                           f"{entry.get(key)!r}", at)
                 ok = False
                 continue
             bands.append(Band(start, below, score, line))
@@ -354,9 +406,9 @@ class TableChecks:
             if _is_otherwise(value):
                 continue  # the default row, read by `table`
             score = plain_number(score_raw)
-            if score is None or not 0 <= score <= 100:
-                self.error(f"tables: {name}: {value}: a score is a number from 0 to 100, not "
-                           f"{score_raw!r}", at)
+            gives = getattr(self, "_gives", "score")
+            if not _fits(score, gives):
+                self.error(f"tables: {name}: {value}: {_what(gives)}, not {score_raw!r}", at)
                 ok = False
                 continue
             if kind == NUMBER and plain_number(value) is None:
