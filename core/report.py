@@ -267,12 +267,26 @@ def console_summary(result: "Result", target: str = "") -> str:
 
 
 def top_accounts(result: "Result", n: int) -> str:
-    """The ``n`` best-scored accounts as a small text table."""
+    """The ``n`` best-scored accounts as a small text table; with profiles, one table per
+    profile (each is ranked in its own A–D, on its own weights)."""
+    if result.profile is None or result.profiles is None:
+        return _top_accounts(result, n, result.category.notna())
+    from .i18n import _
+    parts = []
+    for name in result.profiles.names:
+        mask = (result.profile == name) & result.category.notna()
+        if mask.any():
+            parts.append(_("Profile {profile}:").format(profile=name) + "\n"
+                         + _top_accounts(result, n, mask))
+    return "\n".join(parts)
+
+
+def _top_accounts(result: "Result", n: int, mask: pd.Series) -> str:
     acc, out = result.accounts, result.outputs
     # best category first, then score: a capped account is not shown above an A
     rank = {k: i for i, k in enumerate(result.config.categories.letters)}
     key = pd.DataFrame({"cat": result.category.map(rank).fillna(len(rank)), "score": -out["Score"]})
-    ranked = key[result.category.notna()]
+    ranked = key[mask]
     order = ranked.sort_values(["cat", "score"], na_position="last").index[:n]
     lines = [f"Top {len(order)} accounts (best category first, then highest score; accounts "
              "without a category are not listed):",
