@@ -320,3 +320,19 @@ def test_bad_profiles_are_a_user_error(tmp_path, plugins):
     path.write_text("profiles:\n  a: {when: status == \"client\"}\n", encoding="utf-8")
     with pytest.raises(UserError):
         load_ruleset(path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+
+
+def test_summary_and_matrix_per_profile(ruleset, plugins):
+    from potentiel.report import (MATRIX_PROFILE_ROW, SUMMARY_CATEGORY_ROW, matrix_blocks,
+                                  summary_blocks)
+    result, _ = _run(ruleset, plugins, "compiled")
+    blocks = summary_blocks(result)
+    assert blocks[1].row == SUMMARY_CATEGORY_ROW  # the template's chart cells are unchanged
+    rows = blocks[-1].values
+    titles = [i for i, r in enumerate(rows) if r and str(r[0]).startswith("Profile ")]
+    assert [rows[i][0] for i in titles] == ["Profile big", "Profile small"]
+    assert [rows[i][2] for i in titles] == [3, 4]
+    small = {r[0]: (r[1], r[2]) for r in rows[titles[1] + 2:titles[1] + 6]}
+    assert small == {"A": ("Go", 1), "B": ("Maybe", 1), "C": ("Later", 2), "D": ("Never", 0)}
+    grids = [b for b in matrix_blocks(result) if b.row >= MATRIX_PROFILE_ROW]
+    assert [g.values[0][0] for g in grids] == ["Accounts, profile big", "Accounts, profile small"]
