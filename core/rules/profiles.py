@@ -179,8 +179,8 @@ class ProfileChecks:
 
     def profile_categories(self, name: str, raw: Any, src: str, where: str, letters):
         if not isinstance(raw, LineDict):
-            self.error(_("profiles: {name}: categories lists the categories as the top-level "
-                         "categories: does, e.g. A: {{min: 75, label: Strategic}}").format(
+            self.error(_("profiles: {name}: categories are written as the top-level categories: "
+                         "are, e.g. A: {{min: 75, label: Strategic}}").format(
                              name=name), where)
             return None
         entries = []
