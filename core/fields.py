@@ -123,6 +123,7 @@ NEAREST_REP_COLUMNS = ("Nearest rep", "Nearest rep km")  # km: great-circle (str
 # Where accounts are located from a postal code or town, how; with a detour factor, the
 # nearest rep's distance by road as estimated (great-circle km × the factor).
 LOCATED_BY_COLUMN = "Located by"
+PROFILE_COLUMN = "Profile"  # the profile each account is ranked in (rule files with profiles:)
 ROAD_KM_COLUMN = "Nearest rep road km"
 SCORE_PREFIX = "Score: "
 
@@ -150,7 +151,8 @@ def is_output_header(header: object) -> bool:
     """True for a column Potentiel owns (it is rewritten, never read as input)."""
     h = str(header).strip()
     return (h in OUTPUT_COLUMNS_HEAD or h in OUTPUT_COLUMNS_TAIL or h in NEAREST_REP_COLUMNS
-            or h in (LOCATED_BY_COLUMN, ROAD_KM_COLUMN) or h.startswith(SCORE_PREFIX))
+            or h in (LOCATED_BY_COLUMN, ROAD_KM_COLUMN, PROFILE_COLUMN)
+            or h.startswith(SCORE_PREFIX))
 
 
 @dataclass

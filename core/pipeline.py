@@ -24,10 +24,11 @@ from .categories import (CategorySpec, adjust, below_bands, by_bands, by_quotas,
 from .config import Config, SettingsOverrides, apply_overrides, check_weights, read_settings
 from .criterion import Criterion, Derivation
 from .fields import (LOCATED_BY_COLUMN, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD,
-                     OUTPUT_COLUMNS_TAIL, ROAD_KM_COLUMN, SALESPEOPLE_FIELDS, SCORE_PREFIX,
+                     OUTPUT_COLUMNS_TAIL, PROFILE_COLUMN, ROAD_KM_COLUMN, SALESPEOPLE_FIELDS, SCORE_PREFIX,
                      Catalogue)
 from .manager import Plugins, load_plugins
 from .problems import Problem, UserError
+from .profiles import labels as profile_labels
 from .rules.result import RulesResult
 from .scoring import (CriteriaScores, Weighted, absent_columns_warning, run_criteria,
                       weighted_score)
@@ -73,6 +74,8 @@ class Result:
     override_header: str = ""
     sales: Any = None  # the invoice lines read (potentiel.sources.invoices.Lines), if any
     model: Any = None  # scoremodels.ModelScores: points per table, sub-scores, cross cell
+    profile: pd.Series | None = None  # the profile name per account (None: no profiles)
+    profiles: Any = None              # the rule file's `potentiel.profiles.ProfileSet`
 
     @property
     def counts(self) -> dict[str, int]:
@@ -235,9 +238,10 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     kwargs = {} if time_limit is None else {"time_limit": time_limit}
     crit = run_criteria(accounts, criteria, config.params, present, warnings, **kwargs)
     weights = scoremodels.model_weights(ruleset, criteria, config.weights)
+    chosen = _choose_profiles(ruleset, accounts, crit.scores)
     # What rules see as `confidence`: the share of weight on known scores, before any rule.
     accounts["confidence"] = scoremodels.confidence(
-        ruleset, accounts, crit.scores, weighted_score(crit.scores, weights).confidence)
+        ruleset, accounts, crit.scores, _weighted(crit.scores, weights, ruleset, chosen).confidence)
     # No input column is unknown, not "left out": only a weight of 0 leaves the model.
     absent_note = absent_columns_warning(criteria, crit.absent, weights, accounts["confidence"])
     if absent_note is not None:
@@ -252,18 +256,17 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
             accounts[fld] = values.where(values.notna(), accounts[fld])
         else:
             accounts[fld] = values
-    weighted = weighted_score(scores, weights)
+    weighted = _weighted(scores, weights, ruleset, chosen)
     model = _score_model(ruleset, raw, checked, accounts, scores, weighted, rules, warnings)
     final = model.total
     excluded = rules.exclude.fillna(False).astype(bool) if rules.exclude is not None else \
         pd.Series(False, index=accounts.index)
     spec = config.categories
-    if spec.mode == "quotas":
-        letters = by_quotas(final, spec, ranked=~excluded)
-    else:
-        letters = by_bands(final, spec)
+    letters = _categories(final, spec, ruleset, chosen, excluded, accounts, warnings)
     letters = adjust(letters, spec, rules.cap, rules.floor, rules.force)
     letters = letters.where(~excluded, None)
+    letters, rules = _final_stage(ruleset, accounts, scores, config, final, letters, excluded,
+                                  rules)
     model_letters = letters
     override = None
     header = ""
@@ -284,7 +287,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     derivations=derivations, reading=checked.report,
                     set_columns=dict(getattr(ruleset, "outputs", None) or {}),
                     override=override, model_category=model_letters, override_header=header,
-                    sales=sales)
+                    sales=sales, profile=chosen,
+                    profiles=getattr(ruleset, "profiles", None))
     result.model = model
     result.outputs = build_outputs(result, excluded)
     return result
@@ -362,6 +366,61 @@ def _rules_stage(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, con
     return apply_rules(ruleset, accounts, scores, engine=config.engine)
 
 
+# --- profiles and the second stage (potentiel.profiles, stage: final rules) ----------------
+
+def _choose_profiles(ruleset: Any, accounts: pd.DataFrame,
+                     scores: pd.DataFrame) -> pd.Series | None:
+    """The profile of every account (None without profiles), also ``accounts["profile"]``
+    so rules read it."""
+    profiles = getattr(ruleset, "profiles", None)
+    if profiles is None:
+        return None
+    from .profiles import PROFILE_FIELD, choose
+    chosen = choose(profiles, accounts, scores)
+    accounts[PROFILE_FIELD] = chosen
+    return chosen
+
+
+def _weighted(scores: pd.DataFrame, weights: dict[str, float], ruleset: Any,
+              chosen: pd.Series | None) -> Weighted:
+    if chosen is None:
+        return weighted_score(scores, weights)
+    from .profiles import score_by_profile
+    return score_by_profile(scores, chosen, ruleset.profiles, weights)
+
+
+def _categories(score: pd.Series, spec: CategorySpec, ruleset: Any, chosen: pd.Series | None,
+                excluded: pd.Series, accounts: pd.DataFrame,
+                warnings: list[Problem]) -> pd.Series:
+    if chosen is None:
+        if spec.mode == "quotas":
+            return by_quotas(score, spec, ranked=~excluded)
+        return by_bands(score, spec)
+    from .profiles import categorize, group_notes
+    warnings.extend(group_notes(ruleset.profiles, chosen, accounts))
+    return categorize(score, chosen, ruleset.profiles, spec, ~excluded, accounts)
+
+
+def _final_stage(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, config: Config,
+                 score: pd.Series, letters: pd.Series, excluded: pd.Series,
+                 rules: RulesResult) -> tuple[pd.Series, RulesResult]:
+    """Run the ``stage: final`` rules on the first stage's outcome; their caps, floors and
+    forces apply to the categories, their flags, Why and ``set`` join the first stage's."""
+    if ruleset is None or not ruleset.final_rules:
+        return letters, rules
+    from .rules import apply_rules
+    from .rules.engines import outcome_columns
+    from .rules.result import combine
+    top = portfolio.top_share(accounts["revenue"], config.top_share, eligible=~excluded)
+    facts = outcome_columns(accounts, score, letters, top, rules.flags, ruleset.final_kinds)
+    second = apply_rules(ruleset, facts, scores, engine=config.engine, stage="final")
+    for fld, values in second.set.items():
+        accounts[fld] = values.where(values.notna(), accounts[fld]) if fld in accounts \
+            else values
+    letters = adjust(letters, config.categories, second.cap, second.floor, second.force)
+    return letters.where(~excluded, None), combine(rules, second)
+
+
 def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     """The output columns, in DESIGN's order, with plain values (numbers, text, booleans)."""
     acc = result.accounts
@@ -369,12 +428,13 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out: dict[str, Any] = {}
     out["Score"] = result.weighted.score.round(1)
     out["Category"] = result.category
-    labels = {k: spec.label(k) for k in spec.letters}
-    label = result.category.map(labels).astype(object)
+    label = profile_labels(result.category, result.profile, result.profiles, spec)
     below = below_bands(result.weighted.score, spec) & result.category.isna() & ~excluded
     label = label.where(result.category.notna() | ~below, "Below the lowest band")
     label = label.where(result.category.notna() | below, "Not enough data")
     out["Category label"] = label.where(~excluded, "Excluded from ranking")
+    if result.profile is not None:
+        out[PROFILE_COLUMN] = result.profile
     for name in result.criteria:
         out[SCORE_PREFIX + name] = result.scores.scores[name].round(1)
     out["Potential"] = acc["potential"].round(2)
@@ -406,7 +466,8 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     model_columns = scoremodels.output_columns(result.model) if result.model is not None else {}
     out.update(model_columns)
     frame = pd.DataFrame(out, index=acc.index)
-    order = [*OUTPUT_COLUMNS_HEAD, *(SCORE_PREFIX + n for n in result.criteria),
+    order = [*OUTPUT_COLUMNS_HEAD, *((PROFILE_COLUMN,) if result.profile is not None else ()),
+             *(SCORE_PREFIX + n for n in result.criteria),
              *model_columns,
              *OUTPUT_COLUMNS_TAIL, *(NEAREST_REP_COLUMNS if result.has_reps else ()),
              *((ROAD_KM_COLUMN,) if road else ()),
@@ -682,5 +743,7 @@ def rule_test_scorer(plugins: Plugins, engine: str | None = None):
             "category": result.category.to_numpy(dtype=object),
             "score": result.weighted.score.to_numpy(dtype=float),
             "fired": list(result.rules.fired),
+            "profile": (result.profile if result.profile is not None
+                        else pd.Series(None, index=result.category.index)).to_numpy(dtype=object),
         })
     return score_accounts

@@ -102,7 +102,28 @@ def matrix_blocks(result: "Result") -> list[Block]:
     unknown = int((acc["potential_tier"].isna() | acc["penetration_tier"].isna()).sum())
     blocks.append(Block(21, 1, [["Accounts not in the matrix (potential or penetration unknown)",
                                  None, None, unknown]]))
+    # per profile, below the template's grids (its colours and chart stay on rows 1–21)
+    row = MATRIX_PROFILE_ROW
+    for name, in_profile in _profile_masks(result):
+        from .i18n import _
+        grid: list[list[Any]] = [[_("Accounts, profile {profile}").format(profile=name),
+                                  *(f"{p.capitalize()} penetration" for p in PEN_ORDER)]]
+        for pt in POT_ORDER:
+            grid.append([f"{pt.capitalize()} potential",
+                         *(int((cells[pt, pn] & in_profile).sum()) for pn in PEN_ORDER)])
+        blocks.append(Block(row, 1, grid))
+        row += len(grid) + 1
     return blocks
+
+
+MATRIX_PROFILE_ROW = 23  # the first per-profile grid (rules with profiles:)
+
+
+def _profile_masks(result: "Result") -> list[tuple[str, pd.Series]]:
+    """(profile name, its accounts) in the rule file's order; none without profiles."""
+    if getattr(result, "profile", None) is None or getattr(result, "profiles", None) is None:
+        return []
+    return [(name, result.profile == name) for name in result.profiles.names]
 
 
 def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
@@ -143,9 +164,35 @@ def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
         rep_rows.append([name, int(m.sum()), *(int((in_cat[k] & m).sum()) for k in letters),
                          round(r, 2), round(float(pot[m].sum()), 2),
                          round(r / total, 4) if total > 0 else None])
+    width = max(len(rep_header), 7)
+    rep_rows = [r + [None] * (width - len(r)) for r in
+                [*rep_rows, *_summary_by_profile(result, letters, rev, pot, total)]]
     end = SUMMARY_REP_ROW + max(previous_rows, len(rep_rows)) + 1
     blocks.append(Block(SUMMARY_REP_ROW, 1, rep_rows, clear_to_row=end, clear_cols=len(rep_header) + 2))
     return blocks
+
+
+def _summary_by_profile(result: "Result", letters: list[str], rev: pd.Series, pot: pd.Series,
+                        total: float) -> list[list[Any]]:
+    """Rows under the per-rep table (so one block clears them): per profile, a blank row,
+    a title, then its categories with its own labels, like the per-category table."""
+    from .i18n import _
+    from .profiles import spec_of
+    rows: list[list[Any]] = []
+    spec = result.config.categories
+    for name, in_profile in _profile_masks(result):
+        own = spec_of(result.profiles.get(name), spec)
+        rows += [[None], [_("Profile {profile}").format(profile=name), None,
+                          int(in_profile.sum())],
+                 ["Category", "Label", "Accounts", "Revenue", "Potential", "Share of revenue",
+                  "In Top 80%"]]
+        for k in letters:
+            m = (result.category == k) & in_profile
+            rows.append([k, own.label(k), int(m.sum()), round(float(rev[m].sum()), 2),
+                         round(float(pot[m].sum()), 2),
+                         round(float(rev[m].sum()) / total, 4) if total > 0 else None,
+                         int((m & result.top).sum())])
+    return rows
 
 
 def explain_blocks(result: "Result", pos: int, where: str = "") -> list[Block]:
@@ -270,12 +317,26 @@ def console_summary(result: "Result", target: str = "") -> str:
 
 
 def top_accounts(result: "Result", n: int) -> str:
-    """The ``n`` best-scored accounts as a small text table."""
+    """The ``n`` best-scored accounts as a small text table; with profiles, one table per
+    profile (each is ranked in its own A–D, on its own weights)."""
+    if result.profile is None or result.profiles is None:
+        return _top_accounts(result, n, result.category.notna())
+    from .i18n import _
+    parts = []
+    for name in result.profiles.names:
+        mask = (result.profile == name) & result.category.notna()
+        if mask.any():
+            parts.append(_("Profile {profile}:").format(profile=name) + "\n"
+                         + _top_accounts(result, n, mask))
+    return "\n".join(parts)
+
+
+def _top_accounts(result: "Result", n: int, mask: pd.Series) -> str:
     acc, out = result.accounts, result.outputs
     # best category first, then score: a capped account is not shown above an A
     rank = {k: i for i, k in enumerate(result.config.categories.letters)}
     key = pd.DataFrame({"cat": result.category.map(rank).fillna(len(rank)), "score": -out["Score"]})
-    ranked = key[result.category.notna()]
+    ranked = key[mask]
     order = ranked.sort_values(["cat", "score"], na_position="last").index[:n]
     lines = [f"Top {len(order)} accounts (best category first, then highest score; accounts "
              "without a category are not listed):",

@@ -18,7 +18,9 @@ def test_score_prints_the_summary(tmp_path, capsys):
     assert main(["score", str(path), "-o", str(tmp_path / "o.xlsx"), "--top", "2"]) == 0
     out = capsys.readouterr().out
     assert "Scored 2 accounts" in out and "Top 80% of revenue: 1 account(s)" in out
-    assert "Top 2 accounts (best category first, then highest score" in out and "Acme" in out
+    # one ranking per profile of the default rules: Acme is a client, Bobo a prospect
+    assert "Profile client:\nTop 1 accounts (best category first, then highest score" in out
+    assert "Profile prospect:\nTop 1 accounts" in out and "Acme" in out
 
 
 def test_usage_error_is_exit_2(capsys):

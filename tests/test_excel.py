@@ -141,7 +141,9 @@ def test_nothing_is_written_outside_outputs_and_owned_sheets(same):
         for a in actions:
             sheet = a["sheet_position"]
             if a["func"] in ("namesAdd", "nameDelete"):  # only Potentiel's markers
-                assert a["args"][0].startswith("_Potentiel.col.score."), a
+                # new output columns the template lacks: criteria, and Profile (default rules)
+                assert a["args"][0].startswith("_Potentiel.col.score.") or \
+                    a["args"][0] == "_Potentiel.col.profile", a
                 continue
             if a["func"] == "activateSheet":
                 assert a["args"] == [5]
@@ -182,7 +184,8 @@ def test_each_block_is_one_bulk_write(same):
     spans = sorted((a["start_column"], a["start_column"] + a["column_count"]) for a in table_writes)
     assert all(end < nxt for (_, end), (nxt, _) in zip(spans, spans[1:]))
     matrix = [a for a in actions if a["sheet_position"] == 3]
-    assert len(matrix) == 5  # title, three grids, the "not in the matrix" line
+    # title, three grids, the "not in the matrix" line, one grid per profile (default rules)
+    assert len(matrix) == 5 + 2
     log = [a for a in actions if a["sheet_position"] == 6]
     assert len(log) == 1 and log[0]["row_count"] == 1 and log[0]["start_row"] == 1
 
@@ -221,10 +224,11 @@ def test_new_output_columns_extend_the_table(new):
     assert outcome.ok
     written = cells_written(actions, 0)
     width = len(payload["sheets"][0]["values"][HEADER_ROW - 1])
-    assert written[(HEADER_ROW, width + 1)] == "Score: ca"
-    assert written[(HEADER_ROW, width + 2)] == "Score: rel"
+    assert written[(HEADER_ROW, width + 1)] == "Profile"  # the default rules have profiles
+    assert written[(HEADER_ROW, width + 2)] == "Score: ca"
+    assert written[(HEADER_ROW, width + 3)] == "Score: rel"
     resize = [a for a in actions if a["func"] == "resizeTable"]
-    assert resize == [{**resize[0], "args": [0, f"$A$5:${xw.utils.col_name(width + 2)}$205"]}]
+    assert resize == [{**resize[0], "args": [0, f"$A$5:${xw.utils.col_name(width + 3)}$205"]}]
     # template score columns no criterion fills (built-ins absent) are cleared, data rows only
     clears = [a for a in actions if a["func"] == "rangeClearContents" and a["sheet_position"] == 0]
     assert all(a["start_row"] + 1 == HEADER_ROW + 1 and a["row_count"] == 200 for a in clears)

@@ -172,6 +172,16 @@ EDGE_RULES = textwrap.dedent('''
         when: revenue >= potential * 0.1
         then: {points: 1}
         why: At least a tenth.
+      - id: final-a-thin
+        stage: final
+        when: category == "A" and (flag.thin_data or not top80) and profile == "client"
+        then: {flag: check-a, cap: B}
+        why: An A on thin data, or outside the top 80 %.
+      - id: final-prospect
+        stage: final
+        when: profile == "prospect" and score >= 60 and not flag.weak
+        then: {floor: B, set: {sector: "target"}}
+        why: A strong prospect.
 ''')
 
 

@@ -433,3 +433,98 @@ def test_long_lists_become_one_hidden_column(monkeypatch_module):
     for engine in ("compiled", "durable"):
         assert apply_rules(rs, table, None, engine=engine).fired.tolist() == [
             ("r0",), (), (), ()]
+
+
+# ----------------------------------------------------------------------------- profiles and stage: final
+
+LETTERS = ["A", "B", "C", "D"]
+
+
+@st.composite
+def final_atom(draw):
+    kind = draw(st.sampled_from(["score", "category", "profile", "top80", "flag", "field"]))
+    if kind == "score":
+        return Cmp(draw(st.sampled_from(OPS)), Name("score"),
+                   Num(draw(st.sampled_from([0.0, 25.0, 50.0, 60.0, 75.0, 100.0]))))
+    if kind == "category":
+        return Cmp(draw(st.sampled_from(["==", "!="])), Name("category"),
+                   Str(draw(st.sampled_from(LETTERS))))
+    if kind == "profile":
+        return Cmp(draw(st.sampled_from(["==", "!="])), Name("profile"),
+                   Str(draw(st.sampled_from(["big", "small"]))))
+    if kind in ("top80", "flag"):
+        name = Name("top80" if kind == "top80" else "flag.far_away")
+        return Not(name) if draw(st.booleans()) else name
+    return draw(atom(simple=True))
+
+
+final_conditions = st.recursive(
+    final_atom(),
+    lambda inner: st.one_of(
+        inner.map(Not),
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: Or(tuple(xs)))),
+    max_leaves=6)
+
+
+def make_staged_ruleset(profile_conds, final_conds):
+    lines = ["fields: {last_order: date}", "profiles:"]
+    for i, cond in enumerate(profile_conds):
+        lines += [f"  p{i}:", "    when: >-", f"      {unparse(cond)}"]
+    lines += ["  big:", "    when: status == \"client\"", "  small:", "    when: otherwise",
+              "rules:", "  - id: far", "    when: distance_km >= 600",
+              "    then: {flag: far-away}", "    why: far"]
+    actions = ["{flag: g}", "{cap: C}", "{floor: B}", "{force: A}", "{set: {sector: x}}"]
+    for i, cond in enumerate(final_conds):
+        lines += [f"  - id: z{i}", "    stage: final", "    when: >-", f"      {unparse(cond)}",
+                  f"    then: {actions[i % len(actions)]}", f"    why: rule {i}"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rules" / "staged.yaml"
+        path.parent.mkdir()
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return load_ruleset(path, CATALOGUE, CRITERIA)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(conditions, max_size=2), st.lists(final_conditions, min_size=1, max_size=4),
+       accounts(), st.data())
+def test_profiles_and_final_stage_agree_on_both_engines(monkeypatch_module, profile_conds,
+                                                        final_conds, data, draw):
+    from potentiel.profiles import choose
+    table, scores = data
+    rs = make_staged_ruleset(profile_conds, final_conds)
+    n = len(table)
+    # the profile: first match wins, in the shared stage; durable_rules, running the same
+    # conditions as rules, picks the same first match
+    chosen = choose(rs.profiles, table, scores)
+    frame = build_frame(table, scores, rs.profiles.kinds, list(rs.profiles.hidden))
+    conds = {f"c{j}": p.normal for j, p in enumerate(rs.profiles.profiles) if p.normal is not None}
+    program = DurableProgram(conds, list(rs.profiles.hidden), frame, n)
+    fired = monkeypatch_module.evaluate_columns(program.conditions, program.keyed_columns(), n)
+    names = rs.profiles.names
+    for i in range(n):
+        first = next((names[j] for j in range(len(names))
+                      if names[j] in ("small",) or f"c{j}" in fired[i]), None)
+        assert chosen.iloc[i] == first
+    # the second stage reads the first stage's outcome
+    table = table.assign(profile=chosen,
+                         score=[draw.draw(st.sampled_from([None, 0.0, 50.0, 60.0, 99.5]))
+                                for _ in range(n)],
+                         category=[draw.draw(st.sampled_from([None, *LETTERS])) for _ in range(n)],
+                         top80=[draw.draw(st.sampled_from([0.0, 1.0])) for _ in range(n)])
+    table["flag.far_away"] = (table["distance_km"] >= 600).astype(float)
+    durable = apply_rules(rs, table, scores, engine="durable", stage="final")
+    compiled = apply_rules(rs, table, scores, engine="compiled", stage="final")
+    for attr in ("fired", "flags", "cap", "floor", "force"):
+        pd.testing.assert_series_equal(getattr(durable, attr), getattr(compiled, attr))
+    assert durable.set.keys() == compiled.set.keys()
+    # and the compiled engine means what the conditions say (the reference interpreter)
+    records = [{k: (None if not isinstance(v, (dt.date, str)) and pd.isna(v) else v)
+                for k, v in table.iloc[i].items()} for i in range(n)]
+    for i, rec in enumerate(records):
+        rec["score.revenue"] = None if pd.isna(scores["revenue"].iloc[i]) else \
+            scores["revenue"].iloc[i]
+    for rule in rs.final_rules:
+        want = [fires(rule.condition, rec, rs.final_kinds, records, TODAY) for rec in records]
+        got = [rule.id in f for f in compiled.fired]
+        assert got == want, rule.when

@@ -22,8 +22,10 @@ from ..problems import Problem
 from .actions import LETTER_ACTIONS, RuleAction
 from .files import Item, Merged
 from .logic import MAX_ALTERNATIVES, Hidden, alternatives, hidden_columns, normal_form
-from .model import Rule, RuleSet
-from .names import NUMBER, SCORE_PREFIX, TEXT, Scope
+from ..i18n import _
+from .model import FINAL, Rule, RuleSet
+from .names import NUMBER, SCORE_PREFIX, TEXT, Scope, add_profile, final_scope
+from .profiles import ProfileChecks
 from .sections import FIELD_NAME, SectionChecks, did_you_mean
 from .source import LineDict
 from .syntax import SyntaxProblem, names_in, parse, unparse
@@ -34,11 +36,13 @@ from .typecheck import TypeProblem, check_condition, check_expression
 from .values import build_frame, evaluate_number
 
 MAX_RULES = 10_000
-RULE_KEYS = ("id", "when", "then", "why", "priority", "enabled")
+RULE_KEYS = ("id", "when", "then", "why", "priority", "enabled", "stage")
+STAGES = ("first", FINAL)
+FINAL_ACTIONS = ("flag", "cap", "floor", "force", "set")  # what a final-stage rule may do
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
-class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks):
+class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks, ProfileChecks):
     """Collects every problem of a merged rule file, then builds the `RuleSet`."""
 
     def __init__(self, merged: Merged, catalogue: Catalogue, criteria: Mapping[str, Criterion],
@@ -119,17 +123,44 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks):
                            n=len(self.m.rules), max_rules=MAX_RULES), self.m.source)
             return []
         out = []
+        final = []
         for rule_id, item in self.m.rules.items():
+            if isinstance(item.value, LineDict) and item.value.get("stage") == FINAL:
+                final.append((rule_id, item))
+                continue
             rule = self.rule(rule_id, item, scope, letters)
+            if rule is not None:
+                out.append(rule)
+        # The second stage reads the first stage's outcome: its flags among them.
+        flags = sorted({f for r in out if r.enabled for f in (r.action("flag") or ())})
+        self.final_scope = final_scope(scope, letters, flags)
+        for rule_id, item in final:
+            rule = self.rule(rule_id, item, self.final_scope, letters, FINAL)
             if rule is not None:
                 out.append(rule)
         return out
 
-    def rule(self, rule_id: str, item: Item, scope: Scope, letters) -> Rule | None:
+    def rule(self, rule_id: str, item: Item, scope: Scope, letters,
+             stage: str = "first") -> Rule | None:
         raw: LineDict = item.value
         src = item.source
         at = lambda key: f"{src}:{raw.line_of(key)}"  # noqa: E731
         ok = True
+        if "stage" in raw and raw["stage"] not in STAGES:
+            self.error(_('rule "{id}": stage is final (the rule runs after the categories and '
+                         "reads score, category, profile, top80 and the flags) or first (the "
+                         "default), not {value!r}").format(id=rule_id, value=raw["stage"]),
+                       at("stage"))
+            ok = False
+        if stage == FINAL and isinstance(raw.get("then"), LineDict):
+            for name in raw["then"]:
+                if name not in FINAL_ACTIONS:
+                    self.error(_('rule "{id}": a rule with stage: final may {actions}, not '
+                                 "{name} (it runs once the score is made: give points or "
+                                 "scores in a first-stage rule)").format(
+                                     id=rule_id, actions=", ".join(FINAL_ACTIONS), name=name),
+                               f"{src}:{raw['then'].line_of(name)}")
+                    ok = False
         for key in raw:
             if key not in RULE_KEYS:
                 self.error(_('rule "{rule_id}": unknown key "{key}"{did_you_mean}; a rule has '
@@ -193,7 +224,7 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks):
         if actions is None or not ok:
             return None
         return Rule(rule_id, when, condition, normal, actions, why.strip(), priority, enabled,
-                    src, item.line)
+                    src, item.line, stage)
 
     def then(self, rule_id, raw: LineDict, src, scope: Scope, letters):
         then = raw.get("then", LineDict())
@@ -287,18 +318,29 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks):
         derived_targets = [t for t in self.m.derive if base.get(t) is None]
         scope = Scope(self.catalogue, self.criteria, extra, derived_targets)
         derivations, derive_reads = self.derivations(scope, base)
+        self.top_categories = categories or DEFAULT_CATEGORIES
+        profiles = self.profiles(scope, letters)
+        if profiles is not None:
+            add_profile(scope, profiles.names)
         rules = self.rules(scope, letters)
         self.check_points(rules, model, subscores)
         outputs = self.outputs(self._set_fields(rules), extra)
         tests = self.tests(scope, letters, {r.id for r in rules} | set(self.m.rules))
         kinds: dict[str, str] = {}
         hidden: dict[str, Hidden] = {}
+        final_kinds: dict[str, str] = {}
+        final_hidden: dict[str, Hidden] = {}
         for rule in rules:
+            final = rule.stage == FINAL
             for n in names_in(rule.condition):
-                kinds[n] = scope.get(n).kind
+                (final_kinds if final else kinds)[n] = \
+                    (self.final_scope if final else scope).get(n).kind
             for h in hidden_columns(rule.normal):
-                hidden.setdefault(h.name, h)
+                (final_hidden if final else hidden).setdefault(h.name, h)
         fields_read = {n for n in kinds if not n.startswith(SCORE_PREFIX)} | derive_reads
+        if profiles is not None:
+            fields_read |= {n for n in profiles.kinds if not n.startswith(SCORE_PREFIX)}
+            fields_read.discard("profile")
         criteria_read = {n[len(SCORE_PREFIX):] for n in kinds if n.startswith(SCORE_PREFIX)}
         return RuleSet(
             path=self.m.path, name=self.m.path.stem, description=self.m.description,
@@ -309,7 +351,8 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks):
             warnings=self.warnings, outputs=outputs, columns=self.columns(extra),
             files=tuple(self.m.files), tables=tables, score_model=model,
             point_tables=point_tables, subscores=subscores, cross=cross,
-            source=self.m.source)
+            source=self.m.source, profiles=profiles, final_kinds=final_kinds,
+            final_hidden=[final_hidden[k] for k in sorted(final_hidden)])
 
     def columns(self, extra: dict[str, str]) -> dict[str, str]:
         """The ``columns:`` section: field → the header of the column to read it from (the
@@ -435,6 +478,8 @@ def content_hash(m: Merged) -> str:
             content[key] = _plain(getattr(m, key).value)
     if m.subscores:
         content["subscores"] = {k: _plain(v.value) for k, v in sorted(m.subscores.items())}
+    if m.profiles:  # a list: their order decides
+        content["profiles"] = [[k, _plain(v.value)] for k, v in m.profiles.items()]
     if m.columns:
         content["columns"] = {k: _plain(v.value) for k, v in sorted(m.columns.items())}
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)

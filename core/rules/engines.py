@@ -15,7 +15,8 @@ from ..categories import DEFAULT_CATEGORIES
 from ..problems import Problem, UserError
 from .apply import build_result
 from .compiled import fired_matrix
-from .model import RuleSet
+from .model import FINAL, RuleSet
+from .names import FLAG_PREFIX, flag_name
 from .result import RulesResult
 from .to_durable import DurableProgram
 from .values import build_frame
@@ -35,9 +36,11 @@ def _durable_module():
         return None
 
 
-def durable_fired(ruleset: RuleSet, frame, n: int, module) -> np.ndarray:
-    rules = ruleset.active_rules
-    program = DurableProgram({r.id: r.normal for r in rules}, ruleset.hidden, frame, n)
+def durable_fired(ruleset: RuleSet, frame, n: int, module, rules=None,
+                  hidden=None) -> np.ndarray:
+    rules = ruleset.active_rules if rules is None else rules
+    hidden = ruleset.hidden if hidden is None else hidden
+    program = DurableProgram({r.id: r.normal for r in rules}, hidden, frame, n)
     fired_ids = module.evaluate_columns(program.conditions, program.keyed_columns(), n) if n else []
     position = {r.id: j for j, r in enumerate(rules)}
     out = np.zeros((n, len(rules)), dtype=bool)
@@ -48,9 +51,14 @@ def durable_fired(ruleset: RuleSet, frame, n: int, module) -> np.ndarray:
 
 
 def apply_rules(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame | None = None,
-                engine: str = "durable") -> RulesResult:
+                engine: str = "durable", stage: str = "first") -> RulesResult:
     """Apply ``ruleset`` to ``accounts`` (canonical field columns) given the criterion
-    ``scores`` (one column per criterion, same index). See the module docstring."""
+    ``scores`` (one column per criterion, same index). See the module docstring.
+
+    ``stage="final"`` runs the ``stage: final`` rules instead: ``accounts`` must then also
+    carry the first stage's outcome as columns (``score``, ``category``, ``profile``,
+    ``top80`` and ``flag.<name>``, see `outcome_columns`); durable_rules runs them as a
+    second pass, on facts that carry those columns."""
     if engine not in ENGINES:
         raise UserError(Problem(f'unknown rules engine "{engine}": use durable or compiled',
                                 "", "error"))
@@ -58,8 +66,11 @@ def apply_rules(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame |
     if scores is not None and not scores.index.equals(index):
         scores = scores.reindex(index)
     n = len(index)
-    rules = ruleset.active_rules
-    frame = build_frame(accounts, scores, ruleset.kinds, ruleset.hidden)
+    final = stage == FINAL
+    rules = ruleset.final_rules if final else ruleset.active_rules
+    kinds = ruleset.final_kinds if final else ruleset.kinds
+    hidden = ruleset.final_hidden if final else ruleset.hidden
+    frame = build_frame(accounts, scores, kinds, hidden)
     notice = None
     if engine == "durable":
         module = _durable_module()
@@ -69,7 +80,7 @@ def apply_rules(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame |
             engine = "compiled"
         else:
             try:
-                fired = durable_fired(ruleset, frame, n, module)
+                fired = durable_fired(ruleset, frame, n, module, rules, hidden)
             except module.EngineUnavailable as exc:
                 notice = Problem(f"durable_rules could not run ({exc}): the rules ran on the "
                                  "compiled engine (same results)", ruleset.source, "warning")
@@ -85,13 +96,35 @@ def apply_rules(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame |
 
 
 def fired_by(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame | None,
-             engine: str) -> np.ndarray:
-    """The fired matrix alone (accounts × active rules, in id order), for cross-checks."""
-    frame = build_frame(accounts, scores, ruleset.kinds, ruleset.hidden)
+             engine: str, stage: str = "first") -> np.ndarray:
+    """The fired matrix alone (accounts × active rules of ``stage``, in id order), for
+    cross-checks."""
+    final = stage == FINAL
+    rules = ruleset.final_rules if final else ruleset.active_rules
+    hidden = ruleset.final_hidden if final else ruleset.hidden
+    frame = build_frame(accounts, scores, ruleset.final_kinds if final else ruleset.kinds,
+                        hidden)
     n = len(accounts)
     if engine == "compiled":
-        return fired_matrix([r.normal for r in ruleset.active_rules], frame, n)
+        return fired_matrix([r.normal for r in rules], frame, n)
     module = _durable_module()
     if module is None:
         raise RuntimeError("durable_rules is not available")
-    return durable_fired(ruleset, frame, n, module)
+    return durable_fired(ruleset, frame, n, module, rules, hidden)
+
+
+def outcome_columns(accounts: pd.DataFrame, score: pd.Series, category: pd.Series,
+                    top: pd.Series, flags: pd.Series, wanted=()) -> pd.DataFrame:
+    """``accounts`` with the first stage's outcome added as the columns a final-stage rule
+    reads: ``score``, ``category``, ``top80`` (1 or 0) and ``flag.<name>`` (1 or 0) for every
+    flag an account carries (``profile`` is already a column when the file has profiles)."""
+    extra = {"score": score.astype(float), "category": category.astype(object),
+             "top80": top.fillna(False).astype(bool).astype(float)}
+    carried = flags.map(lambda fs: frozenset(flag_name(f) for f in fs))
+    # every flag a final rule reads is a column, 0 where no account carries it
+    for name in sorted({n for fs in carried for n in fs} | {n for n in wanted
+                                                          if n.startswith(FLAG_PREFIX)}):
+        extra[name] = carried.map(lambda fs, n=name: 1.0 if n in fs else 0.0).astype(float)
+    columns = dict(extra)
+    out = accounts.drop(columns=[c for c in columns if c in accounts.columns])
+    return pd.concat([out, pd.DataFrame(columns, index=accounts.index)], axis=1)

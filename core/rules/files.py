@@ -6,7 +6,8 @@ folder, with or without ``.yaml``: the shipped ``default`` is always found, wher
 file sits. The chain is read root first; then, child over parent: weights, params,
 derive, fields, outputs, tables (a whole table at a time), subscores (a whole sub-score
 at a time) and each category entry merge (the child wins; ``score`` and ``cross`` are
-replaced whole), rules append, and a rule
+replaced whole), a child's ``profiles:`` replaces the parent's as a whole (their order
+decides; a notice says so), rules append, and a rule
 with an inherited id replaces the inherited one (a notice says so). Tests are not inherited: they state what
 their own file means (a child that moves the distance threshold would fail its parent's
 test of it), so each file runs its own. A cycle,
@@ -28,7 +29,8 @@ from ..problems import Problem, UserError
 from .source import LineDict, LineList, read_yaml
 
 TOP_KEYS = ("extends", "description", "fields", "derive", "tables", "score", "subscores",
-            "cross", "weights", "categories", "params", "rules", "outputs", "columns", "tests")
+            "cross", "weights", "categories", "profiles", "params", "rules", "outputs", "columns",
+            "tests")
 MAX_CHAIN = 10
 
 
@@ -77,6 +79,8 @@ class Merged:
     score: Item | None = None                                 # the score model (child wins)
     subscores: dict[str, Item] = field(default_factory=dict)  # name → Item(raw sub-score)
     cross: Item | None = None                                 # [rows, columns] (child wins)
+    profiles: dict[str, Item] = field(default_factory=dict)   # name → Item(raw profile), in order
+    profiles_where: str = ""                                  # the "profiles:" key
     params: dict[str, dict[str, Item]] = field(default_factory=dict)
     categories: list[tuple[str, dict[str, Item]]] = field(default_factory=list)
     categories_where: str = ""
@@ -220,6 +224,17 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
     cats = _mapping(data.get("categories"), "categories", at("categories"), problems)
     if cats is not None:
         _merge_categories(merged, cats, src, problems)
+    profiles = _mapping(data.get("profiles"), "profiles", at("profiles"), problems)
+    if profiles is not None:
+        if merged.profiles:  # the order matters (first match wins): the section is replaced
+            merged.notices.append(Problem(_(
+                "profiles: replaces the profiles of {file} ({names}) as a whole, since their "
+                "order decides which one an account takes").format(
+                    file=merged.profiles_where.rsplit(":", 1)[0],
+                    names=", ".join(merged.profiles)), at("profiles"), "notice"))
+        merged.profiles = {str(name): Item(value, src, profiles.line_of(name))
+                           for name, value in profiles.items()}
+        merged.profiles_where = at("profiles")
     rules = data.get("rules")
     if rules is not None:
         replaced = _merge_list(merged.rules, rules, "rules", "id", src, at("rules"), problems)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..categories import CategorySpec
+
+FINAL = "final"  # the stage of rules that read score, category, profile, top80 and flags
 from ..criterion import Derivation
 from ..problems import Problem
 from .logic import Hidden
@@ -32,6 +34,7 @@ class Rule:
     enabled: bool = True
     source: str = ""               # the file it comes from, as shown in messages
     line: int = 0
+    stage: str = "first"           # "final": runs after the categories (see FINAL)
 
     @property
     def where(self) -> str:
@@ -102,11 +105,23 @@ class RuleSet:
     point_tables: dict[str, Any] = field(default_factory=dict)
     subscores: dict[str, Any] = field(default_factory=dict)
     cross: Any = None
+    # profiles: (`potentiel.profiles.ProfileSet`), None when the file has none
+    profiles: Any = None
+    # the second stage: what its conditions read (names → kind) and its hidden columns
+    final_kinds: dict[str, str] = field(default_factory=dict)
+    final_hidden: list[Hidden] = field(default_factory=list)
 
     @property
     def active_rules(self) -> list[Rule]:
-        """Enabled rules, in id order (the order never changes an outcome)."""
-        return sorted((r for r in self.rules if r.enabled), key=lambda r: r.id)
+        """Enabled first-stage rules, in id order (the order never changes an outcome)."""
+        return sorted((r for r in self.rules if r.enabled and r.stage != FINAL),
+                      key=lambda r: r.id)
+
+    @property
+    def final_rules(self) -> list[Rule]:
+        """Enabled ``stage: final`` rules, in id order."""
+        return sorted((r for r in self.rules if r.enabled and r.stage == FINAL),
+                      key=lambda r: r.id)
 
     def rule(self, rule_id: str) -> Rule | None:
         for r in self.rules:

@@ -39,7 +39,8 @@ class NameInfo:
     kind: str                      # NUMBER, TEXT or DATE
     scale: str = NO_PERCENT        # how a written percentage reads next to it
     choices: tuple[str, ...] = ()  # allowed text values, lower case (empty: any)
-    source: str = "account"        # account, declared, derived, portfolio, score
+    source: str = "account"        # account, declared, derived, portfolio, score,
+    #                                profile, outcome (final stage), switch (true/false)
 
 
 PORTFOLIO_FIELDS: tuple[NameInfo, ...] = (
@@ -106,6 +107,8 @@ class Scope:
         return self.catalogue.suggest(name)
 
     def describe(self, info: NameInfo) -> str:
+        if info.source == SWITCH:
+            return f"{info.name} is true or false (write it alone: when: {info.name})"
         if info.source == "score":
             return f"{info.name} is a score (0–100)"
         if info.kind == DATE:
@@ -132,3 +135,37 @@ def _or_list(items: Iterable[str]) -> str:
 def or_list(items: Iterable[str]) -> str:
     """``a, b or c`` for messages."""
     return _or_list(items)
+
+
+# --- profiles and the second stage (``stage: final``) -------------------------------------
+
+FLAG_PREFIX = "flag."
+SWITCH = "switch"  # a true/false name (top80, flag.<name>): a condition on its own, 1 or 0
+
+
+def flag_name(flag: str) -> str:
+    """The name a final-stage rule reads a flag by: ``thin-data`` → ``flag.thin_data``."""
+    return FLAG_PREFIX + flag.replace("-", "_").lower()
+
+
+def add_profile(scope: Scope, names: Iterable[str]) -> None:
+    """``profile``: the account's profile, readable by rules of both stages."""
+    scope.names["profile"] = NameInfo("profile", TEXT, choices=tuple(n.lower() for n in names),
+                                      source="profile")
+
+
+def final_scope(scope: Scope, letters: Iterable[str], flags: Iterable[str]) -> Scope:
+    """What a ``stage: final`` rule reads: everything a first-stage rule reads, plus the
+    outcome of the first stage: ``score`` (0–100), ``category`` (a letter, blank when the
+    account has none), ``top80`` and one ``flag.<name>`` per flag the first stage sets
+    (true/false, written alone as a condition: ``when: top80 and not flag.thin_data``)."""
+    out = Scope.__new__(Scope)
+    out.__dict__.update(scope.__dict__)
+    out.names = dict(scope.names)
+    out.names["score"] = NameInfo("score", NUMBER, POINTS, source="outcome")
+    out.names["category"] = NameInfo("category", TEXT,
+                                     choices=tuple(x.lower() for x in letters), source="outcome")
+    out.names["top80"] = NameInfo("top80", NUMBER, source=SWITCH)
+    for f in flags:
+        out.names[flag_name(f)] = NameInfo(flag_name(f), NUMBER, source=SWITCH)
+    return out

@@ -69,3 +69,21 @@ class RulesResult:
         return cls(flags=empty, fired=empty.copy(), points=pd.Series(0.0, index=index),
                    cap=none, floor=none.copy(), force=none.copy(),
                    exclude=pd.Series(False, index=index))
+
+
+def combine(first: RulesResult, final: RulesResult) -> RulesResult:
+    """The first stage's result with the final stage's flags, fired rules, Why texts, set
+    values (a final rule's value wins where it sets one) and problems joined in; caps,
+    floors and forces stay the first stage's (the pipeline applies the final ones after)."""
+    from dataclasses import replace
+
+    def union(a: pd.Series, b: pd.Series) -> pd.Series:
+        return pd.Series([tuple(sorted(set(x) | set(y))) if y else x for x, y in zip(a, b)],
+                         index=a.index, dtype=object)
+
+    sets = dict(first.set)
+    for name, values in final.set.items():
+        sets[name] = values.where(values.notna(), sets[name]) if name in sets else values
+    return replace(first, flags=union(first.flags, final.flags),
+                   fired=union(first.fired, final.fired), why={**first.why, **final.why},
+                   set=sets, problems=[*first.problems, *final.problems])

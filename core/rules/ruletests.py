@@ -42,7 +42,7 @@ def _rows(result: Any, n: int) -> list[dict]:
                 rows.append(item)
             else:
                 rows.append({k: getattr(item, k, None)
-                             for k in ("flags", "category", "score", "fired")})
+                             for k in ("flags", "category", "score", "fired", "profile")})
     if len(rows) != n:
         raise ValueError(f"score_accounts returned {len(rows)} results for {n} accounts")
     return rows
@@ -72,6 +72,8 @@ def _check(test: RuleTest, row: dict, letters: tuple[str, ...]) -> list[str]:
         elif key == "not_fired" and set(want) & fired:
             failures.append(f"rules {sorted(set(want) & fired)} not to fire, fired "
                             f"{sorted(fired)}")
+        elif key == "profile" and str(row.get("profile") or "").lower() != want:
+            failures.append(f"profile {want}, got {row.get('profile')}")
         elif key == "category" and category != want:
             failures.append(f"category {want}, got {category}")
         elif key == "category_at_most" and (category not in rank or rank[category] < rank[want]):

@@ -123,8 +123,10 @@ class SectionChecks:
     def categories(self) -> CategorySpec | None:
         if not self.m.categories:
             return None
-        where = self.m.categories_where
-        entries = self.m.categories
+        return self.category_spec(self.m.categories, self.m.categories_where)
+
+    def category_spec(self, entries, where: str) -> CategorySpec | None:
+        """Bands or quotas from ``entries`` ([(letter, {key: Item})], best first)."""
         letters = [letter for letter, _ in entries]
         for letter, entry in entries:
             for key, item in entry.items():

@@ -7,6 +7,8 @@ test runner understands, with category letters of this file and rule ids that ex
 
 from __future__ import annotations
 
+from ..i18n import _
+
 from ..fields import STATUS, STATUSES
 from ..i18n import _
 from ..numbers import parse_number
@@ -18,7 +20,7 @@ from .source import LineDict
 
 TEST_KEYS = ("name", "account", "expect")
 EXPECT_KEYS = ("flags", "not_flags", "category", "category_at_most", "category_at_least",
-               "score_min", "score_max", "fired", "not_fired")
+               "score_min", "score_max", "fired", "not_fired", "profile")
 MAX_TESTS = 2_000
 
 
@@ -116,6 +118,16 @@ class TestCaseChecks:
                                            name=name, rid=rid, did_you_mean=did_you_mean(rid, rule_ids)), where)
                             ok = False
                 checked[key] = tuple(items)
+            elif key == "profile":
+                names = scope.get("profile").choices if scope.get("profile") else ()
+                if not isinstance(value, str) or value.strip().lower() not in names:
+                    self.error(_('test "{name}": profile is one of the profiles ({names}), not '
+                                 "{value!r}").format(name=name, names=", ".join(names) or
+                                                     _("this file has none"), value=value),
+                               where)
+                    ok = False
+                    continue
+                checked[key] = value.strip().lower()
             elif key.startswith("category"):
                 if not isinstance(value, str) or value.strip().upper() not in letters:
                     self.error(_('test "{name}": {key} is a category letter ({list}), not '

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from ..exact import share
 from ..i18n import _
 from .dates import to_date
-from .names import DATE, FRACTION, NO_PERCENT, NUMBER, POINTS, TEXT, NameInfo, Scope, or_list
+from .names import (DATE, FLAG_PREFIX, FRACTION, NO_PERCENT, NUMBER, POINTS, SWITCH, TEXT, NameInfo,
+                    Scope, or_list)
 from .syntax import (And, Arith, Bool, Cmp, Func, In, Missing, Name, Neg, Node, Not, Num, Or,
                      Str, TextTest, unparse)
 
@@ -68,10 +69,21 @@ class _Checker:
         if isinstance(node, Name):
             info = self.scope.get(node.name)
             if info is None:
-                if node.name.lower() in ("score", "category", "categorie", "catégorie"):
-                    raise TypeProblem(_('"{name}" is computed after the rules, so a rule '
-                                        "cannot read it; a rule reads one criterion's score as "
-                                        "score.revenue, score.potential, …").format(name=node.name), node.pos)
+                if node.name.lower() in ("score", "category", "categorie", "catégorie",
+                                         "top80") or node.name.startswith(FLAG_PREFIX):
+                    if node.name.startswith(FLAG_PREFIX) and self.scope.get("top80"):
+                        known = sorted(n for n in self.scope.names if n.startswith(FLAG_PREFIX))
+                        raise TypeProblem(_(
+                            'no first-stage rule sets the flag "{flag}" (flags read: {known}; '
+                            'a flag written thin-data is read as flag.thin_data)').format(
+                                flag=node.name[len(FLAG_PREFIX):],
+                                known=", ".join(known) or _("none")), node.pos)
+                    raise TypeProblem(_(
+                        '"{name}" is computed after the rules, so a rule cannot read it; a rule '
+                        "with stage: final runs after the categories and reads score, "
+                        "category, profile, top80 and the flags; a rule reads one criterion's "
+                        "score as score.revenue, score.potential, …").format(name=node.name),
+                        node.pos)
                 hint = self.scope.suggest(node.name)
                 extra = _(" (did you mean {name}?)").format(name=hint) if hint else ""
                 raise TypeProblem(_('unknown field "{name}"{extra}').format(
@@ -157,6 +169,8 @@ class _Checker:
             self.value(node.operand)
             return _Typed(node, COND)
         typed = self.value(node)
+        if typed.info is not None and typed.info.source == SWITCH and isinstance(node, Name):
+            return _Typed(Cmp("==", node, Num(1.0), node.pos), COND)  # true where it holds
         if typed.kind == TEXT:
             example = (f'{unparse(node)} == "{typed.info.choices[0]}"'
                        if typed.info and typed.info.choices else f'{unparse(node)} == "…"')
