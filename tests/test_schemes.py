@@ -39,7 +39,9 @@ ICP_FIT = {  # size + industry + revenue + country + title + department + tools 
     "P015": (75, "A"),   # 20 + 20 + 15 + 10 + 10
 }
 ODOO = {  # canada 20, pricing 30, e-mail 10, phone 10, partner 15
-    "L01": (70, "A", None), "L02": (55, "A", None), "L03": (20, "B", "Partner channel"),
+    # the direct-sales team reads the score (stage: final): 50 points and more
+    "L01": (70, "A", "Direct sales"), "L02": (55, "A", "Direct sales"),
+    "L03": (20, "B", "Partner channel"),
     "L04": (0, "C", None), "L05": (40, "B", None), "L06": (35, "B", None),
     "L07": (30, "B", None),  # "canada" in lower case still matches
     "L08": (45, "B", "Partner channel"),
