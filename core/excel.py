@@ -652,6 +652,8 @@ def recompute(book, options: Options) -> Outcome:
     # chart sheets), and its refusal must then find the workbook's cells as they were.
     for name in (MATRIX_SHEET, SUMMARY_SHEET, *sheets, READING_SHEET, LOG_SHEET):
         _sheet(book, name)
+    if _owned_sheet(book, EXPLAIN_SHEET) is not None:
+        _sheet(book, EXPLAIN_SHEET)  # named in the run's language too
     write_added_accounts(area, result)
     plan = write_outputs(area, result.outputs)
     for name, theirs in plan.clashes.items():

@@ -36,7 +36,7 @@ from .i18n import _, both, use_language
 from .layout import Placement, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
-from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET, SUMMARY_SHEET,
+from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET, SUMMARY_SHEET,
                      SUMMARY_REP_ROW, Block,
                      extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
 from .savefile import backup_path, check_target, save_atomic
@@ -192,14 +192,17 @@ class Workbook:
             return None
         return next((s for s in self.package.sheets if s.name.casefold() == have.casefold()), None)
 
-    def sheet_for(self, name: str) -> Sheet:
+    def sheet_for(self, name: str, create: bool = True) -> Sheet | None:
         """Potentiel's output sheet ``name`` (its English name, the marker's key), created
         (empty) if the workbook has none, named in the run's language (``Synthèse``) and
         renamed when it bears its name in the other language. A user's sheet of that name
         (any case, chart sheets included) is never written: Potentiel's own then gets
-        another name (``Summary (Potentiel)``)."""
+        another name (``Summary (Potentiel)``). ``create=False``: only rename (None when
+        the workbook has no such sheet)."""
         ref = self.owned_ref(name)
         wanted = _(name)
+        if ref is None and not create:
+            return None
         if ref is None:
             taken = self.package.all_sheet_names()
             new = free_name(wanted, taken)
@@ -751,6 +754,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
                 write_blocks(wb, name, blocks)
             write_blocks(wb, READING_SHEET, reading_blocks(result))
             append_log(wb, result, when)
+            wb.sheet_for(EXPLAIN_SHEET, create=False)  # named in the run's language too
             result.warnings.extend(wb.notices)
             owned, removable = _owned_parts(wb, area)
             wb.finish()
