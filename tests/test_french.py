@@ -270,3 +270,23 @@ def test_sheet_references_follow_a_rename():
     assert sheet_renamed("'Summary'!$A$1", "Summary", "Synthèse") == "'Synthèse'!$A$1"
     assert sheet_renamed("MySummary!A1+Summary!A1", "Summary", "Log") == "MySummary!A1+'Log'!A1"
     assert sheet_renamed('"Summary!A1"&Summary!A1', "Summary", "X") == '"Summary!A1"&\'X\'!A1'
+
+
+def test_the_french_quick_start_keeps_in_step_with_the_english_docs():
+    """docs/fr/demarrage.md names every command of the README's command-line section and of
+    docs/excel.md's set-up, and every Settings row by its French label."""
+    from potentiel.config import SETTINGS
+    fr = " ".join((ROOT / "docs" / "fr" / "demarrage.md").read_text(encoding="utf-8").split())
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    excel = (ROOT / "docs" / "excel.md").read_text(encoding="utf-8")
+    section = readme.split("## Recompute a workbook from the command line")[1].split(" ## ")[0]
+    commands = set(re.findall(r"potentiel (\w+)", section + excel.split("## Formulas")[0]))
+    assert {"score", "inspect", "plugins", "new"} <= commands
+    for command in commands | {"serve"}:
+        assert f"potentiel {command}" in fr, command
+    for option in re.findall(r"`(--?\w+)", section):
+        assert option in fr, option
+    for setting in SETTINGS:
+        assert f"`{setting.french}`" in fr, setting.french
+        assert f"`{setting.key}`" in readme, setting.key
+    assert "docs/fr/demarrage.md" in readme and "fr/demarrage.md" in excel
