@@ -809,9 +809,11 @@ def run_button(book, options: Options | None = None, **kw: Any) -> Outcome:
     key = parse_action(text)
     if key is None:
         choices = ", ".join(action_label(k) for k in ACTIONS)
-        return _report_error(book, "recompute", UserError(
-            f'"{text}" is not an action; choose {choices}',
-            cell_ref(active.name, cells[0].row, cells[0].column)), options)
+        with use_language(book_language(book)):
+            return _report_error(book, "recompute", UserError(
+                _('"{text}" is not an action; choose {choices}').format(text=text,
+                                                                      choices=choices),
+                cell_ref(active.name, cells[0].row, cells[0].column)), options)
     outcome = ENTRY_POINTS[key](book, options)
     if key != "recompute" and cells:
         write_block(cells[0].sheet, cells[0].row, cells[0].column, [[action_label("recompute")]])
