@@ -83,6 +83,8 @@ def english_header(header):
     for name in OUTPUT_HEADERS:
         if header == in_language(name, "fr"):
             return name
+    if header.endswith(" (fixé par les règles)"):
+        return header[:-len(" (fixé par les règles)")] + " (set by rules)"
     if header.startswith("Score : "):
         word = header[len("Score : "):]
         english = {fr: en for en, fr in CRITERION_FRENCH.items()}
