@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .i18n import N_, _
+
 
 @dataclass(frozen=True)
 class Band:
@@ -49,6 +51,12 @@ class CategorySpec:
                 return item.label
         return ""
 
+    def shown_label(self, letter: str) -> str:
+        """The label as shown in the run's language: a default label (Strategic …) is
+        translated (Stratégique …); a label of the rule file or Settings is as typed."""
+        label = self.label(letter)
+        return _(label) if label in ENGLISH_DEFAULT_LABELS else label
+
     def rank(self, letter: str) -> int:
         """0 for the best category, larger is worse."""
         return self.letters.index(letter)
@@ -56,9 +64,10 @@ class CategorySpec:
 
 DEFAULT_CATEGORIES = CategorySpec(
     "bands",
-    bands=(Band("A", 75, "Strategic"), Band("B", 50, "Important"),
-           Band("C", 25, "Medium"), Band("D", 0, "Small")),
+    bands=(Band("A", 75, N_("Strategic")), Band("B", 50, N_("Important")),
+           Band("C", 25, N_("Medium")), Band("D", 0, N_("Small"))),
 )
+ENGLISH_DEFAULT_LABELS = frozenset(b.label for b in DEFAULT_CATEGORIES.bands)
 
 
 def by_bands(score: pd.Series, spec: CategorySpec) -> pd.Series:
@@ -157,7 +166,10 @@ DEFAULT_LABELS: dict[str, tuple[str, ...]] = {
 }
 
 # What Potentiel writes in Category label when it writes no letter in Category.
-NO_CATEGORY_LABELS = ("Below the lowest band", "Not enough data", "Excluded from ranking")
+BELOW_LOWEST_BAND = N_("Below the lowest band")
+NOT_ENOUGH_DATA = N_("Not enough data")
+EXCLUDED_FROM_RANKING = N_("Excluded from ranking")
+NO_CATEGORY_LABELS = (BELOW_LOWEST_BAND, NOT_ENOUGH_DATA, EXCLUDED_FROM_RANKING)
 
 
 def _per_value(values: pd.Series, make) -> pd.Series:
@@ -242,7 +254,8 @@ def hand_edits(previous: pd.Series, label: pd.Series | None, spec: CategorySpec)
     if label is None:
         label = pd.Series(None, index=index, dtype=object)
     labels = label_letters(spec)
-    none_keys = {_key(t) for t in NO_CATEGORY_LABELS}
+    from .i18n import both
+    none_keys = {_key(t) for label in NO_CATEGORY_LABELS for t in both(label)}
 
     def said(v: object) -> object:
         # the letter the label names; "" for a no-category label; None when it proves nothing

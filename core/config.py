@@ -100,9 +100,31 @@ PLACE_SETTINGS: tuple[Setting, ...] = (
             "accessibility criterion see the distance so multiplied. Blank: 1.", "factor", None),
 )
 
-_EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS)
+# The language of every word Potentiel writes (potentiel.i18n); blank: the language of the
+# Accounts headers.
+LANGUAGE_SETTINGS: tuple[Setting, ...] = (
+    Setting("Language", "Langue",
+            "English or Français: the language of the output columns, sheets and messages. "
+            "Blank: the language of the Accounts headers.", "language", "English"),
+)
+
+_EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS)
 SETTINGS = (*SETTINGS, *_EXTRA_SETTINGS)  # every row of the template's Settings sheet
 _BY_KEY = {normalise(s.key): s for s in SETTINGS} | {normalise(s.french): s for s in SETTINGS}
+# The built-in criteria's French names: in Settings (``Poids : CA``) and in the output
+# headers of a French run (``Score : CA``). A plugin's criterion keeps its own name.
+CRITERION_FRENCH = {"revenue": "CA", "trend": "tendance", "potential": "potentiel",
+                    "penetration": "pénétration", "solvency": "solvabilité",
+                    "growth": "croissance", "prescription": "prescription",
+                    "relationship": "relation", "accessibility": "accessibilité"}
+
+
+def criterion_word(name: str) -> str:
+    """A criterion's name in the run's language (``revenue`` → ``CA`` in French)."""
+    from .i18n import language
+    return CRITERION_FRENCH.get(name, name) if language() == "fr" else name
+
+
 _WEIGHT = re.compile(r"^(weight|poids)(?P<name>[a-z0-9]+)$")
 _BAND = re.compile(r"^(band|seuil|bande|category|categorie)(?P<letter>[a-z])(min|minimum|from|minscore)?$")
 _QUOTA = re.compile(r"^(quota|share|part)(?P<letter>[a-z])$")
@@ -155,7 +177,9 @@ def read_settings(rows: Iterable[tuple[Any, Any, str]], criteria: Iterable[str] 
     cell for a value that cannot be used.
     """
     out, warnings, errors = SettingsOverrides(), [], []
-    crit = {normalise(c): c for c in criteria}
+    criteria = list(criteria)
+    crit = {normalise(CRITERION_FRENCH[c]): c for c in criteria if c in CRITERION_FRENCH}
+    crit.update({normalise(c): c for c in criteria})
     for label, value, where in rows:
         if label is None or str(label).strip() == "":
             continue
@@ -209,6 +233,13 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
                 raise UserError(_('"{value}" is not a category mode; use bands or quotas').format(
                                     value=value), where)
             out.values[setting.key] = v
+        elif setting.kind == "language":
+            from .i18n import parse_language
+            lang = parse_language(value)
+            if lang is None:
+                raise UserError(f'"{value}" is not a language Potentiel writes; type English or '
+                                "Français (en or fr)", where)
+            out.values[setting.key] = lang
         elif setting.kind == "raw":
             out.values[setting.key] = value  # read by the module that owns the setting
         else:
@@ -222,7 +253,7 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
             warnings.append(Problem(_('"{label}": no criterion named {name!r}, ignored '
                                       "(known: {list})").format(
                                         label=label, name=m.group("name"),
-                                        list=", ".join(sorted(crit.values()))), where))
+                                        list=", ".join(sorted(set(crit.values())))), where))
             return
         w = _number(value, where, _("weight of {name}").format(name=name))
         if w < 0:

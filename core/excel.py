@@ -20,6 +20,11 @@ percentages); a remote book carries none, and `potentiel.validate` guesses (and 
 `run_button` is what the workbook's button runs: RunPython cannot tell which button was
 pressed, so it reads the action cell beside the button (blank means Recompute).
 `run_remote` is what the server calls: payload in, xlwings actions out.
+
+Each entry point runs in the workbook's language (Settings ``Language`` / ``Langue``, else
+the Accounts headers: `pipeline.run_language`); Potentiel's sheets named in the other
+language are renamed (``sheet.name = …``, xlwings' ``setSheetName`` action, which Excel
+applies to the names and charts that refer to the sheet) and its columns re-headed.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mar
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
                      normalise)
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
-from .headless import sales_reading_rows
+from .headless import _named_for, _potentiel_name, sales_reading_rows
+from .i18n import _, both, language, ngettext, use_language
 from .layout import place_outputs, settings_rows
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
@@ -59,6 +65,12 @@ ACTIONS = {  # key → (English, French) as shown in the action cell's drop-down
     "explain": ("Explain", "Expliquer"),
 }
 STATUS_MAX = 1000  # characters in a status cell; the Log keeps the full text
+
+
+def action_word(key: str) -> str:
+    """The action's name in the run's language: ``Recompute`` or ``Recalculer``."""
+    en, fr = ACTIONS[key]
+    return fr if language() == "fr" else en
 
 
 def action_label(key: str) -> str:
@@ -280,7 +292,7 @@ def _owned_columns(book, sheet, header_row: int, first_col: int, headers: list[A
     marks = book_marks(book)
     if marks.any:
         return marks.columns_on(sheet.name)
-    log = next((s for s in book.sheets if s.name == LOG_SHEET), None)
+    log = next((s for s in book.sheets if s.name in both(LOG_SHEET)), None)
     has_log = False
     if log is not None:
         first = _grid(log.range((1, 1), (1, len(LOG_HEADERS))))
@@ -449,15 +461,20 @@ def _sheet(book, name: str):
     """Potentiel's output sheet ``name``, created and marked if missing. A user's sheet of
     that name is never written: Potentiel's gets another name (``Summary (Potentiel)``)."""
     sheet = _owned_sheet(book, name)
+    wanted = _(name)
+    marks = book_marks(book)
     if sheet is not None:
+        if not _named_for(sheet.name, wanted) and _potentiel_name(sheet.name, name):
+            new = free_name(wanted, [s.name for s in book.sheets if s.name != sheet.name])
+            sheet.name = new  # the language changed: Excel renames, names and charts follow
+            marks.sheets[key_of(name)] = new
         return sheet
     taken = [s.name for s in book.sheets]
-    new = free_name(name, taken)
+    new = free_name(wanted, taken)
     sheet = book.sheets.add(new, after=book.sheets[len(book.sheets) - 1])
     _created(book).add(new.casefold())
-    marks = book_marks(book)
-    if new != name:
-        marks.notices.append(own_sheet_notice(name, new, taken))
+    if new != wanted:
+        marks.notices.append(own_sheet_notice(wanted, new, taken))
     marks.sheets[key_of(name)] = new
     _mark(book, SHEET, key_of(name), new, 1, 1)
     return sheet
@@ -535,13 +552,17 @@ def _previous_rep_rows(book) -> int:
 def append_log(book, row: list[Any]) -> None:
     """The run's row under the last filled row of the Log (headers written if missing)."""
     sheet = _sheet(book, LOG_SHEET)
-    last_row, _ = _used_bounds(sheet)
+    last_row = _used_bounds(sheet)[0]
     first = _grid(sheet.range((1, 1), (max(last_row, 1), 1)))
     filled = [i + 1 for i, r in enumerate(first) if r and r[0] not in (None, "")]
+    headers = [_(h) for h in LOG_HEADERS]  # in the run's language, rewritten each time
     if not filled:
-        write_blocks(book, LOG_SHEET, finished("log", [Block(1, 1, [list(LOG_HEADERS), row])]),
+        write_blocks(book, LOG_SHEET, finished("log", [Block(1, 1, [headers, row])]),
                      SHEETS["log"])
     else:
+        now = _grid(sheet.range((1, 1), (1, len(headers))))
+        if not now or list(now[0]) != headers:  # the language changed
+            write_block(sheet, 1, 1, [headers])
         write_block(sheet, filled[-1] + 1, 1, [row])
 
 
@@ -561,7 +582,7 @@ def _named_cells(book, name: str) -> list[tuple[Any, Any]]:
 
 
 def write_status(book, text: str) -> None:
-    for _, rng in _named_cells(book, STATUS_NAME):
+    for _sheet_, rng in _named_cells(book, STATUS_NAME):
         write_block(rng.sheet, rng.row, rng.column, [[text[:STATUS_MAX]]])
 
 
@@ -573,7 +594,7 @@ def _message_row(when: dt.datetime, what: str, problems: list[Problem], rules: s
     """A Log row for a run that wrote no outputs (a user error, a rules check)."""
     text = "; ".join(str(p) for p in problems[:20])
     if len(problems) > 20:
-        text += f"; … and {len(problems) - 20} more"
+        text += "; " + _("… and {n} more").format(n=len(problems) - 20)
     row: list[Any] = [None] * len(LOG_HEADERS)
     row[0], row[1], row[4] = when, rules, what
     row[LOG_HEADERS.index("Warnings")] = len(problems)
@@ -584,11 +605,13 @@ def _message_row(when: dt.datetime, what: str, problems: list[Problem], rules: s
 def _report_error(book, action: str, exc: UserError, options: Options) -> Outcome:
     problems = exc.problems
     first = str(problems[0]) if problems else str(exc)
-    more = f" (+{len(problems) - 1} more, see Log)" if len(problems) > 1 else ""
-    message = f"Error ({ACTIONS[action][0].lower()}): {first}{more}"
+    more = _(" (+{n} more, see {log})").format(n=len(problems) - 1, log=_(LOG_SHEET)) \
+        if len(problems) > 1 else ""
+    message = _("Error ({action}): {message}").format(action=action_word(action).lower(),
+                                                      message=first) + more
     write_status(book, message)
-    append_log(book, _message_row(_now(options), f"{ACTIONS[action][0]}: error, nothing written",
-                                  problems))
+    append_log(book, _message_row(_now(options), _("{action}: error, nothing written").format(
+        action=action_word(action)), problems))
     return Outcome(False, action, message)
 
 
@@ -597,10 +620,11 @@ def _guarded(action: str) -> Callable:
     def wrap(fn: Callable) -> Callable:
         def entry(book, options: Options | None = None, **kw: Any) -> Outcome:
             options = options or Options(**kw)
-            try:
-                return fn(book, options)
-            except UserError as exc:
-                return _report_error(book, action, exc, options)
+            with use_language(book_language(book)):
+                try:
+                    return fn(book, options)
+                except UserError as exc:
+                    return _report_error(book, action, exc, options)
         entry.__name__, entry.__doc__ = fn.__name__, fn.__doc__
         entry.__wrapped__ = fn  # type: ignore[attr-defined]
         return entry
@@ -608,6 +632,34 @@ def _guarded(action: str) -> Callable:
 
 
 # --------------------------------------------------------------------------- entry points
+
+
+def book_language(book) -> str:
+    """The workbook's language (`pipeline.run_language`) from the Settings and the Accounts
+    header row, read cheaply (the header row only); English when they cannot be read (the
+    entry point then reports why, in English)."""
+    from .pipeline import run_language
+    try:
+        rows = read_settings(book)
+        sheet, table = _find_table(book, ACCOUNTS_NAMES)
+        if sheet is None:
+            sheet = _find_sheet(book, ACCOUNTS_NAMES)
+            if sheet is None:
+                return run_language(rows)
+            table = next(iter(sheet.tables), None)
+        owned = book_marks(book).columns_on(sheet.name)
+        if table is not None and table.header_row_range is not None:
+            head = table.header_row_range
+            headers = _grid(head)[0]
+            cols = list(range(head.column, head.column + len(headers)))
+        else:
+            last_row, last_col = _used_bounds(sheet)
+            grid = _grid(sheet.range((1, 1), (min(last_row, 30), last_col)))
+            headers = [v for r in grid for v in r]
+            cols = [j + 1 for r in grid for j in range(len(r))]
+        return run_language(rows, headers, owned, cols)
+    except Exception:  # a book that cannot be read says so in the entry point itself
+        return "en"
 
 
 def _score(book, options: Options, area: AccountsArea | None = None):
@@ -624,8 +676,8 @@ def _score(book, options: Options, area: AccountsArea | None = None):
     if marks.adopted:
         where, what = marks.adopted
         result.warnings.insert(0, Problem(
-            f"{what} were written by an earlier version of Potentiel (no marker); they are "
-            "taken as Potentiel's and marked now", where, kind="adopted"))
+            _("{what} were written by an earlier version of Potentiel (no marker); they are "
+              "taken as Potentiel's and marked now").format(what=what), where, kind="adopted"))
     return area, result
 
 
@@ -646,14 +698,16 @@ def recompute(book, options: Options) -> Outcome:
     # chart sheets), and its refusal must then find the workbook's cells as they were.
     for name in (MATRIX_SHEET, SUMMARY_SHEET, *sheets, READING_SHEET, LOG_SHEET):
         _sheet(book, name)
+    if _owned_sheet(book, EXPLAIN_SHEET) is not None:
+        _sheet(book, EXPLAIN_SHEET)  # named in the run's language too
     write_added_accounts(area, result)
     plan = write_outputs(area, result.outputs)
-    for name, header in plan.headers.items():
-        if header != name:
-            result.warnings.append(Problem(
-                f'a column of yours is headed "{name}"; it is yours and is never written: '
-                f"Potentiel's own column is \"{header}\"",
-                cell_ref(area.sheet.name, area.header_row, plan.columns[name]), kind="own-column"))
+    for name, theirs in plan.clashes.items():
+        result.warnings.append(Problem(
+            _('a column of yours is headed "{theirs}"; it is yours and is never written: '
+              'Potentiel\'s own column is "{ours}"').format(theirs=theirs,
+                                                           ours=plan.headers[name]),
+            cell_ref(area.sheet.name, area.header_row, plan.columns[name]), kind="own-column"))
     write_blocks(book, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
     write_blocks(book, SUMMARY_SHEET, finished("summary", summary), SHEETS["summary"])
     for name, blocks in sheets.items():
@@ -663,10 +717,12 @@ def recompute(book, options: Options) -> Outcome:
                  SHEETS["reading"])
     append_log(book, log_row(result, when))
     n = len(result.accounts)
-    warn = f"; {len(result.warnings)} warning(s), see Log" if result.warnings else ""
-    message = (f"Recomputed {n} account{'s' if n != 1 else ''} at {when:%H:%M} "
-               f"(rules {Path(result.rules_name).name or result.rules_name}): "
-               f"{counts_text(result)}{warn}")
+    warn = _("; {n} warning(s), see {log}").format(n=len(result.warnings), log=_(LOG_SHEET)) \
+        if result.warnings else ""
+    message = ngettext("Recomputed {n} account at {time} (rules {rules}): {counts}",
+                       "Recomputed {n} accounts at {time} (rules {rules}): {counts}", n).format(
+        n=n, time=f"{when:%H:%M}", rules=Path(result.rules_name).name or result.rules_name,
+        counts=counts_text(result)) + warn
     write_status(book, message)
     return Outcome(True, "recompute", message, result)
 
@@ -696,16 +752,20 @@ def check_rules(book, options: Options) -> Outcome:
     errors = [p for p in problems if p.level == "error"]
     shown = path.name if path else "default"
     when = _now(options)
-    more = " (see Log)" if len(problems) > 1 else ""
+    more = _(" (see {log})").format(log=_(LOG_SHEET)) if len(problems) > 1 else ""
     if errors:
-        message = f"Rules {shown}: {len(errors)} error(s): {errors[0]}{more}"
+        message = _("Rules {rules}: {n} error(s): {first}").format(
+            rules=shown, n=len(errors), first=errors[0]) + more
     elif problems:
-        message = f"Rules {shown}: OK, {len(problems)} warning(s): {problems[0]}{more}"
+        message = _("Rules {rules}: OK, {n} warning(s): {first}").format(
+            rules=shown, n=len(problems), first=problems[0]) + more
     else:
-        message = f"Rules {shown}: OK{summary} (checked at {when:%H:%M})"
+        message = _("Rules {rules}: OK{note} (checked at {time})").format(
+            rules=shown, note=summary, time=f"{when:%H:%M}")
     write_status(book, message)
-    verdict = "errors" if errors else ("OK with warnings" if problems else "OK")
-    append_log(book, _message_row(when, f"Check rules: {verdict}", problems,
+    verdict = _("errors") if errors else (_("OK with warnings") if problems else _("OK"))
+    append_log(book, _message_row(when, _("Check rules: {verdict}").format(verdict=verdict),
+                                  problems,
                                   str(path) if path else "default"))
     return Outcome(not errors, "check-rules", message, problems)
 
@@ -724,22 +784,24 @@ def _check_ruleset(path: Path | None, plugins) -> tuple[list[Problem], str]:
         except UserError as exc:
             return list(exc.problems), ""
         return [], ""
-    return [], " (no rules engine installed: Settings checked only)"
+    return [], _(" (no rules engine installed: Settings checked only)")
 
 
 def _selected_position(book, area: AccountsArea) -> tuple[int, int]:
     """The data-row position and sheet row of the selected account."""
-    where = f"the Accounts table ({area.raw.header_row + 1}–{area.last_row})"
+    where = _("the Accounts table ({first}–{last})").format(first=area.raw.header_row + 1,
+                                                          last=area.last_row)
     try:
         sel = book.selection
         sheet, row, col = sel.sheet.name, sel.row, sel.column
     except (AttributeError, TypeError):  # nothing selected, or a shape
         sheet = row = col = None
     if sheet != area.sheet.name:
-        raise UserError(f"select a cell in an account's row in {where}, then run Explain")
+        raise UserError(_("select a cell in an account's row in {where}, then run "
+                          "Explain").format(where=where))
     if not area.header_row < row <= area.last_row:
-        raise UserError(f"row {row} is not an account row; select a cell in {where}",
-                        cell_ref(area.sheet.name, row, col))
+        raise UserError(_("row {row} is not an account row; select a cell in {where}").format(
+            row=row, where=where), cell_ref(area.sheet.name, row, col))
     return row - area.header_row - 1, row
 
 
@@ -748,16 +810,18 @@ def explain(book, options: Options) -> Outcome:
     """Score, then write why the selected account has its category to the Explain sheet."""
     area = read_accounts(book)
     pos, row = _selected_position(book, area)
-    _, result = _score(book, options, area)
+    result = _score(book, options, area)[1]
     if pos not in result.accounts.index:
-        raise UserError(f"row {row} is empty; select a row with an account",
+        raise UserError(_("row {row} is empty; select a row with an account").format(row=row),
                         cell_ref(area.sheet.name, row, area.first_col))
     where = cell_ref(area.sheet.name, row, area.first_col)
     blocks = explain_blocks(result, pos, where)
     write_blocks(book, EXPLAIN_SHEET, blocks)
     ident = result.accounts.at[pos, "id"] if "id" in result.accounts else None
-    _sheet(book, EXPLAIN_SHEET).activate()
-    message = f"Explained account {ident or '(no id)'} ({where}): see the Explain sheet"
+    explained = _sheet(book, EXPLAIN_SHEET)
+    explained.activate()
+    message = _("Explained account {id} ({where}): see the {sheet} sheet").format(
+        id=ident or _("(no id)"), where=where, sheet=explained.name)
     write_status(book, message)
     return Outcome(True, "explain", message, result)
 
@@ -792,9 +856,11 @@ def run_button(book, options: Options | None = None, **kw: Any) -> Outcome:
     key = parse_action(text)
     if key is None:
         choices = ", ".join(action_label(k) for k in ACTIONS)
-        return _report_error(book, "recompute", UserError(
-            f'"{text}" is not an action; choose {choices}',
-            cell_ref(active.name, cells[0].row, cells[0].column)), options)
+        with use_language(book_language(book)):
+            return _report_error(book, "recompute", UserError(
+                _('"{text}" is not an action; choose {choices}').format(text=text,
+                                                                      choices=choices),
+                cell_ref(active.name, cells[0].row, cells[0].column)), options)
     outcome = ENTRY_POINTS[key](book, options)
     if key != "recompute" and cells:
         write_block(cells[0].sheet, cells[0].row, cells[0].column, [[action_label("recompute")]])

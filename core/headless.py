@@ -8,13 +8,16 @@ only those cells in the sheet's XML and copies every other part of the file unch
 (`potentiel.xlsxpackage`), so charts, macros, buttons and formats are kept exactly. The
 file is written next to the target, compared part by part with the original (in place,
 a part Potentiel does not own that would be dropped or changed stops the save) and then
-moved into place (`potentiel.savefile`). Before python-calamine reads anything, the
+moved into place (`potentiel.savefile`). Everything written is in the run's language; when
+the language changed since the last run, Potentiel's own sheets are renamed (the sheet, the
+defined names and the chart and cell formulas that name it) and its columns re-headed. Before python-calamine reads anything, the
 package's sizes, part count and XML (no DTD) and the sheet's extent are checked.
 openpyxl is used here only to build test payloads (`remote_payload`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import re
@@ -29,12 +32,12 @@ import pandas as pd
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
-from .i18n import _
+from .i18n import _, both, use_language
 from .layout import Placement, place_outputs, settings_rows
-from .pipeline import Result, score_tables
+from .pipeline import Result, run_language, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
-from .report import (LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET, SUMMARY_SHEET,
-                     SUMMARY_CATEGORY_ROW, SUMMARY_REP_ROW, Block,
+from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
+                     SUMMARY_SHEET, SUMMARY_CATEGORY_ROW, SUMMARY_REP_ROW, Block,
                      extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
 from .sheet_styles import CHART, SHEETS, SheetLook, finished
 from .savefile import backup_path, check_target, save_atomic
@@ -98,6 +101,7 @@ class Workbook:
         self._marks: Marks | None = None
         self.notices: list[Problem] = []  # choices made while reading and writing
         self.created: set[str] = set()  # parts of the output sheets created by this run
+        self.renamed_parts: set[str] = set()  # parts changed to follow a renamed sheet
 
     def ref(self, names: tuple[str, ...]) -> SheetRef | None:
         for s in self.package.sheets:
@@ -193,21 +197,65 @@ class Workbook:
             return None
         return next((s for s in self.package.sheets if s.name.casefold() == have.casefold()), None)
 
-    def sheet_for(self, name: str) -> Sheet:
-        """Potentiel's output sheet ``name``, created (empty) if the workbook has none. A
-        user's sheet of that name (any case, chart sheets included) is never written:
-        Potentiel's own then gets another name (``Summary (Potentiel)``)."""
+    def sheet_for(self, name: str, create: bool = True) -> Sheet | None:
+        """Potentiel's output sheet ``name`` (its English name, the marker's key), created
+        (empty) if the workbook has none, named in the run's language (``Synthèse``) and
+        renamed when it bears its name in the other language. A user's sheet of that name
+        (any case, chart sheets included) is never written: Potentiel's own then gets
+        another name (``Summary (Potentiel)``). ``create=False``: only rename (None when
+        the workbook has no such sheet)."""
         ref = self.owned_ref(name)
+        wanted = _(name)
+        if ref is None and not create:
+            return None
         if ref is None:
             taken = self.package.all_sheet_names()
-            new = free_name(name, taken)
+            new = free_name(wanted, taken)
             ref = self.package.add_sheet(new, EMPTY_SHEET)
             self.created.add(ref.part)
             self.marks.sheets[key_of(name)] = new
             self.package.define_name(mark_name(SHEET, key_of(name)), refers_to(new, 1, 1)[1:])
-            if new != name:
-                self.notices.append(own_sheet_notice(name, new, taken))
+            if new != wanted:
+                self.notices.append(own_sheet_notice(wanted, new, taken))
+        elif not _named_for(ref.name, wanted) and _potentiel_name(ref.name, name):
+            taken = [t for t in self.package.all_sheet_names() if t != ref.name]
+            self.rename_sheet(ref, free_name(wanted, taken))
+            self.marks.sheets[key_of(name)] = ref.name
         return self.sheet(ref)
+
+    def rename_sheet(self, ref: SheetRef, new: str) -> None:
+        """Rename a sheet as Excel does: its name in the workbook, and every defined name,
+        chart series and cell formula that refers to it."""
+        old = ref.name
+        pkg = self.package
+        root = pkg.xml(pkg.workbook_part)
+        for s in root.iterfind("m:sheets/m:sheet", NS):
+            if s.get("name") == old:
+                s.set("name", new)
+        for d in root.iterfind("m:definedNames/m:definedName", NS):
+            if d.text and _mentions(d.text, old):
+                d.text = sheet_renamed(d.text, old, new)
+        pkg.touch(pkg.workbook_part)
+        parts = [n for n in pkg.infos if n.startswith("xl/charts/chart") and n.endswith(".xml")]
+        parts += [s.part for s in pkg.sheets]
+        for part in parts:
+            if part in pkg.removed or not pkg.has(part):
+                continue
+            if part not in pkg._trees and old.encode() not in pkg.read(part) and \
+                    _xml_quoted(old).encode() not in pkg.read(part):
+                continue  # not parsed for nothing: the name is not in the part
+            tree = pkg.xml(part)
+            hit = False
+            for f in tree.iter("{*}f"):
+                if f.text and _mentions(f.text, old):
+                    f.text = sheet_renamed(f.text, old, new)
+                    hit = True
+            if hit:
+                pkg.touch(part)
+                self.renamed_parts.add(part)
+        ref.name = new
+        if old in self._values:
+            self._values[new] = self._values.pop(old)
 
     def mark_columns(self, sheet: str, header_row: int, columns: dict[str, int]) -> None:
         """Marker names for Potentiel's output columns (output name → sheet column)."""
@@ -226,6 +274,48 @@ class Workbook:
             # at it and ask to repair the file; without the chain, Excel rebuilds it.
             self.package.drop_calc_chain()
         self.package.recalc_on_open()
+
+
+def _named_for(current: str, wanted: str) -> bool:
+    """True when sheet name ``current`` is ``wanted`` or a free variant of it
+    (``Synthèse (Potentiel)``, ``Synthèse (Potentiel 2)``)."""
+    c, w = current.casefold(), wanted.casefold()
+    return c == w or (c.startswith(w[:31 - len(" (potentiel 9)")]) and "(potentiel" in c)
+
+
+def _potentiel_name(current: str, name: str) -> bool:
+    """True when ``current`` is a name Potentiel gives its sheet ``name`` in any language:
+    a sheet the user renamed keeps the user's name."""
+    return any(_named_for(current, n) for n in both(name))
+
+
+def _quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _xml_quoted(name: str) -> str:
+    return name.replace("&", "&amp;").replace("'", "&apos;")
+
+
+def _mentions(formula: str, sheet: str) -> bool:
+    return _sheet_ref_pattern(sheet).search(formula) is not None
+
+
+def _sheet_ref_pattern(sheet: str) -> re.Pattern:
+    quoted = re.escape(_quote_sheet(sheet))
+    bare = re.escape(sheet)
+    # a reference is 'Sheet'! or Sheet! not preceded by a name character (MySummary!)
+    return re.compile(rf"(?:{quoted}|(?<![\w.'\]]){bare})!", re.IGNORECASE)
+
+
+def sheet_renamed(formula: str, old: str, new: str) -> str:
+    """``formula`` with its references to sheet ``old`` pointing at ``new``
+    (``Summary!$B$4`` → ``'Synthèse'!$B$4``); text in double quotes is left alone."""
+    pattern = _sheet_ref_pattern(old)
+    parts = formula.split('"')
+    for i in range(0, len(parts), 2):  # outside string literals
+        parts[i] = pattern.sub(lambda m: _quote_sheet(new) + "!", parts[i])
+    return '"'.join(parts)
 
 
 def _open(path: Path) -> Package:
@@ -355,7 +445,7 @@ def owned_columns(wb: Workbook, area: Area, headers: list[Any]) -> dict[int, str
     if marks.any:
         return {c: k for c, k in marks.columns_on(area.sheet.name).items()
                 if area.first_col <= c <= area.last_col or c > area.last_col}
-    log = next((s for s in wb.package.sheets if s.name == LOG_SHEET), None)
+    log = next((s for s in wb.package.sheets if s.name in both(LOG_SHEET)), None)
     has_log = log is not None and [v for v in (wb.values(log)[:1] or [[]])[0]
                                    if v is not None][:len(LOG_HEADERS)] == list(LOG_HEADERS)
     adopted = adopt_legacy(headers, area.first_col, LEGACY_OUTPUTS, has_log)
@@ -494,15 +584,35 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
         _extend_table(wb, area, plan.last_col, [plan.headers[n] for n in plan.columns])
     elif area.table is None:
         _widen_filter(wb, area, plan.last_col)
+    if area.table is not None:
+        _table_headers(wb, area, {plan.columns[n]: plan.headers[n] for n in plan.columns})
     wb.mark_columns(area.sheet.name, area.header_row, plan.columns)
-    for name, header in plan.headers.items():
-        if header != name:
-            result.warnings.append(Problem(
-                _('a column of yours is headed "{name}"; it is yours and is never written: '
-                  'Potentiel\'s own column is "{header}"').format(name=name, header=header),
-                cell_ref(area.sheet.name, area.header_row, plan.columns[name]),
-                kind="own-column"))
+    for name, theirs in plan.clashes.items():
+        result.warnings.append(Problem(
+            _('a column of yours is headed "{theirs}"; it is yours and is never written: '
+              'Potentiel\'s own column is "{ours}"').format(theirs=theirs,
+                                                           ours=plan.headers[name]),
+            cell_ref(area.sheet.name, area.header_row, plan.columns[name]),
+            kind="own-column"))
     return plan
+
+
+def _table_headers(wb: Workbook, area: Area, headers: dict[int, str]) -> None:
+    """The Excel table's column names follow the header cells of Potentiel's columns (a
+    language switch re-heads them; Excel repairs a table whose names differ from its
+    header cells)."""
+    table = area.table
+    root = wb.package.xml(table.part)
+    r1, c1, r2, c2 = range_bounds(table.ref)
+    cols = list(root.find("m:tableColumns", NS).iterfind("m:tableColumn", NS))
+    changed = False
+    for col, header in headers.items():
+        j = col - c1
+        if 0 <= j < len(cols) and cols[j].get("name") != header:
+            cols[j].set("name", header)
+            changed = True
+    if changed:
+        wb.package.touch(table.part)
 
 
 def _check_free(grid: list[list[Any]], area: Area, col: int, name: str) -> None:
@@ -639,11 +749,14 @@ def reading_blocks(result: Result) -> list[Block]:
 
 
 def append_log(wb: Workbook, result: Result, when: dt.datetime | None = None) -> None:
+    """The run's row under the last one; the headers (row 1) in the run's language."""
     sheet = wb.sheet_for(LOG_SHEET)
     first = sheet.rows.get(1)
+    headers = [_(h) for h in LOG_HEADERS]
     if first is None or not any(len(c) for c in first.iterfind("m:c", NS)):
-        write_blocks(wb, LOG_SHEET, finished("log", [Block(1, 1, [list(LOG_HEADERS)])]),
-                     SHEETS["log"])
+        write_blocks(wb, LOG_SHEET, finished("log", [Block(1, 1, [headers])]), SHEETS["log"])
+    else:
+        sheet.write_row(1, {j: h for j, h in enumerate(headers, start=1)})
     row = max(sheet.last_row_with_value(1), 1) + 1
     sheet.write_row(row, {j: plain(v) for j, v in enumerate(log_row(result, when), start=1)})
 
@@ -682,12 +795,16 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
                             target=target, name=path.name))
     check_target(target)
     wb = Workbook(path)
+    language = contextlib.ExitStack()
     try:
         with _unexpected(path):
             settings = read_settings_rows(wb)
             lines = read_sales(wb, sales)
             area, raw = read_accounts_or_lines(wb, settings, lines)
             reps = read_salespeople(wb)
+        # the run's language for everything after: scoring, writing, messages
+        language.enter_context(use_language(run_language(settings, raw.headers, raw.owned,
+                                                         raw.col_numbers)))
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               engine=engine, base_dir=path.parent, sales=lines)
         write_added_accounts(wb, area, result)
@@ -709,6 +826,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             write_blocks(wb, READING_SHEET, finished("reading", reading_blocks(result)),
                          SHEETS["reading"])
             append_log(wb, result, when)
+            wb.sheet_for(EXPLAIN_SHEET, create=False)  # named in the run's language too
             result.warnings.extend(wb.notices)
             owned, removable = _owned_parts(wb, area)
             wb.finish()
@@ -746,6 +864,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
                                              "is unchanged").format(
                                                target=target, name=path.name, listed=_listed(lost))))
     finally:
+        language.close()
         wb.package.close()
     return result, target
 
@@ -814,6 +933,7 @@ def _owned_parts(wb: Workbook, area: Area) -> tuple[set[str], set[str]]:
              pkg.rels_name(pkg.workbook_part), "[Content_Types].xml", wb.styles.part}
     owned |= {s.part for s in pkg.sheets
               if s.name.casefold() in {n.casefold() for n in wb.marks.sheets.values()}}
+    owned |= wb.renamed_parts  # formulas that follow a renamed sheet of Potentiel's
     removable = set(pkg.calc_chain_parts())
     return owned | removable, removable
 
@@ -980,8 +1100,8 @@ def sales_reading_rows(result: Result) -> list[list[Any]]:
     if sales is None:
         return []
     rows = sales.report.rows([])
-    rows[0] = ["How the invoice lines were read"]
-    return [[], *rows[:rows.index(["Warnings, grouped", 0])]]
+    rows[0] = [_("How the invoice lines were read")]
+    return [[], *rows[:rows.index([_("Warnings, grouped"), 0])]]
 
 
 def read_sales(wb: Workbook, path: str | Path | None = None) -> RawTable | None:

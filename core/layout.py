@@ -10,10 +10,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .fields import normalise
+from .fields import SCORE_PREFIX, normalise
+from .i18n import N_, _
 from .problems import cell_ref
 
 SETTING_HEADERS = ("setting", "parametre", "reglage")
+
+# Every output column's header, by its English name (the key the outputs table and the
+# ownership markers use); written in the run's language.
+OUTPUT_HEADERS = {n: n for n in (
+    N_("Score"), N_("Category"), N_("Category label"), N_("Potential"), N_("Penetration"),
+    N_("Matrix"), N_("Top 80%"), N_("Flags"), N_("Why"), N_("Confidence"), N_("To collect"),
+    N_("Nearest rep"), N_("Nearest rep km"), N_("Nearest rep road km"), N_("Located by"),
+    N_("Profile"))}
+SET_BY_RULES = " (set by rules)"  # the default header of a field a rule sets
+
+
+def output_header(name: str) -> str:
+    """The header of output ``name`` in the run's language: ``Category label`` →
+    ``Libellé catégorie``, ``Score: revenue`` → ``Score : CA``; a header a rule file
+    names is kept as written."""
+    if name.startswith(SCORE_PREFIX):
+        from .config import criterion_word
+        return _("Score: {criterion}").format(criterion=criterion_word(name[len(SCORE_PREFIX):]))
+    if name in OUTPUT_HEADERS:
+        return _(name)
+    if name.endswith(SET_BY_RULES):
+        return _("{field} (set by rules)").format(field=name[:-len(SET_BY_RULES)])
+    return name
 
 
 @dataclass
@@ -28,6 +52,7 @@ class Placement:
     headers: dict[str, str] = field(default_factory=dict)
     new: list[str] = field(default_factory=list)
     stale: list[int] = field(default_factory=list)  # our columns from an earlier run, unused now
+    clashes: dict[str, str] = field(default_factory=dict)  # output → the user's header it meets
 
     @property
     def last_col(self) -> int:
@@ -38,7 +63,7 @@ def place_outputs(headers: Sequence[Any], first_col: int, last_col: int,
                   names: Sequence[str], owned: dict[int, str] | None = None) -> Placement:
     """Potentiel's own columns (``owned``: sheet column → output key, from the markers) are
     reused; missing ones go right after the last column. A user column is never taken,
-    whatever its header says."""
+    whatever its header says. Headers are in the run's language (`output_header`)."""
     from .sources.ownership import MARK_SUFFIX, key_of
     owned = owned or {}
     by_key = {k: c for c, k in owned.items()}
@@ -54,7 +79,11 @@ def place_outputs(headers: Sequence[Any], first_col: int, last_col: int,
             plan.columns[name] = nxt
             plan.new.append(name)
             nxt += 1
-        plan.headers[name] = name + MARK_SUFFIX if normalise(name) in user else name
+        header = output_header(name)
+        plan.headers[name] = header
+        if normalise(header) in user:
+            plan.headers[name] = header + MARK_SUFFIX
+            plan.clashes[name] = header
     used = set(plan.columns.values())
     plan.stale = sorted(c for c in owned if c not in used)
     return plan

@@ -19,13 +19,15 @@ import numpy as np
 import pandas as pd
 
 from . import portfolio, scoremodels, text
-from .categories import (CategorySpec, adjust, below_bands, by_bands, by_quotas, hand_edits,
+from .categories import (BELOW_LOWEST_BAND, EXCLUDED_FROM_RANKING, NOT_ENOUGH_DATA,
+                         CategorySpec, adjust, below_bands, by_bands, by_quotas, hand_edits,
                          lowest_band, read_overrides)
 from .config import Config, SettingsOverrides, apply_overrides, check_weights, read_settings
 from .criterion import Criterion, Derivation
 from .fields import (LOCATED_BY_COLUMN, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD,
                      OUTPUT_COLUMNS_TAIL, PROFILE_COLUMN, ROAD_KM_COLUMN, SALESPEOPLE_FIELDS, SCORE_PREFIX,
                      Catalogue)
+from .i18n import _, guess_language, parse_language, use_language
 from .manager import Plugins, load_plugins
 from .problems import Problem, UserError
 from .profiles import labels as profile_labels
@@ -76,6 +78,7 @@ class Result:
     model: Any = None  # scoremodels.ModelScores: points per table, sub-scores, cross cell
     profile: pd.Series | None = None  # the profile name per account (None: no profiles)
     profiles: Any = None              # the rule file's `potentiel.profiles.ProfileSet`
+    language: str = "en"  # the run's language: every text written for it ("en" or "fr")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -430,23 +433,24 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Category"] = result.category
     label = profile_labels(result.category, result.profile, result.profiles, spec)
     below = below_bands(result.weighted.score, spec) & result.category.isna() & ~excluded
-    label = label.where(result.category.notna() | ~below, "Below the lowest band")
-    label = label.where(result.category.notna() | below, "Not enough data")
-    out["Category label"] = label.where(~excluded, "Excluded from ranking")
+    label = label.where(result.category.notna() | ~below, _(BELOW_LOWEST_BAND))
+    label = label.where(result.category.notna() | below, _(NOT_ENOUGH_DATA))
+    out["Category label"] = label.where(~excluded, _(EXCLUDED_FROM_RANKING))
     if result.profile is not None:
         out[PROFILE_COLUMN] = result.profile
     for name in result.criteria:
         out[SCORE_PREFIX + name] = result.scores.scores[name].round(1)
     out["Potential"] = acc["potential"].round(2)
     out["Penetration"] = acc["penetration"].round(4)
-    out["Matrix"] = portfolio.matrix_label(acc["potential_tier"], acc["penetration_tier"])
+    out["Matrix"] = text.matrix_column(acc["potential_tier"], acc["penetration_tier"])
     out["Top 80%"] = result.top
     flags = text.flags_column(result.rules.flags, excluded, result.override)
     out["Flags"] = flags
     why = text.why_column(result)
     if below.any():  # no category although scored: say which band it missed
         band = lowest_band(spec)
-        note = f"below the lowest band, {band.letter} from {band.min:g}"
+        note = _("below the lowest band, {letter} from {min}").format(letter=band.letter,
+                                                                      min=f"{band.min:g}")
         why[below] = [f"{note}. {w}" if w else note for w in why[below]]
     out["Why"] = why
     out["Confidence"] = result.weighted.confidence.round(3)
@@ -549,6 +553,65 @@ def resolve_rules_file(name: str | None, base_dir: Path | None, where: str = "",
                     "from rules/)", where)
 
 
+def run_language(settings_rows: Iterable[tuple[Any, Any, str]], headers: Iterable[Any] = (),
+                 owned: Iterable[int] = (), col_numbers: Iterable[int] = ()) -> str:
+    """The language of a run: the Settings row ``Language`` / ``Langue`` (English,
+    Français, en, fr …), else the language of the Accounts headers (their French and
+    English field names and aliases; Potentiel's own columns, ``owned`` sheet columns,
+    do not count), else English. A Language value that names no language is said when
+    Settings are read, and the headers decide meanwhile."""
+    for label, value, _where in settings_rows:
+        if label is not None and _normalise(label) in ("language", "langue"):
+            lang = parse_language(value)
+            if lang:
+                return lang
+    owned = set(owned)
+    cols = list(col_numbers)
+    headers = [h for j, h in enumerate(headers)
+               if not (j < len(cols) and cols[j] in owned)]
+    french, english = _header_words()
+    return guess_language(headers, french, english)
+
+
+def _normalise(text: Any) -> str:
+    from .fields import normalise
+    return normalise(text)
+
+
+_WORDS: tuple[set[str], set[str]] | None = None
+# Words that make an alias French (an alias with an accent is French too).
+_FRENCH_MARKS = {"ca", "code", "client", "raison", "sociale", "nom", "societe", "statut",
+                 "commercial", "vendeur", "responsable", "secteur", "activite", "chiffre",
+                 "affaires", "potentiel", "effectif", "effectifs", "depense", "salarie",
+                 "incidents", "paiement", "delai", "note", "credit", "croissance",
+                 "prescripteur", "relation", "ville", "commune", "pays", "concurrents",
+                 "categorie", "identifiant", "numero", "ventes", "annuel", "cotation",
+                 "localite", "postal", "cp", "forcee", "manuelle"}
+
+
+def _header_words() -> tuple[set[str], set[str]]:
+    """(French words, English words): the built-in fields' labels are English, their
+    aliases French when they hold an accent or a French word, English otherwise."""
+    global _WORDS
+    if _WORDS is None:
+        import re
+        import unicodedata
+
+        from .fields import BUILTIN_FIELDS
+        french, english = set(), set()
+        for f in BUILTIN_FIELDS:
+            english.add(f.title)
+            for alias in f.aliases:
+                plain = unicodedata.normalize("NFKD", alias).encode("ascii", "ignore").decode()
+                words = set(re.findall(r"[a-z]+", plain.lower()))
+                if plain != alias or words & _FRENCH_MARKS:
+                    french.add(alias)
+                else:
+                    english.add(alias)
+        _WORDS = (french - english, english - french)
+    return _WORDS
+
+
 def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str]] = (),
                  salespeople: RawTable | None = None, *, rules: str | Path | None = None,
                  plugin_dirs: Iterable[str | Path] = (), engine: str | None = None,
@@ -560,8 +623,24 @@ def score_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str
     Settings sheet. ``sales``: invoice lines (`potentiel.sources.invoices`), whatever file
     or sheet they came from; accounts they add are in ``result.sales.added`` for the front
     end to write. Raises `UserError` for anything the user must fix first.
+
+    The run is in the language `run_language` chooses (``result.language``): a front end
+    that writes should run its writing inside ``use_language(result.language)`` too.
     """
     settings_rows = list(settings_rows)
+    lang = run_language(settings_rows, accounts.headers, accounts.owned, accounts.col_numbers)
+    with use_language(lang):
+        result = _score_tables(accounts, settings_rows, salespeople, rules=rules,
+                               plugin_dirs=plugin_dirs, engine=engine, base_dir=base_dir,
+                               plugins=plugins, time_limit=time_limit, sales=sales)
+    result.language = lang
+    return result
+
+
+def _score_tables(accounts: RawTable, settings_rows: list, salespeople: RawTable | None, *,
+                  rules: str | Path | None, plugin_dirs: Iterable[str | Path],
+                  engine: str | None, base_dir: Path | None, plugins: Plugins | None,
+                  time_limit: float | None, sales: RawTable | None) -> Result:
     warnings: list[Problem] = []
     known = set(plugins.criteria) if plugins else None
     # Plugins first need the plugin folder from Settings; weights need the criteria names.

@@ -161,12 +161,12 @@ def labels(category: pd.Series, chosen: pd.Series | None, profiles: ProfileSet |
            spec: CategorySpec) -> pd.Series:
     """The Category label of each account: its profile's label for its letter."""
     if profiles is None or chosen is None:
-        return category.map({k: spec.label(k) for k in spec.letters}).astype(object)
+        return category.map({k: spec.shown_label(k) for k in spec.letters}).astype(object)
     out = pd.Series([None] * len(category), index=category.index, dtype=object)
     for p in profiles.profiles:
         own = spec_of(p, spec)
         mask = chosen == p.name
-        out[mask] = category[mask].map({k: own.label(k) for k in own.letters})
+        out[mask] = category[mask].map({k: own.shown_label(k) for k in own.letters})
     return out
 
 

@@ -1,6 +1,7 @@
 """The output sheets' contents (Matrix, Summary, Log) and the console summary.
 
-Pure data: each sheet is a list of `Block`s (top-left cell and a grid of plain values) that
+Every text is in the run's language (`potentiel.i18n`): the constants below are English
+message keys (``N_``), translated when a block is built. Pure data: each sheet is a list of `Block`s (top-left cell and a grid of plain values) that
 every front end writes the same way, values only. The template workbook puts its colours
 and chart on exactly these cells, so the layout constants below are shared with
 ``workbooks/build_template.py``.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .i18n import N_, _, ngettext, use_language
 from .portfolio import PENETRATION_TIERS, POTENTIAL_TIERS
 
 if TYPE_CHECKING:
@@ -23,25 +25,27 @@ if TYPE_CHECKING:
 from .sheetnames import (EXPLAIN_SHEET, LOG_SHEET, MATRIX_SHEET, READING_SHEET,  # noqa: F401
                          SUMMARY_SHEET)
 # Matrix: three 3×3 grids (accounts, revenue, potential), each with its row/column headers.
-MATRIX_GRIDS = (("Accounts", 3), ("Revenue", 9), ("Potential", 15))  # (title, first row)
+MATRIX_GRIDS = ((N_("Accounts"), 3), (N_("Revenue"), 9), (N_("Potential"), 15))  # (title, row)
 MATRIX_COLS = 4  # header column + weak / medium / strong
 # Summary: per-category table from row 3, per-rep table from SUMMARY_REP_ROW.
 SUMMARY_CATEGORY_ROW = 3
 SUMMARY_REP_ROW = 12
 SUMMARY_MAX_CATEGORIES = 6
-LOG_HEADERS = ("Time", "Rules file", "Engine", "Accounts", "Counts", "Top 80%", "Changed",
-               "Moved up", "Moved down", "Warnings", "Messages")
+LOG_HEADERS = (N_("Time"), N_("Rules file"), N_("Engine"), N_("Accounts"), N_("Counts"),
+               N_("Top 80%"), N_("Changed"), N_("Moved up"), N_("Moved down"), N_("Warnings"),
+               N_("Messages"))
 # Explain: one account's facts, its criteria (best contribution first), the rules that fired.
-EXPLAIN_FACTS = ("Account id", "Name", "Status", "Salesperson", "Accounts row", "Score",
-                 "Category", "Category label", "Confidence", "Potential", "Penetration",
-                 "Matrix", "Top 80%", "Flags", "Rule effects", "To collect")
+EXPLAIN_FACTS = (N_("Account id"), N_("Name"), N_("Status"), N_("Salesperson"),
+                 N_("Accounts row"), N_("Score"), N_("Category"), N_("Category label"),
+                 N_("Confidence"), N_("Potential"), N_("Penetration"), N_("Matrix"),
+                 N_("Top 80%"), N_("Flags"), N_("Rule effects"), N_("To collect"))
 EXPLAIN_FACTS_ROW = 4
 EXPLAIN_CRITERIA_ROW = EXPLAIN_FACTS_ROW + len(EXPLAIN_FACTS) + 1   # header row of the table
 EXPLAIN_MAX_CRITERIA = 20
 EXPLAIN_RULES_ROW = EXPLAIN_CRITERIA_ROW + EXPLAIN_MAX_CRITERIA + 2
 EXPLAIN_MAX_RULES = 20
-EXPLAIN_CRITERIA_HEADER = ("Criterion", "Label", "Score", "Weight", "Share of weight",
-                           "Points", "Reason")
+EXPLAIN_CRITERIA_HEADER = (N_("Criterion"), N_("Label"), N_("Score"), N_("Weight"),
+                           N_("Share of weight"), N_("Points"), N_("Reason"))
 PEN_ORDER = tuple(reversed(PENETRATION_TIERS))  # weak, medium, strong: left to right
 POT_ORDER = POTENTIAL_TIERS                      # high, medium, low: top to bottom
 
@@ -75,20 +79,26 @@ def plain(v: Any) -> Any:
     return v
 
 
+POTENTIAL_HEADS = {"high": N_("High potential"), "medium": N_("Medium potential"),
+                   "low": N_("Low potential")}
+PENETRATION_HEADS = {"strong": N_("Strong penetration"), "medium": N_("Medium penetration"),
+                     "weak": N_("Weak penetration")}
+
+
 def matrix_blocks(result: "Result") -> list[Block]:
     acc = result.accounts
     rev = acc["revenue"].clip(lower=0).fillna(0.0)
     pot = acc["potential"].fillna(0.0)
-    blocks = [Block(1, 1, [["Portfolio matrix: potential × penetration"],
-                           ["High potential with weak penetration is the fragility zone."]])]
+    blocks = [Block(1, 1, [[_("Portfolio matrix: potential × penetration")],
+                           [_("High potential with weak penetration is the fragility zone.")]])]
     # each cell's accounts, found once for the three grids
     pots = {pt: acc["potential_tier"] == pt for pt in POT_ORDER}
     pens = {pn: acc["penetration_tier"] == pn for pn in PEN_ORDER}
     cells = {(pt, pn): pots[pt] & pens[pn] for pt in POT_ORDER for pn in PEN_ORDER}
     for title, row in MATRIX_GRIDS:
-        grid: list[list[Any]] = [[title, *(f"{p.capitalize()} penetration" for p in PEN_ORDER)]]
+        grid: list[list[Any]] = [[_(title), *(_(PENETRATION_HEADS[p]) for p in PEN_ORDER)]]
         for pt in POT_ORDER:
-            line: list[Any] = [f"{pt.capitalize()} potential"]
+            line: list[Any] = [_(POTENTIAL_HEADS[pt])]
             for pn in PEN_ORDER:
                 mask = cells[pt, pn]
                 if title == "Accounts":
@@ -100,7 +110,8 @@ def matrix_blocks(result: "Result") -> list[Block]:
             grid.append(line)
         blocks.append(Block(row, 1, grid))
     unknown = int((acc["potential_tier"].isna() | acc["penetration_tier"].isna()).sum())
-    blocks.append(Block(21, 1, [["Accounts not in the matrix (potential or penetration unknown)",
+    blocks.append(Block(21, 1, [[_("Accounts not in the matrix (potential or penetration "
+                                   "unknown)"),
                                  None, None, unknown]]))
     # per profile, below the template's grids (its colours and chart stay on rows 1–21)
     row = MATRIX_PROFILE_ROW
@@ -133,29 +144,31 @@ def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
     rev = acc["revenue"].clip(lower=0).fillna(0.0)
     pot = acc["potential"].fillna(0.0)
     total = float(rev.sum())
-    header = ["Category", "Label", "Accounts", "Revenue", "Potential", "Share of revenue",
-              "In Top 80%"]
+    header = [_("Category"), _("Label"), _("Accounts"), _("Revenue"), _("Potential"),
+              _("Share of revenue"), _("In Top 80%")]
     rows: list[list[Any]] = [header]
     letters = list(spec.letters)[:SUMMARY_MAX_CATEGORIES]
     for k in letters:
         m = cat == k
-        rows.append([k, spec.label(k), int(m.sum()), round(float(rev[m].sum()), 2),
+        rows.append([k, spec.shown_label(k), int(m.sum()), round(float(rev[m].sum()), 2),
                      round(float(pot[m].sum()), 2),
                      round(float(rev[m].sum()) / total, 4) if total > 0 else None,
                      int((m & result.top).sum())])
     none = cat.isna()
-    rows.append(["—", "No category", int(none.sum()), round(float(rev[none].sum()), 2),
+    rows.append(["—", _("No category"), int(none.sum()), round(float(rev[none].sum()), 2),
                  round(float(pot[none].sum()), 2),
                  round(float(rev[none].sum()) / total, 4) if total > 0 else None,
                  int((none & result.top).sum())])
     # pad to a fixed height so the chart over this table always reads the same cells
     while len(rows) < SUMMARY_MAX_CATEGORIES + 2:
         rows.append([None] * len(header))
-    blocks = [Block(1, 1, [["Summary by category and by salesperson"], [None]]),
+    blocks = [Block(1, 1, [[_("Summary by category and by salesperson")], [None]]),
               Block(SUMMARY_CATEGORY_ROW, 1, rows)]
-    rep_header = ["Salesperson", "Accounts", *letters, "Revenue", "Potential", "Share of revenue"]
-    reps = acc["salesperson"].fillna("(none)") if "salesperson" in acc else \
-        pd.Series("(none)", index=acc.index)
+    rep_header = [_("Salesperson"), _("Accounts"), *letters, _("Revenue"), _("Potential"),
+                  _("Share of revenue")]
+    nobody = _("(none)")
+    reps = acc["salesperson"].fillna(nobody) if "salesperson" in acc else \
+        pd.Series(nobody, index=acc.index)
     rep_rows: list[list[Any]] = [rep_header]
     in_cat = {k: (cat == k).to_numpy() for k in letters}  # once, not once per salesperson
     for name, idx in reps.groupby(reps, sort=True).groups.items():
@@ -208,21 +221,24 @@ def explain_blocks(result: "Result", pos: int, where: str = "") -> list[Block]:
     effects = []
     points = plain(rules.points.at[pos]) if rules.points is not None else None
     if points:
-        effects.append(f"{points:+g} points")
-    for what, series in (("cap", rules.cap), ("floor", rules.floor), ("forced", rules.force)):
+        effects.append(_("{points} points").format(points=f"{points:+g}"))
+    for what, series in ((N_("cap {letter}"), rules.cap), (N_("floor {letter}"), rules.floor),
+                         (N_("forced {letter}"), rules.force)):
         if series is not None and series.at[pos] is not None:
-            effects.append(f"{what} {series.at[pos]}")
+            effects.append(_(what).format(letter=series.at[pos]))
     if rules.exclude is not None and bool(rules.exclude.at[pos]):
-        effects.append("excluded from ranking")
+        effects.append(_("excluded from ranking"))
     facts = [get(acc, "id"), get(acc, "name"), get(acc, "status"), get(acc, "salesperson"),
              where or None, get(out, "Score"), get(out, "Category"), get(out, "Category label"),
              get(out, "Confidence"), get(out, "Potential"), get(out, "Penetration"),
              get(out, "Matrix"), get(out, "Top 80%"), get(out, "Flags") or None,
              "; ".join(effects) or None, get(out, "To collect") or None]
-    blocks = [Block(1, 1, [[f"Explain: why account {facts[0] or '?'} is "
-                            f"{facts[6] or 'without a category'}"],
-                           ["Select a cell in an account's row on Accounts, then run Explain."]]),
-              Block(EXPLAIN_FACTS_ROW, 1, [[k, v] for k, v in zip(EXPLAIN_FACTS, facts)])]
+    title = (_("Explain: why account {id} is {category}") if facts[6] else
+             _("Explain: why account {id} is without a category"))
+    blocks = [Block(1, 1, [[title.format(id=facts[0] or "?", category=facts[6])],
+                           [_("Select a cell in an account's row on Accounts, then run "
+                              "Explain.")]]),
+              Block(EXPLAIN_FACTS_ROW, 1, [[_(k), v] for k, v in zip(EXPLAIN_FACTS, facts)])]
     weighted = result.weighted
     confidence = float(weighted.confidence.at[pos]) if pos in weighted.confidence.index else 0.0
     rows = []
@@ -234,19 +250,20 @@ def explain_blocks(result: "Result", pos: int, where: str = "") -> list[Block]:
         pts = plain(contrib.at[pos, name]) if name in contrib else None
         reason = result.scores.reasons.at[pos, name] if name in result.scores.reasons else None
         weight = float(result.config.weights.get(name, crit.default_weight))
-        rows.append([name, crit.label, None if score is None else round(score, 1), weight,
+        from .config import criterion_word
+        rows.append([criterion_word(name), crit.label, None if score is None else round(score, 1), weight,
                      None if share is None else round(share, 4),
                      None if pts is None else round(pts, 1), plain(reason)])
     rows.sort(key=lambda r: (r[5] is None, -(r[5] or 0.0)))  # most points first, unscored last
-    criteria = [list(EXPLAIN_CRITERIA_HEADER), *rows[:EXPLAIN_MAX_CRITERIA]]
+    criteria = [[_(h) for h in EXPLAIN_CRITERIA_HEADER], *rows[:EXPLAIN_MAX_CRITERIA]]
     blocks.append(Block(EXPLAIN_CRITERIA_ROW, 1, criteria,
                         clear_to_row=EXPLAIN_CRITERIA_ROW + EXPLAIN_MAX_CRITERIA,
                         clear_cols=len(EXPLAIN_CRITERIA_HEADER)))
     fired = rules.fired.at[pos] if pos in rules.fired.index else ()
-    lines: list[list[Any]] = [["Rule", "Why"]]
+    lines: list[list[Any]] = [[_("Rule"), _("Why")]]
     lines += [[rid, rules.why.get(rid, "")] for rid in (fired or ())][:EXPLAIN_MAX_RULES]
     if len(lines) == 1:
-        lines.append(["(no rule fired)", None])
+        lines.append([_("(no rule fired)"), None])
     blocks.append(Block(EXPLAIN_RULES_ROW, 1, lines,
                         clear_to_row=EXPLAIN_RULES_ROW + EXPLAIN_MAX_RULES, clear_cols=2))
     return blocks
@@ -263,7 +280,8 @@ def log_row(result: "Result", when: dt.datetime | None = None) -> list[Any]:
     grouped = group_problems(result.warnings)
     msgs = "; ".join(str(p) for p in grouped)
     if len(msgs) > 32000 or len(grouped) < len(result.warnings):
-        msgs = f"(every warning with its cell: {READING_SHEET} sheet) " + msgs
+        msgs = _("(every warning with its cell: {sheet} sheet) ").format(
+            sheet=_(READING_SHEET)) + msgs
     return [when, result.rules_name, result.config.engine, int(len(result.accounts)),
             counts_text(result), int(result.top.sum()), ch["changed"], ch["up"], ch["down"],
             len(result.warnings), msgs[:32000]]
@@ -278,57 +296,71 @@ def extra_sheets(result: "Result", builders: dict) -> tuple[dict[str, list[Block
             grid = [[plain(v) for v in row] for row in rows]
             out[name] = [Block(1, 1, grid)]
         except Exception as exc:
-            problems.append(f"output sheet {name} failed: {type(exc).__name__}: {exc}")
+            problems.append(_("output sheet {name} failed: {error}").format(
+                name=name, error=f"{type(exc).__name__}: {exc}"))
     return out, problems
 
 
 def console_summary(result: "Result", target: str = "") -> str:
+    """What the terminal shows after a run, in the run's language."""
+    with use_language(getattr(result, "language", None)):
+        return _console_summary(result, target)
+
+
+def _console_summary(result: "Result", target: str) -> str:
     n = len(result.accounts)
     spec = result.config.categories
-    lines = [f"Scored {n} account{'s' if n != 1 else ''} with rules {result.rules_name}"
-             f" ({result.config.engine} engine)" + (f" → {target}" if target else "")]
+    first = ngettext("Scored {n} account with rules {rules} ({engine} engine)",
+                     "Scored {n} accounts with rules {rules} ({engine} engine)", n).format(
+        n=n, rules=result.rules_name, engine=result.config.engine)
+    lines = [first + (f" → {target}" if target else "")]
     for k, c in result.counts.items():
         share = f"{c / n:.0%}" if n else "0%"
-        lines.append(f"  {k} {spec.label(k):<12} {c:>7}  {share:>4}")
+        lines.append(f"  {k} {spec.shown_label(k):<12} {c:>7}  {share:>4}")
     blank = int(result.category.isna().sum())
     if blank:
-        lines.append(f"  - {'no category':<12} {blank:>7}")
-    lines.append(f"  Top 80% of revenue: {int(result.top.sum())} account(s)")
+        lines.append("  - {:<12} {:>7}".format(_("no category"), blank))
+    lines.append("  " + _("Top 80% of revenue: {n} account(s)").format(n=int(result.top.sum())))
     ch = result.changes
     if result.previous_category is not None and ch["changed"]:
-        lines.append(f"  Changed since last run: {ch['changed']} ({ch['up']} up, {ch['down']} down)")
+        lines.append("  " + _("Changed since last run: {n} ({up} up, {down} down)").format(
+            n=ch["changed"], up=ch["up"], down=ch["down"]))
     if result.reading is not None and result.reading.header_note:
-        lines.append(f"  Read {result.reading.sheet}: {result.reading.header_note}")
+        lines.append("  " + _("Read {sheet}: {note}").format(sheet=result.reading.sheet,
+                                                            note=result.reading.header_note))
         if result.reading.left_out:
             rows = ", ".join(str(r.row) for r in result.reading.left_out[:8])
-            lines.append(f"  Rows left out: {len(result.reading.left_out)} (row {rows}; why: "
-                         f"{READING_SHEET} sheet, or potentiel inspect)")
+            lines.append("  " + _("Rows left out: {n} (row {rows}; why: {sheet} sheet, or "
+                                  "potentiel inspect)").format(
+                n=len(result.reading.left_out), rows=rows, sheet=_(READING_SHEET)))
     if result.warnings:
         from .sources.reading import group_problems
         grouped = group_problems(result.warnings)
         same = len(grouped) == len(result.warnings)
-        lines.append(f"{len(result.warnings)} warning(s)" +
-                     ("" if same else f", in {len(grouped)} lines") + ":")
+        lines.append((_("{n} warning(s):") if same else
+                      _("{n} warning(s), in {lines} lines:")).format(n=len(result.warnings),
+                                                                     lines=len(grouped)))
         for p in grouped:
             lines.append(f"  {p}")
         if not same:
-            lines.append(f"  (each one with its cell: the {READING_SHEET} sheet)")
+            lines.append("  " + _("(each one with its cell: the {sheet} sheet)").format(
+                sheet=_(READING_SHEET)))
     return "\n".join(lines)
 
 
 def top_accounts(result: "Result", n: int) -> str:
-    """The ``n`` best-scored accounts as a small text table; with profiles, one table per
-    profile (each is ranked in its own A–D, on its own weights)."""
-    if result.profile is None or result.profiles is None:
-        return _top_accounts(result, n, result.category.notna())
-    from .i18n import _
-    parts = []
-    for name in result.profiles.names:
-        mask = (result.profile == name) & result.category.notna()
-        if mask.any():
-            parts.append(_("Profile {profile}:").format(profile=name) + "\n"
-                         + _top_accounts(result, n, mask))
-    return "\n".join(parts)
+    """The ``n`` best-scored accounts as a small text table, in the run's language; with
+    profiles, one table per profile (each is ranked in its own A–D, on its own weights)."""
+    with use_language(getattr(result, "language", None)):
+        if result.profile is None or result.profiles is None:
+            return _top_accounts(result, n, result.category.notna())
+        parts = []
+        for name in result.profiles.names:
+            mask = (result.profile == name) & result.category.notna()
+            if mask.any():
+                parts.append(_("Profile {profile}:").format(profile=name) + "\n"
+                             + _top_accounts(result, n, mask))
+        return "\n".join(parts)
 
 
 def _top_accounts(result: "Result", n: int, mask: pd.Series) -> str:
@@ -338,9 +370,10 @@ def _top_accounts(result: "Result", n: int, mask: pd.Series) -> str:
     key = pd.DataFrame({"cat": result.category.map(rank).fillna(len(rank)), "score": -out["Score"]})
     ranked = key[mask]
     order = ranked.sort_values(["cat", "score"], na_position="last").index[:n]
-    lines = [f"Top {len(order)} accounts (best category first, then highest score; accounts "
-             "without a category are not listed):",
-             f"  {'id':<10} {'name':<32} {'score':>5}  cat  known  flags"]
+    lines = [_("Top {n} accounts (best category first, then highest score; accounts without a "
+               "category are not listed):").format(n=len(order)),
+             "  {:<10} {:<32} {:>5}  {:<3}  {:>5}  {}".format(
+                 _("id"), _("name"), _("score"), _("cat"), _("known"), _("flags"))]
     for pos in order:
         ident = str(acc.at[pos, "id"]) if "id" in acc and acc.at[pos, "id"] is not None else "?"
         name = str(acc.at[pos, "name"]) if "name" in acc and acc.at[pos, "name"] is not None else ""

@@ -6,6 +6,12 @@ ACCOUNTS_NAMES = ("accounts", "comptes", "clients")
 SETTINGS_NAMES = ("settings", "parametres", "reglages", "configuration")
 REPS_NAMES = ("salespeople", "commerciaux", "reps", "vendeurs", "salesreps")
 
-MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET = "Matrix", "Summary", "Log", "Explain"
-READING_SHEET = "Reading"  # the reading report and every warning of the last run
+from .i18n import N_
+
+# Potentiel's sheets by their English names (the key of their ownership marker); each is
+# written under its name in the run's language (Matrice, Synthèse, Journal, Explication,
+# Lecture) and renamed when the language changes.
+MATRIX_SHEET, SUMMARY_SHEET = N_("Matrix"), N_("Summary")
+LOG_SHEET, EXPLAIN_SHEET = N_("Log"), N_("Explain")
+READING_SHEET = N_("Reading")  # the reading report and every warning of the last run
 OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET)

@@ -3,7 +3,8 @@
 Why opens with a category set by hand (a Category override), then the rules that fired,
 the strongest and weakest criteria and what was not scored.
 
-Built without a Python step per account: every piece of text depends on a few things per
+Every word is in the run's language (`potentiel.i18n`); values are passed apart from the
+words. Built without a Python step per account: every piece of text depends on a few things per
 account (which rules fired, which criteria are blank, which reason is the strongest), so
 each piece is coded per account, built once per distinct code, and spread back; pieces are
 then joined column by column.
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+
+from .i18n import N_, _
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -88,10 +91,10 @@ def flags_column(flags: pd.Series, excluded: pd.Series,
     """The rules' flags, then ``excluded``, then ``override`` where a Category override
     set the category (``override``: the letter applied per account, None elsewhere)."""
     rule_flags = spread(flags, lambda t: ", ".join(t) if t else None)
-    excl = np.where(excluded.to_numpy(dtype=bool), "excluded", None)
+    excl = np.where(excluded.to_numpy(dtype=bool), _("excluded"), None)
     pieces = [rule_flags, excl]
     if override is not None:
-        pieces.append(np.where(override.notna().to_numpy(), "override", None))
+        pieces.append(np.where(override.notna().to_numpy(), _("override"), None))
     return pd.Series(join(pieces, ", ", len(flags)), index=flags.index, dtype=object)
 
 
@@ -101,7 +104,7 @@ def override_piece(result: "Result") -> np.ndarray:
     n = len(result.accounts.index)
     if result.override is None:
         return np.full(n, None, dtype=object)
-    header = result.override_header or "Category override"
+    header = result.override_header or _("Category override")
     model = result.model_category if result.model_category is not None else result.category
     pairs = list(zip(result.override.to_numpy(dtype=object), model.to_numpy(dtype=object)))
 
@@ -109,10 +112,11 @@ def override_piece(result: "Result") -> np.ndarray:
         letter, computed = pair
         if letter is None:
             return None
-        says = ("the model gives none" if computed is None else
-                f"the model says {computed} too" if computed == letter else
-                f"the model says {computed}")
-        return f"category set by hand in {header}: {letter} ({says})"
+        says = (_("the model gives none") if computed is None else
+                _("the model says {letter} too").format(letter=computed) if computed == letter
+                else _("the model says {letter}").format(letter=computed))
+        return _("category set by hand in {column}: {letter} ({model})").format(
+            column=header, letter=letter, model=says)
 
     return spread(pairs, make)
 
@@ -128,16 +132,19 @@ def why_column(result: "Result") -> pd.Series:
     weights = result.weighted.weights
     names = [n for n in result.criteria if weights.get(n, 0) > 0]
     failed = result.scores.failed
-    words = [f"{n} (plugin error)" if failed.get(n) and failed[n] != "no account could be scored"
-             else n for n in names]
+    from .config import criterion_word
+    words = [_("{criterion} (plugin error)").format(criterion=criterion_word(n))
+             if failed.get(n) and failed[n] != "no account could be scored"
+             else criterion_word(n) for n in names]
     missing = listing([scores[n].isna().to_numpy() for n in names], words)
-    missing = np.where(pd.notna(missing), "not scored: " + missing.astype(str), None)
+    missing = spread(missing, lambda m: None if m is None or m != m
+                     else _("not scored: {criteria}").format(criteria=m))
     strong, weak = _extremes(result)
     acc = result.accounts
     no_pen = acc["penetration"].isna().to_numpy() & acc["revenue"].notna().to_numpy()
     pot = acc["potential"].to_numpy(dtype=float)
-    pen = np.where(no_pen & (pot <= 0), "penetration unknown: the potential is zero",
-                   np.where(no_pen, "penetration unknown: no potential", None))
+    pen = np.where(no_pen & (pot <= 0), _("penetration unknown: the potential is zero"),
+                   np.where(no_pen, _("penetration unknown: no potential"), None))
     return pd.Series(join([override_piece(result), fired, strong, weak, missing, pen], ". ",
                           len(index)), index=index, dtype=object)
 
@@ -145,6 +152,7 @@ def why_column(result: "Result") -> pd.Series:
 def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
     """The reason of the criterion bringing the most points, and of the weakest one:
     ``strongest: revenue 99 k€, top 14 % (79/100)`` (the criterion's name if no reason)."""
+    from .config import criterion_word
     n = len(result.accounts.index)
     contrib = result.weighted.contributions
     none = np.full(n, None, dtype=object)
@@ -162,7 +170,7 @@ def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
     keep_worst = known.any(axis=1) & (known.sum(axis=1) > 1) & (worst != best) & \
         (s[rows, worst] < 50)
 
-    def piece(prefix: str, which: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    def piece(words: str, which: np.ndarray, keep: np.ndarray) -> np.ndarray:
         reason = reasons[rows, which]
         rcodes, rtexts = pd.factorize(pd.Series(reason, dtype=object), use_na_sentinel=True)
         points = np.nan_to_num(np.round(s[rows, which]), nan=-1).astype(np.int64)
@@ -176,12 +184,13 @@ def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
             k, rest = divmod(code, 102 * width)
             pts, r = divmod(rest, width)
             text = rtexts[r - 1] if r else None
-            label = text if isinstance(text, str) and text else names[k]
-            return f"{prefix}{label} ({pts - 1}/100)"
+            label = text if isinstance(text, str) and text else criterion_word(names[k])
+            return words.format(reason=label, points=pts - 1)
 
         return by_code(key, make)
 
-    return piece("strongest: ", best, keep_best), piece("weakest: ", worst, keep_worst)
+    return (piece(_("strongest: {reason} ({points}/100)"), best, keep_best),
+            piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst))
 
 
 def to_collect_column(result: "Result") -> pd.Series:
@@ -221,14 +230,16 @@ def to_collect_column(result: "Result") -> pd.Series:
             if not words:
                 return None
             if len(words) == 1:
-                return f"add a {words[0][0]} column{words[0][1]}"
-            return "add columns " + ", ".join(title + hint for title, hint in words)
+                return _("add a {column} column{hint}").format(column=words[0][0],
+                                                              hint=words[0][1])
+            return _("add columns {columns}").format(
+                columns=", ".join(title + hint for title, hint in words))
         if len(col_masks) <= 62:
             columns = by_code(bit_codes(col_masks), add)
         else:  # more columns than bits: name them all where any is missing
             anywhere = np.logical_or.reduce(col_masks)
-            columns = np.where(anywhere, "add columns " + ", ".join(t + h for t, h in col_words),
-                               None)
+            columns = np.where(anywhere, _("add columns {columns}").format(
+                columns=", ".join(t + h for t, h in col_words)), None)
     text = join([blanks, columns], "; ", n)
     return pd.Series(text, index=index, dtype=object)
 
@@ -243,8 +254,41 @@ def derivation_hints(result: "Result") -> dict[str, str]:
         f = catalogue.get(name)
         return f.title if f is not None else name.replace("_", " ").capitalize()
 
-    hints = {d.field: " (or " + " and ".join(title(i) for i in d.inputs) + ")"
+    def hint(titles: list[str]) -> str:
+        if len(titles) == 1:
+            return _(" (or {column})").format(column=titles[0])
+        return _(" (or {columns} and {last})").format(columns=", ".join(titles[:-1]),
+                                                      last=titles[-1])
+
+    hints = {d.field: hint([title(i) for i in d.inputs])
              for d in result.derivations.values() if d.inputs}
     if result.has_reps:
-        hints["distance_km"] = " (or Latitude and Longitude)"
+        hints["distance_km"] = hint(["Latitude", "Longitude"])
     return hints
+
+
+# The Matrix column: the account's place in the portfolio matrix.
+_POTENTIAL_WORDS = {"high": N_("High potential"), "medium": N_("Medium potential"),
+                    "low": N_("Low potential")}
+_PENETRATION_WORDS = {"strong": N_("strong penetration"), "medium": N_("medium penetration"),
+                      "weak": N_("weak penetration")}
+
+
+def matrix_column(pot_tier: pd.Series, pen_tier: pd.Series) -> pd.Series:
+    """``High potential, weak penetration: fragility zone`` per account, in the run's
+    language (blank where the potential is unknown)."""
+    from .portfolio import FRAGILITY
+
+    def make(pair: object) -> str:
+        pot, pen = pair
+        if not isinstance(pot, str):
+            return ""
+        if not isinstance(pen, str):
+            return _("{potential}, penetration unknown").format(potential=_(_POTENTIAL_WORDS[pot]))
+        text = _("{potential}, {penetration}").format(potential=_(_POTENTIAL_WORDS[pot]),
+                                                      penetration=_(_PENETRATION_WORDS[pen]))
+        return _("{matrix}: fragility zone").format(matrix=text) if (pot, pen) == FRAGILITY \
+            else text
+
+    pairs = list(zip(pot_tier.to_numpy(dtype=object), pen_tier.to_numpy(dtype=object)))
+    return pd.Series(spread(pairs, make), index=pot_tier.index, dtype=object)

@@ -119,3 +119,37 @@ def score_remote(path: Path, out: Path | None = None, **kw):
         from vba_client import apply_actions
         assert apply_actions(path, actions, out) == []
     return outcome.result
+
+
+def english_header(header):
+    """An output header as written in either language → its English name (``Catégorie`` →
+    ``Category``, ``Score : CA`` → ``Score: revenue``); any other text as it is."""
+    from potentiel.config import CRITERION_FRENCH
+    from potentiel.i18n import in_language
+    from potentiel.layout import OUTPUT_HEADERS
+    if not isinstance(header, str):
+        return header
+    for name in OUTPUT_HEADERS:
+        if header == in_language(name, "fr"):
+            return name
+    if header.endswith(" (fixé par les règles)"):
+        return header[:-len(" (fixé par les règles)")] + " (set by rules)"
+    if header.startswith("Score : "):
+        word = header[len("Score : "):]
+        english = {fr: en for en, fr in CRITERION_FRENCH.items()}
+        return "Score: " + english.get(word, word)
+    return header
+
+
+def own_sheet(path, english: str) -> str:
+    """The name Potentiel's sheet ``english`` (Summary, Log, Reading …) has in the written
+    file, found by its marker (Synthèse in a French workbook)."""
+    import openpyxl
+    from potentiel.sources.ownership import key_of, split_refers_to
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        names = {n: d.attr_text for n, d in wb.defined_names.items()}
+    finally:
+        wb.close()
+    text = names.get(f"_Potentiel.sheet.{key_of(english)}")
+    return split_refers_to(text)[0] if text else english

@@ -103,15 +103,16 @@ def test_a_score_below_the_last_band_gets_no_category_and_why_says_so(tmp_path, 
     assert out.loc["A3", "Score"] == 0 and out.loc["A5", "Score"] == pytest.approx(9.1)
     for acc in ("A3", "A5"):
         assert out.loc[acc, "Category"] is None
-        assert out.loc[acc, "Category label"] == "Below the lowest band"
-        assert out.loc[acc, "Why"].startswith("below the lowest band, D from 10")
+        # a French workbook: its texts are French
+        assert out.loc[acc, "Category label"] == "Sous la dernière bande"
+        assert out.loc[acc, "Why"].startswith("sous la dernière bande, D à partir de 10")
     assert out.loc["A4", "Category"] == "A" and out.loc["A2", "Category"] == "C"
     assert "below the lowest band" not in out.loc["A2", "Why"]
     written = openpyxl.load_workbook(tmp_path / "out.xlsx")["Accounts"]
     headers = [c.value for c in written[1]]
     row_a5 = [c.value for c in written[6]]
-    assert row_a5[headers.index("Category")] is None
-    assert row_a5[headers.index("Why")].startswith("below the lowest band, D from 10")
+    assert row_a5[headers.index("Catégorie")] is None
+    assert row_a5[headers.index("Pourquoi")].startswith("sous la dernière bande, D à partir de 10")
 
 
 def test_check_says_the_last_band_does_not_start_at_0():
@@ -212,7 +213,10 @@ SET_HEADERS = ("Salesperson (set by rules)", "Segment (set by rules)")
 
 
 def _sheet_rows(path: Path) -> list[tuple]:
-    return list(openpyxl.load_workbook(path)["Accounts"].iter_rows(values_only=True))
+    """The Accounts rows, the headers of a French run's columns in their English names."""
+    from helpers import english_header
+    rows = list(openpyxl.load_workbook(path)["Accounts"].iter_rows(values_only=True))
+    return [tuple(english_header(h) for h in rows[0]), *rows[1:]] if rows else rows
 
 
 @pytest.mark.parametrize("engine", ["durable", "compiled"])

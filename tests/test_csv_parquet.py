@@ -246,7 +246,8 @@ def test_xlsx_from_csv_then_scored_again_in_place(tmp_path):
     assert main(["score", str(src), "-o", str(out)]) == 0
     first, _ = score_file(src, tmp_path / "check.xlsx")
     wb = openpyxl.load_workbook(out)
-    assert {"Accounts", "Matrix", "Summary", "Log", "Reading"} <= set(wb.sheetnames)
+    # French CSV headers: Potentiel's sheets are named in French
+    assert {"Accounts", "Matrice", "Synthèse", "Journal", "Lecture"} <= set(wb.sheetnames)
     names = set(wb.defined_names.keys())
     assert "_Potentiel.col.score" in {n.lower() for n in names} or \
         any(n.lower().startswith("_potentiel.col.") for n in names)
@@ -256,7 +257,7 @@ def test_xlsx_from_csv_then_scored_again_in_place(tmp_path):
     assert headers[:len(HEADER)] == HEADER
     assert "Score" in headers and "Score (Potentiel)" not in headers
     assert ws.cell(row=5, column=2).value == "Beta\nSARL"
-    reading = [[c.value for c in r] for r in wb["Reading"].iter_rows()]
+    reading = [[c.value for c in r] for r in wb["Lecture"].iter_rows()]
     assert any("Windows-1252" in str(v) for r in reading for v in r)  # the CSV notice kept
     col = headers.index("Score") + 1
     before = [ws.cell(row=r, column=col).value for r in range(4, 9)]

@@ -183,7 +183,9 @@ def test_absent_columns_count_as_unknown_so_a_file_with_revenue_and_trend_has_no
     assert "60 of 60 rest on half of it or less" in notes[0].message
     assert "none of its inputs" not in " ".join(w.message for w in result.warnings)
     collect = out.loc[0, "To collect"]
-    assert collect.startswith("add columns Potential (or Headcount and Spend per employee), ")
+    assert collect.startswith("add columns Potential (or Headcount and Spend per employee), ") \
+        or collect.startswith("ajouter les colonnes Potential (ou Headcount et Spend per "
+                              "employee), ")  # a French-headed file writes in French
     assert "Relationship" in collect
 
 

@@ -89,10 +89,14 @@ def test_the_edit_is_overwritten_in_the_file_and_the_log_counts_no_edit(tmp_path
     ws = wb["Clients"]
     pos = row_of(result, "C01005")
     assert ws["U6"].value == result.category[pos]           # Potentiel's category written back
-    assert ws["V6"].value == result.config.categories.label(result.category[pos])
-    log = [r for r in wb["Log"].iter_rows(values_only=True)]
+    from helpers import own_sheet
+    from potentiel.i18n import use_language
+    with use_language(result.language):  # a French workbook: the label in French
+        assert ws["V6"].value == result.config.categories.shown_label(result.category[pos])
+    log = [r for r in wb[own_sheet(out, "Log")].iter_rows(values_only=True)]
     head, last = log[0], log[-1]
-    row = dict(zip(head, last))
+    from potentiel.report import LOG_HEADERS
+    row = dict(zip(LOG_HEADERS, last))  # by position: the headers are in the run's language
     assert (row["Changed"], row["Moved up"], row["Moved down"]) == \
         (result.changes["changed"], result.changes["up"], result.changes["down"])
     # a second run reads its own output back: no edit, no change

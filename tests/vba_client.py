@@ -19,6 +19,8 @@ import xlwings
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
+
+from potentiel.headless import sheet_renamed
 from openpyxl.worksheet.table import TableColumn
 
 REMOTE_BAS = Path(xlwings.__file__).resolve().parent / "addin" / "Remote.bas"
@@ -68,6 +70,7 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
     charts = _parts(source, "xl/charts/")  # read first: source and target may be one file
     wb = openpyxl.load_workbook(source, keep_vba=keep_vba)
     formulas = []
+    renamed: list[tuple[str, str]] = []
     for action in actions:
         func = action["func"]
         assert func in VBA_FUNCS, f"the VBA client cannot run {func}"
@@ -150,6 +153,19 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
             if name in wb.defined_names:
                 del wb.defined_names[name]
             wb.defined_names[name] = DefinedName(name, attr_text=refers.lstrip("="))
+        elif func == "setSheetName":
+            # Remote.bas: wb.Sheets(i).Name = new; Excel refuses a name taken (any case),
+            # and rewrites every defined name and chart formula that names the sheet
+            new = action["args"][0] if isinstance(action["args"], list) else action["args"]
+            if new.casefold() != ws.title.casefold() and \
+                    new.casefold() in {n.casefold() for n in wb.sheetnames}:
+                raise ExcelRefused(f'setSheetName: the sheet name "{new}" is already taken')
+            old = ws.title
+            ws.title = new
+            renamed.append((old, new))
+            for dn in list(wb.defined_names.values()):
+                if dn.attr_text:
+                    dn.attr_text = sheet_renamed(dn.attr_text, old, new)
         elif func == "nameDelete":
             name = action["args"][0]
             if name in wb.defined_names:
@@ -157,6 +173,8 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
         else:
             raise NotImplementedError(f"simulated VBA client: {func}")
     wb.save(target)
+    for old, new in renamed:  # Excel's charts follow a renamed sheet
+        charts = {n: _chart_renamed(data, old, new) for n, data in charts.items()}
     restore_parts(charts, target, "xl/charts/")
     return formulas
 
@@ -173,6 +191,12 @@ def _shown_width(cell) -> float:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return len(f"{v:,.0f}") + (3 if "€" in (cell.number_format or "") else 1)
     return len(str(v)) * 1.1 + 1
+
+
+def _chart_renamed(data: bytes, old: str, new: str) -> bytes:
+    import re as _re
+    return _re.sub(rb"(<c:f>)(.*?)(</c:f>)", lambda m: m.group(1) + sheet_renamed(
+        m.group(2).decode(), old, new).encode() + m.group(3), data, flags=_re.S)
 
 
 def _parts(path: Path, prefix: str) -> dict[str, bytes]:

@@ -24,7 +24,7 @@ import xlsxwriter
 import xlsxwriter.vml
 import xlwings
 
-from potentiel.config import SETTINGS
+from potentiel.config import CRITERION_FRENCH, SETTINGS
 from potentiel.excel import ACTION_NAME, ACTIONS, STATUS_NAME, action_label
 from potentiel.fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                               SCORE_PREFIX)
@@ -56,6 +56,8 @@ MONEY = '#,##0 "€"'
 FRAGILE = "#C62828"
 
 FRENCH_HELP = {
+    "Language": "English ou Français : la langue des colonnes, feuilles et messages écrits. "
+                "Vide : la langue des en-têtes de Comptes.",
     "Fiscal year ends": "Mois de fin d'exercice (juin, June ou 6). Vide : décembre (années "
                         "civiles).",
     "Revenue up to": "Une date : le CA N est alors celui des 12 mois jusqu'à cette date.",
@@ -295,14 +297,15 @@ def settings_sheet(wb, f: Formats) -> None:
             ws.write_blank(r, 1, None, f.top_pct if s.kind == "share" else f.top_left)
         ws.write(r, 3, s.french, f.top_left)
         help_row(r, s.help, FRENCH_HELP.get(s.key, ""))
-        if s.kind in ("engine", "mode"):
-            choices = ["durable", "compiled"] if s.kind == "engine" else ["bands", "quotas"]
+        if s.kind in ("engine", "mode", "language"):
+            choices = {"engine": ["durable", "compiled"], "mode": ["bands", "quotas"],
+                       "language": ["English", "Français"]}[s.kind]
             ws.data_validation(r, 1, r, 1, {"validate": "list", "source": choices})
         r += 1
     for name, w in sample.WEIGHTS.items():
         ws.write(r, 0, f"Weight: {name}", f.top_bold)
         ws.write(r, 1, w, f.top_left)
-        ws.write(r, 3, f"Poids: {name}", f.top_left)
+        ws.write(r, 3, f"Poids : {CRITERION_FRENCH.get(name, name)}", f.top_left)
         help_row(r, f"Weight of the {name} criterion; 0 ignores it. Weights are "
                     "re-normalised, they need not add up to 100.",
                  f"Poids du critère {name} ; 0 l'ignore. Pas besoin que la somme fasse 100.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ..i18n import _
 from ..problems import Problem
 
 FIRST_CELLS = 5  # cells named in a grouped line
@@ -63,59 +64,62 @@ class ReadingReport:
         return max((c.read + c.blank + c.unreadable for c in self.counts), default=0)
 
     def lines(self, preview_rows: int = 5) -> list[str]:
-        """The report as text lines, for ``potentiel inspect``."""
-        out = [f"Sheet {self.sheet}: {self.header_note or f'headers on row {self.header_row}'}"]
-        out.append("Columns:")
+        """The report as text lines, for ``potentiel inspect``, in the run's language."""
+        note = self.header_note or _("headers on row {row}").format(row=self.header_row)
+        out = [_("Sheet {sheet}: {note}").format(sheet=self.sheet, note=note)]
+        out.append(_("Columns:"))
         for c in self.columns:
-            use = f"→ {c.field}" if c.field else "not used"
+            use = f"→ {c.field}" if c.field else _("not used")
             note = f" ({c.note})" if c.note else ""
             out.append(f"  {c.cell:<12} {c.header[:40]!r:<44} {use}{note}")
         if self.left_out:
-            out.append(f"Rows left out ({len(self.left_out)}):")
+            out.append(_("Rows left out ({n}):").format(n=len(self.left_out)))
             for r in self.left_out:
-                out.append(f"  row {r.row}: {r.why}")
+                out.append("  " + _("row {row}: {why}").format(row=r.row, why=r.why))
         if self.counts:
-            out.append("Per field (read / blank / unreadable):")
+            out.append(_("Per field (read / blank / unreadable):"))
             for c in self.counts:
-                bad = f"  first unreadable: {', '.join(c.first_unreadable)}" \
-                    if c.first_unreadable else ""
+                bad = "  " + _("first unreadable: {cells}").format(
+                    cells=", ".join(c.first_unreadable)) if c.first_unreadable else ""
                 out.append(f"  {c.field:<20} {c.read:>7} {c.blank:>7} {c.unreadable:>7}{bad}")
         if self.preview:
-            out.append(f"First {min(preview_rows, len(self.preview))} accounts as read:")
+            out.append(_("First {n} accounts as read:").format(
+                n=min(preview_rows, len(self.preview))))
             for row in self.preview[:preview_rows]:
                 out.append("  " + ", ".join(f"{k}={_short(v)}" for k, v in row.items()
                                              if v is not None))
         notices = group_problems(self.notices)
         if notices:
-            out.append(f"Notices ({len(self.notices)}, grouped):")
+            out.append(_("Notices ({n}, grouped):").format(n=len(self.notices)))
             out.extend(f"  {p}" for p in notices)
         return out
 
     def rows(self, warnings: Iterable[Problem] | None = None) -> list[list[Any]]:
         """The report as a grid for the workbook's Reading sheet: ``warnings`` (the run's,
         default: the reading notices) grouped, run-level first, then every one with its
-        cell, none dropped."""
+        cell, none dropped. In the run's language."""
         notices = list(self.notices if warnings is None else warnings)
-        grid: list[list[Any]] = [["How the accounts were read"],
-                                 ["Sheet", self.sheet, "Header row", self.header_row,
+        grid: list[list[Any]] = [[_("How the accounts were read")],
+                                 [_("Sheet"), self.sheet, _("Header row"), self.header_row,
                                   self.header_note], [],
-                                 ["Column", "Header", "Field", "Note"]]
+                                 [_("Column"), _("Header"), _("Field"), _("Note")]]
         for c in self.columns:
-            grid.append([c.cell, c.header, c.field or "not used", c.note])
+            grid.append([c.cell, c.header, c.field or _("not used"), c.note])
         grid.append([])
-        grid.append(["Rows left out", len(self.left_out)])
+        grid.append([_("Rows left out"), len(self.left_out)])
         for r in self.left_out:
             grid.append([r.cell, r.why])
         grid.append([])
-        grid.append(["Field", "Read", "Blank", "Unreadable", "First unreadable cells"])
+        grid.append([_("Field"), _("Read"), _("Blank"), _("Unreadable"),
+                     _("First unreadable cells")])
         for c in self.counts:
             grid.append([c.field, c.read, c.blank, c.unreadable, ", ".join(c.first_unreadable)])
         grid.append([])
-        grid.append(["Warnings, grouped", len(notices)])
+        grid.append([_("Warnings, grouped"), len(notices)])
         for p in group_problems(notices):
             grid.append([p.where, p.message])
         grid.append([])
-        grid.append(["Every warning", len(notices)])
+        grid.append([_("Every warning"), len(notices)])
         for p in order_problems(notices):
             grid.append([p.where, p.message])
         return grid
@@ -152,8 +156,8 @@ def group_problems(problems: Iterable[Problem], first: int = FIRST_CELLS) -> lis
             continue
         cells = [p.where for p in ps if p.where]
         shown = ", ".join(cells[:first])
-        more = f" and {len(cells) - first} more" if len(cells) > first else ""
-        out.append(Problem(f"{len(ps)} cells in column {column}: {ps[0].message} "
-                           f"(and the same for the others)", f"{shown}{more}", ps[0].level,
-                           kind, column))
+        more = _(" and {n} more").format(n=len(cells) - first) if len(cells) > first else ""
+        out.append(Problem(_("{n} cells in column {column}: {message} (and the same for the "
+                             "others)").format(n=len(ps), column=column, message=ps[0].message),
+                           f"{shown}{more}", ps[0].level, kind, column))
     return out
