@@ -237,8 +237,8 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
             from .i18n import parse_language
             lang = parse_language(value)
             if lang is None:
-                raise UserError(f'"{value}" is not a language Potentiel writes; type English or '
-                                "Français (en or fr)", where)
+                raise UserError(_('"{value}" is not a language Potentiel writes; type English '
+                                  "or Français (en or fr)").format(value=value), where)
             out.values[setting.key] = lang
         elif setting.kind == "raw":
             out.values[setting.key] = value  # read by the module that owns the setting
