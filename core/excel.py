@@ -707,7 +707,8 @@ def recompute(book, options: Options) -> Outcome:
             _('a column of yours is headed "{theirs}"; it is yours and is never written: '
               'Potentiel\'s own column is "{ours}"').format(theirs=theirs,
                                                            ours=plan.headers[name]),
-            cell_ref(area.sheet.name, area.header_row, plan.columns[name]), kind="own-column"))
+            cell_ref(area.sheet.name, area.header_row, plan.clash_cols[name]),
+            kind="own-column"))
     write_blocks(book, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
     write_blocks(book, SUMMARY_SHEET, finished("summary", summary), SHEETS["summary"])
     for name, blocks in sheets.items():

@@ -592,7 +592,7 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
             _('a column of yours is headed "{theirs}"; it is yours and is never written: '
               'Potentiel\'s own column is "{ours}"').format(theirs=theirs,
                                                            ours=plan.headers[name]),
-            cell_ref(area.sheet.name, area.header_row, plan.columns[name]),
+            cell_ref(area.sheet.name, area.header_row, plan.clash_cols[name]),
             kind="own-column"))
     return plan
 

@@ -53,6 +53,7 @@ class Placement:
     new: list[str] = field(default_factory=list)
     stale: list[int] = field(default_factory=list)  # our columns from an earlier run, unused now
     clashes: dict[str, str] = field(default_factory=dict)  # output → the user's header it meets
+    clash_cols: dict[str, int] = field(default_factory=dict)  # output → that user column
 
     @property
     def last_col(self) -> int:
@@ -67,8 +68,10 @@ def place_outputs(headers: Sequence[Any], first_col: int, last_col: int,
     from .sources.ownership import MARK_SUFFIX, key_of
     owned = owned or {}
     by_key = {k: c for c, k in owned.items()}
-    user = {normalise(h) for j, h in enumerate(headers)
-            if h is not None and first_col + j not in owned and str(h).strip()}
+    user: dict[str, int] = {}
+    for j, h in enumerate(headers):
+        if h is not None and first_col + j not in owned and str(h).strip():
+            user.setdefault(normalise(h), first_col + j)
     plan = Placement()
     nxt = max(last_col, max(owned, default=0)) + 1
     for name in names:
@@ -84,6 +87,7 @@ def place_outputs(headers: Sequence[Any], first_col: int, last_col: int,
         if normalise(header) in user:
             plan.headers[name] = header + MARK_SUFFIX
             plan.clashes[name] = header
+            plan.clash_cols[name] = user[normalise(header)]
     used = set(plan.columns.values())
     plan.stale = sorted(c for c in owned if c not in used)
     return plan

@@ -87,7 +87,10 @@ def _parse(text: str) -> tuple[float, bool]:
         s = s[:-1].strip()
     s = _SPACES.sub("", s)
     ttc = False
-    for _round in range(4):  # "12 k€ HT /an": the units come off one at a time
+    for _round in range(6):  # "12 k€ HT /an": the units come off one at a time
+        if s.startswith("(") and s.endswith(")") and not negative:  # "(1 200,00) € HT"
+            negative, s = True, s[1:-1]
+            continue
         m = _SUFFIX.search(s)
         if not m or m.start() == 0:
             break

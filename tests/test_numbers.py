@@ -13,6 +13,8 @@ from potentiel.numbers import Ambiguous, parse_number
     ("12 500 € HT", 12500), ("12 500 € TTC", 12500), ("1 200 €/an", 1200), ("€1,234.56", 1234.56),
     ("1.234,56 €", 1234.56), ("-€12", -12), ("12 k€ HT", 12000), ("$ 1,200.00", 1200),
     ("1 000 €/mois", None),
+    # an ERP's credit note: the accounting negative with its currency and tax marks
+    ("(1 200,00) € HT", -1200), ("(1 200,00 €) HT", -1200), ("(1 200 €)", -1200),
 ])
 def test_parses_what_is_unambiguous(text, value):
     if value is None:

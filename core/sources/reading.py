@@ -148,9 +148,10 @@ def group_problems(problems: Iterable[Problem], first: int = FIRST_CELLS) -> lis
     groups: dict[tuple[str, str], list[Problem]] = {}
     for p in problems:
         if p.column:
-            groups.setdefault((p.kind, p.column), []).append(p)
+            sheet = p.where.rpartition("!")[0] if "!" in p.where else ""
+            groups.setdefault((p.kind, p.column, sheet), []).append(p)
     out = list(run_level)
-    for (kind, column), ps in groups.items():
+    for (kind, column, _sheet), ps in groups.items():
         if len(ps) == 1:
             out.append(ps[0])
             continue
