@@ -241,9 +241,19 @@ def read_accounts(book, settings: list[tuple[Any, Any, str]] | None = None) -> A
     if sheet is None:
         sheet = _find_sheet(book, ACCOUNTS_NAMES)
         if sheet is None:
-            names = ", ".join(s.name for s in book.sheets)
-            raise UserError(f"no Accounts sheet (sheets here: {names}); add a sheet named "
-                            "Accounts (or Comptes) with one row per account")
+            from .sheetnames import only_data_sheet
+            only = only_data_sheet([s.name for s in book.sheets],
+                                   list(book_marks(book).sheets.values()))
+            if only is None:
+                names = ", ".join(s.name for s in book.sheets)
+                raise UserError(_("no Accounts sheet (sheets here: {names}); name the sheet of "
+                                  "your accounts Accounts, Comptes or Clients (one row per "
+                                  "account, under a header row)").format(names=names))
+            sheet = next(s for s in book.sheets if s.name == only)
+            book_marks(book).notices.append(Problem(
+                _("no sheet is named Accounts, Comptes or Clients: {sheet}, the workbook's only "
+                  "sheet of data, is read as the accounts").format(sheet=only), only,
+                kind="accounts-sheet"))
         table = next(iter(sheet.tables), None)
     # Beside the table, the used cells come in the same read when that costs nothing (a
     # payload holds them anyway, a plain sheet is read whole): placing new output columns

@@ -428,10 +428,20 @@ def locate_accounts(wb: Workbook, mapped: tuple[str, ...] = ()) -> Area:
     column map names, recognised as headers too)."""
     ref, table = _find(wb, ACCOUNTS_NAMES)
     if ref is None:
-        names = _listed([str(s.name) for s in wb.package.sheets], 10)
-        raise UserError(_("no Accounts sheet (sheets here: {names}); add a sheet named "
-                          "Accounts (or Comptes) with one row per account and the headers in "
-                          "the first row").format(names=names))
+        from .sheetnames import only_data_sheet
+        only = only_data_sheet([s.name for s in wb.package.sheets],
+                               list(wb.marks.sheets.values()))
+        if only is None:
+            names = _listed([str(s.name) for s in wb.package.sheets], 10)
+            raise UserError(_("no Accounts sheet (sheets here: {names}); name the sheet of "
+                              "your accounts Accounts, Comptes or Clients (one row per "
+                              "account, under a header row)").format(names=names))
+        ref = next(s for s in wb.package.sheets if s.name == only)
+        tables = wb.tables(ref)
+        table = tables[0] if tables else None
+        wb.notices.append(Problem(_("no sheet is named Accounts, Comptes or Clients: {sheet}, "
+                                    "the workbook's only sheet of data, is read as the "
+                                    "accounts").format(sheet=only), only, kind="accounts-sheet"))
     return _area(wb, ref, table, _("accounts"), mapped)
 
 

@@ -15,3 +15,16 @@ MATRIX_SHEET, SUMMARY_SHEET = N_("Matrix"), N_("Summary")
 LOG_SHEET, EXPLAIN_SHEET = N_("Log"), N_("Explain")
 READING_SHEET = N_("Reading")  # the reading report and every warning of the last run
 OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET)
+
+SALES_NAMES = ("sales", "ventes", "invoices", "factures")
+
+
+def only_data_sheet(names: list[str], owned: list[str] = ()) -> str | None:
+    """The workbook's one sheet that can hold the accounts when none is named Accounts /
+    Comptes / Clients: the only sheet that is not Settings, Salespeople, invoice lines or a
+    sheet Potentiel made (``owned``); None when there are none or several."""
+    from .fields import normalise
+    skip = {*SETTINGS_NAMES, *REPS_NAMES, *SALES_NAMES}
+    mine = {n.casefold() for n in owned}
+    left = [n for n in names if normalise(n) not in skip and n.casefold() not in mine]
+    return left[0] if len(left) == 1 else None

@@ -240,3 +240,23 @@ def test_inspect_reads_a_csv_the_same_way(tmp_path, capsys):
     # "NC" is a value said to be unknown: blank, not unreadable
     revenue = next(line for line in out.splitlines() if line.strip().startswith("revenue "))
     assert revenue.split()[1:4] == ["1", "1", "0"]
+
+
+def test_the_only_sheet_is_read_when_none_is_named_accounts(tmp_path):
+    path = tmp_path / "export.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Feuil1"
+    ws.append(["Export CRM du 28/11"])
+    ws.append(["Code client", "Raison sociale", "CA N"])
+    ws.append(["C1", "Alpha", 1000])
+    wb.save(path)
+    result, _ = score_file(path, tmp_path / "o.xlsx")
+    assert list(result.accounts["id"]) == ["C1"]
+    said = [p for p in result.warnings if p.kind == "accounts-sheet"]
+    assert len(said) == 1 and "Feuil1" in said[0].message
+    wb.create_sheet("Feuil2")
+    wb.save(path)
+    with pytest.raises(UserError) as exc:
+        score_file(path, tmp_path / "o2.xlsx")
+    assert "Feuil1, Feuil2" in str(exc.value) and "Clients" in str(exc.value)
