@@ -812,9 +812,16 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             lines = read_sales(wb, sales)
             area, raw = read_accounts_or_lines(wb, settings, lines)
             reps = read_salespeople(wb)
-        # the run's language for everything after: scoring, writing, messages
-        language.enter_context(use_language(run_language(settings, raw.headers, raw.owned,
-                                                         raw.col_numbers)))
+        # the run's language for everything after: scoring, writing, messages; what the
+        # reading noted (the header row found …) is read again to be said in that language
+        lang = run_language(settings, raw.headers, raw.owned, raw.col_numbers)
+        language.enter_context(use_language(lang))
+        if lang != "en":
+            with _unexpected(path):
+                wb.notices.clear()
+                lines = read_sales(wb, sales)
+                area, raw = read_accounts_or_lines(wb, settings, lines)
+                reps = read_salespeople(wb)
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               engine=engine, base_dir=path.parent, sales=lines)
         write_added_accounts(wb, area, result)

@@ -125,7 +125,7 @@ def derive(accounts: pd.DataFrame, derivations: Iterable[Derivation], context: C
     pending = list(derivations)
     done: set[str] = set()
     # Dependency order: a derivation runs once the derived fields it reads are filled.
-    for _ in range(len(pending) + 1):
+    for _round in range(len(pending) + 1):
         if not pending:
             break
         later = []
@@ -140,8 +140,9 @@ def derive(accounts: pd.DataFrame, derivations: Iterable[Derivation], context: C
             try:
                 values = pd.Series(d.compute(accounts, context), index=accounts.index).astype(float)
             except Exception as exc:
-                warnings.append(Problem(f"could not derive {d.field} ({d.label or d.field}): "
-                                        f"{type(exc).__name__}: {exc}"))
+                error = f"{type(exc).__name__}: {exc}"
+                warnings.append(Problem(_("could not derive {field} ({label}): {error}").format(
+                    field=d.field, label=d.label or d.field, error=error)))
                 done.add(d.field)
                 continue
             values = values.where(np.isfinite(values))
@@ -150,8 +151,8 @@ def derive(accounts: pd.DataFrame, derivations: Iterable[Derivation], context: C
             done.add(d.field)
         if len(later) == len(pending):
             names = ", ".join(d.field for d in later)
-            warnings.append(Problem(f"derived fields depend on each other in a circle ({names}); "
-                                    "they are left as typed"))
+            warnings.append(Problem(_("derived fields depend on each other in a circle "
+                                      "({names}); they are left as typed").format(names=names)))
             break
         pending = later
     return accounts
@@ -197,8 +198,8 @@ def locate_places(accounts: pd.DataFrame, raw: RawTable, checked: Validated, con
     try:
         found = geocode.locate(accounts, config.country, cell, headers)
     except FileNotFoundError as exc:
-        warnings.append(Problem(f"accounts not located from postal code and town: {exc}",
-                                raw.sheet))
+        warnings.append(Problem(_("accounts not located from postal code and town: "
+                                  "{error}").format(error=exc), raw.sheet))
         return
     warnings.extend(found.problems)
     accounts["latitude"] = found.latitude
@@ -487,18 +488,26 @@ def read_salespeople(raw: RawTable | None, warnings: list[Problem],
     if raw is None:
         return None
     checked = validate(raw, Catalogue.build(base=SALESPEOPLE_FIELDS))
-    warnings.extend(p for p in checked.warnings if "no id column" not in p.message)
+    warnings.extend(p for p in checked.warnings if p.kind != "no-id-column")
     reps = checked.accounts
     places = "postal_code" in reps or "town" in reps
     missing = [c for c in ("name", "latitude", "longitude") if c not in reps
                and not (places and c != "name")]
     if missing:
-        wanted = "" if "name" in missing else " (or a Postal code or Town column)"
-        warnings.append(Problem(f"Salespeople table has no {', '.join(missing)} column{wanted}; "
-                                "nearest-rep distances are not computed", raw.sheet))
+        wanted = "" if "name" in missing else _(" (or a Postal code or Town column)")
+        warnings.append(Problem(_("Salespeople table has no {columns} column{wanted}; "
+                                  "nearest-rep distances are not computed").format(
+                                      columns=", ".join(missing), wanted=wanted), raw.sheet))
         return None
     if places:
         _locate_reps(reps, raw, checked, country, warnings)
+    used = ", ".join(f"{c.header} → {c.field}" for c in checked.report.columns if c.field)
+    located = int(reps["latitude"].notna().sum())
+    warnings.append(Problem(_("reps read from the sheet {sheet}, {note}: {n} rep(s), {located} "
+                              "located ({columns})").format(
+                                  sheet=raw.sheet, note=raw.header_note or _("headers on row 1"),
+                                  n=len(reps), located=located, columns=used), raw.sheet,
+                            kind="reps-read"))
     return reps[["name", "latitude", "longitude"]]
 
 
@@ -511,7 +520,8 @@ def _locate_reps(reps: pd.DataFrame, raw: RawTable, checked: Validated, country:
         found = geocode.locate(reps, country, lambda pos, f: raw.cell(pos, columns[f])
                                if f in columns else "", headers)
     except FileNotFoundError as exc:
-        warnings.append(Problem(f"reps not located from postal code and town: {exc}", raw.sheet))
+        warnings.append(Problem(_("reps not located from postal code and town: {error}").format(
+            error=exc), raw.sheet))
         return
     warnings.extend(found.problems)
     reps["latitude"] = found.latitude
@@ -519,9 +529,10 @@ def _locate_reps(reps: pd.DataFrame, raw: RawTable, checked: Validated, country:
     lost = [pos for pos in reps.index[found.by == geocode.NOT_FOUND]
             if isinstance(reps.at[pos, "name"], str)]
     for pos in lost:
-        warnings.append(Problem(f'rep "{reps.at[pos, "name"]}" has no place that can be located '
-                                "(coordinates, postal code or town); left out of the nearest-rep "
-                                "distances", raw.cell(pos, columns["name"]) if "name" in columns
+        warnings.append(Problem(_('rep "{name}" has no place that can be located (coordinates, '
+                                  "postal code or town); left out of the nearest-rep "
+                                  "distances").format(name=reps.at[pos, "name"]),
+                                raw.cell(pos, columns["name"]) if "name" in columns
                                 else raw.sheet, kind="rep-not-located"))
 
 
