@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .categories import CategorySpec, by_bands, by_quotas
+from .i18n import _
 from .problems import Problem
 from .scoring import Weighted, weighted_score
 
@@ -173,7 +174,6 @@ def labels(category: pd.Series, chosen: pd.Series | None, profiles: ProfileSet |
 def group_notes(profiles: ProfileSet | None, chosen: pd.Series | None,
                 accounts: pd.DataFrame) -> list[Problem]:
     """Run-level notes: accounts whose quota group is blank are ranked together."""
-    from .i18n import _
     out: list[Problem] = []
     if profiles is None or chosen is None:
         return out

@@ -116,11 +116,10 @@ def matrix_blocks(result: "Result") -> list[Block]:
     # per profile, below the template's grids (its colours and chart stay on rows 1–21)
     row = MATRIX_PROFILE_ROW
     for name, in_profile in _profile_masks(result):
-        from .i18n import _
         grid: list[list[Any]] = [[_("Accounts, profile {profile}").format(profile=name),
-                                  *(f"{p.capitalize()} penetration" for p in PEN_ORDER)]]
+                                  *(_(PENETRATION_HEADS[p]) for p in PEN_ORDER)]]
         for pt in POT_ORDER:
-            grid.append([f"{pt.capitalize()} potential",
+            grid.append([_(POTENTIAL_HEADS[pt]),
                          *(int((cells[pt, pn] & in_profile).sum()) for pn in PEN_ORDER)])
         blocks.append(Block(row, 1, grid))
         row += len(grid) + 1
@@ -189,7 +188,6 @@ def _summary_by_profile(result: "Result", letters: list[str], rev: pd.Series, po
                         total: float) -> list[list[Any]]:
     """Rows under the per-rep table (so one block clears them): per profile, a blank row,
     a title, then its categories with its own labels, like the per-category table."""
-    from .i18n import _
     from .profiles import spec_of
     rows: list[list[Any]] = []
     spec = result.config.categories
@@ -273,13 +271,19 @@ def counts_text(result: "Result") -> str:
     return " · ".join(f"{k} {n}" for k, n in result.counts.items())
 
 
+LOG_MESSAGES_MAX = 1500  # characters of warnings in a Log row
+
+
 def log_row(result: "Result", when: dt.datetime | None = None) -> list[Any]:
     when = (when or dt.datetime.now()).replace(microsecond=0)
     ch = result.changes
     from .sources.reading import group_problems
     grouped = group_problems(result.warnings)
     msgs = "; ".join(str(p) for p in grouped)
-    if len(msgs) > 32000 or len(grouped) < len(result.warnings):
+    # A Log row stays readable (and printable): the first lines; the Reading sheet has all.
+    if len(msgs) > LOG_MESSAGES_MAX or len(grouped) < len(result.warnings):
+        if len(msgs) > LOG_MESSAGES_MAX:
+            msgs = msgs[:LOG_MESSAGES_MAX].rsplit("; ", 1)[0] + " …"
         msgs = _("(every warning with its cell: {sheet} sheet) ").format(
             sheet=_(READING_SHEET)) + msgs
     return [when, result.rules_name, result.config.engine, int(len(result.accounts)),

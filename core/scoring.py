@@ -98,7 +98,7 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
             said = len(warnings)
             warnings.append(Problem(
                 _("criterion {name}: column {list} is not in the Accounts table; it scores on "
-                  "the other inputs").format(name=name, list=', '.join(absent)), kind="absent-input"))
+                  "the other inputs").format(name=name, list=_titles(crit, absent)), kind="absent-input"))
         view = accounts.copy(deep=False)
         for missing in absent:
             view[missing] = np.nan if crit_input_numeric(crit, missing) else None
@@ -120,7 +120,7 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
                 warnings[said] = Problem(
                     _("criterion {name} scored no account: it needs {list}, which is not in "
                       "the Accounts table, and cannot score on the other inputs alone; add the "
-                      "column (or set its weight to 0)").format(name=name, list=', '.join(absent)), kind="absent-input")
+                      "column (or set its weight to 0)").format(name=name, list=_titles(crit, absent)), kind="absent-input")
             elif filled:  # NaN is for missing inputs: blank with every input filled is a fault
                 warnings.append(Problem(_("criterion {name} scored no account, though {filled} "
                                           "account(s) have all its inputs; its scores are "
@@ -245,3 +245,12 @@ def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float]) -> Weight
     return Weighted(pd.Series(score, index=index), pd.Series(den, index=index),
                     pd.DataFrame(contrib, index=index, columns=names),
                     dict(zip(names, w.tolist())))
+
+
+def _titles(crit: Criterion, names: list[str]) -> str:
+    """The inputs as a person reads their headers (``DSO (days), Credit rating``), not as
+    field names (``dso_days``), in the run's language."""
+    from .fields import BUILTIN_FIELDS
+    known = {f.name: f for f in BUILTIN_FIELDS}
+    known.update({i.name: i for i in crit.inputs if i.label})
+    return ", ".join(_(known[n].title) if n in known else n for n in names)

@@ -22,7 +22,6 @@ from ..problems import Problem
 from .actions import LETTER_ACTIONS, RuleAction
 from .files import Item, Merged
 from .logic import MAX_ALTERNATIVES, Hidden, alternatives, hidden_columns, normal_form
-from ..i18n import _
 from .model import FINAL, Rule, RuleSet
 from .names import NUMBER, SCORE_PREFIX, TEXT, Scope, add_profile, final_scope
 from .profiles import ProfileChecks

@@ -10,7 +10,6 @@ from __future__ import annotations
 from ..i18n import _
 
 from ..fields import STATUS, STATUSES
-from ..i18n import _
 from ..numbers import parse_number
 from .files import Item
 from .model import RuleTest

@@ -126,7 +126,7 @@ class ReadingReport:
 
 
 def _short(v: Any) -> str:
-    s = f"{v:g}" if isinstance(v, float) else str(v)
+    s = f"{v:.12g}" if isinstance(v, float) else str(v)  # cents shown as read
     return s if len(s) <= 30 else s[:29] + "…"
 
 
