@@ -153,3 +153,22 @@ def own_sheet(path, english: str) -> str:
         wb.close()
     text = names.get(f"_Potentiel.sheet.{key_of(english)}")
     return split_refers_to(text)[0] if text else english
+
+
+def fr(message: str, **values: Any) -> str:
+    """The French of a message key from the catalog, with ``values`` put in (``{n}`` …):
+    what a French run (French headers or Settings Langue) says. Fails when the key has no
+    French, so a test cannot pass by comparing English with English."""
+    from potentiel.i18n import in_language, translations
+    assert message in getattr(translations("fr"), "_catalog", {}), \
+        f"no French for the message key {message!r}"
+    text = in_language(message, "fr")
+    return text.format(**values) if values else text
+
+
+def fr_plural(singular: str, plural: str, n: int, **values: Any) -> str:
+    """The French of a plural message key (``ngettext``) for ``n``, with ``values`` put in."""
+    from potentiel.i18n import translations
+    assert (singular, 0) in getattr(translations("fr"), "_catalog", {}), \
+        f"no French for the message key {singular!r}"
+    return translations("fr").ngettext(singular, plural, n).format(n=n, **values)

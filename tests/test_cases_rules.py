@@ -3,14 +3,17 @@ each gives the outcome its README asks for. A missing case file fails the test."
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from helpers import fr
 from potentiel.cli import main
 from potentiel.headless import score_file
+from potentiel.i18n import in_language
 from potentiel.manager import load_plugins
 from potentiel.problems import UserError
 from potentiel.rules import check_ruleset, load_ruleset, rules_dir
@@ -18,6 +21,12 @@ from potentiel.rules import check_ruleset, load_ruleset, rules_dir
 CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
 RULES = CASES / "rules"
 PLUGINS = load_plugins(entry_points=False)
+# message keys (English) of the errors a French-headed workbook gets in French
+NOTHING_IN_IT = ("the file has nothing in it (it is empty, blank or only comments): write at "
+                 'least one key, e.g. "extends: default" and the weights or rules that differ')
+EVERY_WEIGHT_0 = ("weights: every weight is 0, so no account could be scored; give at "
+                  "least one criterion a weight above 0 (a weight of 0 leaves that one "
+                  "criterion out)")
 CATALOGUE, CRITERIA = PLUGINS.catalogue(), PLUGINS.criteria
 
 
@@ -58,7 +67,8 @@ def test_a_file_with_nothing_in_it_is_an_error(tmp_path, text):
 
 
 def test_an_empty_rule_file_stops_scoring_and_the_check_command(tmp_path, capsys):
-    with pytest.raises(UserError, match="nothing in it"):
+    # portfolio.xlsx has French headers: the run, and so its error, is in French
+    with pytest.raises(UserError, match=re.escape(in_language(NOTHING_IN_IT, "fr"))):
         score(tmp_path, "rules/portfolio.xlsx", case("empty.yaml"))
     assert main(["rules", "check", str(case("empty.yaml"))]) == 1
     assert "nothing in it" in capsys.readouterr().out
@@ -185,8 +195,8 @@ def test_every_weight_0_in_a_rule_file_is_an_error_at_the_weights_line(tmp_path)
     assert len(problems) == 1, problems
     assert "every weight is 0" in problems[0].message
     assert problems[0].where.endswith("zero-weights.yaml:5")
-    with pytest.raises(UserError, match="every weight is 0"):
-        score(tmp_path, "rules/portfolio.xlsx", path)
+    with pytest.raises(UserError, match=re.escape(in_language(EVERY_WEIGHT_0, "fr"))):
+        score(tmp_path, "rules/portfolio.xlsx", path)  # French headers: a French run
 
 
 def test_a_weight_of_0_for_some_criteria_is_valid(tmp_path):
@@ -246,6 +256,8 @@ def test_the_set_columns_are_reused_on_the_next_run(tmp_path):
     assert headers == list(_sheet_rows(first)[0])
     assert all(headers.count(h) == 1 for h in SET_HEADERS)
     assert not [w for w in result.warnings if "set by rules" in str(w)]
+    set_by_rules = fr("{field} (set by rules)").split("{field}")[1].strip()  # French headers
+    assert not [w for w in result.warnings if set_by_rules in str(w)]
 
 
 def test_check_says_where_a_set_value_shows(capsys):

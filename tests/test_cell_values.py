@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from helpers import write_workbook, score_headless, score_remote, shared_case
+from helpers import fr, write_workbook, score_headless, score_remote, shared_case
 from potentiel.fields import STATUSES, Catalogue
 from potentiel.validate import ErrorCell, RawTable, validate
 
@@ -166,8 +166,12 @@ def test_headcount_bands_are_numbers_with_one_notice_per_column(tmp_path):
     assert [p.kind for p in notes] == ["band"]
     msg = notes[0].message
     assert notes[0].where == "Accounts!D2"
-    assert msg.startswith("Effectif: 33 band(s) read as a number")  # 11 bands × 3
-    assert "midpoint (50-99 → 74.5)" in msg and "lower bound (250 et plus → 250)" in msg
+    # French headers: a French run, so the notice is the catalog's French (11 bands × 3)
+    how = fr(" and ").join([
+        fr("closed bands as their midpoint ({example})", example="50-99 → 74.5"),
+        fr("open bands as their lower bound ({example})", example="250 et plus → 250")])
+    assert msg.startswith(fr("{header}: {n} band(s) read as a number, {how}; type the exact "
+                             "figure where you know it", header="Effectif", n=33, how=how)), msg
 
 
 def test_bands_are_read_in_counts_only():

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import fr
 from potentiel import exact, portfolio
 from potentiel.headless import score_file
 from potentiel.manager import load_plugins
@@ -159,6 +160,11 @@ def test_top_share_is_the_decimal_definition(values, share):
 
 # ----------------------------------------------------------------------------- confidence
 
+# the message key of the thin-data count in the criteria-without-columns warning
+THIN = (", and {n} of {total} rest on half of it or less, which the default "
+        "rules (thin-data) keep out of A")
+
+
 def revenue_and_trend_only(tmp_path, n=60):
     from helpers import write_workbook
     from potentiel import sample
@@ -177,16 +183,19 @@ def test_absent_columns_count_as_unknown_so_a_file_with_revenue_and_trend_has_no
     assert out["Score"].notna().all()              # the score still rests on what is known
     notes = [w for w in result.warnings if w.kind == "criteria-without-columns"]
     assert len(notes) == 1 and result.warnings[0] is notes[0]   # once, first
-    for name in ("potential (Potential)", "solvency", "growth", "prescription", "relationship",
-                 "accessibility"):
+    assert result.language == "fr"  # French headers: the warning is the catalog's French
+    # the input column a French user adds is "Potentiel" (the catalog's "Potential" is the
+    # output header "Potentiel retenu", the potential Potentiel computed, not this input)
+    for name in ("potential (Potentiel)", "solvency", "growth", "prescription",
+                 "relationship", "accessibility"):
         assert name in notes[0].message
-    assert "60 of 60 rest on half of it or less" in notes[0].message
+    assert fr(THIN, n=60, total=60) in notes[0].message
     assert "none of its inputs" not in " ".join(w.message for w in result.warnings)
     collect = out.loc[0, "To collect"]
-    assert collect.startswith("add columns Potential (or Headcount and Spend per employee), ") \
-        or collect.startswith("ajouter les colonnes Potential (ou Headcount et Spend per "
-                              "employee), ")  # a French-headed file writes in French
-    assert "Relationship" in collect
+    hint = fr(" (or {columns} and {last})", columns=fr("Headcount"), last=fr("Spend per employee"))
+    assert collect.startswith(fr("add columns {columns}", columns="Potentiel" + hint + ", ")), \
+        collect  # a French-headed file writes in French
+    assert fr("Relationship") in collect
 
 
 def test_a_weight_of_0_in_settings_leaves_absent_criteria_out_of_the_model(tmp_path):
@@ -225,8 +234,8 @@ def test_few_columns_case_says_once_why_no_account_is_a(tmp_path):
     assert len(notes) == 1 and result.warnings[0] is notes[0]
     for name in ("solvency", "prescription", "relationship", "accessibility"):
         assert name in notes[0].message
-    assert f"{len(result.category)} of {len(result.category)} rest on half of it or less" \
-        in notes[0].message
+    assert result.language == "fr"  # French headers: the warning is the catalog's French
+    assert fr(THIN, n=len(result.category), total=len(result.category)) in notes[0].message
     assert result.counts["A"] == 0
 
 

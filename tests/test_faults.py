@@ -18,7 +18,7 @@ import time
 import openpyxl
 import pytest
 
-from helpers import write_workbook
+from helpers import fr, write_workbook
 from potentiel import sample
 from potentiel.headless import score_file
 from potentiel.report import LOG_HEADERS
@@ -117,6 +117,13 @@ def clean_run(book, tmp_path, rules=None):
     return result.outputs
 
 
+# message keys of the criterion faults (a French-headed workbook reads them in French)
+FAILED = ("criterion {name} failed ({error}); its scores are left blank and the weights rest "
+          "on the others")
+SCORED_NONE = ("criterion {name} scored no account, though {filled} account(s) have all its "
+               "inputs; its scores are blank and the weights rest on the others")
+
+
 def test_criteria_that_fail_are_named_and_leave_the_other_scores_alone(book, tmp_path,
                                                                        monkeypatch):
     monkeypatch.setenv(TIME_LIMIT_ENV, "0.5")
@@ -127,12 +134,17 @@ def test_criteria_that_fail_are_named_and_leave_the_other_scores_alone(book, tmp
     took = time.perf_counter() - start
     assert took < 4, f"the slow criterion was waited for ({took:.1f} s)"
     messages = log_row(path)["Messages"]
-    for name, words in (("boom", "RuntimeError: the CRM database is down"),
-                        ("short", "returned 39 values for 40 accounts"),
-                        ("blank", "scored no account"),
-                        ("sleepy", "TimeoutError: took longer than 0.5 s")):
-        assert f"criterion {name}" in messages and words in messages, (name, messages)
-        assert any(f"criterion {name}" in str(w) for w in result.warnings)
+    # a French-headed workbook: each warning is the catalog's French for its key
+    failed = fr(FAILED, name="{name}", error="{error}")
+    for name, said in (
+            ("boom", failed.format(name="boom", error="RuntimeError: the CRM database is down")),
+            ("short", failed.format(name="short", error="ValueError: score() returned 39 "
+                                                         "values for 40 accounts")),
+            ("blank", fr(SCORED_NONE).split("{filled}")[0].format(name="blank")),
+            ("sleepy", failed.format(name="sleepy",
+                                     error="TimeoutError: took longer than 0.5 s"))):
+        assert said in messages, (name, messages)
+        assert any(said in str(w) for w in result.warnings)
         assert result.outputs[f"Score: {name}"].isna().all()
     why = " ".join(result.outputs["Why"].dropna())
     for name in ("boom", "short", "sleepy"):  # a French-headed workbook: Why in French
@@ -154,8 +166,11 @@ def test_scores_outside_0_100_are_clipped_and_named(book, tmp_path):
     result, _ = score_file(path, plugin_dirs=[str(folder)])
     wild = result.outputs["Score: wild"]
     assert wild.between(0, 100).all() and wild.max() == 100 and wild.min() == 0
-    assert "criterion wild returned" in log_row(path)["Messages"]
-    assert "outside 0–100; they were clipped" in log_row(path)["Messages"]
+    # a French-headed workbook: the catalog's French, around the count
+    returned, clipped = fr("criterion {name} returned {n} score(s) outside 0–100; they were "
+                           "clipped").split("{n}")
+    assert returned.format(name="wild") in log_row(path)["Messages"]
+    assert clipped in log_row(path)["Messages"]
     clean = clean_run(book, tmp_path)
     others = [c for c in COMPARED if c.startswith("Score: ")]
     assert result.outputs[others].equals(clean[others])

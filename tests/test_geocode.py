@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import write_workbook, score_headless, score_remote
+from helpers import fr, write_workbook, score_headless, score_remote
 from potentiel.config import Config, read_settings
 from potentiel.pipeline import read_salespeople, score_records, score_tables
 from potentiel.portfolio import haversine_km
@@ -58,6 +58,8 @@ def located(frame):
     return geocode.locate(pd.DataFrame(frame))
 
 
+NO_SUCH_CODE = 'postal code "{postal}" does not exist'  # a message key (French runs: French)
+
 # ------------------------------------------------------------------- the shared case
 
 
@@ -86,7 +88,8 @@ def test_the_crm_case_locates_every_account_and_rep(tmp_path, read):
     assert result.category.notna().all()
     bad = {p.where: p for p in result.warnings if p.kind == "place-approximate"}
     assert set(bad) == {"Comptes!F9", "Comptes!F21", "Comptes!F33"}
-    assert 'postal code "2A004" does not exist' in bad["Comptes!F9"].message
+    # a French-headed case: the warning is the catalog's French
+    assert fr(NO_SUCH_CODE, postal="2A004") in bad["Comptes!F9"].message
     assert bad["Comptes!F9"].column == "Code postal"
     assert not [p for p in result.warnings if p.kind in ("place-not-found", "rep-not-located")]
 
@@ -143,10 +146,12 @@ def test_a_postal_code_that_does_not_exist_is_named_by_cell(tmp_path):
     assert acc["located_by"].tolist() == ["postal code", "not found", "town"]
     problems = {p.where: p for p in result.warnings if p.kind.startswith("place")}
     assert set(problems) == {"Accounts!B3", "Accounts!B4"}
-    assert problems["Accounts!B3"].message.startswith('postal code "99999" does not exist')
+    # French headers: the warnings are the catalog's French
+    assert problems["Accounts!B3"].message.startswith(fr(NO_SUCH_CODE, postal="99999"))
     assert problems["Accounts!B3"].kind == "place-not-found"
     assert problems["Accounts!B3"].column == "Code postal"
-    assert "located by the town (Lyon)" in problems["Accounts!B4"].message
+    assert fr("; located by the town ({town}) instead: correct the code", town="Lyon") \
+        in problems["Accounts!B4"].message
 
 
 def test_an_ambiguous_town_is_said_and_the_postal_code_or_department_settles_it(tmp_path):
@@ -161,10 +166,13 @@ def test_an_ambiguous_town_is_said_and_the_postal_code_or_department_settles_it(
     assert abs(acc.loc["A3", "latitude"] + 20.88) < 0.05      # La Réunion
     assert abs(acc.loc["A4", "latitude"] - 48.94) < 0.05      # department 93 from 93999
     said = {p.where: p.message for p in result.warnings if p.kind.startswith("place")}
-    assert said["Accounts!C2"].startswith('"Saint-Denis" is ambiguous')
+    # French headers: the warnings are the catalog's French
+    ambiguous, add_postal = fr('"{town}" is ambiguous: {n} places have that name{where}; add '
+                               'the postal code').split("{where}")
+    assert said["Accounts!C2"].startswith(ambiguous.split("{n}")[0].format(town="Saint-Denis"))
     assert "93" in said["Accounts!C2"] and "974" in said["Accounts!C2"]
-    assert "add the postal code" in said["Accounts!C2"]
-    assert said["Accounts!B5"].startswith('postal code "93999" does not exist')
+    assert said["Accounts!C2"].endswith(add_postal)
+    assert said["Accounts!B5"].startswith(fr(NO_SUCH_CODE, postal="93999"))
 
 
 def test_country_from_the_row_or_the_settings(tmp_path):

@@ -18,7 +18,7 @@ from potentiel.headless import score_file
 from potentiel.sources.invoices import LineSettings, read_lines
 from potentiel.validate import RawTable
 
-from helpers import write_workbook
+from helpers import fr, write_workbook
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "sources"
 CASE = CASES / "c_invoice_lines.xlsx"
@@ -157,6 +157,14 @@ def accounts_book(tmp_path, settings=()) -> Path:
     return path
 
 
+# message keys (a French-headed workbook reads them in French)
+UNKNOWN_IDS = ("{n} client code(s) of the invoice lines are not in Accounts ({shown}; revenue "
+               "N {revenue:,.0f}); they are not scored: add them to Accounts, or set Add "
+               "accounts from invoice lines = yes in Settings")
+FROM_LINES = ("revenue {label} from invoice lines ({period}, {lines:,} lines) for {n} "
+              "account(s); typed in Accounts for {typed}")
+
+
 def test_typed_revenue_wins_and_unknown_ids_are_listed(tmp_path):
     result, _ = score_file(accounts_book(tmp_path), tmp_path / "o.xlsx")
     acc = result.accounts.set_index("id")
@@ -164,13 +172,16 @@ def test_typed_revenue_wins_and_unknown_ids_are_listed(tmp_path):
     assert acc.loc["C2", "revenue"] == 5000  # typed in Accounts wins
     assert acc.loc["C3", "revenue"] == 0 and acc.loc["C3", "orders_n"] == 0
     said = [str(p) for p in result.warnings]
-    unknown = [s for s in said if "not in Accounts" in s]
+    # French headers: the warnings are the catalog's French
+    unknown = [str(p) for p in result.warnings if p.kind == "unknown-ids"]
     assert len(unknown) == 1 and "C8, C9" in unknown[0]
-    assert any("revenue N from invoice lines (2025, 5 lines) for 2 account(s); typed in "
-               "Accounts for 1" in s for s in said)
+    assert fr(UNKNOWN_IDS).split("{shown}")[0].format(n=2) in unknown[0]
+    assert any(fr(FROM_LINES, label="N", period="2025", lines=5, n=2, typed=1) in s
+               for s in said)
     # an unreadable date is named by its cell
     bad = [p for p in result.warnings if p.kind == "unreadable-date"]
-    assert [p.where for p in bad] == ["Ventes!B7"] and '"le 3 mars"' in bad[0].message
+    assert [p.where for p in bad] == ["Ventes!B7"]
+    assert bad[0].message.startswith(fr('"{value}" is not a date', value="le 3 mars"))
 
 
 def test_setting_adds_the_unknown_ids_as_clients(tmp_path):
@@ -183,7 +194,9 @@ def test_setting_adds_the_unknown_ids_as_clients(tmp_path):
     ids = [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)]
     assert ids == ["C1", "C2", "C3", "C8", "C9"]
     assert ws.cell(6, 3).value == "client" and ws.cell(6, 5).value is not None  # Score
-    assert not any("not in Accounts" in str(p) for p in result.warnings)
+    assert not any(p.kind == "unknown-ids" for p in result.warnings)
+    assert not any(fr(UNKNOWN_IDS).split(" (")[0].format(n=2) in str(p)
+                   for p in result.warnings)
 
 
 def test_sales_option_on_the_command_line(tmp_path, capsys):
@@ -198,7 +211,8 @@ def test_sales_option_on_the_command_line(tmp_path, capsys):
     code = main(["score", str(path), "-o", str(tmp_path / "o.xlsx"), "--sales", str(lines)])
     out = capsys.readouterr()
     assert code == 0, out.err
-    assert "revenue N from invoice lines (2025, 3 lines) for 2 account(s)" in out.out
+    # French headers: the console speaks French
+    assert fr(FROM_LINES, label="N", period="2025", lines=3, n=2, typed=0) in out.out
     assert "Export!D1" in out.out  # Montant TTC not used, said with its cell
 
 
@@ -228,7 +242,7 @@ def test_ventes_sheet_through_xlwings_remote(tmp_path):
 def test_sales_lines_from_a_csv_file(tmp_path):
     """--sales takes a CSV of lines too (French export: ';', decimal comma, Windows-1252),
     and a CSV of accounts can take --sales as well."""
-    from helpers import write_workbook
+    from helpers import fr, write_workbook
     from potentiel.headless import score_file
     lines = tmp_path / "factures.csv"
     lines.write_text("Code client;Date facture;Montant HT;Type\n"

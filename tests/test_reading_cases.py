@@ -30,10 +30,10 @@ from pathlib import Path
 
 import openpyxl
 
-from potentiel.i18n import both
+from potentiel.i18n import both, in_language
 import pytest
 
-from helpers import write_workbook, score_headless, score_remote
+from helpers import fr, write_workbook, score_headless, score_remote
 from potentiel.headless import score_file
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "reading"
@@ -98,6 +98,16 @@ def reading_sheet(path: Path) -> list[tuple]:
     return sheet_rows(path, "Reading")
 
 
+# message keys (English) whose French a French-headed case reads
+HEADERS_BELOW_TITLE = ("headers found on row {row} ({n} recognised); row(s) {rows} above are "
+                       "not read (a title)")
+ONE_TRUE_LINE = ("criterion {name} scored no account: it needs {list}, which is not in the "
+                 "Accounts table, and cannot score on the other inputs alone; add the column "
+                 "(or set its weight to 0)")
+SCORED_NONE_THOUGH = ("criterion {name} scored no account, though {filled} account(s) have all "
+                      "its inputs; its scores are blank and the weights rest on the others")
+
+
 # ------------------------------------------------------------- the header row
 
 @pytest.mark.parametrize("front_end", FRONT_ENDS)
@@ -129,7 +139,8 @@ def test_erp_export_with_a_merged_title_and_a_total(tmp_path, front_end):
     path = case(tmp_path, "a1_erp_title_row.xlsx")
     result, out = run(path, front_end)
     assert result.reading.header_row == 4
-    assert "row(s) 1, 2 above are not read" in result.reading.header_note
+    assert result.language == "fr"  # French headers: the report is the catalog's French
+    assert result.reading.header_note == fr(HEADERS_BELOW_TITLE, row=4, n=16, rows="1, 2")
     ids = list(result.accounts["id"])
     assert ids == [f"C010{k:02d}" for k in range(1, 29)] and "TOTAL" not in ids
     assert [(r.row, r.cell) for r in result.reading.left_out] == [(34, "Clients!A34")]
@@ -159,7 +170,10 @@ def test_year_headers_are_revenue_n_n1_n2(tmp_path, front_end):
     uses = {c.header: c for c in result.reading.columns}
     assert (uses["CA 2025"].field, uses["CA 2024"].field, uses["CA 2023"].field) == \
         ("revenue", "revenue_n1", "revenue_n2")
-    assert uses["CA 2025"].note.startswith("revenue N (year 2025")
+    # French headers: the note is the catalog's French
+    assert uses["CA 2025"].note.startswith(fr("revenue {label} (year {year}, the latest year "
+                                              "{latest} being N)", label="N", year=2025,
+                                              latest=2025))
     assert uses["CA 2023"].cell == "Clients!N1"
     for account, expected in A2_VALUES.items():
         got = tuple(by_id(result, f)[account] for f in ("revenue", "revenue_n1", "revenue_n2"))
@@ -206,7 +220,9 @@ def _summary_is_the_accounts(out: Path, result) -> None:
 @pytest.mark.parametrize("front_end", FRONT_ENDS)
 @pytest.mark.parametrize("name, sheet, row, accounts, first_output, why", [
     ("plain-range-total-line-values.xlsx", "Accounts", 10, 8, 12, 'the name "TOTAL"'),
-    ("c3_pivot_with_total_general.xlsx", "Comptes", 62, 60, 5, 'the id "Total général"'),
+    # French headers: the reason is the catalog's French
+    ("c3_pivot_with_total_general.xlsx", "Comptes", 62, 60, 5,
+     ('the id "{id}" reads as a total', {"id": "Total général"})),
 ])
 def test_a_total_row_is_not_an_account(tmp_path, front_end, name, sheet, row, accounts,
                                        first_output, why):
@@ -216,7 +232,10 @@ def test_a_total_row_is_not_an_account(tmp_path, front_end, name, sheet, row, ac
     assert not result.accounts["id"].isna().any()
     left = result.reading.left_out
     assert [(r.row, r.cell) for r in left] == [(row, f"{sheet}!A{row}")]
-    assert why in left[0].why
+    if isinstance(why, tuple):  # a message key in a French run
+        assert fr(why[0], **why[1]) in left[0].why
+    else:
+        assert why in left[0].why
     said = [w for w in result.warnings if w.kind == "total-row"]
     assert len(said) == 1 and said[0].where == f"{sheet}!{row}:{row}"
     # Top 80 % over the accounts only: the total (as big as all of them) is not in it
@@ -349,7 +368,11 @@ def test_every_warning_is_kept_in_the_reading_sheet(tmp_path, front_end):
     run_level = [w for w in warnings if not w.column]
     assert kept[:len(run_level)] == [(w.where, w.message) for w in run_level]
     assert "criteria-without-columns" in {w.kind for w in run_level}
-    assert any("rest on half of it or less" in m for _, m in kept[:len(run_level)])
+    # a French workbook: the thin-data count is the catalog's French
+    assert result.language == "fr"
+    thin = fr(", and {n} of {total} rest on half of it or less, which the default "
+              "rules (thin-data) keep out of A", n=40, total=40)
+    assert any(thin in m for _, m in kept[:len(run_level)])
     # grouped: one line per kind and column, run-level first
     grouped_at = next(i for i, r in enumerate(grid) if r[0] in both("Warnings, grouped"))
     grouped = [r for r in grid[grouped_at + 1: every] if r[0] is not None or r[1] is not None]
@@ -377,7 +400,9 @@ def test_no_warning_names_a_cell_of_a_total_row(tmp_path):
         result, out = run(path, front_end)
         assert list(result.accounts["id"]) == ["C1", "C2", "C3"], front_end
         assert [r.row for r in result.reading.left_out] == [5]
-        assert 'the first column reads as a total' in result.reading.left_out[0].why
+        # French headers: the reason is the catalog's French
+        assert fr('"{text}" in the first column reads as a total', text="Total") \
+            in result.reading.left_out[0].why, front_end
         on_row_5 = [w for w in result.warnings if w.kind != "total-row"
                     and re.search(r"\b[A-Z]{1,2}5\b", f"{w.where} {w.message}")]
         assert on_row_5 == [], front_end
@@ -387,16 +412,20 @@ def test_no_warning_names_a_cell_of_a_total_row(tmp_path):
         _total_row_blank(out, "Accounts", 1, 5, len(headers))
 
 
-@pytest.mark.parametrize("name, criterion, column", [
-    ("title-row-above-headers.xlsx", "growth", "growth_pct"),
-    ("c3_pivot_with_total_general.xlsx", "penetration", "potential"),
+@pytest.mark.parametrize("name, criterion, column, language", [
+    ("title-row-above-headers.xlsx", "growth", "growth_pct", "en"),
+    ("c3_pivot_with_total_general.xlsx", "penetration", "potential", "fr"),  # French headers
 ])
-def test_a_criterion_missing_a_column_is_one_true_line(tmp_path, name, criterion, column):
+def test_a_criterion_missing_a_column_is_one_true_line(tmp_path, name, criterion, column,
+                                                       language):
     """Not "column X is not in the table; it scores on the other inputs" followed by
     "scored no account, though N account(s) have all its inputs"."""
     result, _ = run(case(tmp_path, name), "headless")
-    said = [w.message for w in result.warnings if w.message.startswith(f"criterion {criterion}")]
-    assert said == [f"criterion {criterion} scored no account: it needs {column}, which is "
-                    "not in the Accounts table, and cannot score on the other inputs alone; "
-                    "add the column (or set its weight to 0)"]
-    assert not [w for w in result.warnings if "though" in w.message]
+    assert result.language == language
+    one_line = in_language(ONE_TRUE_LINE, language)
+    starts = one_line.split("{name}")[0] + criterion  # "criterion growth" / "le critère …"
+    said = [w.message for w in result.warnings if w.message.startswith(starts)]
+    assert said == [one_line.format(name=criterion, list=column)]
+    though = in_language(SCORED_NONE_THOUGH, language)  # its words between name and count
+    though = though[though.index("{name}") + len("{name}"):though.index("{filled}")]
+    assert though.strip() and not [w for w in result.warnings if though in w.message]

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from helpers import write_workbook
+from helpers import fr, write_workbook
 from potentiel.cli import main
 from potentiel.fields import Catalogue
 from potentiel.headless import inspect_file, score_file
@@ -72,10 +72,13 @@ def test_a_clients_own_turnover_is_never_proposed_as_revenue(workbook, tmp_path)
     path = write_workbook(tmp_path / "t.xlsx", ("Code client", "Chiffre d'affaires société", "CA N"),
                           [["C1", 5_000_000, 1000], ["C2", 8_000_000, 2000]])
     result, _ = score_file(path, tmp_path / "o.xlsx")
-    assert not any("did you mean" in p.message for p in result.warnings)
+    assert result.language == "fr"  # French headers: the report is the catalog's French
+    did_you_mean = fr(" (did you mean {field}? say so in the column map)").split("{field}")[0]
+    assert not any(did_you_mean.strip() in p.message for p in result.warnings)
     uses = {c.header: c for c in result.reading.columns}
     assert uses["Chiffre d'affaires société"].field is None
-    assert "not a field Potentiel knows" in uses["Chiffre d'affaires société"].note
+    assert fr("not a field Potentiel knows") in uses["Chiffre d'affaires société"].note
+    assert did_you_mean.strip() not in uses["Chiffre d'affaires société"].note
 
 
 def test_total_words():
@@ -131,8 +134,13 @@ def test_the_settings_column_map_says_which_column_is_which(tmp_path):
     result, _ = score_file(path, tmp_path / "o.xlsx")
     assert list(result.accounts["revenue"]) == [100, 300]
     use = next(c for c in result.reading.columns if c.header == "Montant facturé")
-    assert use.field == "revenue" and "column map" in use.note
-    assert not any("unknown setting" in p.message for p in result.warnings)
+    # French headers: the note and the warnings are the catalog's French
+    assert result.language == "fr"
+    assert use.field == "revenue"
+    assert use.note == fr('the column map reads {field} from "{header}"', field="revenue",
+                          header="Montant facturé")
+    unknown = fr('unknown setting "{label}", ignored (known: {list})').split("{label}")[0]
+    assert not any(unknown in p.message for p in result.warnings)
 
 
 def test_the_column_map_wins_over_an_alias(tmp_path):

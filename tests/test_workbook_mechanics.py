@@ -22,7 +22,7 @@ import xlwings as xw
 from lxml import etree
 from python_calamine import CalamineWorkbook
 
-from helpers import payload_from_workbook
+from helpers import fr, fr_plural, payload_from_workbook
 from potentiel.excel import Options, recompute
 from potentiel.headless import score_file
 
@@ -73,6 +73,17 @@ SAVED = {"revenue": {"C1": 46000, "C2": 8500, "C3": 137000, "C4": 0, "C5": 3000}
 GROWTH = {"C1": 15.0, "C2": -15.0, "C3": 14.166666666666666, "C4": None, "C5": 20.0}
 
 
+# message keys (English) whose French the French-headed formula case reads
+NO_SAVED_VALUE = ("{n} formula has no saved value ({cells}); left blank: open and save the "
+                  "file in Excel, or paste the values",
+                  "{n} formulas have no saved value ({cells}); left blank: open and save the "
+                  "file in Excel, or paste the values")
+PERCENT_GUESS = ("guessed: every number of {header} lies between -1 and 1, so they are read as "
+                 "percentages, as Excel shows them when formatted % ({first}); Excel on the web "
+                 "does not send number formats: if they are plain numbers (0.5 meaning 0.5 %), "
+                 "recompute in desktop Excel or with potentiel score, which read the formats")
+
+
 def test_formulas_saved_by_excel_are_read_as_their_values(tmp_path):
     path = case(tmp_path, READING, FORMULA_CASE)
     result, _ = score_file(path, tmp_path / "out.xlsx")
@@ -83,7 +94,9 @@ def test_formulas_saved_by_excel_are_read_as_their_values(tmp_path):
     # J5 (=IF(I5=0,"",…)) was saved with an empty numeric value: it alone is unknown
     said = [w for w in result.warnings if w.kind == "formula-no-value"]
     assert [(w.where, w.column) for w in said] == [("Comptes!J", "Croissance")]
-    assert said[0].message.startswith('1 formula has no saved value (J5 =IF(I5=0,"",')
+    # French headers: the warning is the catalog's French
+    no_value = fr_plural(*NO_SAVED_VALUE, 1, cells="{cells}").split("{cells}")[0]
+    assert said[0].message.startswith(no_value + 'J5 =IF(I5=0,"",'), said[0].message
 
 
 def _strip_saved_values(src: Path, dst: Path, column: str) -> None:
@@ -107,8 +120,9 @@ def test_formulas_without_a_saved_value_are_unknown_and_said_once_per_column(tmp
     assert by_id(result, "potential") == SAVED["potential"]  # other formulas keep their values
     said = [w for w in result.warnings if w.kind == "formula-no-value"]
     assert [(w.where, w.column) for w in said] == [("Comptes!H", "CA N"), ("Comptes!J", "Croissance")]
-    assert str(said[0]) == ("Comptes!H: 5 formulas have no saved value (H2 =SUM(D2:G2), H3, H4, "
-                            "…); left blank: open and save the file in Excel, or paste the values")
+    # French headers: the warning is the catalog's French
+    assert str(said[0]) == "Comptes!H: " + fr_plural(*NO_SAVED_VALUE, 5,
+                                                     cells="H2 =SUM(D2:G2), H3, H4, …")
 
 
 def test_formula_cells_stay_formulas_and_outputs_never_are(tmp_path):
@@ -130,7 +144,9 @@ def test_formulas_through_the_xlwings_remote_path(tmp_path):
     assert by_id(result, "growth_pct") == pytest.approx(GROWTH)
     guess = [w for w in result.warnings if w.kind == "percent-guess"]
     assert [(w.where, w.column) for w in guess] == [("Comptes!J", "Croissance")]
-    assert "guessed" in guess[0].message and "J2 0.15 → 15 %" in guess[0].message
+    # French headers: the warning is the catalog's French
+    guessed = fr(PERCENT_GUESS, header="Croissance", first="{first}").split("{first}")[0]
+    assert guess[0].message.startswith(guessed) and "J2 0.15 → 15 %" in guess[0].message
     assert not [w for w in result.warnings if w.kind == "formula-no-value"]
 
 
