@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..i18n import language
 from ..problems import Problem
 from .actions import BUILTIN_ACTIONS, RuleAction, row_tuples
 from .model import Rule
@@ -52,7 +53,7 @@ def build_result(rules: Sequence[Rule], fired: np.ndarray, index: pd.Index,
         if not column.any():
             continue
         rule = rules[j]
-        result.why[rule.id] = rule.why
+        result.why[rule.id] = rule.why_for(language())
         mask = pd.Series(column, index=index)
         for name, value in rule.actions:
             action = registry[name]

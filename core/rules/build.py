@@ -204,10 +204,21 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks, Prof
                        _line_in(raw, "when", src, when, exc.pos))
             ok = False
         why = raw.get("why")
+        translations: dict[str, str] = {}
+        if isinstance(why, dict):  # why: {fr: …, en: …}, one text per language
+            translations = {str(k).strip().lower(): v.strip() for k, v in why.items()
+                            if isinstance(v, str) and v.strip()}
+            unknown = sorted(set(translations) - {"fr", "en"})
+            if unknown or not translations or len(translations) != len(why):
+                self.error(_('rule "{rule_id}": why: in two languages is written '
+                             "{{fr: Texte en français., en: English text.}}, each a sentence "
+                             "in quotes if it holds a colon").format(rule_id=rule_id), at("why"))
+                ok = False
+            why = translations.get("en") or next(iter(translations.values()), "")
         if not isinstance(why, str) or not why.strip():
             self.error(_('rule "{rule_id}": add "why:" with one sentence a rep will read, e.g. '
-                         "why: No salesperson within 600 km.").format(rule_id=rule_id), at("why") if "why" in raw
-                       else item.where)
+                         "why: No salesperson within 600 km.").format(rule_id=rule_id),
+                       at("why") if "why" in raw else item.where)
             ok = False
         priority = raw.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 1000:
@@ -223,7 +234,7 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks, Prof
         if actions is None or not ok:
             return None
         return Rule(rule_id, when, condition, normal, actions, why.strip(), priority, enabled,
-                    src, item.line, stage)
+                    src, item.line, stage, translations)
 
     def then(self, rule_id, raw: LineDict, src, scope: Scope, letters):
         then = raw.get("then", LineDict())

@@ -35,6 +35,11 @@ class Rule:
     source: str = ""               # the file it comes from, as shown in messages
     line: int = 0
     stage: str = "first"           # "final": runs after the categories (see FINAL)
+    why_in: dict[str, str] = field(default_factory=dict)  # why: {fr: …, en: …}
+
+    def why_for(self, lang: str) -> str:
+        """The why in ``lang`` when the file gives it, else the one text it has."""
+        return self.why_in.get(lang) or self.why
 
     @property
     def where(self) -> str:
