@@ -67,7 +67,11 @@ DEFAULT_CATEGORIES = CategorySpec(
     bands=(Band("A", 75, N_("Strategic")), Band("B", 50, N_("Important")),
            Band("C", 25, N_("Medium")), Band("D", 0, N_("Small"))),
 )
-ENGLISH_DEFAULT_LABELS = frozenset(b.label for b in DEFAULT_CATEGORIES.bands)
+# The labels of the shipped default rules (bands, and the prospect profile's quotas):
+# shown in the run's language; a label a consultant or Settings wrote is shown as typed.
+PROSPECT_LABELS = (N_("Priority target"), N_("Target"), N_("Watch"), N_("Later"))
+ENGLISH_DEFAULT_LABELS = frozenset((*(b.label for b in DEFAULT_CATEGORIES.bands),
+                                    *PROSPECT_LABELS))
 
 
 def by_bands(score: pd.Series, spec: CategorySpec) -> pd.Series:

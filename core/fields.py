@@ -14,8 +14,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .i18n import N_
-
 # Field types. "money", "number", "integer", "percent" and "rating" are numeric.
 TEXT, STATUS, MONEY, NUMBER, INTEGER, PERCENT, RATING = (
     "text", "status", "money", "number", "integer", "percent", "rating")
@@ -43,82 +41,104 @@ class Field:
     @property
     def title(self) -> str:
         """The field as a person reads it, in the run's language (``CA N`` in French)."""
-        from .i18n import _
-        return _(self.label) if self.label else self.name.replace("_", " ").capitalize()
+        from .i18n import language
+        if language() == "fr" and self.name in FRENCH_TITLES:
+            return FRENCH_TITLES[self.name]
+        return self.label or self.name.replace("_", " ").capitalize()
 
+    @property
+    def english_title(self) -> str:
+        """The field's English title, whatever the run's language (for keys and names)."""
+        return self.label or self.name.replace("_", " ").capitalize()
+
+
+# The fields as a French sales team calls them (the headers Potentiel reads them from). Kept
+# here, not in the catalog: "Potential" is also an output header, translated differently.
+FRENCH_TITLES = {
+    "id": "Code client", "name": "Raison sociale", "status": "Statut",
+    "salesperson": "Commercial", "sector": "Secteur", "revenue": "CA N",
+    "revenue_n1": "CA N-1", "revenue_n2": "CA N-2", "potential": "Potentiel",
+    "headcount": "Effectif", "spend_per_employee": "Dépense par salarié",
+    "payment_incidents": "Incidents de paiement", "dso_days": "Délai de paiement (jours)",
+    "credit_rating": "Note de crédit", "growth_pct": "Croissance %",
+    "prescription": "Prescription", "relationship": "Relation", "distance_km": "Distance (km)",
+    "latitude": "Latitude", "longitude": "Longitude", "competitors": "Concurrents",
+    "category_override": "Catégorie forcée", "postal_code": "Code postal", "town": "Ville",
+    "country": "Pays",
+}
 
 BUILTIN_FIELDS: tuple[Field, ...] = (
-    Field("id", TEXT, N_("Account id"), ("Code client", "Identifiant", "ID client", "Account ID",
+    Field("id", TEXT, "Account id", ("Code client", "Identifiant", "ID client", "Account ID",
                                      "Client ID", "Code", "N° client", "Numéro client"),
           description="account identifier (required, unique)"),
-    Field("name", TEXT, N_("Name"), ("Raison sociale", "Nom", "Account name", "Client", "Société",
+    Field("name", TEXT, "Name", ("Raison sociale", "Nom", "Account name", "Client", "Société",
                                  "Company", "Account", "Nom de l'entreprise", "Entreprise",
                                  "Nom du compte", "Nom client", "Company name", "Dénomination"),
           description="account name"),
-    Field("status", STATUS, N_("Status"), ("Statut", "Type", "Stage"),
+    Field("status", STATUS, "Status", ("Statut", "Type", "Stage"),
           description="client, prospect, suspect or former (a client no more)"),
-    Field("salesperson", TEXT, N_("Salesperson"), ("Commercial", "Rep", "Sales rep", "Vendeur",
+    Field("salesperson", TEXT, "Salesperson", ("Commercial", "Rep", "Sales rep", "Vendeur",
                                                "Owner", "Responsable", "Propriétaire",
                                                "Propriétaire du compte", "Account owner",
                                                "Chargé d'affaires", "Commercial responsable"),
           description="rep in charge"),
-    Field("sector", TEXT, N_("Sector"), ("Secteur", "Industry", "Secteur d'activité", "Activité"),
+    Field("sector", TEXT, "Sector", ("Secteur", "Industry", "Secteur d'activité", "Activité"),
           description="industry"),
-    Field("revenue", MONEY, N_("Revenue N"), ("CA N", "CA", "Chiffre d'affaires", "Chiffre d'affaires N",
+    Field("revenue", MONEY, "Revenue N", ("CA N", "CA", "Chiffre d'affaires", "Chiffre d'affaires N",
                                           "Revenue N", "Sales", "Ventes", "CA annuel"), "€",
           description="revenue of the last full year (N)"),
-    Field("revenue_n1", MONEY, N_("Revenue N-1"), ("CA N-1", "Revenue N-1", "Chiffre d'affaires N-1",
+    Field("revenue_n1", MONEY, "Revenue N-1", ("CA N-1", "Revenue N-1", "Chiffre d'affaires N-1",
                                                "Revenue N1", "CA N1"), "€",
           description="revenue of year N-1"),
-    Field("revenue_n2", MONEY, N_("Revenue N-2"), ("CA N-2", "Revenue N-2", "Chiffre d'affaires N-2",
+    Field("revenue_n2", MONEY, "Revenue N-2", ("CA N-2", "Revenue N-2", "Chiffre d'affaires N-2",
                                                "Revenue N2", "CA N2"), "€",
           description="revenue of year N-2"),
-    Field("potential", MONEY, N_("Potential"), ("Potentiel", "Potential revenue", "Potentiel CA"), "€",
+    Field("potential", MONEY, "Potential", ("Potentiel", "Potential revenue", "Potentiel CA"), "€",
           description="revenue the account could bring, if known"),
-    Field("headcount", INTEGER, N_("Headcount"), ("Effectif", "Effectifs", "Employees", "Staff",
+    Field("headcount", INTEGER, "Headcount", ("Effectif", "Effectifs", "Employees", "Staff",
                                               "Salariés", "Nombre de salariés"), min=0,
           description="staff of the account"),
-    Field("spend_per_employee", MONEY, N_("Spend per employee"),
+    Field("spend_per_employee", MONEY, "Spend per employee",
           ("Dépense par salarié", "Depense par salarie", "Spend/employee", "Dépense/salarié"), "€",
           min=0, description="average spend per employee"),
-    Field("payment_incidents", INTEGER, N_("Payment incidents"),
+    Field("payment_incidents", INTEGER, "Payment incidents",
           ("Incidents de paiement", "Incidents", "Impayés", "Late payments",
            "Nb incidents paiement", "Nombre d'incidents de paiement", "Nb impayés"), min=0,
           description="late or unpaid invoices, last 12 months"),
-    Field("dso_days", NUMBER, N_("DSO (days)"), ("DSO", "Délai de paiement", "Days sales outstanding",
+    Field("dso_days", NUMBER, "DSO (days)", ("DSO", "Délai de paiement", "Days sales outstanding",
                                              "DSO jours", "Délai de paiement (jours)", "Délai de paiement (j)",
                                              "Délai moyen de paiement"), "days",
           min=0, description="days sales outstanding"),
-    Field("credit_rating", TEXT, N_("Credit rating"), ("Note de crédit", "Rating", "Cotation",
+    Field("credit_rating", TEXT, "Credit rating", ("Note de crédit", "Rating", "Cotation",
                                                    "Note crédit", "Notation"),
           description="external rating (AAA…D, or a score out of 20)"),
-    Field("growth_pct", PERCENT, N_("Growth %"), ("Croissance", "Croissance %", "Growth",
+    Field("growth_pct", PERCENT, "Growth %", ("Croissance", "Croissance %", "Growth",
                                               "Taux de croissance"), "%",
           description="the account's own growth, in percent"),
-    Field("prescription", RATING, N_("Prescription"), ("Prescription", "Influence", "Prescripteur"),
+    Field("prescription", RATING, "Prescription", ("Prescription", "Influence", "Prescripteur"),
           "0-5", min=0, max=5, description="influence, prescription, reputation (0–5)"),
-    Field("relationship", RATING, N_("Relationship"), ("Relation", "Relationship quality",
+    Field("relationship", RATING, "Relationship", ("Relation", "Relationship quality",
                                                    "Qualité de la relation"), "1-5",
           min=1, max=5, description="subjective relationship quality (1–5)"),
-    Field("distance_km", NUMBER, N_("Distance (km)"), ("Distance", "Distance km", "Distance (km)",
+    Field("distance_km", NUMBER, "Distance (km)", ("Distance", "Distance km", "Distance (km)",
                                                    "Km", "Distance au commercial"), "km",
           min=0, description="to the nearest rep (computed from coordinates when blank)"),
-    Field("latitude", NUMBER, N_("Latitude"), ("Latitude", "Lat"), "°", min=-90, max=90,
+    Field("latitude", NUMBER, "Latitude", ("Latitude", "Lat"), "°", min=-90, max=90,
           description="account location"),
-    Field("longitude", NUMBER, N_("Longitude"), ("Longitude", "Lon", "Lng", "Long"), "°",
+    Field("longitude", NUMBER, "Longitude", ("Longitude", "Lon", "Lng", "Long"), "°",
           min=-180, max=180, description="account location"),
-    Field("postal_code", TEXT, N_("Postal code"), ("Code postal", "CP", "Zip", "Zip code", "Postcode",
+    Field("postal_code", TEXT, "Postal code", ("Code postal", "CP", "Zip", "Zip code", "Postcode",
                                                "Post code", "Postal code", "Code postal client"),
           description="postal code (locates the account offline when latitude and longitude are blank)"),
-    Field("town", TEXT, N_("Town"), ("Ville", "Commune", "City", "Localité", "Localite", "Town"),
+    Field("town", TEXT, "Town", ("Ville", "Commune", "City", "Localité", "Localite", "Town"),
           description="town (locates the account offline, with the postal code when given)"),
-    Field("country", TEXT, N_("Country"), ("Pays", "Country", "Code pays"),
+    Field("country", TEXT, "Country", ("Pays", "Country", "Code pays"),
           description="country of the postal code and town (blank: Settings Country, else FR)"),
-    Field("category_override", TEXT, N_("Category override"),
+    Field("category_override", TEXT, "Category override",
           ("Catégorie forcée", "Categorie forcee", "Forced category", "Catégorie manuelle",
            "Manual category"),
           description="a category set by a person: it wins over the computed one (shown in Why)"),
-    Field("competitors", INTEGER, N_("Competitors"), ("Concurrents", "Nombre de concurrents",
+    Field("competitors", INTEGER, "Competitors", ("Concurrents", "Nombre de concurrents",
                                                   "Entrenched competitors", "Concurrence"),
           min=0, description="entrenched suppliers"),
 )
@@ -136,14 +156,14 @@ ROAD_KM_COLUMN = "Nearest rep road km"
 SCORE_PREFIX = "Score: "
 
 SALESPEOPLE_FIELDS: tuple[Field, ...] = (
-    Field("name", TEXT, N_("Name"), ("Nom", "Commercial", "Rep", "Salesperson", "Vendeur")),
-    Field("latitude", NUMBER, N_("Latitude"), ("Latitude", "Lat"), min=-90, max=90),
-    Field("longitude", NUMBER, N_("Longitude"), ("Longitude", "Lon", "Lng", "Long"), min=-180, max=180),
+    Field("name", TEXT, "Name", ("Nom", "Commercial", "Rep", "Salesperson", "Vendeur")),
+    Field("latitude", NUMBER, "Latitude", ("Latitude", "Lat"), min=-90, max=90),
+    Field("longitude", NUMBER, "Longitude", ("Longitude", "Lon", "Lng", "Long"), min=-180, max=180),
     # a rep's base may be given by postal code or town instead (located offline)
-    Field("postal_code", TEXT, N_("Postal code"), ("Code postal", "CP", "Zip", "Zip code", "Postcode",
+    Field("postal_code", TEXT, "Postal code", ("Code postal", "CP", "Zip", "Zip code", "Postcode",
                                                "Post code")),
-    Field("town", TEXT, N_("Town"), ("Ville", "Commune", "City", "Localité", "Base", "Town")),
-    Field("country", TEXT, N_("Country"), ("Pays", "Code pays")),
+    Field("town", TEXT, "Town", ("Ville", "Commune", "City", "Localité", "Base", "Town")),
+    Field("country", TEXT, "Country", ("Pays", "Code pays")),
 )
 
 _non_alnum = re.compile(r"[^0-9a-z]+")

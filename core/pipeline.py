@@ -611,7 +611,7 @@ def _header_words() -> tuple[set[str], set[str]]:
         from .fields import BUILTIN_FIELDS
         french, english = set(), set()
         for f in BUILTIN_FIELDS:
-            english.add(f.title)
+            english.add(f.english_title)
             for alias in f.aliases:
                 plain = unicodedata.normalize("NFKD", alias).encode("ascii", "ignore").decode()
                 words = set(re.findall(r"[a-z]+", plain.lower()))

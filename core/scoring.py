@@ -152,9 +152,9 @@ def absent_columns_warning(criteria: Mapping[str, Criterion], absent: Mapping[st
     names = without_columns(criteria, absent, weights)
     if not names:
         return None
-    listed = "; ".join(f"{n} ({_(' or ').join(i.title for i in criteria[n].inputs)})"
-                       for n in names)
-    which = _("criterion") if len(names) == 1 else _("{n} criteria").format(n=len(names))
+    sep = _(" or ")
+    listed = "; ".join(f"{n} ({sep.join(i.title for i in criteria[n].inputs)})" for n in names)
+    which = _("1 criterion") if len(names) == 1 else _("{n} criteria").format(n=len(names))
     if confidence is not None and len(confidence):
         conf = confidence.fillna(0.0).to_numpy(dtype=float)
         thin = int((conf <= 0.5).sum())

@@ -32,6 +32,6 @@ def test_the_why_follows_the_language_of_the_workbook(tmp_path: Path):
 
 def test_a_why_in_an_unknown_language_is_an_error(tmp_path: Path, capsys):
     rules = tmp_path / "r.yaml"
-    rules.write_text(RULES.replace("en:", "de:"), encoding="utf-8")
+    rules.write_text(RULES.replace(", en:", ", de:"), encoding="utf-8")
     assert main(["rules", "check", str(rules), "--lang", "en"]) == 1
     assert "why: in two languages" in capsys.readouterr().out

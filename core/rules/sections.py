@@ -228,7 +228,7 @@ class SectionChecks:
                 out[name] = header
         for name, where in set_by.items():
             if name not in out and name not in self.m.outputs:
-                title = self.catalogue[name].title if name in self.catalogue else \
+                title = self.catalogue[name].english_title if name in self.catalogue else \
                     name.replace("_", " ").capitalize()
                 header = self._output_header(name, title + OUTPUT_SUFFIX, extra, where)
                 if header is not None:

@@ -88,7 +88,7 @@ def total_rows(accounts: pd.DataFrame, first_col: pd.Series | None,
             if known.any() and np.any(row[known] != 0) and \
                     ((since >= 2 and np.array_equal(cents[k][known], running[known])) or
                      np.array_equal(cents[k][known], grand[known])):
-                why = "no id, and its amounts are the sum of the rows above"
+                why = _("no id, and its amounts are the sum of the rows above")
         if why is not None:
             out[int(pos)] = why
             running[:] = 0
