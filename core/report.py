@@ -116,7 +116,6 @@ def matrix_blocks(result: "Result") -> list[Block]:
     # per profile, below the template's grids (its colours and chart stay on rows 1–21)
     row = MATRIX_PROFILE_ROW
     for name, in_profile in _profile_masks(result):
-        from .i18n import _
         grid: list[list[Any]] = [[_("Accounts, profile {profile}").format(profile=name),
                                   *(f"{p.capitalize()} penetration" for p in PEN_ORDER)]]
         for pt in POT_ORDER:
