@@ -77,7 +77,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from .headless import inspect_file
 
-    report = inspect_file(args.file, rules=args.rules, plugin_dirs=args.plugins or ())
+    report = inspect_file(args.file, rules=args.rules, plugin_dirs=args.plugins or (),
+                          sales=args.sales)
     for line in report.lines(preview_rows=args.rows):
         print(shown(line))
     print(_("Nothing was written."))
@@ -331,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the workbook (.xlsx or .xlsm)")
     p.add_argument("--rules", metavar="FILE", help="rule file (wins over Settings)")
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
+    p.add_argument("--sales", metavar="LINES",
+                   help="invoice lines (.xlsx, .csv, .parquet): how they are read, and the "
+                        "accounts merged with them")
     p.add_argument("--rows", metavar="N", type=int, default=5,
                    help="how many accounts to show as read (default 5)")
     p.set_defaults(func=_cmd_inspect)

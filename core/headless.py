@@ -887,9 +887,11 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
 
 
 def inspect_file(path: str | Path, *, rules: str | None = None,
-                 plugin_dirs: Iterable[str] = ()):
+                 plugin_dirs: Iterable[str] = (), sales: str | Path | None = None):
     """How a workbook's accounts are read (`potentiel inspect`): the `ReadingReport`, and
-    nothing written."""
+    nothing written. Invoice lines (``sales``, else the workbook's Sales sheet) are read
+    too: their report is in its ``parts``; a workbook of lines only gives the accounts of
+    the lines, as `score_file` does."""
     from .pipeline import inspect_tables
     from .sources.filekind import source_of
     path = Path(path)
@@ -899,17 +901,20 @@ def inspect_file(path: str | Path, *, rules: str | None = None,
         from .sources import parquet as parquet_source
         reader = csv_source if source == "csv" else parquet_source
         raw, notices = reader.read_accounts_file(path)
+        lines, more = read_sales_file(sales) if sales is not None else (None, [])
         report = inspect_tables(raw, (), rules=rules, plugin_dirs=plugin_dirs,
-                                base_dir=path.parent)
+                                base_dir=path.parent, sales=lines)
+        notices = [*notices, *more]
         report.notices[:0] = notices
         return report
     wb = Workbook(path)
     try:
         with _unexpected(path):
             settings = read_settings_rows(wb)
-            area, raw = read_accounts(wb, settings)
+            lines = read_sales(wb, sales)
+            area, raw = read_accounts_or_lines(wb, settings, lines, writes=False)
         report = inspect_tables(raw, settings, rules=rules, plugin_dirs=plugin_dirs,
-                                base_dir=path.parent)
+                                base_dir=path.parent, sales=lines)
         report.notices[:0] = wb.notices
         return report
     finally:
@@ -1176,13 +1181,14 @@ def _sales_raw(wb: Workbook, ref: SheetRef, table: Table | None) -> RawTable:
     return read_raw(wb, area, owned=False)
 
 
-ADDED_HEADERS = ("Account id", "Name", "Status")
+ADDED_HEADERS = ("Account id", "Name", "Status", "Salesperson")
 
 
 def read_accounts_or_lines(wb: Workbook, settings: list[tuple[Any, Any, str]],
-                           lines: RawTable | None) -> tuple[Area, RawTable]:
+                           lines: RawTable | None, writes: bool = True) -> tuple[Area, RawTable]:
     """The accounts; with no Accounts sheet but invoice lines, a new Accounts sheet (Account
-    id, Name, Status) to which the accounts of the lines are written (said in the run)."""
+    id, Name, Status, Salesperson) to which the accounts of the lines are written (said in
+    the run; ``writes=False``, for inspect: said as what a run would write)."""
     if lines is None or _find(wb, ACCOUNTS_NAMES)[0] is not None:
         return read_accounts(wb, settings)
     name = free_name("Accounts", wb.package.all_sheet_names())
@@ -1192,10 +1198,12 @@ def read_accounts_or_lines(wb: Workbook, settings: list[tuple[Any, Any, str]],
     area = Area(ref, 1, 1, len(ADDED_HEADERS), 1,
                 note=_("no Accounts sheet: {name} was added for the accounts of the invoice "
                        "lines").format(name=name))
-    wb.notices.append(Problem(_("no Accounts sheet: the accounts are the client codes of the "
-                                "invoice lines ({sheet}), written to a new sheet {name}").format(
-                                  sheet=lines.sheet, name=name),
-                              name, kind="accounts-from-lines"))
+    said = _("no Accounts sheet: the accounts are the client codes of the invoice lines "
+             "({sheet}), written to a new sheet {name}") if writes else \
+        _("no Accounts sheet: the accounts are the client codes of the invoice lines "
+          "({sheet}); score writes them to a new sheet {name}")
+    wb.notices.append(Problem(said.format(sheet=lines.sheet, name=name), name,
+                              kind="accounts-from-lines"))
     return area, RawTable(list(ADDED_HEADERS), [], sheet=name, header_row=1,
                           header_note=area.note)
 

@@ -22,7 +22,9 @@ OUTPUT_HEADERS = {n: n for n in (
     N_("Score"), N_("Category"), N_("Category label"), N_("Potential"), N_("Penetration"),
     N_("Matrix"), N_("Top 80%"), N_("Flags"), N_("Why"), N_("Confidence"), N_("To collect"),
     N_("Nearest rep"), N_("Nearest rep km"), N_("Nearest rep road km"), N_("Located by"),
-    N_("Profile"))}
+    N_("Profile"), N_("Revenue N (from invoices)"), N_("Revenue N-1 (from invoices)"),
+    N_("Revenue N-2 (from invoices)"), N_("Last order (from invoices)"),
+    N_("Orders N (from invoices)"))}
 SET_BY_RULES = " (set by rules)"  # the default header of a field a rule sets
 
 

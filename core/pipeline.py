@@ -464,6 +464,9 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
             out[ROAD_KM_COLUMN] = acc["nearest_rep_road_km"].round(1)
     if "located_by" in acc:
         out[LOCATED_BY_COLUMN] = acc["located_by"]
+    from .sources.invoices import output_columns as invoice_columns
+    from_lines = invoice_columns(result.sales, acc.index)  # what the invoice lines gave
+    out.update(from_lines)
     # A field a rule sets shows in its own column (the value used after the rules); the
     # user's input cell of that field is never written.
     for fld, header in result.set_columns.items():
@@ -477,7 +480,7 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
              *OUTPUT_COLUMNS_TAIL, *(NEAREST_REP_COLUMNS if result.has_reps else ()),
              *((ROAD_KM_COLUMN,) if road else ()),
              *((LOCATED_BY_COLUMN,) if "located_by" in acc else ()),
-             *result.set_columns.values()]
+             *from_lines, *result.set_columns.values()]
     return frame[order]
 
 
@@ -691,10 +694,13 @@ def _score_tables(accounts: RawTable, settings_rows: list, salespeople: RawTable
 
 def inspect_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, str]] = (), *,
                    rules: str | Path | None = None, plugin_dirs: Iterable[str | Path] = (),
-                   base_dir: Path | None = None, plugins: Plugins | None = None):
+                   base_dir: Path | None = None, plugins: Plugins | None = None,
+                   sales: RawTable | None = None):
     """How the accounts are read, without scoring: the same Settings, plugins, rule file and
     column map as `score_tables`, up to validation. Returns the `ReadingReport`, whose
-    ``notices`` also hold the Settings and plugin warnings. Raises `UserError` as
+    ``notices`` also hold the Settings and plugin warnings. With ``sales`` (invoice lines),
+    the accounts are merged with them as a run would (the first accounts shown with the
+    fields the lines gave) and the lines' own report is in ``parts``. Raises `UserError` as
     `score_tables` does."""
     settings_rows = list(settings_rows)
     warnings: list[Problem] = []
@@ -713,7 +719,18 @@ def inspect_tables(accounts: RawTable, settings_rows: Iterable[tuple[Any, Any, s
     for name, kind in getattr(ruleset, "extra_fields", {}).items():
         from .fields import Field
         catalogue.add(Field(name, kind))
-    report = validate(accounts, catalogue).report
+    accounts, lines = _read_sales(accounts, sales, overrides, plugins)
+    checked = validate(accounts, catalogue)
+    report = checked.report
+    if lines is not None:
+        read_notes, lines.warnings = lines.warnings, []
+        filled = _merge_sales(checked.accounts, lines, warnings)
+        lines.report.notices = read_notes
+        for row, pos in zip(report.preview, checked.accounts.index):
+            for f in sorted(filled):
+                v = checked.accounts.at[pos, f]
+                row[f] = None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+        report.parts.append((_("How the invoice lines were read"), lines.report))
     report.notices[:0] = warnings
     return report
 

@@ -66,6 +66,9 @@ LINE_FIELDS: tuple[Field, ...] = (
                                               "Document type", "Doc type", "Nature")),
     Field("name", TEXT, "Name", ("Client", "Raison sociale", "Nom client", "Customer",
                                  "Customer name", "Account name", "Société", "Nom")),
+    Field("salesperson", TEXT, "Salesperson", ("Commercial", "Vendeur", "Rep", "Sales rep",
+                                               "Salesperson", "Représentant", "Commercial "
+                                               "attitré", "Account manager")),
 )
 
 _CREDIT = {"avoir", "avoirs", "av", "creditnote", "creditnotes", "credit", "cn", "ncr",
@@ -270,6 +273,12 @@ class Lines:
     settings: LineSettings = field(default_factory=LineSettings)
     covered: dict[str, bool] = field(default_factory=dict)  # revenue field → lines cover it
     added: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # rows added (front ends write them)
+    reps: dict[str, str] = field(default_factory=dict)  # id → rep of its most recent line
+    period_lines: dict[str, int] = field(default_factory=dict)  # revenue field → lines in it
+    with_lines: dict[str, set[str]] = field(default_factory=dict)  # revenue field → ids
+    # per account of Accounts (its index), the values the lines gave, once merged: what
+    # the output columns `OUTPUT_COLUMNS` show; None when the lines were not merged
+    given: pd.DataFrame | None = None
 
     @property
     def families(self) -> list[str]:
@@ -381,8 +390,19 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
     if "name" in cols:
         first = lines[["account", "name"]].dropna().drop_duplicates("account")
         names = dict(zip(first["account"], first["name"]))
+    reps: dict[str, str] = {}
+    if "salesperson" in cols:
+        # the rep of each account's most recent line (a line without a rep does not count)
+        with_rep = data.assign(rep=lines["salesperson"][ok]).dropna(subset=["rep"])
+        latest_rep = with_rep.sort_values("date", kind="stable").drop_duplicates(
+            "account", keep="last")
+        reps = dict(zip(latest_rep["account"], latest_rep["rep"].map(str)))
+        for c in report.columns:
+            if c.field == "salesperson":
+                c.note = _("the rep of each account's most recent line, for the accounts "
+                           "with no salesperson in Accounts")
     out = Lines(pd.DataFrame(), report, warnings, names=names, sheet=raw.sheet,
-                settings=settings)
+                settings=settings, reps=reps)
     if data.empty:
         warnings.append(Problem(_("no invoice line could be read (client code, date and "
                                   "amount)"),
@@ -409,6 +429,8 @@ def read_lines(raw: RawTable, settings: LineSettings | None = None) -> Lines:
     day = data["date"].dt.date
     for name, p in zip(("revenue", "revenue_n1", "revenue_n2"), ps):
         inside = (day >= p.start) & (day <= p.end)
+        out.period_lines[name] = int(inside.sum())
+        out.with_lines[name] = set(data["account"][inside])
         # a period the lines do not reach back to is unknown, not 0
         covered = earliest <= p.start + dt.timedelta(days=31)
         out.covered[name] = covered
@@ -473,7 +495,8 @@ def _not_used(report: ReadingReport, name: str, note: str) -> None:
 
 def with_line_accounts(raw: RawTable, lines: Lines, catalogue: Catalogue) -> RawTable:
     """The accounts table, with the client codes of the lines missing from it appended as
-    rows (id, name and status "client" where those columns exist) when the Settings say
+    rows (id, name, status "client" and the rep of the most recent line, where those
+    columns exist) when the Settings say
     ``Add accounts from invoice lines`` = yes, or when the table has no account at all.
     ``lines.added`` receives each added row (sheet row, header → value) for the front ends
     to write. Never changes ``raw``."""
@@ -502,6 +525,8 @@ def with_line_accounts(raw: RawTable, lines: Lines, catalogue: Catalogue) -> Raw
             row[cols["name"]] = lines.names[i]
         if "status" in cols:
             row[cols["status"]] = "client"
+        if "salesperson" in cols and i in lines.reps:
+            row[cols["salesperson"]] = lines.reps[i]
         rows.append(row)
         row_numbers.append(last + 1 + k)
         lines.added.append((last + 1 + k, {raw.headers[j]: row[j] for j in range(len(row))
@@ -526,13 +551,57 @@ def _id_text(v: Any) -> str | None:
     return s or None
 
 
+# The output columns Potentiel writes when the lines are merged: per account, what the
+# lines gave (whether or not a typed value won), by field.
+OUTPUT_COLUMNS = {"revenue": N_("Revenue N (from invoices)"),
+                  "revenue_n1": N_("Revenue N-1 (from invoices)"),
+                  "revenue_n2": N_("Revenue N-2 (from invoices)"),
+                  "last_order_date": N_("Last order (from invoices)"),
+                  "orders_n": N_("Orders N (from invoices)")}
+MATCH_SHARE = 0.1  # fewer ids in common than this share of the smaller side: not the same codes
+_REVENUE = ("revenue", "revenue_n1", "revenue_n2")
+
+
+def output_columns(lines: Lines | None, index: pd.Index) -> dict[str, pd.Series]:
+    """Output header → values per account (``index``: the accounts'), for the fields the
+    merged lines gave; empty when no lines were merged."""
+    if lines is None or lines.given is None:
+        return {}
+    return {OUTPUT_COLUMNS[f]: lines.given[f].reindex(index) for f in OUTPUT_COLUMNS
+            if f in lines.given}
+
+
+def _first(ids: Any, n: int = 3) -> str:
+    ids = list(ids)
+    return ", ".join(str(i) for i in ids[:n]) + (", …" if len(ids) > n else "")
+
+
+def _codes_differ(codes: list[str], ids: pd.Series, n_match: int) -> Problem:
+    """The run-level warning when the lines' client codes are not the ids of Accounts."""
+    known = list(dict.fromkeys(ids.dropna()))
+    if n_match == 0:
+        msg = _("none of the {n} client codes of the invoice lines ({codes}) is an id of "
+                "Accounts ({ids}): check both use the same client code; revenue is not "
+                "taken from the lines")
+    else:
+        msg = _("only {k} of the {n} client codes of the invoice lines ({codes}) are ids of "
+                "Accounts ({ids}): check both use the same client code; revenue is not "
+                "taken from the lines")
+    return Problem(msg.format(n=len(codes), k=n_match, codes=_first(codes), ids=_first(known)),
+                   "", kind="ids-do-not-match")
+
+
 def merge(accounts: pd.DataFrame, lines: Lines | None, warnings: list[Problem]) -> set[str]:
     """Fill the accounts' fields from the lines, in place; returns the fields filled.
 
     A value typed in Accounts wins; a blank is filled from the lines. An account of
-    Accounts without any line has revenue 0 in the years the lines cover. Client codes of
-    the lines missing from Accounts are listed in one notice. One run-level notice per
-    field says how many values came from the lines and how many were typed.
+    Accounts without any line has revenue 0 in the years the lines cover (counted in the
+    notice). Client codes of the lines missing from Accounts are listed in one notice. One
+    run-level notice per field says how many values came from the lines and how many were
+    typed. When no client code of the lines, or almost none (fewer than `MATCH_SHARE` of
+    the smaller side), is an id of Accounts, nothing is merged and one warning names a few
+    ids of each side. A blank salesperson takes the rep of the account's most recent line.
+    Once merged, ``lines.given`` holds per account what the lines gave (`output_columns`).
     """
     if lines is None or lines.fields.empty:
         if lines is not None:
@@ -546,7 +615,12 @@ def merge(accounts: pd.DataFrame, lines: Lines | None, warnings: list[Problem]) 
         return set()
     ids = accounts["id"].map(_id_text)
     known = set(ids.dropna())
-    unknown = [i for i in lines.fields.index if i not in known]
+    codes = list(lines.fields.index)
+    unknown = [i for i in codes if i not in known]
+    n_match = len(codes) - len(unknown)
+    if n_match < max(1.0, MATCH_SHARE * min(len(codes), len(known))):
+        warnings.insert(0, _codes_differ(codes, ids, n_match))
+        return set()
     if unknown:
         shown = ", ".join(unknown[:10]) + (_(" and {n} more").format(n=len(unknown) - 10)
                                            if len(unknown) > 10 else "")
@@ -561,13 +635,15 @@ def merge(accounts: pd.DataFrame, lines: Lines | None, warnings: list[Problem]) 
     src.index = accounts.index
     matched = ids.isin(lines.fields.index)
     filled: set[str] = set()
+    given = pd.DataFrame(index=accounts.index)
     n_label = lines.periods[0].label if lines.periods else "N"
     for name in lines.fields.columns:
         values = src[name]
-        if name in ("revenue", "revenue_n1", "revenue_n2") or name.startswith(FAMILY_PREFIX) \
-                or name == "orders_n":
+        if name in _REVENUE or name.startswith(FAMILY_PREFIX) or name == "orders_n":
             if lines.covered.get(name, True):
                 values = values.where(matched | ids.isna(), 0.0)
+        if name in OUTPUT_COLUMNS and lines.covered.get(name, True):
+            given[name] = values
         if name in accounts:
             typed = accounts[name].notna()
             accounts[name] = accounts[name].where(typed, values)
@@ -577,15 +653,20 @@ def merge(accounts: pd.DataFrame, lines: Lines | None, warnings: list[Problem]) 
         from_lines = int((~typed & values.notna()).sum())
         if from_lines:
             filled.add(name)
-        if name in ("revenue", "revenue_n1", "revenue_n2"):
-            k = ("revenue", "revenue_n1", "revenue_n2").index(name)
+        if name in _REVENUE:
+            k = _REVENUE.index(name)
             label = "N" if k == 0 else f"N-{k}"
             period = lines.periods[k].label if lines.periods else label
+            zero = int((~typed & values.notna() & ids.notna()
+                        & ~ids.isin(lines.with_lines.get(name, set()))).sum())
+            zeros = _(", 0 for {n} account(s) with no line that year").format(n=zero) \
+                if zero else ""
             msg = _("revenue {label} from invoice lines ({period}, {lines:,} lines) for {n} "
-                    "account(s); typed in Accounts for {typed}").format(
-                        label=label, period=period, lines=lines.lines_used, n=from_lines,
-                        typed=int(typed.sum()))
+                    "account(s){zeros}; typed in Accounts for {typed}").format(
+                        label=label, period=period, lines=lines.period_lines.get(name, 0),
+                        n=from_lines, zeros=zeros, typed=int(typed.sum()))
             warnings.append(Problem(msg, lines.sheet, kind="revenue-source"))
+    lines.given = given
     families = _(" and {n} product-family field(s)").format(n=len(lines.families)) \
         if lines.families else ""
     warnings.append(Problem(_("from invoice lines: last_order_date, days_since_last_order, "
@@ -593,4 +674,19 @@ def merge(accounts: pd.DataFrame, lines: Lines | None, warnings: list[Problem]) 
                                   period=n_label, families=families, n=int(matched.sum())),
                             lines.sheet,
                             kind="line-fields"))
+    if lines.reps:
+        reps = ids.map(lambda i: lines.reps.get(i) if i is not None else None)
+        blank = accounts["salesperson"].isna() if "salesperson" in accounts else \
+            pd.Series(True, index=accounts.index)
+        fill = blank & reps.notna()
+        if "salesperson" in accounts:
+            accounts["salesperson"] = accounts["salesperson"].where(~fill, reps)
+        else:
+            accounts["salesperson"] = reps.where(fill, None)
+        if fill.any():
+            filled.add("salesperson")
+            warnings.append(Problem(_("salesperson from invoice lines (the rep of the most "
+                                      "recent line) for {n} account(s) with none in "
+                                      "Accounts").format(n=int(fill.sum())), lines.sheet,
+                                    kind="reps-from-lines"))
     return filled

@@ -58,6 +58,8 @@ class ReadingReport:
     counts: list[FieldCount] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
     notices: list[Problem] = field(default_factory=list)
+    # tables read with this one (title, report): the invoice lines of the accounts
+    parts: list[tuple[str, "ReadingReport"]] = field(default_factory=list)
 
     @property
     def accounts_read(self) -> int:
@@ -82,7 +84,7 @@ class ReadingReport:
                 bad = "  " + _("first unreadable: {cells}").format(
                     cells=", ".join(c.first_unreadable)) if c.first_unreadable else ""
                 out.append(f"  {c.field:<20} {c.read:>7} {c.blank:>7} {c.unreadable:>7}{bad}")
-        if self.preview:
+        if self.preview and preview_rows:
             out.append(_("First {n} accounts as read:").format(
                 n=min(preview_rows, len(self.preview))))
             for row in self.preview[:preview_rows]:
@@ -92,6 +94,8 @@ class ReadingReport:
         if notices:
             out.append(_("Notices ({n}, grouped):").format(n=len(self.notices)))
             out.extend(f"  {p}" for p in notices)
+        for title, part in self.parts:
+            out += ["", f"{title}:", *part.lines(preview_rows=0)]
         return out
 
     def rows(self, warnings: Iterable[Problem] | None = None) -> list[list[Any]]:
