@@ -266,7 +266,7 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     letters = adjust(letters, spec, rules.cap, rules.floor, rules.force)
     letters = letters.where(~excluded, None)
     letters, rules = _final_stage(ruleset, accounts, scores, config, final, letters, excluded,
-                                  rules)
+                                  rules, model)
     model_letters = letters
     override = None
     header = ""
@@ -403,7 +403,7 @@ def _categories(score: pd.Series, spec: CategorySpec, ruleset: Any, chosen: pd.S
 
 def _final_stage(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, config: Config,
                  score: pd.Series, letters: pd.Series, excluded: pd.Series,
-                 rules: RulesResult) -> tuple[pd.Series, RulesResult]:
+                 rules: RulesResult, model: Any = None) -> tuple[pd.Series, RulesResult]:
     """Run the ``stage: final`` rules on the first stage's outcome; their caps, floors and
     forces apply to the categories, their flags, Why and ``set`` join the first stage's."""
     if ruleset is None or not ruleset.final_rules:
@@ -412,7 +412,8 @@ def _final_stage(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, con
     from .rules.engines import outcome_columns
     from .rules.result import combine
     top = portfolio.top_share(accounts["revenue"], config.top_share, eligible=~excluded)
-    facts = outcome_columns(accounts, score, letters, top, rules.flags, ruleset.final_kinds)
+    facts = outcome_columns(accounts, score, letters, top, rules.flags, ruleset.final_kinds,
+                            model)
     second = apply_rules(ruleset, facts, scores, engine=config.engine, stage="final")
     for fld, values in second.set.items():
         accounts[fld] = values.where(values.notna(), accounts[fld]) if fld in accounts \
@@ -729,6 +730,16 @@ def score_records(records: list[Mapping[str, Any]], plugins: Plugins | None = No
     return run(raw, plugins, config, ruleset, salespeople)
 
 
+def _model_expectations(model: Any, n: int) -> dict[str, list]:
+    """Per account, what a rule test's ``subscores``, ``bands`` and ``cross`` compare."""
+    if model is None:
+        return {}
+    subs = [{k: float(v.iloc[i]) for k, v in model.subscores.items()} for i in range(n)]
+    bands = [{k: v.iloc[i] for k, v in model.bands.items()} for i in range(n)]
+    cells = model.cell.tolist() if model.cell is not None else [None] * n
+    return {"subscores": subs, "bands": bands, "cross": cells}
+
+
 def rule_test_scorer(plugins: Plugins, engine: str | None = None):
     """``score_accounts(records, ruleset)`` for a rule file's ``tests:`` cases; ``engine``
     (durable or compiled) overrides the default rules engine."""
@@ -745,5 +756,6 @@ def rule_test_scorer(plugins: Plugins, engine: str | None = None):
             "fired": list(result.rules.fired),
             "profile": (result.profile if result.profile is not None
                         else pd.Series(None, index=result.category.index)).to_numpy(dtype=object),
+            **_model_expectations(result.model, len(records)),
         })
     return score_accounts

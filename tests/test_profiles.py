@@ -3,6 +3,10 @@ rules (``stage: final``), on both engines and both front ends."""
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # before xlwings is imported
+
 import copy
 import textwrap
 
