@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import portfolio, scoremodels, text
-from .categories import (CategorySpec, adjust, below_bands, by_bands, by_quotas, hand_edits,
-                         lowest_band, read_overrides)
+from .categories import CategorySpec, adjust, by_bands, by_quotas, hand_edits, read_overrides
 from .config import Config, SettingsOverrides, apply_overrides, check_weights, read_settings
 from .criterion import Criterion, Derivation
 from .fields import (LOCATED_BY_COLUMN, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD,
@@ -28,6 +27,7 @@ from .fields import (LOCATED_BY_COLUMN, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD
                      Catalogue)
 from .manager import Plugins, load_plugins
 from .problems import Problem, UserError
+from .profiles import below_lowest
 from .profiles import labels as profile_labels
 from .rules.result import RulesResult
 from .scoring import (CriteriaScores, Weighted, absent_columns_warning, run_criteria,
@@ -430,7 +430,8 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Score"] = result.weighted.score.round(1)
     out["Category"] = result.category
     label = profile_labels(result.category, result.profile, result.profiles, spec)
-    below = below_bands(result.weighted.score, spec) & result.category.isna() & ~excluded
+    below, lowest = below_lowest(result.weighted.score, result.profile, result.profiles, spec)
+    below = below & result.category.isna() & ~excluded
     label = label.where(result.category.notna() | ~below, "Below the lowest band")
     label = label.where(result.category.notna() | below, "Not enough data")
     out["Category label"] = label.where(~excluded, "Excluded from ranking")
@@ -446,9 +447,8 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Flags"] = flags
     why = text.why_column(result)
     if below.any():  # no category although scored: say which band it missed
-        band = lowest_band(spec)
-        note = f"below the lowest band, {band.letter} from {band.min:g}"
-        why[below] = [f"{note}. {w}" if w else note for w in why[below]]
+        notes = [f"below the lowest band, {b.letter} from {b.min:g}" for b in lowest[below]]
+        why[below] = [f"{note}. {w}" if w else note for note, w in zip(notes, why[below])]
     out["Why"] = why
     out["Confidence"] = result.weighted.confidence.round(3)
     out["To collect"] = text.to_collect_column(result)
