@@ -522,3 +522,12 @@ def test_a_date_field_reads_date_cells_and_names_the_others(tmp_path):
     bad = [p for p in result.warnings if p.kind == "not-a-date"]
     assert len(bad) == 1 and bad[0].where == "Accounts!C4"
     assert "stale" in result.outputs.at[0, "Flags"] and "stale" not in str(result.outputs.at[1, "Flags"])
+
+
+def test_a_tab_before_a_key_is_explained_in_plain_words(plugins, tmp_path):
+    path = tmp_path / "tab.yaml"
+    path.write_text('rules:\n  - id: a\n    when: revenue > 5\n    then: {flag: x}\n'
+                    '\twhy: Big.\n', encoding="utf-8")
+    errors = [p for p in problems(plugins, path) if p.level == "error"]
+    assert any("a tab character: indent with spaces only" in p.message
+               and p.where.endswith(":5") for p in errors), [p.message for p in errors]
