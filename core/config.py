@@ -10,6 +10,7 @@ the template workbook is built from it and the reader understands exactly these.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
@@ -126,9 +127,13 @@ def criterion_word(name: str) -> str:
 
 
 _WEIGHT = re.compile(r"^(weight|poids)(?P<name>[a-z0-9]+)$")
-_BAND = re.compile(r"^(band|seuil|bande|category|categorie)(?P<letter>[a-z])(min|minimum|from|minscore)?$")
-_QUOTA = re.compile(r"^(quota|share|part)(?P<letter>[a-z])$")
-_LABEL = re.compile(r"^(label|libelle)(?P<letter>[a-z])$")
+# Category rows, matched on the label with + and - kept (see `_category_key`): a category
+# name is a letter, up to two letters or digits, an optional + or - ("Band A+", "Seuil A1").
+_CATEGORY = r"(?P<letter>[a-z][a-z0-9]{0,2}[+-]?)"
+_BAND = re.compile(r"^(band|seuil|bande|category|categorie)-?" + _CATEGORY
+                   + r"(min|minimum|from|minscore)?$")
+_QUOTA = re.compile(r"^(quota|share|part)-?" + _CATEGORY + "$")
+_LABEL = re.compile(r"^(label|libelle)-?" + _CATEGORY + "$")
 _PARAM = re.compile(r"^(param|parametre)\s*:?\s*(?P<crit>[a-z0-9_]+)\.(?P<param>[a-z0-9_]+)$", re.I)
 
 
@@ -197,6 +202,13 @@ def read_settings(rows: Iterable[tuple[Any, Any, str]], criteria: Iterable[str] 
     return out, warnings
 
 
+def _category_key(label: str) -> str:
+    """A Settings label as the category rows read it: as `normalise`, but keeping + and -
+    (``"Band A+"`` → ``"banda+"``, ``"Seuil A1 min"`` → ``"seuila1min"``)."""
+    text = unicodedata.normalize("NFKD", str(label)).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9+-]", "", text.lower())
+
+
 def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: str,
               crit: dict[str, str], warnings: list[Problem]) -> None:
     setting = _BY_KEY.get(key)
@@ -262,14 +274,15 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
         out.weights[name] = w
         out.where[f"weight:{name}"] = where
         return
+    category_key = _category_key(label)
     for regex, target, conv in ((_BAND, out.bands, _number), (_QUOTA, out.quotas, _share)):
-        m = regex.match(key)
+        m = regex.match(category_key)
         if m:
             letter = m.group("letter").upper()
             target[letter] = conv(value, where, f"category {letter}")
             out.where[f"category:{letter}"] = where
             return
-    m = _LABEL.match(key)
+    m = _LABEL.match(category_key)
     if m:
         out.labels[m.group("letter").upper()] = str(value).strip()
         return
@@ -362,7 +375,10 @@ def _categories(spec: CategorySpec, ov: SettingsOverrides, mode: str | None) -> 
         if not quotas:
             quotas = {"A": 0.1, "B": 0.2, "C": 0.3, "D": None}
         quotas.update(ov.quotas)
-        letters = sorted(quotas)
+        # the file's order (A+ before A before A-), new names after, the rest (no share) last
+        known = [q.letter for q in spec.quotas] or ["A", "B", "C", "D"]
+        letters = [k for k in known if k in quotas] + sorted(k for k in quotas if k not in known)
+        letters.sort(key=lambda k: quotas[k] is None)
         new = CategorySpec("quotas", bands=spec.bands,
                            quotas=tuple(Quota(k, quotas[k], labels.get(k, "")) for k in letters))
     _check_categories(new, ov)

@@ -30,6 +30,7 @@ from .fields import (LOCATED_BY_COLUMN, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD
 from .i18n import _, guess_language, parse_language, use_language
 from .manager import Plugins, load_plugins
 from .problems import Problem, UserError
+from .profiles import below_lowest
 from .profiles import labels as profile_labels
 from .rules.result import RulesResult
 from .scoring import (CriteriaScores, Weighted, absent_columns_warning, run_criteria,
@@ -270,7 +271,7 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     letters = adjust(letters, spec, rules.cap, rules.floor, rules.force)
     letters = letters.where(~excluded, None)
     letters, rules = _final_stage(ruleset, accounts, scores, config, final, letters, excluded,
-                                  rules)
+                                  rules, model)
     model_letters = letters
     override = None
     header = ""
@@ -407,7 +408,7 @@ def _categories(score: pd.Series, spec: CategorySpec, ruleset: Any, chosen: pd.S
 
 def _final_stage(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, config: Config,
                  score: pd.Series, letters: pd.Series, excluded: pd.Series,
-                 rules: RulesResult) -> tuple[pd.Series, RulesResult]:
+                 rules: RulesResult, model: Any = None) -> tuple[pd.Series, RulesResult]:
     """Run the ``stage: final`` rules on the first stage's outcome; their caps, floors and
     forces apply to the categories, their flags, Why and ``set`` join the first stage's."""
     if ruleset is None or not ruleset.final_rules:
@@ -416,7 +417,8 @@ def _final_stage(ruleset: Any, accounts: pd.DataFrame, scores: pd.DataFrame, con
     from .rules.engines import outcome_columns
     from .rules.result import combine
     top = portfolio.top_share(accounts["revenue"], config.top_share, eligible=~excluded)
-    facts = outcome_columns(accounts, score, letters, top, rules.flags, ruleset.final_kinds)
+    facts = outcome_columns(accounts, score, letters, top, rules.flags, ruleset.final_kinds,
+                            model)
     second = apply_rules(ruleset, facts, scores, engine=config.engine, stage="final")
     for fld, values in second.set.items():
         accounts[fld] = values.where(values.notna(), accounts[fld]) if fld in accounts \
@@ -433,7 +435,8 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Score"] = result.weighted.score.round(1)
     out["Category"] = result.category
     label = profile_labels(result.category, result.profile, result.profiles, spec)
-    below = below_bands(result.weighted.score, spec) & result.category.isna() & ~excluded
+    below, lowest = below_lowest(result.weighted.score, result.profile, result.profiles, spec)
+    below = below & result.category.isna() & ~excluded
     label = label.where(result.category.notna() | ~below, _(BELOW_LOWEST_BAND))
     label = label.where(result.category.notna() | below, _(NOT_ENOUGH_DATA))
     out["Category label"] = label.where(~excluded, _(EXCLUDED_FROM_RANKING))
@@ -449,10 +452,9 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Flags"] = flags
     why = text.why_column(result)
     if below.any():  # no category although scored: say which band it missed
-        band = lowest_band(spec)
-        note = _("below the lowest band, {letter} from {min}").format(letter=band.letter,
-                                                                      min=f"{band.min:g}")
-        why[below] = [f"{note}. {w}" if w else note for w in why[below]]
+        notes = [_("below the lowest band, {letter} from {min}").format(
+            letter=b.letter, min=f"{b.min:g}") for b in lowest[below]]
+        why[below] = [f"{note}. {w}" if w else note for note, w in zip(notes, why[below])]
     out["Why"] = why
     out["Confidence"] = result.weighted.confidence.round(3)
     out["To collect"] = text.to_collect_column(result)
@@ -836,6 +838,16 @@ def score_records(records: list[Mapping[str, Any]], plugins: Plugins | None = No
     return run(raw, plugins, config, ruleset, salespeople)
 
 
+def _model_expectations(model: Any, n: int) -> dict[str, list]:
+    """Per account, what a rule test's ``subscores``, ``bands`` and ``cross`` compare."""
+    if model is None:
+        return {}
+    subs = [{k: float(v.iloc[i]) for k, v in model.subscores.items()} for i in range(n)]
+    bands = [{k: v.iloc[i] for k, v in model.bands.items()} for i in range(n)]
+    cells = model.cell.tolist() if model.cell is not None else [None] * n
+    return {"subscores": subs, "bands": bands, "cross": cells}
+
+
 def rule_test_scorer(plugins: Plugins, engine: str | None = None):
     """``score_accounts(records, ruleset)`` for a rule file's ``tests:`` cases; ``engine``
     (durable or compiled) overrides the default rules engine."""
@@ -852,5 +864,6 @@ def rule_test_scorer(plugins: Plugins, engine: str | None = None):
             "fired": list(result.rules.fired),
             "profile": (result.profile if result.profile is not None
                         else pd.Series(None, index=result.category.index)).to_numpy(dtype=object),
+            **_model_expectations(result.model, len(records)),
         })
     return score_accounts

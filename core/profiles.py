@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .categories import CategorySpec, by_bands, by_quotas
+from .categories import Band, CategorySpec, below_bands, by_bands, by_quotas, lowest_band
 from .i18n import _
 from .problems import Problem
 from .scoring import Weighted, weighted_score
@@ -136,6 +136,32 @@ def categorize(score: pd.Series, chosen: pd.Series | None, profiles: ProfileSet 
         else:
             out[mask] = _letters(score[mask], own, ranked[mask])
     return out
+
+
+def below_lowest(score: pd.Series, chosen: pd.Series | None, profiles: ProfileSet | None,
+                 spec: CategorySpec) -> tuple[pd.Series, pd.Series]:
+    """Where a known score is below every band of the account's own categories (its
+    profile's, else ``spec``), and that lowest `Band` per account (None elsewhere): a
+    prospect profile whose bands start at 20 leaves a prospect at 10 below them even when
+    the top level's D starts at 0."""
+    index = score.index
+    if profiles is None or chosen is None:
+        below = below_bands(score, spec)
+        band = lowest_band(spec)
+        return below, pd.Series([band if b else None for b in below], index=index,
+                                dtype=object)
+    below = pd.Series(False, index=index)
+    bands = pd.Series(None, index=index, dtype=object)
+    for p in profiles.profiles:
+        mask = (chosen == p.name).to_numpy()
+        if not mask.any():
+            continue
+        own = spec_of(p, spec)
+        hit = below_bands(score[mask], own).to_numpy()
+        low: Band | None = lowest_band(own)
+        below[mask] = hit
+        bands[index[mask][hit]] = low
+    return below, bands
 
 
 def _letters(score: pd.Series, spec: CategorySpec, ranked: pd.Series) -> pd.Series:

@@ -3,6 +3,10 @@ rules (``stage: final``), on both engines and both front ends."""
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # before xlwings is imported
+
 import copy
 import textwrap
 
@@ -122,6 +126,36 @@ def test_each_profile_has_its_weights_categories_quotas_per_rep_and_labels(rules
     assert "star" not in flags["c2"] and "key-account" not in flags["c2"]
     assert "weak-grade" in flags["p3"] and "star" not in flags["p1"]  # p1 is not "big"
     assert "weak-cap" in out.loc["p3", "Why"] or "never A" in out.loc["p3", "Why"]
+
+
+BANDS_ABOVE_ZERO = RULES.replace("""    categories:
+      A: {share: 50%, label: Go}
+      B: {share: 25%, label: Maybe}
+      C: {share: 25%, label: Later}
+      D: {label: Never}
+    quotas_by: salesperson
+""", """    categories:
+      A: {min: 90, label: Go}
+      B: {min: 60, label: Maybe}
+      C: {min: 40, label: Later}
+      D: {min: 20, label: Never}
+""")
+
+
+@pytest.mark.parametrize("engine", ["durable", "compiled"])
+def test_a_profile_whose_bands_start_above_zero_says_below_the_lowest_band(tmp_path, plugins,
+                                                                         engine):
+    # p4 scores 10 in "small", whose bands start at 20 (the top level's D starts at 0):
+    # it is below its own lowest band, not short of data; c3 (20, "big") has its D.
+    path = tmp_path / "above.yaml"
+    path.write_text(BANDS_ABOVE_ZERO, encoding="utf-8")
+    rs = load_ruleset(path, plugins.catalogue(), plugins.criteria, plugins.rule_actions)
+    _, out = _run(rs, plugins, engine)
+    assert out.loc["p4", "Category"] is None
+    assert out.loc["p4", "Category label"] == "Below the lowest band"
+    assert out.loc["p4", "Why"].startswith("below the lowest band, D from 20")
+    assert out.loc["c3", "Category"] == "D"
+    assert out.loc["p2", "Category"] == "D" and out.loc["p2", "Category label"] == "Never"
 
 
 def test_quotas_without_groups_rank_the_profile_as_one(tmp_path, plugins):

@@ -28,7 +28,9 @@ from hypothesis import strategies as st
 from potentiel.criterion import Criterion
 from potentiel.fields import Catalogue
 from potentiel.rules import apply_rules, load_ruleset
+from potentiel import scoremodels
 from potentiel.rules import engines
+from potentiel.rules.engines import outcome_columns
 from potentiel.rules.reference import fires
 from potentiel.rules.syntax import (And, Arith, Bool, Cmp, Func, In, Missing, Name, Not, Num, Or,
                                     Str, TextTest, unparse)
@@ -437,12 +439,29 @@ def test_long_lists_become_one_hidden_column(monkeypatch_module):
 
 # ----------------------------------------------------------------------------- profiles and stage: final
 
-LETTERS = ["A", "B", "C", "D"]
+LETTERS = ["A+", "A", "B1", "C-"]       # category names beyond one letter (point 8)
+FIT_BANDS, REACH_BANDS = ["A", "B", "C"], ["1", "2", "3"]
+CELLS = [a + b for a in FIT_BANDS for b in REACH_BANDS]
 
 
 @st.composite
 def final_atom(draw):
-    kind = draw(st.sampled_from(["score", "category", "profile", "top80", "flag", "field"]))
+    kind = draw(st.sampled_from(["score", "category", "profile", "top80", "flag", "field",
+                                 "subscore", "band", "cross"]))
+    if kind == "subscore":
+        return Cmp(draw(st.sampled_from(OPS)), Name(draw(st.sampled_from(["fit", "reach"]))),
+                   Num(draw(st.sampled_from([-100.0, 0.0, 50.0, 200.0]))))
+    if kind == "band":
+        sub, bands = draw(st.sampled_from([("fit", FIT_BANDS), ("reach", REACH_BANDS)]))
+        return Cmp(draw(st.sampled_from(["==", "!="])), Name(sub + ".band"),
+                   Str(_case(draw, draw(st.sampled_from(bands)))))
+    if kind == "cross":
+        values = tuple(Str(c) for c in draw(st.lists(st.sampled_from(CELLS), min_size=1,
+                                                     max_size=3, unique=True)))
+        if len(values) == 1:
+            return Cmp(draw(st.sampled_from(["==", "!="])), Name("cross"),
+                       Str(_case(draw, values[0].value)))
+        return In(Name("cross"), values, negated=draw(st.booleans()))
     if kind == "score":
         return Cmp(draw(st.sampled_from(OPS)), Name("score"),
                    Num(draw(st.sampled_from([0.0, 25.0, 50.0, 60.0, 75.0, 100.0]))))
@@ -472,9 +491,19 @@ def make_staged_ruleset(profile_conds, final_conds):
     for i, cond in enumerate(profile_conds):
         lines += [f"  p{i}:", "    when: >-", f"      {unparse(cond)}"]
     lines += ["  big:", "    when: status == \"client\"", "  small:", "    when: otherwise",
+              "score: {model: points, scale: 0 to 1000}",
+              "tables:",
+              "  size: {field: headcount, bands: [{from: 0, points: 10}, {from: 50, points: 300}]}",
+              "  far: {field: distance_km, bands: [{from: 0, points: -20}, {from: 600, "
+              "points: -400}]}",
+              "subscores:",
+              "  fit: {tables: [size], bands: {A: 200, B: 50, C: 0}}",
+              "  reach: {tables: [far], bands: {'1': 0, '2': -100, '3': -1000}}",
+              "cross: [fit, reach]",
+              "categories: {A+: {min: 500}, A: {min: 100}, B1: {min: 10}, C-: {min: 0}}",
               "rules:", "  - id: far", "    when: distance_km >= 600",
               "    then: {flag: far-away}", "    why: far"]
-    actions = ["{flag: g}", "{cap: C}", "{floor: B}", "{force: A}", "{set: {sector: x}}"]
+    actions = ["{flag: g}", "{cap: B1}", "{floor: A}", "{force: A+}", "{set: {sector: x}}"]
     for i, cond in enumerate(final_conds):
         lines += [f"  - id: z{i}", "    stage: final", "    when: >-", f"      {unparse(cond)}",
                   f"    then: {actions[i % len(actions)]}", f"    why: rule {i}"]
@@ -513,6 +542,14 @@ def test_profiles_and_final_stage_agree_on_both_engines(monkeypatch_module, prof
                          category=[draw.draw(st.sampled_from([None, *LETTERS])) for _ in range(n)],
                          top80=[draw.draw(st.sampled_from([0.0, 1.0])) for _ in range(n)])
     table["flag.far_away"] = (table["distance_km"] >= 600).astype(float)
+    # the sub-scores, their bands and the cross cell, as the shared stage computes them
+    model = scoremodels.compute(rs, table, scores, pd.Series(np.nan, index=table.index),
+                                apply_rules(rs, table, scores, engine="compiled"), [])
+    table = outcome_columns(table.drop(columns=["score", "category", "top80"]), table["score"],
+                            table["category"], table["top80"], pd.Series([()] * n,
+                                                                         index=table.index),
+                            rs.final_kinds, model).assign(**{"flag.far_away":
+                                                            table["flag.far_away"]})
     durable = apply_rules(rs, table, scores, engine="durable", stage="final")
     compiled = apply_rules(rs, table, scores, engine="compiled", stage="final")
     for attr in ("fired", "flags", "cap", "floor", "force"):

@@ -387,6 +387,33 @@ def test_category_names_beyond_one_letter(plugins, tmp_path, engine):
     assert all(o.passed for o in outcomes), outcomes
 
 
+def test_settings_rows_name_categories_beyond_one_letter():
+    from potentiel.categories import Band, CategorySpec, Quota
+    from potentiel.config import Config, apply_overrides, read_settings
+    rows = [("Band A+", 92, "Settings!B2"), ("Seuil A1", 40, "Settings!B3"),
+            ("Band A-", 55, "Settings!B4"), ("Band A min", 71, "Settings!B5"),
+            ("Label A+", "Top", "Settings!B6"), ("Libellé A1", "Un", "Settings!B7"),
+            ("Quota AX", "5%", "Settings!B8")]
+    ov, warnings = read_settings(rows)
+    assert warnings == []
+    assert ov.bands == {"A+": 92, "A1": 40, "A-": 55, "A": 71}   # not all read as "A"
+    assert ov.labels == {"A+": "Top", "A1": "Un"}
+    assert ov.quotas == {"AX": 0.05}
+    spec = CategorySpec("bands", bands=(Band("A+", 90), Band("A", 70), Band("A-", 50),
+                                        Band("A1", 25), Band("B", 0)))
+    cats = apply_overrides(Config(categories=spec), ov).categories
+    assert [(b.letter, b.min) for b in cats.bands] == [
+        ("A+", 92), ("A", 71), ("A-", 55), ("A1", 40), ("B", 0)]
+    assert cats.label("A+") == "Top"
+    # quotas keep the file's order (A+ before A before A-), not the alphabet's
+    quotas = CategorySpec("quotas", quotas=(Quota("A+", 0.05), Quota("A", 0.1),
+                                            Quota("A-", 0.2), Quota("B", None)))
+    ov, _ = read_settings([("Quota A-", "25%", "Settings!B2")])
+    got = apply_overrides(Config(categories=quotas), ov).categories
+    assert [(q.letter, q.share) for q in got.quotas] == [
+        ("A+", 0.05), ("A", 0.1), ("A-", 0.25), ("B", None)]
+
+
 def test_a_bad_category_name_says_what_is_allowed(plugins, tmp_path):
     path = write(tmp_path, """
         categories:
@@ -495,3 +522,12 @@ def test_a_date_field_reads_date_cells_and_names_the_others(tmp_path):
     bad = [p for p in result.warnings if p.kind == "not-a-date"]
     assert len(bad) == 1 and bad[0].where == "Accounts!C4"
     assert "stale" in result.outputs.at[0, "Flags"] and "stale" not in str(result.outputs.at[1, "Flags"])
+
+
+def test_a_tab_before_a_key_is_explained_in_plain_words(plugins, tmp_path):
+    path = tmp_path / "tab.yaml"
+    path.write_text('rules:\n  - id: a\n    when: revenue > 5\n    then: {flag: x}\n'
+                    '\twhy: Big.\n', encoding="utf-8")
+    errors = [p for p in problems(plugins, path) if p.level == "error"]
+    assert any("a tab character: indent with spaces only" in p.message
+               and p.where.endswith(":5") for p in errors), [p.message for p in errors]

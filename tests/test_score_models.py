@@ -275,3 +275,110 @@ def test_mistakes_in_a_score_model_are_said_with_their_line(tmp_path, text, mess
                message in p.message for p in problems), [p.message for p in problems]
     with pytest.raises(UserError):
         load(path)
+
+
+# --- the second stage reads the sub-scores, their bands and the cross (issue 12, point 5) ---
+
+FINAL_ON_SUBSCORES = SUBSCORES + """
+      - id: hot
+        stage: final
+        when: fit.band == "A" and engagement >= 40 and cross in ["A1", "B1"]
+        then: {flag: hot, force: A}
+        why: Fit A and engaged.
+      - id: cold
+        stage: final
+        when: cross == "C3" and fit < 20
+        then: {flag: cold}
+        why: Neither fit nor engaged.
+"""
+
+
+@pytest.mark.parametrize("engine", ["durable", "compiled"])
+def test_final_stage_rules_read_subscores_bands_and_the_cross(tmp_path, engine):
+    result = score(rules_file(tmp_path, FINAL_ON_SUBSCORES), SUB_ACCOUNTS, engine)
+    assert result.outputs["Flags"].tolist() == ["hot", "", "cold"]
+    assert result.category.tolist() == ["A", "C", "C"]   # hot forces A on a (120 is A anyway)
+    assert [list(f) for f in result.rules.fired] == [["hot"], ["opened"], ["cold"]]
+
+
+def test_a_first_stage_rule_reading_a_subscore_is_sent_to_stage_final(tmp_path):
+    text = SUBSCORES + """
+      - id: early
+        when: fit.band == "A"
+        then: {flag: early}
+        why: Too early.
+    """
+    problems = [p for p in check_ruleset(rules_file(tmp_path, text), PLUGINS.catalogue(),
+                                         PLUGINS.criteria) if p.level == "error"]
+    assert any('"fit.band" is computed after the rules' in p.message and "stage: final" in
+               p.message for p in problems), [p.message for p in problems]
+
+
+@pytest.mark.parametrize("when,message", [
+    ('fit.band == "D"', '"D" is not a value of fit.band'),
+    ('cross == "A4"', '"A4" is not a value of cross'),
+])
+def test_final_stage_band_and_cell_values_are_checked(tmp_path, when, message):
+    text = SUBSCORES + f"""
+      - id: late
+        stage: final
+        when: {when}
+        then: {{flag: late}}
+        why: Late.
+    """
+    problems = [p for p in check_ruleset(rules_file(tmp_path, text), PLUGINS.catalogue(),
+                                         PLUGINS.criteria) if p.level == "error"]
+    assert any(message in p.message for p in problems), [p.message for p in problems]
+
+
+def test_a_subscore_named_as_a_field_is_refused(tmp_path):
+    text = ("score: points\ntables:\n  t: {field: headcount, bands: [{from: 0, points: 1}]}\n"
+            "subscores:\n  headcount: {tables: [t], bands: {A: 1, B: 0}}\n")
+    problems = [p for p in check_ruleset(rules_file(tmp_path, text), PLUGINS.catalogue(),
+                                         PLUGINS.criteria) if p.level == "error"]
+    assert any('"headcount" is already a field' in p.message for p in problems)
+
+
+SUB_TESTS = FINAL_ON_SUBSCORES + """
+    tests:
+      - name: a VP at a big firm, engaged
+        account: {headcount: 500, seniority: VP, visits: 12, email_opened: 0}
+        expect: {subscores: {fit: 70, engagement: 50}, bands: {fit: A, engagement: "1"},
+                 cross: A1, flags: [hot]}
+      - name: a manager who opens e-mails
+        account: {headcount: 20, seniority: manager, visits: 4, email_opened: 5}
+        expect: {subscores: {fit: 25, engagement: 30}, bands: {fit: C, engagement: "2"},
+                 cross: c2}
+      - name: wrong on purpose
+        account: {headcount: 5, visits: 1}
+        expect: {subscores: {fit: 11}, bands: {engagement: "1"}, cross: A1}
+"""
+
+
+@pytest.mark.parametrize("engine", ["durable", "compiled"])
+def test_rule_file_tests_check_subscores_bands_and_the_cross(tmp_path, engine):
+    from potentiel.pipeline import rule_test_scorer
+    from potentiel.rules import run_rule_tests
+    outcomes = run_rule_tests(load(rules_file(tmp_path, SUB_TESTS)),
+                              rule_test_scorer(PLUGINS, engine=engine))
+    assert [o.passed for o in outcomes] == [True, True, False]
+    assert outcomes[2].failures == ("fit 11, got 10", "engagement band 1, got 3",
+                                    "cross A1, got C3")
+
+
+@pytest.mark.parametrize("expect,message", [
+    ("{subscores: {fat: 1}}", '"fat" is not a sub-score of this file'),
+    ("{bands: {fit: D}}", "bands: fit is one of its bands (A, B, C)"),
+    ("{cross: A4}", "cross is a cell of fit × engagement"),
+    ("{subscores: {fit: lots}}", "subscores: fit is a number"),
+])
+def test_subscore_expectations_are_checked(tmp_path, expect, message):
+    text = SUBSCORES + f"""
+    tests:
+      - name: t
+        account: {{headcount: 5}}
+        expect: {expect}
+    """
+    problems = [p for p in check_ruleset(rules_file(tmp_path, text), PLUGINS.catalogue(),
+                                         PLUGINS.criteria) if p.level == "error"]
+    assert any(message in p.message for p in problems), [p.message for p in problems]

@@ -23,7 +23,8 @@ from .actions import LETTER_ACTIONS, RuleAction
 from .files import Item, Merged
 from .logic import MAX_ALTERNATIVES, Hidden, alternatives, hidden_columns, normal_form
 from .model import FINAL, Rule, RuleSet
-from .names import NUMBER, SCORE_PREFIX, TEXT, Scope, add_profile, final_scope
+from .names import (NUMBER, SCORE_PREFIX, TEXT, Scope, add_profile, final_scope,
+                    subscore_names)
 from .profiles import ProfileChecks
 from .sections import FIELD_NAME, SectionChecks, did_you_mean
 from .source import LineDict
@@ -132,7 +133,8 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks, Prof
                 out.append(rule)
         # The second stage reads the first stage's outcome: its flags among them.
         flags = sorted({f for r in out if r.enabled for f in (r.action("flag") or ())})
-        self.final_scope = final_scope(scope, letters, flags)
+        self.final_scope = final_scope(scope, letters, flags, getattr(self, "_subscores", {}),
+                                       getattr(self, "_cross", None))
         for rule_id, item in final:
             rule = self.rule(rule_id, item, self.final_scope, letters, FINAL)
             if rule is not None:
@@ -306,6 +308,7 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks, Prof
         model = self.score_model(table_scope, point_tables)
         subscores = self.subscores(table_scope, point_tables)
         cross = self.cross(subscores)
+        self._subscores, self._cross = subscores, cross  # read by final-stage rules
         weights = self.weights()
         grouped = {c for g in model.groups for c in g.shares}
         for name, table in tables.items():
@@ -332,6 +335,7 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks, Prof
         profiles = self.profiles(scope, letters)
         if profiles is not None:
             add_profile(scope, profiles.names)
+        scope.after_rules = frozenset(subscore_names(subscores, cross))
         rules = self.rules(scope, letters)
         self.check_points(rules, model, subscores)
         outputs = self.outputs(self._set_fields(rules), extra)

@@ -16,7 +16,7 @@ from ..problems import Problem, UserError
 from .apply import build_result
 from .compiled import fired_matrix
 from .model import FINAL, RuleSet
-from .names import FLAG_PREFIX, flag_name
+from .names import BAND_SUFFIX, CROSS, FLAG_PREFIX, flag_name
 from .result import RulesResult
 from .to_durable import DurableProgram
 from .values import build_frame
@@ -114,12 +114,20 @@ def fired_by(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame | No
 
 
 def outcome_columns(accounts: pd.DataFrame, score: pd.Series, category: pd.Series,
-                    top: pd.Series, flags: pd.Series, wanted=()) -> pd.DataFrame:
+                    top: pd.Series, flags: pd.Series, wanted=(), model=None) -> pd.DataFrame:
     """``accounts`` with the first stage's outcome added as the columns a final-stage rule
     reads: ``score``, ``category``, ``top80`` (1 or 0) and ``flag.<name>`` (1 or 0) for every
-    flag an account carries (``profile`` is already a column when the file has profiles)."""
+    flag an account carries (``profile`` is already a column when the file has profiles);
+    with ``model`` (`potentiel.scoremodels.ModelScores`), each sub-score by its name, its
+    band as ``<name>.band`` and the cross cell as ``cross``."""
     extra = {"score": score.astype(float), "category": category.astype(object),
              "top80": top.fillna(False).astype(bool).astype(float)}
+    if model is not None:
+        for name, values in model.subscores.items():
+            extra[name] = values.astype(float)
+            extra[name + BAND_SUFFIX] = model.bands[name].astype(object)
+        if model.cell is not None:
+            extra[CROSS] = model.cell.astype(object)
     carried = flags.map(lambda fs: frozenset(flag_name(f) for f in fs))
     # every flag a final rule reads is a column, 0 where no account carries it
     for name in sorted({n for fs in carried for n in fs} | {n for n in wanted

@@ -77,6 +77,9 @@ class Scope:
         for name in derived:
             self.names.setdefault(name, NameInfo(name, NUMBER, source="derived"))
         self.criteria = tuple(criteria)
+        # names the second stage reads (sub-scores, their bands, the cross), so that a
+        # first-stage rule reading one is told to use stage: final
+        self.after_rules: frozenset[str] = frozenset()
         for c in self.criteria:
             self.names[SCORE_PREFIX + c] = NameInfo(SCORE_PREFIX + c, NUMBER, POINTS,
                                                     source="score")
@@ -154,11 +157,30 @@ def add_profile(scope: Scope, names: Iterable[str]) -> None:
                                       source="profile")
 
 
-def final_scope(scope: Scope, letters: Iterable[str], flags: Iterable[str]) -> Scope:
+BAND_SUFFIX = ".band"  # a sub-score's band, read by a final-stage rule: fit.band
+CROSS = "cross"        # the cross cell of two sub-scores (A1 … C3)
+
+
+def subscore_names(subscores: Mapping[str, object] = (), cross: object = None) -> list[str]:
+    """The names a final-stage rule reads for the sub-scores: ``fit`` (its points),
+    ``fit.band`` (its band) per sub-score, and ``cross`` when the file has one."""
+    out = []
+    for name in dict(subscores):
+        out += [name, name + BAND_SUFFIX]
+    if cross is not None:
+        out.append(CROSS)
+    return out
+
+
+def final_scope(scope: Scope, letters: Iterable[str], flags: Iterable[str],
+                subscores: Mapping[str, object] = (), cross: object = None) -> Scope:
     """What a ``stage: final`` rule reads: everything a first-stage rule reads, plus the
-    outcome of the first stage: ``score`` (0–100), ``category`` (a letter, blank when the
-    account has none), ``top80`` and one ``flag.<name>`` per flag the first stage sets
-    (true/false, written alone as a condition: ``when: top80 and not flag.thin_data``)."""
+    outcome of the first stage: ``score`` (on the model's scale), ``category`` (a letter,
+    blank when the account has none), ``top80`` and one ``flag.<name>`` per flag the first
+    stage sets (true/false, written alone as a condition: ``when: top80 and not
+    flag.thin_data``); per sub-score (`potentiel.scoremodels.SubScore`) its points by its
+    name (``fit``) and its band (``fit.band``, one of its band names); ``cross``, the cell
+    of the file's cross (``A1`` … ``C3``)."""
     out = Scope.__new__(Scope)
     out.__dict__.update(scope.__dict__)
     out.names = dict(scope.names)
@@ -168,4 +190,16 @@ def final_scope(scope: Scope, letters: Iterable[str], flags: Iterable[str]) -> S
     out.names["top80"] = NameInfo("top80", NUMBER, source=SWITCH)
     for f in flags:
         out.names[flag_name(f)] = NameInfo(flag_name(f), NUMBER, source=SWITCH)
+    subscores = dict(subscores)
+    for name, sub in subscores.items():
+        bands = tuple(str(b).lower() for b, _low in getattr(sub, "bands", ()))
+        out.names[name] = NameInfo(name, NUMBER, source="outcome")
+        out.names[name + BAND_SUFFIX] = NameInfo(name + BAND_SUFFIX, TEXT, choices=bands,
+                                                 source="outcome")
+    if cross is not None:
+        rows = subscores.get(cross.rows)
+        columns = subscores.get(cross.columns)
+        cells = tuple(f"{a}{b}".lower() for a, _x in getattr(rows, "bands", ())
+                      for b, _y in getattr(columns, "bands", ()))
+        out.names[CROSS] = NameInfo(CROSS, TEXT, choices=cells, source="outcome")
     return out

@@ -4,8 +4,9 @@ The rules alone do not give a category: that needs the criteria, weights and cat
 So the caller (the pipeline) passes ``score_accounts(records, ruleset)``: it scores the
 test accounts (a list of plain dicts, field → value, each with an ``id``) under the rule
 set and returns, per account in the same order, ``flags`` (tuple), ``category`` (letter
-or None), ``score`` (float) and ``fired`` (tuple of rule ids): either a DataFrame with
-those columns, or a list of mappings or objects with those keys or attributes.
+or None), ``score`` (float), ``fired`` (tuple of rule ids), and optionally ``profile``,
+``subscores`` (name → points), ``bands`` (name → band) and ``cross`` (the cell): either a
+DataFrame with those columns, or a list of mappings or objects with those keys or attributes.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def _rows(result: Any, n: int) -> list[dict]:
                 rows.append(item)
             else:
                 rows.append({k: getattr(item, k, None)
-                             for k in ("flags", "category", "score", "fired", "profile")})
+                             for k in ("flags", "category", "score", "fired", "profile",
+                                       "subscores", "bands", "cross")})
     if len(rows) != n:
         raise ValueError(f"score_accounts returned {len(rows)} results for {n} accounts")
     return rows
@@ -74,6 +76,20 @@ def _check(test: RuleTest, row: dict, letters: tuple[str, ...]) -> list[str]:
                             f"{sorted(fired)}")
         elif key == "profile" and str(row.get("profile") or "").lower() != want:
             failures.append(f"profile {want}, got {row.get('profile')}")
+        elif key == "subscores":
+            got = row.get("subscores") or {}
+            for sub, points in want.items():
+                v = got.get(sub)
+                if v is None or (isinstance(v, float) and math.isnan(v)) or \
+                        abs(v - points) > 1e-6:
+                    failures.append(f"{sub} {points:g}, got {_num(v)}")
+        elif key == "bands":
+            got = row.get("bands") or {}
+            for sub, band in want.items():
+                if got.get(sub) != band:
+                    failures.append(f"{sub} band {band}, got {got.get(sub) or 'none'}")
+        elif key == "cross" and row.get("cross") != want:
+            failures.append(f"cross {want}, got {row.get('cross') or 'none'}")
         elif key == "category" and category != want:
             failures.append(f"category {want}, got {category}")
         elif key == "category_at_most" and (category not in rank or rank[category] < rank[want]):

@@ -23,9 +23,10 @@ import math
 import re
 from typing import Any
 
+from ..i18n import _
 from ..scoremodels import (IMPORTED, MODELS, POINTS, WEIGHTED, Cross, Group, ScoreModel,
                            SubScore, parse_scale)
-from .names import NUMBER
+from .names import CROSS, NUMBER
 from .sections import did_you_mean, plain_number
 from .source import LineDict, LineList
 
@@ -165,6 +166,11 @@ class ScoreModelChecks:
             if name in self.criteria or name in point_tables:
                 self.error(f'subscores: "{name}" is already a criterion or a table; give the '
                            "sub-score another name", at)
+                continue
+            if scope.get(name) is not None or name == CROSS:
+                self.error(_('subscores: "{name}" is already a field (final-stage rules '
+                             "read a sub-score by its name); give the sub-score another name, "
+                             "e.g. {name}_score").format(name=name), at)
                 continue
             if not isinstance(raw, LineDict):
                 self.error(f"subscores: {name} is {{tables: [...], bands: {{A: 60, B: 30, C: 0}}}}"

@@ -122,7 +122,8 @@ def _plain_words(what: str, text: str, mark) -> str:
     """YAML's message for the two mistakes people make most, said in plain words."""
     lines = text.splitlines()
     line = lines[mark.line] if 0 <= mark.line < len(lines) else ""
-    if "tab" in what:
+    at = line[mark.column] if 0 <= mark.column < len(line) else ""
+    if "tab" in what or at == "\t":  # a tab where YAML wants a token: "cannot start any token"
         return ("a tab character: indent with spaces only (a tab looks like spaces but the "
                 "file cannot be read with it); replace it with spaces")
     if "mapping values are not allowed" in what:

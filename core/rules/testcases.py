@@ -7,8 +7,6 @@ test runner understands, with category letters of this file and rule ids that ex
 
 from __future__ import annotations
 
-from ..i18n import _
-
 from ..fields import STATUS, STATUSES
 from ..numbers import parse_number
 from .files import Item
@@ -19,7 +17,8 @@ from .source import LineDict
 
 TEST_KEYS = ("name", "account", "expect")
 EXPECT_KEYS = ("flags", "not_flags", "category", "category_at_most", "category_at_least",
-               "score_min", "score_max", "fired", "not_fired", "profile")
+               "score_min", "score_max", "fired", "not_fired", "profile", "subscores", "bands",
+               "cross")
 MAX_TESTS = 2_000
 
 
@@ -127,6 +126,12 @@ class TestCaseChecks:
                     ok = False
                     continue
                 checked[key] = value.strip().lower()
+            elif key in ("subscores", "bands", "cross"):
+                got = self.expect_subscores(name, key, value, where)
+                if got is None:
+                    ok = False
+                    continue
+                checked[key] = got
             elif key.startswith("category"):
                 if not isinstance(value, str) or value.strip().upper() not in letters:
                     self.error(_('test "{name}": {key} is a category letter ({list}), not '
@@ -145,3 +150,60 @@ class TestCaseChecks:
         if not ok:
             return None
         return RuleTest(name, values, checked, src, item.line)
+
+    def expect_subscores(self, name: str, key: str, value, where: str):
+        """``subscores: {fit: 70}`` (points, exact), ``bands: {fit: A}``, ``cross: A1``:
+        checked against the file's sub-scores; None (reported) when wrong."""
+        subs = getattr(self, "_subscores", None) or {}
+        cross = getattr(self, "_cross", None)
+        if not subs:
+            self.error(_('test "{name}": {key} checks sub-scores, and this file has none '
+                         "(subscores:)").format(name=name, key=key), where)
+            return None
+        if key == "cross":
+            if cross is None:
+                self.error(_('test "{name}": cross checks the cell of cross:, and this file '
+                             "has none").format(name=name), where)
+                return None
+            cells = [f"{a}{b}" for a, _x in subs[cross.rows].bands
+                     for b, _y in subs[cross.columns].bands]
+            text = str(value).strip() if isinstance(value, (str, int)) else None
+            match = next((c for c in cells if text is not None and c.casefold() ==
+                          text.casefold()), None)
+            if match is None:
+                self.error(_('test "{name}": cross is a cell of {rows} × {columns} ({cells}), '
+                             "not {value!r}").format(name=name, rows=cross.rows,
+                                                    columns=cross.columns,
+                                                    cells=", ".join(cells), value=value), where)
+            return match
+        if not isinstance(value, LineDict) or not value:
+            example = "{fit: 70}" if key == "subscores" else "{fit: A}"
+            self.error(_('test "{name}": {key} lists sub-score: value pairs, e.g. {key}: '
+                         "{example}").format(name=name, key=key, example=example), where)
+            return None
+        out = {}
+        for sub, want in value.items():
+            if sub not in subs:
+                self.error(_('test "{name}": {key}: "{sub}" is not a sub-score of this file '
+                             "({names})").format(name=name, key=key, sub=sub,
+                                                 names=", ".join(subs)), where)
+                return None
+            if key == "subscores":
+                number = plain_number(want)
+                if number is None:
+                    self.error(_('test "{name}": subscores: {sub} is a number (its points), '
+                                 "not {value!r}").format(name=name, sub=sub, value=want), where)
+                    return None
+                out[str(sub)] = number
+            else:
+                names = [b for b, _low in subs[sub].bands]
+                match = next((b for b in names if str(want).strip().casefold() ==
+                              b.casefold()), None)
+                if match is None or isinstance(want, bool):
+                    self.error(_('test "{name}": bands: {sub} is one of its bands ({names}), '
+                                 "not {value!r}").format(name=name, sub=sub,
+                                                        names=", ".join(names), value=want),
+                               where)
+                    return None
+                out[str(sub)] = match
+        return out

@@ -70,7 +70,8 @@ class _Checker:
             info = self.scope.get(node.name)
             if info is None:
                 if node.name.lower() in ("score", "category", "categorie", "catégorie",
-                                         "top80") or node.name.startswith(FLAG_PREFIX):
+                                         "top80") or node.name.startswith(FLAG_PREFIX) \
+                        or node.name in getattr(self.scope, "after_rules", ()):
                     if node.name.startswith(FLAG_PREFIX) and self.scope.get("top80"):
                         known = sorted(n for n in self.scope.names if n.startswith(FLAG_PREFIX))
                         raise TypeProblem(_(
@@ -81,7 +82,8 @@ class _Checker:
                     raise TypeProblem(_(
                         '"{name}" is computed after the rules, so a rule cannot read it; a rule '
                         "with stage: final runs after the categories and reads score, "
-                        "category, profile, top80 and the flags; a rule reads one criterion's "
+                        "category, profile, top80, the flags and the sub-scores; a rule reads "
+                        "one criterion's "
                         "score as score.revenue, score.potential, …").format(name=node.name),
                         node.pos)
                 hint = self.scope.suggest(node.name)
