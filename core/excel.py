@@ -50,7 +50,7 @@ from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READIN
                      SUMMARY_REP_ROW, SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
                      matrix_blocks, summary_blocks)
 from .sheet_styles import LAST_ROW, SHEETS, SheetLook, finished
-from .sources.headers import column_map_rows, find_header_row
+from .sources.headers import column_map_rows, find_header_row, table_note
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
                                 own_sheet_notice, parse_marks, refers_to, split_refers_to)
 from .validate import RawTable
@@ -244,6 +244,14 @@ def read_accounts(book, settings: list[tuple[Any, Any, str]] | None = None) -> A
             from .sheetnames import only_data_sheet
             only = only_data_sheet([s.name for s in book.sheets],
                                    list(book_marks(book).sheets.values()))
+            if only is not None:
+                from .sources.headers import looks_like_accounts
+                candidate = next(s for s in book.sheets if s.name == only)
+                rows = min(_used_bounds(candidate)[0], 30)
+                cols = _used_bounds(candidate)[1]
+                if not looks_like_accounts(_grid(candidate.range((1, 1), (rows, cols))),
+                                           _CATALOGUE):
+                    only = None
             if only is None:
                 names = ", ".join(s.name for s in book.sheets)
                 raise UserError(_("no Accounts sheet (sheets here: {names}); name the sheet of "
@@ -263,7 +271,7 @@ def read_accounts(book, settings: list[tuple[Any, Any, str]] | None = None) -> A
         hr, c1, c2, last = _table_area(sheet, table)
         right = max(c2, _used_bounds(sheet)[1]) if with_beside else c2
         grid = _grid(sheet.range((hr, c1), (max(last, hr), right)))
-        note = f'headers on row {hr} (the Excel table "{table.name}")'
+        note = table_note(hr, table.name)
     else:
         last_row, last_col = _used_bounds(sheet)
         grid = _grid(sheet.range((1, 1), (last_row, last_col)))
@@ -360,14 +368,20 @@ def read_salespeople(book) -> RawTable | None:
         table = next(iter(sheet.tables), None)
     if table is not None:
         hr, c1, c2, last = _table_area(sheet, table)
+        grid = _grid(sheet.range((hr, c1), (max(last, hr), c2)))
+        note = table_note(hr, table.name)
     else:
-        hr, c1 = 1, 1
         last, c2 = _used_bounds(sheet)
         if last < 2:
             return None
-    grid = _grid(sheet.range((hr, c1), (max(last, hr), c2)))
+        whole = _grid(sheet.range((1, 1), (last, c2)))
+        found, note = find_header_row(whole, _CATALOGUE)  # as the headless reader does
+        if found is None:
+            return None
+        hr, c1 = found + 1, 1
+        grid = whole[found:]
     return RawTable(grid[0], grid[1:], sheet=sheet.name, header_row=hr,
-                    col_numbers=list(range(c1, c2 + 1)))
+                    col_numbers=list(range(c1, c2 + 1)), header_note=note)
 
 
 def _base_dir(book, options: Options) -> Path | None:
@@ -1052,7 +1066,7 @@ def read_sales(book) -> RawTable | None:
     if table is not None:
         hr, c1, c2, last = _table_area(sheet, table)
         grid = _grid(sheet.range((hr, c1), (max(last, hr), c2)))
-        note = f'headers on row {hr} (the Excel table "{table.name}")'
+        note = table_note(hr, table.name)
     else:
         last_row, last_col = _used_bounds(sheet)
         grid = _grid(sheet.range((1, 1), (last_row, last_col)))

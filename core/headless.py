@@ -41,7 +41,7 @@ from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READIN
                      extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
 from .sheet_styles import CHART, SHEETS, SheetLook, finished
 from .savefile import backup_path, check_target, save_atomic
-from .sources.headers import column_map_rows, find_header_row
+from .sources.headers import column_map_rows, find_header_row, table_note
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
                                 own_sheet_notice, parse_marks, refers_to, split_refers_to)
 from .validate import ErrorCell, FormulaCell, RawTable
@@ -405,8 +405,7 @@ def _area(wb: Workbook, ref: SheetRef, table: Table | None, what: str,
                                 name=table.name),
                             cell_ref(ref.name, r1, c1))
         area = Area(ref, r1, c1, c2, r2 - table.totals_rows, table)
-        area.note = _('headers on row {row} (the Excel table "{table}")').format(
-            row=r1, table=table.name)
+        area.note = table_note(r1, table.name)
         return area
     grid = wb.values(ref)
     header, note = find_header_row(grid, _CATALOGUE, mapped)
@@ -431,6 +430,11 @@ def locate_accounts(wb: Workbook, mapped: tuple[str, ...] = ()) -> Area:
         from .sheetnames import only_data_sheet
         only = only_data_sheet([s.name for s in wb.package.sheets],
                                list(wb.marks.sheets.values()))
+        if only is not None:
+            from .sources.headers import looks_like_accounts
+            candidate = next(s for s in wb.package.sheets if s.name == only)
+            if not looks_like_accounts(wb.values(candidate), _CATALOGUE):
+                only = None
         if only is None:
             names = _listed([str(s.name) for s in wb.package.sheets], 10)
             raise UserError(_("no Accounts sheet (sheets here: {names}); name the sheet of "

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from potentiel.fields import FRENCH_TITLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -192,10 +194,11 @@ def test_absent_columns_count_as_unknown_so_a_file_with_revenue_and_trend_has_no
     assert fr(THIN, n=60, total=60) in notes[0].message
     assert "none of its inputs" not in " ".join(w.message for w in result.warnings)
     collect = out.loc[0, "To collect"]
-    hint = fr(" (or {columns} and {last})", columns=fr("Headcount"), last=fr("Spend per employee"))
+    hint = fr(" (or {columns} and {last})", columns=FRENCH_TITLES["headcount"],
+              last=FRENCH_TITLES["spend_per_employee"])
     assert collect.startswith(fr("add columns {columns}", columns="Potentiel" + hint + ", ")), \
         collect  # a French-headed file writes in French
-    assert fr("Relationship") in collect
+    assert FRENCH_TITLES["relationship"] in collect
 
 
 def test_a_weight_of_0_in_settings_leaves_absent_criteria_out_of_the_model(tmp_path):

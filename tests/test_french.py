@@ -4,6 +4,10 @@ behind (headless and through xlwings' remote engine)."""
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # before xlwings is imported
+
 import copy
 import datetime as dt
 import re
@@ -24,7 +28,8 @@ TEMPLATE = ROOT / "workbooks" / "portfolio.xlsm"
 WHEN = dt.datetime(2026, 3, 2, 9, 30)
 ENGLISH_SHEETS = {"Matrix", "Summary", "Log", "Reading"}
 FRENCH_SHEETS = {"Matrice", "Synthèse", "Journal", "Lecture"}
-FRENCH_LABELS = {"Stratégique", "Important", "Moyen", "Petit"}
+FRENCH_LABELS = {"Stratégique", "Important", "Moyen", "Petit",  # clients' bands
+                 "Cible prioritaire", "Cible", "À surveiller", "Plus tard"}  # prospects' quotas
 
 
 def user_workbook(path: Path, settings: list[tuple[str, object]] = (), n: int = 40,
@@ -91,7 +96,8 @@ def test_a_french_workbook_end_to_end(tmp_path):
     assert wb["Lecture"]["A1"].value == "Comment les comptes ont été lus"
     text = console_summary(result)
     assert "comptes notés avec les règles" in text and "Stratégique" in text
-    assert top_accounts(result, 3).startswith("Les 3 meilleurs comptes")
+    top = top_accounts(result, 3)  # one list per profile of the default rules
+    assert top.startswith("Profil client :\nLes 3 meilleurs comptes") and "Profil prospect :" in top
 
 
 def test_english_headers_write_english(tmp_path):

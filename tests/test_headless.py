@@ -91,7 +91,12 @@ def test_plain_range_without_an_excel_table(tmp_path):
 
 
 def test_missing_accounts_sheet_is_a_clear_error(tmp_path):
+    """Two sheets of data, neither named Accounts: which one holds the accounts is not
+    guessed (a workbook's only sheet of data is read, and that is said)."""
     path = write_workbook(tmp_path / "x.xlsx", HEADERS, ROWS, sheet="Feuil1", table=False)
+    wb = openpyxl.load_workbook(path)
+    wb.create_sheet("Feuil2").append(["Code client", "CA N"])
+    wb.save(path)
     with pytest.raises(UserError, match="no Accounts sheet"):
         score_file(path)
 

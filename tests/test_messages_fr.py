@@ -65,7 +65,7 @@ def test_a_missing_accounts_sheet_is_said_in_french(tmp_path, capsys):
         assert main(["score", str(path), "-o", str(tmp_path / "out.xlsx")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("erreur : pas de feuille des comptes (feuilles présentes : Feuil1)")
-    assert "ajoutez une feuille nommée Comptes" in err
+    assert "nommez la feuille de vos comptes Comptes, Clients ou Accounts" in err
     from potentiel.headless import score_file
     with use_language("fr"), pytest.raises(UserError) as exc:
         score_file(path, tmp_path / "out.xlsx")

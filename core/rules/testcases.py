@@ -8,6 +8,7 @@ test runner understands, with category letters of this file and rule ids that ex
 from __future__ import annotations
 
 from ..fields import STATUS, STATUSES
+from ..i18n import _
 from ..numbers import parse_number
 from .files import Item
 from .model import RuleTest

@@ -185,3 +185,14 @@ def check_column_map(column_map: dict[str, str], where: dict[str, str],
                                           field=name, header=header, sheet=sheet, shown=shown),
                                     where.get(name, ""), kind="column-map"))
     return problems
+
+
+def looks_like_accounts(grid: Sequence[Sequence[Any]], catalogue: Catalogue) -> bool:
+    """True when one of the first rows holds at least two headers Potentiel recognises:
+    a sheet not named Accounts is read as the accounts only then."""
+    return any(header_score(row, catalogue) >= 2 for row in grid[:HEADER_SCAN_ROWS])
+
+
+def table_note(row: int, table: str) -> str:
+    """The reading report's note for a table's header row (both front ends say the same)."""
+    return _('headers on row {row} (the Excel table "{table}")').format(row=row, table=table)

@@ -387,10 +387,12 @@ def far_cell_middle(path: Path) -> None:
 
 
 def no_accounts_sheet(path: Path) -> None:
+    """Two sheets, neither named Accounts nor holding account headers on its own."""
     import openpyxl
     wb = openpyxl.Workbook()
     wb.active.title = "Feuil1"
     wb.active.append(["id", "revenue"])
+    wb.create_sheet("Feuil2").append(["id", "revenue"])
     wb.save(path)
 
 
