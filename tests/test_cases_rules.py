@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from helpers import fr
+from helpers import SHARED_CASES, fr
 from potentiel.cli import main
 from potentiel.headless import score_file
 from potentiel.i18n import in_language
@@ -18,7 +18,7 @@ from potentiel.manager import load_plugins
 from potentiel.problems import UserError
 from potentiel.rules import check_ruleset, load_ruleset, rules_dir
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASES = SHARED_CASES
 RULES = CASES / "rules"
 PLUGINS = load_plugins(entry_points=False)
 # message keys (English) of the errors a French-headed workbook gets in French

@@ -15,11 +15,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from helpers import fr, write_workbook, score_headless, score_remote, shared_case
+from helpers import SHARED_CASES, fr, write_workbook, score_headless, score_remote, shared_case
 from potentiel.fields import STATUSES, Catalogue
 from potentiel.validate import ErrorCell, RawTable, validate
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "reading"
+CASES = SHARED_CASES / "reading"
 WHEN = dt.datetime(2026, 3, 2, 9, 30)
 
 

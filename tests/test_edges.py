@@ -13,14 +13,14 @@ from potentiel.fields import FRENCH_TITLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import fr
+from helpers import SHARED_CASES, fr
 from potentiel import exact, portfolio
 from potentiel.headless import score_file
 from potentiel.manager import load_plugins
 from potentiel.pipeline import score_records
 from potentiel.rules import load_ruleset
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "reading"
+CASES = SHARED_CASES / "reading"
 
 
 def case(name: str) -> Path:

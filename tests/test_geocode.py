@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import fr, write_workbook, score_headless, score_remote
+from helpers import SHARED_CASES, fr, write_workbook, score_headless, score_remote
 from potentiel.config import Config, read_settings
 from potentiel.pipeline import read_salespeople, score_records, score_tables
 from potentiel.portfolio import haversine_km
@@ -22,7 +22,7 @@ from potentiel.problems import Problem, UserError
 from potentiel.sources import geocode
 from potentiel.validate import RawTable
 
-CASE = Path(__file__).resolve().parents[2] / "shared" / "cases" / "sources" / \
+CASE = SHARED_CASES / "sources" / \
     "b_crm_prospects_bands_cities.xlsx"
 WHEN = dt.datetime(2026, 3, 2, 9, 30)
 

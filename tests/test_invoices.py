@@ -19,9 +19,9 @@ from potentiel.headless import score_file
 from potentiel.sources.invoices import LineSettings, read_lines
 from potentiel.validate import RawTable
 
-from helpers import write_workbook
+from helpers import SHARED_CASES, write_workbook
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "sources"
+CASES = SHARED_CASES / "sources"
 CASE = CASES / "c_invoice_lines.xlsx"
 
 

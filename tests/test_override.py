@@ -15,11 +15,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from helpers import write_workbook, score_headless, score_remote, shared_case
+from helpers import SHARED_CASES, write_workbook, score_headless, score_remote, shared_case
 from potentiel.categories import DEFAULT_CATEGORIES, hand_edits, letter_of
 from potentiel.headless import score_file
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "reading"
+CASES = SHARED_CASES / "reading"
 WHEN = dt.datetime(2026, 3, 2, 9, 30)
 EDITED = "h_category_edited_by_hand.xlsx"
 

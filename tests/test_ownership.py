@@ -19,6 +19,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
+from helpers import SHARED_CASES
 import xlwings as xw
 from openpyxl.workbook.defined_name import DefinedName
 from python_calamine import CalamineWorkbook
@@ -28,7 +30,7 @@ from potentiel.headless import changed_cells, remote_payload, score_file
 from potentiel.problems import UserError
 from vba_client import ExcelRefused, apply_actions
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "writing"
+CASES = SHARED_CASES / "writing"
 WHEN = dt.datetime(2025, 3, 1, 9, 30)
 MODES = ("in-place", "-o")
 

@@ -33,10 +33,10 @@ import openpyxl
 from potentiel.i18n import both, in_language
 import pytest
 
-from helpers import fr, write_workbook, score_headless, score_remote
+from helpers import SHARED_CASES, fr, write_workbook, score_headless, score_remote
 from potentiel.headless import score_file
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "reading"
+CASES = SHARED_CASES / "reading"
 WHEN = dt.datetime(2026, 3, 2, 9, 30)
 FRONT_ENDS = ["headless", "xlwings"]
 

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from helpers import fr, write_workbook
+from helpers import SHARED_CASES, fr, write_workbook
 from potentiel.cli import main
 from potentiel.fields import Catalogue
 from potentiel.headless import inspect_file, score_file
@@ -19,7 +19,7 @@ from potentiel.sources.headers import find_header_row, year_columns, year_header
 from potentiel.sources.reading import group_problems
 from potentiel.sources.totals import is_total_label
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASES = SHARED_CASES
 
 
 def case(tmp_path: Path, folder: str, name: str) -> Path:

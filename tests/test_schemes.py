@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from helpers import SHARED_CASES
 from potentiel.cli import main
 from potentiel.headless import score_file
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = ROOT.parent / "shared" / "cases" / "schemes"
+CASES = SHARED_CASES / "schemes"
 EXAMPLES = ROOT / "rules" / "examples"
 
 # account → (points, category)

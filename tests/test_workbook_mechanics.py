@@ -22,11 +22,11 @@ import xlwings as xw
 from lxml import etree
 from python_calamine import CalamineWorkbook
 
-from helpers import fr, fr_plural, payload_from_workbook
+from helpers import SHARED_CASES, fr, fr_plural, payload_from_workbook
 from potentiel.excel import Options, recompute
 from potentiel.headless import score_file
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASES = SHARED_CASES
 READING, WRITING = CASES / "reading", CASES / "writing"
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 WHEN = dt.datetime(2026, 3, 2, 9, 30)
