@@ -186,23 +186,22 @@ def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
 
 def _summary_by_profile(result: "Result", letters: list[str], rev: pd.Series, pot: pd.Series,
                         total: float) -> list[list[Any]]:
-    """Rows under the per-rep table (so one block clears them): per profile, a blank row,
-    a title, then its categories with its own labels, like the per-category table."""
-    from .profiles import spec_of
+    """Rows under the per-rep table (so one block clears them and its formats fit): a blank
+    row, then one row per profile laid out like a rep's (accounts, per category, revenue,
+    potential, share of revenue); each profile ranks in its own A–D."""
     rows: list[list[Any]] = []
-    spec = result.config.categories
-    for name, in_profile in _profile_masks(result):
-        own = spec_of(result.profiles.get(name), spec)
-        rows += [[None], [_("Profile {profile}").format(profile=name), None,
-                          int(in_profile.sum())],
-                 ["Category", "Label", "Accounts", "Revenue", "Potential", "Share of revenue",
-                  "In Top 80%"]]
-        for k in letters:
-            m = (result.category == k) & in_profile
-            rows.append([k, own.label(k), int(m.sum()), round(float(rev[m].sum()), 2),
-                         round(float(pot[m].sum()), 2),
-                         round(float(rev[m].sum()) / total, 4) if total > 0 else None,
-                         int((m & result.top).sum())])
+    masks = _profile_masks(result)
+    if not masks:
+        return rows
+    rows += [[None], [_("Profile"), _("Accounts"), *letters, _("Revenue"), _("Potential"),
+                      _("Share of revenue")]]
+    for name, in_profile in masks:
+        m = in_profile.to_numpy()
+        r = float(rev[m].sum())
+        rows.append([name, int(m.sum()),
+                     *(int(((result.category == k).to_numpy() & m).sum()) for k in letters),
+                     round(r, 2), round(float(pot[m].sum()), 2),
+                     round(r / total, 4) if total > 0 else None])
     return rows
 
 

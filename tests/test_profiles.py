@@ -363,10 +363,12 @@ def test_summary_and_matrix_per_profile(ruleset, plugins):
     blocks = summary_blocks(result)
     assert blocks[1].row == SUMMARY_CATEGORY_ROW  # the template's chart cells are unchanged
     rows = blocks[-1].values
-    titles = [i for i, r in enumerate(rows) if r and str(r[0]).startswith("Profile ")]
-    assert [rows[i][0] for i in titles] == ["Profile big", "Profile small"]
-    assert [rows[i][2] for i in titles] == [3, 4]
-    small = {r[0]: (r[1], r[2]) for r in rows[titles[1] + 2:titles[1] + 6]}
-    assert small == {"A": ("Go", 1), "B": ("Maybe", 1), "C": ("Later", 2), "D": ("Never", 0)}
+    # one row per profile under the reps, laid out like a rep's row (so its formats fit):
+    # profile, accounts, accounts per category (each profile's own A–D), revenue, …
+    head = next(i for i, r in enumerate(rows) if r and r[0] == "Profile")
+    assert rows[head][:6] == ["Profile", "Accounts", "A", "B", "C", "D"]
+    per = {r[0]: r[1:6] for r in rows[head + 1:head + 3]}
+    assert per == {"big": [3, *per["big"][1:]], "small": [4, 1, 1, 2, 0]}
+    assert sum(per["big"][1:]) <= 3
     grids = [b for b in matrix_blocks(result) if b.row >= MATRIX_PROFILE_ROW]
     assert [g.values[0][0] for g in grids] == ["Accounts, profile big", "Accounts, profile small"]
