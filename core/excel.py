@@ -44,7 +44,7 @@ from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TA
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
 from .headless import _named_for, _potentiel_name, sales_reading_rows
 from .i18n import _, both, language, ngettext, use_language
-from .layout import place_outputs, settings_rows
+from .layout import own_column_notices, place_outputs, settings_rows
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
                      SUMMARY_REP_ROW, SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
@@ -360,9 +360,18 @@ def read_settings(book) -> list[tuple[Any, Any, str]]:
 
 
 def read_salespeople(book) -> RawTable | None:
-    sheet, table = _find_table(book, REPS_NAMES)
+    """The Salespeople table (or sheet), header row found as the headless reader finds it."""
+    return _read_side_table(book, REPS_NAMES, _CATALOGUE, None)
+
+
+def _read_side_table(book, names: tuple[str, ...], catalogue, empty: str | None
+                     ) -> RawTable | None:
+    """A table (or sheet) named like ``names`` other than the accounts, in one bulk read:
+    an Excel table by its range, a plain sheet under its title rows; None when there is
+    none. ``empty``: the error for a sheet with no header row (None: no table)."""
+    sheet, table = _find_table(book, names)
     if sheet is None:
-        sheet = _find_sheet(book, REPS_NAMES)
+        sheet = _find_sheet(book, names)
         if sheet is None:
             return None
         table = next(iter(sheet.tables), None)
@@ -372,16 +381,17 @@ def read_salespeople(book) -> RawTable | None:
         note = table_note(hr, table.name)
     else:
         last, c2 = _used_bounds(sheet)
-        if last < 2:
-            return None
         whole = _grid(sheet.range((1, 1), (last, c2)))
-        found, note = find_header_row(whole, _CATALOGUE)  # as the headless reader does
-        if found is None:
-            return None
+        found, note = find_header_row(whole, catalogue)
+        if found is None or (empty is None and last < 2):
+            if empty is None:
+                return None
+            raise UserError(empty.format(sheet=sheet.name))
         hr, c1 = found + 1, 1
         grid = whole[found:]
-    return RawTable(grid[0], grid[1:], sheet=sheet.name, header_row=hr,
-                    col_numbers=list(range(c1, c2 + 1)), header_note=note)
+    headers, rows = (grid[0], grid[1:]) if grid else ([], [])
+    return RawTable(headers, rows, sheet=sheet.name, header_row=hr,
+                    col_numbers=list(range(c1, c1 + len(headers))), header_note=note)
 
 
 def _base_dir(book, options: Options) -> Path | None:
@@ -726,13 +736,7 @@ def recompute(book, options: Options) -> Outcome:
         _sheet(book, EXPLAIN_SHEET)  # named in the run's language too
     write_added_accounts(area, result)
     plan = write_outputs(area, result.outputs)
-    for name, theirs in plan.clashes.items():
-        result.warnings.append(Problem(
-            _('a column of yours is headed "{theirs}"; it is yours and is never written: '
-              'Potentiel\'s own column is "{ours}"').format(theirs=theirs,
-                                                           ours=plan.headers[name]),
-            cell_ref(area.sheet.name, area.header_row, plan.clash_cols[name]),
-            kind="own-column"))
+    result.warnings.extend(own_column_notices(plan, area.sheet.name, area.header_row))
     write_blocks(book, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
     write_blocks(book, SUMMARY_SHEET, finished("summary", summary), SHEETS["summary"])
     for name, blocks in sheets.items():
@@ -1057,29 +1061,9 @@ def read_sales(book) -> RawTable | None:
     """The invoice lines of the book's Sales / Ventes / Invoices / Factures sheet (or a table
     so named), in one bulk read; None when there is none."""
     from .sources.invoices import SALES_SHEET_NAMES, line_catalogue
-    sheet, table = _find_table(book, SALES_SHEET_NAMES)
-    if sheet is None:
-        sheet = _find_sheet(book, SALES_SHEET_NAMES)
-        if sheet is None:
-            return None
-        table = next(iter(sheet.tables), None)
-    if table is not None:
-        hr, c1, c2, last = _table_area(sheet, table)
-        grid = _grid(sheet.range((hr, c1), (max(last, hr), c2)))
-        note = table_note(hr, table.name)
-    else:
-        last_row, last_col = _used_bounds(sheet)
-        grid = _grid(sheet.range((1, 1), (last_row, last_col)))
-        found, note = find_header_row(grid, line_catalogue())
-        if found is None:
-            raise UserError(f"sheet {sheet.name} is empty; paste the invoice lines with a header "
-                            "row (Code client, Date facture, Montant HT)")
-        hr, c1 = found + 1, 1
-        grid = grid[found:]
-        c2 = len(grid[0]) if grid else 1
-    headers, rows = (grid[0], grid[1:]) if grid else ([], [])
-    return RawTable(headers, rows, sheet=sheet.name, header_row=hr,
-                    col_numbers=list(range(c1, c1 + len(headers))), header_note=note)
+    return _read_side_table(book, SALES_SHEET_NAMES, line_catalogue(), _(
+        "sheet {sheet} is empty; paste the invoice lines with a header row (Code client, Date "
+        "facture, Montant HT)"))
 
 
 def write_added_accounts(area: AccountsArea, result) -> None:

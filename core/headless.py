@@ -33,7 +33,7 @@ import pandas as pd
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
 from .i18n import _, both, use_language
-from .layout import Placement, place_outputs, settings_rows
+from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
@@ -601,13 +601,7 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
     if area.table is not None:
         _table_headers(wb, area, {plan.columns[n]: plan.headers[n] for n in plan.columns})
     wb.mark_columns(area.sheet.name, area.header_row, plan.columns)
-    for name, theirs in plan.clashes.items():
-        result.warnings.append(Problem(
-            _('a column of yours is headed "{theirs}"; it is yours and is never written: '
-              'Potentiel\'s own column is "{ours}"').format(theirs=theirs,
-                                                           ours=plan.headers[name]),
-            cell_ref(area.sheet.name, area.header_row, plan.clash_cols[name]),
-            kind="own-column"))
+    result.warnings.extend(own_column_notices(plan, area.sheet.name, area.header_row))
     return plan
 
 

@@ -119,3 +119,14 @@ def settings_rows(grid: Sequence[Sequence[Any]], sheet: str, first_row: int = 1,
         value = row[label_col + 1] if label_col + 1 < len(row) else None
         rows.append((label, value, cell_ref(sheet, first_row + i, first_col + label_col + 1)))
     return rows
+
+
+def own_column_notices(plan: Placement, sheet: str, header_row: int) -> list:
+    """One notice per output whose header a user column already has: the user's column is
+    named, and the header Potentiel's own column gets instead."""
+    from .problems import Problem, cell_ref
+    return [Problem(_('a column of yours is headed "{theirs}"; it is yours and is never '
+                      'written: Potentiel\'s own column is "{ours}"').format(
+                          theirs=theirs, ours=plan.headers[name]),
+                    cell_ref(sheet, header_row, plan.clash_cols[name]), kind="own-column")
+            for name, theirs in plan.clashes.items()]
