@@ -296,6 +296,7 @@ def read_accounts(book, settings: list[tuple[Any, Any, str]] | None = None) -> A
                    col_numbers=list(range(c1, c2 + 1)), header_note=note,
                    percent_cells=percent, unknown_formats=unknown)
     raw.owned = _owned_columns(book, sheet, hr, c1, headers)
+    raw.check = _read_check(book) if raw.owned else None
     return AccountsArea(sheet, table, hr, c1, c2, last, raw, beside)
 
 
@@ -567,13 +568,32 @@ def _finish_sheet(sheet, blocks: list[Block], look: SheetLook) -> None:
         sheet.range((r1, c1), (r2, c2)).columns.autofit()
 
 
-def reading_blocks(result) -> list[Block]:
-    """The Reading sheet: the whole reading report and every warning of the run."""
+def reading_blocks(result, raw: RawTable | None = None) -> list[Block]:
+    """The Reading sheet: the whole reading report and every warning of the run; with
+    ``raw``, the check of what was written in Potentiel's columns (column J on)."""
+    from .sources.fingerprint import CHECK_COL, output_check
     grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
     grid += sales_reading_rows(result)
     width = max((len(r) for r in grid), default=1)
     grid = [list(r) + [None] * (width - len(r)) for r in grid]
-    return [Block(1, 1, grid, clear_to_row=len(grid) + 5000, clear_cols=6)]
+    blocks = [Block(1, 1, grid, clear_to_row=len(grid) + 5000, clear_cols=6)]
+    if raw is not None:
+        check = output_check(result.outputs, raw.row_numbers)
+        blocks.append(Block(1, CHECK_COL, check, clear_to_row=len(check) + 5000, clear_cols=2))
+    return blocks
+
+
+def _read_check(book):
+    """What the last run wrote in Potentiel's columns, from its Reading sheet (see
+    `potentiel.sources.fingerprint`); None when there is none."""
+    from .sources.fingerprint import CHECK_COL, read_check
+    sheet = _owned_sheet(book, READING_SHEET)
+    if sheet is None:
+        return None
+    last_row, last_col = _used_bounds(sheet)
+    if last_col < CHECK_COL:
+        return None
+    return read_check(_grid(sheet.range((1, CHECK_COL), (last_row, CHECK_COL + 1)))) or None
 
 
 def _previous_rep_rows(book) -> int:
@@ -742,7 +762,7 @@ def recompute(book, options: Options) -> Outcome:
     for name, blocks in sheets.items():
         write_blocks(book, name, blocks)
     result.warnings.extend(book_marks(book).notices)
-    write_blocks(book, READING_SHEET, finished("reading", reading_blocks(result)),
+    write_blocks(book, READING_SHEET, finished("reading", reading_blocks(result, area.raw)),
                  SHEETS["reading"])
     append_log(book, log_row(result, when))
     n = len(result.accounts)

@@ -511,7 +511,19 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
                     row_numbers=list(range(area.header_row + 1, area.header_row + 1 + len(rows))),
                     col_numbers=list(range(area.first_col, area.last_col + 1)),
                     formulas=formulas, owned=owned_columns(wb, area, headers) if owned else {},
-                    header_note=area.note, percent_cells=percent)
+                    header_note=area.note, percent_cells=percent,
+                    check=_read_check(wb) if owned else None)
+
+
+def _read_check(wb: Workbook):
+    """What the last run wrote in Potentiel's columns, from its Reading sheet (see
+    `potentiel.sources.fingerprint`); None when there is none."""
+    from .sources.fingerprint import CHECK_COL, read_check
+    ref = wb.owned_ref(READING_SHEET)
+    if ref is None:
+        return None
+    grid = [row[CHECK_COL - 1:CHECK_COL + 1] for row in wb.values(ref)]
+    return read_check(grid) or None
 
 
 def _formula_text(wb: Workbook, ref: SheetRef, r: int, c: int) -> str:
@@ -749,11 +761,17 @@ def _add_summary_chart(wb: Workbook, sheet: Sheet, blocks: list[Block]) -> None:
     sheet.add_drawing(rid)
 
 
-def reading_blocks(result: Result) -> list[Block]:
-    """The Reading sheet: the whole reading report and every warning of the run."""
+def reading_blocks(result: Result, raw: RawTable | None = None) -> list[Block]:
+    """The Reading sheet: the whole reading report and every warning of the run; with
+    ``raw``, the check of what was written in Potentiel's columns (column J on)."""
+    from .sources.fingerprint import CHECK_COL, output_check
     grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
     grid += sales_reading_rows(result)
-    return [Block(1, 1, grid, clear_to_row=1_048_576, clear_cols=6)]
+    blocks = [Block(1, 1, grid, clear_to_row=1_048_576, clear_cols=6)]
+    if raw is not None:
+        blocks.append(Block(1, CHECK_COL, output_check(result.outputs, raw.row_numbers),
+                            clear_to_row=1_048_576, clear_cols=2))
+    return blocks
 
 
 def append_log(wb: Workbook, result: Result, when: dt.datetime | None = None) -> None:
@@ -838,7 +856,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
                          SHEETS["summary"])
             for name, blocks in sheets.items():
                 write_blocks(wb, name, blocks)
-            write_blocks(wb, READING_SHEET, finished("reading", reading_blocks(result)),
+            write_blocks(wb, READING_SHEET, finished("reading", reading_blocks(result, raw)),
                          SHEETS["reading"])
             append_log(wb, result, when)
             wb.sheet_for(EXPLAIN_SHEET, create=False)  # named in the run's language too

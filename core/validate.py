@@ -75,6 +75,9 @@ class RawTable:
     owned: dict[int, str] = field(default_factory=dict)  # sheet column → Potentiel output key
     header_note: str = ""  # how the header row was found (for the reading report)
     column_map: dict[str, str] = field(default_factory=dict)  # field → header (Settings, rules)
+    # what the last run wrote in Potentiel's columns: (output keys, {sheet row: check}),
+    # read back from its Reading sheet (see potentiel.sources.fingerprint)
+    check: tuple[list[str], dict[int, str]] | None = None
 
     def __post_init__(self) -> None:
         if self.row_numbers is None:
@@ -288,6 +291,7 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
             col.warn(pos, _("negative revenue ({value:,.0f}): it counts as 0 for ranking and "
                             "penetration; check for credit notes").format(value=value),
                      "negative-revenue")
+    _hand_edited_outputs(raw, grid, owned, warnings)
     previous = label = None
     if "category" in owned:
         previous = pd.Series(grid[keep, owned["category"]], index=accounts.index, dtype=object)
@@ -325,6 +329,29 @@ def _kept(accounts: pd.DataFrame) -> np.ndarray:
     if not len(accounts.columns):
         return np.zeros(len(accounts), dtype=bool)
     return accounts.notna().any(axis=1).to_numpy(copy=True)
+
+
+def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],
+                         warnings: list[Problem]) -> None:
+    """Potentiel's output cells typed over since the last run, named one by one (the
+    Category cell is checked against its label elsewhere, with the letter it had)."""
+    if not raw.check or not owned:
+        return
+    from .sources.fingerprint import edited_cells
+    keys, checks = raw.check
+    current = {k: grid[:, j] for k, j in owned.items() if k not in ("category", "category_label")}
+    row_pos = {r: i for i, r in enumerate(raw.row_numbers)}
+    for row, key in edited_cells(keys, checks, current, raw.row_numbers):
+        j = owned[key]
+        value = grid[row_pos[row], j]
+        shown = "" if value is None else str(value)[:60]
+        warnings.append(Problem(_('{header} was changed by hand since the last run ("{value}"); '
+                                  "Potentiel's value is written back: its output columns are "
+                                  "rewritten at every run (type your own values in a column "
+                                  "of yours)").format(header=str(raw.headers[j]).strip(),
+                                                      value=shown),
+                                cell_ref(raw.sheet, row, raw.col_numbers[j]), kind="hand-edit",
+                                column=str(raw.headers[j]).strip()))
 
 
 def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.DataFrame,

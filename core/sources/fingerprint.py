@@ -1,0 +1,112 @@
+"""Output cells edited by hand: what Potentiel wrote last time, kept as a short check.
+
+Potentiel rewrites its own output columns at every run. So that a cell someone typed over
+(a Score, a Why) is said, not silently replaced, each run keeps a check of what it wrote
+in its own Reading sheet, from column `CHECK_COL`: one line per account row, four
+hexadecimal characters per output column (a digest of the value written). The next run
+reads it back and names every cell whose value no longer matches what was written.
+
+Only Potentiel's own columns (known by their markers) are checked; a check is four
+characters per cell, so a workbook of 100,000 accounts and 20 outputs keeps about 8 MB.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+CHECK_COL = 10          # the Reading sheet's column J: the check's header, then one row per account
+CHECK_TITLE = "Potentiel check (do not edit)"
+WIDTH = 4               # hexadecimal characters per cell
+
+
+def _norm(v: Any) -> str:
+    """A cell's value as text that is the same however it was read back (1 and 1.0, a
+    blank and an empty text, TRUE and True)."""
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return ""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        f = float(v)
+        if math.isnan(f):
+            return ""
+        return str(int(f)) if f.is_integer() else repr(round(f, 9))
+    return str(v).strip()
+
+
+def digests(values: Sequence[Any]) -> list[str]:
+    """The four-character digest of each value of a column (vectorised: pandas' hash)."""
+    import numpy as np
+    import pandas as pd
+    norm = np.array([_norm(v) for v in values], dtype=object)
+    if not len(norm):
+        return []
+    hashed = (pd.util.hash_array(norm, categorize=True) & 0xFFFF).astype(np.uint16)
+    return np.char.mod("%04x", hashed).tolist()
+
+
+def check_block(keys: Sequence[str], rows: Sequence[int],
+                columns: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """The grid written at `CHECK_COL` of the Reading sheet: a header (the title, then the
+    output keys joined by "|"), then ``[sheet row, check]`` per row of ``rows``;
+    ``columns``: each output column's values written on those rows, in the keys' order."""
+    per_column = [digests(c) for c in columns]
+    grid: list[list[Any]] = [[CHECK_TITLE, "|".join(keys)]]
+    for i, row in enumerate(rows):
+        grid.append([row, "".join(d[i] for d in per_column)])
+    return grid
+
+
+def output_check(outputs: Any, row_numbers: Sequence[int]) -> list[list[Any]]:
+    """`check_block` for a run's output columns (``outputs``: one row per account, index =
+    data-row position) on every data row of the table (rows without an account blank)."""
+    import numpy as np
+    from .ownership import key_of
+    n = len(row_numbers)
+    at = np.full(n, -1)
+    at[outputs.index.to_numpy()] = np.arange(len(outputs))
+    columns = []
+    for name in outputs.columns:
+        values = outputs[name].to_numpy(dtype=object)
+        columns.append([values[k] if k >= 0 else None for k in at])
+    return check_block([key_of(c) for c in outputs.columns], list(row_numbers), columns)
+
+
+def read_check(grid: Sequence[Sequence[Any]]) -> tuple[list[str], dict[int, str]]:
+    """``(keys, {sheet row: check})`` from the cells at `CHECK_COL` of the Reading sheet
+    (``grid`` starts at that column, row 1); empty when there is no check."""
+    if not grid or not grid[0] or grid[0][0] != CHECK_TITLE or len(grid[0]) < 2:
+        return [], {}
+    keys = str(grid[0][1] or "").split("|")
+    out: dict[int, str] = {}
+    for line in grid[1:]:
+        if len(line) < 2 or line[0] in (None, "") or not isinstance(line[1], str):
+            continue
+        try:
+            out[int(float(line[0]))] = line[1]
+        except (TypeError, ValueError):
+            continue
+    return keys, out
+
+
+def edited_cells(keys: Sequence[str], checks: dict[int, str],
+                 current: dict[str, Sequence[Any]], rows: Sequence[int]) -> list[tuple[int, str]]:
+    """``(sheet row, key)`` of each output cell whose value is not what the last run wrote.
+
+    ``current``: output key → the column's values now, one per entry of ``rows`` (the
+    sheet rows of the data rows)."""
+    out = []
+    position = {k: i for i, k in enumerate(keys)}
+    stored = [checks.get(row, "") for row in rows]
+    for key, values in current.items():
+        at = position.get(key)
+        if at is None:
+            continue
+        now = digests(values)
+        lo, hi = at * WIDTH, (at + 1) * WIDTH
+        for i, row in enumerate(rows):
+            check = stored[i]
+            if len(check) >= hi and check[lo:hi] != now[i]:
+                out.append((row, key))
+    return sorted(out)
