@@ -79,9 +79,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
     report = inspect_file(args.file, rules=args.rules, plugin_dirs=args.plugins or (),
                           sales=args.sales)
-    for line in report.lines(preview_rows=args.rows):
-        print(shown(line))
-    print(_("Nothing was written."))
+    with use_language(getattr(report, "language", None)):  # the workbook's language
+        for line in report.lines(preview_rows=args.rows):
+            print(shown(line))
+        print(_("Nothing was written."))
     return EXIT_OK
 
 

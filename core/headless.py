@@ -908,7 +908,7 @@ def inspect_file(path: str | Path, *, rules: str | None = None,
     nothing written. Invoice lines (``sales``, else the workbook's Sales sheet) are read
     too: their report is in its ``parts``; a workbook of lines only gives the accounts of
     the lines, as `score_file` does."""
-    from .pipeline import inspect_tables
+    from .pipeline import inspect_tables, run_language
     from .sources.filekind import source_of
     path = Path(path)
     source = source_of(path)
@@ -916,12 +916,15 @@ def inspect_file(path: str | Path, *, rules: str | None = None,
         from .sources import csv as csv_source
         from .sources import parquet as parquet_source
         reader = csv_source if source == "csv" else parquet_source
-        raw, notices = reader.read_accounts_file(path)
-        lines, more = read_sales_file(sales) if sales is not None else (None, [])
-        report = inspect_tables(raw, (), rules=rules, plugin_dirs=plugin_dirs,
-                                base_dir=path.parent, sales=lines)
-        notices = [*notices, *more]
-        report.notices[:0] = notices
+        raw, _notices = reader.read_accounts_file(path)
+        lang = run_language((), raw.headers)
+        with use_language(lang):  # read again, so the notes are in the file's language
+            raw, notices = reader.read_accounts_file(path)
+            lines, more = read_sales_file(sales) if sales is not None else (None, [])
+            report = inspect_tables(raw, (), rules=rules, plugin_dirs=plugin_dirs,
+                                    base_dir=path.parent, sales=lines)
+        report.notices[:0] = [*notices, *more]
+        report.language = lang
         return report
     wb = Workbook(path)
     try:
@@ -929,9 +932,17 @@ def inspect_file(path: str | Path, *, rules: str | None = None,
             settings = read_settings_rows(wb)
             lines = read_sales(wb, sales)
             area, raw = read_accounts_or_lines(wb, settings, lines, writes=False)
-        report = inspect_tables(raw, settings, rules=rules, plugin_dirs=plugin_dirs,
-                                base_dir=path.parent, sales=lines)
+        lang = run_language(settings, raw.headers, raw.owned, raw.col_numbers)
+        with use_language(lang):  # as score does: what is said, in the workbook's language
+            if lang != "en":
+                with _unexpected(path):
+                    wb.notices.clear()
+                    lines = read_sales(wb, sales)
+                    area, raw = read_accounts_or_lines(wb, settings, lines, writes=False)
+            report = inspect_tables(raw, settings, rules=rules, plugin_dirs=plugin_dirs,
+                                    base_dir=path.parent, sales=lines)
         report.notices[:0] = wb.notices
+        report.language = lang
         return report
     finally:
         wb.package.close()

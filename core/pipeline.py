@@ -465,7 +465,7 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
         if road:
             out[ROAD_KM_COLUMN] = acc["nearest_rep_road_km"].round(1)
     if "located_by" in acc:
-        out[LOCATED_BY_COLUMN] = acc["located_by"]
+        out[LOCATED_BY_COLUMN] = acc["located_by"].map(lambda v: _(v) if isinstance(v, str) else v)
     from .sources.invoices import output_columns as invoice_columns
     from_lines = invoice_columns(result.sales, acc.index)  # what the invoice lines gave
     out.update(from_lines)

@@ -72,7 +72,10 @@ def test_the_crm_case_locates_every_account_and_rep(tmp_path, read):
     # 2A004 (Ajaccio's INSEE code, not a postal code) falls back on the town; the rest by code
     by = acc["located_by"].value_counts().to_dict()
     assert by == {"postal code": 37, "town": 3}
-    assert result.outputs["Located by"].tolist() == acc["located_by"].tolist()
+    # the output says it in the workbook's language (a French CRM export: French)
+    assert result.language == "fr"
+    shown = {"postal code": "code postal", "town": "ville"}
+    assert result.outputs["Located by"].tolist() == [shown[v] for v in acc["located_by"]]
     # the three reps of Commerciaux (by town): every account has a nearest rep
     assert result.has_reps and acc["nearest_rep"].notna().all()
     assert set(acc["nearest_rep"]) == {"J. Martin", "K. Benali", "S. Leroy"}

