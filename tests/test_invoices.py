@@ -344,7 +344,8 @@ def test_inspect_shows_the_lines_of_a_workbook_and_of_sales(tmp_path, capsys):
                           [["4110000", "A"], ["4110001", "B"]])
     assert main(["inspect", str(book), "--sales", str(CASE)]) == 0
     printed = capsys.readouterr().out
-    assert "How the invoice lines were read:" in printed and "revenue=" in printed
+    # French headers: French report
+    assert "Comment les lignes de facture ont été lues" in printed and "revenue=" in printed
 
 
 def test_what_the_lines_gave_is_an_output_per_account(tmp_path):

@@ -185,13 +185,13 @@ def test_inspect_prints_how_the_file_is_read_and_writes_nothing(tmp_path, capsys
     path = case(tmp_path, "reading", "a1_erp_title_row.xlsx")
     before = path.read_bytes()
     assert main(["inspect", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "headers found on row 4" in out
-    assert "'CA 2025'" in out and "→ revenue (revenue N" in out
-    assert "row 34: a total row" in out
-    assert "'Code postal'" in out and "not used" in out
-    assert "Per field (read / blank / unreadable)" in out and "First 5 accounts as read" in out
-    assert path.read_bytes() == before and "Nothing was written" in out
+    out = capsys.readouterr().out  # a French export: inspect speaks French, as score does
+    assert "en-têtes trouvés ligne 4" in out
+    assert "'CA 2025'" in out and "→ revenue (CA N (année 2025" in out
+    assert "ligne 34 : une ligne de total" in out
+    assert "'Date de création'" in out and "non utilisée" in out
+    assert "Par champ (lues / vides / illisibles)" in out and "Les 5 premiers comptes" in out
+    assert path.read_bytes() == before and "Rien n'a été écrit." in out
 
 
 def test_fields_lists_french_and_english_headers(capsys):
@@ -242,9 +242,9 @@ def test_inspect_reads_a_csv_the_same_way(tmp_path, capsys):
     path.write_text("Code client;Raison sociale;CA 2025;CA 2024\nC1;Alpha;1 200,50 €;1000\n"
                     "C2;Beta;NC;900\nTOTAL;;1200,50;1900\n", encoding="utf-8")
     assert main(["inspect", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert 'separator ";"' in out and "→ revenue (revenue N" in out
-    assert "row 4: a total row" in out
+    out = capsys.readouterr().out  # French headers: French report
+    assert 'séparateur ";"' in out and "→ revenue (CA N (année 2025" in out
+    assert "ligne 4 : une ligne de total" in out
     # "NC" is a value said to be unknown: blank, not unreadable
     revenue = next(line for line in out.splitlines() if line.strip().startswith("revenue "))
     assert revenue.split()[1:4] == ["1", "1", "0"]
