@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from potentiel import Criterion, Param, Scored
+from potentiel import N_, Criterion, Param, Scored, _
 
 NAN = float("nan")
 
@@ -259,7 +259,7 @@ def render(parts: Sequence[Part], index: pd.Index, empty: str | None = None) -> 
         keys = [Coded(c, f) for c, f in pieces]
         codes, per_key = _combine(keys)
         joined = pieces[0][1][per_key[0]]
-        for (_, frags), c in zip(pieces[1:], per_key[1:]):
+        for (_codes, frags), c in zip(pieces[1:], per_key[1:]):
             # Pairwise, so each step is one cheap expression per distinct combination.
             joined = [a + ", " + b if a and b else a or b for a, b in zip(joined, frags[c])]
         texts_ = np.empty(len(joined), dtype=object)
@@ -357,7 +357,9 @@ def rank_share(amounts: Coded) -> np.ndarray:
 def rank_text(share: float | None) -> str:
     if share is None:
         return ""
-    return f"top {share:.0f} %" if share > 0 else f"bottom {-share:.0f} %"
+    if share > 0:
+        return _("top {share} %").format(share=f"{share:.0f}")
+    return _("bottom {share} %").format(share=f"{-share:.0f}")
 
 
 _SPACES = re.compile(r"\s+")
@@ -387,6 +389,10 @@ def plural(count: float, word: str, zero: str | None = None) -> str:
     return f"{shown} {word}" + ("" if shown == "1" else "s")
 
 
+# The built-in criteria's names as reasons say them ("revenue 180 k€", "relationship 3/5").
+_WORDS = (N_("revenue"), N_("potential"), N_("relationship"), N_("prescription"))
+
+
 def amount_scores(x: np.ndarray, low: float | None, high: float | None, word: str,
                   index: pd.Index) -> tuple[pd.Series, pd.Series]:
     """Score and reason for an amount on a log scale (revenue, potential).
@@ -400,15 +406,16 @@ def amount_scores(x: np.ndarray, low: float | None, high: float | None, word: st
     said = np.empty(len(rounded.uniques), dtype=object)
     said[:] = [_amount_text(word, v, r) for v, r in zip(rounded.uniques, rank_share(rounded))]
     return score, render([Part([Coded(rounded.codes, said)], as_is)], index,
-                         empty=f"{word} unknown")
+                         empty=_("{word} unknown").format(word=_(word)))
 
 
 def _amount_text(word: str, value: float, rank: float) -> str:
     if value == 0:
-        return f"no {word}"
+        return _("no {word}").format(word=_(word))
     if value < 0:
-        return f"negative {word} ({money(value)})"
-    return f"{word} {money(value)}, {rank_text(rank)}"
+        return _("negative {word} ({amount})").format(word=_(word), amount=money(value))
+    return _("{word} {amount}, {rank}").format(word=_(word), amount=money(value),
+                                                rank=rank_text(rank))
 
 
 class AmountCriterion(Criterion):
@@ -448,4 +455,6 @@ class RatingCriterion(Criterion):
         return Scored(pd.Series(score, index=accounts.index, dtype="float64"), reason)
 
     def _text(self, rating):
-        return f"{self.name} not rated" if rating is None else f"{self.name} {number(rating)}/5"
+        if rating is None:
+            return _("{name} not rated").format(name=_(self.name))
+        return _("{name} {rating}/5").format(name=_(self.name), rating=number(rating))

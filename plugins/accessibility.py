@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from potentiel import Criterion, Input, Param, Scored, hookimpl
+from potentiel import Criterion, Input, Param, Scored, _, hookimpl, ngettext
 from potentiel.plugins._scales import (Coded, Part, clean_text, linear, number, number_param,
-                                       numbers, plural, render, shown, texts, weighted_mean,
+                                       numbers, render, shown, texts, weighted_mean,
                                        weights_param)
 
 
@@ -66,7 +66,7 @@ class Accessibility(Criterion):
         competitors_key = np.where(np.isnan(distance), -shown_competitors - 1, shown_competitors)
         reason = render([Part([shown_km, _rep_names(accounts, distance)], _distance),
                          Part([competitors_key], _competitors)], accounts.index,
-                        empty="distance and competitors unknown")
+                        empty=_("distance and competitors unknown"))
         return Scored(pd.Series(score, index=accounts.index, dtype="float64"), reason)
 
 
@@ -89,15 +89,20 @@ def _rep_names(accounts: pd.DataFrame, distance: np.ndarray) -> Coded:
 def _distance(km, rep):
     if km is None:
         return None
-    return f"{number(km, 0)} km from {rep or 'the nearest rep'}"
+    if not rep:
+        return _("{km} km from the nearest rep").format(km=number(km, 0))
+    return _("{km} km from {rep}").format(km=number(km, 0), rep=rep)
 
 
 def _competitors(key):
     if key is None:
         return None
     if key < 0:
-        return "distance unknown, " + _competitors(-key - 1)
-    return plural(key, "entrenched competitor", zero="no entrenched competitor")
+        return _("distance unknown, {competitors}").format(competitors=_competitors(-key - 1))
+    if key == 0:
+        return _("no entrenched competitor")
+    return ngettext("{n} entrenched competitor", "{n} entrenched competitors",
+                    int(key)).format(n=number(key))
 
 
 @hookimpl

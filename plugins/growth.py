@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from potentiel import Criterion, Input, Param, Scored, hookimpl
+from potentiel import Criterion, Input, Param, Scored, _, hookimpl
 from potentiel.plugins._scales import (Coded, Part, as_is, clean_text, fold, linear, number,
                                        number_param, numbers, render, shown, signed_percent,
                                        texts)
@@ -58,7 +58,8 @@ class Growth(Criterion):
         # The sector's part of the reason, written once per distinct sector, and only said
         # where it changed a score.
         said = np.empty(len(names), dtype=object)
-        said[:] = [f"{s} outlook {'+' if pts > 0 else ''}{number(pts)}" if pts else None
+        said[:] = [_("{sector} outlook {points}").format(
+                       sector=s, points=("+" if pts > 0 else "") + number(pts)) if pts else None
                    for s, pts in zip(names, points[:-1])]
         sector_codes = np.where(np.isnan(growth), -1, codes)
         reason = render([Part([shown(growth, 1)], _growth),
@@ -85,7 +86,9 @@ def _outlook(value) -> dict[str, float]:
 
 
 def _growth(growth):
-    return "growth unknown" if growth is None else f"{signed_percent(growth)} growth"
+    if growth is None:
+        return _("growth unknown")
+    return _("{growth} growth").format(growth=signed_percent(growth))
 
 
 @hookimpl

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from potentiel import Criterion, Input, Param, Scored, hookimpl
+from potentiel import Criterion, Input, Param, Scored, _, hookimpl
 from potentiel.plugins._scales import (NAN, Part, number, number_param, numbers, render,
                                        shown)
 
@@ -62,14 +62,15 @@ class Penetration(Criterion):
 
 def _text(case, pct):
     if case == 1:
-        return "no potential: penetration unknown"
+        return _("no potential: penetration unknown")
     if case == 2:
-        return "no revenue figure: penetration unknown"
+        return _("no revenue figure: penetration unknown")
     if case == 3:
-        return "share of wallet 0 % (negative revenue)"
+        return _("share of wallet 0 % (negative revenue)")
     if pct > 100:
-        return f"revenue above potential ({number(pct)} %): check the potential"
-    return f"share of wallet {number(pct)} %"
+        return _("revenue above potential ({share} %): check the potential").format(
+            share=number(pct))
+    return _("share of wallet {share} %").format(share=number(pct))
 
 
 @hookimpl

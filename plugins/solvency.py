@@ -29,9 +29,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from potentiel import Criterion, Input, Param, Scored, hookimpl
+from potentiel import Criterion, Input, Param, Scored, _, hookimpl, ngettext
 from potentiel.plugins._scales import (NAN, Coded, Part, as_is, clean_text, fold, linear, number,
-                                       number_param, numbers, plural, render, shown, texts,
+                                       number_param, numbers, render, shown, texts,
                                        weighted_mean, weights_param)
 
 _AGENCY = ("AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB",
@@ -128,26 +128,30 @@ class Solvency(Criterion):
         by_rating = values[codes]  # code -1 (blank) picks the trailing NaN
         # The rating's part of the reason, written once per distinct text.
         said = np.empty(len(typed), dtype=object)
-        said[:] = [None if s is None else f"rating {s}" if not np.isnan(v)
-                   else f'rating "{s}" not understood' for s, v in zip(typed, values)]
+        said[:] = [None if s is None else _("rating {rating}").format(rating=s)
+                   if not np.isnan(v) else _('rating "{rating}" not understood').format(rating=s)
+                   for s, v in zip(typed, values)]
 
         score = weighted_mean([by_incidents, by_dso, by_rating],
                               [weights["incidents"], weights["dso"], weights["rating"]])
         reason = render([Part([shown(np.maximum(incidents, 0.0))], _incidents),
                          Part([shown(dso)], _dso),
                          Part([Coded(codes, said)], as_is)], accounts.index,
-                        empty="no solvency data")
+                        empty=_("no solvency data"))
         return Scored(pd.Series(score, index=accounts.index, dtype="float64"), reason)
 
 
 def _incidents(count):
     if count is None:
         return None
-    return plural(count, "payment incident", zero="no payment incident")
+    if count == 0:
+        return _("no payment incident")
+    return ngettext("{n} payment incident", "{n} payment incidents",
+                    int(count)).format(n=number(count))
 
 
 def _dso(days):
-    return None if days is None else f"DSO {number(days, 0)} days"
+    return None if days is None else _("DSO {days} days").format(days=number(days, 0))
 
 
 @hookimpl

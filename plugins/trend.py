@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from potentiel import Criterion, Input, Param, Scored, hookimpl
+from potentiel import N_, Criterion, Input, Param, Scored, _, hookimpl
 from potentiel.plugins._scales import (NAN, Part, number_param, numbers, render, shown,
                                        signed_percent)
 
@@ -76,26 +76,33 @@ class Trend(Criterion):
                          [1.0, 2.0, 3.0, 4.0], 0.0)
         shown1 = shown(g1 * 100, cap=_SHOWN_CAP)
         shown2 = shown(g2 * 100, cap=_SHOWN_CAP)
-        reason = render([Part([case], _CASES.get), Part([shown1], _vs_n1),
+        reason = render([Part([case], _case), Part([shown1], _vs_n1),
                          Part([shown2], _year_before)], accounts.index)
         return Scored(pd.Series(score, index=accounts.index, dtype="float64"), reason)
 
 
 def _percent(value: float) -> str:
     text = signed_percent(value)
-    return ("over " + text) if value >= _SHOWN_CAP else text
+    return _("over {percent}").format(percent=text) if value >= _SHOWN_CAP else text
 
 
-_CASES = {1.0: "no trend: revenue N-1 unknown", 2.0: "no trend: revenue N unknown",
-          3.0: "new revenue (none in N-1)", 4.0: "no revenue in N or N-1"}
+_CASES = {1.0: N_("no trend: revenue N-1 unknown"), 2.0: N_("no trend: revenue N unknown"),
+          3.0: N_("new revenue (none in N-1)"), 4.0: N_("no revenue in N or N-1")}
+
+
+def _case(case):
+    text = _CASES.get(case)
+    return None if text is None else _(text)
 
 
 def _vs_n1(growth):
-    return None if growth is None else f"{_percent(growth)} vs N-1"
+    return None if growth is None else _("{growth} vs N-1").format(growth=_percent(growth))
 
 
 def _year_before(growth):
-    return None if growth is None else f"{_percent(growth)} the year before"
+    if growth is None:
+        return None
+    return _("{growth} the year before").format(growth=_percent(growth))
 
 
 @hookimpl
