@@ -45,7 +45,7 @@ from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
 from .headless import _named_for, _potentiel_name, sales_reading_rows
 from .i18n import _, both, language, ngettext, use_language
 from .layout import own_column_notices, place_outputs, settings_rows
-from .problems import Problem, UserError, cell_ref, column_letter
+from .problems import Problem, UserError, cell_ref, column_letter, warning_count
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
                      SUMMARY_REP_ROW, SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
                      matrix_blocks, summary_blocks)
@@ -766,8 +766,8 @@ def recompute(book, options: Options) -> Outcome:
                  SHEETS["reading"])
     append_log(book, log_row(result, when))
     n = len(result.accounts)
-    warn = _("; {n} warning(s), see {log}").format(n=len(result.warnings), log=_(LOG_SHEET)) \
-        if result.warnings else ""
+    n_warn = warning_count(result.warnings)
+    warn = _("; {n} warning(s), see {log}").format(n=n_warn, log=_(LOG_SHEET)) if n_warn else ""
     message = ngettext("Recomputed {n} account at {time} (rules {rules}): {counts}",
                        "Recomputed {n} accounts at {time} (rules {rules}): {counts}", n).format(
         n=n, time=f"{when:%H:%M}", rules=Path(result.rules_name).name or result.rules_name,

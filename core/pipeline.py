@@ -512,7 +512,7 @@ def read_salespeople(raw: RawTable | None, warnings: list[Problem],
                               "located ({columns})").format(
                                   sheet=raw.sheet, note=raw.header_note or _("headers on row 1"),
                                   n=len(reps), located=located, columns=used), raw.sheet,
-                            kind="reps-read"))
+                            level="notice", kind="reps-read"))
     return reps[["name", "latitude", "longitude"]]
 
 

@@ -30,6 +30,12 @@ class Problem:
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
+def warning_count(problems) -> int:
+    """How many of ``problems`` are warnings: notices (what was read, how) are listed but
+    not counted as something to look at."""
+    return sum(1 for p in problems if getattr(p, "level", "warning") != "notice")
+
+
 class UserError(Exception):
     """Bad input a person can fix. ``str()`` gives every problem, one per line."""
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .i18n import N_, _, ngettext, use_language
+from .problems import warning_count
 from .portfolio import PENETRATION_TIERS, POTENTIAL_TIERS
 
 if TYPE_CHECKING:
@@ -287,7 +288,7 @@ def log_row(result: "Result", when: dt.datetime | None = None) -> list[Any]:
             sheet=_(READING_SHEET)) + msgs
     return [when, result.rules_name, result.config.engine, int(len(result.accounts)),
             counts_text(result), int(result.top.sum()), ch["changed"], ch["up"], ch["down"],
-            len(result.warnings), msgs[:32000]]
+            warning_count(result.warnings), msgs[:32000]]
 
 
 def extra_sheets(result: "Result", builders: dict) -> tuple[dict[str, list[Block]], list[str]]:
@@ -340,9 +341,13 @@ def _console_summary(result: "Result", target: str) -> str:
         from .sources.reading import group_problems
         grouped = group_problems(result.warnings)
         same = len(grouped) == len(result.warnings)
-        lines.append((_("{n} warning(s):") if same else
-                      _("{n} warning(s), in {lines} lines:")).format(n=len(result.warnings),
-                                                                     lines=len(grouped)))
+        n_warn = warning_count(result.warnings)
+        if not n_warn:  # only notices: what was read, how
+            lines.append(_("Notes:"))
+        else:
+            lines.append((_("{n} warning(s):") if same else
+                          _("{n} warning(s), in {lines} lines:")).format(
+                              n=n_warn, lines=len(grouped)))
         for p in grouped:
             lines.append(f"  {p}")
         if not same:
