@@ -360,12 +360,15 @@ def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.Data
     out = []
     kept = np.flatnonzero(keep)
     for name, j in columns.items():
-        cells = grid[kept, j]
-        # a cell saying the value is not known ("NC", "n.c.") counts as blank, not unreadable
-        blank = np.fromiter((_blank(v) or (isinstance(v, str) and len(v) < 20 and
-                                           marker_key(v) in NOT_AVAILABLE) for v in cells),
-                            dtype=bool, count=len(cells))
         missing = accounts[name].isna().to_numpy()
+        # only the cells read as missing are looked at: blank, or unreadable? A cell saying
+        # the value is not known ("NC", "n.c.") counts as blank, not unreadable.
+        at = np.flatnonzero(missing)
+        cells = grid[kept[at], j]
+        blank = np.zeros(len(missing), dtype=bool)
+        blank[at] = np.fromiter((_blank(v) or (isinstance(v, str) and len(v) < 20 and
+                                               marker_key(v) in NOT_AVAILABLE) for v in cells),
+                                dtype=bool, count=len(cells))
         bad = missing & ~blank
         first = [raw.cell(int(p), j) for p in kept[bad][:5]]
         out.append(FieldCount(name, str(raw.headers[j]).strip(), int((~missing).sum()),

@@ -51,53 +51,71 @@ def _strict_total(v: Any) -> bool:
     return isinstance(v, str) and _words(v).replace(" ", "") in _TOTAL_WORDS
 
 
+def _maybe(values: np.ndarray) -> np.ndarray:
+    """A fast first pass: True where a cell could read as a total word (its text holds one
+    of the words' stems); `is_total_label` decides on those few."""
+    s = pd.Series(values, dtype=object)
+    texts = s.where(s.map(type) == str)
+    return texts.str.contains(_STEMS, regex=True, na=False).to_numpy(dtype=bool)
+
+
+_STEMS = r"(?i)t\W*o\W*t|somm|sum|ensembl|cumul"
+
+
 def total_rows(accounts: pd.DataFrame, first_col: pd.Series | None,
                money: list[str]) -> dict[int, str]:
     """Row position → why it is a total row.
 
     ``accounts``: typed fields (``id``, ``name`` and the money fields), index = data-row
     position; ``first_col``: the first column's cells as text (same index), or None.
+    Linear: the words are looked for in one vectorised pass, and only the rows that may be
+    totals (a total word, or no id) are checked one by one against the sums above.
     """
     out: dict[int, str] = {}
-    if not len(accounts):
+    n = len(accounts)
+    if not n:
         return out
-    ids = accounts["id"] if "id" in accounts else pd.Series(None, index=accounts.index, dtype=object)
-    names = accounts["name"] if "name" in accounts else pd.Series(None, index=accounts.index,
-                                                                   dtype=object)
+    none = np.full(n, None, dtype=object)
+    ids = accounts["id"].to_numpy(dtype=object) if "id" in accounts else none
+    names = accounts["name"].to_numpy(dtype=object) if "name" in accounts else none
+    firsts = first_col.to_numpy(dtype=object) if first_col is not None else none
+    no_id = pd.isna(ids) | (pd.Series(ids, dtype=object).map(
+        lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool))
+    candidates = _maybe(ids) | _maybe(firsts) | no_id
     money = [m for m in money if m in accounts]
-    amounts = accounts[money].to_numpy(dtype=float) if money else np.zeros((len(accounts), 0))
+    amounts = accounts[money].to_numpy(dtype=float) if money else np.zeros((n, 0))
     cents = np.where(np.isnan(amounts), 0.0, np.round(amounts * 100))
-    running = np.zeros(len(money))
-    since = 0  # accounts summed since the last total
-    counted = 0  # accounts summed in all
-    grand = np.zeros(len(money))
+    prefix = np.vstack([np.zeros((1, len(money))), np.cumsum(cents, axis=0)])  # rows < k
+    last = -1          # the last total row (its own cents are excluded from what follows)
+    left_out = np.zeros(len(money))  # cents of the total rows found so far
+    totals_before = 0
     positions = accounts.index.to_numpy()
-    for k, pos in enumerate(positions):
-        ident, name = ids.iat[k], names.iat[k]
-        first = first_col.iat[k] if first_col is not None else None
+    for k in np.flatnonzero(candidates):
+        ident, name, first = ids[k], names[k], firsts[k]
         why = None
         if is_total_label(ident):
             why = _('the id "{id}" reads as a total').format(id=ident)
         elif first is not None and is_total_label(first) and first != name:
             why = _('"{text}" in the first column reads as a total').format(text=first)
-        elif _blank(ident) and (is_total_label(name) or _strict_total(name)):
+        elif no_id[k] and (is_total_label(name) or _strict_total(name)):
             why = _('no id and the name "{name}" reads as a total').format(name=name)
-        elif money and counted >= 2 and (_blank(ident) or _strict_total(name)):
-            row = amounts[k]
-            known = ~np.isnan(row)
-            if known.any() and np.any(row[known] != 0) and \
-                    ((since >= 2 and np.array_equal(cents[k][known], running[known])) or
-                     np.array_equal(cents[k][known], grand[known])):
-                why = _("no id, and its amounts are the sum of the rows above")
+        elif money and (no_id[k] or _strict_total(name)):
+            counted = k - totals_before  # accounts above, totals left out
+            since = k - last - 1
+            if counted >= 2:
+                row = amounts[k]
+                known = ~np.isnan(row)
+                running = prefix[k] - prefix[last + 1]
+                grand = prefix[k] - left_out
+                if known.any() and np.any(row[known] != 0) and \
+                        ((since >= 2 and np.array_equal(cents[k][known], running[known])) or
+                         np.array_equal(cents[k][known], grand[known])):
+                    why = _("no id, and its amounts are the sum of the rows above")
         if why is not None:
-            out[int(pos)] = why
-            running[:] = 0
-            since = 0
-            continue
-        running += cents[k]
-        grand += cents[k]
-        since += 1
-        counted += 1
+            out[int(positions[k])] = why
+            left_out += cents[k]
+            totals_before += 1
+            last = k
     return out
 
 
