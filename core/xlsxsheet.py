@@ -411,11 +411,16 @@ class Sheet:
         if row is None:
             row = etree.Element(R)
             row.set("r", str(r))
-            later = [k for k in self.rows if k > r]
-            if later:
-                self.rows[min(later)].addprevious(row)
-            else:
+            last = getattr(self, "_last_row", None)
+            if last is None or last not in self.rows:
+                last = max(self.rows, default=0)
+            if r > last:  # the usual case, rows added below: no scan of the rows above
                 self.data.append(row)
+                self._last_row = r
+            else:
+                later = min(k for k in self.rows if k > r)
+                self.rows[later].addprevious(row)
+                self._last_row = last
             self.rows[r] = row
         return row
 
