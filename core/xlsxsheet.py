@@ -135,22 +135,13 @@ class Styles:
                 src.get("numFmtId") == str(self._num_fmt(num_fmt)):
             self._cache[key] = base  # it has that format already (a column's date style)
             return base
-        xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
-        if src is not None:
-            for k, v in src.attrib.items():
-                xf.set(k, v)
-            for child in src:
-                xf.append(etree.fromstring(etree.tostring(child)))
-        for k in ("numFmtId", "fontId", "fillId", "borderId"):
-            xf.set(k, xf.get(k, "0"))
+        index = self._copy_xf(base)
+        xf = xfs.findall("m:xf", NS)[index]
         if num_fmt is not None:
             xf.set("numFmtId", str(self._num_fmt(num_fmt)))
             xf.set("applyNumberFormat", "1")
         if quote:
             xf.set("quotePrefix", "1")
-        xfs.set("count", str(len(xfs)))
-        self.package.touch(self.part)
-        index = len(xfs) - 1
         self._cache[key] = index
         return index
 
