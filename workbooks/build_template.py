@@ -256,7 +256,8 @@ def accounts_sheet(wb, f: Formats, n_accounts: int = 200) -> None:
     ws.conditional_format(body[0], col["Flags"], body[1], col["Flags"], {
         "type": "no_blanks", "format": f.flag})
     ws.conditional_format(body[0], col["Matrix"], body[1], col["Matrix"], {
-        "type": "text", "criteria": "containing", "value": "fragility", "format": f.fragile_text})
+        "type": "text", "criteria": "containing", "value": "fragilit",  # fragility, fragilité
+        "format": f.fragile_text})
     ws.freeze_panes(HEADER_ROW, 2)
     # Printed across then down, id and name repeated: readable pages, not one tiny one.
     ws.set_landscape()
