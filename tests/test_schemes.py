@@ -89,3 +89,33 @@ def test_example_files_check_and_pass_their_tests(rules, engine, capsys):
 def test_every_scheme_of_the_shared_cases_has_an_example_file():
     folders = {p.name for p in CASES.iterdir() if p.is_dir()}
     assert folders == {s[0] for s in SCHEMES}
+
+
+WORKAROUNDS = [("s1-icp-fit", "icp-fit.yaml", 1), ("s4-odoo", "odoo-lead-scoring.yaml", 1),
+               ("s7-credit", "credit-scorecard.yaml", 10)]  # credit: 0–1000 against 0–100
+
+
+@pytest.mark.parametrize("engine", ["durable", "compiled"])
+@pytest.mark.parametrize("folder,rules,scale", WORKAROUNDS, ids=[w[0] for w in WORKAROUNDS])
+def test_each_example_gives_its_workarounds_points(tmp_path, folder, rules, scale, engine):
+    """The shared workaround files are the specification: the example file gives their
+    points wherever their total is under 100, and the true total where they clipped it."""
+    import shutil
+    src = CASES / folder
+    book = src / "accounts.xlsx"
+    # the workaround rule file extends its points model as "points-model"
+    if (src / "workaround-points-model.yaml").is_file():
+        shutil.copyfile(src / "workaround-points-model.yaml", tmp_path / "points-model.yaml")
+    shutil.copyfile(src / "workaround-rules.yaml", tmp_path / "workaround-rules.yaml")
+    hack, _ = score_file(book, tmp_path / "hack.xlsx", rules=str(tmp_path / "workaround-rules.yaml"),
+                         engine=engine)
+    ours, _ = score_file(book, tmp_path / "ours.xlsx", rules=str(EXAMPLES / rules),
+                         engine=engine)
+    want = dict(zip(hack.accounts["id"], hack.outputs["Score"]))
+    got = dict(zip(ours.accounts["id"], ours.outputs["Score"]))
+    assert set(want) == set(got) and want
+    for account, points in want.items():
+        if points < 100:
+            assert got[account] == pytest.approx(points * scale), account
+        else:
+            assert got[account] >= 100 * scale, account
