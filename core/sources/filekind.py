@@ -93,20 +93,18 @@ def source_of(path: Path) -> str:
                                   path=path, ext=ext, kind=describe(kind), what=what,
                                   name=path.with_suffix(_ext_for(kind)).name))
         return "workbook"
-    if ext in CSV_EXTS:
-        if kind != "text":
+    for exts, expected, source, message in (
+            (CSV_EXTS, "text", "csv",
+             N_("{path}: named {ext} but it is {kind}, not a CSV text file")),
+            (PARQUET_EXTS, "parquet", "parquet",
+             N_("{path}: named {ext} but it is {kind}, not a Parquet file"))):
+        if ext not in exts:
+            continue
+        if kind != expected:  # a file Potentiel reads under another name: say which
             hint = _("; rename it {name}").format(name=path.with_suffix(_ext_for(kind)).name) \
-                if kind in ("xlsx", "parquet") else ""
-            raise UserError(_("{path}: named {ext} but it is {kind}, not a CSV text "
-                              "file").format(path=path, ext=ext, kind=describe(kind)) + hint)
-        return "csv"
-    if ext in PARQUET_EXTS:
-        if kind != "parquet":
-            hint = _("; rename it {name}").format(name=path.with_suffix(_ext_for(kind)).name) \
-                if kind in ("xlsx", "text") else ""
-            raise UserError(_("{path}: named {ext} but it is {kind}, not a Parquet "
-                              "file").format(path=path, ext=ext, kind=describe(kind)) + hint)
-        return "parquet"
+                if kind in ("xlsx", "parquet", "text") else ""
+            raise UserError(_(message).format(path=path, ext=ext, kind=describe(kind)) + hint)
+        return source
     if kind in ("text", "parquet"):
         raise UserError(_("{path}: Potentiel reads .xlsx, .xlsm, .csv and .parquet files; "
                           "this one is {kind}: rename it {name}").format(
