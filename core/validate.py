@@ -516,21 +516,11 @@ class _Column:
 
 
 def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
-            warnings: list[Problem], formula_rows=()) -> pd.Series:
+            warnings: list[Problem]) -> pd.Series:
+    """One field's cells as typed values (formulas without a saved value were blanked and
+    said once per column before, in `_as_shown`)."""
     col = _Column(raw, j, f, warnings)
     kind = f.type
-
-    def warn(pos: int, msg: str, kind: str = "") -> None:
-        col.warn(pos, msg, kind)
-
-    if len(formula_rows):
-        values = values.copy()
-        for k in formula_rows:
-            warn(index[k], _("holds a formula ({formula}); its value is unknown without "
-                             "Excel, so it is left blank: recompute in Excel, or paste "
-                             "values").format(formula=str(values[k])[:40]),
-                 "formula")
-            values[k] = None
     values = _drop_errors(values, index, col)
     if kind in NUMERIC_TYPES:
         return _coerce_number(values, index, f, col)
