@@ -42,12 +42,13 @@ from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mar
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
                      normalise)
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
-from .headless import _named_for, _potentiel_name, sales_reading_rows
+from .headless import _named_for, _potentiel_name
 from .i18n import _, both, language, ngettext, use_language
 from .layout import own_column_notices, place_outputs, settings_rows
 from .problems import Problem, UserError, cell_ref, column_letter, warning_count
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
                      SUMMARY_REP_ROW, SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
+                     reading_blocks,
                      matrix_blocks, summary_blocks)
 from .sheet_styles import LAST_ROW, SHEETS, SheetLook, finished
 from .sources.headers import column_map_rows, find_header_row, table_note
@@ -568,21 +569,6 @@ def _finish_sheet(sheet, blocks: list[Block], look: SheetLook) -> None:
         sheet.range((r1, c1), (r2, c2)).columns.autofit()
 
 
-def reading_blocks(result, raw: RawTable | None = None) -> list[Block]:
-    """The Reading sheet: the whole reading report and every warning of the run; with
-    ``raw``, the check of what was written in Potentiel's columns (column J on)."""
-    from .sources.fingerprint import CHECK_COL, output_check
-    grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
-    grid += sales_reading_rows(result)
-    width = max((len(r) for r in grid), default=1)
-    grid = [list(r) + [None] * (width - len(r)) for r in grid]
-    blocks = [Block(1, 1, grid, clear_to_row=len(grid) + 5000, clear_cols=6)]
-    if raw is not None:
-        check = output_check(result.outputs, raw.row_numbers)
-        blocks.append(Block(1, CHECK_COL, check, clear_to_row=len(check) + 5000, clear_cols=2))
-    return blocks
-
-
 def _read_check(book):
     """What the last run wrote in Potentiel's columns, from its Reading sheet (see
     `potentiel.sources.fingerprint`); None when there is none."""
@@ -762,7 +748,8 @@ def recompute(book, options: Options) -> Outcome:
     for name, blocks in sheets.items():
         write_blocks(book, name, blocks)
     result.warnings.extend(book_marks(book).notices)
-    write_blocks(book, READING_SHEET, finished("reading", reading_blocks(result, area.raw)),
+    write_blocks(book, READING_SHEET,
+                 finished("reading", reading_blocks(result, area.raw, clear_rows=5000)),
                  SHEETS["reading"])
     append_log(book, log_row(result, when))
     n = len(result.accounts)

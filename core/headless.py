@@ -37,7 +37,7 @@ from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
-                     SUMMARY_SHEET, SUMMARY_CATEGORY_ROW, SUMMARY_REP_ROW, Block,
+                     SUMMARY_SHEET, SUMMARY_CATEGORY_ROW, SUMMARY_REP_ROW, Block, reading_blocks,
                      extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
 from .sheet_styles import CHART, SHEETS, SheetLook, finished
 from .savefile import backup_path, check_target, save_atomic
@@ -761,19 +761,6 @@ def _add_summary_chart(wb: Workbook, sheet: Sheet, blocks: list[Block]) -> None:
     sheet.add_drawing(rid)
 
 
-def reading_blocks(result: Result, raw: RawTable | None = None) -> list[Block]:
-    """The Reading sheet: the whole reading report and every warning of the run; with
-    ``raw``, the check of what was written in Potentiel's columns (column J on)."""
-    from .sources.fingerprint import CHECK_COL, output_check
-    grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
-    grid += sales_reading_rows(result)
-    blocks = [Block(1, 1, grid, clear_to_row=1_048_576, clear_cols=6)]
-    if raw is not None:
-        blocks.append(Block(1, CHECK_COL, output_check(result.outputs, raw.row_numbers),
-                            clear_to_row=1_048_576, clear_cols=2))
-    return blocks
-
-
 def append_log(wb: Workbook, result: Result, when: dt.datetime | None = None) -> None:
     """The run's row under the last one; the headers (row 1) in the run's language."""
     sheet = wb.sheet_for(LOG_SHEET)
@@ -1142,16 +1129,6 @@ def remote_payload(path: str | Path, selection: str | None = None,
 
 
 # --- invoice lines (potentiel.sources.invoices): a Sales sheet, or a --sales file -----------
-
-def sales_reading_rows(result: Result) -> list[list[Any]]:
-    """How the invoice lines were read, under the accounts' report on the Reading sheet."""
-    sales = getattr(result, "sales", None)
-    if sales is None:
-        return []
-    rows = sales.report.rows([])
-    rows[0] = [_("How the invoice lines were read")]
-    return [[], *rows[:rows.index([_("Warnings, grouped"), 0])]]
-
 
 def read_sales(wb: Workbook, path: str | Path | None = None) -> RawTable | None:
     """The invoice lines: the file ``path`` (`read_sales_file`), else the workbook's sheet

@@ -390,3 +390,35 @@ def _top_accounts(result: "Result", n: int, mask: pd.Series) -> str:
         lines.append(f"  {ident:<10} {name[:32]:<32} {score_s}  {out.at[pos, 'Category'] or '-':<3}  "
                      f"{out.at[pos, 'Confidence']:>5.0%}  {out.at[pos, 'Flags']}")
     return "\n".join(lines)
+
+
+def sales_reading_rows(result: "Result") -> list[list[Any]]:
+    """How the invoice lines were read, under the accounts' report on the Reading sheet."""
+    sales = getattr(result, "sales", None)
+    if sales is None:
+        return []
+    rows = sales.report.rows([])
+    rows[0] = [_("How the invoice lines were read")]
+    return [[], *rows[:rows.index([_("Warnings, grouped"), 0])]]
+
+
+def reading_blocks(result: "Result", raw: Any = None, clear_rows: int | None = None
+                   ) -> list[Block]:
+    """The Reading sheet: the whole reading report and every warning of the run; with
+    ``raw`` (the accounts as read), the check of what was written in Potentiel's columns,
+    from column J (`potentiel.sources.fingerprint`). Rows are padded to one width; below
+    them, ``clear_rows`` more rows are blanked (None: to the end of the sheet)."""
+    from .sources.fingerprint import CHECK_COL, output_check
+    grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
+    grid += sales_reading_rows(result)
+    width = max((len(r) for r in grid), default=1)
+    grid = [list(r) + [None] * (width - len(r)) for r in grid]
+
+    def until(n: int) -> int:
+        return 1_048_576 if clear_rows is None else n + clear_rows
+
+    blocks = [Block(1, 1, grid, clear_to_row=until(len(grid)), clear_cols=6)]
+    if raw is not None:
+        check = output_check(result.outputs, raw.row_numbers)
+        blocks.append(Block(1, CHECK_COL, check, clear_to_row=until(len(check)), clear_cols=2))
+    return blocks
