@@ -46,7 +46,7 @@ from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_
                                 own_sheet_notice, parse_marks, refers_to, split_refers_to)
 from .validate import ErrorCell, FormulaCell, RawTable
 from .xlsxpackage import MAIN, NS, Package, SheetRef
-from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
+from .xlsxsheet import EMPTY_SHEET, KEEP, Sheet, Styles, col_letter, range_bounds
 
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES  # noqa: E402  (re-exported)
 # Number formats for output cells Potentiel creates (a template's own formats win).
@@ -120,21 +120,25 @@ class Workbook:
         if ref.name not in self._values:
             from python_calamine import CalamineWorkbook
             self._before_reading(ref)
+            compact = self.sheet(ref).compacted()
             try:
-                if self._calamine is None:
-                    self._calamine = CalamineWorkbook.from_path(str(self.path))
-                try:
-                    rows = self._calamine.get_sheet_by_name(ref.name).to_python(
-                        skip_empty_area=False)
-                except Exception as exc:
-                    if "cell error value" not in str(exc):
-                        raise
-                    # An error value python-calamine does not know (#SPILL!, #CALC!, …)
-                    # stops its read of the sheet: it reads a copy where each is #N/A, and
-                    # the error cells are then taken from the sheet's XML below.
-                    self._calamine = CalamineWorkbook.from_filelike(self._known_errors(ref))
-                    rows = self._calamine.get_sheet_by_name(ref.name).to_python(
-                        skip_empty_area=False)
+                if compact is not None:
+                    rows = self._sparse_values(ref, compact)
+                else:
+                    if self._calamine is None:
+                        self._calamine = CalamineWorkbook.from_path(str(self.path))
+                    try:
+                        rows = self._calamine.get_sheet_by_name(ref.name).to_python(
+                            skip_empty_area=False)
+                    except Exception as exc:
+                        if "cell error value" not in str(exc):
+                            raise
+                        # An error value python-calamine does not know (#SPILL!, #CALC!, …)
+                        # stops its read of the sheet: it reads a copy where each is #N/A,
+                        # and the error cells are then taken from the sheet's XML below.
+                        self._calamine = CalamineWorkbook.from_filelike(self._known_errors(ref))
+                        rows = self._calamine.get_sheet_by_name(ref.name).to_python(
+                            skip_empty_area=False)
             except Exception as exc:  # calamine raises its own error types
                 raise UserError(_("{path}: sheet {name} cannot be read ({error}); open the "
                                   "file in Excel and save it again").format(
@@ -146,15 +150,29 @@ class Workbook:
             self._values[ref.name] = rows
         return self._values[ref.name]
 
-    def _known_errors(self, ref: SheetRef) -> io.BytesIO:
-        """The package in memory, the sheet's error values python-calamine knows only."""
+    def _sparse_values(self, ref: SheetRef, compact: bytes) -> list[list[Any]]:
+        """A sheet whose values stand far apart (a few rows at the top, a few at row
+        1,048,576): python-calamine reads a copy holding only the rows with a value, so
+        that it never allocates the empty rows between; they are put back as empty rows."""
+        from python_calamine import CalamineWorkbook
+        numbers = self.sheet(ref).layout().value_rows
+        rows = CalamineWorkbook.from_filelike(self._known_errors(ref, compact)).get_sheet_by_name(
+            ref.name).to_python(skip_empty_area=False)
+        full: list[list[Any]] = [[] for _ in range(numbers[-1] if numbers else 0)]
+        for k, r in enumerate(numbers[:len(rows)]):
+            full[r - 1] = rows[k]
+        return full
+
+    def _known_errors(self, ref: SheetRef, data: bytes | None = None) -> io.BytesIO:
+        """The package in memory, the sheet's error values python-calamine knows only
+        (``data``: the sheet's part to use instead of its own)."""
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
             for name in self.package.infos:
-                data = self.package.read(name)
+                part = self.package.read(name) if name != ref.part or data is None else data
                 if name == ref.part:
-                    data = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", data)
-                out.writestr(name, data)
+                    part = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", part)
+                out.writestr(name, part)
         buf.seek(0)
         return buf
 
@@ -163,13 +181,19 @@ class Workbook:
         and a sheet whose cells fit in memory (it allocates every cell up to the last one,
         so one stray value in XFD1048576 would need hundreds of GB and end the process)."""
         self.package.check_parts(self.package.reader_parts())
-        rows, cols = self.sheet(ref).extent(refine_above=MAX_CELLS)
-        if rows * cols > MAX_CELLS:
+        sheet = self.sheet(ref)
+        if sheet.streamed:
+            lay = sheet.layout()
+            rows, cols, cells = lay.last_row, lay.last_col, lay.cells
+        else:
+            rows, cols = sheet.extent(refine_above=MAX_CELLS)
+            cells = rows * cols
+        if cells > MAX_CELLS:
             raise UserError(_("sheet {name} has a value as far as cell {cell}: "
                               "{n:,} cells to read (limit {limit:,}); delete what is "
                               "far below or to the right of your data (Ctrl+End shows the last "
                               "used cell) and save again").format(
-                                name=ref.name, cell=f"{col_letter(cols)}{rows}", n=rows * cols,
+                                name=ref.name, cell=f"{col_letter(cols)}{rows}", n=cells,
                                 limit=MAX_CELLS))
 
     def tables(self, ref: SheetRef) -> list[Table]:
@@ -244,6 +268,8 @@ class Workbook:
             if part not in pkg._trees and old.encode() not in pkg.read(part) and \
                     _xml_quoted(old).encode() not in pkg.read(part):
                 continue  # not parsed for nothing: the name is not in the part
+            if part in self._sheets and self._sheets[part].streamed:
+                self._sheets[part].rows  # its formulas are edited as a tree, with the rest
             tree = pkg.xml(part)
             hit = False
             for f in tree.iter("{*}f"):
@@ -527,13 +553,7 @@ def _read_check(wb: Workbook):
 
 
 def _formula_text(wb: Workbook, ref: SheetRef, r: int, c: int) -> str:
-    row = wb.sheet(ref).rows.get(r)
-    if row is not None:
-        for cell in row.iterfind("m:c", NS):
-            if cell.get("r") == f"{col_letter(c)}{r}":
-                f = cell.find(f"{{{MAIN}}}f")
-                return "=" + (f.text or "") if f is not None else "="
-    return "="
+    return wb.sheet(ref).formula_text(r, c)
 
 
 def read_settings_rows(wb: Workbook) -> list[tuple[Any, Any, str]]:
@@ -560,20 +580,6 @@ def read_salespeople(wb: Workbook) -> RawTable | None:
     return read_raw(wb, _area(wb, ref, table, _("salespeople")), owned=False)
 
 
-def _plain_list(series: pd.Series) -> list[Any]:
-    """The column as plain Python values, None for blanks ("" and NaN included)."""
-    values = series.to_numpy(dtype=object)
-    blank = pd.isna(values)
-    if values.dtype == object:
-        blank |= values == ""
-    out = values.tolist()
-    for k in np.flatnonzero(blank):
-        out[k] = None
-    if series.dtype.kind in "fiub" or not len(out):
-        return out
-    return [plain(v) for v in out]
-
-
 def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Placement:
     """Write the output columns next to the inputs; inputs are never touched. Returns
     where each output column went (`Placement`: ``columns``, ``stale``)."""
@@ -589,21 +595,39 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
         if name.startswith("Score: "):
             formats[plan.columns[name]] = "0.0"
     n_rows = area.last_row - area.header_row
-    # plain Python values per column (numbers, text, booleans; None for blanks)
-    columns = [(plan.columns[name], _plain_list(outputs[name])) for name in outputs.columns]
+    # one column at a time: the header, then each data row's value (blank where the row
+    # holds no account) — numbers stay numpy arrays, rendered a column at once
     positions = np.full(n_rows, -1)
     positions[outputs.index.to_numpy()] = np.arange(len(outputs))
-    rows: dict[int, dict[int, Any]] = {area.header_row: {col: plan.headers[name]
-                                                         for name, col in plan.columns.items()}}
-    stale = {col: None for col in plan.stale}
-    blank = {col: None for col, _ in columns}
-    for pos in range(n_rows):
-        i = positions[pos]
-        values = blank.copy() if i < 0 else {col: vals[i] for col, vals in columns}
-        if stale:
-            values.update(stale)
-        rows[area.header_row + 1 + pos] = values
-    sheet.write_rows(rows, formats)
+    missing = positions < 0
+    numbers = list(range(area.header_row, area.header_row + 1 + n_rows))
+    columns = []
+    for name in outputs.columns:
+        column = outputs[name]
+        values = column.to_numpy()
+        if values.dtype.kind in "iub":
+            values = values.astype(object) if values.dtype.kind == "b" else values.astype(float)
+        elif values.dtype.kind != "f":
+            values = values.astype(object)
+        taken = values[np.where(missing, 0, positions)] if len(values) else \
+            np.full(n_rows, None, dtype=object)
+        if missing.any():
+            taken = taken.copy() if taken.dtype == object else taken.astype(float)
+            taken[missing] = np.nan if taken.dtype.kind == "f" else None
+        head = np.array([plan.headers[name]], dtype=object)
+        if taken.dtype.kind == "f":
+            sheet.write_columns([area.header_row], [(plan.columns[name], head)])
+            columns.append((plan.columns[name], taken, numbers[1:]))
+        else:
+            columns.append((plan.columns[name], np.concatenate([head, taken]), numbers))
+    for col in plan.stale:
+        columns.append((col, np.full(n_rows, np.nan), numbers[1:]))
+    full = [(c, v) for c, v, rows in columns if len(rows) == len(numbers)]
+    data = [(c, v) for c, v, rows in columns if len(rows) != len(numbers)]
+    if full:
+        sheet.write_columns(numbers, full, formats)
+    if data:
+        sheet.write_columns(numbers[1:], data, formats)
     for name in plan.new:
         sheet.set_width(plan.columns[name], WIDE.get(name, 12))
     if plan.new and area.table is not None:
@@ -711,8 +735,14 @@ def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block],
         if b.clear_to_row:
             width = b.clear_cols or max(len(r) for r in b.values)
             sheet.clear(b.row, b.clear_to_row, b.col, b.col + width - 1)
-        for i, line in enumerate(b.values):
-            sheet.write_row(b.row + i, {b.col + j: plain(v) for j, v in enumerate(line)})
+        if not b.values:
+            continue
+        # a block a column at a time (a check of 100,000 rows is two columns)
+        width = max(len(line) for line in b.values)
+        columns = [(b.col + j, np.array([plain(line[j]) if j < len(line) else KEEP
+                                         for line in b.values], dtype=object))
+                   for j in range(width)]
+        sheet.write_columns(range(b.row, b.row + len(b.values)), columns)
 
 
 def _finish_sheet(wb: Workbook, sheet: Sheet, blocks: list[Block], look: SheetLook) -> None:

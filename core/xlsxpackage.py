@@ -42,7 +42,10 @@ MAX_RATIO = 200                # uncompressed / compressed, per large part
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
                           remove_blank_text=False)
 _FIRST_ELEMENT = re.compile(rb"<[^?!]")
-READ_CHUNK = 1 << 22  # bytes inflated at a time when reading a part
+READ_CHUNK = 1 << 22
+# A part written as a stream is marked ZIP64 (sizes over 2 GB) when the part it replaces
+# is already past this size: it may grow past 2 GB with the outputs.
+_ZIP64_ABOVE = 1 << 29  # bytes inflated at a time when reading a part
 HEAD_BYTES = 1 << 20  # what is read of a part to look for a DTD before another reader reads it
 
 
@@ -92,6 +95,10 @@ class Package:
         self._zip = zipfile.ZipFile(self.path)
         self.infos = {i.filename: i for i in self._zip.infolist()}
         self.changed: dict[str, bytes] = {}
+        self.producers: dict[str, object] = {}  # part → chunks(): a part written as a stream
+        # parts that a stream may still change while it is written (the styles: a cell
+        # kept with its own format may need a variant of it): written after the others
+        self.written_last: set[str] = set()
         self.removed: set[str] = set()
         self._trees: dict[str, etree._Element] = {}
         self._checked: set[str] = set()
@@ -174,6 +181,8 @@ class Package:
         return (name in self.infos or name in self.changed) and name not in self.removed
 
     def read(self, name: str) -> bytes:
+        if name in self.producers:
+            return b"".join(self.producers[name]())
         if name in self.changed:
             return self.changed[name]
         try:
@@ -241,9 +250,18 @@ class Package:
 
     def touch(self, name: str) -> None:
         """Mark a parsed part as changed: it is serialised when the package is written."""
-        self.changed[name] = b""  # placeholder; serialised in write()
+        if name not in self.producers:
+            self.changed[name] = b""  # placeholder; serialised in write()
+
+    def produce(self, name: str, chunks) -> None:
+        """Mark a part as changed, its bytes given in chunks by ``chunks()`` when the
+        package is written (a sheet's rows written as a stream, never whole in memory)."""
+        self._trees.pop(name, None)
+        self.producers[name] = chunks
+        self.changed[name] = b""
 
     def put(self, name: str, data: bytes) -> None:
+        self.producers.pop(name, None)
         self._trees.pop(name, None)
         self.changed[name] = data
         self.removed.discard(name)
@@ -471,18 +489,37 @@ class Package:
         with out:
             names = [n for n in self.infos if n not in self.removed]
             names += [n for n in self.changed if n not in self.infos and n not in self.removed]
+            names.sort(key=lambda n: n in self.written_last)  # stable: the order kept otherwise
             for name in names:
-                if name in self.changed:
+                info = _fresh_info(self.infos.get(name) or
+                                   zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)))
+                if name in self.producers:
+                    big = name in self.infos and self.infos[name].file_size > _ZIP64_ABOVE
+                    with out.open(info, "w", force_zip64=big) as fh:
+                        for chunk in self.producers[name]():
+                            fh.write(chunk)
+                elif name in self.changed:
                     data = self.changed[name]
                     if name in self._trees:
                         data = etree.tostring(self._trees[name], xml_declaration=True,
                                               encoding="UTF-8", standalone=True)
-                    info = self.infos.get(name) or zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0))
-                    info = _fresh_info(info)
                     out.writestr(info, data)
                 else:
-                    info = self.infos[name]
-                    out.writestr(_fresh_info(info), self.read(name))
+                    self._copy(name, out, info)
+
+    def _copy(self, name: str, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        """A part not changed, copied in chunks (a large part never whole in memory)."""
+        if info.is_dir() or self.infos[name].file_size < READ_CHUNK:
+            out.writestr(info, self.read(name))
+            return
+        big = self.infos[name].file_size > _ZIP64_ABOVE
+        try:
+            with self._zip.open(name) as src, out.open(info, "w", force_zip64=big) as dst:
+                while chunk := src.read(READ_CHUNK):
+                    dst.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise UserError(_("{path}: the part {name} cannot be read ({error}); the file is "
+                              "damaged or truncated").format(path=self.path, name=name, error=exc)) from None
 
 
 def _fresh_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:

@@ -19,14 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Any
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
 
 from lxml import etree
 
 from .i18n import _
 from .problems import column_letter
 from .safety import formula_like
-from .xlsxpackage import MAIN, NS, REL
+from . import xlsxstream as stream
+from .xlsxpackage import MAIN, NS, REL, parse_xml
 
 C, R, V, IS, T, F = (f"{{{MAIN}}}{x}" for x in ("c", "row", "v", "is", "t", "f"))
 _REF = re.compile(r"^([A-Z]+)(\d+)$")
@@ -39,6 +43,22 @@ MAX_TEXT = 32767  # Excel's limit for one cell
 
 
 col_letter = column_letter
+# A value in `Sheet.write_columns` that leaves its cell as it is.
+KEEP = _KEEP = type("Keep", (), {"__repr__": lambda self: "KEEP"})()
+
+
+def plain_value(v: Any) -> Any:
+    """A value as Python writes it: numpy numbers as int/float/bool, NaN, NaT and NA as
+    None (a blank)."""
+    if v is None or v is _KEEP:
+        return v
+    if isinstance(v, np.generic):
+        v = v.item()
+    if v is pd.NaT or v is pd.NA:
+        return None
+    if isinstance(v, float) and v != v:
+        return None
+    return v
 
 
 def col_number(letters: str) -> int:
@@ -97,6 +117,7 @@ class Styles:
         self.package = package
         self.part = "xl/styles.xml"
         self._root = package.xml(self.part) if package.has(self.part) else None
+        package.written_last.add(self.part)
         self._cache: dict[tuple, int] = {}
         self._percent: frozenset[int] | None = None
 
@@ -135,15 +156,32 @@ class Styles:
                 src.get("numFmtId") == str(self._num_fmt(num_fmt)):
             self._cache[key] = base  # it has that format already (a column's date style)
             return base
-        index = self._copy_xf(base)
-        xf = xfs.findall("m:xf", NS)[index]
+        changes = {}
         if num_fmt is not None:
-            xf.set("numFmtId", str(self._num_fmt(num_fmt)))
-            xf.set("applyNumberFormat", "1")
+            changes.update(numFmtId=str(self._num_fmt(num_fmt)), applyNumberFormat="1")
         if quote:
-            xf.set("quotePrefix", "1")
+            changes["quotePrefix"] = "1"
+        index = self._same_xf(items, src, changes)
+        if index is None:  # none like it yet (a second run finds the one the first made)
+            index = self._copy_xf(base)
+            xf = xfs.findall("m:xf", NS)[index]
+            for k, v in changes.items():
+                xf.set(k, v)
         self._cache[key] = index
         return index
+
+    @staticmethod
+    def _same_xf(items: list, src, changes: dict[str, str]) -> int | None:
+        """Index of a cell format equal to ``src`` with ``changes``, if there is one."""
+        want = dict(src.attrib) if src is not None else {}
+        for k in ("numFmtId", "fontId", "fillId", "borderId"):
+            want.setdefault(k, "0")
+        want.update(changes)
+        children = [etree.tostring(c) for c in src] if src is not None else []
+        for k, xf in enumerate(items):
+            if dict(xf.attrib) == want and [etree.tostring(c) for c in xf] == children:
+                return k
+        return None
 
     def look(self, base: int | None, look) -> int | None:
         """Index of a cell format like ``base`` with a `potentiel.sheet_styles.Look`: its
@@ -293,39 +331,135 @@ def _argb(colour: str) -> str:
 
 
 class Sheet:
-    """One worksheet's XML, indexed by row for fast cell edits."""
+    """One worksheet's XML. Its rows stay bytes (`potentiel.xlsxstream`) and the rest is a
+    small tree, until something needs the rows as a tree (`rows`, `data`): then the whole
+    part is parsed, the slow way, with what was written so far."""
 
     def __init__(self, package, part: str, styles: Styles):
         self.package = package
         self.part = part
         self.styles = styles
-        self.root, raw = package.xml_with_source(part)
-        if raw is None and part not in package.changed:
+        self.epoch = EXCEL_EPOCH_1904 if package.date1904 else EXCEL_EPOCH
+        self.removed_formula = False
+        self.changed = False
+        self._patches: list = []
+        self._clears: list = []
+        self._layout = None
+        self._formulas = None
+        self._split = None
+        raw = None
+        if part not in package._trees:
             raw = package.read(part)
+            self._split = stream.split(raw)
+        if self._split is not None:
+            self.root = parse_xml(self._split.skeleton(), part)
+            self._sheet_data = self.root.find("m:sheetData", NS)
+            self._rows = None
+        else:
+            self._tree(package.xml_with_source(part))
+        self.col_styles = self._col_styles()
+
+    def _tree(self, parsed: tuple) -> None:
+        self.root, raw = parsed
+        if raw is None and self.part not in self.package.changed:
+            raw = self.package.read(self.part)
         # Two facts only the raw XML tells cheaply, taken from the bytes just parsed: whether
         # any cell may hold a formula, and where far-away values hide (see `extent`).
         self._may_have_formulas = raw is None or any(
             tag in raw for tag in (b"<f>", b"<f ", b":f>", b":f "))
         self._far = [] if raw is None else _far_values(raw)
-        self.data = self.root.find("m:sheetData", NS)
-        if self.data is None:
-            self.data = etree.SubElement(self.root, f"{{{MAIN}}}sheetData")
-        self.epoch = EXCEL_EPOCH_1904 if package.date1904 else EXCEL_EPOCH
-        self.rows: dict[int, etree._Element] = {}
+        self._may_have_errors = raw is None or b't="e"' in raw or b"t='e'" in raw
+        self._sheet_data = self.root.find("m:sheetData", NS)
+        if self._sheet_data is None:
+            self._sheet_data = etree.SubElement(self.root, f"{{{MAIN}}}sheetData")
+        self._rows = {}
         numbered = True
-        for row in self.data.iterfind("m:row", NS):
+        for row in self._sheet_data.iterfind("m:row", NS):
             r = row.get("r")
             if r is None or len(row) and (row[0].get("r") is None or row[-1].get("r") is None):
                 numbered = False  # a writer that leaves r out does so throughout
                 break
-            self.rows[int(r)] = row
+            self._rows[int(r)] = row
         if not numbered:
-            _number_rows_and_cells(self.data)
-            self.rows = {int(row.get("r")): row for row in self.data.iterfind("m:row", NS)}
-        self.col_styles = self._col_styles()
-        self.removed_formula = False
-        self.changed = False
-        self._may_have_errors = raw is None or b't="e"' in raw or b"t='e'" in raw
+            _number_rows_and_cells(self._sheet_data)
+            self._rows = {int(row.get("r")): row
+                          for row in self._sheet_data.iterfind("m:row", NS)}
+
+    @property
+    def streamed(self) -> bool:
+        """True while the rows are bytes (not yet parsed as a tree)."""
+        return self._split is not None
+
+    def _materialise(self) -> None:
+        """Parse the whole part as a tree, with the cells written so far."""
+        if self._split is None:
+            return
+        skeleton = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8",
+                                  standalone=True)
+        body = b"".join(self._body_chunks())
+        data = skeleton.replace(stream.BODY_MARK, body, 1)
+        self._split, self._patches, self._clears = None, [], []
+        root = parse_xml(data, self.part)
+        self.package._trees[self.part] = root
+        self.package.changed.pop(self.part, None)
+        self._tree((root, data))
+        if self.changed:
+            self.package.touch(self.part)
+
+    def _restream(self) -> bool:
+        """Back to rows as bytes (the tree serialised), so that many rows can be written
+        as a stream; False when the part cannot be kept as bytes."""
+        data = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8",
+                              standalone=True)
+        split = stream.split(data)
+        if split is None:
+            return False
+        self._split, self._patches, self._layout, self._formulas = split, [], None, None
+        self._clears = []
+        self.root = parse_xml(split.skeleton(), self.part)
+        self._sheet_data = self.root.find("m:sheetData", NS)
+        self._rows = None
+        self.package._trees.pop(self.part, None)
+        return True
+
+    def _body_chunks(self):
+        if not self._patches and not self._clears:
+            return iter((self._split.body,))
+        return stream.patched(self._split, self._patches, self._clears, col_letter,
+                              self._formula_removed)
+
+    def _formula_removed(self) -> None:
+        self.removed_formula = True
+
+    @property
+    def rows(self) -> dict[int, etree._Element]:
+        """Row number → row element (the part parsed as a tree, the slow way)."""
+        self._materialise()
+        return self._rows
+
+    @property
+    def data(self) -> etree._Element:
+        """The ``sheetData`` element (the part parsed as a tree, the slow way)."""
+        self._materialise()
+        return self._sheet_data
+
+    def layout(self) -> "stream.Layout":
+        """Where the values are (`potentiel.xlsxstream.Layout`)."""
+        if self._layout is None:
+            if self._split is not None and not self._patches and not self._clears:
+                self._layout = stream.layout(self._split.body, self._split.prefix)
+            else:
+                rows, cols = self.extent()
+                self._layout = stream.Layout(rows, cols, rows)
+        return self._layout
+
+    def compacted(self) -> bytes | None:
+        """The part with its empty rows left out and the others renumbered (see
+        `potentiel.xlsxstream.compacted`), for a sparse sheet; else None."""
+        lay = self.layout()
+        if lay.value_rows is None or self._split is None:
+            return None
+        return stream.compacted(self._split, lay.value_rows)
 
     def _col_styles(self) -> dict[int, int]:
         out = {}
@@ -343,6 +477,8 @@ class Sheet:
         cell (``t="str"``, a formula giving ""). A file written by a program that does not
         compute (openpyxl writes an empty ``<v>``, some exports none) has no saved value:
         unknown without Excel. Iterating gives the (row, col) pairs."""
+        if self._split is not None:
+            return {rc: saved for rc, (saved, _t) in self._stream_formulas().items()}
         if not self._may_have_formulas:
             return {}  # the usual case: no formula at all, no need to walk the cells
         out = {}
@@ -353,12 +489,32 @@ class Sheet:
                                                               cell.get("t") == "str")
         return out
 
+    def _stream_formulas(self) -> dict[tuple[int, int], tuple[bool, str]]:
+        if self._formulas is None:
+            self._formulas = stream.formula_cells(self._split.body)
+        return self._formulas
+
+    def formula_text(self, r: int, c: int) -> str:
+        """The formula in a cell, as typed (``=SUM(A1:A3)``); ``=`` when there is none."""
+        if self._split is not None:
+            found = self._stream_formulas().get((r, c))
+            return "=" + found[1] if found else "="
+        row = self.rows.get(r)
+        if row is not None:
+            for cell in row.iterfind("m:c", NS):
+                if cell.get("r") == f"{col_letter(c)}{r}":
+                    f = cell.find(F)
+                    return "=" + (f.text or "") if f is not None else "="
+        return "="
+
     def percent_cells(self) -> set[tuple[int, int]]:
         """(row, col) of the number cells whose format shows a percentage (Excel shows
         0.117 as 11.7 %). Text, booleans and errors are left out."""
         styles = sorted(self.styles.percent_styles())
         if not styles:
             return set()  # the usual case: no % format in the workbook
+        if self._split is not None:
+            return stream.styled_cells(self._split.body, styles, 0 in styles)
         test = " or ".join([f"@s='{k}'" for k in styles] + (["not(@s)"] if 0 in styles else []))
         refs = etree.XPath(f"m:row/m:c[({test}) and (not(@t) or @t='n') and m:v]/@r",
                            namespaces=NS, smart_strings=False)(self.data)
@@ -367,6 +523,8 @@ class Sheet:
     def error_cells(self) -> dict[tuple[int, int], str]:
         """(row, col) → the error value (``"#N/A"``) of every cell holding one: the value
         readers such as python-calamine give as an empty text."""
+        if self._split is not None:
+            return stream.error_cells(self._split.body)
         if not self._may_have_errors:
             return {}
         out = {}
@@ -382,6 +540,9 @@ class Sheet:
         A cheap upper bound first, from the first and last cell of every row (cells are
         in column order, but a hostile file may reverse them); a bound above
         ``refine_above`` is refined to the cells that hold a value."""
+        if self._split is not None:
+            lay = self.layout()
+            return lay.last_row, lay.last_col
         ends = []
         for row in self.data:
             if len(row):
@@ -438,6 +599,15 @@ class Sheet:
         """Set many cells at once: row → column → value. The new cells are written as XML
         text and parsed in one go, which is what makes 100,000 cells quick."""
         formats = formats or {}
+        if self._split is not None:
+            rows = {r: v for r, v in rows.items() if v}
+            if rows:
+                cols = sorted({c for v in rows.values() for c in v})
+                numbers = sorted(rows)
+                keep = _KEEP
+                columns = [(c, [rows[r].get(c, keep) for r in numbers]) for c in cols]
+                self.write_columns(numbers, columns, formats)
+            return
         texts: list[str] = []
         places: list[tuple] = []  # (row element, existing cell or None, column, append?)
         letters = {}
@@ -484,25 +654,31 @@ class Sheet:
         self.changed = True
 
     def _cell_xml(self, ref: str, value: Any, style: int | None) -> str:
+        return f'<c r="{ref}' + self._cell_tail(value, style)[1]
+
+    def _cell_tail(self, value: Any, style: int | None) -> tuple[int | None, str]:
+        """A cell's XML after its reference (from the quote closing ``r="A1``), and the
+        cell format it takes: numbers, booleans, dates (serials, a date format), text
+        inline (a formula-like text with Excel's quote prefix, never a formula)."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return f'<c r="{ref}"{_s(style)}/>'
+            return style, f'"{_s(style)}/>'
         if value is True or value is False:
-            return f'<c r="{ref}"{_s(style)} t="b"><v>{int(value)}</v></c>'
+            return style, f'"{_s(style)} t="b"><v>{int(value)}</v></c>'
         if isinstance(value, (int, float)):
-            return f'<c r="{ref}"{_s(style)}><v>{_number(value)}</v></c>'
+            return style, f'"{_s(style)}><v>{_number(value)}</v></c>'
         if isinstance(value, (dt.datetime, dt.date)):
             if not isinstance(value, dt.datetime):
                 value = dt.datetime(value.year, value.month, value.day)
             serial = (value - self.epoch).total_seconds() / 86400
             style = self.styles.variant(style, num_fmt="yyyy-mm-dd hh:mm")
-            return f'<c r="{ref}"{_s(style)}><v>{_number(serial)}</v></c>'
+            return style, f'"{_s(style)}><v>{_number(serial)}</v></c>'
         text = _XML_BAD.sub("", str(value))[:MAX_TEXT]
         if formula_like(text):
             # Stored as text and shown as typed: Excel's quote prefix, never a formula.
             style = self.styles.variant(style, quote=True)
         space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-        return (f'<c r="{ref}"{_s(style)} t="inlineStr"><is><t{space}>{_escape(text)}</t>'
-                "</is></c>")
+        return style, (f'"{_s(style)} t="inlineStr"><is><t{space}>{_escape(text)}</t>'
+                       "</is></c>")
 
     def _set(self, cell: etree._Element, value: Any) -> None:
         """Blank one cell in place (its style stays)."""
@@ -516,6 +692,11 @@ class Sheet:
 
     def clear(self, first_row: int, last_row: int, first_col: int, last_col: int) -> None:
         """Blank the values in a rectangle (styles stay)."""
+        if self._split is not None:
+            if last_row >= first_row and last_col >= first_col:
+                self._clears.append(stream.Clear(first_row, last_row, first_col, last_col))
+                self.changed = True
+            return
         for r in range(first_row, last_row + 1):
             row = self.rows.get(r)
             if row is None:
@@ -539,7 +720,7 @@ class Sheet:
         cols = self.root.find("m:cols", NS)
         if cols is None:
             cols = etree.Element(f"{{{MAIN}}}cols")
-            self.data.addprevious(cols)
+            self._sheet_data.addprevious(cols)
         for c in cols.iterfind("m:col", NS):
             if int(c.get("min")) <= col <= int(c.get("max")):
                 return
@@ -635,8 +816,30 @@ class Sheet:
         self.changed = True
 
     def finish(self) -> None:
-        """Fix the dimension and mark the part changed."""
+        """Fix the dimension and mark the part changed (rows kept as bytes are written
+        by the package in a stream, `potentiel.xlsxstream.patched`)."""
         if not self.changed:
+            return
+        if self._split is not None:
+            # a formula written over (known before the stream runs: the calculation
+            # chain is dropped before the package is written)
+            for r, c in self._stream_formulas():
+                if any(r1 <= r <= r2 and c1 <= c <= c2 for r1, r2, c1, c2 in
+                       ((x.r1, x.r2, x.c1, x.c2) for x in self._clears)) or any(
+                        (i := p.index.get(r)) is not None and c in p.cols and
+                        p.cells[p.cols.index(c)][i] is not None for p in self._patches):
+                    self.removed_formula = True
+                    break
+            dim = self.root.find("m:dimension", NS)
+            if dim is not None and self._patches:
+                try:
+                    r1, c1, r2, c2 = range_bounds(dim.get("ref") or "A1")
+                except ValueError:
+                    r2, c2 = 1, 1
+                last_row = max([r2] + [int(p.rows.max()) for p in self._patches if len(p.rows)])
+                last_col = max([c2] + [p.cols[-1] for p in self._patches if p.cols])
+                dim.set("ref", f"A1:{col_letter(last_col)}{last_row}")
+            self.package.produce(self.part, self._chunks)
             return
         last_row = max(self.rows, default=1)
         last_col = 1
@@ -649,6 +852,89 @@ class Sheet:
             dim.set("ref", f"A1:{col_letter(last_col)}{last_row}")
         self.package.touch(self.part)
 
+    def _chunks(self):
+        """The part's bytes in chunks: the tree around the rows, the rows patched."""
+        skeleton = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8",
+                                  standalone=True)
+        head, mark, tail = skeleton.partition(stream.BODY_MARK)
+        if not mark:  # the mark is gone only if the rows were parsed: never here
+            raise ValueError(f"{self.part}: rows mark lost")
+        yield head
+        yield from self._body_chunks()
+        yield tail
+
+    def write_columns(self, rows: Sequence[int], columns: Sequence[tuple[int, Any]],
+                      formats: dict[int, str] | None = None) -> None:
+        """Set the cells of many rows a column at a time: ``rows`` ascending sheet rows,
+        ``columns`` (column, values) with one value per row (None blanks the cell and
+        keeps its style; `KEEP` leaves it as it is). Each column is rendered at once:
+        numbers by numpy, other values once per distinct value."""
+        formats = formats or {}
+        if self._split is None and not self._restream():
+            self.write_rows({r: {c: plain_value(v[i]) for c, v in columns if v[i] is not _KEEP}
+                             for i, r in enumerate(rows)}, formats)
+            return
+        numbers = np.asarray(rows, dtype=np.int64)
+        row_text = numbers.astype(str).astype(object)
+        cols, cells, styles, values = [], [], [], []
+        for col, vals in sorted(columns, key=lambda x: x[0]):
+            base = self.col_styles.get(col)
+            rendered, used = self._render_column(col_letter(col), row_text, vals, base,
+                                                 formats.get(col))
+            cols.append(col)
+            cells.append(rendered)
+            styles.append(used)
+            values.append(vals)
+
+        def render(j: int, i: int, ref: str, style: int | None) -> str:
+            return self._cell_xml(ref, plain_value(values[j][i]), style)
+
+        self._patches.append(stream.Patch(numbers, cols, cells, styles, render))
+        self._layout = None
+        self.changed = True
+
+    def _render_column(self, letter: str, row_text: np.ndarray, values: Any, base: int | None,
+                       fmt: str | None) -> tuple[list, list]:
+        """Cell XML for one column, with the style each new cell takes."""
+        arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
+        n = len(arr)
+        refs = ('<c r="' + letter) + row_text
+        if arr.dtype.kind == "f":  # numbers: formatted by numpy, a column at once
+            style = self.styles.variant(base, num_fmt=fmt) if fmt else base
+            finite = np.isfinite(arr)
+            whole = finite & (np.abs(np.where(finite, arr, 0)) < 1e15) & \
+                (np.where(finite, arr, 0) % 1 == 0)
+            text = np.where(whole, np.where(whole, arr, 0).astype(np.int64).astype(str),
+                            arr.astype(str)).astype(object)
+            cells = refs + (f'"{_s(style)}><v>') + text + "</v></c>"
+            out = np.where(finite, cells, "").tolist()
+            used = np.where(finite, style if style is not None else -1,
+                            base if base is not None else -1)
+            return out, [None if u == -1 else int(u) for u in used.tolist()]
+        codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+        tails, used = [], []
+        for v in uniques:
+            if v is _KEEP:
+                tails.append(None)
+                used.append(None)
+                continue
+            v = plain_value(v)
+            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+                tails.append("")  # a blank: only over an existing cell, keeping its style
+                used.append(base)
+                continue
+            style = base
+            if fmt and not isinstance(v, str):
+                style = self.styles.variant(base, num_fmt=fmt)
+            style, tail = self._cell_tail(v, style)
+            tails.append(tail)
+            used.append(style)
+        tails_arr = np.array(tails + [None], dtype=object)[codes if n else np.array([], int)]
+        keep = np.array([t is None for t in tails], dtype=bool)[codes] if n else np.zeros(0, bool)
+        body = np.where(keep, "", tails_arr)
+        blank = np.array([t == "" for t in tails] + [False], dtype=bool)[codes] if n else keep
+        out = np.where(keep, None, np.where(blank, "", refs + body))
+        return out.tolist(), np.array(used + [None], dtype=object)[codes].tolist() if n else []
 
 def _s(style: int | None) -> str:
     return "" if style is None else f' s="{style}"'

@@ -283,13 +283,13 @@ def test_a_marker_pointing_to_ref_gives_the_column_back_to_the_user(run, tmp_pat
 def _corrupting(monkeypatch, cell=(2, 1), value="changed"):
     """The sheet writer also writes one input cell (a fault the check must catch)."""
     from potentiel import xlsxsheet
-    real = xlsxsheet.Sheet.write_rows
+    real = xlsxsheet.Sheet.write_columns
 
-    def write_rows(self, rows, *a, **kw):
+    def write_columns(self, rows, columns, *a, **kw):
+        real(self, rows, columns, *a, **kw)
         if self.part.endswith("sheet2.xml"):  # the Accounts sheet of the case
-            rows.setdefault(cell[0], {})[cell[1]] = value
-        return real(self, rows, *a, **kw)
-    monkeypatch.setattr(xlsxsheet.Sheet, "write_rows", write_rows)
+            real(self, [cell[0]], [(cell[1], [value])])
+    monkeypatch.setattr(xlsxsheet.Sheet, "write_columns", write_columns)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -35,15 +35,20 @@ def _norm(v: Any) -> str:
     return str(v).strip()
 
 
-def digests(values: Sequence[Any]) -> list[str]:
-    """The four-character digest of each value of a column (vectorised: pandas' hash)."""
+def digests(values: Sequence[Any]):
+    """The four-character digest of each value of a column (numpy array of str): each
+    distinct value normalised once (`_norm`), hashed by pandas."""
     import numpy as np
     import pandas as pd
-    norm = np.array([_norm(v) for v in values], dtype=object)
-    if not len(norm):
-        return []
+    arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
+    if not len(arr):
+        return np.zeros(0, dtype="<U4")
+    if arr.dtype.kind == "f":  # blanks (NaN) all alike
+        arr = np.where(np.isnan(arr), None, arr.astype(object))
+    codes, uniques = pd.factorize(arr.astype(object), use_na_sentinel=False)
+    norm = np.array([_norm(v) for v in uniques], dtype=object)
     hashed = (pd.util.hash_array(norm, categorize=True) & 0xFFFF).astype(np.uint16)
-    return np.char.mod("%04x", hashed).tolist()
+    return np.char.mod("%04x", hashed)[codes]
 
 
 def check_block(keys: Sequence[str], rows: Sequence[int],
@@ -51,10 +56,12 @@ def check_block(keys: Sequence[str], rows: Sequence[int],
     """The grid written at `CHECK_COL` of the Reading sheet: a header (the title, then the
     output keys joined by "|"), then ``[sheet row, check]`` per row of ``rows``;
     ``columns``: each output column's values written on those rows, in the keys' order."""
-    per_column = [digests(c) for c in columns]
+    import numpy as np
+    checks = np.full(len(rows), "", dtype=object)
+    for c in columns:
+        checks = checks + digests(c).astype(object)
     grid: list[list[Any]] = [[CHECK_TITLE, "|".join(keys)]]
-    for i, row in enumerate(rows):
-        grid.append([row, "".join(d[i] for d in per_column)])
+    grid.extend(map(list, zip(rows, checks.tolist())))
     return grid
 
 
@@ -71,12 +78,16 @@ def output_check(outputs: Any, row_numbers: Sequence[int]) -> list[list[Any]]:
     rows += [last + k for k in range(1, n - len(rows) + 1)]
     at = np.full(n, -1)
     at[positions] = np.arange(len(outputs))
+    missing = at < 0
     columns = []
     for name in outputs.columns:
         values = outputs[name].to_numpy(dtype=object)
-        columns.append([values[k] if k >= 0 else None for k in at])
+        taken = values[np.where(missing, 0, at)] if len(values) else np.full(n, None, dtype=object)
+        if missing.any():
+            taken = taken.copy()
+            taken[missing] = None
+        columns.append(taken)
     return check_block([key_of(c) for c in outputs.columns], rows, columns)
-
 
 def read_check(grid: Sequence[Sequence[Any]]) -> tuple[list[str], dict[int, str]]:
     """``(keys, {sheet row: check})`` from the cells at `CHECK_COL` of the Reading sheet
@@ -101,17 +112,20 @@ def edited_cells(keys: Sequence[str], checks: dict[int, str],
 
     ``current``: output key → the column's values now, one per entry of ``rows`` (the
     sheet rows of the data rows)."""
+    import numpy as np
+    import pandas as pd
     out = []
     position = {k: i for i, k in enumerate(keys)}
-    stored = [checks.get(row, "") for row in rows]
+    stored = pd.Series([checks.get(row, "") for row in rows], dtype=object).astype(str)
+    rows_arr = np.asarray(list(rows))
     for key, values in current.items():
         at = position.get(key)
         if at is None:
             continue
         now = digests(values)
         lo, hi = at * WIDTH, (at + 1) * WIDTH
-        for i, row in enumerate(rows):
-            check = stored[i]
-            if len(check) >= hi and check[lo:hi] != now[i]:
-                out.append((row, key))
+        then = stored.str.slice(lo, hi).to_numpy(dtype=object)
+        known = stored.str.len().to_numpy() >= hi
+        differ = known & (then != now.astype(object))
+        out.extend((int(r), key) for r in rows_arr[differ])
     return sorted(out)

@@ -1,0 +1,472 @@
+"""A worksheet's rows as bytes: read what they hold and write outputs into them in one pass.
+
+A sheet of 100,000 accounts is some 50 MB of XML and 1.7 million cells. Parsing it into a
+tree costs seconds and gigabytes; Potentiel needs neither. The part is split in three
+(`split`): the XML before the rows (columns, views, …) and after them (filters, page
+setup, …) are small and parsed as a tree by `potentiel.xlsxsheet.Sheet`; the rows stay
+bytes. What the reading needs of them is found by scanning the bytes (`Layout`: the last
+row and column holding a value, whether formulas, error values or percentages are there),
+and the outputs are written by `patched`, a generator that copies the rows unchanged and
+rewrites only the rows Potentiel writes into, a row at a time: time linear in the size of
+the sheet, memory in the size of the outputs, whatever stands far below or to the right.
+
+The rows are kept as they are when they can be (numbered, ascending, UTF-8); a sheet that
+is not (rows or cells without ``r``, rows out of order) is parsed as a tree instead, the
+slow way, which handles it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+BODY_MARK = b"<!--potentiel:rows-->"
+_OPEN = re.compile(rb"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>")
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding=["']([^"']+)["']""")
+_ROW_R = re.compile(rb"""<(?:[\w.-]+:)?row\b[^>]*?\sr=["'](\d+)["']""")
+_ROW = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*?(?:/>|>.*?</(?:[\w.-]+:)?row>)", re.S)
+_ROW_START = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*?(/?)>")
+_SPANS = re.compile(rb"""\sspans=["'][^"']*["']""")
+_CELL = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", re.S)
+_ATTR_R = re.compile(rb"""\sr=["']([A-Za-z]{1,3})(\d+)["']""")
+_ATTR_S = re.compile(rb"""\ss=["'](\d+)["']""")
+_ATTR_T = re.compile(rb"""\st=["'](\w+)["']""")
+_CELL_NO_R = re.compile(rb"<(?:[\w.-]+:)?c(?![^>]*\sr=)(?:\s[^>]*)?/?>")
+_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f\b")
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is)\b")
+_F_TEXT = re.compile(rb"<(?:[\w.-]+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:[\w.-]+:)?f>)")
+_V_TEXT = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
+_REF_IN = re.compile(rb"""(\sr=["'][A-Za-z]{1,3})\d+(["'])""")
+
+
+@functools.lru_cache(maxsize=4096)
+def col_number(letters: bytes | str) -> int:
+    n = 0
+    for ch in (letters.upper() if isinstance(letters, str) else letters.decode().upper()):
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+@dataclass
+class Split:
+    """A worksheet part in three: ``head`` (up to and with the ``<sheetData>`` tag),
+    ``body`` (the rows) and ``tail`` (from ``</sheetData>``); ``prefix`` is the namespace
+    prefix of its elements (``b"x:"`` in some generators' files, usually ``b""``)."""
+
+    head: bytes
+    body: bytes
+    tail: bytes
+    prefix: bytes
+
+    def skeleton(self) -> bytes:
+        """The part without its rows, a mark where they stand (parsed as a tree)."""
+        return self.head + BODY_MARK + self.tail
+
+
+def split(raw: bytes) -> Split | None:
+    """The part split around its rows, or None when it cannot be kept as bytes: not
+    UTF-8, no ``sheetData``, rows or cells without ``r``, rows not ascending."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in raw[:4]:
+        return None
+    enc = _ENCODING.match(raw[:200])
+    if enc and enc.group(1).lower().replace(b"-", b"") not in (b"utf8",):
+        return None
+    m = _OPEN.search(raw)
+    if m is None:
+        return None
+    prefix = m.group(1)
+    if m.group(2):  # <sheetData/>
+        return Split(raw[:m.start()] + b"<" + prefix + b"sheetData>", b"",
+                     b"</" + prefix + b"sheetData>" + raw[m.end():], prefix)
+    close = raw.rfind(b"</" + prefix + b"sheetData>")
+    if close < m.end():
+        return None
+    body = raw[m.end():close]
+    out = Split(raw[:m.end()], body, raw[close:], prefix)
+    if not _numbered(body, prefix):
+        return None
+    return out
+
+
+def _numbered(body: bytes, prefix: bytes) -> bool:
+    """Every row and cell has its ``r`` and the rows ascend."""
+    tags = body.count(b"<" + prefix + b"row ") + body.count(b"<" + prefix + b"row>")
+    numbers = _ROW_R.findall(body)
+    if len(numbers) != tags:
+        return False
+    if len(numbers) > 1:
+        arr = np.fromiter(map(int, numbers), dtype=np.int64, count=len(numbers))
+        if not bool(np.all(np.diff(arr) > 0)):
+            return False
+    return _CELL_NO_R.search(body) is None
+
+
+@dataclass
+class Layout:
+    """Where a sheet's values are, from its rows' bytes.
+
+    ``last_row``/``last_col``: the last row and column holding a value (1-based; an
+    upper bound for the column: a formatted blank cell at the end of a row counts);
+    ``rows``: how many rows hold a value; ``value_rows``: their numbers when the sheet is
+    sparse (values far below the rest, more empty rows than rows with values), else None."""
+
+    last_row: int
+    last_col: int
+    rows: int
+    value_rows: list[int] | None = None
+
+    @property
+    def cells(self) -> int:
+        """Cells a reader of values allocates (rows × columns up to the last value), once
+        a sparse sheet's empty rows are left out."""
+        return (len(self.value_rows) if self.value_rows is not None else self.last_row) \
+            * self.last_col
+
+
+def layout(body: bytes, prefix: bytes) -> Layout:
+    """The `Layout` of a split sheet's rows (linear in their bytes)."""
+    starts = [m.start() for m in _ROW.finditer(body)] if body else []
+    if not starts:
+        return Layout(0, 0, 0)
+    cell = b"<" + prefix + b"c "
+    last_col = 0
+    value_rows: list[int] = []
+    letters_seen: set[bytes] = set()
+    ends = starts[1:] + [len(body)]
+    for a, b in zip(starts, ends):
+        if _VALUE.search(body, a, b) is None:
+            continue
+        m = _ROW_R.match(body, a)
+        value_rows.append(int(m.group(1)))
+        q = body.rfind(cell, a, b)
+        if q < 0:
+            continue
+        r = _ATTR_R.search(body, q, b)
+        if r is not None:
+            letters_seen.add(r.group(1))
+    last_col = max((col_number(x) for x in letters_seen), default=0)
+    if not value_rows:
+        return Layout(0, 0, 0)
+    last_row = value_rows[-1]
+    sparse = last_row > 2 * len(value_rows) + 1000
+    return Layout(last_row, last_col, len(value_rows), value_rows if sparse else None)
+
+
+def compacted(split_: Split, value_rows: Sequence[int]) -> bytes:
+    """The part with only its rows holding a value, numbered 1, 2, 3 … in order (cell
+    references too): what a reader of values reads without allocating the empty rows
+    between them. ``value_rows`` (from `layout`) maps the new numbers back."""
+    keep = set(value_rows)
+    out = [split_.head]
+    k = 0
+    for m in _ROW.finditer(split_.body):
+        row = m.group(0)
+        r = int(_ROW_R.match(row).group(1))
+        if r not in keep:
+            continue
+        k += 1
+        start = _ROW_START.match(row)
+        tag = _ROW_R.sub(lambda x: x.group(0)[:-len(x.group(1)) - 1] + str(k).encode()
+                         + x.group(0)[-1:], row[:start.end()], count=1)
+        out.append(tag + _REF_IN.sub(lambda x: x.group(1) + str(k).encode() + x.group(2),
+                                     row[start.end():]))
+    out.append(split_.tail)
+    return b"".join(out)
+
+
+def cells_where(body: bytes, test: Callable[[bytes, bytes], bool]) -> Iterator[tuple[int, int, bytes, bytes]]:
+    """(row, col, attributes, content) of every cell for which ``test(attributes,
+    content)`` holds (a scan of every cell: call it when a cheap look at the bytes says
+    some may)."""
+    for m in _CELL.finditer(body):
+        attrs, content = m.group(1), m.group(2) or b""
+        if test(attrs, content):
+            r = _ATTR_R.search(b" " + attrs)
+            if r is not None:
+                yield int(r.group(2)), col_number(r.group(1)), attrs, content
+
+
+def formula_cells(body: bytes) -> dict[tuple[int, int], tuple[bool, str]]:
+    """(row, col) → (Excel saved the value, the formula's text) for each formula cell."""
+    if _FORMULA.search(body) is None:
+        return {}
+    out = {}
+    for r, c, attrs, content in cells_where(body, lambda a, c: _FORMULA.search(c) is not None):
+        v = _V_TEXT.search(content)
+        t = _ATTR_T.search(b" " + attrs)
+        saved = v is not None and (bool(v.group(1)) or (t is not None and t.group(1) == b"str"))
+        f = _F_TEXT.search(content)
+        text = (f.group(1) or b"") if f is not None else b""
+        out[(r, c)] = (saved, _unescape(text.decode("utf-8", "replace")))
+    return out
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def _cells_with(body: bytes, attr: bytes) -> Iterator[tuple[int, int, bytes, bytes]]:
+    """(row, col, attributes, content) of the cells whose start tag has an attribute
+    matching the regular expression ``attr`` (found by the regex engine, not one by one
+    in Python)."""
+    pattern = re.compile(rb"<(?:[\w.-]+:)?c\b(?=[^>]*?\s" + attr + rb")([^>]*?)"
+                         rb"(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", re.S)
+    for m in pattern.finditer(body):
+        attrs = m.group(1)
+        r = _ATTR_R.search(b" " + attrs)
+        if r is not None:
+            yield int(r.group(2)), col_number(r.group(1)), attrs, m.group(2) or b""
+
+
+def styled_cells(body: bytes, styles: Sequence[int], with_default: bool) -> set[tuple[int, int]]:
+    """(row, col) of the number cells holding a value whose cell format is one of
+    ``styles`` (``with_default``: a cell without ``s`` counts, format 0)."""
+    out = set()
+
+    def number(attrs: bytes, content: bytes) -> bool:
+        t = _ATTR_T.search(b" " + attrs)
+        return (t is None or t.group(1) == b"n") and _V_TEXT.search(content) is not None
+
+    wanted = b"|".join(str(k).encode() for k in styles)
+    for r, c, attrs, content in _cells_with(body, rb"""s=["'](?:""" + wanted + rb""")["']"""):
+        if number(attrs, content):
+            out.add((r, c))
+    if with_default:
+        for r, c, attrs, content in cells_where(
+                body, lambda a, c: _ATTR_S.search(b" " + a) is None and number(a, c)):
+            out.add((r, c))
+    return out
+
+
+def error_cells(body: bytes) -> dict[tuple[int, int], str]:
+    """(row, col) → the error value (``"#N/A"``) of each error cell (``t="e"``)."""
+    if b't="e"' not in body and b"t='e'" not in body:
+        return {}
+    out = {}
+    for r, c, attrs, content in _cells_with(body, rb"""t=["']e["']"""):
+        v = _V_TEXT.search(content)
+        out[(r, c)] = (v.group(1).decode("utf-8", "replace").strip() if v and v.group(1)
+                       else "#N/A")
+    return out
+
+
+# ---------------------------------------------------------------- writing
+
+@dataclass
+class Patch:
+    """Cells to write: for each row of ``rows`` (ascending), the cell XML of each column
+    of ``cols`` (ascending), rendered with the style a new cell takes; None leaves that
+    cell as it is, "" blanks it (an existing cell keeps its style; no cell is created).
+    ``styles[j][i]``: the style of the rendered cell; ``render(j, i, ref, style)``: the
+    cell again with an existing cell's style (called only when that style differs)."""
+
+    rows: np.ndarray
+    cols: list[int]
+    cells: list[list[str | None]]
+    styles: list[list[int | None]]
+    render: Callable[[int, int, str, int | None], str]
+    index: dict[int, int] = field(default_factory=dict)
+    joined: list[str] | None = None  # each row's cells, joined (no None in the patch)
+
+    def __post_init__(self) -> None:
+        self.index = dict(zip(self.rows.tolist(), range(len(self.rows))))
+        self.col_pos = {c: j for j, c in enumerate(self.cols)}
+        if self.cols and not any(None in c for c in self.cells):
+            arr = np.array(self.cells, dtype=object).reshape(len(self.cols), len(self.rows))
+            self.joined = arr.sum(axis=0).tolist() if len(self.cols) > 1 else arr[0].tolist()
+
+
+@dataclass
+class Clear:
+    """A rectangle whose values are blanked (rows ``r1``–``r2``, columns ``c1``–``c2``):
+    existing cells keep their style; no row or cell is created."""
+
+    r1: int
+    r2: int
+    c1: int
+    c2: int
+
+
+def _merged(hits: Sequence[tuple[Patch, int]]) -> dict[int, tuple[Patch, int, int]]:
+    """Column → (patch, column index, row index) of the last patch writing that cell."""
+    out: dict[int, tuple[Patch, int, int]] = {}
+    for p, i in hits:
+        for j, col in enumerate(p.cols):
+            if p.cells[j][i] is not None:
+                out[col] = (p, j, i)
+    return out
+
+
+def _prefixed(xml: str, prefix: bytes) -> str:
+    if not prefix or not xml:
+        return xml
+    p = prefix.decode()
+    return re.sub(r"<(/?)(c|v|is|t|f)\b", lambda m: f"<{m.group(1)}{p}{m.group(2)}", xml)
+
+
+def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
+            letters: Callable[[int], str], on_formula: Callable[[], None],
+            chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The rows of ``split_`` with ``patches`` written in and ``clears`` blanked, in
+    chunks of about ``chunk`` bytes: rows nobody writes are copied as they are; a
+    written row keeps its other cells and attributes (``spans``, a hint that would now
+    be wrong, dropped); an existing cell keeps its style; new rows go where their number
+    puts them. ``on_formula()`` is called when a formula cell is overwritten."""
+    prefix = split_.prefix
+    body = split_.body
+    news = [p for p in patches if len(p.rows)]
+    targets = np.unique(np.concatenate([p.rows for p in news])) if news else np.zeros(0, int)
+    n_targets = len(targets)
+    targets = targets.tolist()
+    t = 0  # next row to write that may not exist yet
+    out: list[bytes] = []
+    size = 0
+    copied_from = 0
+    ptag = prefix.decode()
+
+    def hits_for(r: int) -> list[tuple[Patch, int]]:
+        return [(p, i) for p in patches if (i := p.index.get(r)) is not None]
+
+    def new_row(r: int) -> bytes:
+        hits = hits_for(r)
+        if len(hits) == 1 and hits[0][0].joined is not None:
+            xml = hits[0][0].joined[hits[0][1]]
+        else:
+            xml = "".join(p.cells[j][i] for _c, (p, j, i) in sorted(_merged(hits).items()))
+        if not xml:
+            return b""
+        return f'<{ptag}row r="{r}">{_prefixed(xml, prefix)}</{ptag}row>'.encode()
+
+    if n_targets or clears:
+        for m in _ROW.finditer(body):
+            a = m.start()
+            r = int(_ROW_R.match(body, a).group(1))
+            while t < n_targets and targets[t] < r:
+                row = new_row(targets[t])
+                if row:
+                    out.append(body[copied_from:a])
+                    copied_from = a
+                    out.append(row)
+                    size += len(row)
+                t += 1
+            hits = hits_for(r) if t < n_targets and targets[t] == r else []
+            if hits:
+                t += 1
+            blank = [(c.c1, c.c2) for c in clears if c.r1 <= r <= c.r2]
+            if hits or blank:
+                row = _patch_row(m.group(0), r, hits, blank, prefix, letters, on_formula)
+                out.append(body[copied_from:a])
+                out.append(row)
+                size += len(row)
+                copied_from = m.end()
+            if size >= chunk:
+                out.append(body[copied_from:m.end()])
+                copied_from = m.end()
+                yield b"".join(out)
+                out.clear()
+                size = 0
+    out.append(body[copied_from:])
+    while t < n_targets:
+        out.append(new_row(targets[t]))
+        t += 1
+    if out:
+        yield b"".join(out)
+
+
+_REF_STYLE = re.compile(rb"""<(?:[\w.-]+:)?c\b(?=[^>]*?\sr=["']([A-Za-z]{1,3})\d+["'])"""
+                        rb"""(?:(?=[^>]*?\ss=["'](\d+)["']))?""")
+
+
+def _patch_row(row: bytes, r: int, hits: list[tuple[Patch, int]], blank: list[tuple[int, int]],
+               prefix: bytes, letters: Callable[[int], str],
+               on_formula: Callable[[], None]) -> bytes:
+    start = _ROW_START.match(row)
+    tag = _SPANS.sub(b"", row[:start.end()])
+    closing = b"</" + prefix + b"row>"
+    if start.group(1):  # <row .../>
+        tag = tag[:-2].rstrip() + b">"
+        content = b""
+    else:
+        content = row[start.end():len(row) - len(closing)]
+    single = hits[0] if len(hits) == 1 and hits[0][0].joined is not None else None
+    first = single[0].cols[0] if single else min(
+        (c for p, i in hits for j, c in enumerate(p.cols) if p.cells[j][i] is not None),
+        default=1 << 20)
+    if blank:
+        first = min([first] + [c1 for c1, _c2 in blank])
+    q = content.rfind(b"<" + prefix + b"c ")
+    last = 0
+    if q >= 0:
+        ref = _ATTR_R.search(content, q)
+        last = col_number(ref.group(1)) if ref is not None else 1 << 20
+    if last < first:  # the usual case: the outputs go after the row's cells
+        if single:
+            xml = single[0].joined[single[1]]
+        else:
+            xml = "".join(p.cells[j][i] for _c, (p, j, i) in sorted(_merged(hits).items()))
+        return tag + content + _prefixed(xml, prefix).encode() + closing
+    # cells in the way: each existing cell is kept, blanked or replaced keeping its style
+    cells = _merged(hits)
+    pieces: list[tuple[int, bytes]] = []
+    done: set[int] = set()
+    # the cells before the first one written are kept as one piece, found from the
+    # references alone when the cells ascend (as Excel writes them)
+    pos = 0
+    refs = _ATTR_R.findall(content)
+    cols = [col_number(x) for x, _d in refs]
+    if all(a < b for a, b in zip(cols, cols[1:])):
+        k = bisect.bisect_left(cols, first)
+        at = 0
+        if 0 < k < len(refs):
+            at = content.find(b'r="%s%s"' % refs[k])
+            at = content.rfind(b"<", 0, at) if at >= 0 else -1
+        if at >= 0 and k < len(refs):
+            tail = content[at:]
+            if single is not None and _FORMULA.search(tail) is None:
+                # a second run: the cells from the first written one on are all cells
+                # this run writes, in the style it writes them in: replaced at once
+                p, i = single
+                found = _REF_STYLE.findall(tail)
+                if len(found) == len(cols) - k and all(
+                        (j := p.col_pos.get(col_number(x))) is not None
+                        and p.cells[j][i] != "" and p.styles[j][i] == (int(st) if st else None)
+                        for x, st in found):
+                    return tag + content[:at] + _prefixed(p.joined[i], prefix).encode() + closing
+            if at > 0:
+                pieces.append((-1, content[:at]))
+                pos = at
+    for m in _CELL.finditer(content, pos):
+        attrs = m.group(1)
+        ref = _ATTR_R.search(b" " + attrs)
+        col = col_number(ref.group(1)) if ref is not None else 0
+        hit = cells.get(col)
+        cleared = any(c1 <= col <= c2 for c1, c2 in blank)
+        if hit is None and not cleared:
+            pieces.append((col, content[pos:m.end()]))
+            pos = m.end()
+            continue
+        if _FORMULA.search(m.group(2) or b"") is not None:
+            on_formula()
+        s = _ATTR_S.search(b" " + attrs)
+        old = int(s.group(1)) if s is not None else None
+        if hit is None or hit[0].cells[hit[1]][hit[2]] == "":
+            xml = f'<c r="{letters(col)}{r}"' + (f' s="{old}"' if old is not None else "") + "/>"
+        else:
+            p, j, i = hit
+            xml = p.cells[j][i] if old == p.styles[j][i] else \
+                p.render(j, i, f"{letters(col)}{r}", old)
+        pieces.append((col, content[pos:m.start()] + _prefixed(xml, prefix).encode()))
+        done.add(col)
+        pos = m.end()
+    rest = content[pos:]
+    for col, (p, j, i) in cells.items():
+        if col not in done and p.cells[j][i]:
+            pieces.append((col, _prefixed(p.cells[j][i], prefix).encode()))
+    pieces.sort(key=lambda x: x[0])
+    return tag + b"".join(b for _c, b in pieces) + rest + closing
