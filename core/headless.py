@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import re
 import zipfile
 from contextlib import contextmanager
@@ -45,7 +44,7 @@ from .sources.headers import column_map_rows, find_header_row, table_note
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
                                 own_sheet_notice, parse_marks, refers_to, split_refers_to)
 from .validate import ErrorCell, FormulaCell, RawTable
-from .xlsxpackage import MAIN, NS, Package, SheetRef
+from .xlsxpackage import MAIN, NS, Package, SheetRef, UnreadSheet
 from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
 
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES  # noqa: E402  (re-exported)
@@ -102,6 +101,20 @@ class Workbook:
         self.notices: list[Problem] = []  # choices made while reading and writing
         self.created: set[str] = set()  # parts of the output sheets created by this run
         self.renamed_parts: set[str] = set()  # parts changed to follow a renamed sheet
+        try:
+            self.restart_notices()
+        except UserError:
+            self.package.close()
+            raise
+
+    def restart_notices(self) -> None:
+        """The notices start again (a run reads again in its own language): what opening
+        the file found comes first, said in the current language."""
+        self.notices[:] = [_unread_notice(u) for u in self.package.unread]
+        readable = {normalise(s.name) for s in self.package.sheets}
+        for u in self.package.unread:
+            if normalise(u.name) in ACCOUNTS_NAMES and not readable & set(ACCOUNTS_NAMES):
+                raise UserError(_unread_notice(u).message, u.name)
 
     def ref(self, names: tuple[str, ...]) -> SheetRef | None:
         for s in self.package.sheets:
@@ -122,7 +135,7 @@ class Workbook:
             self._before_reading(ref)
             try:
                 if self._calamine is None:
-                    self._calamine = CalamineWorkbook.from_path(str(self.path))
+                    self._calamine = self._open_calamine()
                 try:
                     rows = self._calamine.get_sheet_by_name(ref.name).to_python(
                         skip_empty_area=False)
@@ -132,7 +145,8 @@ class Workbook:
                     # An error value python-calamine does not know (#SPILL!, #CALC!, …)
                     # stops its read of the sheet: it reads a copy where each is #N/A, and
                     # the error cells are then taken from the sheet's XML below.
-                    self._calamine = CalamineWorkbook.from_filelike(self._known_errors(ref))
+                    self._calamine = CalamineWorkbook.from_filelike(self.package.reader_copy(
+                        {ref.part: lambda data: _UNKNOWN_ERROR.sub(rb"\1#N/A\2", data)}))
                     rows = self._calamine.get_sheet_by_name(ref.name).to_python(
                         skip_empty_area=False)
             except Exception as exc:  # calamine raises its own error types
@@ -146,17 +160,17 @@ class Workbook:
             self._values[ref.name] = rows
         return self._values[ref.name]
 
-    def _known_errors(self, ref: SheetRef) -> io.BytesIO:
-        """The package in memory, the sheet's error values python-calamine knows only."""
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-            for name in self.package.infos:
-                data = self.package.read(name)
-                if name == ref.part:
-                    data = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", data)
-                out.writestr(name, data)
-        buf.seek(0)
-        return buf
+    def _open_calamine(self):
+        """python-calamine on the file itself; on a copy in memory when it cannot open the
+        file and the package knows why (part names not written as OPC says, a macro sheet
+        or a sheet without its part: `Package.reader_copy`)."""
+        from python_calamine import CalamineWorkbook
+        try:
+            return CalamineWorkbook.from_path(str(self.path))
+        except Exception:  # calamine raises its own error types
+            if not (self.package.renamed or self.package.unread):
+                raise
+            return CalamineWorkbook.from_filelike(self.package.reader_copy())
 
     def _before_reading(self, ref: SheetRef) -> None:
         """What python-calamine will read is checked first: no DTD in the parts it opens,
@@ -274,6 +288,19 @@ class Workbook:
             # at it and ask to repair the file; without the chain, Excel rebuilds it.
             self.package.drop_calc_chain()
         self.package.recalc_on_open()
+
+
+def _unread_notice(sheet: UnreadSheet) -> Problem:
+    """What is said of a sheet left as it is, not read (`Package.unread`)."""
+    if sheet.why == "macro":
+        return Problem(_("sheet {name} is an Excel 4 macro sheet (or another kind Potentiel "
+                         "does not read): it is left exactly as it is").format(name=sheet.name),
+                       sheet.name, level="notice", kind="sheet-not-read")
+    return Problem(_('sheet {name} points to no part of the file (its r:id "{rid}" names no '
+                     "relationship), so it cannot be read: it is left as it is; open the "
+                     "file in Excel and save it again to repair it").format(
+                         name=sheet.name, rid=sheet.rid),
+                   sheet.name, kind="sheet-not-read")
 
 
 def _named_for(current: str, wanted: str) -> bool:
@@ -821,7 +848,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         language.enter_context(use_language(lang))
         if lang != "en":
             with _unexpected(path):
-                wb.notices.clear()
+                wb.restart_notices()
                 lines = read_sales(wb, sales)
                 area, raw = read_accounts_or_lines(wb, settings, lines)
                 reps = read_salespeople(wb)
@@ -923,7 +950,7 @@ def inspect_file(path: str | Path, *, rules: str | None = None,
         with use_language(lang):  # as score does: what is said, in the workbook's language
             if lang != "en":
                 with _unexpected(path):
-                    wb.notices.clear()
+                    wb.restart_notices()
                     lines = read_sales(wb, sales)
                     area, raw = read_accounts_or_lines(wb, settings, lines, writes=False)
             report = inspect_tables(raw, settings, rules=rules, plugin_dirs=plugin_dirs,
@@ -980,9 +1007,9 @@ def _read_back(path: str, ref: SheetRef) -> list[list[Any]]:
     try:
         rows = CalamineWorkbook.from_path(path).get_sheet_by_name(ref.name).to_python(
             skip_empty_area=False)
-    except Exception as exc:  # an error value python-calamine does not know: the long way
-        if "cell error value" not in str(exc):
-            raise
+    except Exception:  # calamine raises its own error types
+        # the long way: an error value python-calamine does not know, or a file it reads
+        # only as a copy (a macro sheet …: see `Workbook._open_calamine`)
         other = Workbook(Path(path))
         try:
             return other.values(next(s for s in other.package.sheets if s.name == ref.name))
