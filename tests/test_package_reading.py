@@ -1,18 +1,20 @@
 """Real packages written loosely are read (../shared/cases/writing/ and workbooks edited here
 as the corpus met them): part names with backslashes or in another case, an Excel 4 macro
 sheet, a sheet entry without its relationship, a missing relationships part, a header row
-under 44 blank rows. What cannot be read gets one
+under 44 blank rows, a real sheet packed more than 200 times. What cannot be read gets one
 line saying what is wrong; the rest is read and written back as Excel requires.
 """
 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
 from helpers import RUN_TIME, SHARED_CASES, write_workbook
+from potentiel import xlsxpackage
 from potentiel.headless import Workbook, inspect_file, score_file
 from potentiel.problems import UserError
 from potentiel.xlsxcheck import problems
@@ -244,3 +246,65 @@ def test_french_runs_say_the_sheet_not_read_in_french(tmp_path):
     english = _unread_notice(UnreadSheet("Notes", "", "no-part")).message
     assert result.language == "fr" and [p.message for p in said] == [expected]
     assert expected != english
+
+
+# ---------------------------------------------------------------- zip bombs
+
+
+def _layout_sheet(rows: int) -> bytes:
+    """A real sheet as some writers make it: the same styled empty row again and again
+    (rows and cells without r), which deflate packs more than 200 times."""
+    row = b"<row>" + b'<c s="0"/>' * 17 + b"</row>"
+    return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            b"<sheetData>" + row * rows + b"</sheetData></worksheet>")
+
+
+def test_a_real_57_mb_sheet_packed_at_level_6_is_not_a_zip_bomb(tmp_path):
+    parts = _parts(_two_sheets(tmp_path / "src.xlsx"))
+    parts["xl/worksheets/sheet2.xml"] = _layout_sheet(316_000)
+    path = _rezip(tmp_path / "big.xlsx", parts, level=6)
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet2.xml")
+    assert info.file_size > 57_000_000
+    assert info.file_size / info.compress_size > 200  # refused as a bomb before
+    out = tmp_path / "out.xlsx"
+    assert len(_score(path, out).accounts) == 3
+    _unchanged(parts, out, ["xl/worksheets/sheet2.xml"])
+
+
+@pytest.mark.parametrize("name, level", [("xl/media/image1.png", 1),
+                                         ("xl/media/image1.png", 6),
+                                         ("xl/worksheets/sheet2.xml", 6),
+                                         ("customXml/item1.xml", 1)])
+def test_real_bombs_are_still_refused(tmp_path, name, level):
+    """60 MB of zeros, packed at level 1 (229 times) or 6 (1029 times): in a picture,
+    or as an XML part (which never begins with a zero byte)."""
+    parts = _parts(_two_sheets(tmp_path / "src.xlsx"))
+    parts[name] = bytes(60 * 1024 ** 2)
+    path = _rezip(tmp_path / "bomb.xlsx", parts, level=level)
+    with pytest.raises(UserError, match="like a zip bomb"):
+        _score(path, tmp_path / "out.xlsx")
+
+
+def test_many_parts_each_under_the_size_that_is_looked_at_add_up(tmp_path, monkeypatch):
+    """Forty parts of 2 MB of zeros (80 MB): each small, together a bomb."""
+    parts = _parts(_two_sheets(tmp_path / "src.xlsx"))
+    for k in range(40):
+        parts[f"xl/media/image{k}.png"] = bytes(2 * 1024 ** 2)
+    path = _rezip(tmp_path / "bombs.xlsx", parts, level=6)
+    with pytest.raises(UserError, match="like a zip bomb"):
+        _score(path, tmp_path / "out.xlsx")
+    assert xlsxpackage.BOMB_BYTES < 80 * 1024 ** 2
+
+
+def test_zlib_measures_behind_the_limits():
+    """What the limits rest on (see xlsxpackage): a run of zeros packs 229 times at
+    level 1 and more than 1000 times at level 6; repeated sheet XML more than 200."""
+    def ratio(data, level):
+        c = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return len(data) / len(c.compress(data) + c.flush())
+    zeros = bytes(8 * 1024 ** 2)
+    assert ratio(zeros, 1) > xlsxpackage.MAX_RATIO
+    assert ratio(zeros, 6) > 1000
+    assert ratio(_layout_sheet(50_000), 6) > xlsxpackage.XML_RATIO
