@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import re
 import zipfile
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ import pandas as pd
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
-from .i18n import _, both, use_language
+from .i18n import _, both, ngettext, use_language
 from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
@@ -45,7 +44,7 @@ from .sources.headers import column_map_rows, find_header_row, table_note
 from .sources.ownership import (COL, SHEET, Marks, adopt_legacy, free_name, key_of, mark_name,
                                 own_sheet_notice, parse_marks, refers_to, split_refers_to)
 from .validate import ErrorCell, FormulaCell, RawTable
-from .xlsxpackage import MAIN, NS, Package, SheetRef
+from .xlsxpackage import MAIN, NS, Package, SheetRef, UnreadSheet
 from .xlsxsheet import EMPTY_SHEET, KEEP, Sheet, Styles, col_letter, range_bounds
 
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES  # noqa: E402  (re-exported)
@@ -102,6 +101,20 @@ class Workbook:
         self.notices: list[Problem] = []  # choices made while reading and writing
         self.created: set[str] = set()  # parts of the output sheets created by this run
         self.renamed_parts: set[str] = set()  # parts changed to follow a renamed sheet
+        try:
+            self.restart_notices()
+        except UserError:
+            self.package.close()
+            raise
+
+    def restart_notices(self) -> None:
+        """The notices start again (a run reads again in its own language): what opening
+        the file found comes first, said in the current language."""
+        self.notices[:] = [_unread_notice(u) for u in self.package.unread]
+        readable = {normalise(s.name) for s in self.package.sheets}
+        for u in self.package.unread:
+            if normalise(u.name) in ACCOUNTS_NAMES and not readable & set(ACCOUNTS_NAMES):
+                raise UserError(_unread_notice(u).message, u.name)
 
     def ref(self, names: tuple[str, ...]) -> SheetRef | None:
         for s in self.package.sheets:
@@ -126,7 +139,7 @@ class Workbook:
                     rows = self._sparse_values(ref, compact)
                 else:
                     if self._calamine is None:
-                        self._calamine = CalamineWorkbook.from_path(str(self.path))
+                        self._calamine = self._open_calamine()
                     try:
                         rows = self._calamine.get_sheet_by_name(ref.name).to_python(
                             skip_empty_area=False)
@@ -136,7 +149,8 @@ class Workbook:
                         # An error value python-calamine does not know (#SPILL!, #CALC!, …)
                         # stops its read of the sheet: it reads a copy where each is #N/A,
                         # and the error cells are then taken from the sheet's XML below.
-                        self._calamine = CalamineWorkbook.from_filelike(self._known_errors(ref))
+                        self._calamine = CalamineWorkbook.from_filelike(self.package.reader_copy(
+                            {ref.part: lambda data: _UNKNOWN_ERROR.sub(rb"\1#N/A\2", data)}))
                         rows = self._calamine.get_sheet_by_name(ref.name).to_python(
                             skip_empty_area=False)
             except Exception as exc:  # calamine raises its own error types
@@ -156,25 +170,25 @@ class Workbook:
         that it never allocates the empty rows between; they are put back as empty rows."""
         from python_calamine import CalamineWorkbook
         numbers = self.sheet(ref).layout().value_rows
-        rows = CalamineWorkbook.from_filelike(self._known_errors(ref, compact)).get_sheet_by_name(
+        fix = {ref.part: lambda data: _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)}
+        rows = CalamineWorkbook.from_filelike(self.package.reader_copy(fix)).get_sheet_by_name(
             ref.name).to_python(skip_empty_area=False)
         full: list[list[Any]] = [[] for _ in range(numbers[-1] if numbers else 0)]
         for k, r in enumerate(numbers[:len(rows)]):
             full[r - 1] = rows[k]
         return full
 
-    def _known_errors(self, ref: SheetRef, data: bytes | None = None) -> io.BytesIO:
-        """The package in memory, the sheet's error values python-calamine knows only
-        (``data``: the sheet's part to use instead of its own)."""
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-            for name in self.package.infos:
-                part = self.package.read(name) if name != ref.part or data is None else data
-                if name == ref.part:
-                    part = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", part)
-                out.writestr(name, part)
-        buf.seek(0)
-        return buf
+    def _open_calamine(self):
+        """python-calamine on the file itself; on a copy in memory when it cannot open the
+        file and the package knows why (part names not written as OPC says, a macro sheet
+        or a sheet without its part: `Package.reader_copy`)."""
+        from python_calamine import CalamineWorkbook
+        try:
+            return CalamineWorkbook.from_path(str(self.path))
+        except Exception:  # calamine raises its own error types
+            if not (self.package.renamed or self.package.unread):
+                raise
+            return CalamineWorkbook.from_filelike(self.package.reader_copy())
 
     def _before_reading(self, ref: SheetRef) -> None:
         """What python-calamine will read is checked first: no DTD in the parts it opens,
@@ -300,6 +314,19 @@ class Workbook:
             # at it and ask to repair the file; without the chain, Excel rebuilds it.
             self.package.drop_calc_chain()
         self.package.recalc_on_open()
+
+
+def _unread_notice(sheet: UnreadSheet) -> Problem:
+    """What is said of a sheet left as it is, not read (`Package.unread`)."""
+    if sheet.why == "macro":
+        return Problem(_("sheet {name} is an Excel 4 macro sheet (or another kind Potentiel "
+                         "does not read): it is left exactly as it is").format(name=sheet.name),
+                       sheet.name, level="notice", kind="sheet-not-read")
+    return Problem(_('sheet {name} points to no part of the file (its r:id "{rid}" names no '
+                     "relationship), so it cannot be read: it is left as it is; open the "
+                     "file in Excel and save it again to repair it").format(
+                         name=sheet.name, rid=sheet.rid),
+                   sheet.name, kind="sheet-not-read")
 
 
 def _named_for(current: str, wanted: str) -> bool:
@@ -517,12 +544,27 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
         return cells + [None] * (width - len(cells))
 
     headers = row(area.header_row - 1)
-    rows = [row(i) for i in range(area.header_row, area.last_row)]
     sheet = wb.sheet(area.sheet)
+    sparse = sheet.layout().value_rows if sheet.streamed else None
+    if sparse is not None:
+        # values far apart (rows at the top, rows at the bottom, a million empty rows
+        # between): only the rows holding a value are read, each with its sheet row
+        numbers = [r for r in sparse if area.header_row < r <= area.last_row]
+        skipped = area.last_row - area.header_row - len(numbers)
+        if skipped:
+            wb.notices.append(Problem(ngettext(
+                "{n:,} empty row in the accounts (rows {first}–{last}) was skipped",
+                "{n:,} empty rows in the accounts (rows {first}–{last}) were skipped",
+                skipped).format(n=skipped, first=area.header_row + 1, last=area.last_row),
+                f"{area.sheet.name}!{area.header_row + 1}:{area.last_row}", kind="empty-rows"))
+    else:
+        numbers = list(range(area.header_row + 1, area.last_row + 1))
+    rows = [row(r - 1) for r in numbers]
+    position = {r: i for i, r in enumerate(numbers)}
 
     def inside(r: int, c: int) -> tuple[int, int] | None:
-        i, j = r - area.header_row - 1, c - area.first_col
-        return (i, j) if 0 <= i < len(rows) and 0 <= j < width else None
+        i, j = position.get(r, -1), c - area.first_col
+        return (i, j) if 0 <= i and 0 <= j < width else None
 
     # A formula whose value Excel saved is that value (python-calamine read it); only one
     # without a saved value is unknown, and handed over as its text.
@@ -534,7 +576,7 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
             formulas.append(at)
     percent = [at for at in map(lambda rc: inside(*rc), sheet.percent_cells()) if at]
     return RawTable(headers, rows, sheet=area.sheet.name, header_row=area.header_row,
-                    row_numbers=list(range(area.header_row + 1, area.header_row + 1 + len(rows))),
+                    row_numbers=numbers,
                     col_numbers=list(range(area.first_col, area.last_col + 1)),
                     formulas=formulas, owned=owned_columns(wb, area, headers) if owned else {},
                     header_note=area.note, percent_cells=percent,
@@ -594,40 +636,31 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
     for name in outputs.columns:
         if name.startswith("Score: "):
             formats[plan.columns[name]] = "0.0"
-    n_rows = area.last_row - area.header_row
-    # one column at a time: the header, then each data row's value (blank where the row
-    # holds no account) — numbers stay numpy arrays, rendered a column at once
-    positions = np.full(n_rows, -1)
-    positions[outputs.index.to_numpy()] = np.arange(len(outputs))
-    missing = positions < 0
-    numbers = list(range(area.header_row, area.header_row + 1 + n_rows))
+    # The data rows' old outputs are blanked (a row without an account keeps none), then
+    # the header and each account's row are written a column at a time: numbers stay
+    # numpy arrays, rendered a column at once.
+    targets = sorted({*plan.columns.values(), *plan.stale})
+    for col in targets:
+        sheet.clear(area.header_row + 1, area.last_row, col, col)
+    sheet.write_columns([area.header_row], [(plan.columns[name], [plan.headers[name]])
+                                            for name in outputs.columns])
+    numbers = np.asarray(raw.row_numbers, dtype=np.int64)
+    positions = outputs.index.to_numpy()
+    beyond = positions >= len(numbers)  # accounts added under the table (invoice lines)
+    last = int(numbers[-1]) if len(numbers) else area.header_row
+    rows = np.where(beyond, last + 1 + positions - len(numbers),
+                    numbers[np.where(beyond, 0, positions)] if len(numbers) else 0)
+    order = np.argsort(rows, kind="stable")
     columns = []
     for name in outputs.columns:
-        column = outputs[name]
-        values = column.to_numpy()
-        if values.dtype.kind in "iub":
-            values = values.astype(object) if values.dtype.kind == "b" else values.astype(float)
+        values = outputs[name].to_numpy()
+        if values.dtype.kind in "iu":
+            values = values.astype(float)
         elif values.dtype.kind != "f":
             values = values.astype(object)
-        taken = values[np.where(missing, 0, positions)] if len(values) else \
-            np.full(n_rows, None, dtype=object)
-        if missing.any():
-            taken = taken.copy() if taken.dtype == object else taken.astype(float)
-            taken[missing] = np.nan if taken.dtype.kind == "f" else None
-        head = np.array([plan.headers[name]], dtype=object)
-        if taken.dtype.kind == "f":
-            sheet.write_columns([area.header_row], [(plan.columns[name], head)])
-            columns.append((plan.columns[name], taken, numbers[1:]))
-        else:
-            columns.append((plan.columns[name], np.concatenate([head, taken]), numbers))
-    for col in plan.stale:
-        columns.append((col, np.full(n_rows, np.nan), numbers[1:]))
-    full = [(c, v) for c, v, rows in columns if len(rows) == len(numbers)]
-    data = [(c, v) for c, v, rows in columns if len(rows) != len(numbers)]
-    if full:
-        sheet.write_columns(numbers, full, formats)
-    if data:
-        sheet.write_columns(numbers[1:], data, formats)
+        columns.append((plan.columns[name], values[order]))
+    if len(rows):
+        sheet.write_columns(rows[order], columns, formats)
     for name in plan.new:
         sheet.set_width(plan.columns[name], WIDE.get(name, 12))
     if plan.new and area.table is not None:
@@ -851,7 +884,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         language.enter_context(use_language(lang))
         if lang != "en":
             with _unexpected(path):
-                wb.notices.clear()
+                wb.restart_notices()
                 lines = read_sales(wb, sales)
                 area, raw = read_accounts_or_lines(wb, settings, lines)
                 reps = read_salespeople(wb)
@@ -888,7 +921,8 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             wb.package.write(tmp)
             # The user's cells of the accounts sheet, read back from the file written: a
             # typed value that would change stops the save, in place and with -o alike.
-            changed = changed_cells(before, _read_back(tmp, area.sheet), outputs)
+            sparse = wb.sheet(area.sheet).layout().value_rows is not None
+            changed = changed_cells(before, _read_back(tmp, area.sheet, sparse), outputs)
             if changed:
                 first = changed[0]
                 cells = _listed([_change_text(area.sheet.name, *c) for c in changed])
@@ -953,7 +987,7 @@ def inspect_file(path: str | Path, *, rules: str | None = None,
         with use_language(lang):  # as score does: what is said, in the workbook's language
             if lang != "en":
                 with _unexpected(path):
-                    wb.notices.clear()
+                    wb.restart_notices()
                     lines = read_sales(wb, sales)
                     area, raw = read_accounts_or_lines(wb, settings, lines, writes=False)
             report = inspect_tables(raw, settings, rules=rules, plugin_dirs=plugin_dirs,
@@ -1004,15 +1038,22 @@ def _owned_parts(wb: Workbook, area: Area) -> tuple[set[str], set[str]]:
     return owned | removable, removable
 
 
-def _read_back(path: str, ref: SheetRef) -> list[list[Any]]:
-    """The values of one sheet of a written file, as `Workbook.values` reads them."""
+def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> list[list[Any]]:
+    """The values of one sheet of a written file, as `Workbook.values` reads them
+    (``sparse``: as a sheet whose values stand far apart, without its empty rows)."""
     from python_calamine import CalamineWorkbook
+    if sparse:
+        other = Workbook(Path(path))
+        try:
+            return other.values(next(s for s in other.package.sheets if s.name == ref.name))
+        finally:
+            other.package.close()
     try:
         rows = CalamineWorkbook.from_path(path).get_sheet_by_name(ref.name).to_python(
             skip_empty_area=False)
-    except Exception as exc:  # an error value python-calamine does not know: the long way
-        if "cell error value" not in str(exc):
-            raise
+    except Exception:  # calamine raises its own error types
+        # the long way: an error value python-calamine does not know, or a file it reads
+        # only as a copy (a macro sheet …: see `Workbook._open_calamine`)
         other = Workbook(Path(path))
         try:
             return other.values(next(s for s in other.package.sheets if s.name == ref.name))
@@ -1044,6 +1085,9 @@ def changed_cells(before: list[list[Any]], after: list[list[Any]], skip: set[int
 
     out = []
     for i in range(max(len(before), len(after))):
+        if not (before[i] if i < len(before) else None) and \
+                not (after[i] if i < len(after) else None):
+            continue  # an empty row in both (a sparse sheet has a million of them)
         a, b = pick(padded(before, i)), pick(padded(after, i))
         if a == b:
             continue

@@ -10,6 +10,7 @@ workbook's list of sheets.
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import struct
@@ -33,11 +34,22 @@ TABLE_TYPE = REL + "/table"
 SHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CHART_CT = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 DRAWING_CT = "application/vnd.openxmlformats-officedocument.drawing+xml"
+RELS_CT = "application/vnd.openxmlformats-package.relationships+xml"
+CONTENT_TYPES = "[Content_Types].xml"
 NS = {"m": MAIN, "r": REL, "pr": PKG_REL, "ct": CT}
-# Limits against zip bombs: what a real workbook never reaches.
+# Limits against zip bombs: what a real workbook never reaches. The bound that holds is the
+# unpacked size the zip directory declares (every part, and the whole): both zip readers
+# stop inflating a part at its declared size, so a bomb costs at most what a real workbook
+# of MAX_TOTAL costs. The ratio alone cannot tell a bomb from a real sheet (measured with
+# zlib: a run of zeros packs 229 times at level 1 and 1029 times at level 6; a real sheet
+# of the same styled row again and again packs 200 to 700 times at level 6), so it is
+# judged by kind of part: see `Package._check_sizes`.
 MAX_PARTS = 10_000
 MAX_TOTAL = 2 * 1024 ** 3      # bytes, uncompressed
-MAX_RATIO = 200                # uncompressed / compressed, per large part
+MAX_RATIO = 100                # uncompressed / compressed, for a part that is not XML
+XML_RATIO = 200                # above this, an XML part must begin as XML
+BOMB_BYTES = 50 * 1024 ** 2    # parts packed like that, unpacked, above which it is a bomb
+_XML_EXTENSIONS = (".xml", ".rels", ".vml")
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
                           remove_blank_text=False)
@@ -86,6 +98,21 @@ class SheetRef:
     rid: str
 
 
+@dataclass
+class UnreadSheet:
+    """A sheet of the workbook's list that Potentiel leaves as it is and does not read:
+    ``why`` is "macro" (an Excel 4 macro sheet, or another kind no reader of values
+    knows) or "no-part" (its ``r:id`` names no relationship: there is no part to read)."""
+    name: str
+    rid: str
+    why: str
+
+
+# Kinds of sheet (relationship types) a reader of values opens, or knows to pass over.
+_READ_SHEET_TYPES = ("/worksheet",)
+_KNOWN_SHEET_TYPES = ("/worksheet", "/chartsheet", "/dialogsheet")
+
+
 class Package:
     """The parts of one workbook file, with the few that were changed."""
 
@@ -93,7 +120,6 @@ class Package:
         self.path = Path(path)
         self._check_entries()
         self._zip = zipfile.ZipFile(self.path)
-        self.infos = {i.filename: i for i in self._zip.infolist()}
         self.changed: dict[str, bytes] = {}
         self.producers: dict[str, object] = {}  # part → chunks(): a part written as a stream
         # parts that a stream may still change while it is written (the styles: a cell
@@ -102,12 +128,18 @@ class Package:
         self.removed: set[str] = set()
         self._trees: dict[str, etree._Element] = {}
         self._checked: set[str] = set()
+        # part name as read → as written in the zip, for the names that were not written
+        # as OPC says (``xl\workbook.xml``, ``/xl/workbook.xml``)
+        self.renamed: dict[str, str] = {}
+        self.unread: list[UnreadSheet] = []  # sheets left as they are, not read
         try:
+            self.infos = self._part_infos()
             self._check_sizes()
             self._check_kind()
             self.workbook_part = self._main_part()
             self._check_main_part()
             self.sheets = self._read_sheets()
+            self._complete_content_types()
         except BaseException:
             self._zip.close()
             raise
@@ -116,6 +148,41 @@ class Package:
         self._zip.close()
 
     # ---------------------------------------------------------------- reading
+    def _part_infos(self) -> dict[str, zipfile.ZipInfo]:
+        """The zip's entries by part name, normalised: ``\\`` written for ``/`` (some old
+        writers do) and a leading ``/`` are read as OPC says, and ``[Content_Types].xml``
+        in any case is that part. The entry keeps its name in the zip (the local header
+        is checked against it); the package is written back with the normalised names.
+        Two entries that are one part name (ignoring case, as OPC compares them) are
+        refused: which one a reader would take is a guess."""
+        infos: dict[str, zipfile.ZipInfo] = {}
+        folded: dict[str, str] = {}
+        for info in self._zip.infolist():
+            written = info.filename
+            name = written.replace("\\", "/").lstrip("/")
+            if name.casefold() == CONTENT_TYPES.casefold():
+                name = CONTENT_TYPES
+            other = folded.get(name.casefold())
+            if other is not None and other != written:
+                raise UserError(_("{path}: the parts {one} and {other} have one name (part "
+                                  "names are compared ignoring case, and \\ is read as /); "
+                                  "the file is damaged: open it in Excel and save it "
+                                  "again").format(path=self.path, one=written, other=other))
+            folded[name.casefold()] = written
+            if name != written:
+                info.filename = name
+                self.renamed[name] = written
+            infos[name] = info
+        self._folded = {n.casefold(): n for n in infos}
+        return infos
+
+    def _part_name(self, name: str) -> str:
+        """``name`` as the package has it: part names are compared ignoring case (OPC),
+        so a relationship to ``worksheets/sheet1.xml`` finds ``worksheets/Sheet1.xml``."""
+        if name in self.infos or name in self.changed:
+            return name
+        return self._folded.get(name.casefold(), name)
+
     def _check_entries(self) -> None:
         """The part count from the zip's end record, before the directory is read into
         memory (a directory of millions of entries is itself a bomb)."""
@@ -139,16 +206,38 @@ class Package:
             raise UserError(_("{path}: would unpack to {size:.1f} GB (limit {limit:.0f} GB); "
                               "refused").format(
                                 path=self.path, size=total / 1024 ** 3, limit=MAX_TOTAL / 1024 ** 3))
-        for i in self.infos.values():
-            if i.file_size > 50 * 1024 ** 2 and i.compress_size and \
-                    i.file_size / i.compress_size > MAX_RATIO:
-                raise UserError(_("{path}: part {name} is compressed {ratio} times, like a zip "
-                                  "bomb; refused").format(
-                                    path=self.path, name=i.filename, ratio=i.file_size // i.compress_size))
+        packed = [(name, i) for name, i in self.infos.items() if self._packed_like_a_bomb(name, i)]
+        if sum(i.file_size for _name, i in packed) > BOMB_BYTES:
+            name, i = max(packed, key=lambda p: p[1].file_size)
+            raise UserError(_("{path}: part {name} is compressed {ratio} times, like a zip "
+                              "bomb; refused").format(
+                                path=self.path, name=name, ratio=i.file_size // max(1, i.compress_size)))
+
+    def _packed_like_a_bomb(self, name: str, info: zipfile.ZipInfo) -> bool:
+        """A part packed tighter than its kind of content ever is. Pictures, macro
+        projects and embedded files are binary or already compressed: over `MAX_RATIO`
+        is a bomb. XML may really be that repetitive (the same styled row a million
+        times), so an XML part over `XML_RATIO` is a bomb only when it does not begin as
+        XML (zeros, one byte repeated): its first bytes are inflated to see."""
+        if info.file_size < 1024 ** 2 or not info.compress_size:
+            return False
+        ratio = info.file_size / info.compress_size
+        if not name.lower().endswith(_XML_EXTENSIONS):
+            return ratio > MAX_RATIO
+        if ratio <= XML_RATIO:
+            return False
+        try:
+            with self._zip.open(info) as fh:
+                head = fh.read(4096)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError):
+            return False  # said when the part is read
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            head = head[2:].decode("utf-16", errors="ignore").encode("utf-8")
+        return not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
     def _check_kind(self) -> None:
         """A zip that is another kind of document gets a message saying which."""
-        if "xl/workbook.xml" in self.infos or "[Content_Types].xml" in self.infos:
+        if "xl/workbook.xml" in self._folded or CONTENT_TYPES in self.infos:
             return
         if "mimetype" in self.infos and self.read("mimetype")[:64].startswith(
                 b"application/vnd.oasis.opendocument"):
@@ -178,20 +267,26 @@ class Package:
                                 path=self.path, main=main))
 
     def has(self, name: str) -> bool:
+        name = self._part_name(name)
         return (name in self.infos or name in self.changed) and name not in self.removed
 
     def read(self, name: str) -> bytes:
+        name = self._part_name(name)
         if name in self.producers:
             return b"".join(self.producers[name]())
         if name in self.changed:
             return self.changed[name]
+        return self._inflate(name)
+
+    def _inflate(self, name: str) -> bytes:
+        """The bytes of part ``name`` as the file holds them."""
         try:
             # In chunks: ZipFile.read() inflates all the compressed bytes at once and only
             # then cuts them to the declared size, so a zip directory that lies (2 kB
             # declared, gigabytes inflated) would fill memory. Chunks stop at the declared
             # size, and the checksum then fails.
             chunks = []
-            with self._zip.open(name) as fh:
+            with self._zip.open(self.infos.get(name, name)) as fh:
                 while chunk := fh.read(READ_CHUNK):
                     chunks.append(chunk)
             return b"".join(chunks)
@@ -209,11 +304,11 @@ class Package:
         Only the head of each part is unpacked: a DTD stands before the first element.
         The unpacked size of every part was checked from the zip directory when the
         package was opened, and both zip readers stop at that declared size."""
-        for name in names:
+        for name in map(self._part_name, names):
             if name in self._checked or name in self.changed or name not in self.infos:
                 continue
             try:
-                with self._zip.open(name) as fh:
+                with self._zip.open(self.infos[name]) as fh:
                     head = fh.read(HEAD_BYTES)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
                 raise UserError(_("{path}: the part {name} cannot be read ({error}); the file "
@@ -225,7 +320,7 @@ class Package:
     def reader_parts(self) -> list[str]:
         """The parts a reader of cell values opens first: the workbook, its relationships
         and what they point to (shared strings, styles, …), worksheets excepted."""
-        names = ["[Content_Types].xml", "_rels/.rels", self.workbook_part,
+        names = [CONTENT_TYPES, "_rels/.rels", self.workbook_part,
                  self.rels_name(self.workbook_part)]
         rels = self.xml(self.rels_name(self.workbook_part)) if self.has(
             self.rels_name(self.workbook_part)) else None
@@ -242,6 +337,7 @@ class Package:
     def xml_with_source(self, name: str) -> tuple[etree._Element, bytes | None]:
         """The parsed part and, when this call parsed it, the bytes it was parsed from
         (so a caller that also scans the raw XML does not unpack the part again)."""
+        name = self._part_name(name)
         if name in self._trees:
             return self._trees[name], None
         data = self.read(name)
@@ -270,12 +366,14 @@ class Package:
         rels = self.xml("_rels/.rels")
         for r in rels.iterfind("pr:Relationship", NS):
             if r.get("Type", "").endswith("/officeDocument"):
-                return r.get("Target").lstrip("/")
-        return "xl/workbook.xml"
+                return self._part_name(r.get("Target").replace("\\", "/").lstrip("/"))
+        return self._part_name("xl/workbook.xml")
 
     def rels_name(self, part: str) -> str:
+        """The relationships part of ``part`` (``xl/_rels/workbook.xml.rels``), as the
+        package spells it when it has one."""
         folder, base = posixpath.split(part)
-        return posixpath.join(folder, "_rels", base + ".rels")
+        return self._part_name(posixpath.join(folder, "_rels", base + ".rels"))
 
     def rels(self, part: str) -> etree._Element:
         name = self.rels_name(part)
@@ -286,22 +384,95 @@ class Package:
         return self.xml(name)
 
     def target(self, part: str, target: str) -> str:
-        """A relationship's target as a part name."""
+        """A relationship's target as a part name (as the package spells it: ignoring
+        case, ``\\`` read as ``/``)."""
+        target = target.replace("\\", "/")
         if target.startswith("/"):
-            return target.lstrip("/")
-        return posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
+            return self._part_name(target.lstrip("/"))
+        return self._part_name(posixpath.normpath(posixpath.join(posixpath.dirname(part), target)))
 
     def _read_sheets(self) -> list[SheetRef]:
+        """The worksheets, in the workbook's order. Chart and dialog sheets are passed
+        over; a sheet of another kind (an Excel 4 macro sheet) or one whose ``r:id`` names
+        no relationship is listed in `unread`: left as it is, the others read."""
         wb = self.xml(self.workbook_part)
+        listed = list(wb.iterfind("m:sheets/m:sheet", NS))
+        if listed and not self.has(self.rels_name(self.workbook_part)):
+            names = ", ".join(s.get("name") or "?" for s in listed[:10])
+            raise UserError(_("{path}: the part {part}, which says where each sheet is, is "
+                              "missing, so no sheet ({names}) can be found; the file is "
+                              "damaged: open it in Excel and save it again").format(
+                                path=self.path, part=self.rels_name(self.workbook_part),
+                                names=names))
         rels = {r.get("Id"): r for r in self.rels(self.workbook_part).iterfind("pr:Relationship", NS)}
         out = []
-        for s in wb.iterfind("m:sheets/m:sheet", NS):
-            rid = s.get(f"{{{REL}}}id")
+        for s in listed:
+            rid = s.get(f"{{{REL}}}id") or ""
             rel = rels.get(rid)
-            if rel is None or not rel.get("Type", "").endswith("/worksheet"):
-                continue  # chart sheets, dialog sheets: not ours to read
-            out.append(SheetRef(s.get("name"), self.target(self.workbook_part, rel.get("Target")), rid))
+            kind = "" if rel is None else rel.get("Type", "")
+            if rel is None:
+                self.unread.append(UnreadSheet(s.get("name") or "", rid, "no-part"))
+            elif kind.endswith(_READ_SHEET_TYPES):
+                out.append(SheetRef(s.get("name"), self.target(self.workbook_part,
+                                                               rel.get("Target")), rid))
+            elif not kind.endswith(_KNOWN_SHEET_TYPES):
+                self.unread.append(UnreadSheet(s.get("name") or "", rid, "macro"))
         return out
+
+    def _complete_content_types(self) -> None:
+        """Content types the package lacks and its own parts need: a Default for
+        ``.rels`` (the relationship parts Potentiel adds have no Override), and an
+        Override for a worksheet that has none (Excel refuses a sheet without its type).
+        What the file already says is never changed."""
+        if not self.has(CONTENT_TYPES):
+            return
+        types = self.xml(CONTENT_TYPES)
+        defaults = {(d.get("Extension") or "").casefold() for d in types.iterfind("ct:Default", NS)}
+        overrides = {(o.get("PartName") or "").lstrip("/").casefold()
+                     for o in types.iterfind("ct:Override", NS)}
+        added = False
+        if "rels" not in defaults:
+            d = etree.Element(f"{{{CT}}}Default", Extension="rels", ContentType=RELS_CT)
+            types.insert(0, d)
+            added = True
+        for sheet in self.sheets:
+            ext = sheet.part.rpartition(".")[2].casefold()
+            if sheet.part.casefold() not in overrides and ext not in defaults and \
+                    self.has(sheet.part):
+                etree.SubElement(types, f"{{{CT}}}Override", PartName="/" + sheet.part,
+                                 ContentType=SHEET_CT)
+                added = True
+        if added:
+            self.touch(CONTENT_TYPES)
+
+    def reader_copy(self, fix: dict[str, object] | None = None) -> io.BytesIO:
+        """The package in memory as a reader of values (python-calamine) can open it:
+        part names normalised, and the workbook's list of sheets without the `unread`
+        ones (python-calamine refuses the whole file for one Excel 4 macro sheet, or for
+        one ``r:id`` that names nothing). ``fix``: part name → a function of its bytes
+        (the error values of a sheet). Only made when needed: the file is read in place
+        otherwise."""
+        fix = dict(fix or {})
+        if self.unread:
+            drop = {u.rid for u in self.unread}
+
+            def listed(data: bytes) -> bytes:
+                root = parse_xml(data, self.workbook_part)
+                for s in list(root.iterfind("m:sheets/m:sheet", NS)):
+                    if (s.get(f"{{{REL}}}id") or "") in drop:
+                        s.getparent().remove(s)
+                return etree.tostring(root, xml_declaration=True, encoding="UTF-8",
+                                      standalone=True)
+            fix[self.workbook_part] = listed
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            for name in self.infos:
+                data = self._inflate(name)
+                if name in fix:
+                    data = fix[name](data)
+                out.writestr(name, data)
+        buf.seek(0)
+        return buf
 
     @property
     def date1904(self) -> bool:
@@ -514,7 +685,8 @@ class Package:
             return
         big = self.infos[name].file_size > _ZIP64_ABOVE
         try:
-            with self._zip.open(name) as src, out.open(info, "w", force_zip64=big) as dst:
+            with self._zip.open(self.infos[name]) as src, \
+                    out.open(info, "w", force_zip64=big) as dst:
                 while chunk := src.read(READ_CHUNK):
                     dst.write(chunk)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:

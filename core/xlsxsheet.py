@@ -446,7 +446,7 @@ class Sheet:
     def layout(self) -> "stream.Layout":
         """Where the values are (`potentiel.xlsxstream.Layout`)."""
         if self._layout is None:
-            if self._split is not None and not self._patches and not self._clears:
+            if self._split is not None:  # the rows as read (what is written is not there)
                 self._layout = stream.layout(self._split.body, self._split.prefix)
             else:
                 rows, cols = self.extent()
@@ -890,7 +890,6 @@ class Sheet:
             return self._cell_xml(ref, plain_value(values[j][i]), style)
 
         self._patches.append(stream.Patch(numbers, cols, cells, styles, render))
-        self._layout = None
         self.changed = True
 
     def _render_column(self, letter: str, row_text: np.ndarray, values: Any, base: int | None,

@@ -103,7 +103,24 @@ def _numbered(body: bytes, prefix: bytes) -> bool:
         arr = np.fromiter(map(int, numbers), dtype=np.int64, count=len(numbers))
         if not bool(np.all(np.diff(arr) > 0)):
             return False
-    return _CELL_NO_R.search(body) is None
+    if _CELL_NO_R.search(body) is not None:
+        return False
+    # a cell whose reference names a row below the last row (a cell out of its row)
+    last = int(numbers[-1]) if numbers else 0
+    return re.search(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["'][A-Za-z]{1,3}""" + _after(last)
+                     + rb"""["']""", body) is None
+
+
+def _after(n: int) -> bytes:
+    """A regular expression matching the decimal numbers greater than ``n`` (no sign,
+    no leading zero)."""
+    d = str(n)
+    k = len(d)
+    alts = [b"[1-9][0-9]{%d,}" % k]
+    for i, ch in enumerate(d):
+        if ch != "9":
+            alts.append((d[:i] + f"[{int(ch) + 1}-9]" + "[0-9]" * (k - i - 1)).encode())
+    return b"(?:" + b"|".join(alts) + b")"
 
 
 @dataclass
@@ -150,11 +167,31 @@ def layout(body: bytes, prefix: bytes) -> Layout:
         if r is not None:
             letters_seen.add(r.group(1))
     last_col = max((col_number(x) for x in letters_seen), default=0)
+    # a cell further right hidden in the middle of a row (cells out of order): one scan
+    # for the references beyond that column, checked for a value
+    for m in re.finditer(rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=[\"'](" + _beyond(last_col) +
+                         rb")\d+[\"'][^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", body, re.S):
+        if m.group(2) and _VALUE.search(m.group(2)):
+            last_col = max(last_col, col_number(m.group(1)))
     if not value_rows:
         return Layout(0, 0, 0)
     last_row = value_rows[-1]
     sparse = last_row > 2 * len(value_rows) + 1000
     return Layout(last_row, last_col, len(value_rows), value_rows if sparse else None)
+
+
+def _beyond(col: int) -> bytes:
+    """A regular expression matching the column letters of the columns after ``col``."""
+    from .problems import column_letter
+    if col < 1:
+        return rb"[A-Za-z]{1,3}"
+    letters = column_letter(col)
+    n = len(letters)
+    alts = [b"[A-Za-z]{%d,3}" % (n + 1)] if n < 3 else []
+    for i, ch in enumerate(letters):
+        if ch != "Z":
+            alts.append((letters[:i] + f"[{chr(ord(ch) + 1)}-Z]" + "[A-Z]" * (n - i - 1)).encode())
+    return b"(?:" + b"|".join(alts) + b")" if alts else b"(?!)"
 
 
 def compacted(split_: Split, value_rows: Sequence[int]) -> bytes:

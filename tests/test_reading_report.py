@@ -268,3 +268,14 @@ def test_the_only_sheet_is_read_when_none_is_named_accounts(tmp_path):
     with pytest.raises(UserError) as exc:
         score_file(path, tmp_path / "o2.xlsx")
     assert "Feuil1, Feuil2" in str(exc.value) and "Clients" in str(exc.value)
+
+
+def test_blank_rows_above_the_headers_do_not_count_in_the_rows_scanned():
+    """Headers on row 45 under 44 blank rows (charts drawn above the table), and a title
+    on row 1 then 40 blank rows: found, the 30 rows scanned being rows with a value."""
+    header = ["Code client", "Raison sociale", "CA 2025"]
+    row, note = find_header_row([[None]] * 44 + [header, ["C1", "Alpha", 10]], Catalogue.build())
+    assert row == 44 and "row 45" in note
+    row, note = find_header_row([["Portefeuille"]] + [[None, ""]] * 40 + [header],
+                                Catalogue.build())
+    assert row == 41 and "row 42" in note

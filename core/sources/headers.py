@@ -1,7 +1,9 @@
 """Headers as companies write them: where the header row is, and which column is which field.
 
-- The header row is the row, among the first `HEADER_SCAN_ROWS`, with the most recognised
-  headers (title lines, a merged title, a subtitle or blank rows above it are skipped).
+- The header row is the row, among the first `HEADER_SCAN_ROWS` rows with a value, with
+  the most recognised headers (title lines, a merged title, a subtitle or blank rows above
+  it are skipped; blank rows, such as those under charts drawn above a table, do not
+  count).
 - Revenue by year: ``CA 2025``, ``CA HT 2024``, ``Chiffre d'affaires 2023``,
   ``Revenue 2025``, ``Sales FY2025`` are revenue N, N-1, N-2, the latest year being N.
 - The column map: Settings rows ``Column: revenue`` → ``CA HT 2025`` (French ``Colonne :
@@ -108,14 +110,14 @@ def find_header_row(grid: Sequence[Sequence[Any]], catalogue: Catalogue,
                     mapped: Iterable[str] = ()) -> tuple[int | None, str]:
     """Index (0-based) of the header row in ``grid`` and a note for the reading report.
 
-    The row with the most recognised headers among the first `HEADER_SCAN_ROWS` wins (the
-    first such row on a tie); when no row has any, the first row with a value is taken and
-    the note says so. None for an empty grid.
+    The row with the most recognised headers among the first `HEADER_SCAN_ROWS` rows with
+    a value wins (the first such row on a tie); when no row has any, the first row with a
+    value is taken and the note says so. None for an empty grid.
     """
     mapped = list(mapped)
     best, best_score, first = None, 0, None
-    for i, row in enumerate(grid[:HEADER_SCAN_ROWS]):
-        if first is None and any(not _blank(v) for v in row):
+    for i, row in _scanned(grid):
+        if first is None:
             first = i
         score = header_score(row, catalogue, mapped)
         if score > best_score:
@@ -136,6 +138,18 @@ def find_header_row(grid: Sequence[Sequence[Any]], catalogue: Catalogue,
 
 def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _scanned(grid: Sequence[Sequence[Any]]) -> Iterable[tuple[int, Sequence[Any]]]:
+    """``(index, row)`` of the first `HEADER_SCAN_ROWS` rows with a value: blank rows
+    (under a chart or a picture drawn above the table) are passed over, not counted."""
+    n = 0
+    for i, row in enumerate(grid):
+        if any(not _blank(v) for v in row):
+            yield i, row
+            n += 1
+            if n == HEADER_SCAN_ROWS:
+                return
 
 
 def column_map_rows(rows: Iterable[tuple[Any, Any, str]], catalogue: Catalogue,
@@ -190,7 +204,7 @@ def check_column_map(column_map: dict[str, str], where: dict[str, str],
 def looks_like_accounts(grid: Sequence[Sequence[Any]], catalogue: Catalogue) -> bool:
     """True when one of the first rows holds at least two headers Potentiel recognises:
     a sheet not named Accounts is read as the accounts only then."""
-    return any(header_score(row, catalogue) >= 2 for row in grid[:HEADER_SCAN_ROWS])
+    return any(header_score(row, catalogue) >= 2 for _i, row in _scanned(grid))
 
 
 def table_note(row: int, table: str) -> str:
