@@ -31,6 +31,7 @@ import pandas as pd
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
+from . import progress
 from .i18n import _, both, ngettext, use_language
 from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
@@ -132,6 +133,7 @@ class Workbook:
         an error value as an `ErrorCell` (python-calamine reads it as "")."""
         if ref.name not in self._values:
             from python_calamine import CalamineWorkbook
+            progress.reading(ref.name)
             self._before_reading(ref)
             compact = self.sheet(ref).compacted()
             try:
@@ -629,8 +631,12 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
     plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns),
                          raw.owned)
     grid = wb.values(area.sheet)
+    # the widest data row, once: a new column past it is free in every row
+    widest = max((len(grid[r - 1]) for r in range(area.header_row, min(area.last_row, len(grid)) + 1)
+                  if grid[r - 1]), default=0)
     for name in plan.new:
-        _check_free(grid, area, plan.columns[name], name)
+        if plan.columns[name] <= widest:
+            _check_free(grid, area, plan.columns[name], name)
     sheet = wb.sheet(area.sheet)
     formats = {plan.columns[k]: f for k, f in OUTPUT_FORMATS.items() if k in plan.columns}
     for name in outputs.columns:
@@ -898,6 +904,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         matrix = matrix_blocks(result)
         sheets, problems = extra_sheets(result, result.output_sheets)
         result.warnings.extend(Problem(p) for p in problems)
+        progress.writing(area.sheet.name)
         with _unexpected(path):
             plan = write_outputs(wb, area, raw, result)
             write_blocks(wb, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
@@ -921,6 +928,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             wb.package.write(tmp)
             # The user's cells of the accounts sheet, read back from the file written: a
             # typed value that would change stops the save, in place and with -o alike.
+            progress.checking(area.sheet.name)
             sparse = wb.sheet(area.sheet).layout().value_rows is not None
             changed = changed_cells(before, _read_back(tmp, area.sheet, sparse), outputs)
             if changed:

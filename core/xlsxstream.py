@@ -103,8 +103,12 @@ def _numbered(body: bytes, prefix: bytes) -> bool:
         arr = np.fromiter(map(int, numbers), dtype=np.int64, count=len(numbers))
         if not bool(np.all(np.diff(arr) > 0)):
             return False
-    if _CELL_NO_R.search(body) is not None:
-        return False
+    cells = body.count(b"<" + prefix + b"c ")
+    if cells != body.count(b"<" + prefix + b'c r="') or b"<" + prefix + b"c>" in body or \
+            b"<" + prefix + b"c/>" in body:
+        # not every cell starts with its reference: the long way
+        if _CELL_NO_R.search(body) is not None:
+            return False
     # a cell whose reference names a row below the last row (a cell out of its row)
     last = int(numbers[-1]) if numbers else 0
     return re.search(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["'][A-Za-z]{1,3}""" + _after(last)
