@@ -664,6 +664,7 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
             values = values.astype(float)
         elif values.dtype.kind != "f":
             values = values.astype(object)
+            values[values == ""] = None  # an empty text is a blank cell, as Excel keeps it
         columns.append((plan.columns[name], values[order]))
     if len(rows):
         sheet.write_columns(rows[order], columns, formats)
