@@ -1,0 +1,297 @@
+"""The Plan sheet's arithmetic: visits required against each rep's capacity (issue 14, point 3).
+
+Per rep, with each account's visits a year and visit length (`potentiel.plan.visits`):
+
+- **visits required** = Σ visits a year of the rep's accounts; **hours required** = Σ
+  visits a year × visit length ÷ 60;
+- **visits available** = visits a day × field days a year (standard visits); **hours
+  available** = visits available × the standard visit length ÷ 60;
+- **load** = hours required ÷ hours available (over 100 %: the rep cannot make every
+  visit at its frequency). With every visit of the standard length, load = visits
+  required ÷ visits available;
+- **accounts out of reach**: the rep's accounts taken best first (category, then score,
+  then their order in Accounts), those whose visits no longer fit in the hours available:
+  the account that crosses the capacity is out of reach, and every one after it. An
+  account nobody holds is out of reach (no one visits it). Sales tools hide this by
+  stretching visit intervals; the Plan sheet shows it.
+
+For the portfolio, the **workload method** (Talley, 1961): reps needed = Σ accounts ×
+visits a year × visit length ÷ the hours a year of one rep at the Settings' capacity;
+shown exact (two decimals) and rounded up, against the reps there are today.
+
+Arithmetic is exact: every value is the decimal it was typed as (`visits.exact_value`) and
+sums are fractions, so a plan computed by hand gives the same figures to the last digit;
+only the cells written are rounded (2 decimals, load 4).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..i18n import N_, _
+from ..report import Block
+from ..sheet_styles import HEAD, INTEGER, PERCENT, SUBTITLE, TITLE, Cells, Look
+from .visits import NO_REP, PlanSettings, exact_value, frequency_rows, group_title, rep_key
+
+
+@dataclass
+class Workload:
+    """What the Plan sheet shows.
+
+    ``reps``: one row per rep (the accounts' reps by name, then the Salespeople's reps
+    with no account, then a row for the accounts nobody holds when there are some):
+    ``rep``, ``held`` (False for that last row), ``accounts``, ``count:<letter>`` per
+    category and ``count:`` (no category), ``visits_a_day``, ``field_days``,
+    ``visits_required``, ``visits_available``, ``minutes_required``,
+    ``minutes_available``, ``load`` (fractions; load None without capacity),
+    ``out_of_reach`` (accounts), ``visits_out`` (their visits a year).
+    ``out_of_reach``: per account (the plan frame's index), True when out of reach.
+    ``portfolio``: ``accounts``, ``visits_required``, ``minutes_required``,
+    ``rep_minutes`` (one rep at the Settings' capacity), ``reps_needed`` (a fraction),
+    ``reps_needed_up``, ``reps_today``, ``minutes_today``, ``load_today``,
+    ``out_of_reach``."""
+
+    reps: pd.DataFrame
+    out_of_reach: pd.Series
+    portfolio: dict[str, Any]
+    letters: list[str]
+
+
+def priority(frame: pd.DataFrame, letters: list[str]) -> np.ndarray:
+    """Positions of ``frame``'s rows, best first: category (in ``letters``' order, no
+    category last), then score (highest first, unscored last), then row order."""
+    rank = frame["category"].map({k: i for i, k in enumerate(letters)}).fillna(len(letters))
+    score = pd.to_numeric(frame["score"], errors="coerce").fillna(-np.inf)
+    return np.lexsort((np.arange(len(frame)), -score.to_numpy(dtype=float),
+                       rank.to_numpy(dtype=float)))
+
+
+def workload(frame: pd.DataFrame, capacity: pd.DataFrame, letters: list[str],
+             settings: PlanSettings) -> Workload:
+    """The Plan's arithmetic (see the module docstring).
+
+    ``frame``: one row per account with ``rep`` (the salesperson, None when nobody holds
+    it), ``category`` (letter or None), ``score``, ``visits`` (a year) and ``length``
+    (minutes); ``capacity``: `potentiel.plan.visits.capacity`'s table (``rep``,
+    ``visits_a_day``, ``field_days``, ``visits``, ``minutes``, fractions); ``letters``:
+    the categories in order."""
+    minutes = _exact_minutes(frame)
+    keys = frame["rep"].map(lambda r: rep_key(r) if isinstance(r, str) and r.strip() else None)
+    order = priority(frame, letters)
+    out = np.zeros(len(frame), dtype=bool)
+    rows = []
+    by_key = {rep_key(r): row for r, row in zip(capacity["rep"], capacity.itertuples())}
+    held = [(r, by_key[rep_key(r)]) for r in capacity["rep"]]
+    nobody = keys.isna().to_numpy()
+    groups = [(name, cap, (keys == rep_key(name)).to_numpy()) for name, cap in held]
+    if nobody.any():
+        groups.append((None, None, nobody))
+    for name, cap, mask in groups:
+        mine = order[mask[order]]  # the rep's accounts, best first
+        available = cap.minutes if cap is not None else Fraction(0)
+        fits = _fits(minutes, mine, available)
+        out[mine[~fits]] = True
+        sub = frame.iloc[np.flatnonzero(mask)]
+        required = sum((minutes[i] for i in np.flatnonzero(mask)), Fraction(0))
+        visits = _exact_sum(sub["visits"])
+        lost = np.zeros(len(frame), dtype=bool)
+        lost[mine[~fits]] = True
+        row = {"rep": name if name is not None else _(NO_REP), "held": name is not None,
+               "accounts": int(mask.sum()),
+               **{f"count:{k}": int((sub["category"] == k).sum()) for k in letters},
+               "count:": int(sub["category"].isna().sum()),
+               "visits_a_day": cap.visits_a_day if cap is not None else None,
+               "field_days": cap.field_days if cap is not None else None,
+               "visits_required": visits,
+               "visits_available": cap.visits if cap is not None else Fraction(0),
+               "minutes_required": required, "minutes_available": available,
+               "load": required / available if available > 0 else None,
+               "out_of_reach": int(lost.sum()),
+               "visits_out": _exact_sum(frame["visits"][lost])}
+        rows.append(row)
+    reps = pd.DataFrame(rows)
+    total = sum(minutes, Fraction(0))
+    rep_minutes = exact_value(settings.day) * exact_value(settings.days) * \
+        exact_value(settings.length)
+    today = [r for r in rows if r["held"]]
+    minutes_today = sum((r["minutes_available"] for r in today), Fraction(0))
+    needed = total / rep_minutes if rep_minutes > 0 else None
+    portfolio = {"accounts": len(frame), "visits_required": _exact_sum(frame["visits"]),
+                 "minutes_required": total, "rep_minutes": rep_minutes, "reps_needed": needed,
+                 "reps_needed_up": math.ceil(needed) if needed is not None else None,
+                 "reps_today": len(today), "minutes_today": minutes_today,
+                 "load_today": total / minutes_today if minutes_today > 0 else None,
+                 "out_of_reach": int(out.sum())}
+    return Workload(reps, pd.Series(out, index=frame.index), portfolio, list(letters))
+
+
+def _exact_minutes(frame: pd.DataFrame) -> list[Fraction]:
+    """Visits a year × visit length of every account, exact (few distinct pairs)."""
+    pairs: dict[tuple[float, float], Fraction] = {}
+    out = []
+    for v, n in zip(frame["visits"].to_numpy(dtype=float), frame["length"].to_numpy(dtype=float)):
+        key = (v, n)
+        if key not in pairs:
+            pairs[key] = exact_value(v) * exact_value(n) if v > 0 else Fraction(0)
+        out.append(pairs[key])
+    return out
+
+
+def _exact_sum(values: pd.Series) -> Fraction:
+    counts = values.value_counts()
+    return sum((exact_value(v) * int(c) for v, c in counts.items() if v), Fraction(0))
+
+
+def _fits(minutes: list[Fraction], mine: np.ndarray, available: Fraction) -> np.ndarray:
+    """For the accounts ``mine`` (in order), True while the running sum of their minutes
+    stays within ``available``; an account of 0 minutes always fits. Exact: minutes on
+    one integer scale (their common denominator)."""
+    if not len(mine):
+        return np.zeros(0, dtype=bool)
+    values = [minutes[i] for i in mine]
+    scale = math.lcm(*{m.denominator for m in values}, available.denominator)
+    ints = [int(m * scale) for m in values]
+    running = np.cumsum(np.array(ints, dtype=object))
+    limit = math.floor(available * scale)
+    zero = np.array([m == 0 for m in values])
+    return zero | np.array([c <= limit for c in running], dtype=bool)
+
+
+# --- the Plan sheet ------------------------------------------------------------------------
+
+PORTFOLIO_ROW = 4      # header, then the values
+CAPACITY_ROW = 7       # header, then the values
+FREQUENCY_ROW = 10     # header, then one row per category (at most MAX_LETTERS)
+MAX_LETTERS = 8
+REP_ROW = FREQUENCY_ROW + MAX_LETTERS + 2   # the per-rep table's header row (20)
+REP_HEADER = (N_("Salesperson"), N_("Accounts"), N_("Visits a day"), N_("Field days"),
+              N_("Visits required"), N_("Visits available"), N_("Hours required"),
+              N_("Hours available"), N_("Load"), N_("Accounts out of reach"),
+              N_("Visits out of reach"))
+LOAD_COL = REP_HEADER.index("Load") + 1
+OVERLOAD = Look(PERCENT, fill="#C62828", font_colour="#FFFFFF", bold=True,
+                plain_fill="#EF9A9A")
+WITHIN = Look(PERCENT, fill="#C8E6C9")
+UNKNOWN_LOAD = Look(PERCENT)
+# Number formats of the per-rep table's columns, from its first data row down (the
+# category counts after them are whole numbers too).
+REP_COLUMN_FORMATS = {2: INTEGER, 3: "0.##", 4: "0.##", 5: INTEGER, 6: INTEGER, 7: INTEGER,
+                      8: INTEGER, 9: PERCENT, 10: INTEGER, 11: INTEGER}
+
+
+def _n(x: Fraction | None, digits: int = 2) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
+def plan_blocks(work: Workload, settings: PlanSettings, previous_rows: int = 0) -> list[Block]:
+    """The Plan sheet: title, the portfolio (reps needed by the workload method), a rep's
+    capacity, the visits a year and visit lengths per category, then one row per rep.
+    Rows below the table, up to ``previous_rows`` (the last run's), are blanked."""
+    p = work.portfolio
+    letters = work.letters
+    blocks = [Block(1, 1, [[_("Plan: visits a year against each rep's capacity")],
+                           [_("Load = hours of visits required ÷ hours a rep has; over 100 %, "
+                              "the accounts that no longer fit, taken best category first, "
+                              "are out of reach. Reps needed = Σ accounts × visits a year × "
+                              "visit length ÷ one rep's hours a year (the workload method).")]],
+                  formats=[Cells(0, 0, TITLE, fit=False), Cells(1, 0, SUBTITLE, fit=False)])]
+    head = [_("Accounts"), _("Visits required"), _("Hours required"), _("A rep's hours a year"),
+            _("Reps needed"), _("Reps needed, rounded up"), _("Reps today"),
+            _("Load of today's team"), _("Accounts out of reach")]
+    values = [p["accounts"], _n(p["visits_required"]), _n(p["minutes_required"] / 60),
+              _n(p["rep_minutes"] / 60), _n(p["reps_needed"]), p["reps_needed_up"],
+              p["reps_today"], _n(p["load_today"], 4), p["out_of_reach"]]
+    blocks.append(Block(PORTFOLIO_ROW, 1, [head, values], formats=[
+        Cells(0, 0, HEAD, cols=len(head)), Cells(1, 0, Look(INTEGER), cols=4),
+        Cells(1, 4, Look("0.00")), Cells(1, 5, Look(INTEGER), cols=2),
+        Cells(1, 7, Look(PERCENT)), Cells(1, 8, Look(INTEGER))]))
+    visits = exact_value(settings.day) * exact_value(settings.days)
+    blocks.append(Block(CAPACITY_ROW, 1, [
+        [_("A rep's capacity (Settings)"), _("Visits a day"), _("Field days a year"),
+         _("Visit length (min)"), _("Visits a year"), _("Hours of visits a year")],
+        [None, settings.day, settings.days, settings.length, _n(visits),
+         _n(visits * exact_value(settings.length) / 60)]],
+        formats=[Cells(0, 0, HEAD, cols=6), Cells(1, 1, Look("0.##"), cols=3),
+                 Cells(1, 4, Look(INTEGER), cols=2)]))
+    blocks.append(_frequency_block(settings, letters))
+    blocks.append(_rep_block(work, previous_rows))
+    return blocks
+
+
+def _frequency_block(settings: PlanSettings, letters: list[str]) -> Block:
+    rows = frequency_rows(settings, letters[:MAX_LETTERS])
+    head = [_("Category")]
+    columns = []
+    for table, what, values in rows:
+        title = group_title(table)
+        head.append(_("{table}: visits a year").format(table=title) if what == "visits" else
+                    _("{table}: visit length (min)").format(table=title))
+        columns.append(values)
+    grid = [head] + [[k, *(col[i] for col in columns)] for i, k in enumerate(letters[:MAX_LETTERS])]
+    grid += [[None] * len(head) for _i in range(MAX_LETTERS + 1 - len(grid))]  # fixed height
+    return Block(FREQUENCY_ROW, 1, grid, formats=[
+        Cells(0, 0, HEAD, cols=len(head)), Cells(1, 1, Look("0.##"), rows=MAX_LETTERS,
+                                                 cols=len(head) - 1)])
+
+
+def rep_header(letters: list[str]) -> list[str]:
+    """The per-rep table's headers in the run's language."""
+    return [*(_(h) for h in REP_HEADER), *letters, _("No category")]
+
+
+def _rep_block(work: Workload, previous_rows: int) -> Block:
+    letters = work.letters
+    grid: list[list[Any]] = [rep_header(letters)]
+    for _i, r in work.reps.iterrows():
+        grid.append([r["rep"], r["accounts"], r["visits_a_day"], r["field_days"],
+                     _n(r["visits_required"]), _n(r["visits_available"]),
+                     _n(r["minutes_required"] / 60), _n(r["minutes_available"] / 60),
+                     _n(r["load"], 4), r["out_of_reach"], _n(r["visits_out"]),
+                     *(r[f"count:{k}"] for k in letters), r["count:"]])
+    end = REP_ROW + max(len(grid), previous_rows - REP_ROW + 1)
+    return Block(REP_ROW, 1, grid, clear_to_row=end, clear_cols=len(grid[0]) + 2,
+                 formats=[Cells(0, 0, HEAD, cols=len(grid[0]))])
+
+
+def load_looks(work: Workload, previous_rows: int = 0) -> dict[tuple[int, int], Look]:
+    """The load cells' colours, set at every run (the loads change): red over 100 %,
+    green within, plain where there is no capacity; the cells below the table, up to
+    ``previous_rows``, plain again."""
+    looks = {}
+    for i, load in enumerate(work.reps["load"], start=1):
+        looks[(REP_ROW + i, LOAD_COL)] = UNKNOWN_LOAD if load is None else (
+            OVERLOAD if load > 1 else WITHIN)
+    for r in range(REP_ROW + len(work.reps) + 1, max(previous_rows, 0) + 1):
+        looks[(r, LOAD_COL)] = UNKNOWN_LOAD
+    return looks
+
+
+def plan_text(work: Workload) -> str:
+    """The plan as the terminal shows it: one line per rep, then the reps needed."""
+    p = work.portfolio
+    lines = [_("Plan (workload method): {visits} visits a year, {hours} hours; one rep has "
+               "{rep} hours a year").format(visits=_fmt(p["visits_required"]),
+                                              hours=_fmt(p["minutes_required"] / 60),
+                                              rep=_fmt(p["rep_minutes"] / 60))]
+    for r in work.reps.itertuples():
+        load = "  -  " if r.load is None else f"{float(r.load):>5.0%}"
+        flag = "  " + _("overloaded") if r.load is not None and r.load > 1 else ""
+        out = ("  " + _("{n} account(s) out of reach").format(n=r.out_of_reach)
+               if r.out_of_reach else "")
+        lines.append(f"  {str(r.rep)[:28]:<28} {r.accounts:>6}  {load}{flag}{out}")
+    needed = p["reps_needed"]
+    lines.append("  " + _("Reps needed: {needed} (rounded up {up}); reps today: {today}").format(
+        needed="-" if needed is None else f"{float(needed):.2f}",
+        up="-" if p["reps_needed_up"] is None else p["reps_needed_up"], today=p["reps_today"]))
+    return "\n".join(lines)
+
+
+def _fmt(x: Fraction) -> str:
+    v = float(x)
+    return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.2f}"
