@@ -95,7 +95,7 @@ def _round(v):
 
 def check_plan_sheets(path: Path, plan_name="Plan", objectives_name="Objectives",
                       no_rep="(no salesperson)", red="FFC62828"):
-    portfolio = rows(path, plan_name, 5, 5, 9)[0]
+    portfolio = [r[1] for r in rows(path, plan_name, 5, 13, 2)]  # label, value
     assert portfolio == BY_HAND["portfolio"]
     reps = rows(path, plan_name, REP_ROW + 1, REP_ROW + 4, 16)
     expected = [list(r) for r in BY_HAND["reps"]]

@@ -184,7 +184,7 @@ def build(result: Any, rep: str | None = None,
                                           _base(result, name), result.config.detour_factor, load)
         sheets.append(OutputSheet(TERRITORY_SHEET, territory_module.territory_blocks(
             terr, previous(TERRITORY_SHEET)), TERRITORY_LOOK))
-    sheets = [_looked(s, 30 if s.name == TERRITORY_SHEET else 28) for s in sheets]
+    sheets = [_looked(s, 30 if s.name == TERRITORY_SHEET else 32) for s in sheets]
     # --- Tours sheet (issue 14, point 4: potentiel.plan.tours) ------------------------------
     # The day tours are added here, as one more OutputSheet (e.g. TOURS_SHEET = N_("Tours")):
     # each front end writes every sheet of this list, so nothing else changes for it. The

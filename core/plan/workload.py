@@ -36,8 +36,10 @@ import pandas as pd
 
 from ..i18n import N_, _
 from ..report import Block
-from ..sheet_styles import HEAD, INTEGER, PERCENT, SUBTITLE, TITLE, Cells, Look
+from ..sheet_styles import GRID_HEADER, HEAD, INTEGER, PERCENT, SUBTITLE, TITLE, Cells, Look
 from .visits import NO_REP, PlanSettings, exact_value, frequency_rows, group_title, rep_key
+
+SECTION = GRID_HEADER  # the title of a block of the Plan (not a column header)
 
 
 @dataclass
@@ -165,11 +167,16 @@ def _fits(minutes: list[Fraction], mine: np.ndarray, available: Fraction) -> np.
 
 # --- the Plan sheet ------------------------------------------------------------------------
 
-PORTFOLIO_ROW = 4      # header, then the values
-CAPACITY_ROW = 7       # header, then the values
-FREQUENCY_ROW = 10     # header, then one row per category (at most MAX_LETTERS)
+# Layout: the portfolio (label, value) in A–B and a rep's capacity (label in D, value in
+# F) from PORTFOLIO_ROW; the visits a year and lengths per category (one row per table
+# and value, one column per category) from FREQUENCY_ROW; the per-rep table from REP_ROW,
+# as long as there are reps (its columns have one number format each, from REP_ROW + 1).
+PORTFOLIO_ROW = 4
+CAPACITY_COL, CAPACITY_VALUE_COL = 4, 6
+FREQUENCY_ROW = 15
+MAX_TABLES = 4         # clients, prospects and two profiles of their own
 MAX_LETTERS = 8
-REP_ROW = FREQUENCY_ROW + MAX_LETTERS + 2   # the per-rep table's header row (20)
+REP_ROW = FREQUENCY_ROW + 2 * MAX_TABLES + 2   # the per-rep table's header row (25)
 REP_HEADER = (N_("Salesperson"), N_("Accounts"), N_("Visits a day"), N_("Field days"),
               N_("Visits required"), N_("Visits available"), N_("Hours required"),
               N_("Hours available"), N_("Load"), N_("Accounts out of reach"),
@@ -190,54 +197,65 @@ def _n(x: Fraction | None, digits: int = 2) -> float | None:
 
 
 def plan_blocks(work: Workload, settings: PlanSettings, previous_rows: int = 0) -> list[Block]:
-    """The Plan sheet: title, the portfolio (reps needed by the workload method), a rep's
-    capacity, the visits a year and visit lengths per category, then one row per rep.
-    Rows below the table, up to ``previous_rows`` (the last run's), are blanked."""
+    """The Plan sheet: title; the portfolio by the workload method and a rep's capacity
+    (label, value); the visits a year and visit lengths per category; then one row per
+    rep. Rows below the table, up to ``previous_rows`` (the last run's), are blanked."""
     p = work.portfolio
-    letters = work.letters
     blocks = [Block(1, 1, [[_("Plan: visits a year against each rep's capacity")],
                            [_("Load = hours of visits required ÷ hours a rep has; over 100 %, "
                               "the accounts that no longer fit, taken best category first, "
                               "are out of reach. Reps needed = Σ accounts × visits a year × "
                               "visit length ÷ one rep's hours a year (the workload method).")]],
                   formats=[Cells(0, 0, TITLE, fit=False), Cells(1, 0, SUBTITLE, fit=False)])]
-    head = [_("Accounts"), _("Visits required"), _("Hours required"), _("A rep's hours a year"),
-            _("Reps needed"), _("Reps needed, rounded up"), _("Reps today"),
-            _("Load of today's team"), _("Accounts out of reach")]
-    values = [p["accounts"], _n(p["visits_required"]), _n(p["minutes_required"] / 60),
-              _n(p["rep_minutes"] / 60), _n(p["reps_needed"]), p["reps_needed_up"],
-              p["reps_today"], _n(p["load_today"], 4), p["out_of_reach"]]
-    blocks.append(Block(PORTFOLIO_ROW, 1, [head, values], formats=[
-        Cells(0, 0, HEAD, cols=len(head)), Cells(1, 0, Look(INTEGER), cols=4),
-        Cells(1, 4, Look("0.00")), Cells(1, 5, Look(INTEGER), cols=2),
-        Cells(1, 7, Look(PERCENT)), Cells(1, 8, Look(INTEGER))]))
+    portfolio = [
+        (_("Accounts"), p["accounts"], INTEGER), (_("Visits required"), _n(p["visits_required"]),
+                                                  INTEGER),
+        (_("Hours required"), _n(p["minutes_required"] / 60), INTEGER),
+        (_("A rep's hours a year"), _n(p["rep_minutes"] / 60), INTEGER),
+        (_("Reps needed"), _n(p["reps_needed"]), "0.00"),
+        (_("Reps needed, rounded up"), p["reps_needed_up"], INTEGER),
+        (_("Reps today"), p["reps_today"], INTEGER),
+        (_("Load of today's team"), _n(p["load_today"], 4), PERCENT),
+        (_("Accounts out of reach"), p["out_of_reach"], INTEGER)]
+    blocks.append(_pairs(PORTFOLIO_ROW, 1, 2, _("Portfolio: the workload method"), portfolio))
     visits = exact_value(settings.day) * exact_value(settings.days)
-    blocks.append(Block(CAPACITY_ROW, 1, [
-        [_("A rep's capacity (Settings)"), _("Visits a day"), _("Field days a year"),
-         _("Visit length (min)"), _("Visits a year"), _("Hours of visits a year")],
-        [None, settings.day, settings.days, settings.length, _n(visits),
-         _n(visits * exact_value(settings.length) / 60)]],
-        formats=[Cells(0, 0, HEAD, cols=6), Cells(1, 1, Look("0.##"), cols=3),
-                 Cells(1, 4, Look(INTEGER), cols=2)]))
-    blocks.append(_frequency_block(settings, letters))
+    capacity = [(_("Visits a day"), settings.day, "0.##"),
+                (_("Field days a year"), settings.days, "0.##"),
+                (_("Visit length (min)"), settings.length, "0.##"),
+                (_("Visits a year"), _n(visits), INTEGER),
+                (_("Hours of visits a year"), _n(visits * exact_value(settings.length) / 60),
+                 INTEGER)]
+    blocks.append(_pairs(PORTFOLIO_ROW, CAPACITY_COL, CAPACITY_VALUE_COL - CAPACITY_COL + 1,
+                         _("A rep's capacity (Settings)"), capacity))
+    blocks.append(_frequency_block(settings, work.letters))
     blocks.append(_rep_block(work, previous_rows))
     return blocks
 
 
+def _pairs(row: int, col: int, width: int, title: str, items: list[tuple[str, Any, str]]
+           ) -> Block:
+    """A titled list of (label, value, number format): labels in the first column, values in
+    the last of ``width`` columns."""
+    grid: list[list[Any]] = [[title] + [None] * (width - 1)]
+    grid += [[label] + [None] * (width - 2) + [value] for label, value, _fmt in items]
+    return Block(row, col, grid, formats=[
+        Cells(0, 0, SECTION, cols=width, fit=False),
+        *(Cells(i, width - 1, Look(fmt)) for i, (_l, _v, fmt) in enumerate(items, start=1))])
+
+
 def _frequency_block(settings: PlanSettings, letters: list[str]) -> Block:
-    rows = frequency_rows(settings, letters[:MAX_LETTERS])
-    head = [_("Category")]
-    columns = []
-    for table, what, values in rows:
+    """One row per table and value (visits a year, then visit length), one column per
+    category; fixed height (`MAX_TABLES`), so the per-rep table stays where it is."""
+    letters = letters[:MAX_LETTERS]
+    grid: list[list[Any]] = [[_("Per category"), *letters]]
+    for table, what, values in frequency_rows(settings, letters)[:2 * MAX_TABLES]:
         title = group_title(table)
-        head.append(_("{table}: visits a year").format(table=title) if what == "visits" else
-                    _("{table}: visit length (min)").format(table=title))
-        columns.append(values)
-    grid = [head] + [[k, *(col[i] for col in columns)] for i, k in enumerate(letters[:MAX_LETTERS])]
-    grid += [[None] * len(head) for _i in range(MAX_LETTERS + 1 - len(grid))]  # fixed height
+        grid.append([_("{table}: visits a year").format(table=title) if what == "visits" else
+                     _("{table}: visit length (min)").format(table=title), *values])
+    grid += [[None] * (len(letters) + 1) for _i in range(2 * MAX_TABLES + 1 - len(grid))]
     return Block(FREQUENCY_ROW, 1, grid, formats=[
-        Cells(0, 0, HEAD, cols=len(head)), Cells(1, 1, Look("0.##"), rows=MAX_LETTERS,
-                                                 cols=len(head) - 1)])
+        Cells(0, 0, SECTION, cols=len(letters) + 1, fit=False),
+        Cells(1, 1, Look("0.##"), rows=2 * MAX_TABLES, cols=len(letters))])
 
 
 def rep_header(letters: list[str]) -> list[str]:
