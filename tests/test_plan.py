@@ -184,6 +184,14 @@ def test_capacity_from_settings_and_each_reps_row():
         problems[0].where == "Commerciaux"
 
 
+def test_a_rep_given_twice_in_salespeople_is_said():
+    raw = RawTable(["Name", "Visits a day"], [["Anne", 4], ["anne ", 2]], sheet="Salespeople")
+    cap = capacity(["Anne"], read_roster(raw), PlanSettings(), "Salespeople")
+    assert cap.table["visits_a_day"].tolist() == [4]
+    assert [(p.where, p.kind) for p in cap.problems] == [("Salespeople!A3", "rep-twice")]
+    assert "Salespeople!A2" in cap.problems[0].message
+
+
 def test_capacity_defaults_are_5_visits_a_day_and_200_field_days():
     cap = capacity(["Anne"], read_roster(None), PlanSettings()).table
     assert (cap.at[0, "visits_a_day"], cap.at[0, "field_days"], cap.at[0, "visits"]) == \

@@ -404,7 +404,8 @@ def read_roster(raw: Any) -> pd.DataFrame:
     """The Salespeople table as the plan reads it: ``name``, ``visits_a_day``,
     ``field_days`` (NaN where blank or unreadable: the run said so when it read the
     sheet), ``where`` (the name's cell). Rows without a name are left out; a name given
-    twice keeps its first row. ``raw``: the `RawTable` of the sheet, or None."""
+    twice is kept (`capacity` takes the first row and says so). ``raw``: the `RawTable`
+    of the sheet, or None."""
     columns = ["name", "visits_a_day", "field_days", "where"]
     if raw is None:
         return pd.DataFrame(columns=columns)
@@ -421,7 +422,7 @@ def read_roster(raw: Any) -> pd.DataFrame:
         "field_days": reps["field_days"] if "field_days" in reps else np.nan,
         "where": [raw.cell(pos, j) for pos in reps.index]}, index=reps.index)
     out = out[out["name"].map(lambda v: isinstance(v, str) and v.strip() != "")]
-    return out[~out["name"].map(rep_key).duplicated()].reset_index(drop=True)
+    return out.reset_index(drop=True)
 
 
 @dataclass
@@ -442,7 +443,17 @@ def capacity(reps: Iterable[str], roster: pd.DataFrame, settings: PlanSettings,
     field days a year standard visits, each of ``settings.length`` minutes. A value the
     rep's Salespeople row gives wins over Settings. ``sheet``: the Salespeople sheet's
     name, for messages."""
-    by_key = {rep_key(n): row for n, row in zip(roster["name"], roster.itertuples())}
+    by_key: dict[str, Any] = {}
+    problems = []
+    for n, row in zip(roster["name"], roster.itertuples()):
+        first = by_key.setdefault(rep_key(n), row)
+        if first is not row:
+            problems.append(Problem(
+                _('rep "{name}" has two rows in {sheet}: the capacity of the first ({first}) '
+                  "is used; delete or rename the other").format(
+                    name=n, sheet=sheet or "Salespeople", first=first.where),
+                row.where, kind="rep-twice"))
+    roster = roster[~roster["name"].map(rep_key).duplicated()]
     names = list(dict.fromkeys(reps))
     names += [n for n in roster["name"] if rep_key(n) not in {rep_key(m) for m in names}]
     rows, missing = [], []
@@ -459,7 +470,6 @@ def capacity(reps: Iterable[str], roster: pd.DataFrame, settings: PlanSettings,
         rows.append({"rep": name, "visits_a_day": d, "field_days": f,
                      "from_sheet": day_ok or days_ok, "visits": visits,
                      "minutes": visits * exact_value(settings.length)})
-    problems = []
     if missing:
         problems.append(Problem(
             _("{n} rep(s) of Accounts have no row in {sheet} ({names}): their capacity is "
