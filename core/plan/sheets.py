@@ -48,7 +48,8 @@ class OutputSheet:
 class Plan:
     """A portfolio's plan: ``frame`` (one row per account, see `plan_frame`),
     ``workload``, ``objectives``, ``territory`` (None without a rep), the ``sheets`` to
-    write and the ``problems`` met (choices said, as warnings and notices)."""
+    write, the ``problems`` met (choices said, as warnings and notices), the
+    ``settings`` used and each rep's ``capacity`` (`potentiel.plan.visits.capacity`)."""
 
     frame: pd.DataFrame
     workload: workload_module.Workload
@@ -57,6 +58,7 @@ class Plan:
     sheets: list[OutputSheet]
     problems: list[Problem]
     settings: PlanSettings
+    capacity: pd.DataFrame | None = None
 
     def text(self) -> str:
         """What the terminal prints: the plan per rep, the objectives, the territory."""
@@ -189,8 +191,8 @@ def build(result: Any, rep: str | None = None,
     # The day tours are added here, as one more OutputSheet (e.g. TOURS_SHEET = N_("Tours")):
     # each front end writes every sheet of this list, so nothing else changes for it. The
     # tours read ``frame`` (visits a year per account, places) and ``cap.table`` (each
-    # rep's visits a day and field days).
-    return Plan(frame, work, obj, terr, sheets, problems, settings)
+    # rep's visits a day and field days); a rep's base is `_base(result, rep)`.
+    return Plan(frame, work, obj, terr, sheets, problems, settings, cap.table)
 
 
 def header_widths(blocks: list[Block], first: float, least: float = 10,
