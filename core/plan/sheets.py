@@ -235,7 +235,10 @@ def _plan_look(letters: list[str]) -> SheetLook:
 def _objectives_look(letters: list[str]) -> SheetLook:
     first = objectives_module.PER_CATEGORY_FROM
     money = {c: Look(MONEY) for c in range(first, first + len(letters) + 1)}
-    return SheetLook(widths={},
+    # money columns wide enough for a portfolio's total (29,230,400 €)
+    wide = {c: 15 for c, f in [*objectives_module.COLUMN_FORMATS.items(),
+                               *((c, MONEY) for c in money)] if f == MONEY}
+    return SheetLook(widths=wide,
                      column_looks={**{c: Look(f) for c, f in
                                       objectives_module.COLUMN_FORMATS.items()}, **money},
                      column_looks_from=objectives_module.TABLE_ROW + 1)

@@ -144,7 +144,7 @@ HEADER = (N_("Account id"), N_("Name"), N_("Status"), N_("Category"), N_("Score"
           N_("Revenue N"), N_("Potential"), N_("Penetration"), N_("Gap to strong"),
           N_("Visits a year"), N_("Distance (km)"), N_("Salesperson"))
 # the three lists share these columns: one number format per column, from LISTS_ROW down
-COLUMN_FORMATS = {5: "0.0", 6: MONEY, 7: MONEY, 8: PERCENT, 9: MONEY, 10: "0.##", 11: "0"}
+COLUMN_FORMATS = {5: "0.0", 6: MONEY, 7: MONEY, 8: PERCENT, 9: MONEY, 10: "General", 11: "0"}
 
 
 def _plain(v: Any) -> Any:

@@ -188,7 +188,7 @@ WITHIN = Look(PERCENT, fill="#C8E6C9")
 UNKNOWN_LOAD = Look(PERCENT)
 # Number formats of the per-rep table's columns, from its first data row down (the
 # category counts after them are whole numbers too).
-REP_COLUMN_FORMATS = {2: INTEGER, 3: "0.##", 4: "0.##", 5: INTEGER, 6: INTEGER, 7: INTEGER,
+REP_COLUMN_FORMATS = {2: INTEGER, 3: "General", 4: "General", 5: INTEGER, 6: INTEGER, 7: INTEGER,
                       8: INTEGER, 9: PERCENT, 10: INTEGER, 11: INTEGER}
 
 
@@ -219,9 +219,9 @@ def plan_blocks(work: Workload, settings: PlanSettings, previous_rows: int = 0) 
         (_("Accounts out of reach"), p["out_of_reach"], INTEGER)]
     blocks.append(_pairs(PORTFOLIO_ROW, 1, 2, _("Portfolio: the workload method"), portfolio))
     visits = exact_value(settings.day) * exact_value(settings.days)
-    capacity = [(_("Visits a day"), settings.day, "0.##"),
-                (_("Field days a year"), settings.days, "0.##"),
-                (_("Visit length (min)"), settings.length, "0.##"),
+    capacity = [(_("Visits a day"), settings.day, "General"),
+                (_("Field days a year"), settings.days, "General"),
+                (_("Visit length (min)"), settings.length, "General"),
                 (_("Visits a year"), _n(visits), INTEGER),
                 (_("Hours of visits a year"), _n(visits * exact_value(settings.length) / 60),
                  INTEGER)]
@@ -255,7 +255,7 @@ def _frequency_block(settings: PlanSettings, letters: list[str]) -> Block:
     grid += [[None] * (len(letters) + 1) for _i in range(2 * MAX_TABLES + 1 - len(grid))]
     return Block(FREQUENCY_ROW, 1, grid, formats=[
         Cells(0, 0, SECTION, cols=len(letters) + 1, fit=False),
-        Cells(1, 1, Look("0.##"), rows=2 * MAX_TABLES, cols=len(letters))])
+        Cells(1, 1, Look("General"), rows=2 * MAX_TABLES, cols=len(letters))])
 
 
 def rep_header(letters: list[str]) -> list[str]:
