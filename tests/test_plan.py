@@ -350,6 +350,9 @@ def test_a_target_without_any_potential_is_said():
     frame = _portfolio().assign(potential=0.0, penetration=np.nan)
     obj = objectives(frame, ["Anne", "Bruno"], PlanSettings(target=100), 0.5, LETTERS)
     assert obj.target is None and "no account has a potential" in obj.problems[0].message
+    from potentiel.plan.objectives import objectives_blocks, objectives_text
+    assert "no account has a potential" in objectives_text(obj)
+    assert "no account has a potential" in objectives_blocks(obj)[0].values[1][0]
 
 
 # --- 6. territory -----------------------------------------------------------------------

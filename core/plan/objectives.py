@@ -224,7 +224,9 @@ def objectives_blocks(obj: Objectives, previous_rows: int = 0) -> list[Block]:
     """The Objectives sheet: the per-rep table (with a total row) and, below, the action
     list. Rows below, up to ``previous_rows``, are blanked."""
     letters = obj.letters
-    if obj.target is None:
+    if obj.problems:  # a target that cannot be split: why
+        note = str(obj.problems[0].message)
+    elif obj.target is None:
         note = _("No Revenue target in Settings: fill Revenue target (Objectif de CA) to split "
                  "it among the reps by the potential of their portfolios.")
     elif obj.weight:
@@ -290,6 +292,8 @@ def objectives_blocks(obj: Objectives, previous_rows: int = 0) -> list[Block]:
 
 def objectives_text(obj: Objectives) -> str:
     """The objectives as the terminal shows them: target and growth asked per rep."""
+    if obj.problems:
+        return _("Objectives: {why}").format(why=obj.problems[0].message)
     if obj.target is None:
         return _("Objectives: no Revenue target in Settings (Objectif de CA); the action list "
                  "has {n} account(s)").format(n=len(obj.actions))
