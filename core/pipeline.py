@@ -80,6 +80,10 @@ class Result:
     profile: pd.Series | None = None  # the profile name per account (None: no profiles)
     profiles: Any = None              # the rule file's `potentiel.profiles.ProfileSet`
     language: str = "en"  # the run's language: every text written for it ("en" or "fr")
+    # the reps as located (name, latitude, longitude; None without a Salespeople table or
+    # when it cannot be located) and the Salespeople table as read (potentiel.plan)
+    reps: pd.DataFrame | None = None
+    salespeople: Any = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -293,7 +297,7 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     set_columns=dict(getattr(ruleset, "outputs", None) or {}),
                     override=override, model_category=model_letters, override_header=header,
                     sales=sales, profile=chosen,
-                    profiles=getattr(ruleset, "profiles", None))
+                    profiles=getattr(ruleset, "profiles", None), reps=salespeople)
     result.model = model
     result.outputs = build_outputs(result, excluded)
     return result
@@ -685,6 +689,7 @@ def _score_tables(accounts: RawTable, settings_rows: list, salespeople: RawTable
     if not result.rules_name:
         result.rules_name = str(path) if path else "default"
     result.output_sheets = dict(plugins.output_sheets)
+    result.salespeople = salespeople
     return result
 
 
@@ -822,7 +827,8 @@ def _config_from(ruleset: Any, overrides: SettingsOverrides) -> Config:
     config = Config()
     if ruleset is not None:
         config = replace(config, weights=dict(ruleset.weights), params=dict(ruleset.params),
-                         categories=ruleset.categories or config.categories)
+                         categories=ruleset.categories or config.categories,
+                         plan=getattr(ruleset, "plan", None) or config.plan)
     return apply_overrides(config, overrides)
 
 

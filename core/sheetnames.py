@@ -14,7 +14,12 @@ from .i18n import N_
 MATRIX_SHEET, SUMMARY_SHEET = N_("Matrix"), N_("Summary")
 LOG_SHEET, EXPLAIN_SHEET = N_("Log"), N_("Explain")
 READING_SHEET = N_("Reading")  # the reading report and every warning of the last run
-OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET)
+# The plan (potentiel.plan, written by the Plan and Territory actions): Plan, Objectifs,
+# Territoire in French.
+PLAN_SHEET, OBJECTIVES_SHEET = N_("Plan"), N_("Objectives")
+TERRITORY_SHEET = N_("Territory")
+OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET,
+                 PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET)
 
 SALES_NAMES = ("sales", "ventes", "invoices", "factures")
 
