@@ -14,6 +14,7 @@ from .i18n import N_
 MATRIX_SHEET, SUMMARY_SHEET = N_("Matrix"), N_("Summary")
 LOG_SHEET, EXPLAIN_SHEET = N_("Log"), N_("Explain")
 READING_SHEET = N_("Reading")  # the reading report and every warning of the last run
+TOURS_SHEET = N_("Tours")  # day tours per rep (potentiel.plan.tours), Tournées in French
 OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET)
 
 SALES_NAMES = ("sales", "ventes", "invoices", "factures")
