@@ -293,6 +293,21 @@ def test_every_rule_holds_on_a_random_portfolio(seed):
     pd.testing.assert_frame_equal(t.unplaced, again.unplaced)
 
 
+def test_past_the_routing_budget_days_keep_the_first_solution(monkeypatch):
+    # A plan too large for the routing budget still keeps every rule; only the order of
+    # the stops may be a little longer (the solver's savings solution, no local search).
+    rng = np.random.default_rng(5)
+    acc = accounts([(f"x{i}", 45 + rng.normal(0, 0.3), 5 + rng.normal(0, 0.3), v)
+                    for i, v in enumerate(rng.choice([12, 4, 1], 80))])
+    reps_ = reps(("Rep", 45.0, 5.0, 8, 200))
+    full = day_tours(acc, reps_)
+    monkeypatch.setattr(tours_mod, "ROUTE_BUDGET_SECONDS", 0.0)
+    quick = day_tours(acc, reps_)
+    _check_rules(quick, acc, reps_)
+    assert quick.unplaced.empty and len(quick.stops) == len(full.stops)
+    assert quick.days["km"].sum() >= full.days["km"].sum() * 0.97
+
+
 def test_other_calendars():
     # 10 weeks of 4 days: 40 days; weekly accounts (10 a year) get one visit a week.
     acc = accounts([(f"w{i}", 0.1 * i, 1, 10) for i in range(3)])
