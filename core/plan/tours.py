@@ -23,7 +23,8 @@ manager in docs/plan.md ("Day tours"):
    each day a vehicle from the base and back, at most the rep's visits a day, shortest
    total distance). A day never mixes two sectors.
 5. **Dates.** A period's days are laid out over its field days turning around the base
-   (by bearing), so that a sector comes back at about the same point of every period.
+   by the bearing of their sector (the same every period), so that a sector comes back
+   at about the same point of every period.
 
 Distances are great-circle km (haversine on the mean Earth radius, 6,371 km): as the crow
 flies, no roads. A day's km is its round trip, base → stops → base.
@@ -140,7 +141,8 @@ def day_tours(accounts: pd.DataFrame, reps: pd.DataFrame, *, weeks: int = 46,
         raise ValueError("day_tours: visits must be whole numbers ≥ 0")
     rep_names = reps["rep"].astype(str)
     if rep_names.duplicated().any():
-        raise ValueError(f"day_tours: reps listed twice: {sorted(set(rep_names[rep_names.duplicated()]))}")
+        twice = sorted(set(rep_names[rep_names.duplicated()]))
+        raise ValueError(f"day_tours: reps listed twice: {twice}")
     by_rep = {name: row for name, row in zip(rep_names, reps.itertuples(index=False))}
 
     ids = acc["account"].astype(str).to_numpy()
@@ -265,23 +267,33 @@ class _RepYear:
         sector = self._sectors(east, north, visits, room)
         placed, left = self._periods(sector, visits, np.hypot(east, north), room)
 
-        by_period: dict[int, list[tuple[float, int, np.ndarray]]] = {}
+        by_period: dict[int, list[tuple[tuple, np.ndarray]]] = {}
         groups: dict[tuple[int, int], list[int]] = {}
         for i, ps in placed.items():
             for p in ps:
                 groups.setdefault((int(sector[i]), int(p)), []).append(i)
+        # A sector's bearing from the base, the same in every period, puts its days at
+        # the same point of each period; a day's own bearing, taken from its sector's
+        # (so no jump at north), orders the sector's days within a period.
+        weights = visits.astype(float)
+        sector_bearing = {
+            s: math.atan2(np.average(east[sector == s], weights=weights[sector == s]),
+                          np.average(north[sector == s], weights=weights[sector == s]))
+            for s in np.unique(sector)}
         for (s, p), members in sorted(groups.items()):
             members = np.asarray(members)
             n_days = -(-len(members) // self.per_day)
             for route in _route(self._metres(lat[members], lon[members]), n_days,
                                 self.per_day, improve=time.monotonic() < self.deadline):
                 order = members[np.asarray(route) - 1]
-                bearing = math.atan2(east[order].mean(), north[order].mean()) % (2 * math.pi)
-                by_period.setdefault(p, []).append((bearing, s, order))
+                turn = math.atan2(east[order].mean(), north[order].mean()) - sector_bearing[s]
+                key = (sector_bearing[s] % (2 * math.pi), s,
+                       (turn + math.pi) % (2 * math.pi) - math.pi)
+                by_period.setdefault(p, []).append((key, order))
         days = []
         for p, found in sorted(by_period.items()):
-            found.sort(key=lambda d: (d[0], d[1]))
-            for j, (_b, _s, order) in enumerate(found):
+            found.sort(key=lambda d: d[0])
+            for j, (_key, order) in enumerate(found):
                 field_day = starts[p] + (j * room[p]) // len(found)
                 slot = (field_day * self.calendar) // self.field_days
                 legs = great_circle_km(np.r_[self.base[0], lat[order][:-1]],
