@@ -63,9 +63,9 @@ def test_three_accounts_on_a_line_go_out_and_back():
 
 
 def test_two_visits_a_day_make_two_days_each_from_the_base():
-    # The same line, 2 visits a day: ⌈3 ÷ 2⌉ = 2 days. Shortest: A with B (1+1+2 = 4°)
-    # and C alone (3+3 = 6°): 10° in all, less than any other split (A+C, B: 3+3+2+2=10°
-    # too, B+C with A: 2+1+3+1+1 = 8°... so B with C and A alone).
+    # The same line, 2 visits a day: ⌈3 ÷ 2⌉ = 2 days. The three splits, base to base:
+    # {A, B} + {C}: (1+1+2) + (3+3) = 10°; {A, C} + {B}: (1+2+3) + (2+2) = 10°;
+    # {B, C} + {A}: (2+1+3) + (1+1) = 8°, the shortest.
     t = day_tours(accounts([("a", 0, 1, 1), ("b", 0, 2, 1), ("c", 0, 3, 1)]),
                   reps(("Rep", 0.0, 0.0, 2, 200)))
     groups = sorted(sorted(d.split("; ")) for d in t.days["accounts"])
