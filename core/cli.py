@@ -321,15 +321,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "per account (instead of the workbook's Sales sheet)")
     p.set_defaults(func=_cmd_score)
 
-    p = sub.add_parser("plan", help="visits against rep capacity, objectives per rep, a "
-                                    "rep's territory",
+    p = sub.add_parser("plan", help="visits against rep capacity, objectives per rep, day "
+                                    "tours, a rep's territory",
                        description="Recompute WORKBOOK as score does, then write the plan: "
                                    "the Plan sheet (per rep, the visits a year the categories "
                                    "ask against the rep's capacity, the load, the accounts out "
                                    "of reach, and the reps the portfolio needs by the workload "
                                    "method) and the Objectives sheet (the Revenue target of "
                                    "Settings split by each rep's potential, growth asked, the "
-                                   "fragility action list). With --rep, that rep's Territory "
+                                   "fragility action list), and the Tours sheet (each rep's "
+                                   "year of day tours from their base: week, day, accounts in "
+                                   "visit order, km; the accounts not placed, with why and "
+                                   "their cell). With --rep, that rep's Territory "
                                    "sheet: A accounts, fragility zone, prospects within reach. "
                                    "See docs/plan.md.")
     p.add_argument("workbook", help="the .xlsx or .xlsm workbook")

@@ -46,7 +46,7 @@ from .headless import _named_for, _potentiel_name
 from .i18n import _, both, language, ngettext, use_language
 from .layout import own_column_notices, place_outputs, settings_rows
 from .problems import Problem, UserError, cell_ref, column_letter, warning_count
-from .sheetnames import OBJECTIVES_SHEET, PLAN_SHEET, TERRITORY_SHEET
+from .sheetnames import OBJECTIVES_SHEET, PLAN_SHEET, TERRITORY_SHEET, TOURS_SHEET
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
                      SUMMARY_REP_ROW, SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
                      reading_blocks,
@@ -750,7 +750,7 @@ def _recompute(book, options: Options, more_sheets: Callable | None = None) -> O
     for name in (MATRIX_SHEET, SUMMARY_SHEET, *sheets, *(m.name for m in planned),
                  READING_SHEET, LOG_SHEET):
         _sheet(book, name)
-    for name in (EXPLAIN_SHEET, PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET):
+    for name in (EXPLAIN_SHEET, PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET, TOURS_SHEET):
         if _owned_sheet(book, name) is not None:
             _sheet(book, name)  # named in the run's language too
     write_added_accounts(area, result)
@@ -760,7 +760,7 @@ def _recompute(book, options: Options, more_sheets: Callable | None = None) -> O
     write_blocks(book, SUMMARY_SHEET, finished("summary", summary), SHEETS["summary"])
     for name, blocks in sheets.items():
         write_blocks(book, name, blocks)
-    for more in planned:  # Plan, Objectives (potentiel.plan)
+    for more in planned:  # Plan, Objectives, Tours (potentiel.plan)
         write_blocks(book, more.name, more.blocks, more.look)
         _restyle(book, more.name, more.restyle)
     result.warnings.extend(book_marks(book).notices)
@@ -883,6 +883,12 @@ def explain(book, options: Options) -> Outcome:
 
 # --- the plan (potentiel.plan): the Plan and Territory actions -----------------------------
 
+def _sheet_name(book, name: str) -> str:
+    """The name Potentiel's sheet ``name`` (English name) has in the workbook."""
+    sheet = _owned_sheet(book, name)
+    return sheet.name if sheet is not None else _(name)
+
+
 def _used_rows(book, name: str) -> int:
     """The rows Potentiel's sheet ``name`` (English name) uses now; 0 when there is none."""
     sheet = _owned_sheet(book, name)
@@ -917,7 +923,9 @@ def _restyle(book, name: str, looks: dict) -> None:
 @_guarded("plan")
 def plan(book, options: Options) -> Outcome:
     """Recompute, then write the plan (`potentiel.plan`): the Plan sheet (visits against
-    each rep's capacity, reps needed) and the Objectives sheet (targets, action list)."""
+    each rep's capacity, reps needed), the Objectives sheet (targets, action list) and the
+    Tours sheet (each rep's day tours; the accounts not placed are warnings at their
+    cells, in the Reading sheet)."""
     from .plan.sheets import build
 
     made: dict[str, Any] = {}
@@ -934,10 +942,13 @@ def plan(book, options: Options) -> Outcome:
     shown = _sheet(book, PLAN_SHEET)
     shown.activate()
     needed = "-" if p["reps_needed"] is None else f"{float(p['reps_needed']):.2f}"
+    tours = made["plan"].tours
     message = _("Plan at {time}: {needed} reps needed by the workload method ({today} today), "
-                "{over} over capacity; see the {sheet} and {objectives} sheets").format(
+                "{over} over capacity; {days:,} day tours, {lost:,} account(s) not placed; "
+                "see the {sheet}, {objectives} and {tours} sheets").format(
         time=f"{_now(options):%H:%M}", needed=needed, today=p["reps_today"], over=over,
-        sheet=shown.name, objectives=_(OBJECTIVES_SHEET))
+        days=len(tours.days), lost=len(tours.unplaced), sheet=shown.name,
+        objectives=_sheet_name(book, OBJECTIVES_SHEET), tours=_sheet_name(book, TOURS_SHEET))
     write_status(book, message)
     return Outcome(True, "plan", message, done.result)
 
@@ -957,7 +968,7 @@ def territory(book, options: Options) -> Outcome:
     if not isinstance(rep, str) or not rep.strip():
         raise UserError(_("the account of row {row} has no salesperson; select a row of the "
                           "rep whose territory you want").format(row=row), where)
-    built = build(result, rep, lambda name: _used_rows(book, name))
+    built = build(result, rep, lambda name: _used_rows(book, name), tours=False)
     sheet = next(s for s in built.sheets if s.name == TERRITORY_SHEET)
     _sheet(book, TERRITORY_SHEET)
     write_blocks(book, sheet.name, sheet.blocks, sheet.look)

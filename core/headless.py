@@ -48,7 +48,8 @@ from .xlsxpackage import MAIN, NS, Package, SheetRef, UnreadSheet
 from .xlsxsheet import EMPTY_SHEET, KEEP, Sheet, Styles, col_letter, range_bounds
 
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES  # noqa: E402  (re-exported)
-from .sheetnames import OBJECTIVES_SHEET, PLAN_SHEET, TERRITORY_SHEET  # noqa: E402
+from .sheetnames import (OBJECTIVES_SHEET, PLAN_SHEET, TERRITORY_SHEET,  # noqa: E402
+                         TOURS_SHEET)
 # Number formats for output cells Potentiel creates (a template's own formats win).
 OUTPUT_FORMATS = {"Score": "0.0", "Potential": "#,##0 €", "Penetration": "0%",
                   "Confidence": "0%", "Nearest rep km": "0"}
@@ -911,13 +912,14 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
                          SHEETS["summary"])
             for name, blocks in sheets.items():
                 write_blocks(wb, name, blocks)
-            for more in planned:  # Plan, Objectives, Territory (potentiel.plan)
+            for more in planned:  # Plan, Objectives, Tours, Territory (potentiel.plan)
                 write_blocks(wb, more.name, more.blocks, more.look)
                 restyle(wb, more.name, more.restyle)
             write_blocks(wb, READING_SHEET, finished("reading", reading_blocks(result, raw)),
                          SHEETS["reading"])
             append_log(wb, result, when)
-            for name in (EXPLAIN_SHEET, PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET):
+            for name in (EXPLAIN_SHEET, PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET,
+                         TOURS_SHEET):
                 wb.sheet_for(name, create=False)  # named in the run's language too
             result.warnings.extend(wb.notices)
             owned, removable = _owned_parts(wb, area)
@@ -979,8 +981,8 @@ def restyle(wb: Workbook, name: str, looks: dict) -> None:
 def plan_file(path: str | Path, out: str | Path | None = None, *, rep: str | None = None,
               **kw: Any):
     """`potentiel plan`: recompute the workbook as `score_file` does (``kw``: its options)
-    and write the plan's sheets (`potentiel.plan.sheets.build`): Plan and Objectives, and
-    with ``rep`` that rep's Territory. Returns (result, plan, target). A CSV or Parquet
+    and write the plan's sheets (`potentiel.plan.sheets.build`): Plan, Objectives and Tours
+    (each rep's day tours), and with ``rep`` that rep's Territory. Returns (result, plan, target). A CSV or Parquet
     file, or an output that is not a workbook, is a `UserError`: the plan is sheets."""
     from .plan.sheets import build
     from .sources.filekind import source_of

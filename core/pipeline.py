@@ -84,6 +84,28 @@ class Result:
     # when it cannot be located) and the Salespeople table as read (potentiel.plan)
     reps: pd.DataFrame | None = None
     salespeople: Any = None
+    # the accounts' table as read and field → its column there, for the cells of messages
+    # about one account (`account_cell`)
+    raw: Any = None
+    columns: dict[str, int] = field(default_factory=dict)
+
+    def account_cell(self, pos: Any, fld: str = "id") -> str:
+        """The cell of account ``pos`` (a data-row position: the accounts' index) in the
+        column of field ``fld``, or in the table's first column when it has none
+        (``Accounts!A12``); "" when the table read is not kept."""
+        raw = self.raw
+        if raw is None or not 0 <= int(pos) < len(raw.row_numbers):
+            return ""
+        return raw.cell(int(pos), self.columns.get(fld, 0))
+
+    def column_header(self, fld: str = "id") -> str:
+        """The header of field ``fld``'s column as typed (the first column's when the table
+        has none): what the reports group one account's warnings under."""
+        raw = self.raw
+        if raw is None or not raw.headers:
+            return fld
+        header = raw.headers[self.columns.get(fld, 0)]
+        return str(header).strip() if header not in (None, "") else fld
 
     @property
     def counts(self) -> dict[str, int]:
@@ -297,7 +319,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     set_columns=dict(getattr(ruleset, "outputs", None) or {}),
                     override=override, model_category=model_letters, override_header=header,
                     sales=sales, profile=chosen,
-                    profiles=getattr(ruleset, "profiles", None), reps=salespeople)
+                    profiles=getattr(ruleset, "profiles", None), reps=salespeople,
+                    raw=raw, columns=dict(checked.columns))
     result.model = model
     result.outputs = build_outputs(result, excluded)
     return result

@@ -20,7 +20,7 @@ PLAN_SHEET, OBJECTIVES_SHEET = N_("Plan"), N_("Objectives")
 TERRITORY_SHEET = N_("Territory")
 TOURS_SHEET = N_("Tours")  # day tours per rep (potentiel.plan.tours), Tournées in French
 OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET,
-                 PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET)
+                 PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET, TOURS_SHEET)
 
 SALES_NAMES = ("sales", "ventes", "invoices", "factures")
 

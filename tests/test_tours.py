@@ -361,7 +361,12 @@ def test_tours_sheet_in_english_and_french():
     assert side.values[1] == ["Rep", 1, 2, round(4 * DEGREE_KM, 1), 1]
     lost = side.values[side.values.index(["Accounts not placed", None, None, None, None]) + 2]
     assert lost[:4] == ["z", "Nowhere", "Rep", 2] and "latitude" in lost[4]
-    assert table.clear_to_row == side.clear_to_row == 1_048_576
+    # blanked one row past the tables, or down to the last run's last row; never the
+    # sheet's million rows (a remote client would clear seven million cells)
+    assert (table.clear_to_row, side.clear_to_row) == (4 + 2, 4 + len(side.values))
+    again = tours_blocks(t, previous_rows=400)
+    assert again[1].clear_to_row == again[2].clear_to_row == 400
+    assert again[1].clear_cols == 7 and again[2].clear_cols == 5
     with use_language("fr"):
         t_fr = day_tours(acc, ONE_REP)
         title, table, side = tours_blocks(t_fr)

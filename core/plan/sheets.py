@@ -3,33 +3,37 @@
 `build` turns a run's `potentiel.pipeline.Result` into the plan: one row per account
 with its visits (`plan_frame`), the workload against each rep's capacity
 (`potentiel.plan.workload`), the objectives and action list
-(`potentiel.plan.objectives`) and, for one rep, the territory
-(`potentiel.plan.territory`); and into the sheets Potentiel writes for it: ``Plan``,
-``Objectives`` and, with a rep, ``Territory`` (French ``Plan``, ``Objectifs``,
-``Territoire``), each an `OutputSheet` the front ends write like the other output sheets
+(`potentiel.plan.objectives`), each rep's day tours (`potentiel.plan.tours`, made from
+the plan by `make_tours`) and, for one rep, the territory (`potentiel.plan.territory`);
+and into the sheets Potentiel writes for it: ``Plan``, ``Objectives``, ``Tours`` and,
+with a rep, ``Territory`` (French ``Plan``, ``Objectifs``, ``Tournées``, ``Territoire``),
+each an `OutputSheet` the front ends write like the other output sheets
 (`potentiel.report.Block`s; a sheet they create gets its `SheetLook`), plus the cells
 whose colour follows the values at every run (`OutputSheet.restyle`: the Plan's load).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from ..i18n import _
+from ..i18n import _, use_language
 from ..problems import Problem
-from ..report import Block
-from ..sheet_styles import HEAD, INTEGER, MONEY, Look, SheetLook
+from ..report import Block, plain
+from ..sheet_styles import HEAD, INTEGER, MONEY, SHEETS, Look, SheetLook
 from . import objectives as objectives_module
 from . import territory as territory_module
+from . import tours as tours_module
 from . import workload as workload_module
 from .visits import (CLIENTS, PROSPECTS, PlanSettings, capacity, frequencies, group_key,
-                     read_roster, rep_key, status_groups)
+                     group_title, read_roster, rep_key, status_groups)
 
-from ..sheetnames import OBJECTIVES_SHEET, PLAN_SHEET, TERRITORY_SHEET  # noqa: E402
+from ..sheetnames import (OBJECTIVES_SHEET, PLAN_SHEET, TERRITORY_SHEET,  # noqa: E402
+                          TOURS_SHEET)
 
 
 @dataclass
@@ -49,7 +53,9 @@ class Plan:
     """A portfolio's plan: ``frame`` (one row per account, see `plan_frame`),
     ``workload``, ``objectives``, ``territory`` (None without a rep), the ``sheets`` to
     write, the ``problems`` met (choices said, as warnings and notices), the
-    ``settings`` used and each rep's ``capacity`` (`potentiel.plan.visits.capacity`)."""
+    ``settings`` used, each rep's ``capacity`` (`potentiel.plan.visits.capacity`) and
+    the day ``tours`` (`potentiel.plan.tours.Tours`, with a ``cell`` per account not
+    placed; None when not asked for)."""
 
     frame: pd.DataFrame
     workload: workload_module.Workload
@@ -59,11 +65,15 @@ class Plan:
     problems: list[Problem]
     settings: PlanSettings
     capacity: pd.DataFrame | None = None
+    tours: tours_module.Tours | None = None
 
     def text(self) -> str:
-        """What the terminal prints: the plan per rep, the objectives, the territory."""
+        """What the terminal prints: the plan per rep, the objectives, the day tours, the
+        territory."""
         parts = [workload_module.plan_text(self.workload),
                  objectives_module.objectives_text(self.objectives)]
+        if self.tours is not None:
+            parts.append(tours_text(self.tours))
         if self.territory is not None:
             parts.append(territory_module.territory_text(self.territory))
         return "\n".join(parts)
@@ -151,11 +161,12 @@ def _base(result: Any, rep: str) -> tuple[float, float] | None:
 
 
 def build(result: Any, rep: str | None = None,
-          previous: Callable[[str], int] = lambda name: 0) -> Plan:
+          previous: Callable[[str], int] = lambda name: 0, tours: bool = True) -> Plan:
     """The plan of ``result`` (a scored run), in the run's language (call it inside
     ``use_language(result.language)``). ``rep``: a rep's name for the Territory sheet
     (`UserError` when no rep is so named); ``previous``: the rows each sheet (by English
-    name) used at the last run, blanked below the new content."""
+    name) used at the last run, blanked below the new content; ``tours``: make the day
+    tours and the Tours sheet (the Territory action alone does not)."""
     settings: PlanSettings = result.config.plan
     letters = letters_of(result)
     frame, problems = plan_frame(result, settings)
@@ -186,13 +197,149 @@ def build(result: Any, rep: str | None = None,
                                           _base(result, name), result.config.detour_factor, load)
         sheets.append(OutputSheet(TERRITORY_SHEET, territory_module.territory_blocks(
             terr, previous(TERRITORY_SHEET)), TERRITORY_LOOK))
-    sheets = [_looked(s, 30 if s.name == TERRITORY_SHEET else 32) for s in sheets]
-    # --- Tours sheet (issue 14, point 4: potentiel.plan.tours) ------------------------------
-    # The day tours are added here, as one more OutputSheet (e.g. TOURS_SHEET = N_("Tours")):
-    # each front end writes every sheet of this list, so nothing else changes for it. The
-    # tours read ``frame`` (visits a year per account, places) and ``cap.table`` (each
-    # rep's visits a day and field days); a rep's base is `_base(result, rep)`.
-    return Plan(frame, work, obj, terr, sheets, problems, settings, cap.table)
+    made = None
+    if tours:
+        made, said = make_tours(result, frame, cap.table, roster, settings)
+        problems += said
+        sheets.append(OutputSheet(TOURS_SHEET, tours_module.tours_blocks(
+            made, previous(TOURS_SHEET)), SHEETS["tours"]))
+    sheets = [_looked(s, {TERRITORY_SHEET: 30, TOURS_SHEET: 22}.get(s.name, 32))
+              for s in sheets]
+    return Plan(frame, work, obj, terr, sheets, problems, settings, cap.table, made)
+
+
+def make_tours(result: Any, frame: pd.DataFrame, capacity_table: pd.DataFrame,
+               roster: pd.DataFrame, settings: PlanSettings
+               ) -> tuple[tours_module.Tours, list[Problem]]:
+    """Each rep's day tours (`potentiel.plan.tours.day_tours`) from the plan, and what was
+    decided on the way, as `Problem`s.
+
+    Per account (``frame``, `plan_frame`): its id (its cell when the id is blank), name,
+    salesperson (matched to the reps of ``capacity_table`` as the Plan matches them),
+    place (the latitude and longitude typed or located from postal code and town) and
+    visits a year, a whole number: a frequency such as 1.5 is rounded (halves up) and
+    said where it was set. Per rep (``capacity_table``, `potentiel.plan.visits.capacity`):
+    the base located from Salespeople (``result.reps``), visits a day and field days,
+    whole and at most the calendar's working days (said where set: the rep's row of
+    Salespeople, ``roster``, or Settings). The tours' texts are in the run's language
+    (``result.language``). Each account not placed is a warning at its cell
+    (``Accounts!A12``, kind ``tour-<reason>``, grouped per rep where the reason names
+    the rep) and gets a ``cell`` column in ``Tours.unplaced``."""
+    with use_language(getattr(result, "language", None)):
+        return _make_tours(result, frame, capacity_table, roster, settings)
+
+
+def _make_tours(result: Any, frame: pd.DataFrame, capacity_table: pd.DataFrame,
+                roster: pd.DataFrame, settings: PlanSettings
+                ) -> tuple[tours_module.Tours, list[Problem]]:
+    problems: list[Problem] = []
+    canonical = {rep_key(r): r for r in capacity_table["rep"]}
+    reps = frame["rep"].map(lambda r: canonical.get(rep_key(r), r) if isinstance(r, str)
+                            else None)
+    visits = pd.to_numeric(frame["visits"], errors="coerce").fillna(0.0)
+    whole = np.floor(visits + 0.5)
+    odd = frame.loc[(visits != whole).to_numpy(), ["table", "group", "category"]]
+    for (table, group, letter), rows in odd.groupby(["table", "group", "category"], sort=True):
+        value = float(visits[rows.index[0]])
+        where = settings.where.get(f"visits:{table}:{letter}") or \
+            settings.where.get(f"visits:{group}:{letter}", "")
+        problems.append(Problem(
+            _("{value:g} visits a year for category {letter} of {table}: the day tours make "
+              "{whole:g} ({n} account(s)), a whole number of visits in the year").format(
+                value=value, letter=letter, table=group_title(table),
+                whole=float(np.floor(value + 0.5)), n=len(rows)),
+            where, level="notice", kind="tour-whole-visits"))
+
+    def located(name: str) -> pd.Series:
+        return pd.to_numeric(frame[name], errors="coerce") if name in frame else \
+            pd.Series(np.nan, index=frame.index)
+
+    ids = [plain(i) for i in frame["id"]]
+    accounts = pd.DataFrame({
+        "account": [str(i) if i is not None else result.account_cell(pos)
+                    for i, pos in zip(ids, frame.index)],
+        "name": frame["name"], "rep": reps, "lat": located("latitude"),
+        "lon": located("longitude"), "visits": whole.astype(np.int64)}, index=frame.index)
+    calendar = tours_module.WEEKS * tours_module.DAYS_A_WEEK
+    by_key: dict[str, Any] = {}
+    for n, row in zip(roster["name"], roster.itertuples()):
+        by_key.setdefault(rep_key(n), row)  # the first row of a rep given twice, as the Plan
+    said: dict[tuple[str, str], Problem] = {}
+    table = []
+    for r in capacity_table.itertuples(index=False):
+        row = by_key.get(rep_key(r.rep))
+        base = _base(result, r.rep)
+        day, days = float(r.visits_a_day), float(r.field_days)
+        per_day, field_days = int(math.floor(day)), min(int(math.floor(days)), calendar)
+        for value, used, what, message in (
+                (day, per_day, "visits_a_day",
+                 _("{value:g} visits a day: a day of the tours holds at most {used} visits "
+                   "(whole visits)")),
+                (days, int(math.floor(days)), "field_days",
+                 _("{value:g} field days a year: the day tours use {used} days (whole "
+                   "days)"))):
+            if value != used:
+                _say(said, message.format(value=value, used=used),
+                     _where(row, what, settings), "tour-whole-capacity")
+        if math.floor(days) > calendar:
+            _say(said, _("{days} field days a year is more than the calendar's {calendar} "
+                         "working days ({weeks} weeks of {per_week} days): the tours use "
+                         "{calendar}").format(days=f"{math.floor(days):g}", calendar=calendar,
+                                              weeks=tours_module.WEEKS,
+                                              per_week=tours_module.DAYS_A_WEEK),
+                 _where(row, "field_days", settings), "field-days")
+        table.append({"rep": r.rep, "base_lat": base[0] if base else np.nan,
+                      "base_lon": base[1] if base else np.nan, "visits_per_day": per_day,
+                      "field_days": field_days})
+    problems += said.values()
+    reps_table = pd.DataFrame(table, columns=list(tours_module.REP_COLUMNS))
+    made = tours_module.day_tours(accounts, reps_table)  # its `why`s in the run's language
+    problems += made.notes
+    header = result.column_header("id")
+    cells = []
+    for pos, r in zip(made.unplaced.index, made.unplaced.itertuples(index=False)):
+        cell = result.account_cell(pos)
+        cells.append(cell)
+        named = "{rep}" in tours_module.REASONS[r.reason]
+        problems.append(Problem(
+            _("not in the day tours: {why}").format(why=r.why), cell,
+            kind=f"tour-{r.reason}" + (f":{rep_key(r.rep)}" if named else ""),
+            column=header))
+    made.unplaced["cell"] = cells
+    return made, problems
+
+
+def _where(row: Any, what: str, settings: PlanSettings) -> str:
+    """Where a rep's ``what`` (visits_a_day, field_days) was set: the rep's row of
+    Salespeople when it gives one, else the Settings' cell (or the rule file's line)."""
+    value = getattr(row, what, np.nan) if row is not None else np.nan
+    if row is not None and value == value:
+        return row.where
+    return settings.where.get(what, "")
+
+
+def _say(said: dict, message: str, where: str, kind: str) -> None:
+    """One notice per message and place (a Settings value is said once, not per rep)."""
+    said.setdefault((message, where), Problem(message, where, level="notice", kind=kind))
+
+
+def tours_text(tours: tours_module.Tours) -> str:
+    """The day tours for the terminal: days, visits and km per rep, the accounts not
+    placed (their cells are in the warnings)."""
+    days = tours.days
+    lines = [_("Day tours: {days:,} day(s), {visits:,} visit(s), {km:,.0f} km; {lost:,} "
+               "account(s) not placed").format(days=len(days), visits=int(days["visits"].sum()),
+                                                km=float(days["km"].sum()),
+                                                lost=len(tours.unplaced))]
+    lost = tours.unplaced["rep"].value_counts()
+    for rep in sorted(set(days["rep"]) | set(lost.index)):
+        mine = days[days["rep"] == rep]
+        n = int(lost.get(rep, 0))
+        extra = "  " + _("{n} not placed").format(n=n) if n else ""
+        lines.append(f"  {rep:<30} " + _("{days:>4} days {visits:>6} visits {km:>9,.0f} km")
+                     .format(days=len(mine), visits=int(mine["visits"].sum()),
+                             km=float(mine["km"].sum())) + extra)
+    return "\n".join(lines)
 
 
 def header_widths(blocks: list[Block], first: float, least: float = 10,

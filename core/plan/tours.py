@@ -46,6 +46,7 @@ import pandas as pd
 from ..i18n import N_, _
 from ..problems import Problem
 from ..report import Block, plain
+from ..sheet_styles import GRID_HEADER, HEAD, INTEGER, KM, SUBTITLE, TITLE, Cells, Look
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), the haversine's sphere
 # Days of visits per period in a sector: 2 fills the days better than 1 (fewer half-empty
@@ -56,6 +57,8 @@ ROUTE_SECONDS = 1.0  # OR-Tools' time limit for one sector's days of one period
 # solver's first solution (savings) without its local search, so that very large plans
 # (many visits a day) still end in bounded time. Within it, results are reproducible.
 ROUTE_BUDGET_SECONDS = 40.0
+# The working calendar of a year: 46 weeks (52 less holidays and public holidays) of 5 days.
+WEEKS, DAYS_A_WEEK = 46, 5
 
 STOP_COLUMNS = ["rep", "week", "day", "tour", "stop", "account", "name", "km_from_previous"]
 DAY_COLUMNS = ["rep", "week", "day", "tour", "accounts", "visits", "km"]
@@ -93,7 +96,10 @@ class Tours:
     ``days``: one row per day (`DAY_COLUMNS`): ``accounts`` (names in visit order,
     "; "-joined), ``visits``, ``km`` (the round trip from the base, great-circle km).
     ``unplaced``: accounts with visits to make that have no tour (`UNPLACED_COLUMNS`):
-    ``reason`` a key of `REASONS`, ``why`` its sentence in the run's language.
+    ``reason`` a key of `REASONS`, ``why`` its sentence in the run's language; its index
+    is the accounts' own (the labels of the ``accounts`` given), so a caller finds each
+    account's row. A caller may add a ``cell`` column (where the account is typed): the
+    Tours sheet then lists it.
     ``notes``: what was decided about the reps' figures (field days beyond the calendar).
     """
 
@@ -112,8 +118,8 @@ def great_circle_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
-def day_tours(accounts: pd.DataFrame, reps: pd.DataFrame, *, weeks: int = 46,
-              days_per_week: int = 5, seed: int = 0) -> Tours:
+def day_tours(accounts: pd.DataFrame, reps: pd.DataFrame, *, weeks: int = WEEKS,
+              days_per_week: int = DAYS_A_WEEK, seed: int = 0) -> Tours:
     """Each rep's year of day tours (the steps: this module's docstring).
 
     ``accounts``: columns ``account`` (id), ``name``, ``rep``, ``lat``, ``lon`` (degrees),
@@ -212,6 +218,7 @@ def day_tours(accounts: pd.DataFrame, reps: pd.DataFrame, *, weeks: int = 46,
     unplaced.sort(key=lambda t: t[0])
     lost = [[rep_of[i], ids[i], names[i], int(v[i]) if known.iat[i] else None, key,
              _(REASONS[key]).format(**params)] for i, key, params in unplaced]
+    labels = accounts.index[[i for i, _key, _params in unplaced]]
     return Tours(
         stops=pd.DataFrame(stop_rows, columns=STOP_COLUMNS).astype(
             {"week": "int64", "day": "int64", "tour": "int64", "stop": "int64",
@@ -219,7 +226,7 @@ def day_tours(accounts: pd.DataFrame, reps: pd.DataFrame, *, weeks: int = 46,
         days=pd.DataFrame(day_rows, columns=DAY_COLUMNS).astype(
             {"week": "int64", "day": "int64", "tour": "int64", "visits": "int64",
              "km": "float64"}),
-        unplaced=pd.DataFrame(lost, columns=UNPLACED_COLUMNS),
+        unplaced=pd.DataFrame(lost, columns=UNPLACED_COLUMNS, index=labels),
         notes=notes)
 
 
@@ -442,17 +449,20 @@ TOURS_REP_HEADERS = (N_("Salesperson"), N_("Days"), N_("Visits"), N_("km"),
                      N_("Accounts not placed"))
 TOURS_UNPLACED_HEADERS = (N_("Account id"), N_("Name"), N_("Salesperson"),
                           N_("Visits a year"), N_("Why"))
+CELL_HEADER = N_("Cell")  # the unplaced account's cell, when the caller gives it
 TOURS_TABLE_ROW = 4     # the days table's header row
 TOURS_SIDE_COL = 9      # column I: per salesperson, then the accounts not placed
-LAST_ROW = 1_048_576
 
 
-def tours_blocks(tours: Tours) -> list[Block]:
+def tours_blocks(tours: Tours, previous_rows: int = 0) -> list[Block]:
     """The Tours sheet: a title and how km are counted; from row `TOURS_TABLE_ROW`, one
     row per day (salesperson, week, day of the week, tour number, accounts in visit order,
     visits, km rounded to 0.1); from column `TOURS_SIDE_COL`, per salesperson their days,
-    visits and km, then every account not placed with why. Tables are blanked to the
-    sheet's end, so a shorter plan leaves no old rows behind."""
+    visits and km, then every account not placed with why (and its cell, when
+    ``tours.unplaced`` has a ``cell`` column). Both tables are blanked down to
+    ``previous_rows`` (the rows the sheet used at the last run), so a shorter plan leaves
+    no old rows behind. Each block carries its look (`potentiel.sheet_styles`: title,
+    headers, number formats), the Plan sheet's."""
     days = tours.days.sort_values(["rep", "tour"], kind="stable")
     head = [[_("Day tours: each salesperson's year, day by day")],
             [_("Every day starts and ends at the salesperson's base. km: great-circle "
@@ -460,8 +470,10 @@ def tours_blocks(tours: Tours) -> list[Block]:
     table: list[list[Any]] = [[_(h) for h in TOURS_HEADERS]]
     table += [[plain(r.rep), int(r.week), int(r.day), int(r.tour), r.accounts, int(r.visits),
                round(float(r.km), 1)] for r in days.itertuples(index=False)]
-    side: list[list[Any]] = [[_(h) for h in TOURS_REP_HEADERS]]
     lost = tours.unplaced
+    cells = "cell" in lost.columns
+    width = len(TOURS_UNPLACED_HEADERS) + (1 if cells else 0)
+    side: list[list[Any]] = [[_(h) for h in TOURS_REP_HEADERS]]
     reps = sorted(set(days["rep"].dropna()) | set(lost["rep"].dropna()))
     for rep in reps:
         mine = days[days["rep"] == rep]
@@ -469,13 +481,31 @@ def tours_blocks(tours: Tours) -> list[Block]:
                      round(float(mine["km"].sum()), 1), int((lost["rep"] == rep).sum())])
     if lost["rep"].isna().any():
         side.append([_("(none)"), 0, 0, 0.0, int(lost["rep"].isna().sum())])
-    side += [[None] * 5, [_("Accounts not placed")], [_(h) for h in TOURS_UNPLACED_HEADERS]]
-    side += [[plain(r.account), plain(r.name), plain(r.rep), plain(r.visits), r.why]
-             for r in lost.itertuples(index=False)]
+    n_reps = len(side) - 1
+    side += [[None], [_("Accounts not placed")],
+             [_(h) for h in TOURS_UNPLACED_HEADERS] + ([_(CELL_HEADER)] if cells else [])]
+    listed = len(side) - 1  # the unplaced table's header row, in the block
+    side += [[plain(r.account), plain(r.name), plain(r.rep), plain(r.visits), r.why,
+              *((plain(r.cell),) if cells else ())] for r in lost.itertuples(index=False)]
     if lost.empty:
-        side.append([_("(none: every account with visits is in a tour)"), None, None, None,
-                     None])
-    side = [row + [None] * (5 - len(row)) for row in side]
-    return [Block(1, 1, head),
-            Block(TOURS_TABLE_ROW, 1, table, clear_to_row=LAST_ROW, clear_cols=len(TOURS_HEADERS)),
-            Block(TOURS_TABLE_ROW, TOURS_SIDE_COL, side, clear_to_row=LAST_ROW, clear_cols=5)]
+        side.append([_("(none: every account with visits is in a tour)")])
+    side = [row + [None] * (width - len(row)) for row in side]
+    return [
+        Block(1, 1, head, formats=[Cells(0, 0, TITLE, fit=False),
+                                   Cells(1, 0, SUBTITLE, fit=False)]),
+        Block(TOURS_TABLE_ROW, 1, table, clear_to_row=_end(len(table), previous_rows),
+              clear_cols=len(TOURS_HEADERS), formats=[Cells(0, 0, HEAD, cols=len(TOURS_HEADERS))]),
+        Block(TOURS_TABLE_ROW, TOURS_SIDE_COL, side, clear_to_row=_end(len(side), previous_rows),
+              clear_cols=width, formats=[
+                  Cells(0, 0, HEAD, cols=len(TOURS_REP_HEADERS)),
+                  *((Cells(1, 1, Look(INTEGER), rows=n_reps, cols=2),
+                     Cells(1, 3, Look(KM), rows=n_reps),
+                     Cells(1, 4, Look(INTEGER), rows=n_reps)) if n_reps else ()),
+                  Cells(listed - 1, 0, GRID_HEADER, cols=width, fit=False),
+                  Cells(listed, 0, HEAD, cols=width)])]
+
+
+def _end(rows: int, previous_rows: int) -> int:
+    """The last sheet row a table of ``rows`` rows from `TOURS_TABLE_ROW` blanks: one past
+    itself, or the last run's last row."""
+    return max(TOURS_TABLE_ROW + rows, previous_rows)
