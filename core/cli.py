@@ -65,9 +65,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from .headless import score_file
     from .report import console_summary, top_accounts
 
-    result, target = score_file(args.workbook, args.output, rules=args.rules,
-                                plugin_dirs=args.plugins or (), engine=args.engine,
-                                sales=args.sales)
+    from . import progress
+    with progress.shown():
+        result, target = score_file(args.workbook, args.output, rules=args.rules,
+                                    plugin_dirs=args.plugins or (), engine=args.engine,
+                                    sales=args.sales)
     print(shown(console_summary(result, str(target))))
     if args.top:
         print(shown(top_accounts(result, args.top)))

@@ -31,6 +31,7 @@ import pandas as pd
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
+from . import progress
 from .i18n import _, both, ngettext, use_language
 from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
@@ -134,6 +135,7 @@ class Workbook:
         an error value as an `ErrorCell` (python-calamine reads it as "")."""
         if ref.name not in self._values:
             from python_calamine import CalamineWorkbook
+            progress.reading(ref.name)
             self._before_reading(ref)
             compact = self.sheet(ref).compacted()
             try:
@@ -631,8 +633,12 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
     plan = place_outputs(raw.headers, area.first_col, area.last_col, list(outputs.columns),
                          raw.owned)
     grid = wb.values(area.sheet)
+    # the widest data row, once: a new column past it is free in every row
+    widest = max((len(grid[r - 1]) for r in range(area.header_row, min(area.last_row, len(grid)) + 1)
+                  if grid[r - 1]), default=0)
     for name in plan.new:
-        _check_free(grid, area, plan.columns[name], name)
+        if plan.columns[name] <= widest:
+            _check_free(grid, area, plan.columns[name], name)
     sheet = wb.sheet(area.sheet)
     formats = {plan.columns[k]: f for k, f in OUTPUT_FORMATS.items() if k in plan.columns}
     for name in outputs.columns:
@@ -660,6 +666,7 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
             values = values.astype(float)
         elif values.dtype.kind != "f":
             values = values.astype(object)
+            values[values == ""] = None  # an empty text is a blank cell, as Excel keeps it
         columns.append((plan.columns[name], values[order]))
     if len(rows):
         sheet.write_columns(rows[order], columns, formats)
@@ -904,6 +911,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         sheets, problems = extra_sheets(result, result.output_sheets)
         result.warnings.extend(Problem(p) for p in problems)
         planned = more_sheets(result, lambda name: used_rows(wb, name)) if more_sheets else []
+        progress.writing(area.sheet.name)
         with _unexpected(path):
             plan = write_outputs(wb, area, raw, result)
             write_blocks(wb, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
@@ -932,6 +940,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             wb.package.write(tmp)
             # The user's cells of the accounts sheet, read back from the file written: a
             # typed value that would change stops the save, in place and with -o alike.
+            progress.checking(area.sheet.name)
             sparse = wb.sheet(area.sheet).layout().value_rows is not None
             changed = changed_cells(before, _read_back(tmp, area.sheet, sparse), outputs)
             if changed:
@@ -1091,57 +1100,86 @@ def _owned_parts(wb: Workbook, area: Area) -> tuple[set[str], set[str]]:
     return owned | removable, removable
 
 
-def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> list[list[Any]]:
-    """The values of one sheet of a written file, as `Workbook.values` reads them
-    (``sparse``: as a sheet whose values stand far apart, without its empty rows)."""
+class _Rows:
+    """The rows of a sheet read back, one at a time (``width``: the widest)."""
+
+    def __init__(self, rows: Iterable[list[Any]], width: int):
+        self.rows, self.width = rows, width
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> _Rows:
+    """The values of one sheet of a written file, as `Workbook.values` reads them, a row
+    at a time (python-calamine's rows become Python values as the comparison needs them:
+    the whole sheet is never held twice). ``sparse``: as a sheet whose values stand far
+    apart, without its empty rows."""
     from python_calamine import CalamineWorkbook
-    if sparse:
+
+    def whole() -> _Rows:
         other = Workbook(Path(path))
         try:
-            return other.values(next(s for s in other.package.sheets if s.name == ref.name))
+            grid = other.values(next(s for s in other.package.sheets if s.name == ref.name))
+            return _Rows(grid, max((len(r) for r in grid), default=0))
         finally:
             other.package.close()
+
+    if sparse:
+        return whole()
     try:
-        rows = CalamineWorkbook.from_path(path).get_sheet_by_name(ref.name).to_python(
-            skip_empty_area=False)
+        sheet = CalamineWorkbook.from_path(path).get_sheet_by_name(ref.name)
+        (r0, c0), height, width = sheet.start or (0, 0), sheet.height, sheet.width
     except Exception:  # calamine raises its own error types
         # the long way: an error value python-calamine does not know, or a file it reads
         # only as a copy (a macro sheet …: see `Workbook._open_calamine`)
-        other = Workbook(Path(path))
-        try:
-            return other.values(next(s for s in other.package.sheets if s.name == ref.name))
-        finally:
-            other.package.close()
-    return [[None if v == "" else v for v in r] for r in rows]
+        return whole()
+
+    def rows():  # python-calamine's rows start at row 1, and at the first column used
+        pad = [None] * c0
+        for row in sheet.iter_rows():
+            yield pad + [None if v == "" else v for v in row]
+
+    return _Rows(rows(), c0 + width if height else 0)
 
 
-def changed_cells(before: list[list[Any]], after: list[list[Any]], skip: set[int],
+def changed_cells(before: list[list[Any]], after: Iterable[list[Any]], skip: set[int],
                   most: int = 5) -> list[tuple[int, int, Any, Any]]:
     """The first ``most`` cells, ``(row, col, before, after)`` (1-based), whose values differ
     between two grids of one sheet, outside the columns ``skip`` (1-based). Blanks, ``""``
     and error cells (which a reader of values gives as ``""``) are equal. One pass over the
-    cells; a row whose kept cells are equal costs one tuple comparison."""
+    cells; a row whose kept cells are equal costs one tuple comparison. ``after`` may be
+    read a row at a time (`_Rows`, with its ``width``)."""
     from operator import itemgetter
 
-    width = max(max((len(r) for r in before), default=0), max((len(r) for r in after), default=0))
+    if not isinstance(after, _Rows):
+        after = _Rows(after, max((len(r) for r in after), default=0))
+    width = max(max((len(r) for r in before), default=0), after.width)
     keep = [j for j in range(width) if j + 1 not in skip]
     if not keep:
         return []
     pick = itemgetter(*keep) if len(keep) > 1 else (lambda r: (r[keep[0]],))
 
-    def padded(grid: list[list[Any]], i: int) -> list[Any]:
-        r = grid[i] if i < len(grid) else []
+    def padded(r: list[Any]) -> list[Any]:
         return r if len(r) >= width else list(r) + [None] * (width - len(r))
 
     def blank(v: Any) -> Any:
         return None if v == "" or isinstance(v, ErrorCell) else v
 
     out = []
-    for i in range(max(len(before), len(after))):
-        if not (before[i] if i < len(before) else None) and \
-                not (after[i] if i < len(after) else None):
+    rows = iter(after)
+    end = object()
+    i = -1
+    while True:
+        i += 1
+        rb = next(rows, end)
+        if rb is end and i >= len(before):
+            return out
+        ra = before[i] if i < len(before) else []
+        rb = [] if rb is end else rb
+        if not ra and not rb:
             continue  # an empty row in both (a sparse sheet has a million of them)
-        a, b = pick(padded(before, i)), pick(padded(after, i))
+        a, b = pick(padded(ra)), pick(padded(rb))
         if a == b:
             continue
         for j, x, y in zip(keep, a, b):
@@ -1150,7 +1188,6 @@ def changed_cells(before: list[list[Any]], after: list[list[Any]], skip: set[int
                 out.append((i + 1, j + 1, x, y))
                 if len(out) >= most:
                     return out
-    return out
 
 
 def _change_text(sheet: str, row: int, col: int, old: Any, new: Any) -> str:

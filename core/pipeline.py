@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import portfolio, scoremodels, text
+from . import progress
 from .categories import (BELOW_LOWEST_BAND, EXCLUDED_FROM_RANKING, NOT_ENOUGH_DATA,
                          CategorySpec, adjust, below_bands, by_bands, by_quotas, hand_edits,
                          lowest_band, read_overrides)
@@ -245,6 +246,7 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
         for name, kind in getattr(ruleset, "extra_fields", {}).items():
             from .fields import Field
             catalogue.add(Field(name, kind))
+    progress.scoring(len(raw.rows))
     checked: Validated = validate(raw, catalogue)
     warnings.extend(checked.warnings)
     accounts = checked.accounts
@@ -277,6 +279,7 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     absent_note = absent_columns_warning(criteria, crit.absent, weights, accounts["confidence"])
     if absent_note is not None:
         warnings.insert(0, absent_note)  # run-level: it explains the categories
+    progress.rules(len(accounts))
     rules = _rules_stage(ruleset, accounts, crit.scores, config, warnings)
     scores = crit.scores.copy()
     for name, override in rules.score.items():

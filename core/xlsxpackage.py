@@ -22,6 +22,7 @@ from typing import Iterable
 
 from lxml import etree
 
+from . import progress
 from .i18n import _
 from .problems import UserError
 
@@ -666,9 +667,11 @@ class Package:
                                    zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)))
                 if name in self.producers:
                     big = name in self.infos and self.infos[name].file_size > _ZIP64_ABOVE
+                    progress.writing(next((s.name for s in self.sheets if s.part == name), name))
                     with out.open(info, "w", force_zip64=big) as fh:
                         for chunk in self.producers[name]():
                             fh.write(chunk)
+                            progress.advance(len(chunk))
                 elif name in self.changed:
                     data = self.changed[name]
                     if name in self._trees:

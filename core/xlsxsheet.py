@@ -827,7 +827,7 @@ class Sheet:
                 if any(r1 <= r <= r2 and c1 <= c <= c2 for r1, r2, c1, c2 in
                        ((x.r1, x.r2, x.c1, x.c2) for x in self._clears)) or any(
                         (i := p.index.get(r)) is not None and c in p.cols and
-                        p.cells[p.cols.index(c)][i] is not None for p in self._patches):
+                        p.kinds[p.col_pos[c]][i] != stream.KEEP_CELL for p in self._patches):
                     self.removed_formula = True
                     break
             dim = self.root.find("m:dimension", NS)
@@ -875,65 +875,93 @@ class Sheet:
                              for i, r in enumerate(rows)}, formats)
             return
         numbers = np.asarray(rows, dtype=np.int64)
-        row_text = numbers.astype(str).astype(object)
-        cols, cells, styles, values = [], [], [], []
-        for col, vals in sorted(columns, key=lambda x: x[0]):
-            base = self.col_styles.get(col)
-            rendered, used = self._render_column(col_letter(col), row_text, vals, base,
-                                                 formats.get(col))
-            cols.append(col)
-            cells.append(rendered)
-            styles.append(used)
-            values.append(vals)
+        plans = [(col, self._column(vals, self.col_styles.get(col), formats.get(col)))
+                 for col, vals in sorted(columns, key=lambda x: x[0])]
+        cols = [c for c, _p in plans]
+        letters = [col_letter(c) for c in cols]
+
+        def render_rows(i0: int, i1: int) -> list[str]:
+            """The value cells of rows i0–i1, joined per row (blanks and kept cells left
+            out), a column at a time."""
+            row_text = numbers[i0:i1].astype(str).astype(object)
+            out = np.full(i1 - i0, "", dtype=object)
+            for letter, (_c, plan) in zip(letters, plans):
+                out = out + plan.texts(letter, row_text, i0, i1)
+            return out.tolist()
 
         def render(j: int, i: int, ref: str, style: int | None) -> str:
-            return self._cell_xml(ref, plain_value(values[j][i]), style)
+            return self._cell_xml(ref, plain_value(plans[j][1].value(i)), style)
 
-        self._patches.append(stream.Patch(numbers, cols, cells, styles, render))
+        self._patches.append(stream.Patch(numbers, cols, [p.kinds for _c, p in plans],
+                                          [p.styles for _c, p in plans], render_rows, render))
         self.changed = True
 
-    def _render_column(self, letter: str, row_text: np.ndarray, values: Any, base: int | None,
-                       fmt: str | None) -> tuple[list, list]:
-        """Cell XML for one column, with the style each new cell takes."""
+    def _column(self, values: Any, base: int | None, fmt: str | None) -> "_Column":
+        """How one column's cells are written: numbers by numpy, other values once per
+        distinct value (`_Column`)."""
         arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
-        n = len(arr)
-        refs = ('<c r="' + letter) + row_text
-        if arr.dtype.kind == "f":  # numbers: formatted by numpy, a column at once
+        if arr.dtype.kind in "iu":
+            arr = arr.astype(float)
+        none = -1 if base is None else base
+        if arr.dtype.kind == "f":
             style = self.styles.variant(base, num_fmt=fmt) if fmt else base
             finite = np.isfinite(arr)
-            whole = finite & (np.abs(np.where(finite, arr, 0)) < 1e15) & \
-                (np.where(finite, arr, 0) % 1 == 0)
-            text = np.where(whole, np.where(whole, arr, 0).astype(np.int64).astype(str),
-                            arr.astype(str)).astype(object)
-            cells = refs + (f'"{_s(style)}><v>') + text + "</v></c>"
-            out = np.where(finite, cells, "").tolist()
-            used = np.where(finite, style if style is not None else -1,
-                            base if base is not None else -1)
-            return out, [None if u == -1 else int(u) for u in used.tolist()]
+            kinds = np.where(finite, _VALUE, _BLANK).astype(np.int8)
+            styles = np.where(finite, -1 if style is None else style, none).astype(np.int32)
+            return _Column(arr, kinds, styles, numeric=f'"{_s(style)}><v>')
         codes, uniques = pd.factorize(arr, use_na_sentinel=False)
-        tails, used = [], []
+        tails, kinds, styles = [], [], []
         for v in uniques:
             if v is _KEEP:
-                tails.append(None)
-                used.append(None)
+                tails.append("")
+                kinds.append(_KEEP_CELL)
+                styles.append(none)
                 continue
             v = plain_value(v)
             if v is None or (isinstance(v, float) and not math.isfinite(v)):
                 tails.append("")  # a blank: only over an existing cell, keeping its style
-                used.append(base)
+                kinds.append(_BLANK)
+                styles.append(none)
                 continue
             style = base
             if fmt and not isinstance(v, str):
                 style = self.styles.variant(base, num_fmt=fmt)
             style, tail = self._cell_tail(v, style)
             tails.append(tail)
-            used.append(style)
-        tails_arr = np.array(tails + [None], dtype=object)[codes if n else np.array([], int)]
-        keep = np.array([t is None for t in tails], dtype=bool)[codes] if n else np.zeros(0, bool)
-        body = np.where(keep, "", tails_arr)
-        blank = np.array([t == "" for t in tails] + [False], dtype=bool)[codes] if n else keep
-        out = np.where(keep, None, np.where(blank, "", refs + body))
-        return out.tolist(), np.array(used + [None], dtype=object)[codes].tolist() if n else []
+            kinds.append(_VALUE)
+            styles.append(-1 if style is None else style)
+        return _Column(arr, np.array(kinds, dtype=np.int8)[codes],
+                       np.array(styles, dtype=np.int32)[codes], codes=codes,
+                       tails=np.array(tails, dtype=object))
+
+
+_KEEP_CELL, _BLANK, _VALUE = 0, 1, 2  # what a patch does to a cell (see xlsxstream.Patch)
+
+
+class _Column:
+    """One column of a patch: its values, what is done to each cell (``kinds``), the
+    style each written cell takes (-1: none), and its cell XML for a range of rows."""
+
+    def __init__(self, values, kinds, styles, numeric: str | None = None, codes=None, tails=None):
+        self.values, self.kinds, self.styles = values, kinds, styles
+        self.numeric, self.codes, self.tails = numeric, codes, tails
+
+    def value(self, i: int) -> Any:
+        return self.values[i]
+
+    def texts(self, letter: str, row_text: np.ndarray, i0: int, i1: int) -> np.ndarray:
+        """The XML of rows i0–i1's cells ("" for a blank or a kept cell)."""
+        refs = ('<c r="' + letter) + row_text
+        written = self.kinds[i0:i1] == _VALUE
+        if self.numeric is not None:
+            arr = self.values[i0:i1]
+            safe = np.where(written, arr, 0)
+            whole = written & (np.abs(safe) < 1e15) & (safe % 1 == 0)
+            text = np.where(whole, np.where(whole, safe, 0).astype(np.int64).astype(str),
+                            safe.astype(str)).astype(object)
+            return np.where(written, refs + self.numeric + text + "</v></c>", "")
+        return np.where(written, refs + self.tails[self.codes[i0:i1]], "")
+
 
 def _s(style: int | None) -> str:
     return "" if style is None else f' s="{style}"'

@@ -103,8 +103,12 @@ def _numbered(body: bytes, prefix: bytes) -> bool:
         arr = np.fromiter(map(int, numbers), dtype=np.int64, count=len(numbers))
         if not bool(np.all(np.diff(arr) > 0)):
             return False
-    if _CELL_NO_R.search(body) is not None:
-        return False
+    cells = body.count(b"<" + prefix + b"c ")
+    if cells != body.count(b"<" + prefix + b'c r="') or b"<" + prefix + b"c>" in body or \
+            b"<" + prefix + b"c/>" in body:
+        # not every cell starts with its reference: the long way
+        if _CELL_NO_R.search(body) is not None:
+            return False
     # a cell whose reference names a row below the last row (a cell out of its row)
     last = int(numbers[-1]) if numbers else 0
     return re.search(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["'][A-Za-z]{1,3}""" + _after(last)
@@ -147,25 +151,31 @@ class Layout:
 
 def layout(body: bytes, prefix: bytes) -> Layout:
     """The `Layout` of a split sheet's rows (linear in their bytes)."""
-    starts = [m.start() for m in _ROW.finditer(body)] if body else []
-    if not starts:
+    found = [(m.start(), int(m.group(1))) for m in _ROW_R.finditer(body)] if body else []
+    if not found:
         return Layout(0, 0, 0)
-    cell = b"<" + prefix + b"c "
-    last_col = 0
-    value_rows: list[int] = []
-    letters_seen: set[bytes] = set()
+    starts = [a for a, _r in found]
     ends = starts[1:] + [len(body)]
-    for a, b in zip(starts, ends):
-        if _VALUE.search(body, a, b) is None:
-            continue
-        m = _ROW_R.match(body, a)
-        value_rows.append(int(m.group(1)))
+    cell = b"<" + prefix + b"c "
+    if found[-1][1] > 2 * len(found) + 1000:  # far apart: which rows hold a value
+        value_rows = [r for (a, r), b in zip(found, ends) if _VALUE.search(body, a, b)]
+        spans = [(a, b) for (a, r), b in zip(found, ends) if _VALUE.search(body, a, b)]
+    else:  # rows one after the other: the last value's row ends the sheet
+        last = max(body.rfind(b"<" + prefix + b"v>"), body.rfind(b"<" + prefix + b"v "),
+                   body.rfind(b"<" + prefix + b"is>"))
+        if last < 0:
+            return Layout(0, 0, 0)
+        k = bisect.bisect_right(starts, last) - 1
+        value_rows = None
+        spans = list(zip(starts[:k + 1], ends[:k + 1]))
+        last_row = found[k][1]
+    letters_seen: set[bytes] = set()
+    for a, b in spans:
         q = body.rfind(cell, a, b)
-        if q < 0:
-            continue
-        r = _ATTR_R.search(body, q, b)
-        if r is not None:
-            letters_seen.add(r.group(1))
+        if q >= 0:
+            r = _ATTR_R.search(body, q, b)
+            if r is not None:
+                letters_seen.add(r.group(1))
     last_col = max((col_number(x) for x in letters_seen), default=0)
     # a cell further right hidden in the middle of a row (cells out of order): one scan
     # for the references beyond that column, checked for a value
@@ -173,6 +183,8 @@ def layout(body: bytes, prefix: bytes) -> Layout:
                          rb")\d+[\"'][^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", body, re.S):
         if m.group(2) and _VALUE.search(m.group(2)):
             last_col = max(last_col, col_number(m.group(1)))
+    if value_rows is None:
+        return Layout(last_row, last_col, len(spans))
     if not value_rows:
         return Layout(0, 0, 0)
     last_row = value_rows[-1]
@@ -295,28 +307,48 @@ def error_cells(body: bytes) -> dict[tuple[int, int], str]:
 
 # ---------------------------------------------------------------- writing
 
-@dataclass
+KEEP_CELL, BLANK, VALUE = 0, 1, 2  # a patch's cell: left as it is, blanked, written
+BATCH = 8192  # rows rendered at a time: memory in the batch, not in the sheet
+
+
 class Patch:
-    """Cells to write: for each row of ``rows`` (ascending), the cell XML of each column
-    of ``cols`` (ascending), rendered with the style a new cell takes; None leaves that
-    cell as it is, "" blanks it (an existing cell keeps its style; no cell is created).
-    ``styles[j][i]``: the style of the rendered cell; ``render(j, i, ref, style)``: the
-    cell again with an existing cell's style (called only when that style differs)."""
+    """Cells to write, a column at a time: for each row of ``rows`` and column of
+    ``cols`` (ascending), ``kinds[j][i]`` says whether the cell is left as it is, blanked
+    (an existing cell keeps its style; no cell is created) or written, and
+    ``styles[j][i]`` the style the written cell takes (-1: none). The XML is rendered
+    when the stream reaches the rows, `BATCH` rows at a time: ``render_rows(i0, i1)``
+    gives each row's written cells joined; ``render(j, i, ref, style)`` one cell in a
+    given style (for a cell written over an existing one of another style)."""
 
-    rows: np.ndarray
-    cols: list[int]
-    cells: list[list[str | None]]
-    styles: list[list[int | None]]
-    render: Callable[[int, int, str, int | None], str]
-    index: dict[int, int] = field(default_factory=dict)
-    joined: list[str] | None = None  # each row's cells, joined (no None in the patch)
+    def __init__(self, rows: np.ndarray, cols: list[int], kinds: list[np.ndarray],
+                 styles: list[np.ndarray], render_rows: Callable[[int, int], list[str]],
+                 render: Callable[[int, int, str, int | None], str]):
+        self.rows, self.cols, self.kinds, self.styles = rows, cols, kinds, styles
+        self.render_rows, self.render = render_rows, render
+        self.index = dict(zip(rows.tolist(), range(len(rows))))
+        self.col_pos = {c: j for j, c in enumerate(cols)}
+        # the fast path: no cell left as it is, so a row's cells are its joined XML
+        self.simple = bool(cols) and not any(bool((k == KEEP_CELL).any()) for k in kinds)
+        self._batch: tuple[int, list[str]] = (-1, [])
 
-    def __post_init__(self) -> None:
-        self.index = dict(zip(self.rows.tolist(), range(len(self.rows))))
-        self.col_pos = {c: j for j, c in enumerate(self.cols)}
-        if self.cols and not any(None in c for c in self.cells):
-            arr = np.array(self.cells, dtype=object).reshape(len(self.cols), len(self.rows))
-            self.joined = arr.sum(axis=0).tolist() if len(self.cols) > 1 else arr[0].tolist()
+    def joined(self, i: int) -> str:
+        b = i // BATCH
+        if self._batch[0] != b:
+            self._batch = (b, self.render_rows(b * BATCH, min((b + 1) * BATCH, len(self.rows))))
+        return self._batch[1][i - b * BATCH]
+
+    def kind(self, j: int, i: int) -> int:
+        return int(self.kinds[j][i])
+
+    def style(self, j: int, i: int) -> int | None:
+        s = int(self.styles[j][i])
+        return None if s < 0 else s
+
+    def cell(self, j: int, i: int, ref: str) -> str:
+        """Cell (j, i) as written ("" for a blank)."""
+        if self.kind(j, i) != VALUE:
+            return ""
+        return self.render(j, i, ref, self.style(j, i))
 
 
 @dataclass
@@ -335,7 +367,7 @@ def _merged(hits: Sequence[tuple[Patch, int]]) -> dict[int, tuple[Patch, int, in
     out: dict[int, tuple[Patch, int, int]] = {}
     for p, i in hits:
         for j, col in enumerate(p.cols):
-            if p.cells[j][i] is not None:
+            if p.kinds[j][i] != KEEP_CELL:
                 out[col] = (p, j, i)
     return out
 
@@ -372,10 +404,11 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
 
     def new_row(r: int) -> bytes:
         hits = hits_for(r)
-        if len(hits) == 1 and hits[0][0].joined is not None:
-            xml = hits[0][0].joined[hits[0][1]]
+        if len(hits) == 1 and hits[0][0].simple:
+            xml = hits[0][0].joined(hits[0][1])
         else:
-            xml = "".join(p.cells[j][i] for _c, (p, j, i) in sorted(_merged(hits).items()))
+            xml = "".join(p.cell(j, i, f"{letters(c)}{r}")
+                          for c, (p, j, i) in sorted(_merged(hits).items()))
         if not xml:
             return b""
         return f'<{ptag}row r="{r}">{_prefixed(xml, prefix)}</{ptag}row>'.encode()
@@ -431,9 +464,9 @@ def _patch_row(row: bytes, r: int, hits: list[tuple[Patch, int]], blank: list[tu
         content = b""
     else:
         content = row[start.end():len(row) - len(closing)]
-    single = hits[0] if len(hits) == 1 and hits[0][0].joined is not None else None
+    single = hits[0] if len(hits) == 1 and hits[0][0].simple else None
     first = single[0].cols[0] if single else min(
-        (c for p, i in hits for j, c in enumerate(p.cols) if p.cells[j][i] is not None),
+        (c for p, i in hits for j, c in enumerate(p.cols) if p.kinds[j][i] != KEEP_CELL),
         default=1 << 20)
     if blank:
         first = min([first] + [c1 for c1, _c2 in blank])
@@ -444,9 +477,10 @@ def _patch_row(row: bytes, r: int, hits: list[tuple[Patch, int]], blank: list[tu
         last = col_number(ref.group(1)) if ref is not None else 1 << 20
     if last < first:  # the usual case: the outputs go after the row's cells
         if single:
-            xml = single[0].joined[single[1]]
+            xml = single[0].joined(single[1])
         else:
-            xml = "".join(p.cells[j][i] for _c, (p, j, i) in sorted(_merged(hits).items()))
+            xml = "".join(p.cell(j, i, f"{letters(c)}{r}")
+                          for c, (p, j, i) in sorted(_merged(hits).items()))
         return tag + content + _prefixed(xml, prefix).encode() + closing
     # cells in the way: each existing cell is kept, blanked or replaced keeping its style
     cells = _merged(hits)
@@ -472,9 +506,9 @@ def _patch_row(row: bytes, r: int, hits: list[tuple[Patch, int]], blank: list[tu
                 found = _REF_STYLE.findall(tail)
                 if len(found) == len(cols) - k and all(
                         (j := p.col_pos.get(col_number(x))) is not None
-                        and p.cells[j][i] != "" and p.styles[j][i] == (int(st) if st else None)
+                        and p.kinds[j][i] == VALUE and p.style(j, i) == (int(st) if st else None)
                         for x, st in found):
-                    return tag + content[:at] + _prefixed(p.joined[i], prefix).encode() + closing
+                    return tag + content[:at] + _prefixed(p.joined(i), prefix).encode() + closing
             if at > 0:
                 pieces.append((-1, content[:at]))
                 pos = at
@@ -492,18 +526,17 @@ def _patch_row(row: bytes, r: int, hits: list[tuple[Patch, int]], blank: list[tu
             on_formula()
         s = _ATTR_S.search(b" " + attrs)
         old = int(s.group(1)) if s is not None else None
-        if hit is None or hit[0].cells[hit[1]][hit[2]] == "":
+        if hit is None or hit[0].kind(hit[1], hit[2]) != VALUE:
             xml = f'<c r="{letters(col)}{r}"' + (f' s="{old}"' if old is not None else "") + "/>"
         else:
             p, j, i = hit
-            xml = p.cells[j][i] if old == p.styles[j][i] else \
-                p.render(j, i, f"{letters(col)}{r}", old)
+            xml = p.render(j, i, f"{letters(col)}{r}", old)
         pieces.append((col, content[pos:m.start()] + _prefixed(xml, prefix).encode()))
         done.add(col)
         pos = m.end()
     rest = content[pos:]
     for col, (p, j, i) in cells.items():
-        if col not in done and p.cells[j][i]:
-            pieces.append((col, _prefixed(p.cells[j][i], prefix).encode()))
+        if col not in done and p.kind(j, i) == VALUE:
+            pieces.append((col, _prefixed(p.cell(j, i, f"{letters(col)}{r}"), prefix).encode()))
     pieces.sort(key=lambda x: x[0])
     return tag + b"".join(b for _c, b in pieces) + rest + closing
