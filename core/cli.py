@@ -76,6 +76,19 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from .headless import plan_file
+    from .report import console_summary
+
+    result, plan, target = plan_file(args.workbook, args.output, rep=args.rep, rules=args.rules,
+                                     plugin_dirs=args.plugins or (), engine=args.engine,
+                                     sales=args.sales)
+    print(shown(console_summary(result, str(target))))
+    with use_language(result.language):
+        print(shown(plan.text()))
+    return EXIT_OK
+
+
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from .headless import inspect_file
 
@@ -309,6 +322,35 @@ def build_parser() -> argparse.ArgumentParser:
                         "order and orders "
                         "per account (instead of the workbook's Sales sheet)")
     p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("plan", help="visits against rep capacity, objectives per rep, day "
+                                    "tours, a rep's territory",
+                       description="Recompute WORKBOOK as score does, then write the plan: "
+                                   "the Plan sheet (per rep, the visits a year the categories "
+                                   "ask against the rep's capacity, the load, the accounts out "
+                                   "of reach, and the reps the portfolio needs by the workload "
+                                   "method) and the Objectives sheet (the Revenue target of "
+                                   "Settings split by each rep's potential, growth asked, the "
+                                   "fragility action list), and the Tours sheet (each rep's "
+                                   "year of day tours from their base: week, day, accounts in "
+                                   "visit order, km; the accounts not placed, with why and "
+                                   "their cell). With --rep, that rep's Territory "
+                                   "sheet: A accounts, fragility zone, prospects within reach. "
+                                   "See docs/plan.md.")
+    p.add_argument("workbook", help="the .xlsx or .xlsm workbook")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write the result here instead (.xlsx or .xlsm)")
+    p.add_argument("--rep", metavar="NAME",
+                   help="also write this rep's territory (a name of the Salesperson column or "
+                        "of Salespeople)")
+    p.add_argument("--rules", metavar="FILE", help="rule file (wins over Settings)")
+    p.add_argument("--plugins", metavar="DIR", action="append",
+                   help="extra plugin folder (.py files); may be repeated")
+    p.add_argument("--engine", choices=("durable", "compiled"),
+                   help="rules engine (default: durable)")
+    p.add_argument("--sales", metavar="LINES",
+                   help="invoice lines (.xlsx, .csv or .parquet) instead of the Sales sheet")
+    p.set_defaults(func=_cmd_plan)
 
     rules = sub.add_parser("rules", help="check or test a rule file")
     rsub = rules.add_subparsers(dest="rules_command", metavar="ACTION")

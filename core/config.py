@@ -17,8 +17,9 @@ from typing import Any, Iterable, Mapping
 from .categories import DEFAULT_CATEGORIES, Band, CategorySpec, Quota
 from .exact import share as exact_share
 from .fields import normalise
-from .i18n import _
+from .i18n import N_, _, language
 from .numbers import parse_number
+from .plan.visits import PlanSettings, settings_key as plan_settings_key
 from .portfolio import MatrixTiers
 from .sources.headers import is_column_map_label
 from .problems import Problem, UserError
@@ -40,6 +41,7 @@ class Config:
     engine: str = "durable"
     country: str = "FR"          # where postal codes and towns are looked up by default
     detour_factor: float = 1.0   # road km ≈ great-circle km × this (about 1.25 by road)
+    plan: PlanSettings = field(default_factory=PlanSettings)  # visits, capacity, objectives
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,35 @@ LANGUAGE_SETTINGS: tuple[Setting, ...] = (
             "Blank: the language of the Accounts headers.", "language", "English"),
 )
 
-_EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS)
+# The plan (potentiel.plan): capacity, visit length, objectives, reach. The visits a year
+# per category are rows of their own ("Visits a year A", "Visites par an prospects A",
+# "Visit length A"), read by `potentiel.plan.visits.settings_key`.
+PLAN_SETTINGS: tuple[Setting, ...] = (
+    Setting("Visits a day", "Visites par jour",
+            "A rep's visits a day (capacity); a Visits a day column in Salespeople gives each "
+            "rep's own. Blank: 5.", "positive", None),
+    Setting("Field days a year", "Jours terrain par an",
+            "A rep's days in the field a year; a Field days column in Salespeople gives each "
+            "rep's own. Blank: 200.", "days", None),
+    Setting("Visit length (min)", "Durée de visite (min)",
+            "Minutes of a standard visit: a day holds Visits a day of them. A category's own "
+            "length: a row Visit length A. Blank: 60.", "positive", None),
+    Setting("Revenue target", "Objectif de CA",
+            "The company's revenue target for the year, split among the reps by the potential "
+            "of their portfolios (Objectives sheet). Blank: no targets.", "amount", None),
+    Setting("Objectives by last year's revenue", "Objectifs selon le CA N",
+            "Share of the target split by last year's revenue instead of potential (0 % to "
+            "100 %). Blank: 0 %, by potential only (fair share).", "share", None),
+    Setting("Reach (km)", "Rayon d'action (km)",
+            "Prospects this far from a rep's base or nearer are within the rep's reach "
+            "(Territory sheet). Blank: 200 km.", "positive", None),
+)
+_KIND_WHAT = {"positive": N_("a number above 0"), "amount": N_("an amount of 0 or more"),
+              "days": N_("a number of days from 1 to 366")}
+# The per-category rows the Settings sheet may hold, for messages (known settings).
+PLAN_ROWS = ("Visits a year A", "Visits a year prospects A", "Visit length A")
+
+_EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS, *PLAN_SETTINGS)
 SETTINGS = (*SETTINGS, *_EXTRA_SETTINGS)  # every row of the template's Settings sheet
 _BY_KEY = {normalise(s.key): s for s in SETTINGS} | {normalise(s.french): s for s in SETTINGS}
 # The built-in criteria's French names: in Settings (``Poids : CA``) and in the output
@@ -148,6 +178,8 @@ class SettingsOverrides:
     labels: dict[str, str] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     where: dict[str, str] = field(default_factory=dict)
+    # the plan's per-category rows: ("visits" | "lengths", table, category) → value
+    plan: dict[tuple[str, str, str], float] = field(default_factory=dict)
 
 
 def _number(value: Any, where: str, what: str) -> float:
@@ -252,6 +284,14 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
                 raise UserError(_('"{value}" is not a language Potentiel writes; type English '
                                   "or Français (en or fr)").format(value=value), where)
             out.values[setting.key] = lang
+        elif setting.kind in ("positive", "amount", "days"):
+            v = _number(value, where, what)
+            if v < 0 or (setting.kind != "amount" and v == 0) or (setting.kind == "days"
+                                                                    and v > 366):
+                raise UserError(_('"{value}" is not {what} ({setting})').format(
+                    value=value, what=_(_KIND_WHAT[setting.kind]),
+                    setting=setting.french if language() == "fr" else setting.key), where)
+            out.values[setting.key] = v
         elif setting.kind == "raw":
             out.values[setting.key] = value  # read by the module that owns the setting
         else:
@@ -286,13 +326,25 @@ def _read_one(out: SettingsOverrides, key: str, label: str, value: Any, where: s
     if m:
         out.labels[m.group("letter").upper()] = str(value).strip()
         return
+    plan = plan_settings_key(label)
+    if plan is not None:
+        what, table, letter = plan
+        v = _number(value, where, str(label).strip())
+        if v < 0 or (what == "lengths" and v == 0):
+            raise UserError(_('"{value}" is not {what} ({label})').format(
+                value=value, label=str(label).strip(),
+                what=_("a number of visits, 0 or more") if what == "visits" else
+                _("a number of minutes above 0")), where)
+        out.plan[plan] = v
+        out.where[f"{what}:{table}:{letter}"] = where
+        return
     m = _PARAM.match(str(label).strip())
     if m:
         out.params.setdefault(m.group("crit").lower(), {})[m.group("param").lower()] = value
         out.where[f"param:{m.group('crit')}.{m.group('param')}"] = where
         return
     known = [s.key for s in SETTINGS] + ["Weight: <criterion>", "Band A", "Quota A", "Label A",
-                                         "Param: <criterion>.<param>"]
+                                         "Param: <criterion>.<param>", *PLAN_ROWS]
     warnings.append(Problem(_('unknown setting "{label}", ignored (known: {list})').format(
                                 label=label, list=", ".join(known)),
                             where))
@@ -321,7 +373,24 @@ def apply_overrides(config: Config, ov: SettingsOverrides) -> Config:
         engine=v.get("Engine", config.engine),
         country=v.get("Country", config.country),
         detour_factor=v.get("Detour factor", config.detour_factor),
+        plan=config.plan.over(_plan_settings(ov)),
     )
+
+
+def _plan_settings(ov: SettingsOverrides) -> PlanSettings:
+    """What the Settings sheet says of the plan (`potentiel.plan.visits`)."""
+    v = ov.values
+    keys = {"Visits a day": "visits_a_day", "Field days a year": "field_days",
+            "Visit length (min)": "visit_length", "Revenue target": "target",
+            "Objectives by last year's revenue": "revenue_weight", "Reach (km)": "reach_km"}
+    given = {name: v[key] for key, name in keys.items() if key in v}
+    where = {name: ov.where[key] for key, name in keys.items() if key in ov.where}
+    tables: dict[str, dict] = {"visits": {}, "lengths": {}}
+    for (what, table, letter), value in ov.plan.items():
+        tables[what][(table, letter)] = value
+        where[f"{what}:{table}:{letter}"] = ov.where.get(f"{what}:{table}:{letter}", "")
+    return PlanSettings(visits=tables["visits"], lengths=tables["lengths"], where=where,
+                        **given)
 
 
 def check_weights(config: Config, criteria: Mapping[str, Any], ov: SettingsOverrides) -> None:

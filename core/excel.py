@@ -46,6 +46,7 @@ from .headless import _named_for, _potentiel_name
 from .i18n import _, both, language, ngettext, use_language
 from .layout import own_column_notices, place_outputs, settings_rows
 from .problems import Problem, UserError, cell_ref, column_letter, warning_count
+from .sheetnames import OBJECTIVES_SHEET, PLAN_SHEET, TERRITORY_SHEET, TOURS_SHEET
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
                      SUMMARY_REP_ROW, SUMMARY_SHEET, Block, explain_blocks, extra_sheets, log_row,
                      reading_blocks,
@@ -64,6 +65,8 @@ ACTIONS = {  # key → (English, French) as shown in the action cell's drop-down
     "recompute": ("Recompute", "Recalculer"),
     "check-rules": ("Check rules", "Vérifier les règles"),
     "explain": ("Explain", "Expliquer"),
+    "plan": ("Plan", "Plan"),
+    "territory": ("Territory", "Territoire"),
 }
 STATUS_MAX = 1000  # characters in a status cell; the Log keeps the full text
 
@@ -724,6 +727,13 @@ def _score(book, options: Options, area: AccountsArea | None = None):
 @_guarded("recompute")
 def recompute(book, options: Options) -> Outcome:
     """Validate Settings and rules, score every account, write the outputs, a Log row."""
+    return _recompute(book, options)
+
+
+def _recompute(book, options: Options, more_sheets: Callable | None = None) -> Outcome:
+    """`recompute`'s work. ``more_sheets(result, previous_rows)``: more sheets to write
+    (the Plan action's `potentiel.plan.sheets.OutputSheet` list); ``previous_rows(name)``
+    is the rows that sheet used before."""
     from .report import counts_text
 
     area, result = _score(book, options)
@@ -732,14 +742,17 @@ def recompute(book, options: Options) -> Outcome:
     summary = summary_blocks(result, _previous_rep_rows(book))
     sheets, problems = extra_sheets(result, result.output_sheets)
     result.warnings.extend(Problem(p) for p in problems)
+    planned = more_sheets(result, lambda name: _used_rows(book, name)) if more_sheets else []
     when = _now(options)
     # Potentiel's sheets are added before any cell is written: Excel refuses a name taken
     # by a sheet the client did not send (xlwings' VBA client sends worksheets only, not
     # chart sheets), and its refusal must then find the workbook's cells as they were.
-    for name in (MATRIX_SHEET, SUMMARY_SHEET, *sheets, READING_SHEET, LOG_SHEET):
+    for name in (MATRIX_SHEET, SUMMARY_SHEET, *sheets, *(m.name for m in planned),
+                 READING_SHEET, LOG_SHEET):
         _sheet(book, name)
-    if _owned_sheet(book, EXPLAIN_SHEET) is not None:
-        _sheet(book, EXPLAIN_SHEET)  # named in the run's language too
+    for name in (EXPLAIN_SHEET, PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET, TOURS_SHEET):
+        if _owned_sheet(book, name) is not None:
+            _sheet(book, name)  # named in the run's language too
     write_added_accounts(area, result)
     plan = write_outputs(area, result.outputs)
     result.warnings.extend(own_column_notices(plan, area.sheet.name, area.header_row))
@@ -747,6 +760,9 @@ def recompute(book, options: Options) -> Outcome:
     write_blocks(book, SUMMARY_SHEET, finished("summary", summary), SHEETS["summary"])
     for name, blocks in sheets.items():
         write_blocks(book, name, blocks)
+    for more in planned:  # Plan, Objectives, Tours (potentiel.plan)
+        write_blocks(book, more.name, more.blocks, more.look)
+        _restyle(book, more.name, more.restyle)
     result.warnings.extend(book_marks(book).notices)
     write_blocks(book, READING_SHEET,
                  finished("reading", reading_blocks(result, area.raw, clear_rows=5000)),
@@ -823,8 +839,8 @@ def _check_ruleset(path: Path | None, plugins) -> tuple[list[Problem], str]:
     return [], _(" (no rules engine installed: Settings checked only)")
 
 
-def _selected_position(book, area: AccountsArea) -> tuple[int, int]:
-    """The data-row position and sheet row of the selected account."""
+def _selected_position(book, area: AccountsArea, action: str = "explain") -> tuple[int, int]:
+    """The data-row position and sheet row of the selected account (for ``action``)."""
     where = _("the Accounts table ({first}–{last})").format(first=area.raw.header_row + 1,
                                                           last=area.last_row)
     try:
@@ -833,6 +849,9 @@ def _selected_position(book, area: AccountsArea) -> tuple[int, int]:
     except (AttributeError, TypeError):  # nothing selected, or a shape
         sheet = row = col = None
     if sheet != area.sheet.name:
+        if action != "explain":
+            raise UserError(_("select a cell in an account's row in {where}, then run "
+                              "{action}").format(where=where, action=action_word(action)))
         raise UserError(_("select a cell in an account's row in {where}, then run "
                           "Explain").format(where=where))
     if not area.header_row < row <= area.last_row:
@@ -862,8 +881,112 @@ def explain(book, options: Options) -> Outcome:
     return Outcome(True, "explain", message, result)
 
 
+# --- the plan (potentiel.plan): the Plan and Territory actions -----------------------------
+
+def _sheet_name(book, name: str) -> str:
+    """The name Potentiel's sheet ``name`` (English name) has in the workbook."""
+    sheet = _owned_sheet(book, name)
+    return sheet.name if sheet is not None else _(name)
+
+
+def _used_rows(book, name: str) -> int:
+    """The rows Potentiel's sheet ``name`` (English name) uses now; 0 when there is none."""
+    sheet = _owned_sheet(book, name)
+    return _used_bounds(sheet)[0] if sheet is not None else 0
+
+
+def _restyle(book, name: str, looks: dict) -> None:
+    """Colour and number format of cells whose look follows the values, set at every run
+    ((row, column) → `potentiel.sheet_styles.Look`: the Plan's load); one action per run
+    of equal looks down a column. Where a look has no fill, a live book clears the fill
+    and a remote one (whose client sets colours only) paints it white."""
+    if not looks:
+        return
+    sheet = _sheet(book, name)
+    remote = _remote(sheet)
+    cells = sorted(looks.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    runs: list[list] = []
+    for (r, c), look in cells:
+        last = runs[-1] if runs else None
+        if last and last[1] == c and last[3] == look and last[2] == r - 1:
+            last[2] = r
+        else:
+            runs.append([r, c, r, look])
+    for r1, c, r2, look in runs:
+        rng = sheet.range((r1, c), (r2, c))
+        plain_look = look.without_font()
+        if plain_look.number_format:
+            rng.number_format = plain_look.number_format
+        rng.color = plain_look.fill or ("#FFFFFF" if remote else None)
+
+
+@_guarded("plan")
+def plan(book, options: Options) -> Outcome:
+    """Recompute, then write the plan (`potentiel.plan`): the Plan sheet (visits against
+    each rep's capacity, reps needed), the Objectives sheet (targets, action list) and the
+    Tours sheet (each rep's day tours; the accounts not placed are warnings at their
+    cells, in the Reading sheet)."""
+    from .plan.sheets import build
+
+    made: dict[str, Any] = {}
+
+    def sheets(result, previous) -> list:
+        made["plan"] = built = build(result, None, previous)
+        result.warnings.extend(built.problems)
+        return built.sheets
+
+    done = _recompute(book, options, sheets)
+    work = made["plan"].workload
+    p = work.portfolio
+    over = int(sum(1 for load in work.reps["load"] if load is not None and load > 1))
+    shown = _sheet(book, PLAN_SHEET)
+    shown.activate()
+    needed = "-" if p["reps_needed"] is None else f"{float(p['reps_needed']):.2f}"
+    tours = made["plan"].tours
+    message = _("Plan at {time}: {needed} reps needed by the workload method ({today} today), "
+                "{over} over capacity; {days:,} day tours, {lost:,} account(s) not placed; "
+                "see the {sheet}, {objectives} and {tours} sheets").format(
+        time=f"{_now(options):%H:%M}", needed=needed, today=p["reps_today"], over=over,
+        days=len(tours.days), lost=len(tours.unplaced), sheet=shown.name,
+        objectives=_sheet_name(book, OBJECTIVES_SHEET), tours=_sheet_name(book, TOURS_SHEET))
+    write_status(book, message)
+    return Outcome(True, "plan", message, done.result)
+
+
+@_guarded("territory")
+def territory(book, options: Options) -> Outcome:
+    """Score, then write the territory of the rep of the selected account's row (the
+    Territory sheet: A accounts, fragility zone, prospects within reach)."""
+    from .plan.sheets import build
+
+    area = read_accounts(book)
+    pos, row = _selected_position(book, area, "territory")
+    result = _score(book, options, area)[1]
+    where = cell_ref(area.sheet.name, row, area.first_col)
+    rep = result.accounts.at[pos, "salesperson"] \
+        if pos in result.accounts.index and "salesperson" in result.accounts else None
+    if not isinstance(rep, str) or not rep.strip():
+        raise UserError(_("the account of row {row} has no salesperson; select a row of the "
+                          "rep whose territory you want").format(row=row), where)
+    built = build(result, rep, lambda name: _used_rows(book, name), tours=False)
+    sheet = next(s for s in built.sheets if s.name == TERRITORY_SHEET)
+    _sheet(book, TERRITORY_SHEET)
+    write_blocks(book, sheet.name, sheet.blocks, sheet.look)
+    _restyle(book, sheet.name, sheet.restyle)
+    shown = _sheet(book, TERRITORY_SHEET)
+    shown.activate()
+    t = built.territory
+    message = _("Territory of {rep}: {a} {letter} account(s), {f} in the fragility zone, {p} "
+                "prospect(s) within {reach:g} km; see the {sheet} sheet").format(
+        rep=t.rep, a=len(t.first), letter=t.first_letter, f=len(t.fragile), p=len(t.prospects),
+        reach=t.reach, sheet=shown.name)
+    write_status(book, message)
+    return Outcome(True, "territory", message, result)
+
+
 ENTRY_POINTS: dict[str, Callable[..., Outcome]] = {
-    "recompute": recompute, "check-rules": check_rules, "explain": explain}
+    "recompute": recompute, "check-rules": check_rules, "explain": explain, "plan": plan,
+    "territory": territory}
 
 
 def parse_action(text: Any) -> str | None:

@@ -164,6 +164,12 @@ SALESPEOPLE_FIELDS: tuple[Field, ...] = (
                                                "Post code")),
     Field("town", TEXT, "Town", ("Ville", "Commune", "City", "Localité", "Base", "Town")),
     Field("country", TEXT, "Country", ("Pays", "Code pays")),
+    # a rep's own capacity (potentiel.plan.visits): Settings give everyone else's
+    Field("visits_a_day", NUMBER, "Visits a day", ("Visites par jour", "Visits per day",
+                                                   "Visites/jour", "Visites jour"), min=0),
+    Field("field_days", NUMBER, "Field days", ("Jours terrain", "Jours de terrain",
+                                               "Field days a year", "Jours terrain par an",
+                                               "Days in the field"), min=0, max=366),
 )
 
 _non_alnum = re.compile(r"[^0-9a-z]+")

@@ -49,6 +49,8 @@ from .xlsxpackage import MAIN, NS, Package, SheetRef, UnreadSheet
 from .xlsxsheet import EMPTY_SHEET, KEEP, Sheet, Styles, col_letter, range_bounds
 
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES  # noqa: E402  (re-exported)
+from .sheetnames import (OBJECTIVES_SHEET, PLAN_SHEET, TERRITORY_SHEET,  # noqa: E402
+                         TOURS_SHEET)
 # Number formats for output cells Potentiel creates (a template's own formats win).
 OUTPUT_FORMATS = {"Score": "0.0", "Potential": "#,##0 €", "Penetration": "0%",
                   "Confidence": "0%", "Nearest rep km": "0"}
@@ -854,9 +856,12 @@ def _previous_rep_rows(wb: Workbook) -> int:
 def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | None = None,
                plugin_dirs: Iterable[str] = (), engine: str | None = None,
                when: dt.datetime | None = None, sales: str | Path | None = None,
-               notices: Iterable[Problem] = ()) -> tuple[Result, Path]:
+               notices: Iterable[Problem] = (), more_sheets: Any = None) -> tuple[Result, Path]:
     """Recompute a workbook file: read, score, write (to ``out`` or in place, atomically).
     ``sales``: a file of invoice lines (``--sales``), else the workbook's Sales sheet.
+    ``more_sheets(result, previous_rows)``: more sheets to write (`plan_file`), a list of
+    `potentiel.plan.sheets.OutputSheet`; ``previous_rows(name)`` is the rows that sheet
+    used before.
 
     A CSV or Parquet file, or an output to .csv or .parquet, goes to `potentiel.tabular`
     (chosen by extension once the file's bytes agree). ``notices``: choices a source made
@@ -905,6 +910,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         matrix = matrix_blocks(result)
         sheets, problems = extra_sheets(result, result.output_sheets)
         result.warnings.extend(Problem(p) for p in problems)
+        planned = more_sheets(result, lambda name: used_rows(wb, name)) if more_sheets else []
         progress.writing(area.sheet.name)
         with _unexpected(path):
             plan = write_outputs(wb, area, raw, result)
@@ -914,10 +920,15 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
                          SHEETS["summary"])
             for name, blocks in sheets.items():
                 write_blocks(wb, name, blocks)
+            for more in planned:  # Plan, Objectives, Tours, Territory (potentiel.plan)
+                write_blocks(wb, more.name, more.blocks, more.look)
+                restyle(wb, more.name, more.restyle)
             write_blocks(wb, READING_SHEET, finished("reading", reading_blocks(result, raw)),
                          SHEETS["reading"])
             append_log(wb, result, when)
-            wb.sheet_for(EXPLAIN_SHEET, create=False)  # named in the run's language too
+            for name in (EXPLAIN_SHEET, PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET,
+                         TOURS_SHEET):
+                wb.sheet_for(name, create=False)  # named in the run's language too
             result.warnings.extend(wb.notices)
             owned, removable = _owned_parts(wb, area)
             wb.finish()
@@ -960,6 +971,48 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         language.close()
         wb.package.close()
     return result, target
+
+
+def used_rows(wb: Workbook, name: str) -> int:
+    """The rows Potentiel's sheet ``name`` (English name) uses now; 0 when there is none."""
+    ref = wb.owned_ref(name)
+    return wb.sheet(ref).extent()[0] if ref is not None else 0
+
+
+def restyle(wb: Workbook, name: str, looks: dict) -> None:
+    """Give cells of Potentiel's sheet ``name`` their look at every run: (row, column) →
+    `potentiel.sheet_styles.Look` (the Plan's load, red when over capacity)."""
+    if looks:
+        sheet = wb.sheet_for(name)
+        sheet.set_styles({rc: wb.styles.look(None, look) for rc, look in looks.items()})
+
+
+def plan_file(path: str | Path, out: str | Path | None = None, *, rep: str | None = None,
+              **kw: Any):
+    """`potentiel plan`: recompute the workbook as `score_file` does (``kw``: its options)
+    and write the plan's sheets (`potentiel.plan.sheets.build`): Plan, Objectives and Tours
+    (each rep's day tours), and with ``rep`` that rep's Territory. Returns (result, plan, target). A CSV or Parquet
+    file, or an output that is not a workbook, is a `UserError`: the plan is sheets."""
+    from .plan.sheets import build
+    from .sources.filekind import source_of
+    path = Path(path)
+    target = Path(out) if out else path
+    if source_of(path) != "workbook" or target.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise UserError(_("{path}: the plan is written as sheets of a workbook (.xlsx or "
+                          ".xlsm); score a CSV or Parquet file into one first: potentiel score "
+                          "{name} -o {stem}.xlsx").format(path=path if source_of(path) !=
+                                                          "workbook" else target,
+                                                          name=path.name, stem=path.stem))
+    made: dict[str, Any] = {}
+
+    def sheets(result: Result, previous) -> list:
+        plan = build(result, rep, previous)
+        result.warnings.extend(plan.problems)
+        made["plan"] = plan
+        return plan.sheets
+
+    result, written = score_file(path, out, more_sheets=sheets, **kw)
+    return result, made["plan"], written
 
 
 def inspect_file(path: str | Path, *, rules: str | None = None,

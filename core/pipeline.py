@@ -81,6 +81,32 @@ class Result:
     profile: pd.Series | None = None  # the profile name per account (None: no profiles)
     profiles: Any = None              # the rule file's `potentiel.profiles.ProfileSet`
     language: str = "en"  # the run's language: every text written for it ("en" or "fr")
+    # the reps as located (name, latitude, longitude; None without a Salespeople table or
+    # when it cannot be located) and the Salespeople table as read (potentiel.plan)
+    reps: pd.DataFrame | None = None
+    salespeople: Any = None
+    # the accounts' table as read and field → its column there, for the cells of messages
+    # about one account (`account_cell`)
+    raw: Any = None
+    columns: dict[str, int] = field(default_factory=dict)
+
+    def account_cell(self, pos: Any, fld: str = "id") -> str:
+        """The cell of account ``pos`` (a data-row position: the accounts' index) in the
+        column of field ``fld``, or in the table's first column when it has none
+        (``Accounts!A12``); "" when the table read is not kept."""
+        raw = self.raw
+        if raw is None or not 0 <= int(pos) < len(raw.row_numbers):
+            return ""
+        return raw.cell(int(pos), self.columns.get(fld, 0))
+
+    def column_header(self, fld: str = "id") -> str:
+        """The header of field ``fld``'s column as typed (the first column's when the table
+        has none): what the reports group one account's warnings under."""
+        raw = self.raw
+        if raw is None or not raw.headers:
+            return fld
+        header = raw.headers[self.columns.get(fld, 0)]
+        return str(header).strip() if header not in (None, "") else fld
 
     @property
     def counts(self) -> dict[str, int]:
@@ -296,7 +322,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
                     set_columns=dict(getattr(ruleset, "outputs", None) or {}),
                     override=override, model_category=model_letters, override_header=header,
                     sales=sales, profile=chosen,
-                    profiles=getattr(ruleset, "profiles", None))
+                    profiles=getattr(ruleset, "profiles", None), reps=salespeople,
+                    raw=raw, columns=dict(checked.columns))
     result.model = model
     result.outputs = build_outputs(result, excluded)
     return result
@@ -688,6 +715,7 @@ def _score_tables(accounts: RawTable, settings_rows: list, salespeople: RawTable
     if not result.rules_name:
         result.rules_name = str(path) if path else "default"
     result.output_sheets = dict(plugins.output_sheets)
+    result.salespeople = salespeople
     return result
 
 
@@ -825,7 +853,8 @@ def _config_from(ruleset: Any, overrides: SettingsOverrides) -> Config:
     config = Config()
     if ruleset is not None:
         config = replace(config, weights=dict(ruleset.weights), params=dict(ruleset.params),
-                         categories=ruleset.categories or config.categories)
+                         categories=ruleset.categories or config.categories,
+                         plan=getattr(ruleset, "plan", None) or config.plan)
     return apply_overrides(config, overrides)
 
 

@@ -13,7 +13,8 @@ What this module gives, as plain data:
   ``kind`` is one of ``"matrix"``, ``"summary"``, ``"log"``, ``"reading"``.
 - `SHEETS[kind]`: a `SheetLook`: column widths (characters), column-wide looks (the Log's
   time column, so every later row is a date too) and whether the sheet gets the Summary
-  chart (`CHART`: revenue share by category, read from the category rows).
+  chart (`CHART`: revenue share by category, read from the category rows); ``"tours"``
+  is the Tours sheet's (its blocks carry their own formats, as the Plan's do).
 
 Colours are ``#RRGGBB``; number formats are Excel format codes. The palette is the
 template's (a test keeps them equal).
@@ -41,6 +42,7 @@ HEADER_PLAIN = "#D9E1F2"
 GRID_HEAD = "#D9E1F2"
 MONEY = '#,##0 "€"'
 INTEGER = "#,##0"
+KM = "#,##0.0"  # distances: km to 0.1 (the Tours sheet)
 PERCENT = "0.0%"
 DATETIME = "yyyy-mm-dd hh:mm"
 REP_STYLED_ROWS = 60   # rows of the per-rep table styled at creation (later reps keep them)
@@ -137,6 +139,15 @@ SHEETS: dict[str, SheetLook] = {
                              1: 19, 2: 24, 3: 10, 5: 30, len(LOG_HEADERS): 120},
                      column_looks={1: Look(DATETIME)}),
     "reading": SheetLook(widths={1: 22, 2: 60, 3: 14, 4: 14, 5: 14, 6: 14}),
+    # The Tours sheet (potentiel.plan.tours.tours_blocks), by position like the Plan's:
+    # the days table from column A (Salesperson, Week, Day, Tour, Accounts, Visits, km:
+    # one number format each from row 5), the per-salesperson and not-placed lists from
+    # column I (their rows mix, so their formats are the blocks' own).
+    "tours": SheetLook(widths={1: 22, 2: 8, 3: 6, 4: 7, 5: 70, 6: 8, 7: 10, 8: 3, 9: 22,
+                               10: 24, 11: 18, 12: 12, 13: 60, 14: 16},
+                       column_looks={2: Look("General"), 3: Look("General"),
+                                     4: Look("General"), 6: Look(INTEGER), 7: Look(KM)},
+                       column_looks_from=5),
 }
 
 

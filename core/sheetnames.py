@@ -14,7 +14,13 @@ from .i18n import N_
 MATRIX_SHEET, SUMMARY_SHEET = N_("Matrix"), N_("Summary")
 LOG_SHEET, EXPLAIN_SHEET = N_("Log"), N_("Explain")
 READING_SHEET = N_("Reading")  # the reading report and every warning of the last run
-OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET)
+# The plan (potentiel.plan, written by the Plan and Territory actions): Plan, Objectifs,
+# Territoire, Tournées in French.
+PLAN_SHEET, OBJECTIVES_SHEET = N_("Plan"), N_("Objectives")
+TERRITORY_SHEET = N_("Territory")
+TOURS_SHEET = N_("Tours")  # day tours per rep (potentiel.plan.tours), Tournées in French
+OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET,
+                 PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET, TOURS_SHEET)
 
 SALES_NAMES = ("sales", "ventes", "invoices", "factures")
 

@@ -125,6 +125,34 @@ def score_remote(path: Path, out: Path | None = None, **kw):
     return outcome.result
 
 
+def act_remote(path: Path, action: str, out: Path | None = None, selection: str | None = None,
+               active_sheet: str | None = None, **kw):
+    """Run the workbook's ``action`` (the key of `potentiel.excel.ACTIONS`: plan, territory
+    …) through xlwings' remote engine, as `score_remote` runs Recompute; with ``out``, the
+    actions are played on a copy by the simulated VBA client. Returns (outcome, actions)."""
+    import copy
+
+    import pytest
+    import xlwings as xw
+
+    from potentiel.excel import ENTRY_POINTS, Options
+    if not getattr(xw, "__pro__", False):
+        pytest.fail("xlwings' remote engine did not load: XLWINGS_LICENSE_KEY must be set "
+                    "before xlwings is first imported")
+    kw.setdefault("when", RUN_TIME)
+    book = xw.Book(json=copy.deepcopy(payload_from_workbook(path, selection=selection,
+                                                            active_sheet=active_sheet)))
+    try:
+        outcome = ENTRY_POINTS[action](book, Options(remote=True, **kw))
+        actions = book.json()["actions"]
+    finally:
+        book.close()
+    if out is not None:
+        from vba_client import apply_actions
+        assert apply_actions(path, actions, out) == []
+    return outcome, actions
+
+
 def english_header(header):
     """An output header as written in either language → its English name (``Catégorie`` →
     ``Category``, ``Score : CA`` → ``Score: revenue``); any other text as it is."""

@@ -31,7 +31,7 @@ def test_the_docs_have_examples_for_each_construct():
                       "model: imported", "subscores:", "cross:", "stage: final",
                       "percentile(", "cumulative_share(", "quintile(", "contains",
                       "starts with", "days_since(", "months_since(", "if(", "A+:",
-                      "set:", "outputs:", "quotas_by:", "fit.band", "expect:"):
+                      "set:", "outputs:", "quotas_by:", "fit.band", "expect:", "plan:"):
         assert construct in text, f"no example in docs/rules.md uses {construct}"
 
 

@@ -80,7 +80,26 @@ FRENCH_HELP = {
     "Penetration weak below": "Part du potentiel en dessous de laquelle la pénétration est "
                               "faible.",
     "Top revenue share": "Les comptes qui font cette part du CA sont marqués Top 80%.",
+    "Visits a day": "Visites par jour d'un commercial (capacité) ; une colonne Visites par jour "
+                    "dans Commerciaux donne celle de chacun. Vide : 5.",
+    "Field days a year": "Jours de terrain par an d'un commercial ; une colonne Jours terrain "
+                         "dans Commerciaux donne ceux de chacun. Vide : 200.",
+    "Visit length (min)": "Minutes d'une visite standard : une journée en compte Visites par "
+                          "jour. Durée propre d'une catégorie : une ligne Durée de visite A. "
+                          "Vide : 60.",
+    "Revenue target": "Objectif de CA de l'entreprise pour l'année, réparti entre les "
+                      "commerciaux selon le potentiel de leur portefeuille (feuille Objectifs). "
+                      "Vide : pas d'objectifs.",
+    "Objectives by last year's revenue": "Part de l'objectif répartie selon le CA N au lieu du "
+                                         "potentiel (0 % à 100 %). Vide : 0 %, selon le "
+                                         "potentiel seul (juste part).",
+    "Reach (km)": "Les prospects à cette distance ou moins de la base d'un commercial sont à "
+                  "sa portée (feuille Territoire). Vide : 200 km.",
 }
+# Visits a year per category (potentiel.plan.visits.DEFAULT_VISITS), shown in Settings.
+PLAN_VISITS = (("", "A", 12), ("", "B", 6), ("", "C", 4), ("", "D", 1),
+               ("prospects ", "A", 4), ("prospects ", "B", 2), ("prospects ", "C", 1),
+               ("prospects ", "D", 0))
 
 
 def _sibling(name: str):
@@ -195,8 +214,8 @@ def button_strip(wb, ws, f: Formats, title: str) -> None:
     ws.data_validation(1, 1, 1, 1, {
         "validate": "list", "source": [action_label(k) for k in ACTIONS],
         "input_title": "Action · Action",
-        "input_message": "What the Recompute button runs. Explain: select an account's row "
-                         "first. / Ce que lance le bouton."})
+        "input_message": "What the Recompute button runs. Explain, Territory: select an "
+                         "account's row first. / Ce que lance le bouton."})
     ws.write(2, 0, "Status · État", f.label)
     ws.write(2, 1, "Press Recompute to score the accounts. · Cliquez sur Recompute.", f.status)
     ws.conditional_format(2, 1, 2, 1, {"type": "text", "criteria": "begins with",
@@ -322,6 +341,14 @@ def settings_sheet(wb, f: Formats) -> None:
         ws.write(r + 1, 3, f"Libellé {letter}")
         help_row(r + 1, f"Name of category {letter}.", f"Nom de la catégorie {letter}.")
         r += 2
+    for group, letter, visits in PLAN_VISITS:
+        who = "prospects" if group else "clients"
+        ws.write(r, 0, f"Visits a year {group}{letter}", f.bold)
+        ws.write(r, 1, visits)
+        ws.write(r, 3, f"Visites par an {group}{letter}")
+        help_row(r, f"Visits a year to a {who[:-1]} of category {letter} (Plan sheet).",
+                 f"Visites par an à un {who[:-1]} de catégorie {letter} (feuille Plan).")
+        r += 1
     ws.set_column(0, 0, 26)
     ws.set_column(1, 1, 30)
     ws.set_column(2, 2, HELP_WIDTH)

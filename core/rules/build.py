@@ -356,6 +356,10 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks, Prof
             fields_read |= {n for n in profiles.kinds if not n.startswith(SCORE_PREFIX)}
             fields_read.discard("profile")
         criteria_read = {n[len(SCORE_PREFIX):] for n in kinds if n.startswith(SCORE_PREFIX)}
+        from ..plan.visits import read_rule_sections
+        plan, plan_problems = read_rule_sections(self.m.plan, letters,
+                                                 profiles.names if profiles is not None else ())
+        self.problems += plan_problems
         return RuleSet(
             path=self.m.path, name=self.m.path.stem, description=self.m.description,
             content_hash=content_hash(self.m), weights=weights, categories=categories,
@@ -366,7 +370,7 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks, Prof
             files=tuple(self.m.files), tables=tables, score_model=model,
             point_tables=point_tables, subscores=subscores, cross=cross,
             source=self.m.source, profiles=profiles, final_kinds=final_kinds,
-            final_hidden=[final_hidden[k] for k in sorted(final_hidden)])
+            final_hidden=[final_hidden[k] for k in sorted(final_hidden)], plan=plan)
 
     def columns(self, extra: dict[str, str]) -> dict[str, str]:
         """The ``columns:`` section: field → the header of the column to read it from (the
@@ -496,6 +500,8 @@ def content_hash(m: Merged) -> str:
         content["profiles"] = [[k, _plain(v.value)] for k, v in m.profiles.items()]
     if m.columns:
         content["columns"] = {k: _plain(v.value) for k, v in sorted(m.columns.items())}
+    if m.plan:
+        content["plan"] = [[src, _plain(section)] for src, section, _line in m.plan]
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

@@ -5,7 +5,7 @@ the nearest enclosing folder called ``rules`` (if any), then in the shipped ``ru
 folder, with or without ``.yaml``: the shipped ``default`` is always found, wherever the
 file sits. The chain is read root first; then, child over parent: weights, params,
 derive, fields, outputs, tables (a whole table at a time), subscores (a whole sub-score
-at a time) and each category entry merge (the child wins; ``score`` and ``cross`` are
+at a time), the plan's keys (visits a year a category at a time) and each category entry merge (the child wins; ``score`` and ``cross`` are
 replaced whole), a child's ``profiles:`` replaces the parent's as a whole (their order
 decides; a notice says so), rules append, and a rule
 with an inherited id replaces the inherited one (a notice says so). Tests are not inherited: they state what
@@ -30,7 +30,7 @@ from .source import LineDict, LineList, read_yaml
 
 TOP_KEYS = ("extends", "description", "fields", "derive", "tables", "score", "subscores",
             "cross", "weights", "categories", "profiles", "params", "rules", "outputs", "columns",
-            "tests")
+            "plan", "tests")
 MAX_CHAIN = 10
 
 
@@ -87,6 +87,8 @@ class Merged:
     weights_where: str = ""                                   # the last "weights:" key
     rules: dict[str, Item] = field(default_factory=dict)      # id → Item(raw rule)
     tests: dict[str, Item] = field(default_factory=dict)      # name → Item(raw test)
+    # each file's plan: section, root first: (source, section, line) (potentiel.plan.visits)
+    plan: list[tuple[str, Any, int]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)     # errors
     notices: list[Problem] = field(default_factory=list)      # legal, said by rules check
 
@@ -244,6 +246,8 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
                   "one applies; give it another id to keep both").format(
                     ident=ident, where=old.where), merged.rules[ident].where,
                 "notice"))
+    if "plan" in data:
+        merged.plan.append((src, data["plan"], data.line_of("plan")))
     tests = data.get("tests")
     if tests is not None and own:
         _merge_list(merged.tests, tests, "tests", "name", src, at("tests"), problems)

@@ -115,6 +115,8 @@ class RuleSet:
     # the second stage: what its conditions read (names → kind) and its hidden columns
     final_kinds: dict[str, str] = field(default_factory=dict)
     final_hidden: list[Hidden] = field(default_factory=list)
+    # plan: visits a year, visit length, capacity, objectives (potentiel.plan.visits)
+    plan: Any = None
 
     @property
     def active_rules(self) -> list[Rule]:
