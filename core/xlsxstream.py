@@ -212,8 +212,21 @@ def compacted(split_: Split, value_rows: Sequence[int]) -> bytes:
     between them. ``value_rows`` (from `layout`) maps the new numbers back."""
     keep = set(value_rows)
     out = [split_.head]
-    k = 0
-    for m in _ROW.finditer(split_.body):
+    # the rows up to the first gap keep their numbers: copied as they are
+    same = 0
+    while same < len(value_rows) and value_rows[same] == same + 1:
+        same += 1
+    body, k, start = split_.body, 0, 0
+    if same:
+        start = len(body)
+        if same < len(value_rows):  # up to the end of row `same`, found by its number
+            for m in re.finditer(rb"""<(?:[\w.-]+:)?row\b[^>]*?\sr=["']%d["']""" % same, body):
+                row = _ROW.match(body, m.start())
+                start = row.end() if row is not None else m.start()
+                break
+        out.append(body[:start])
+        k = same
+    for m in _ROW.finditer(body, start):
         row = m.group(0)
         r = int(_ROW_R.match(row).group(1))
         if r not in keep:
