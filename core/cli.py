@@ -65,12 +65,42 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from .headless import score_file
     from .report import console_summary, top_accounts
 
+    if args.preview:
+        return _preview(args)
     result, target = score_file(args.workbook, args.output, rules=args.rules,
                                 plugin_dirs=args.plugins or (), engine=args.engine,
                                 sales=args.sales, history=args.history)
     print(shown(console_summary(result, str(target))))
     if args.top:
         print(shown(top_accounts(result, args.top)))
+    return EXIT_OK
+
+
+def _preview(args: argparse.Namespace) -> int:
+    """``score --preview``: print the moves; write the Preview sheet only with -o."""
+    from .headless import preview_file
+    from .review.preview import preview_lines
+    from .sheetnames import PREVIEW_SHEET
+
+    moves, result, target = preview_file(args.workbook, args.output, rules=args.rules,
+                                         plugin_dirs=args.plugins or (), engine=args.engine,
+                                         sales=args.sales, history=args.history)
+    with use_language(result.language):
+        for line in preview_lines(moves, most=None if args.top == 0 else args.top):
+            print(shown(line))
+        if result.warnings:  # what the run decided about the data, as score says it
+            from .problems import warning_count
+            from .sources.reading import group_problems
+            n = warning_count(result.warnings)
+            print(_("{n} warning(s):").format(n=n) if n else _("Notes:"))
+            for p in group_problems(result.warnings):
+                print(f"  {shown(p, one_line=True)}")
+        if target is None:
+            print(_("Nothing was written (add -o FILE to write the {sheet} sheet).").format(
+                sheet=_(PREVIEW_SHEET)))
+        else:
+            print(_("The {sheet} sheet was written to {target}; nothing else was changed.").format(
+                sheet=_(PREVIEW_SHEET), target=target))
     return EXIT_OK
 
 
@@ -334,6 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="invoice lines (.xlsx, .csv or .parquet): revenue N, N-1, N-2, last "
                         "order and orders "
                         "per account (instead of the workbook's Sales sheet)")
+    p.add_argument("--preview", action="store_true",
+                   help="write nothing: print which accounts the current Settings and rules "
+                        "would move between categories, and why (with -o OUT, write only the "
+                        "Preview sheet, to OUT)")
     p.add_argument("--history", metavar="FILE",
                    help="keep the run's snapshot in this .parquet or .csv file instead of the "
                         "workbook's hidden History sheet")

@@ -1,7 +1,7 @@
 """The Excel front end through xlwings: the only module that imports xlwings.
 
-Three entry points, each taking an ``xw.Book``: `recompute` (which also keeps the run's
-snapshot: `potentiel.review.history`), `check_rules` and `explain`.
+Four entry points, each taking an ``xw.Book``: `recompute`, `check_rules`, `explain` and
+`preview` (recompute also keeps the run's snapshot: `potentiel.review.history`).
 The same code runs on a live workbook (desktop Excel, ``xw.Book.caller()`` from the
 RunPython button) and on a remote one (``xw.Book(json=payload)`` built from what xlwings'
 VBA or Office.js client sent to ``potentiel serve``): every read is a bulk read of a range,
@@ -43,7 +43,7 @@ from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mar
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
                      normalise)
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
-from .sheetnames import CHANGES_SHEET, HISTORY_SHEET
+from .sheetnames import CHANGES_SHEET, HISTORY_SHEET, PREVIEW_SHEET
 from .headless import _named_for, _potentiel_name
 from .i18n import _, both, language, ngettext, use_language
 from .layout import own_column_notices, place_outputs, settings_rows
@@ -66,6 +66,7 @@ ACTIONS = {  # key → (English, French) as shown in the action cell's drop-down
     "recompute": ("Recompute", "Recalculer"),
     "check-rules": ("Check rules", "Vérifier les règles"),
     "explain": ("Explain", "Expliquer"),
+    "preview": ("Preview", "Aperçu"),
 }
 STATUS_MAX = 1000  # characters in a status cell; the Log keeps the full text
 
@@ -947,8 +948,29 @@ def _keep_history(book, result, options: Options, when: dt.datetime):
     return ([HISTORY_SHEET] if kept is not None else []) + [CHANGES_SHEET], write
 
 
+@_guarded("preview")
+def preview(book, options: Options) -> Outcome:
+    """Score with the current Settings and rules, write no output, and show on the Preview
+    sheet which accounts would move between categories and why (`potentiel.review.preview`)."""
+    from .review.preview import LOOK, preview as compare, preview_blocks, summary_text
+
+    area, result = _score(book, options)
+    history = _kept_history(book, _history_file(book, read_settings(book), options)[1])[0]
+    shown = compare(result, area.raw, history)
+    before = _owned_sheet(book, PREVIEW_SHEET)
+    write_blocks(book, PREVIEW_SHEET, preview_blocks(shown, _used_bounds(before)[0]
+                                                     if before is not None else 0,
+                                                     _account_text), LOOK)
+    sheet = _sheet(book, PREVIEW_SHEET)
+    sheet.activate()
+    message = _("Preview: {summary}; nothing else was written (see the {sheet} sheet)").format(
+        summary=summary_text(shown), sheet=sheet.name)
+    write_status(book, message)
+    return Outcome(True, "preview", message, shown)
+
+
 ENTRY_POINTS: dict[str, Callable[..., Outcome]] = {
-    "recompute": recompute, "check-rules": check_rules, "explain": explain}
+    "recompute": recompute, "check-rules": check_rules, "explain": explain, "preview": preview}
 
 
 def parse_action(text: Any) -> str | None:

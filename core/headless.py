@@ -49,7 +49,7 @@ from .xlsxpackage import MAIN, NS, Package, SheetRef
 from .xlsxsheet import EMPTY_SHEET, Sheet, Styles, col_letter, range_bounds
 
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES  # noqa: E402  (re-exported)
-from .sheetnames import CHANGES_SHEET, HISTORY_SHEET  # noqa: E402
+from .sheetnames import CHANGES_SHEET, HISTORY_SHEET, PREVIEW_SHEET  # noqa: E402
 # Number formats for output cells Potentiel creates (a template's own formats win).
 OUTPUT_FORMATS = {"Score": "0.0", "Potential": "#,##0 €", "Penetration": "0%",
                   "Confidence": "0%", "Nearest rep km": "0"}
@@ -1381,4 +1381,78 @@ def read_history_of(path: str | Path, given: str | Path | None = None):
         history.language = lang
         return history
     finally:
+        wb.package.close()
+
+
+def preview_file(path: str | Path, out: str | Path | None = None, *, rules: str | None = None,
+                 plugin_dirs: Iterable[str] = (), engine: str | None = None,
+                 sales: str | Path | None = None, history: str | Path | None = None):
+    """``potentiel score FILE --preview``: score with the workbook's current Settings and
+    rules, write no output, and compare the categories with the workbook's
+    (`potentiel.review.preview`). With ``out``, the Preview sheet is written there (a copy
+    of the workbook whose only change is that sheet; ``out`` may be the workbook itself,
+    a backup is kept). Returns ``(preview, result, target or None)``."""
+    from .review.preview import LOOK, preview, preview_blocks
+    from .sources.filekind import source_of
+    path = Path(path)
+    if source_of(path) != "workbook":
+        raise UserError(_("{path}: --preview compares with the categories of a workbook "
+                          "(.xlsx or .xlsm); a CSV or Parquet file has none of Potentiel's "
+                          "to compare with").format(path=path))
+    target = Path(out) if out else None
+    if target is not None:
+        if target.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise UserError(_("{target}: the output must be an .xlsx or .xlsm file").format(
+                                target=target))
+        if path.suffix.lower() == ".xlsm" and target.suffix.lower() != ".xlsm":
+            raise UserError(_("{target}: {name} has macros; write to an .xlsm file to keep "
+                              "them").format(target=target, name=path.name))
+        check_target(target)
+    wb = Workbook(path)
+    language = contextlib.ExitStack()
+    try:
+        with _unexpected(path):
+            settings = read_settings_rows(wb)
+            lines = read_sales(wb, sales)
+            area, raw = read_accounts_or_lines(wb, settings, lines)
+            reps = read_salespeople(wb)
+        lang = run_language(settings, raw.headers, raw.owned, raw.col_numbers)
+        language.enter_context(use_language(lang))
+        if lang != "en":
+            with _unexpected(path):
+                wb.notices.clear()
+                lines = read_sales(wb, sales)
+                area, raw = read_accounts_or_lines(wb, settings, lines)
+                reps = read_salespeople(wb)
+        result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
+                              engine=engine, base_dir=path.parent, sales=lines)
+        result.warnings[:0] = wb.notices
+        wb.notices.clear()
+        with _unexpected(path):
+            kept = _read_kept(wb, _history_path(settings, path.parent, history))[0]
+        shown = preview(result, raw, kept)
+        if target is None:
+            return shown, result, None
+        in_place = target.resolve() == path.resolve()
+        with _unexpected(path):
+            ref = wb.owned_ref(PREVIEW_SHEET)
+            rows = wb.sheet(ref).last_row_with_value(1) if ref is not None else 0
+            write_blocks(wb, PREVIEW_SHEET, preview_blocks(shown, rows), LOOK)
+            owned, removable = _owned_parts(wb, area)
+            # the accounts are never written by a preview: a change there stops the save
+            owned -= {area.sheet.part, *wb.package.related(area.sheet.part, "table")}
+            wb.finish()
+
+        def write(tmp: str) -> None:
+            wb.package.write(tmp)
+            lost = wb.package.lost_parts(tmp, owned, removable)
+            if lost:
+                raise UserError(_("{path}: writing the Preview sheet would drop or change parts "
+                                  "Potentiel does not own ({listed}); nothing was written").format(
+                                    path=path, listed=_listed(lost)))
+
+        save_atomic(write, target, backup=backup_path(path) if in_place else None)
+        return shown, result, target
+    finally:
+        language.close()
         wb.package.close()
