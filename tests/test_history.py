@@ -175,6 +175,13 @@ def test_the_history_sheet_is_bounded_in_lines(tmp_path, monkeypatch):
     result = score(path, MAR)
     assert read_history(path)["run"].unique().tolist() == [2]
     assert any("at most 12 lines on the History sheet" in str(p) for p in result.warnings)
+    monkeypatch.setattr(history, "MAX_SHEET_ROWS", 5)  # a single run is more than that
+    result = score(path, APR)
+    assert read_history(path)["run"].unique().tolist() == [3]
+    said = [str(p) for p in result.warnings if p.kind == "history-too-big"]
+    assert said == ["History: one run of 7 accounts is more than the History sheet keeps (5 "
+                    "lines): only this run is kept; name a History file (.parquet) beside the "
+                    "workbook in Settings to keep every run"]
 
 
 def test_an_account_that_left_and_a_new_one(tmp_path):

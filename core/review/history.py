@@ -242,6 +242,13 @@ class History:
         if max_rows is not None:
             while len(self.runs) > 1 and len(encode(self)) > max_rows:
                 dropped.append(self._drop_oldest())  # (encode keeps its last table)
+            if len(encode(self)) > max_rows:  # one run alone: kept, and said
+                self.notices.append(Problem(
+                    _("one run of {n:,} accounts is more than the {sheet} sheet keeps "
+                      "({rows:,} lines): only this run is kept; name a History file "
+                      "(.parquet) beside the workbook in Settings to keep every run").format(
+                          n=len(snap), sheet=_(HISTORY_SHEET), rows=max_rows),
+                    _(HISTORY_SHEET), kind="history-too-big"))
         if dropped:
             self.appended = False
             dates = ", ".join(f"{r.date:%Y-%m-%d}" for r in dropped[:5])
