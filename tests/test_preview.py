@@ -261,3 +261,19 @@ def test_the_workbook_button_runs_the_preview_named_in_its_action_cell(tmp_path,
         book.close()
     assert outcome.ok and outcome.action == "preview"
     assert outcome.result.up == 1 and outcome.result.down == 2
+
+
+def test_accounts_the_invoice_lines_add_are_in_the_matrix(tmp_path, capsys):
+    from potentiel.cli import main
+    path = scored(tmp_path, settings=[("Add accounts from invoice lines", "yes")])
+    wb = openpyxl.load_workbook(path)
+    sales = wb.create_sheet("Sales")
+    sales.append(["Code client", "Date facture", "Montant HT"])
+    sales.append(["P9", dt.datetime(2025, 6, 1), 1200])
+    wb.save(path)
+    assert main(["score", str(path), "--preview"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  0 of 8 accounts would change category: 0 up, 0 down, 0 to or from no category" \
+        in lines  # P9 (no rating) has no category before or after
+    counts = lines.index(next(ln for ln in lines if "Accounts: from ↓ to →" in ln))
+    assert lines[counts + 5].split() == ["—", "0", "0", "0", "0", "1", "1"]

@@ -80,7 +80,9 @@ def read_before(result: "Result", raw: "RawTable", history: History | None = Non
         j = owned.get(key)
         if j is None:
             return pd.Series([None] * len(index), index=index, dtype=object)
-        values = [raw.rows[pos][j] if j < len(raw.rows[pos]) else None for pos in index]
+        rows = raw.rows  # accounts the invoice lines add are past its rows: nothing before
+        values = [rows[pos][j] if pos < len(rows) and j < len(rows[pos]) else None
+                  for pos in index]
         return pd.Series(values, index=index, dtype=object)
 
     def number(key: str) -> pd.Series:
