@@ -30,6 +30,15 @@ rules:
     why: No rep nearby.
 """
 FIRST_RUN = dt.datetime(2026, 1, 12, 9, 0)
+# What made the difference, 50/50 → 80/20: each weight change on its own, from the last run
+# (P1: relationship weighs 20 instead of 50 on its score 0, (50×100 + 20×0) / 70 = 71.4,
+# so +21.4; prescription 80 instead of 50 on its 100, 8000 / 130 = 61.5, so +11.5).
+MOVES = {"P2": "relationship weight 50 → 20 (score 100.0): -21.4 points; "
+               "prescription weight 50 → 80 (score 0.0): -11.5 points",
+         "P1": "relationship weight 50 → 20 (score 0.0): +21.4 points; "
+               "prescription weight 50 → 80 (score 100.0): +11.5 points",
+         "P7": "relationship weight 50 → 20 (score 100.0): -17.1 points; "
+               "prescription weight 50 → 80 (score 20.0): -9.2 points"}
 
 
 def scored(tmp_path: Path, headers=HEADERS, rows=ROWS, settings=()) -> Path:
@@ -57,10 +66,9 @@ def test_a_weight_changed_in_settings_shows_exactly_the_predicted_moves(tmp_path
     assert "3 of 7 accounts would change category: 1 up, 2 down, 0 to or from no category" in out
     lines = out.splitlines()
     moves = [ln.strip() for ln in lines if ln.strip().startswith(("P1 ", "P2 ", "P7 ", "P3 "))]
-    assert moves == [
-        "P2 Two: B → D (50.0 → 20.0): relationship -30.0 points (weight 50 → 20)",
-        "P1 One: B → A (50.0 → 80.0): prescription +30.0 points (weight 50 → 80)",
-        "P7 Seven: B → C (60.0 → 36.0): relationship -30.0 points (weight 50 → 20)"]
+    assert moves == [f"P2 Two: B → D (50.0 → 20.0): {MOVES['P2']}",
+                     f"P1 One: B → A (50.0 → 80.0): {MOVES['P1']}",
+                     f"P7 Seven: B → C (60.0 → 36.0): {MOVES['P7']}"]
     # the migration matrix, from the rows' category to the columns': counts, then revenue
     counts = lines.index(next(ln for ln in lines if "Accounts: from ↓ to →" in ln))
     assert lines[counts + 2].split() == ["B", "1", "2", "1", "1", "0", "5"]
@@ -91,9 +99,9 @@ def test_preview_with_o_writes_the_preview_sheet_and_nothing_else(tmp_path, caps
     assert grid[moved][:7] == ["Account", "Name", "Before", "After", "Score before",
                                "Score after", "What made the difference"]
     assert [r[:7] for r in grid[moved + 1:moved + 4]] == [
-        ["P2", "Two", "B", "D", 50, 20, "relationship -30.0 points (weight 50 → 20)"],
-        ["P1", "One", "B", "A", 50, 80, "prescription +30.0 points (weight 50 → 80)"],
-        ["P7", "Seven", "B", "C", 60, 36, "relationship -30.0 points (weight 50 → 20)"]]
+        ["P2", "Two", "B", "D", 50, 20, MOVES["P2"]],
+        ["P1", "One", "B", "A", 50, 80, MOVES["P1"]],
+        ["P7", "Seven", "B", "C", 60, 36, MOVES["P7"]]]
     # in place with -o FILE: the Preview sheet is updated, a backup kept, outputs unchanged
     set_settings(path, ("Weight: prescription", 50), ("Weight: relationship", 50))
     assert main(["score", str(path), "--preview", "-o", str(path)]) == 0
@@ -123,7 +131,7 @@ def test_a_changed_input_and_a_changed_band_are_named(tmp_path, capsys):
     set_settings(path, ("Band A", 70))
     assert main(["score", str(path), "--preview"]) == 0
     out = capsys.readouterr().out
-    assert ("P4 Four: C → A (45.0 → 75.0): prescription +30.0 points (score 40.0 → 100.0); "
+    assert ("P4 Four: C → A (45.0 → 75.0): prescription score 40.0 → 100.0: +30.0 points; "
             "category A starts at 70 (was 75)") in out
 
 
@@ -180,8 +188,8 @@ def test_a_french_workbook_previews_in_french(tmp_path, capsys):
     grid = [[c.value for c in r] for r in openpyxl.load_workbook(out)[sheet].iter_rows()]
     moved = grid.index(next(r for r in grid if r[0] == fr("Account")))
     assert grid[moved][6] == fr("What made the difference")
-    assert grid[moved + 2][6] == "prescription +30.0 points (poids 50 → 80)"
-    assert grid[moved + 1][6] == "relation -30.0 points (poids 50 → 20)"
+    assert grid[moved + 2][6] == ("relation poids 50 → 20 (score 0.0) : +21.4 points; "
+                                  "prescription poids 50 → 80 (score 100.0) : +11.5 points")
 
 
 # --------------------------------------------------------------------------- the workbook action
@@ -224,9 +232,9 @@ def test_the_preview_action_writes_the_preview_sheet_only(tmp_path, monkeypatch)
     grid = [[c.value for c in r] for r in b["Preview"].iter_rows()]
     moved = grid.index(next(r for r in grid if r[0] == "Account"))
     assert [r[:7] for r in grid[moved + 1:moved + 4]] == [
-        ["P2", "Two", "B", "D", 50, 20, "relationship -30.0 points (weight 50 → 20)"],
-        ["P1", "One", "B", "A", 50, 80, "prescription +30.0 points (weight 50 → 80)"],
-        ["P7", "Seven", "B", "C", 60, 36, "relationship -30.0 points (weight 50 → 20)"]]
+        ["P2", "Two", "B", "D", 50, 20, MOVES["P2"]],
+        ["P1", "One", "B", "A", 50, 80, MOVES["P1"]],
+        ["P7", "Seven", "B", "C", 60, 36, MOVES["P7"]]]
     written = {x["sheet_position"] for x in actions if x["func"] == "setValues"}
     assert written == {len(a.sheetnames)}, "the preview wrote outside its own sheet"
 

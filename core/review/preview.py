@@ -12,11 +12,12 @@ revenue) and the accounts that moved, each with what made the difference:
 - a rule's cap, floor, force or exclusion (the rules that fire now and did not, or no
   longer fire, when the last run is in the history);
 - the criteria: with the last run's weights kept in the history (`potentiel.review.history`)
-  and its criterion scores read back from the workbook's ``Score: <criterion>`` columns, the
-  points each criterion brought before and brings now (weights re-normalised over what is
-  known, as the score does), the largest changes in the direction of the move first, each
-  with the weight or the score that changed; without them, the criteria whose scores
-  changed, or that the weights changed;
+  and its criterion scores read back from the workbook's ``Score: <criterion>`` columns,
+  each criterion whose weight or score changed, with the points that change alone moves
+  the score (the last run's weighted points against the same with only that criterion's
+  new weight and score, weights re-normalised over what is known, as the score is), the
+  largest in the direction of the move first; without the last run's weights, the
+  criteria whose scores changed, or that the weights changed;
 - the category bands, when the last run's are known and differ.
 
 Pure: the front ends write `preview_blocks` on the Preview sheet (Aperçu) or print
@@ -371,25 +372,46 @@ def _criteria_pieces(result: "Result", before: Before, model: dict, pos: Any,
                     criterion=criterion_word(top), points=f"{p_now[top]:.1f}")
             pieces.append(text)
         return pieces
-    p_now, p_was = _points(s_now, w_now), _points(s_was, w_was)
-    deltas = {c: p_now.get(c, 0.0) - p_was.get(c, 0.0) for c in set(p_now) | set(p_was)}
-    sign = direction if direction else (1 if sum(deltas.values()) >= 0 else -1)
-    pushing = sorted((c for c, d in deltas.items() if d * sign > EPS),
-                     key=lambda c: -abs(deltas[c]))
+    # Each change on its own, from the last run: the score with only this criterion's new
+    # weight and score, minus the last run's (the weights re-normalised, as the score is).
+    base = _weighted(s_was, w_was)
+    if math.isnan(base):
+        return []
+    effects = {}
+    for c in set(w_now) | set(w_was) | set(s_now):
+        weight_moved = abs(w_now.get(c, 0.0) - w_was.get(c, 0.0)) > 1e-9
+        if not weight_moved and c not in changed_scores:
+            continue
+        effects[c] = _weighted({**s_was, c: s_now.get(c, math.nan)},
+                               {**w_was, c: w_now.get(c, 0.0)}) - base
+    sign = direction if direction else (1 if _weighted(s_now, w_now) >= base else -1)
+    pushing = sorted((c for c, e in effects.items() if not math.isnan(e) and e * sign > EPS),
+                     key=lambda c: -abs(effects[c]))
     pieces = []
     for c in pushing[:2]:
-        detail = []
-        if abs(w_now.get(c, 0.0) - w_was.get(c, 0.0)) > 1e-9:
-            detail.append(_("weight {before} → {after}").format(
-                before=f"{w_was.get(c, 0.0):g}", after=f"{w_now.get(c, 0.0):g}"))
-        if c in changed_scores:
-            detail.append(_("score {before} → {after}").format(
-                before=_shown(s_was[c]), after=_shown(s_now[c])))
-        if not detail:  # its share moved because another weight or score did
-            detail.append(_("its share of the weight changed"))
-        pieces.append(_("{criterion} {points} points ({detail})").format(
-            criterion=criterion_word(c), points=f"{deltas[c]:+.1f}", detail=", ".join(detail)))
+        points = f"{effects[c]:+.1f}"
+        w_a, w_b = f"{w_was.get(c, 0.0):g}", f"{w_now.get(c, 0.0):g}"
+        if c in changed_scores and w_a != w_b:
+            text = _("{criterion} weight {before} → {after}, score {score_before} → "
+                     "{score_after}: {points} points").format(
+                criterion=criterion_word(c), before=w_a, after=w_b,
+                score_before=_shown(s_was[c]), score_after=_shown(s_now[c]), points=points)
+        elif c in changed_scores:
+            text = _("{criterion} score {before} → {after}: {points} points").format(
+                criterion=criterion_word(c), before=_shown(s_was[c]),
+                after=_shown(s_now[c]), points=points)
+        else:
+            text = _("{criterion} weight {before} → {after} (score {score}): {points} "
+                     "points").format(criterion=criterion_word(c), before=w_a, after=w_b,
+                                      score=_shown(s_now.get(c)), points=points)
+        pieces.append(text)
     return pieces
+
+
+def _weighted(scores: dict[str, float], weights: dict[str, float]) -> float:
+    """The weighted score of one account (NaN when nothing weighted is known)."""
+    points = _points(scores, weights)
+    return sum(points.values()) if points else math.nan
 
 
 def _delta(a: float, b: float) -> float:
