@@ -109,7 +109,20 @@ LANGUAGE_SETTINGS: tuple[Setting, ...] = (
             "Blank: the language of the Accounts headers.", "language", "English"),
 )
 
-_EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS)
+# Check before you change (potentiel.review.history reads their values, kept as typed).
+REVIEW_SETTINGS: tuple[Setting, ...] = (
+    Setting("History file", "Fichier d'historique",
+            "Keep the history of runs in this file beside the workbook (.parquet or .csv) "
+            "instead of its hidden History sheet. Blank: in the workbook.", "raw", None),
+    Setting("History runs", "Exécutions gardées",
+            "How many runs the history keeps (one per day: the day's last run); the oldest "
+            "go first. Blank: 60.", "raw", None),
+    Setting("Changes since", "Changements depuis",
+            "The Changes sheet compares each run with this earlier one: a run number or a "
+            "date. Blank: the run before.", "raw", None),
+)
+
+_EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS, *REVIEW_SETTINGS)
 SETTINGS = (*SETTINGS, *_EXTRA_SETTINGS)  # every row of the template's Settings sheet
 _BY_KEY = {normalise(s.key): s for s in SETTINGS} | {normalise(s.french): s for s in SETTINGS}
 # The built-in criteria's French names: in Settings (``Poids : CA``) and in the output

@@ -1,7 +1,7 @@
 """``potentiel serve``: the Excel entry points over HTTP, for xlwings Server clients.
 
-A small FastAPI app. ``POST /recompute``, ``/check-rules`` and ``/explain`` speak xlwings'
-remote-interpreter protocol: the body is the workbook payload xlwings' VBA
+A small FastAPI app. ``POST /recompute``, ``/check-rules``, ``/explain`` and ``/preview``
+speak xlwings' remote-interpreter protocol: the body is the workbook payload xlwings' VBA
 (``RunRemotePython``), Office Scripts or Office.js client sends, the answer is the list of
 actions (``book.json()``) the client applies. The task pane page, its manifest and icons
 are served too, so Excel on the web can load the add-in from here.
@@ -52,7 +52,8 @@ TOKEN_ENV = "POTENTIEL_TOKEN"
 MAX_BODY_ENV = "POTENTIEL_MAX_BODY"
 DEFAULT_MAX_BODY = 32 * 1024 * 1024  # a 10,000-account workbook sends about 6 MB
 MIN_TOKEN_LENGTH = 16
-ENDPOINTS = {"/recompute": "recompute", "/check-rules": "check-rules", "/explain": "explain"}
+ENDPOINTS = {"/recompute": "recompute", "/check-rules": "check-rules", "/explain": "explain",
+             "/preview": "preview"}
 STATIC = {"/taskpane.html": ("taskpane.html", "text/html; charset=utf-8"),
           "/taskpane.js": ("taskpane.js", "text/javascript; charset=utf-8"),
           "/manifest.xml": ("manifest.xml", "application/xml; charset=utf-8")}

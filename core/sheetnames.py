@@ -15,6 +15,9 @@ MATRIX_SHEET, SUMMARY_SHEET = N_("Matrix"), N_("Summary")
 LOG_SHEET, EXPLAIN_SHEET = N_("Log"), N_("Explain")
 READING_SHEET = N_("Reading")  # the reading report and every warning of the last run
 OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET)
+# Check before you change (potentiel.review): Aperçu, Historique (hidden), Changements.
+PREVIEW_SHEET, HISTORY_SHEET, CHANGES_SHEET = N_("Preview"), N_("History"), N_("Changes")
+OUTPUT_SHEETS += (PREVIEW_SHEET, HISTORY_SHEET, CHANGES_SHEET)
 
 SALES_NAMES = ("sales", "ventes", "invoices", "factures")
 
