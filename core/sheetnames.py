@@ -15,6 +15,10 @@ MATRIX_SHEET, SUMMARY_SHEET = N_("Matrix"), N_("Summary")
 LOG_SHEET, EXPLAIN_SHEET = N_("Log"), N_("Explain")
 READING_SHEET = N_("Reading")  # the reading report and every warning of the last run
 OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET)
+# Backtest (potentiel.review.backtest): last year's categories against this year's revenue
+# and the suggested weights; written by `potentiel backtest` and the Backtest action.
+BACKTEST_SHEET = N_("Backtest")
+OUTPUT_SHEETS += (BACKTEST_SHEET,)
 
 SALES_NAMES = ("sales", "ventes", "invoices", "factures")
 
