@@ -109,7 +109,16 @@ LANGUAGE_SETTINGS: tuple[Setting, ...] = (
             "Blank: the language of the Accounts headers.", "language", "English"),
 )
 
+# The Backtest action (potentiel.review): last year's scored workbook or snapshot file.
+REVIEW_SETTINGS: tuple[Setting, ...] = (
+    Setting("Last year's file", "Fichier de l'an dernier",
+            "The workbook scored last year (or a snapshot file, CSV or Parquet), next to this "
+            "one or a path, for the Backtest action. Several: separate them with ;, the older "
+            "first.", "path", None),
+)
+
 _EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS)
+_EXTRA_SETTINGS += REVIEW_SETTINGS
 SETTINGS = (*SETTINGS, *_EXTRA_SETTINGS)  # every row of the template's Settings sheet
 _BY_KEY = {normalise(s.key): s for s in SETTINGS} | {normalise(s.french): s for s in SETTINGS}
 # The built-in criteria's French names: in Settings (``Poids : CA``) and in the output

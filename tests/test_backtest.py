@@ -283,6 +283,101 @@ def test_a_snapshot_frame_of_several_runs_uses_the_latest(tmp_path):
     assert "the columns account, score and category; score missing" in str(err.value)
 
 
+# --------------------------------------------------------------------------- the workbook
+
+
+def test_the_backtest_action_is_parsed_in_both_languages():
+    from potentiel.excel import action_label, parse_action
+    assert parse_action("Backtest") == parse_action("Rétrospective") == "backtest"
+    assert parse_action(action_label("backtest")) == "backtest"
+
+
+def _book(path: Path):
+    import xlwings as xw
+
+    from helpers import payload_from_workbook
+    if not getattr(xw, "__pro__", False):
+        pytest.fail("xlwings' remote engine did not load: XLWINGS_LICENSE_KEY must be set")
+    return xw.Book(json=copy.deepcopy(payload_from_workbook(path)))
+
+
+def test_the_backtest_action_reads_the_file_settings_name(tmp_path):
+    from potentiel.excel import Options, backtest
+    from vba_client import apply_actions
+    snap = snapshot_csv(tmp_path / "last.csv")
+    book = this_year(tmp_path / "this.xlsx",
+                     settings=[("Last year's file", str(snap))])
+    xbook = _book(book)
+    try:
+        outcome = backtest(xbook, Options(remote=False, when=dt.datetime(2026, 3, 2, 9, 30)))
+        actions = xbook.json()["actions"]
+    finally:
+        xbook.close()
+    assert outcome.ok, outcome.message
+    assert outcome.message.startswith("Backtest of 8 accounts against last.csv (2025-01-15)")
+    out = tmp_path / "after.xlsx"
+    assert apply_actions(book, actions, out) == []
+    got = sheet_rows(out)
+    assert table(got)["A"][8] == 2.51
+    assert got[3][0].startswith("No chart here")
+    log = openpyxl.load_workbook(out)["Log"]
+    assert log.cell(2, 5).value.startswith("Backtest of 8 accounts")
+
+
+def test_a_second_backtest_action_sets_the_formats_again(tmp_path):
+    """Run by the button twice, the second time with profiles: the second table slot
+    takes its formats then (the fixed rows' formats are cleared and set again)."""
+    from potentiel.excel import Options, backtest
+    from vba_client import apply_actions
+    first = snapshot_csv(tmp_path / "first.csv")
+    book = this_year(tmp_path / "this.xlsx", settings=[("Last year's file", str(first))])
+    for name in ("first.csv", "profiles.csv"):
+        if name == "profiles.csv":
+            (tmp_path / name).write_text("account;score;category;profile\n" + "\n".join(
+                f"{a};{s};{c};{'prospect' if st == 'prospect' else 'client'}"
+                for a, s, c, st, *_ in PORTFOLIO) + "\n", encoding="utf-8")
+            wb = openpyxl.load_workbook(book)
+            wb["Settings"]["B2"] = str(tmp_path / name)
+            wb.save(book)
+        xbook = _book(book)
+        try:
+            assert backtest(xbook, Options(remote=False)).ok
+            actions = xbook.json()["actions"]
+        finally:
+            xbook.close()
+        assert apply_actions(book, actions, book) == []
+    ws = openpyxl.load_workbook(book)["Backtest"]
+    second = B.TABLE_ROW + B.TABLE_HEIGHT
+    assert ws.cell(second, 1).value == "Profile prospect"
+    assert ws.cell(second + 2, 7).number_format == "0.0%"     # share of accounts
+    assert ws.cell(second + 2, 1).fill.fgColor.rgb == "FFA5D6A7"  # A, the light fill
+
+
+def test_the_backtest_action_on_the_server_says_why_it_cannot(tmp_path):
+    from potentiel.excel import Options, backtest
+    snap = snapshot_csv(tmp_path / "last.csv")
+    book = this_year(tmp_path / "this.xlsx", settings=[("Last year's file", str(snap))])
+    xbook = _book(book)
+    try:
+        outcome = backtest(xbook, Options(remote=True))
+    finally:
+        xbook.close()
+    assert not outcome.ok
+    assert "on the server, Backtest reads no file a workbook names" in outcome.message
+    assert "Settings!B2" in outcome.message
+
+
+def test_the_backtest_action_without_the_setting_says_where_to_name_the_file(tmp_path):
+    from potentiel.excel import Options, backtest
+    book = this_year(tmp_path / "this.xlsx")
+    xbook = _book(book)
+    try:
+        outcome = backtest(xbook, Options(remote=False))
+    finally:
+        xbook.close()
+    assert not outcome.ok and "row Last year's file" in outcome.message
+
+
 def test_the_review_modules_pass_every_message_through_the_catalog():
     from test_messages_fr import ROOT, _bare_messages
     bare = [hit for m in ("backtest", "weights", "files")

@@ -80,6 +80,9 @@ FRENCH_HELP = {
     "Penetration weak below": "Part du potentiel en dessous de laquelle la pénétration est "
                               "faible.",
     "Top revenue share": "Les comptes qui font cette part du CA sont marqués Top 80%.",
+    "Last year's file": "Le classeur noté l'an dernier (ou un fichier d'instantané, CSV ou "
+                        "Parquet), à côté de celui-ci ou un chemin, pour l'action "
+                        "Rétrospective. Plusieurs : séparez-les par ;, le plus ancien d'abord.",
 }
 
 
