@@ -94,6 +94,11 @@ def test_lift_growth_order_and_spearman_by_hand(tmp_path, capsys):
     assert ["Accounts!D9", "revenue N is blank: counted as 0"] in [r[:2] for r in notes]
     assert "Accounts!D9: revenue N is blank: counted as 0" in printed
     assert "  A    Strategic" in printed and "2.51" in printed
+    # only the Backtest sheet was added: every other part of the workbook is as it was
+    assert "lacks or changed parts" not in printed
+    with zipfile.ZipFile(book) as before, zipfile.ZipFile(tmp_path / "out.xlsx") as after:
+        sheet = before.read("xl/worksheets/sheet1.xml")
+        assert after.read("xl/worksheets/sheet1.xml") == sheet
 
 
 def test_spearman_matches_the_hand_value():

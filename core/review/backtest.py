@@ -541,6 +541,16 @@ def run_backtest(snapshot: Snapshot, revenue: Revenue, spec: Any,
             groups.append(_group(name, f[m], letters, _spec_for(spec, profiles, name)))
     else:
         groups.append(_group("", f, letters, spec))
+    if len(letters) > MAX_CATEGORIES:
+        problems.append(Problem(_("{n} categories: the sheet shows the first {most} (the "
+                                  "terminal shows them all)").format(n=len(letters),
+                                                                     most=MAX_CATEGORIES),
+                                snapshot.source, kind="many-categories"))
+    if len(groups) > MAX_TABLES:
+        problems.append(Problem(_("{n} profiles: the sheet shows the first {most} (the "
+                                  "terminal shows them all)").format(n=len(groups),
+                                                                     most=MAX_TABLES),
+                                snapshot.source, kind="many-profiles"))
     conversion, total = _conversions(f, letters, spec, profiles)
     frame = pd.concat([f, crit.add_prefix("criterion:")], axis=1)
     return Backtest(groups, conversion, total, snapshot, revenue, matched=len(f),
