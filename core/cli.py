@@ -146,6 +146,20 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from .review.backtest import backtest_lines
+    from .review.files import backtest_file
+
+    done = backtest_file(args.file, args.last, revenue=args.revenue, out=args.output,
+                         rules=args.rules, plugin_dirs=args.plugins or ())
+    with use_language(done.language):  # the workbook's language
+        for line in backtest_lines(done.backtest, done.proposals):
+            print(shown(line))
+        if done.target is not None:
+            print(_("Backtest sheet written: {target}").format(target=done.target))
+    return EXIT_OK
+
+
 def _cmd_fields(args: argparse.Namespace) -> int:
     from .manager import load_plugins
     from .sources.headers import YEAR_FIELDS
@@ -421,6 +435,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", metavar="N", type=int, default=5,
                    help="how many accounts to show as read (default 5)")
     p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("backtest", help="did last year's categories predict this year's "
+                                        "revenue? and suggested weights",
+                       description="Compare last year's categories (LAST: the workbook "
+                                   "scored last year, or a snapshot file) with this year's "
+                                   "revenue (FILE's accounts, or --revenue invoice lines): "
+                                   "revenue, growth and lift per category, whether A > B > C "
+                                   "> D holds, the rank correlation of score and revenue, "
+                                   "prospects' conversion, and suggested weights (a "
+                                   "proposal, never applied). Writes the Backtest sheet "
+                                   "into FILE (the previous version kept as "
+                                   "NAME.backup.xlsx) or into OUT.")
+    p.add_argument("file", help="this year's workbook (.xlsx, .xlsm), or a CSV or Parquet "
+                                "file (then printed only)")
+    p.add_argument("--last", metavar="LAST", action="append", required=True,
+                   help="last year's scored workbook (.xlsx, .xlsm), scored CSV or Parquet, or "
+                        "snapshot file (account, score, category …); give it twice, the older "
+                        "first, to judge the suggested weights on the later year")
+    p.add_argument("--revenue", metavar="LINES",
+                   help="this year's revenue from invoice lines (.xlsx, .csv, .parquet) "
+                        "instead of FILE's accounts")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write the workbook with its Backtest sheet here instead")
+    p.add_argument("--rules", metavar="FILE", help="rule file (wins over Settings)")
+    p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
+    p.set_defaults(func=_cmd_backtest)
 
     p = sub.add_parser("fields", help="every field and the headers it accepts (French, English)")
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")

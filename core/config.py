@@ -109,7 +109,8 @@ LANGUAGE_SETTINGS: tuple[Setting, ...] = (
             "Blank: the language of the Accounts headers.", "language", "English"),
 )
 
-# Check before you change (potentiel.review.history reads their values, kept as typed).
+# Check before you change (potentiel.review): the history of runs (history.py reads their
+# values, kept as typed) and the Backtest action's last year's file (backtest, files).
 REVIEW_SETTINGS: tuple[Setting, ...] = (
     Setting("History file", "Fichier d'historique",
             "Keep the history of runs in this file beside the workbook (.parquet or .csv) "
@@ -120,6 +121,10 @@ REVIEW_SETTINGS: tuple[Setting, ...] = (
     Setting("Changes since", "Changements depuis",
             "The Changes sheet compares each run with this earlier one: a run number or a "
             "date. Blank: the run before.", "raw", None),
+    Setting("Last year's file", "Fichier de l'an dernier",
+            "The workbook scored last year (or a snapshot file, CSV or Parquet), next to this "
+            "one or a path, for the Backtest action. Several: separate them with ;, the older "
+            "first.", "path", None),
 )
 
 _EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS, *REVIEW_SETTINGS)

@@ -67,6 +67,7 @@ ACTIONS = {  # key → (English, French) as shown in the action cell's drop-down
     "check-rules": ("Check rules", "Vérifier les règles"),
     "explain": ("Explain", "Expliquer"),
     "preview": ("Preview", "Aperçu"),
+    "backtest": ("Backtest", "Rétrospective"),
 }
 STATUS_MAX = 1000  # characters in a status cell; the Log keeps the full text
 
@@ -969,8 +970,77 @@ def preview(book, options: Options) -> Outcome:
     return Outcome(True, "preview", message, shown)
 
 
+# --------------------------------------------------------------------------- backtest
+
+
+@_guarded("backtest")
+def backtest(book, options: Options) -> Outcome:
+    """Last year's categories (the files Settings names in Last year's file) against this
+    year's revenue (the accounts, or their Sales sheet): the Backtest sheet and suggested
+    weights (`potentiel.review`), and a Log row. Nothing else is written. On the server
+    no file a workbook names is read: the action says so."""
+    from .review.backtest import BACKTEST_SHEET, STYLED_ROWS, backtest_blocks
+    from .review.files import compute, sheet_look
+
+    rows = read_settings(book)
+    files = _last_year_files(rows, book, options)
+    area, result = _score(book, options)
+    when = _now(options)
+    bt, proposals = compute(result, area.raw, Path(book.name), files, None, rows)
+    blocks = backtest_blocks(bt, proposals, chart_note=_(
+        "No chart here: Excel's buttons write values and formats only; potentiel backtest "
+        "on the command line draws the chart of the lift per category."))
+    sheet = _sheet(book, BACKTEST_SHEET)
+    created = sheet.name.casefold() in _created(book)
+    if not created:  # the fixed rows take this run's formats (an unused slot none)
+        sheet.range((STYLED_ROWS[0], 1), (STYLED_ROWS[1], 12)).clear_formats()
+    write_blocks(book, BACKTEST_SHEET, blocks, sheet_look())
+    if not created:
+        _finish_sheet(sheet, blocks, sheet_look())
+    groups = "; ".join(f"{g.name or _('all')}: ρ {g.rho:.2f}" for g in bt.groups
+                       if g.rho is not None)
+    message = _("Backtest of {n} accounts against {last}{groups}: see the {sheet} "
+                "sheet").format(n=bt.matched, last=bt.snapshot.label,
+                                groups=f" ({groups})" if groups else "", sheet=sheet.name)
+    write_status(book, message)
+    append_log(book, _message_row(when, message, bt.problems, result.rules_name))
+    return Outcome(True, "backtest", message, (bt, proposals))
+
+
+def _last_year_files(rows: list[tuple[Any, Any, str]], book, options: Options) -> list[Path]:
+    """The files the Settings row Last year's file names (several: separated by ;),
+    relative to the workbook's folder. Raises `UserError` on the server, or when the row
+    is blank or names a missing file."""
+    found = next(((value, where) for label, value, where in rows
+                  if label is not None and normalise(label) in (
+                      "lastyearsfile", "fichierdelandernier") and value not in (None, "")),
+                 None)
+    if found is None:
+        raise UserError(_("name last year's scored workbook (or snapshot file) in Settings, "
+                          "row Last year's file, then run Backtest again"))
+    value, where = found
+    if options.remote:
+        raise UserError(_("on the server, Backtest reads no file a workbook names; run "
+                          "potentiel backtest THIS.xlsx --last LAST.xlsx on a computer that "
+                          "has both files"), where)
+    base = _base_dir(book, options)
+    out = []
+    for name in (p.strip() for p in str(value).split(";")):
+        if not name:
+            continue
+        p = Path(name).expanduser()
+        if not p.is_absolute() and base is not None:
+            p = base / p
+        if not p.is_file():
+            raise UserError(_('"{name}" is not a file (looked for {path}); give the path of '
+                              "last year's scored workbook").format(name=name, path=p), where)
+        out.append(p)
+    return out
+
+
 ENTRY_POINTS: dict[str, Callable[..., Outcome]] = {
-    "recompute": recompute, "check-rules": check_rules, "explain": explain, "preview": preview}
+    "recompute": recompute, "check-rules": check_rules, "explain": explain, "preview": preview,
+    "backtest": backtest}
 
 
 def parse_action(text: Any) -> str | None:

@@ -15,9 +15,12 @@ MATRIX_SHEET, SUMMARY_SHEET = N_("Matrix"), N_("Summary")
 LOG_SHEET, EXPLAIN_SHEET = N_("Log"), N_("Explain")
 READING_SHEET = N_("Reading")  # the reading report and every warning of the last run
 OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET)
-# Check before you change (potentiel.review): Aperçu, Historique (hidden), Changements.
+# Check before you change (potentiel.review): Aperçu, Historique (hidden), Changements, and
+# Backtest / Rétrospective (last year's categories against this year's revenue and the
+# suggested weights; written by `potentiel backtest` and the Backtest action).
 PREVIEW_SHEET, HISTORY_SHEET, CHANGES_SHEET = N_("Preview"), N_("History"), N_("Changes")
-OUTPUT_SHEETS += (PREVIEW_SHEET, HISTORY_SHEET, CHANGES_SHEET)
+BACKTEST_SHEET = N_("Backtest")
+OUTPUT_SHEETS += (PREVIEW_SHEET, HISTORY_SHEET, CHANGES_SHEET, BACKTEST_SHEET)
 
 SALES_NAMES = ("sales", "ventes", "invoices", "factures")
 

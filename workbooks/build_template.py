@@ -88,6 +88,9 @@ FRENCH_HELP = {
                     "jour) ; les plus anciennes partent d'abord. Vide : 60.",
     "Changes since": "La feuille Changements compare chaque exécution avec celle-ci : un numéro "
                      "d'exécution ou une date. Vide : l'exécution précédente.",
+    "Last year's file": "Le classeur noté l'an dernier (ou un fichier d'instantané, CSV ou "
+                        "Parquet), à côté de celui-ci ou un chemin, pour l'action "
+                        "Rétrospective. Plusieurs : séparez-les par ;, le plus ancien d'abord.",
 }
 
 
