@@ -150,7 +150,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from .review.backtest import backtest_lines
     from .review.files import backtest_file
 
-    done = backtest_file(args.file, args.last, revenue=args.revenue, out=args.output,
+    done = backtest_file(args.file, args.last or (), revenue=args.revenue, out=args.output,
                          rules=args.rules, plugin_dirs=args.plugins or ())
     with use_language(done.language):  # the workbook's language
         for line in backtest_lines(done.backtest, done.proposals):
@@ -439,7 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backtest", help="did last year's categories predict this year's "
                                         "revenue? and suggested weights",
                        description="Compare last year's categories (LAST: the workbook "
-                                   "scored last year, or a snapshot file) with this year's "
+                                   "scored last year, or a snapshot or History file; "
+                                   "without --last, the run of FILE's own history about a "
+                                   "year before its last run) with this year's "
                                    "revenue (FILE's accounts, or --revenue invoice lines): "
                                    "revenue, growth and lift per category, whether A > B > C "
                                    "> D holds, the rank correlation of score and revenue, "
@@ -449,10 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "NAME.backup.xlsx) or into OUT.")
     p.add_argument("file", help="this year's workbook (.xlsx, .xlsm), or a CSV or Parquet "
                                 "file (then printed only)")
-    p.add_argument("--last", metavar="LAST", action="append", required=True,
-                   help="last year's scored workbook (.xlsx, .xlsm), scored CSV or Parquet, or "
-                        "snapshot file (account, score, category …); give it twice, the older "
-                        "first, to judge the suggested weights on the later year")
+    p.add_argument("--last", metavar="LAST", action="append",
+                   help="last year's scored workbook (.xlsx, .xlsm), scored CSV or Parquet, "
+                        "snapshot file (account, score, category …) or History file; give it "
+                        "twice, the older first, to judge the suggested weights on the later "
+                        "year (default: FILE's own history, its run about a year before the "
+                        "last)")
     p.add_argument("--revenue", metavar="LINES",
                    help="this year's revenue from invoice lines (.xlsx, .csv, .parquet) "
                         "instead of FILE's accounts")

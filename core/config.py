@@ -124,7 +124,8 @@ REVIEW_SETTINGS: tuple[Setting, ...] = (
     Setting("Last year's file", "Fichier de l'an dernier",
             "The workbook scored last year (or a snapshot file, CSV or Parquet), next to this "
             "one or a path, for the Backtest action. Several: separate them with ;, the older "
-            "first.", "path", None),
+            "first. Blank: this workbook's own History, its run about a year before the "
+            "last.", "path", None),
 )
 
 _EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS, *REVIEW_SETTINGS)

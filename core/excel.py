@@ -975,7 +975,8 @@ def preview(book, options: Options) -> Outcome:
 
 @_guarded("backtest")
 def backtest(book, options: Options) -> Outcome:
-    """Last year's categories (the files Settings names in Last year's file) against this
+    """Last year's categories (the files Settings names in Last year's file; none named:
+    the workbook's own history, its run about a year before the last) against this
     year's revenue (the accounts, or their Sales sheet): the Backtest sheet and suggested
     weights (`potentiel.review`), and a Log row. Nothing else is written. On the server
     no file a workbook names is read: the action says so."""
@@ -983,7 +984,9 @@ def backtest(book, options: Options) -> Outcome:
     from .review.files import compute, sheet_look
 
     rows = read_settings(book)
-    files = _last_year_files(rows, book, options)
+    files: list = _last_year_files(rows, book, options)
+    if not files:
+        files = [_history_snapshot(book, rows, options)]
     area, result = _score(book, options)
     when = _now(options)
     bt, proposals = compute(result, area.raw, Path(book.name), files, None, rows)
@@ -1007,17 +1010,33 @@ def backtest(book, options: Options) -> Outcome:
     return Outcome(True, "backtest", message, (bt, proposals))
 
 
+def _history_snapshot(book, rows: list[tuple[Any, Any, str]], options: Options):
+    """Last year's snapshot from the workbook's own history (its History file, on the
+    desktop, or its History sheet): the run about a year before the last. Raises
+    `UserError` naming the Settings row to fill when no run is that old."""
+    from .review.files import history_snapshot
+    file = _history_file(book, rows, options)[1]
+    history = _kept_history(book, file)[0]
+    if file is not None and file.exists():
+        place = file.name
+    else:
+        sheet = _owned_sheet(book, HISTORY_SHEET)
+        place = sheet.name if sheet is not None else _(HISTORY_SHEET)
+    return history_snapshot(history, book.name, place, _(
+        "name last year's scored workbook in Settings, row Last year's file, then run "
+        "Backtest again"))
+
+
 def _last_year_files(rows: list[tuple[Any, Any, str]], book, options: Options) -> list[Path]:
     """The files the Settings row Last year's file names (several: separated by ;),
-    relative to the workbook's folder. Raises `UserError` on the server, or when the row
-    is blank or names a missing file."""
+    relative to the workbook's folder; none when the row is blank (the workbook's own
+    history is used). Raises `UserError` on the server, or for a missing file."""
     found = next(((value, where) for label, value, where in rows
                   if label is not None and normalise(label) in (
                       "lastyearsfile", "fichierdelandernier") and value not in (None, "")),
                  None)
     if found is None:
-        raise UserError(_("name last year's scored workbook (or snapshot file) in Settings, "
-                          "row Last year's file, then run Backtest again"))
+        return []
     value, where = found
     if options.remote:
         raise UserError(_("on the server, Backtest reads no file a workbook names; run "

@@ -90,7 +90,9 @@ FRENCH_HELP = {
                      "d'exécution ou une date. Vide : l'exécution précédente.",
     "Last year's file": "Le classeur noté l'an dernier (ou un fichier d'instantané, CSV ou "
                         "Parquet), à côté de celui-ci ou un chemin, pour l'action "
-                        "Rétrospective. Plusieurs : séparez-les par ;, le plus ancien d'abord.",
+                        "Rétrospective. Plusieurs : séparez-les par ;, le plus ancien d'abord. "
+                        "Vide : l'Historique de ce classeur, son exécution d'environ un an "
+                        "avant la dernière.",
 }
 
 

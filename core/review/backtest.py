@@ -7,8 +7,11 @@ Input, two tables (no file is read here; `potentiel.review.files` reads the file
   revenue the account had when it was scored), plus per-criterion scores (``criteria``,
   0–100) for the suggested weights. A snapshot comes from a workbook scored last year
   (Potentiel's own Score, Category, Profile and ``Score: <criterion>`` columns, known by
-  their ownership markers: `snapshot_from_scored`) or from a snapshot frame, the history's
-  compact record of a run (`snapshots_from_frame`: one snapshot per date);
+  their ownership markers: `snapshot_from_scored`), from a snapshot frame
+  (`snapshots_from_frame`: one snapshot per date), or from the workbook's own history of
+  runs (`snapshot_from_history`: the run closest to a year before the latest, read from
+  `potentiel.review.history.read_history`'s frame; the history keeps no criterion scores,
+  so no weights are suggested from it);
 - **this year**, a `Revenue`: revenue N per account id and, when known, revenue N-1 (the
   Accounts sheet as a run reads it: `revenue_from_result`; or invoice lines:
   `revenue_from_lines`).
@@ -53,6 +56,7 @@ NON_CLIENTS = ("prospect", "suspect", "former")  # last year's status: a convers
 SNAPSHOT_COLUMNS = ("account", "score", "category", "profile", "date")
 MIN_RANKED = 3      # accounts needed for a rank correlation
 SIGNIFICANT = 0.05  # one-sided p-value below which the score "predicted" revenue
+YEAR_GAP_DAYS = (270, 460)  # days between two runs that count as "a year apart" (9–15 months)
 
 # The sheet's fixed layout (rows, 1-based): tables of MAX_TABLES groups, then the
 # conversion table, the suggested weights and the notes. The chart reads the first table.
@@ -308,6 +312,56 @@ def snapshots_from_frame(frame: pd.DataFrame, source: str,
                               [where[i] for i in idx], source, when, [], id_header))
     snaps[-1].problems = problems  # said once, with the snapshot the backtest uses
     return snaps
+
+
+def snapshot_from_history(frame: pd.DataFrame, source: str, place: str, fix: str
+                          ) -> Snapshot:
+    """Last year's snapshot from a history of runs (the frame of
+    `potentiel.review.history.read_history`: ``run``, ``date``, ``account``, ``score``,
+    ``category``, ``profile`` …, every kept run in full): the run closest to a year before
+    the latest run, between `YEAR_GAP_DAYS` before it, read by `snapshots_from_frame`. Its
+    label names the run and its date, and a notice says which run was taken and why.
+    ``source``: the workbook or file (``portfolio.xlsx``); ``place``: where the history is
+    kept (the History sheet's name, or the History file's); ``fix``: what to do when no
+    run is old enough, ending the message. Raises `UserError` (one line) when the history
+    holds no run, or none about a year before the latest."""
+    runs = frame[["run", "date"]].drop_duplicates("run")
+    runs = runs.assign(date=pd.to_datetime(runs["date"])).sort_values(["date", "run"])
+    if runs.empty:
+        raise UserError(_("the history of runs of {source} keeps no run yet, so no "
+                          "categories of a year ago; {fix}").format(source=source, fix=fix),
+                        place)
+    last = runs.iloc[-1]
+    earlier = runs.iloc[:-1]
+    days = (last["date"] - earlier["date"]).dt.days.to_numpy()
+    lo, hi = YEAR_GAP_DAYS
+    fit = np.flatnonzero((days >= lo) & (days <= hi))
+    if not len(fit):
+        if len(earlier):
+            k = int(np.argmin(np.abs(days - 365)))
+            detail = _("the closest is run {run} of {date}, {days} days before it").format(
+                run=int(earlier["run"].iloc[k]), date=f"{earlier['date'].iloc[k]:%Y-%m-%d}",
+                days=int(days[k]))
+        else:
+            detail = _("it is the only run kept")
+        raise UserError(_("the history of runs keeps no run about a year (9 to 15 months) "
+                          "before its last one, run {run} of {date} ({detail}); {fix}").format(
+                              run=int(last["run"]), date=f"{last['date']:%Y-%m-%d}",
+                              detail=detail, fix=fix), place)
+    k = int(fit[np.argmin(np.abs(days[fit] - 365))])
+    run = int(earlier["run"].iloc[k])
+    rows = frame[frame["run"] == run].reset_index(drop=True)
+    where = _("{place}, run {run}").format(place=place, run=run)
+    snap = snapshots_from_frame(rows, _("{source}, {place} run {run}").format(
+        source=source, place=place, run=run), lambda i, col: where)[-1]
+    snap.id_header = _("Account")
+    snap.problems.insert(0, Problem(
+        _("last year's categories are those of run {run} of {date} in the history, the "
+          "run closest to a year before its last one (run {last} of {last_date})").format(
+              run=run, date=f"{earlier['date'].iloc[k]:%Y-%m-%d}", last=int(last["run"]),
+              last_date=f"{last['date']:%Y-%m-%d}"),
+        place, level="notice", kind="history-run"))
+    return snap
 
 
 def revenue_from_result(result: Any, raw: Any, source: str) -> Revenue:

@@ -6,8 +6,10 @@ The headless front end of `potentiel.review.backtest` and `potentiel.review.weig
   Potentiel's own Score, Category, Profile and ``Score: <criterion>`` columns, found by
   their ownership markers, read as `potentiel.headless` reads a workbook; its date is the
   last run of its Log), a CSV or Parquet file scored by ``potentiel score`` (its output
-  block), or a snapshot file (columns ``account``, ``score``, ``category``, optionally
-  ``profile``, ``date`` …: one snapshot per date);
+  block), a snapshot file (columns ``account``, ``score``, ``category``, optionally
+  ``profile``, ``date`` …: one snapshot per date), or a History file (the run about a
+  year before its latest); without ``--last``, FILE's own history of runs (its History
+  sheet or History file: `history_snapshot`);
 - **this year** (`backtest_file`): FILE is read and scored as ``potentiel score`` reads it
   (Settings, rule file, Sales sheet): its accounts give revenue N and N-1, its run the
   current weights and categories; ``--revenue LINES`` takes revenue N and N-1 from
@@ -37,10 +39,12 @@ from ..problems import Problem, UserError
 from .backtest import (BACKTEST_SHEET, LIFT_COL, MAX_CATEGORIES, STYLED_ROWS, TABLE_ROW,
                        Backtest,
                        Snapshot, backtest_blocks, revenue_from_lines, revenue_from_result,
-                       run_backtest, snapshot_from_scored, snapshots_from_frame)
+                       run_backtest, snapshot_from_history, snapshot_from_scored,
+                       snapshots_from_frame)
 from .weights import Proposal, pick_older, suggest_weights
 
 SNAPSHOT_HEADERS = {"account", "score", "category"}
+HISTORY_HEADERS = {"run", "left", "model"}  # a History file's kept table has these too
 
 
 @dataclass
@@ -69,7 +73,10 @@ def read_last_year(path: str | Path) -> list[Snapshot]:
         got = csv_source.read_csv(path)
         records = got.records
         for h, rec in enumerate(records[:20]):
-            if SNAPSHOT_HEADERS <= {_norm(c) for c in rec if c is not None}:
+            names = {_norm(c) for c in rec if c is not None}
+            if SNAPSHOT_HEADERS | HISTORY_HEADERS <= names:
+                return [_from_history_file(path)]
+            if SNAPSHOT_HEADERS <= names:
                 return _from_records(path, records[h], records[h + 1:], h + 1, got.notices)
         raw, notices = csv_source.read_accounts_file(path)
         snap = snapshot_from_scored(raw, path.name)
@@ -77,6 +84,8 @@ def read_last_year(path: str | Path) -> list[Snapshot]:
         return [snap]
     from ..sources import parquet as parquet_source
     table = parquet_source.read_arrow(path)
+    if SNAPSHOT_HEADERS | HISTORY_HEADERS <= {_norm(c) for c in table.column_names}:
+        return [_from_history_file(path)]
     if SNAPSHOT_HEADERS <= {_norm(c) for c in table.column_names}:
         frame = table.to_pandas()
         return snapshots_from_frame(frame, path.name, _cells(path.name, list(frame.columns), 1))
@@ -84,6 +93,29 @@ def read_last_year(path: str | Path) -> list[Snapshot]:
     snap = snapshot_from_scored(raw, path.name)
     snap.problems[:0] = notices
     return [snap]
+
+
+def _from_history_file(path: Path) -> Snapshot:
+    """A History file given as last year's: its runs kept in full are one run per day,
+    the latest this year's; the one about a year before it is last year's."""
+    from .history import read_file
+    return history_snapshot(read_file(path), path.name, path.name,
+                            _("give last year's scored workbook with --last instead"))
+
+
+def history_snapshot(history: Any, source: str, place: str, fix: str) -> Snapshot:
+    """Last year's snapshot from a history of runs (`potentiel.review.history.History`:
+    a workbook's History sheet or History file), through `read_history` and
+    `snapshot_from_history`; what reading the history decided joins its notes.
+    ``source``: the workbook's name; ``place``: the sheet's or file's; ``fix``: what to do
+    when no run is about a year old. Raises `UserError`."""
+    from .history import read_history
+    try:
+        snap = snapshot_from_history(read_history(history), source, place, fix)
+    except UserError as exc:
+        raise UserError([*history.notices, *exc.problems]) from None
+    snap.problems[1:1] = history.notices
+    return snap
 
 
 def _norm(text: Any) -> str:
@@ -170,12 +202,14 @@ def backtest_file(path: str | Path, last: Sequence[str | Path], *,
                   write: bool = True) -> Outcome:
     """Backtest last year's snapshot(s) ``last`` against this year's FILE ``path`` (and
     ``revenue``: invoice lines), write the Backtest sheet to ``out`` or in place (a
-    workbook; ``write=False`` writes nothing). Raises `UserError`."""
+    workbook; ``write=False`` writes nothing). ``last`` empty: the workbook's own history
+    of runs gives last year's snapshot (`history_snapshot`). Raises `UserError`."""
     from ..sources.filekind import source_of
     path = Path(path)
-    if not last:
-        raise UserError(_("give last year's scored workbook or snapshot file with --last"))
     kind = source_of(path)
+    if not last and kind != "workbook":
+        raise UserError(_("{name} keeps no history of its own: give last year's scored file, "
+                          "snapshot file or History file with --last").format(name=path.name))
     if kind != "workbook":
         if out is not None:
             raise UserError(_("{out}: the Backtest sheet is written into a workbook, and "
@@ -203,16 +237,16 @@ def _tabular(path: Path, last: Sequence[str | Path], revenue: str | Path | None,
     return Outcome(bt, proposals, None, lang)
 
 
-def compute(result: Any, raw: Any, path: Path, last: Sequence[str | Path],
+def compute(result: Any, raw: Any, path: Path, last: Sequence[str | Path | Snapshot],
              revenue: str | Path | None, settings: list) -> tuple[Backtest, list[Proposal]]:
-    """The backtest and the suggested weights: last year's files ``last`` against this
-    year's run (``result`` of the accounts ``raw`` read from ``path``; ``revenue``:
-    invoice lines instead, read with the ``settings`` rows). In the run's language (the
-    caller enters it). Raises `UserError`."""
+    """The backtest and the suggested weights: last year's files ``last`` (or snapshots
+    already read, such as `history_snapshot`'s) against this year's run (``result`` of the
+    accounts ``raw`` read from ``path``; ``revenue``: invoice lines instead, read with the
+    ``settings`` rows). In the run's language (the caller enters it). Raises `UserError`."""
     from ..config import criterion_word
     snaps: list[Snapshot] = []
     for p in last:
-        snaps.extend(read_last_year(p))
+        snaps.extend([p] if isinstance(p, Snapshot) else read_last_year(p))
     snaps, notes = order_snapshots(snaps)
     latest = snaps[-1]
     if revenue is not None:
@@ -277,6 +311,8 @@ def _workbook(path: Path, last: Sequence[str | Path], revenue: str | Path | None
                 lines = read_sales(wb, None)
                 _area, raw = read_accounts(wb, settings)
                 reps = read_salespeople(wb)
+        if not last:  # the workbook's own history: the run about a year before the last
+            last = [_own_history(wb, settings, path)]
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               base_dir=path.parent, sales=lines)
         bt, proposals = compute(result, raw, path, last, revenue, settings)
@@ -310,6 +346,23 @@ def _workbook(path: Path, last: Sequence[str | Path], revenue: str | Path | None
     finally:
         language.close()
         wb.package.close()
+
+
+def _own_history(wb: Any, settings: list, path: Path) -> Snapshot:
+    """Last year's snapshot from the workbook's History file (the one Settings name) or
+    its History sheet. Raises `UserError` naming --last when no run is a year old."""
+    from ..headless import _history_path, _read_kept, _unexpected
+    from ..sheetnames import HISTORY_SHEET
+    with _unexpected(path):
+        file = _history_path(settings, path.parent, None)
+        history = _read_kept(wb, file)[0]
+    if file is not None and file.exists():
+        place = file.name
+    else:
+        ref = wb.owned_ref(HISTORY_SHEET)
+        place = ref.name if ref is not None else _(HISTORY_SHEET)
+    return history_snapshot(history, path.name, place,
+                            _("give last year's scored workbook with --last LAST"))
 
 
 def _owned(wb: Any) -> tuple[set[str], set[str]]:

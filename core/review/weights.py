@@ -43,13 +43,13 @@ import pandas as pd
 
 from ..i18n import _
 from ..problems import Problem
-from .backtest import SIGNIFICANT, Backtest, Revenue, Snapshot, p_text, spearman
+from .backtest import (SIGNIFICANT, YEAR_GAP_DAYS, Backtest, Revenue, Snapshot, p_text,
+                       spearman)
 
 MIN_FIT = 30       # accounts to fit weights on
 MIN_TEST = 15      # held-out accounts to judge them on
 MIN_CLASS = 3      # converted and not converted, each, for a conversion target
 HOLDOUT_ONE_IN = 3  # with one pair of years: one account in three is held out (by id)
-YEAR_GAP_DAYS = (270, 460)  # an older snapshot "a year before" the latest
 
 
 @dataclass
@@ -467,6 +467,6 @@ def proposal_lines(proposals: Sequence[Proposal], label: Any = None) -> list[str
                 "-" if sug is None else str(sug)))
         out.append("    " + p.verdict)
     if proposals and not proposals[0].criteria and proposals[0].verdict and \
-            not proposals[0].group:
-        out.append("  " + proposals[0].verdict)
+            not proposals[0].group and proposals[0].verdict != proposals[0].note:
+        out.append("  " + proposals[0].verdict)  # (said once when it is the note too)
     return out
