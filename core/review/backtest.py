@@ -314,29 +314,42 @@ def snapshots_from_frame(frame: pd.DataFrame, source: str,
     return snaps
 
 
-def snapshot_from_history(frame: pd.DataFrame, source: str, place: str, fix: str
-                          ) -> Snapshot:
+def year_before(runs: pd.DataFrame) -> tuple[int | None, pd.DataFrame, np.ndarray]:
+    """The run closest to a year before the latest: ``runs`` has a row per kept run
+    (``run``, ``date``). Returns (that run's number, None when no run is between
+    `YEAR_GAP_DAYS` before the latest; the runs sorted by date; the days from each earlier
+    run to the latest)."""
+    runs = runs.drop_duplicates("run")
+    runs = runs.assign(date=pd.to_datetime(runs["date"])).sort_values(["date", "run"])
+    if runs.empty:
+        return None, runs, np.zeros(0)
+    days = (runs["date"].iloc[-1] - runs["date"].iloc[:-1]).dt.days.to_numpy()
+    fit = np.flatnonzero((days >= YEAR_GAP_DAYS[0]) & (days <= YEAR_GAP_DAYS[1]))
+    if not len(fit):
+        return None, runs, days
+    return int(runs["run"].iloc[int(fit[np.argmin(np.abs(days[fit] - 365))])]), runs, days
+
+
+def snapshot_from_history(frame: pd.DataFrame, source: str, place: str, fix: str,
+                          runs: pd.DataFrame | None = None) -> Snapshot:
     """Last year's snapshot from a history of runs (the frame of
     `potentiel.review.history.read_history`: ``run``, ``date``, ``account``, ``score``,
-    ``category``, ``profile`` …, every kept run in full): the run closest to a year before
-    the latest run, between `YEAR_GAP_DAYS` before it, read by `snapshots_from_frame`. Its
-    label names the run and its date, and a notice says which run was taken and why.
+    ``category``, ``profile`` …): the run closest to a year before the latest run, between
+    `YEAR_GAP_DAYS` before it (`year_before`), read by `snapshots_from_frame`. Its label
+    names the run and its date, and a notice says which run was taken and why.
     ``source``: the workbook or file (``portfolio.xlsx``); ``place``: where the history is
     kept (the History sheet's name, or the History file's); ``fix``: what to do when no
-    run is old enough, ending the message. Raises `UserError` (one line) when the history
-    holds no run, or none about a year before the latest."""
-    runs = frame[["run", "date"]].drop_duplicates("run")
-    runs = runs.assign(date=pd.to_datetime(runs["date"])).sort_values(["date", "run"])
+    run is old enough, ending the message; ``runs``: every kept run (``run``, ``date``)
+    when ``frame`` holds only some of them (a large history need not be read in full),
+    else ``frame``'s. Raises `UserError` (one line) when the history holds no run, or none
+    about a year before the latest."""
+    run, runs, days = year_before(frame[["run", "date"]] if runs is None else runs)
     if runs.empty:
         raise UserError(_("the history of runs of {source} keeps no run yet, so no "
                           "categories of a year ago; {fix}").format(source=source, fix=fix),
                         place)
-    last = runs.iloc[-1]
-    earlier = runs.iloc[:-1]
-    days = (last["date"] - earlier["date"]).dt.days.to_numpy()
-    lo, hi = YEAR_GAP_DAYS
-    fit = np.flatnonzero((days >= lo) & (days <= hi))
-    if not len(fit):
+    last, earlier = runs.iloc[-1], runs.iloc[:-1]
+    if run is None:
         if len(earlier):
             k = int(np.argmin(np.abs(days - 365)))
             detail = _("the closest is run {run} of {date}, {days} days before it").format(
@@ -348,8 +361,7 @@ def snapshot_from_history(frame: pd.DataFrame, source: str, place: str, fix: str
                           "before its last one, run {run} of {date} ({detail}); {fix}").format(
                               run=int(last["run"]), date=f"{last['date']:%Y-%m-%d}",
                               detail=detail, fix=fix), place)
-    k = int(fit[np.argmin(np.abs(days[fit] - 365))])
-    run = int(earlier["run"].iloc[k])
+    when = runs.loc[runs["run"] == run, "date"].iloc[0]
     rows = frame[frame["run"] == run].reset_index(drop=True)
     where = _("{place}, run {run}").format(place=place, run=run)
     snap = snapshots_from_frame(rows, _("{source}, {place} run {run}").format(
@@ -358,7 +370,7 @@ def snapshot_from_history(frame: pd.DataFrame, source: str, place: str, fix: str
     snap.problems.insert(0, Problem(
         _("last year's categories are those of run {run} of {date} in the history, the "
           "run closest to a year before its last one (run {last} of {last_date})").format(
-              run=run, date=f"{earlier['date'].iloc[k]:%Y-%m-%d}", last=int(last["run"]),
+              run=run, date=f"{when:%Y-%m-%d}", last=int(last["run"]),
               last_date=f"{last['date']:%Y-%m-%d}"),
         place, level="notice", kind="history-run"))
     return snap

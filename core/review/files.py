@@ -40,7 +40,7 @@ from .backtest import (BACKTEST_SHEET, LIFT_COL, MAX_CATEGORIES, STYLED_ROWS, TA
                        Backtest,
                        Snapshot, backtest_blocks, revenue_from_lines, revenue_from_result,
                        run_backtest, snapshot_from_history, snapshot_from_scored,
-                       snapshots_from_frame)
+                       snapshots_from_frame, year_before)
 from .weights import Proposal, pick_older, suggest_weights
 
 SNAPSHOT_HEADERS = {"account", "score", "category"}
@@ -105,13 +105,19 @@ def _from_history_file(path: Path) -> Snapshot:
 
 def history_snapshot(history: Any, source: str, place: str, fix: str) -> Snapshot:
     """Last year's snapshot from a history of runs (`potentiel.review.history.History`:
-    a workbook's History sheet or History file), through `read_history` and
+    a workbook's History sheet or History file), through `read_history` (of the run
+    `year_before` picks: sixty runs of a large portfolio are not laid out in full) and
     `snapshot_from_history`; what reading the history decided joins its notes.
     ``source``: the workbook's name; ``place``: the sheet's or file's; ``fix``: what to do
     when no run is about a year old. Raises `UserError`."""
-    from .history import read_history
+    from .history import History, read_history
+    runs = pd.DataFrame({"run": [r.run for r in history.runs],
+                         "date": [r.date for r in history.runs]})
+    run = year_before(runs)[0]  # only that run's snapshot is read in full
+    kept = History([r for r in history.runs if r.run == run],
+                   {k: v for k, v in history.snapshots.items() if k == run})
     try:
-        snap = snapshot_from_history(read_history(history), source, place, fix)
+        snap = snapshot_from_history(read_history(kept), source, place, fix, runs)
     except UserError as exc:
         raise UserError([*history.notices, *exc.problems]) from None
     snap.problems[1:1] = history.notices
