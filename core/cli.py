@@ -65,11 +65,13 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from .headless import score_file
     from .report import console_summary, top_accounts
 
+    if args.preview:
+        return _preview(args)
     from . import progress
     with progress.shown():
         result, target = score_file(args.workbook, args.output, rules=args.rules,
                                     plugin_dirs=args.plugins or (), engine=args.engine,
-                                    sales=args.sales)
+                                    sales=args.sales, history=args.history)
     print(shown(console_summary(result, str(target))))
     if args.top:
         print(shown(top_accounts(result, args.top)))
@@ -86,6 +88,59 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     print(shown(console_summary(result, str(target))))
     with use_language(result.language):
         print(shown(plan.text()))
+def _preview(args: argparse.Namespace) -> int:
+    """``score --preview``: print the moves; write the Preview sheet only with -o."""
+    from .headless import preview_file
+    from .review.preview import preview_lines
+    from .sheetnames import PREVIEW_SHEET
+
+    moves, result, target = preview_file(args.workbook, args.output, rules=args.rules,
+                                         plugin_dirs=args.plugins or (), engine=args.engine,
+                                         sales=args.sales, history=args.history)
+    with use_language(result.language):
+        for line in preview_lines(moves, most=None if args.top == 0 else args.top):
+            print(shown(line))
+        if result.warnings:  # what the run decided about the data, as score says it
+            from .problems import warning_count
+            from .sources.reading import group_problems
+            n = warning_count(result.warnings)
+            print(_("{n} warning(s):").format(n=n) if n else _("Notes:"))
+            for p in group_problems(result.warnings):
+                print(f"  {shown(p, one_line=True)}")
+        if target is None:
+            print(_("Nothing was written (add -o FILE to write the {sheet} sheet).").format(
+                sheet=_(PREVIEW_SHEET)))
+        else:
+            print(_("The {sheet} sheet was written to {target}; nothing else was changed.").format(
+                sheet=_(PREVIEW_SHEET), target=target))
+    return EXIT_OK
+
+
+def _cmd_changes(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .review.history import FILE_SUFFIXES, account_lines, changes, changes_lines, load
+
+    path = Path(args.file)
+    names: dict[str, str] = {}
+    if path.suffix.lower() in FILE_SUFFIXES:
+        history = load(path)
+    else:
+        from .headless import account_names_of, read_history_of
+        history = read_history_of(path, args.history)
+        names = account_names_of(path)
+    since = None
+    if args.since is not None:
+        from .review.history import parse_since
+        since = parse_since(args.since, "--since")
+    with use_language(history.language):  # a workbook's own language, as inspect does
+        if args.account is not None:
+            lines = account_lines(history, args.account)
+        else:
+            lines = changes_lines(changes(history, since, names))
+        for line in lines:
+            print(shown(line))
+        print(_("Nothing was written."))
     return EXIT_OK
 
 
@@ -98,6 +153,20 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         for line in report.lines(preview_rows=args.rows):
             print(shown(line))
         print(_("Nothing was written."))
+    return EXIT_OK
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from .review.backtest import backtest_lines
+    from .review.files import backtest_file
+
+    done = backtest_file(args.file, args.last or (), revenue=args.revenue, out=args.output,
+                         rules=args.rules, plugin_dirs=args.plugins or ())
+    with use_language(done.language):  # the workbook's language
+        for line in backtest_lines(done.backtest, done.proposals):
+            print(shown(line))
+        if done.target is not None:
+            print(_("Backtest sheet written: {target}").format(target=done.target))
     return EXIT_OK
 
 
@@ -321,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="invoice lines (.xlsx, .csv or .parquet): revenue N, N-1, N-2, last "
                         "order and orders "
                         "per account (instead of the workbook's Sales sheet)")
+    p.add_argument("--preview", action="store_true",
+                   help="write nothing: print which accounts the current Settings and rules "
+                        "would move between categories, and why (with -o OUT, write only the "
+                        "Preview sheet, to OUT)")
+    p.add_argument("--history", metavar="FILE",
+                   help="keep the run's snapshot in this .parquet or .csv file instead of the "
+                        "workbook's hidden History sheet")
     p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("plan", help="visits against rep capacity, objectives per rep, day "
@@ -351,6 +427,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sales", metavar="LINES",
                    help="invoice lines (.xlsx, .csv or .parquet) instead of the Sales sheet")
     p.set_defaults(func=_cmd_plan)
+    p = sub.add_parser("changes", help="what changed since an earlier run, from the history",
+                       description="Print the accounts whose category changed between an "
+                                   "earlier run and the last one, with each one's category "
+                                   "trend, from the workbook's History sheet (or its History "
+                                   "file, or a .csv/.parquet history file). Nothing is "
+                                   "written.")
+    p.add_argument("file", help="the workbook (.xlsx, .xlsm) or a history file (.csv, .parquet)")
+    p.add_argument("--since", metavar="DATE|RUN",
+                   help="the earlier run: a run number, or a date (the last run on or before "
+                        "it); default: the run before the last")
+    p.add_argument("--account", metavar="ID", help="instead, every kept run of one account")
+    p.add_argument("--history", metavar="FILE",
+                   help="the workbook's history file, when it is not the one Settings name")
+    p.set_defaults(func=_cmd_changes)
 
     rules = sub.add_parser("rules", help="check or test a rule file")
     rsub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
@@ -383,6 +473,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", metavar="N", type=int, default=5,
                    help="how many accounts to show as read (default 5)")
     p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("backtest", help="did last year's categories predict this year's "
+                                        "revenue? and suggested weights",
+                       description="Compare last year's categories (LAST: the workbook "
+                                   "scored last year, or a snapshot or History file; "
+                                   "without --last, the run of FILE's own history about a "
+                                   "year before its last run) with this year's "
+                                   "revenue (FILE's accounts, or --revenue invoice lines): "
+                                   "revenue, growth and lift per category, whether A > B > C "
+                                   "> D holds, the rank correlation of score and revenue, "
+                                   "prospects' conversion, and suggested weights (a "
+                                   "proposal, never applied). Writes the Backtest sheet "
+                                   "into FILE (the previous version kept as "
+                                   "NAME.backup.xlsx) or into OUT.")
+    p.add_argument("file", help="this year's workbook (.xlsx, .xlsm), or a CSV or Parquet "
+                                "file (then printed only)")
+    p.add_argument("--last", metavar="LAST", action="append",
+                   help="last year's scored workbook (.xlsx, .xlsm), scored CSV or Parquet, "
+                        "snapshot file (account, score, category …) or History file; give it "
+                        "twice, the older first, to judge the suggested weights on the later "
+                        "year (default: FILE's own history, its run about a year before the "
+                        "last)")
+    p.add_argument("--revenue", metavar="LINES",
+                   help="this year's revenue from invoice lines (.xlsx, .csv, .parquet) "
+                        "instead of FILE's accounts")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write the workbook with its Backtest sheet here instead")
+    p.add_argument("--rules", metavar="FILE", help="rule file (wins over Settings)")
+    p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")
+    p.set_defaults(func=_cmd_backtest)
 
     p = sub.add_parser("fields", help="every field and the headers it accepts (French, English)")
     p.add_argument("--plugins", metavar="DIR", action="append", help="extra plugin folder")

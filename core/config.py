@@ -139,7 +139,27 @@ _KIND_WHAT = {"positive": N_("a number above 0"), "amount": N_("an amount of 0 o
 # The per-category rows the Settings sheet may hold, for messages (known settings).
 PLAN_ROWS = ("Visits a year A", "Visits a year prospects A", "Visit length A")
 
-_EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS, *PLAN_SETTINGS)
+# Check before you change (potentiel.review): the history of runs (history.py reads their
+# values, kept as typed) and the Backtest action's last year's file (backtest, files).
+REVIEW_SETTINGS: tuple[Setting, ...] = (
+    Setting("History file", "Fichier d'historique",
+            "Keep the history of runs in this file beside the workbook (.parquet or .csv) "
+            "instead of its hidden History sheet. Blank: in the workbook.", "raw", None),
+    Setting("History runs", "Exécutions gardées",
+            "How many runs the history keeps (one per day: the day's last run); the oldest "
+            "go first. Blank: 60.", "raw", None),
+    Setting("Changes since", "Changements depuis",
+            "The Changes sheet compares each run with this earlier one: a run number or a "
+            "date. Blank: the run before.", "raw", None),
+    Setting("Last year's file", "Fichier de l'an dernier",
+            "The workbook scored last year (or a snapshot file, CSV or Parquet), next to this "
+            "one or a path, for the Backtest action. Several: separate them with ;, the older "
+            "first. Blank: this workbook's own History, its run about a year before the "
+            "last.", "path", None),
+)
+
+_EXTRA_SETTINGS = (*INVOICE_SETTINGS, *PLACE_SETTINGS, *LANGUAGE_SETTINGS, *PLAN_SETTINGS,
+                   *REVIEW_SETTINGS)
 SETTINGS = (*SETTINGS, *_EXTRA_SETTINGS)  # every row of the template's Settings sheet
 _BY_KEY = {normalise(s.key): s for s in SETTINGS} | {normalise(s.french): s for s in SETTINGS}
 # The built-in criteria's French names: in Settings (``Poids : CA``) and in the output

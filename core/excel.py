@@ -1,6 +1,7 @@
 """The Excel front end through xlwings: the only module that imports xlwings.
 
-Three entry points, each taking an ``xw.Book``: `recompute`, `check_rules` and `explain`.
+Four entry points, each taking an ``xw.Book``: `recompute`, `check_rules`, `explain` and
+`preview` (recompute also keeps the run's snapshot: `potentiel.review.history`).
 The same code runs on a live workbook (desktop Excel, ``xw.Book.caller()`` from the
 RunPython button) and on a remote one (``xw.Book(json=payload)`` built from what xlwings'
 VBA or Office.js client sent to ``potentiel serve``): every read is a bulk read of a range,
@@ -42,6 +43,7 @@ from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mar
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
                      normalise)
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
+from .sheetnames import CHANGES_SHEET, HISTORY_SHEET, PREVIEW_SHEET
 from .headless import _named_for, _potentiel_name
 from .i18n import _, both, language, ngettext, use_language
 from .layout import own_column_notices, place_outputs, settings_rows
@@ -67,6 +69,8 @@ ACTIONS = {  # key → (English, French) as shown in the action cell's drop-down
     "explain": ("Explain", "Expliquer"),
     "plan": ("Plan", "Plan"),
     "territory": ("Territory", "Territoire"),
+    "preview": ("Preview", "Aperçu"),
+    "backtest": ("Backtest", "Rétrospective"),
 }
 STATUS_MAX = 1000  # characters in a status cell; the Log keeps the full text
 
@@ -744,11 +748,12 @@ def _recompute(book, options: Options, more_sheets: Callable | None = None) -> O
     result.warnings.extend(Problem(p) for p in problems)
     planned = more_sheets(result, lambda name: _used_rows(book, name)) if more_sheets else []
     when = _now(options)
+    history_sheets, write_history = _keep_history(book, result, options, when)
     # Potentiel's sheets are added before any cell is written: Excel refuses a name taken
     # by a sheet the client did not send (xlwings' VBA client sends worksheets only, not
     # chart sheets), and its refusal must then find the workbook's cells as they were.
     for name in (MATRIX_SHEET, SUMMARY_SHEET, *sheets, *(m.name for m in planned),
-                 READING_SHEET, LOG_SHEET):
+                 *history_sheets, READING_SHEET, LOG_SHEET):
         _sheet(book, name)
     for name in (EXPLAIN_SHEET, PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET, TOURS_SHEET):
         if _owned_sheet(book, name) is not None:
@@ -763,6 +768,7 @@ def _recompute(book, options: Options, more_sheets: Callable | None = None) -> O
     for more in planned:  # Plan, Objectives, Tours (potentiel.plan)
         write_blocks(book, more.name, more.blocks, more.look)
         _restyle(book, more.name, more.restyle)
+    write_history()
     result.warnings.extend(book_marks(book).notices)
     write_blocks(book, READING_SHEET,
                  finished("reading", reading_blocks(result, area.raw, clear_rows=5000)),
@@ -984,9 +990,197 @@ def territory(book, options: Options) -> Outcome:
     return Outcome(True, "territory", message, result)
 
 
+# --------------------------------------------------------------------------- check before you change
+
+
+def _account_text(key: str) -> str:
+    """An account id to write as text: one Excel would read as a number, a date or a
+    boolean (``007``, ``2024-01``, ``TRUE``) gets the apostrophe that keeps it text."""
+    if key[:1].isdigit() or key[:1] in "+-.'" or key[:1].isspace() or \
+            key.upper() in ("TRUE", "FALSE", "VRAI", "FAUX"):
+        return "'" + key
+    return key
+
+
+def _history_file(book, rows: list[tuple[Any, Any, str]], options: Options):
+    """(History settings, the History file or None): a file only on the desktop, beside
+    a saved workbook; elsewhere the hidden History sheet keeps the runs (said)."""
+    from .review.history import history_settings
+    hs = history_settings(rows)
+    if hs.file is None:
+        return hs, None
+    where = hs.where.get("file", "")
+    base = _base_dir(book, options)
+    p = Path(hs.file).expanduser()
+    if options.remote or (not p.is_absolute() and base is None):
+        why = (_("the server writes no file") if options.remote else
+               _("the workbook is not saved in a folder yet"))
+        book_marks(book).notices.append(Problem(
+            _("History file: {why}; the history is kept on the {sheet} sheet").format(
+                why=why, sheet=_(HISTORY_SHEET)), where, level="notice", kind="history-file"))
+        return hs, None
+    return hs, (p if p.is_absolute() else base / p)
+
+
+def _kept_history(book, file):
+    """(the kept runs, the History sheet's last used row): from the History file; from the
+    History sheet when there is no file yet (its runs then go on in the file)."""
+    from .review.history import HEADERS, from_grid, read_file
+    if file is not None and file.exists():
+        return read_file(file), 0
+    sheet = _owned_sheet(book, HISTORY_SHEET)
+    if sheet is None:
+        return from_grid([]), 0
+    last_row, last_col = _used_bounds(sheet)
+    grid = _grid(sheet.range((1, 1), (last_row, max(last_col, len(HEADERS)))))
+    return from_grid(grid, sheet.name), last_row
+
+
+def _keep_history(book, result, options: Options, when: dt.datetime):
+    """The run's snapshot and the Changes sheet (`potentiel.review.history`), read and
+    computed before anything is written. Returns the sheets to add first and the function
+    that writes them (the History sheet, when this run adds it, is hidden on the desktop;
+    xlwings' remote clients cannot hide a sheet, so there it stays visible, last)."""
+    from .review.history import (MAX_SHEET_ROWS, Run, account_names, changes, changes_blocks,
+                                 run_model, sheet_blocks, snapshot, write_file)
+    rows = read_settings(book)
+    hs, file = _history_file(book, rows, options)
+    history, used = _kept_history(book, file)
+    run = Run(history.next_run(), when.replace(second=0, microsecond=0), result.rules_name,
+              run_model(result))
+    history.add(snapshot(result, run.date, run.run), run, hs.runs,
+                None if file is not None else MAX_SHEET_ROWS, len(result.accounts))
+    ch = changes(history, hs.since, account_names(result), hs.where.get("since", ""))
+    result.warnings.extend(ch.notices)
+    kept = None if file is not None else sheet_blocks(history, hs.runs, used, _account_text)
+    shown = _owned_sheet(book, CHANGES_SHEET)
+    blocks = changes_blocks(ch, _used_bounds(shown)[0] if shown is not None else 0,
+                            _account_text)
+
+    def write() -> None:
+        if kept is not None:
+            write_blocks(book, HISTORY_SHEET, kept)
+            sheet = _sheet(book, HISTORY_SHEET)
+            if not _remote(sheet) and sheet.name.casefold() in _created(book):
+                sheet.visible = False  # once, when added: a sheet someone unhid stays so
+        write_blocks(book, CHANGES_SHEET, blocks)
+        if file is not None:
+            write_file(history, file)
+
+    return ([HISTORY_SHEET] if kept is not None else []) + [CHANGES_SHEET], write
+
+
+@_guarded("preview")
+def preview(book, options: Options) -> Outcome:
+    """Score with the current Settings and rules, write no output, and show on the Preview
+    sheet which accounts would move between categories and why (`potentiel.review.preview`)."""
+    from .review.preview import LOOK, preview as compare, preview_blocks, summary_text
+
+    area, result = _score(book, options)
+    history = _kept_history(book, _history_file(book, read_settings(book), options)[1])[0]
+    shown = compare(result, area.raw, history)
+    before = _owned_sheet(book, PREVIEW_SHEET)
+    write_blocks(book, PREVIEW_SHEET, preview_blocks(shown, _used_bounds(before)[0]
+                                                     if before is not None else 0,
+                                                     _account_text), LOOK)
+    sheet = _sheet(book, PREVIEW_SHEET)
+    sheet.activate()
+    message = _("Preview: {summary}; nothing else was written (see the {sheet} sheet)").format(
+        summary=summary_text(shown), sheet=sheet.name)
+    write_status(book, message)
+    return Outcome(True, "preview", message, shown)
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+@_guarded("backtest")
+def backtest(book, options: Options) -> Outcome:
+    """Last year's categories (the files Settings names in Last year's file; none named:
+    the workbook's own history, its run about a year before the last) against this
+    year's revenue (the accounts, or their Sales sheet): the Backtest sheet and suggested
+    weights (`potentiel.review`), and a Log row. Nothing else is written. On the server
+    no file a workbook names is read: the action says so."""
+    from .review.backtest import BACKTEST_SHEET, STYLED_ROWS, backtest_blocks
+    from .review.files import compute, sheet_look
+
+    rows = read_settings(book)
+    files: list = _last_year_files(rows, book, options)
+    if not files:
+        files = [_history_snapshot(book, rows, options)]
+    area, result = _score(book, options)
+    when = _now(options)
+    bt, proposals = compute(result, area.raw, Path(book.name), files, None, rows)
+    blocks = backtest_blocks(bt, proposals, chart_note=_(
+        "No chart here: Excel's buttons write values and formats only; potentiel backtest "
+        "on the command line draws the chart of the lift per category."))
+    sheet = _sheet(book, BACKTEST_SHEET)
+    created = sheet.name.casefold() in _created(book)
+    if not created:  # the fixed rows take this run's formats (an unused slot none)
+        sheet.range((STYLED_ROWS[0], 1), (STYLED_ROWS[1], 12)).clear_formats()
+    write_blocks(book, BACKTEST_SHEET, blocks, sheet_look())
+    if not created:
+        _finish_sheet(sheet, blocks, sheet_look())
+    groups = "; ".join(f"{g.name or _('all')}: ρ {g.rho:.2f}" for g in bt.groups
+                       if g.rho is not None)
+    message = _("Backtest of {n} accounts against {last}{groups}: see the {sheet} "
+                "sheet").format(n=bt.matched, last=bt.snapshot.label,
+                                groups=f" ({groups})" if groups else "", sheet=sheet.name)
+    write_status(book, message)
+    append_log(book, _message_row(when, message, bt.problems, result.rules_name))
+    return Outcome(True, "backtest", message, (bt, proposals))
+
+
+def _history_snapshot(book, rows: list[tuple[Any, Any, str]], options: Options):
+    """Last year's snapshot from the workbook's own history (its History file, on the
+    desktop, or its History sheet): the run about a year before the last. Raises
+    `UserError` naming the Settings row to fill when no run is that old."""
+    from .review.files import history_snapshot
+    file = _history_file(book, rows, options)[1]
+    history = _kept_history(book, file)[0]
+    if file is not None and file.exists():
+        place = file.name
+    else:
+        sheet = _owned_sheet(book, HISTORY_SHEET)
+        place = sheet.name if sheet is not None else _(HISTORY_SHEET)
+    return history_snapshot(history, book.name, place, _(
+        "name last year's scored workbook in Settings, row Last year's file, then run "
+        "Backtest again"))
+
+
+def _last_year_files(rows: list[tuple[Any, Any, str]], book, options: Options) -> list[Path]:
+    """The files the Settings row Last year's file names (several: separated by ;),
+    relative to the workbook's folder; none when the row is blank (the workbook's own
+    history is used). Raises `UserError` on the server, or for a missing file."""
+    found = next(((value, where) for label, value, where in rows
+                  if label is not None and normalise(label) in (
+                      "lastyearsfile", "fichierdelandernier") and value not in (None, "")),
+                 None)
+    if found is None:
+        return []
+    value, where = found
+    if options.remote:
+        raise UserError(_("on the server, Backtest reads no file a workbook names; run "
+                          "potentiel backtest THIS.xlsx --last LAST.xlsx on a computer that "
+                          "has both files"), where)
+    base = _base_dir(book, options)
+    out = []
+    for name in (p.strip() for p in str(value).split(";")):
+        if not name:
+            continue
+        p = Path(name).expanduser()
+        if not p.is_absolute() and base is not None:
+            p = base / p
+        if not p.is_file():
+            raise UserError(_('"{name}" is not a file (looked for {path}); give the path of '
+                              "last year's scored workbook").format(name=name, path=p), where)
+        out.append(p)
+    return out
+
+
 ENTRY_POINTS: dict[str, Callable[..., Outcome]] = {
     "recompute": recompute, "check-rules": check_rules, "explain": explain, "plan": plan,
-    "territory": territory}
+    "territory": territory, "preview": preview, "backtest": backtest}
 
 
 def parse_action(text: Any) -> str | None:

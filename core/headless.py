@@ -51,6 +51,7 @@ from .xlsxsheet import EMPTY_SHEET, KEEP, Sheet, Styles, col_letter, range_bound
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES  # noqa: E402  (re-exported)
 from .sheetnames import (OBJECTIVES_SHEET, PLAN_SHEET, TERRITORY_SHEET,  # noqa: E402
                          TOURS_SHEET)
+from .sheetnames import CHANGES_SHEET, HISTORY_SHEET, PREVIEW_SHEET  # noqa: E402
 # Number formats for output cells Potentiel creates (a template's own formats win).
 OUTPUT_FORMATS = {"Score": "0.0", "Potential": "#,##0 €", "Penetration": "0%",
                   "Confidence": "0%", "Nearest rep km": "0"}
@@ -856,12 +857,14 @@ def _previous_rep_rows(wb: Workbook) -> int:
 def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | None = None,
                plugin_dirs: Iterable[str] = (), engine: str | None = None,
                when: dt.datetime | None = None, sales: str | Path | None = None,
-               notices: Iterable[Problem] = (), more_sheets: Any = None) -> tuple[Result, Path]:
+               notices: Iterable[Problem] = (), more_sheets: Any = None,
+               history: str | Path | None = None) -> tuple[Result, Path]:
     """Recompute a workbook file: read, score, write (to ``out`` or in place, atomically).
     ``sales``: a file of invoice lines (``--sales``), else the workbook's Sales sheet.
     ``more_sheets(result, previous_rows)``: more sheets to write (`plan_file`), a list of
     `potentiel.plan.sheets.OutputSheet`; ``previous_rows(name)`` is the rows that sheet
-    used before.
+    used before. ``history``: a History file (.csv, .parquet) that keeps the run's snapshot
+    instead of the hidden History sheet (`keep_history`).
 
     A CSV or Parquet file, or an output to .csv or .parquet, goes to `potentiel.tabular`
     (chosen by extension once the file's bytes agree). ``notices``: choices a source made
@@ -871,8 +874,11 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     source = source_of(path)
     if source != "workbook" or (out and Path(out).suffix.lower() not in (".xlsx", ".xlsm")):
         from .tabular import score_table_file
-        return score_table_file(path, out, source=source, rules=rules, plugin_dirs=plugin_dirs,
+        done = score_table_file(path, out, source=source, rules=rules, plugin_dirs=plugin_dirs,
                                 engine=engine, when=when, sales=sales)
+        if history is not None:  # a CSV or Parquet run keeps its snapshot in that file
+            keep_history_file(done[0], history, when)
+        return done
     target = Path(out) if out else path
     in_place = target.resolve() == path.resolve()
     if not in_place and target.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -923,6 +929,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             for more in planned:  # Plan, Objectives, Tours, Territory (potentiel.plan)
                 write_blocks(wb, more.name, more.blocks, more.look)
                 restyle(wb, more.name, more.restyle)
+            kept, history_file = keep_history(wb, result, settings, path.parent, when, history)
             write_blocks(wb, READING_SHEET, finished("reading", reading_blocks(result, raw)),
                          SHEETS["reading"])
             append_log(wb, result, when)
@@ -962,6 +969,9 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
                                   "Excel").format(path=path, listed=_listed(lost)))
 
         save_atomic(write, target, backup=backup_path(path) if in_place else None)
+        if history_file is not None:  # once the workbook is saved
+            from .review.history import write_file
+            write_file(kept, history_file)
         if lost:
             result.warnings.append(Problem(_("{target} lacks or changed parts of {name} that "
                                              "Potentiel does not own ({listed}); the original "
@@ -1404,3 +1414,208 @@ def write_added_accounts(wb: Workbook, area: Area, result: Result) -> None:
         if auto is not None:
             auto.set("ref", area.table.ref)
         wb.package.touch(area.table.part)
+
+
+# --- check before you change (potentiel.review): history, changes, preview -----------------
+
+def _hide_sheet(wb: Workbook, name: str) -> None:
+    """Potentiel's sheet ``name``, when this run created it, hidden (``state="hidden"`` in
+    the workbook part) unless it is the active tab; a sheet someone unhid stays visible."""
+    ref = wb.owned_ref(name)
+    if ref is None or ref.part not in wb.created:
+        return
+    pkg = wb.package
+    root = pkg.xml(pkg.workbook_part)
+    sheets = root.findall("m:sheets/m:sheet", NS)
+    view = root.find("m:bookViews/m:workbookView", NS)
+    active = int(view.get("activeTab", "0")) if view is not None else 0
+    for i, s in enumerate(sheets):
+        if s.get("name") == ref.name and i != active and s.get("state") != "hidden":
+            s.set("state", "hidden")
+            pkg.touch(pkg.workbook_part)
+
+
+def _write_long_blocks(wb: Workbook, name: str, blocks: list[Block]) -> None:
+    """As `write_blocks` (no look), each block in one ``write_rows``: the History sheet
+    holds thousands of lines."""
+    sheet = wb.sheet_for(name)
+    for b in blocks:
+        if b.clear_to_row:
+            width = b.clear_cols or max(len(r) for r in b.values)
+            sheet.clear(b.row, b.clear_to_row, b.col, b.col + width - 1)
+        sheet.write_rows({b.row + i: {b.col + j: plain(v) for j, v in enumerate(line)}
+                          for i, line in enumerate(b.values)})
+
+
+def _history_path(settings: list[tuple[Any, Any, str]], base: Path,
+                  given: str | Path | None) -> Path | None:
+    """The History file: ``--history`` (as given), else Settings History file (beside the
+    workbook), else None (the History sheet)."""
+    from .review.history import check_file, history_settings
+    if given is not None:
+        check_file(str(given))
+        return Path(given)
+    hs = history_settings(settings)
+    if hs.file is None:
+        return None
+    p = Path(hs.file).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _read_kept(wb: Workbook, file: Path | None):
+    """(the kept runs, rows of the History sheet read): from the History file; from the
+    History sheet when there is no file yet (its runs then go on in the file)."""
+    from .review.history import from_grid, read_file
+    if file is not None and file.exists():
+        return read_file(file), 0
+    ref = wb.owned_ref(HISTORY_SHEET)
+    grid = wb.values(ref) if ref is not None else []
+    return from_grid(grid, ref.name if ref is not None else ""), len(grid)
+
+
+def account_names_of(path: str | Path) -> dict[str, str]:
+    """Account id → name, as the workbook's Accounts hold them (for `potentiel changes`)."""
+    from .review.history import account_key
+    from .validate import validate
+    wb = Workbook(Path(path))
+    try:
+        with _unexpected(Path(path)):
+            settings = read_settings_rows(wb)
+            raw = read_accounts(wb, settings)[1]
+        acc = validate(raw, _CATALOGUE).accounts
+    finally:
+        wb.package.close()
+    if "id" not in acc or "name" not in acc:
+        return {}
+    return {k: str(n) for k, n in zip(map(account_key, acc["id"].to_numpy(dtype=object)),
+                                      acc["name"].to_numpy(dtype=object))
+            if k is not None and plain(n) is not None}
+
+
+def keep_history(wb: Workbook, result: Result, settings: list[tuple[Any, Any, str]],
+                 base: Path, when: dt.datetime | None, given: str | Path | None = None):
+    """The run's snapshot kept (`potentiel.review.history`): on the hidden History sheet, or
+    in the History file (returned, written by the caller once the workbook is saved); the
+    Changes sheet since the earlier run Settings name (else the run before). What was
+    decided (runs dropped, a sheet that could not be read) joins the run's warnings."""
+    from .review.history import (MAX_SHEET_ROWS, Run, account_names, changes, changes_blocks,
+                                 history_settings, run_model, run_time, sheet_blocks, snapshot)
+    hs = history_settings(settings)
+    file = _history_path(settings, base, given)
+    history, rows = _read_kept(wb, file)
+    run = Run(history.next_run(), run_time(when), result.rules_name, run_model(result))
+    history.add(snapshot(result, run.date, run.run), run, hs.runs,
+                None if file is not None else MAX_SHEET_ROWS, len(result.accounts))
+    if file is None:
+        _write_long_blocks(wb, HISTORY_SHEET, sheet_blocks(history, hs.runs, rows))
+        _hide_sheet(wb, HISTORY_SHEET)
+    ch = changes(history, hs.since, account_names(result), hs.where.get("since", ""))
+    ref = wb.owned_ref(CHANGES_SHEET)
+    before = wb.sheet(ref).last_row_with_value(1) if ref is not None else 0
+    write_blocks(wb, CHANGES_SHEET, changes_blocks(ch, before))
+    result.warnings.extend(ch.notices)
+    return history, file
+
+
+def keep_history_file(result: Result, file: str | Path, when: dt.datetime | None) -> None:
+    """The run's snapshot kept in the History file ``file`` (a CSV or Parquet run)."""
+    from .review.history import (Run, check_file, read_file, run_model, snapshot, write_file,
+                                 run_time)
+    check_file(str(file))
+    history = read_file(Path(file))
+    run = Run(history.next_run(), run_time(when), result.rules_name, run_model(result))
+    history.add(snapshot(result, run.date, run.run), run, accounts=len(result.accounts))
+    write_file(history, Path(file))
+    result.warnings.extend(history.notices)
+
+
+def read_history_of(path: str | Path, given: str | Path | None = None):
+    """The kept runs of a workbook file: its History file (``given``, else the one its
+    Settings name), else its History sheet (`potentiel.review.history.History`)."""
+    path = Path(path)
+    wb = Workbook(path)
+    try:
+        with _unexpected(path):
+            settings = read_settings_rows(wb)
+            lang = run_language(settings)
+        with use_language(lang):
+            file = _history_path(settings, path.parent, given)
+            history = _read_kept(wb, file)[0]
+        history.language = lang
+        return history
+    finally:
+        wb.package.close()
+
+
+def preview_file(path: str | Path, out: str | Path | None = None, *, rules: str | None = None,
+                 plugin_dirs: Iterable[str] = (), engine: str | None = None,
+                 sales: str | Path | None = None, history: str | Path | None = None):
+    """``potentiel score FILE --preview``: score with the workbook's current Settings and
+    rules, write no output, and compare the categories with the workbook's
+    (`potentiel.review.preview`). With ``out``, the Preview sheet is written there (a copy
+    of the workbook whose only change is that sheet; ``out`` may be the workbook itself,
+    a backup is kept). Returns ``(preview, result, target or None)``."""
+    from .review.preview import LOOK, preview, preview_blocks
+    from .sources.filekind import source_of
+    path = Path(path)
+    if source_of(path) != "workbook":
+        raise UserError(_("{path}: --preview compares with the categories of a workbook "
+                          "(.xlsx or .xlsm); a CSV or Parquet file has none of Potentiel's "
+                          "to compare with").format(path=path))
+    target = Path(out) if out else None
+    if target is not None:
+        if target.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise UserError(_("{target}: the output must be an .xlsx or .xlsm file").format(
+                                target=target))
+        if path.suffix.lower() == ".xlsm" and target.suffix.lower() != ".xlsm":
+            raise UserError(_("{target}: {name} has macros; write to an .xlsm file to keep "
+                              "them").format(target=target, name=path.name))
+        check_target(target)
+    wb = Workbook(path)
+    language = contextlib.ExitStack()
+    try:
+        with _unexpected(path):
+            settings = read_settings_rows(wb)
+            lines = read_sales(wb, sales)
+            area, raw = read_accounts_or_lines(wb, settings, lines)
+            reps = read_salespeople(wb)
+        lang = run_language(settings, raw.headers, raw.owned, raw.col_numbers)
+        language.enter_context(use_language(lang))
+        if lang != "en":
+            with _unexpected(path):
+                wb.notices.clear()
+                lines = read_sales(wb, sales)
+                area, raw = read_accounts_or_lines(wb, settings, lines)
+                reps = read_salespeople(wb)
+        result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
+                              engine=engine, base_dir=path.parent, sales=lines)
+        result.warnings[:0] = wb.notices
+        wb.notices.clear()
+        with _unexpected(path):
+            kept = _read_kept(wb, _history_path(settings, path.parent, history))[0]
+        shown = preview(result, raw, kept)
+        if target is None:
+            return shown, result, None
+        in_place = target.resolve() == path.resolve()
+        with _unexpected(path):
+            ref = wb.owned_ref(PREVIEW_SHEET)
+            rows = wb.sheet(ref).last_row_with_value(1) if ref is not None else 0
+            write_blocks(wb, PREVIEW_SHEET, preview_blocks(shown, rows), LOOK)
+            owned, removable = _owned_parts(wb, area)
+            # the accounts are never written by a preview: a change there stops the save
+            owned -= {area.sheet.part, *wb.package.related(area.sheet.part, "table")}
+            wb.finish()
+
+        def write(tmp: str) -> None:
+            wb.package.write(tmp)
+            lost = wb.package.lost_parts(tmp, owned, removable)
+            if lost:
+                raise UserError(_("{path}: writing the Preview sheet would drop or change parts "
+                                  "Potentiel does not own ({listed}); nothing was written").format(
+                                    path=path, listed=_listed(lost)))
+
+        save_atomic(write, target, backup=backup_path(path) if in_place else None)
+        return shown, result, target
+    finally:
+        language.close()
+        wb.package.close()

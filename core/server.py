@@ -1,7 +1,7 @@
 """``potentiel serve``: the Excel entry points over HTTP, for xlwings Server clients.
 
-A small FastAPI app. ``POST /recompute``, ``/check-rules``, ``/explain``, ``/plan`` and
-``/territory`` speak xlwings'
+A small FastAPI app. ``POST /recompute``, ``/check-rules``, ``/explain``, ``/plan``,
+``/territory`` and ``/preview`` speak xlwings'
 remote-interpreter protocol: the body is the workbook payload xlwings' VBA
 (``RunRemotePython``), Office Scripts or Office.js client sends, the answer is the list of
 actions (``book.json()``) the client applies. The task pane page, its manifest and icons
@@ -54,7 +54,7 @@ MAX_BODY_ENV = "POTENTIEL_MAX_BODY"
 DEFAULT_MAX_BODY = 32 * 1024 * 1024  # a 10,000-account workbook sends about 6 MB
 MIN_TOKEN_LENGTH = 16
 ENDPOINTS = {"/recompute": "recompute", "/check-rules": "check-rules", "/explain": "explain",
-             "/plan": "plan", "/territory": "territory"}
+             "/plan": "plan", "/territory": "territory", "/preview": "preview"}
 STATIC = {"/taskpane.html": ("taskpane.html", "text/html; charset=utf-8"),
           "/taskpane.js": ("taskpane.js", "text/javascript; charset=utf-8"),
           "/manifest.xml": ("manifest.xml", "application/xml; charset=utf-8")}

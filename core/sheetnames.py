@@ -21,6 +21,12 @@ TERRITORY_SHEET = N_("Territory")
 TOURS_SHEET = N_("Tours")  # day tours per rep (potentiel.plan.tours), Tournées in French
 OUTPUT_SHEETS = (MATRIX_SHEET, SUMMARY_SHEET, LOG_SHEET, EXPLAIN_SHEET, READING_SHEET,
                  PLAN_SHEET, OBJECTIVES_SHEET, TERRITORY_SHEET, TOURS_SHEET)
+# Check before you change (potentiel.review): Aperçu, Historique (hidden), Changements, and
+# Backtest / Rétrospective (last year's categories against this year's revenue and the
+# suggested weights; written by `potentiel backtest` and the Backtest action).
+PREVIEW_SHEET, HISTORY_SHEET, CHANGES_SHEET = N_("Preview"), N_("History"), N_("Changes")
+BACKTEST_SHEET = N_("Backtest")
+OUTPUT_SHEETS += (PREVIEW_SHEET, HISTORY_SHEET, CHANGES_SHEET, BACKTEST_SHEET)
 
 SALES_NAMES = ("sales", "ventes", "invoices", "factures")
 

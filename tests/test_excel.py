@@ -135,7 +135,7 @@ def test_nothing_is_written_outside_outputs_and_owned_sheets(same):
     payload = payload_from_workbook(TEMPLATE, selection="B12")
     names = {n["name"]: (n["sheet_index"], n["address"]) for n in payload["names"]}
     status = {names[f"{s}!{STATUS_NAME}"] for s in ("Accounts", "Settings")}
-    owned = {3, 4, 5, 6, 7}  # Matrix, Summary, Explain, Log, Reading
+    owned = {3, 4, 5, 6, 7, 8, 9}  # Matrix, Summary, Explain, Log, Reading, Changes, History
     for entry in (recompute, check_rules, explain):
         _, actions = actions_of(entry, payload, plugins=same)
         for a in actions:

@@ -30,7 +30,7 @@ from potentiel.sample import HEADERS, make_accounts, reps
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workbooks" / "portfolio.xlsm"
 SHEETS = ["Accounts", "Settings", "Salespeople", "Matrix", "Summary", "Explain", "Log",
-          "Reading", "_xlwings.conf"]
+          "Reading", "Changes", "History", "_xlwings.conf"]
 
 
 def build_module():

@@ -95,6 +95,13 @@ def apply_actions(source: Path, actions: list[dict], target: Path) -> list[tuple
             for cells in _rect(ws, action):
                 for cell in cells:
                     cell.value = None
+        elif func == "rangeClearFormats":  # Range.ClearFormats: the default look again
+            from openpyxl.styles import Font
+            for cells in _rect(ws, action):
+                for cell in cells:
+                    cell.number_format = "General"
+                    cell.fill = PatternFill(fill_type=None)
+                    cell.font = Font()
         elif func == "resizeTable":
             index, address = action["args"]
             table = list(ws.tables.values())[index]

@@ -35,6 +35,7 @@ from potentiel.report import (EXPLAIN_CRITERIA_HEADER, EXPLAIN_CRITERIA_ROW, EXP
                               SUMMARY_CATEGORY_ROW, SUMMARY_MAX_CATEGORIES, SUMMARY_REP_ROW,
                               SUMMARY_SHEET)
 from potentiel.sample import HEADERS, make_accounts, reps
+from potentiel.sheetnames import CHANGES_SHEET, HISTORY_SHEET
 from potentiel.sources.ownership import COL, SHEET, key_of, mark_name, refers_to
 
 HERE = Path(__file__).resolve().parent
@@ -95,6 +96,18 @@ FRENCH_HELP = {
                                          "potentiel seul (juste part).",
     "Reach (km)": "Les prospects à cette distance ou moins de la base d'un commercial sont à "
                   "sa portée (feuille Territoire). Vide : 200 km.",
+    "History file": "Garder l'historique des exécutions dans ce fichier à côté du classeur "
+                    "(.parquet ou .csv) au lieu de sa feuille masquée Historique. Vide : dans "
+                    "le classeur.",
+    "History runs": "Combien d'exécutions l'historique garde (une par jour : la dernière du "
+                    "jour) ; les plus anciennes partent d'abord. Vide : 60.",
+    "Changes since": "La feuille Changements compare chaque exécution avec celle-ci : un numéro "
+                     "d'exécution ou une date. Vide : l'exécution précédente.",
+    "Last year's file": "Le classeur noté l'an dernier (ou un fichier d'instantané, CSV ou "
+                        "Parquet), à côté de celui-ci ou un chemin, pour l'action "
+                        "Rétrospective. Plusieurs : séparez-les par ;, le plus ancien d'abord. "
+                        "Vide : l'Historique de ce classeur, son exécution d'environ un an "
+                        "avant la dernière.",
 }
 # Visits a year per category (potentiel.plan.visits.DEFAULT_VISITS), shown in Settings.
 PLAN_VISITS = (("", "A", 12), ("", "B", 6), ("", "C", 4), ("", "D", 1),
@@ -523,13 +536,27 @@ def reading_sheet(wb, f: Formats) -> None:
     ws.set_column(2, 4, 14)
 
 
+def review_sheets(wb, f: Formats) -> None:
+    # Filled at each run (potentiel.review.history): what changed since the run before, and
+    # the hidden history of runs it is read from.
+    ws = wb.add_worksheet(CHANGES_SHEET)
+    ws.write(0, 0, "What changed since the run before (filled at each run)", f.header)
+    ws.set_column(0, 1, 16)
+    ws.set_column(2, 6, 12)
+    ws.set_column(7, 7, 60)
+    ws = wb.add_worksheet(HISTORY_SHEET)
+    ws.write(0, 0, "History of runs, kept by Potentiel (filled at each run; do not edit)")
+    ws.hide()
+
+
 def ownership_marks(wb) -> None:
     """The markers that make the template's output columns and sheets Potentiel's (see
     potentiel.sources.ownership): a column or sheet is Potentiel's only if so marked."""
     for j, h in enumerate(OUTPUTS):
         wb.define_name(mark_name(COL, key_of(h)),
                        refers_to("Accounts", HEADER_ROW, len(HEADERS) + j + 1))
-    for name in (MATRIX_SHEET, SUMMARY_SHEET, EXPLAIN_SHEET, LOG_SHEET, READING_SHEET):
+    for name in (MATRIX_SHEET, SUMMARY_SHEET, EXPLAIN_SHEET, LOG_SHEET, READING_SHEET,
+                 CHANGES_SHEET, HISTORY_SHEET):
         wb.define_name(mark_name(SHEET, key_of(name)), refers_to(name, 1, 1))
 
 
@@ -595,6 +622,7 @@ def build(path: Path, n_accounts: int = 200) -> Path:
         explain_sheet(wb, f)
         log_sheet(wb, f)
         reading_sheet(wb, f)
+        review_sheets(wb, f)
         xlwings_conf_sheet(wb, f)
         ownership_marks(wb)
         wb.close()

@@ -40,7 +40,7 @@ Office.onReady(function () {
   if (saved) {
     document.getElementById("token").value = saved;
   }
-  for (const id of ["recompute", "check-rules", "explain", "plan", "territory"]) {
+  for (const id of ["recompute", "check-rules", "explain", "plan", "territory", "preview"]) {
     const button = document.getElementById(id);
     button.addEventListener("click", () => run("/" + id, button));
   }
