@@ -293,6 +293,18 @@ def figure_far_value(n: int, tmp: Path, plain: dict) -> dict:
             "peak_mb": max(d["peak_mb"] for d in done)}
 
 
+def figure_tours() -> dict:
+    """Day tours (potentiel.plan.tours, OR-Tools and scikit-learn) for 20,000 accounts and
+    12 reps at the default capacity (`benchmarks/tours.py`), one run."""
+    import tours
+    r = tours.bench_tours()
+    m = {"median": r["seconds"], "min": r["seconds"], "max": r["seconds"], "runs": 1}
+    return {"figure": "day tours, 20,000 accounts, 12 reps", "measured": m, "floor": None,
+            "ratio": None, "rate": r["accounts"] / r["seconds"], "target": "< 60 s",
+            "ok": r["seconds"] < 60,
+            "note": f"{r['days']:,} days, {r['accounts_unplaced']:,} accounts past capacity"}
+
+
 def figure_cold_start() -> dict:
     exe = Path(sys.executable).with_name("potentiel")
     ours = timed(lambda: subprocess.run([str(exe), "score", "--help"], check=True,
@@ -412,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         if n == sizes[1]:
             rows.append(figure_far_value(n, tmp, r))
     rows.append(figure_geocode(big))
+    rows.append(figure_tours())
     extra = HERE / "server_figure.py"
     if extra.exists():
         import server_figure
