@@ -309,6 +309,12 @@ class Workbook:
             self.marks.columns[key] = (sheet, col)
             self.package.define_name(mark_name(COL, key), refers_to(sheet, header_row, col)[1:])
 
+    def release_written(self) -> None:
+        """Drop the cells written to the file (each sheet's patches), once it is written:
+        the check that follows reads the file, and keeps the memory for that."""
+        for sheet in self._sheets.values():
+            sheet.release_written()
+
     def finish(self) -> None:
         removed = False
         for sheet in self._sheets.values():
@@ -945,6 +951,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
 
         def write(tmp: str) -> None:
             wb.package.write(tmp)
+            wb.release_written()  # what was rendered for the file is not needed by the check
             # The user's cells of the accounts sheet, read back from the file written: a
             # typed value that would change stops the save, in place and with -o alike.
             progress.checking(area.sheet.name)

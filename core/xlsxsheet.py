@@ -852,6 +852,14 @@ class Sheet:
             dim.set("ref", f"A1:{col_letter(last_col)}{last_row}")
         self.package.touch(self.part)
 
+    def release_written(self) -> None:
+        """Forget the cells written (after the package was written: its part is then
+        produced no more)."""
+        if self._split is not None and (self._patches or self._clears):
+            self._patches, self._clears = [], []
+            if self.part in self.package.producers:
+                self.package.producers[self.part] = _spent(self.part)
+
     def _chunks(self):
         """The part's bytes in chunks: the tree around the rows, the rows patched."""
         skeleton = etree.tostring(self.root, xml_declaration=True, encoding="UTF-8",
@@ -961,6 +969,14 @@ class _Column:
                             safe.astype(str)).astype(object)
             return np.where(written, refs + self.numeric + text + "</v></c>", "")
         return np.where(written, refs + self.tails[self.codes[i0:i1]], "")
+
+
+def _spent(part: str):
+    """A part's producer once its cells were released: writing it again is a fault."""
+    def chunks():
+        raise RuntimeError(f"{part}: written already; its cells were released")
+        yield b""
+    return chunks
 
 
 def _s(style: int | None) -> str:
