@@ -24,10 +24,9 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
-import pandas as pd
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
@@ -860,6 +859,49 @@ def _previous_rep_rows(wb: Workbook) -> int:
     return 0
 
 
+def check_output(path: Path, target: Path) -> bool:
+    """Refuse early an output Potentiel cannot write: not .xlsx or .xlsm, an .xlsx for a
+    workbook with macros, a missing folder, a workbook open in Excel or read-only
+    (`potentiel.savefile.check_target`). Returns whether ``target`` is ``path`` itself
+    (in place: the workbook keeps its own name). Raises `UserError`."""
+    in_place = target.resolve() == path.resolve()
+    if not in_place and target.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise UserError(_("{target}: the output must be an .xlsx or .xlsm file").format(
+                            target=target))
+    if not in_place and path.suffix.lower() == ".xlsm" and target.suffix.lower() != ".xlsm":
+        raise UserError(_("{target}: {name} has macros; write to an .xlsm file to keep them").format(
+                            target=target, name=path.name))
+    check_target(target)
+    return in_place
+
+
+def read_in_language(wb: Workbook, path: Path, sales: str | Path | None,
+                     language: contextlib.ExitStack, accounts: Callable | None = None):
+    """Read a workbook's Settings, invoice lines, accounts and salespeople, then enter the
+    run's language (Settings ``Langue``, else the headers) in ``language``: scoring,
+    writing and messages are said in it, and in French the sheets are read again so that
+    what the reading noted (the header row found …) is said in French too. ``accounts(wb,
+    settings, lines)``: how the accounts are read (default `read_accounts_or_lines`).
+    Returns ``(settings, lines, area, raw, reps, language code)``; raises `UserError`."""
+    accounts = accounts or read_accounts_or_lines
+
+    def read(settings):
+        lines = read_sales(wb, sales)
+        area, raw = accounts(wb, settings, lines)
+        return lines, area, raw, read_salespeople(wb)
+
+    with _unexpected(path):
+        settings = read_settings_rows(wb)
+        lines, area, raw, reps = read(settings)
+    lang = run_language(settings, raw.headers, raw.owned, raw.col_numbers)
+    language.enter_context(use_language(lang))
+    if lang != "en":
+        with _unexpected(path):
+            wb.restart_notices()
+            lines, area, raw, reps = read(settings)
+    return settings, lines, area, raw, reps, lang
+
+
 def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | None = None,
                plugin_dirs: Iterable[str] = (), engine: str | None = None,
                when: dt.datetime | None = None, sales: str | Path | None = None,
@@ -886,32 +928,11 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             keep_history_file(done[0], history, when)
         return done
     target = Path(out) if out else path
-    in_place = target.resolve() == path.resolve()
-    if not in_place and target.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise UserError(_("{target}: the output must be an .xlsx or .xlsm file").format(
-                            target=target))
-    if not in_place and path.suffix.lower() == ".xlsm" and target.suffix.lower() != ".xlsm":
-        raise UserError(_("{target}: {name} has macros; write to an .xlsm file to keep them").format(
-                            target=target, name=path.name))
-    check_target(target)
+    in_place = check_output(path, target)
     wb = Workbook(path)
     language = contextlib.ExitStack()
     try:
-        with _unexpected(path):
-            settings = read_settings_rows(wb)
-            lines = read_sales(wb, sales)
-            area, raw = read_accounts_or_lines(wb, settings, lines)
-            reps = read_salespeople(wb)
-        # the run's language for everything after: scoring, writing, messages; what the
-        # reading noted (the header row found …) is read again to be said in that language
-        lang = run_language(settings, raw.headers, raw.owned, raw.col_numbers)
-        language.enter_context(use_language(lang))
-        if lang != "en":
-            with _unexpected(path):
-                wb.restart_notices()
-                lines = read_sales(wb, sales)
-                area, raw = read_accounts_or_lines(wb, settings, lines)
-                reps = read_salespeople(wb)
+        settings, lines, area, raw, reps, _lang = read_in_language(wb, path, sales, language)
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               engine=engine, base_dir=path.parent, sales=lines)
         write_added_accounts(wb, area, result)
@@ -1146,7 +1167,8 @@ def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> _Rows:
         return whole()
     try:
         sheet = CalamineWorkbook.from_path(path).get_sheet_by_name(ref.name)
-        (r0, c0), height, width = sheet.start or (0, 0), sheet.height, sheet.width
+        c0 = sheet.start[1] if sheet.start else 0
+        height, width = sheet.height, sheet.width
     except Exception:  # calamine raises its own error types
         # the long way: an error value python-calamine does not know, or a file it reads
         # only as a copy (a macro sheet …: see `Workbook._open_calamine`)
@@ -1571,29 +1593,11 @@ def preview_file(path: str | Path, out: str | Path | None = None, *, rules: str 
                           "to compare with").format(path=path))
     target = Path(out) if out else None
     if target is not None:
-        if target.suffix.lower() not in (".xlsx", ".xlsm"):
-            raise UserError(_("{target}: the output must be an .xlsx or .xlsm file").format(
-                                target=target))
-        if path.suffix.lower() == ".xlsm" and target.suffix.lower() != ".xlsm":
-            raise UserError(_("{target}: {name} has macros; write to an .xlsm file to keep "
-                              "them").format(target=target, name=path.name))
-        check_target(target)
+        check_output(path, target)
     wb = Workbook(path)
     language = contextlib.ExitStack()
     try:
-        with _unexpected(path):
-            settings = read_settings_rows(wb)
-            lines = read_sales(wb, sales)
-            area, raw = read_accounts_or_lines(wb, settings, lines)
-            reps = read_salespeople(wb)
-        lang = run_language(settings, raw.headers, raw.owned, raw.col_numbers)
-        language.enter_context(use_language(lang))
-        if lang != "en":
-            with _unexpected(path):
-                wb.notices.clear()
-                lines = read_sales(wb, sales)
-                area, raw = read_accounts_or_lines(wb, settings, lines)
-                reps = read_salespeople(wb)
+        settings, lines, area, raw, reps, lang = read_in_language(wb, path, sales, language)
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               engine=engine, base_dir=path.parent, sales=lines)
         result.warnings[:0] = wb.notices

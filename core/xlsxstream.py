@@ -20,8 +20,8 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 

@@ -286,37 +286,19 @@ def _lines_revenue(lines_path: str | Path, settings: list, result: Any):
 def _workbook(path: Path, last: Sequence[str | Path], revenue: str | Path | None,
               out: str | Path | None, rules: str | None, plugin_dirs: Iterable[str],
               write: bool) -> Outcome:
-    from ..headless import (Workbook, _listed, _unexpected, read_accounts, read_sales,
-                            read_salespeople, read_settings_rows)
-    from ..pipeline import run_language, score_tables
-    from ..savefile import backup_path, check_target, save_atomic
+    from ..headless import (Workbook, _listed, _unexpected, check_output, read_accounts,
+                            read_in_language)
+    from ..pipeline import score_tables
+    from ..savefile import backup_path, save_atomic
     target = Path(out) if out else path
     in_place = target.resolve() == path.resolve()
     if write:
-        if target.suffix.lower() not in (".xlsx", ".xlsm"):
-            raise UserError(_("{target}: the output must be an .xlsx or .xlsm file").format(
-                target=target))
-        if not in_place and path.suffix.lower() == ".xlsm" and \
-                target.suffix.lower() != ".xlsm":
-            raise UserError(_("{target}: {name} has macros; write to an .xlsm file to keep "
-                              "them").format(target=target, name=path.name))
-        check_target(target)
+        check_output(path, target)
     wb = Workbook(path)
     language = contextlib.ExitStack()
     try:
-        with _unexpected(path):
-            settings = read_settings_rows(wb)
-            lines = read_sales(wb, None)
-            _area, raw = read_accounts(wb, settings)
-            reps = read_salespeople(wb)
-        lang = run_language(settings, raw.headers, raw.owned, raw.col_numbers)
-        language.enter_context(use_language(lang))
-        if lang != "en":
-            with _unexpected(path):
-                wb.notices.clear()
-                lines = read_sales(wb, None)
-                _area, raw = read_accounts(wb, settings)
-                reps = read_salespeople(wb)
+        settings, lines, _area, raw, reps, lang = read_in_language(
+            wb, path, None, language, lambda wb, settings, lines: read_accounts(wb, settings))
         if not last:  # the workbook's own history: the run about a year before the last
             last = [_own_history(wb, settings, path)]
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,

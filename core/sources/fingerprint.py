@@ -13,7 +13,7 @@ characters per cell, so a workbook of 100,000 accounts and 20 outputs keeps abou
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 CHECK_COL = 10          # the Reading sheet's column J: the check's header, then one row per account
 CHECK_TITLE = "Potentiel check (do not edit)"
