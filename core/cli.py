@@ -357,6 +357,15 @@ def _add_excel_commands(sub) -> None:
 # --- end of the Excel front end block -------------------------------------------------------
 
 
+def _add_scoring_options(p: argparse.ArgumentParser) -> None:
+    """--rules, --plugins and --engine, as every command that scores takes them."""
+    p.add_argument("--rules", metavar="FILE", help="rule file (wins over Settings)")
+    p.add_argument("--plugins", metavar="DIR", action="append",
+                   help="extra plugin folder (.py files); may be repeated")
+    p.add_argument("--engine", choices=("durable", "compiled"),
+                   help="rules engine (default: durable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="potentiel",
@@ -378,11 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workbook", help="the .xlsx, .xlsm, .csv or .parquet file")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="write the result here instead (.xlsx, .xlsm, .csv or .parquet)")
-    p.add_argument("--rules", metavar="FILE", help="rule file (wins over Settings)")
-    p.add_argument("--plugins", metavar="DIR", action="append",
-                   help="extra plugin folder (.py files); may be repeated")
-    p.add_argument("--engine", choices=("durable", "compiled"),
-                   help="rules engine (default: durable)")
+    _add_scoring_options(p)
     p.add_argument("--top", metavar="N", type=_count, default=0,
                    help="also print the N best accounts: best category first, then highest "
                         "score (accounts without a category are not listed)")
@@ -419,11 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rep", metavar="NAME",
                    help="also write this rep's territory (a name of the Salesperson column or "
                         "of Salespeople)")
-    p.add_argument("--rules", metavar="FILE", help="rule file (wins over Settings)")
-    p.add_argument("--plugins", metavar="DIR", action="append",
-                   help="extra plugin folder (.py files); may be repeated")
-    p.add_argument("--engine", choices=("durable", "compiled"),
-                   help="rules engine (default: durable)")
+    _add_scoring_options(p)
     p.add_argument("--sales", metavar="LINES",
                    help="invoice lines (.xlsx, .csv or .parquet) instead of the Sales sheet")
     p.set_defaults(func=_cmd_plan)
