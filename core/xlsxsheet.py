@@ -28,13 +28,16 @@ from lxml import etree
 
 from .i18n import _
 from .problems import column_letter
-from .safety import formula_like
+from .safety import FORMULA_STARTS, formula_like
 from . import xlsxstream as stream
 from .xlsxpackage import MAIN, NS, REL, parse_xml
 
 C, R, V, IS, T, F = (f"{{{MAIN}}}{x}" for x in ("c", "row", "v", "is", "t", "f"))
 _REF = re.compile(r"^([A-Z]+)(\d+)$")
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# what makes a text need more than its characters between <t> and </t>: a character XML
+# cannot hold or must escape, a line break or a space at either end (xml:space)
+_TEXT_AS_IS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff&<>\n]|^\\s|\\s$")
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
 # Excel's built-in number formats that show a percentage: 0% and 0.00%
@@ -447,7 +450,8 @@ class Sheet:
         """Where the values are (`potentiel.xlsxstream.Layout`)."""
         if self._layout is None:
             if self._split is not None:  # the rows as read (what is written is not there)
-                self._layout = stream.layout(self._split.body, self._split.prefix)
+                self._layout = stream.layout(self._split.body, self._split.prefix,
+                                             self._split.plain)
             else:
                 rows, cols = self.extent()
                 self._layout = stream.Layout(rows, cols, rows)
@@ -888,14 +892,36 @@ class Sheet:
         cols = [c for c, _p in plans]
         letters = [col_letter(c) for c in cols]
 
+        templates: dict[Any, str] = {}
+
+        def template(key: Any) -> str:
+            """A row's cells as a `str.format` template: {0} the row number, {j+1} column
+            j's value text, for the columns written in rows of this shape (``key``)."""
+            if key not in templates:
+                written = [j for j in range(len(plans)) if (key >> j) & 1] if \
+                    isinstance(key, int) else [j for j, w in enumerate(key) if w]
+                templates[key] = "".join(
+                    f'<c r="{letters[j]}{{0}}' + (f"{plans[j][1].numeric}{{{j + 1}}}</v></c>"
+                                                   if plans[j][1].numeric is not None
+                                                   else f"{{{j + 1}}}")
+                    for j in written)
+            return templates[key]
+
         def render_rows(i0: int, i1: int) -> list[str]:
             """The value cells of rows i0–i1, joined per row (blanks and kept cells left
-            out), a column at a time."""
-            row_text = numbers[i0:i1].astype(str).astype(object)
-            out = np.full(i1 - i0, "", dtype=object)
-            for letter, (_c, plan) in zip(letters, plans):
-                out = out + plan.texts(letter, row_text, i0, i1)
-            return out.tolist()
+            out): each row one `str.format` of the template of its shape (which columns it
+            writes) with its values' texts, made a column at a time."""
+            rows_text = numbers[i0:i1].astype(str).tolist()
+            values = [plan.value_texts(i0, i1) for _c, plan in plans]
+            written = [plan.kinds[i0:i1] == _VALUE for _c, plan in plans]
+            if len(plans) < 63:
+                keys = np.zeros(i1 - i0, dtype=np.int64)
+                for j, w in enumerate(written):
+                    keys |= w.astype(np.int64) << j
+                keys = keys.tolist()
+            else:
+                keys = list(zip(*[w.tolist() for w in written]))
+            return [template(k).format(r, *v) for k, r, v in zip(keys, rows_text, zip(*values))]
 
         def render(j: int, i: int, ref: str, style: int | None) -> str:
             return self._cell_xml(ref, plain_value(plans[j][1].value(i)), style)
@@ -919,7 +945,14 @@ class Sheet:
             return _Column(arr, kinds, styles, numeric=f'"{_s(style)}><v>')
         codes, uniques = pd.factorize(arr, use_na_sentinel=False)
         tails, kinds, styles = [], [], []
+        text_head = f'"{_s(base)} t="inlineStr"><is><t>'
         for v in uniques:
+            if type(v) is str and len(v) <= MAX_TEXT and not v.startswith(FORMULA_STARTS) \
+                    and _TEXT_AS_IS.search(v) is None:  # most texts: written as they are
+                tails.append(text_head + v + "</t></is></c>")
+                kinds.append(_VALUE)
+                styles.append(none)
+                continue
             if v is _KEEP:
                 tails.append("")
                 kinds.append(_KEEP_CELL)
@@ -957,18 +990,17 @@ class _Column:
     def value(self, i: int) -> Any:
         return self.values[i]
 
-    def texts(self, letter: str, row_text: np.ndarray, i0: int, i1: int) -> np.ndarray:
-        """The XML of rows i0–i1's cells ("" for a blank or a kept cell)."""
-        refs = ('<c r="' + letter) + row_text
-        written = self.kinds[i0:i1] == _VALUE
+    def value_texts(self, i0: int, i1: int) -> list[str]:
+        """Rows i0–i1's value texts: a number as written in ``<v>`` (whole numbers without
+        a decimal point), else the cell's XML after its reference (`Sheet._cell_tail`);
+        anything for a cell not written."""
         if self.numeric is not None:
             arr = self.values[i0:i1]
-            safe = np.where(written, arr, 0)
-            whole = written & (np.abs(safe) < 1e15) & (safe % 1 == 0)
-            text = np.where(whole, np.where(whole, safe, 0).astype(np.int64).astype(str),
-                            safe.astype(str)).astype(object)
-            return np.where(written, refs + self.numeric + text + "</v></c>", "")
-        return np.where(written, refs + self.tails[self.codes[i0:i1]], "")
+            safe = np.where(np.isfinite(arr), arr, 0)
+            whole = (np.abs(safe) < 1e15) & (safe % 1 == 0)
+            return np.where(whole, np.where(whole, safe, 0).astype(np.int64).astype(str),
+                            safe.astype(str)).tolist()
+        return self.tails[self.codes[i0:i1]].tolist()
 
 
 def _spent(part: str):

@@ -41,6 +41,7 @@ _FORMULA = re.compile(rb"<(?:[\w.-]+:)?f\b")
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is)\b")
 _F_TEXT = re.compile(rb"<(?:[\w.-]+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:[\w.-]+:)?f>)")
 _V_TEXT = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
+_LETTERS = re.compile(rb"[A-Za-z]{1,3}")
 _REF_IN = re.compile(rb"""(\sr=["'][A-Za-z]{1,3})\d+(["'])""")
 
 
@@ -62,6 +63,7 @@ class Split:
     body: bytes
     tail: bytes
     prefix: bytes
+    plain: bool = False  # every row starts ``<row r="``, every cell ``<c r="`` (as Excel writes)
 
     def skeleton(self) -> bytes:
         """The part without its rows, a mark where they stand (parsed as a tree)."""
@@ -87,30 +89,50 @@ def split(raw: bytes) -> Split | None:
     if close < m.end():
         return None
     body = raw[m.end():close]
-    out = Split(raw[:m.end()], body, raw[close:], prefix)
-    if not _numbered(body, prefix):
+    plain = _plain(body, prefix)
+    if not _numbered(body, prefix, plain):
         return None
-    return out
+    return Split(raw[:m.end()], body, raw[close:], prefix, plain)
 
 
-def _numbered(body: bytes, prefix: bytes) -> bool:
+def _plain(body: bytes, prefix: bytes) -> bool:
+    """Whether every row starts ``<row r="`` and every cell ``<c r="`` (Excel's way, and
+    most generators'): then plain literal searches find them, many times faster than the
+    general patterns."""
+    row, cell = b"<" + prefix + b"row", b"<" + prefix + b"c"
+    return body.count(row) == body.count(row + b' r="') and \
+        body.count(cell) == body.count(cell + b' r="')
+
+
+def _row_pattern(split_: "Split | tuple[bytes, bool]") -> re.Pattern:
+    """The row start with its number as group 1 (and only that)."""
+    prefix, plain = (split_.prefix, split_.plain) if isinstance(split_, Split) else split_
+    if plain:
+        return re.compile(b"<" + re.escape(prefix) + rb'row r="(\d+)"')
+    return _ROW_R
+
+
+def _numbered(body: bytes, prefix: bytes, plain: bool = False) -> bool:
     """Every row and cell has its ``r`` and the rows ascend."""
-    tags = body.count(b"<" + prefix + b"row ") + body.count(b"<" + prefix + b"row>")
-    numbers = _ROW_R.findall(body)
-    if len(numbers) != tags:
+    numbers = _row_pattern((prefix, plain)).findall(body)
+    tags = body.count(b"<" + prefix + b'row r="') if plain else \
+        body.count(b"<" + prefix + b"row ") + body.count(b"<" + prefix + b"row>")
+    if len(numbers) != tags:  # a row without its number, or not a number (r="x2")
         return False
     if len(numbers) > 1:
-        arr = np.fromiter(map(int, numbers), dtype=np.int64, count=len(numbers))
+        arr = np.array(numbers, dtype=np.int64)
         if not bool(np.all(np.diff(arr) > 0)):
             return False
-    cells = body.count(b"<" + prefix + b"c ")
-    if cells != body.count(b"<" + prefix + b'c r="') or b"<" + prefix + b"c>" in body or \
-            b"<" + prefix + b"c/>" in body:
+    if not plain and (body.count(b"<" + prefix + b"c ") != body.count(b"<" + prefix + b'c r="')
+                      or b"<" + prefix + b"c>" in body or b"<" + prefix + b"c/>" in body):
         # not every cell starts with its reference: the long way
         if _CELL_NO_R.search(body) is not None:
             return False
     # a cell whose reference names a row below the last row (a cell out of its row)
     last = int(numbers[-1]) if numbers else 0
+    if plain:
+        return re.search(b"<" + re.escape(prefix) + rb'c r="[A-Za-z]{1,3}' + _after(last) + b'"',
+                         body) is None
     return re.search(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["'][A-Za-z]{1,3}""" + _after(last)
                      + rb"""["']""", body) is None
 
@@ -149,9 +171,11 @@ class Layout:
             * self.last_col
 
 
-def layout(body: bytes, prefix: bytes) -> Layout:
-    """The `Layout` of a split sheet's rows (linear in their bytes)."""
-    found = [(m.start(), int(m.group(1))) for m in _ROW_R.finditer(body)] if body else []
+def layout(body: bytes, prefix: bytes, plain: bool = False) -> Layout:
+    """The `Layout` of a split sheet's rows (linear in their bytes); ``plain``: the rows
+    and cells start with their reference (`Split.plain`)."""
+    rows = _row_pattern((prefix, plain))
+    found = [(m.start(), int(m.group(1))) for m in rows.finditer(body)] if body else []
     if not found:
         return Layout(0, 0, 0)
     starts = [a for a, _r in found]
@@ -170,16 +194,26 @@ def layout(body: bytes, prefix: bytes) -> Layout:
         spans = list(zip(starts[:k + 1], ends[:k + 1]))
         last_row = found[k][1]
     letters_seen: set[bytes] = set()
-    for a, b in spans:
-        q = body.rfind(cell, a, b)
-        if q >= 0:
-            r = _ATTR_R.search(body, q, b)
-            if r is not None:
-                letters_seen.add(r.group(1))
-    last_col = max((col_number(x) for x in letters_seen), default=0)
+    if plain:  # the letters right after each row's last '<c r="'
+        at = len(cell) + 3  # after b'r="'
+        for a, b in spans:
+            q = body.rfind(cell, a, b)
+            if q >= 0:
+                letters_seen.add(body[q + at:q + at + 3])
+        letters_seen = {m.group(0) for x in letters_seen if (m := _LETTERS.match(x))}
+    else:
+        for a, b in spans:
+            q = body.rfind(cell, a, b)
+            if q >= 0:
+                r = _ATTR_R.search(body, q, b)
+                if r is not None:
+                    letters_seen.add(r.group(1))
+    last_col = max((col_number(x) for x in letters_seen if x), default=0)
     # a cell further right hidden in the middle of a row (cells out of order): one scan
     # for the references beyond that column, checked for a value
-    for m in re.finditer(rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=[\"'](" + _beyond(last_col) +
+    start = (b"<" + re.escape(prefix) + rb'c r="(') if plain else \
+        rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=[\"']("
+    for m in re.finditer(start + _beyond(last_col) +
                          rb")\d+[\"'][^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", body, re.S):
         if m.group(2) and _VALUE.search(m.group(2)):
             last_col = max(last_col, col_number(m.group(1)))
@@ -415,7 +449,13 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
     def hits_for(r: int) -> list[tuple[Patch, int]]:
         return [(p, i) for p in patches if (i := p.index.get(r)) is not None]
 
+    only = patches[0] if len(patches) == 1 and patches[0].simple else None
+
     def new_row(r: int) -> bytes:
+        if only is not None:  # one patch writing every cell it has: its row as joined
+            xml = only.joined(only.index[r])
+            return f'<{ptag}row r="{r}">{_prefixed(xml, prefix)}</{ptag}row>'.encode() \
+                if xml else b""
         hits = hits_for(r)
         if len(hits) == 1 and hits[0][0].simple:
             xml = hits[0][0].joined(hits[0][1])
@@ -426,10 +466,26 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
             return b""
         return f'<{ptag}row r="{r}">{_prefixed(xml, prefix)}</{ptag}row>'.encode()
 
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for c in clears:  # the clears by their rows (usually all the same rows)
+        groups.setdefault((c.r1, c.r2), []).append((c.c1, c.c2))
+    closing = b"</" + prefix + b"row>"
+    cell = b"<" + prefix + b'c r="'
+    columns: dict[bytes, int] = {}
+
+    def last_col(start: int, stop: int) -> int:
+        """The column of the last cell between two offsets of a plain sheet (0: none)."""
+        q = body.rfind(cell, start, stop)
+        if q < 0:
+            return 0
+        key = body[q + len(cell):q + len(cell) + 3]
+        if key not in columns:
+            found = _LETTERS.match(key)
+            columns[key] = col_number(found.group(0)) if found else 1 << 20
+        return columns[key]
+
     if n_targets or clears:
-        for m in _ROW.finditer(body):
-            a = m.start()
-            r = int(_ROW_R.match(body, a).group(1))
+        for a, gt, end, r in _rows(split_):
             while t < n_targets and targets[t] < r:
                 row = new_row(targets[t])
                 if row:
@@ -441,25 +497,74 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
             hits = hits_for(r) if t < n_targets and targets[t] == r else []
             if hits:
                 t += 1
-            blank = [(c.c1, c.c2) for c in clears if c.r1 <= r <= c.r2]
+            blank = [b for (r1, r2), spans in groups.items() if r1 <= r <= r2 for b in spans]
             if hits or blank:
-                row = _patch_row(m.group(0), r, hits, blank, prefix, letters, on_formula)
-                out.append(body[copied_from:a])
-                out.append(row)
-                size += len(row)
-                copied_from = m.end()
+                single = hits[0] if len(hits) == 1 and hits[0][0].simple else None
+                fast = gt >= 0 and body[gt - 1] != 0x2F and (single is not None or not hits)
+                if fast:  # a plain row: are the row's cells all left of what is written?
+                    first = min(([single[0].cols[0]] if single else []) + [c1 for c1, _c2 in blank])
+                    fast = last_col(gt, end) < first
+                if fast and not hits:
+                    pass  # nothing there to blank: the row stays as it is
+                elif fast:  # the outputs go after the row's cells
+                    close = end - len(closing)
+                    spans = body.find(b" spans=", a, gt)
+                    out.append(body[copied_from:spans if spans >= 0 else a])
+                    if spans >= 0:
+                        out.append(body[body.index(body[spans + 7:spans + 8], spans + 8) + 1:close])
+                    else:
+                        out.append(body[a:close])
+                    xml = _prefixed(single[0].joined(single[1]), prefix).encode()
+                    out.append(xml)
+                    size += len(xml) + close - a
+                    copied_from = close
+                else:
+                    row = _patch_row(body[a:end], r, hits, blank, prefix, letters, on_formula)
+                    out.append(body[copied_from:a])
+                    out.append(row)
+                    size += len(row)
+                    copied_from = end
             if size >= chunk:
-                out.append(body[copied_from:m.end()])
-                copied_from = m.end()
+                out.append(body[copied_from:end])
+                copied_from = end
                 yield b"".join(out)
                 out.clear()
                 size = 0
     out.append(body[copied_from:])
-    while t < n_targets:
-        out.append(new_row(targets[t]))
+    while t < n_targets:  # the rows after the last one there
+        row = new_row(targets[t])
+        out.append(row)
+        size += len(row)
         t += 1
+        if size >= chunk:
+            yield b"".join(out)
+            out.clear()
+            size = 0
     if out:
         yield b"".join(out)
+
+
+def _rows(split_: Split) -> Iterator[tuple[int, int, int, int]]:
+    """(start, end of the start tag or -1, end, number) of each row of a split sheet:
+    found by a literal search in a plain sheet (`Split.plain`), else by the general
+    pattern (then the start tag's end is not looked for: -1)."""
+    body = split_.body
+    if not split_.plain:
+        for m in _ROW.finditer(body):
+            yield m.start(), -1, m.end(), int(_ROW_R.match(body, m.start()).group(1))
+        return
+    closing = b"</" + split_.prefix + b"row>"
+    for m in _row_pattern(split_).finditer(body):
+        gt = body.find(b">", m.end())
+        if gt < 0:
+            return
+        if body[gt - 1] == 0x2F:  # <row r="5"/>
+            yield m.start(), gt, gt + 1, int(m.group(1))
+            continue
+        end = body.find(closing, gt)
+        if end < 0:
+            return
+        yield m.start(), gt, end + len(closing), int(m.group(1))
 
 
 _REF_STYLE = re.compile(rb"""<(?:[\w.-]+:)?c\b(?=[^>]*?\sr=["']([A-Za-z]{1,3})\d+["'])"""
