@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import io
 import posixpath
+import queue
 import re
 import struct
+import threading
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -669,9 +671,7 @@ class Package:
                     big = name in self.infos and self.infos[name].file_size > _ZIP64_ABOVE
                     progress.writing(next((s.name for s in self.sheets if s.part == name), name))
                     with out.open(info, "w", force_zip64=big) as fh:
-                        for chunk in self.producers[name]():
-                            fh.write(chunk)
-                            progress.advance(len(chunk))
+                        _write_behind(fh, self.producers[name]())
                 elif name in self.changed:
                     data = self.changed[name]
                     if name in self._trees:
@@ -695,6 +695,38 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UserError(_("{path}: the part {name} cannot be read ({error}); the file is "
                               "damaged or truncated").format(path=self.path, name=name, error=exc)) from None
+
+
+def _write_behind(fh, chunks: Iterable[bytes], depth: int = 4) -> None:
+    """Write ``chunks`` to the zip entry ``fh`` from a second thread: zlib compresses
+    without holding Python's lock, so the next chunk is made while the last one is
+    compressed (two cores: the sheet XML and its compression side by side). At most
+    ``depth`` chunks wait; an error on either side stops both and is raised here."""
+    waiting: queue.Queue = queue.Queue(maxsize=depth)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (chunk := waiting.get()) is not None:
+            if failed:
+                continue  # keep taking, so that the maker is never stuck on a full queue
+            try:
+                fh.write(chunk)
+            except BaseException as exc:  # noqa: BLE001 (raised again in the caller)
+                failed.append(exc)
+
+    writer = threading.Thread(target=drain, name="potentiel-zip-writer", daemon=True)
+    writer.start()
+    try:
+        for chunk in chunks:
+            if failed:
+                break
+            waiting.put(chunk)
+            progress.advance(len(chunk))
+    finally:
+        waiting.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
 
 
 def _fresh_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
