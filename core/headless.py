@@ -1175,9 +1175,12 @@ def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> _Rows:
         return whole()
 
     def rows():  # python-calamine's rows start at row 1, and at the first column used
+        if not c0:
+            yield from sheet.iter_rows()
+            return
         pad = [None] * c0
         for row in sheet.iter_rows():
-            yield pad + [None if v == "" else v for v in row]
+            yield pad + row
 
     return _Rows(rows(), c0 + width if height else 0)
 
@@ -1205,6 +1208,8 @@ def changed_cells(before: list[list[Any]], after: Iterable[list[Any]], skip: set
     def blank(v: Any) -> Any:
         return None if v == "" or isinstance(v, ErrorCell) else v
 
+    blanks = {"": None}
+
     out = []
     rows = iter(after)
     end = object()
@@ -1219,6 +1224,7 @@ def changed_cells(before: list[list[Any]], after: Iterable[list[Any]], skip: set
         if not ra and not rb:
             continue  # an empty row in both (a sparse sheet has a million of them)
         a, b = pick(padded(ra)), pick(padded(rb))
+        b = tuple(map(blanks.get, b, b))  # "" as None, in C: the rows of a reader of values
         if a == b:
             continue
         for j, x, y in zip(keep, a, b):
