@@ -161,7 +161,8 @@ class Workbook:
                 raise UserError(_("{path}: sheet {name} cannot be read ({error}); open the "
                                   "file in Excel and save it again").format(
                                     path=self.path, name=ref.name, error=exc)) from None
-            rows = [[None if v == "" else v for v in r] for r in rows]
+            blanks = {"": None}  # python-calamine's blank: None, mapped in C
+            rows = [list(map(blanks.get, r, r)) for r in rows]
             for (r, c), text in self.sheet(ref).error_cells().items():
                 if r <= len(rows) and c <= len(rows[r - 1]):
                     rows[r - 1][c - 1] = ErrorCell(text)
@@ -549,9 +550,8 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
     width = c2 - c1
 
     def row(i: int) -> list[Any]:
-        r = grid[i] if i < len(grid) else []
-        cells = list(r[c1:c2])
-        return cells + [None] * (width - len(cells))
+        cells = grid[i][c1:c2] if i < len(grid) else []
+        return cells + [None] * (width - len(cells)) if len(cells) < width else cells
 
     headers = row(area.header_row - 1)
     sheet = wb.sheet(area.sheet)
