@@ -175,9 +175,11 @@ class Workbook:
         that it never allocates the empty rows between; they are put back as empty rows."""
         from python_calamine import CalamineWorkbook
         numbers = self.sheet(ref).layout().value_rows
-        fix = {ref.part: lambda data: _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)}
-        rows = CalamineWorkbook.from_filelike(self.package.reader_copy(fix)).get_sheet_by_name(
-            ref.name).to_python(skip_empty_area=False)
+        if b't="e"' in compact or b"t='e'" in compact:
+            compact = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)
+        rows = CalamineWorkbook.from_filelike(self.package.reader_copy(
+            {ref.part: compact}, only=ref.part)).get_sheet_by_name(ref.name).to_python(
+                skip_empty_area=False)
         full: list[list[Any]] = [[] for _ in range(numbers[-1] if numbers else 0)]
         for k, r in enumerate(numbers[:len(rows)]):
             full[r - 1] = rows[k]

@@ -448,12 +448,15 @@ class Package:
         if added:
             self.touch(CONTENT_TYPES)
 
-    def reader_copy(self, fix: dict[str, object] | None = None) -> io.BytesIO:
+    def reader_copy(self, fix: dict[str, object] | None = None,
+                    only: str | None = None) -> io.BytesIO:
         """The package in memory as a reader of values (python-calamine) can open it:
         part names normalised, and the workbook's list of sheets without the `unread`
         ones (python-calamine refuses the whole file for one Excel 4 macro sheet, or for
         one ``r:id`` that names nothing). ``fix``: part name → a function of its bytes
-        (the error values of a sheet). Only made when needed: the file is read in place
+        (the error values of a sheet), or its new bytes. ``only``: the one worksheet part
+        to be read (the other sheets are left out, and nothing is compressed: a copy made
+        to read one large sheet once). Only made when needed: the file is read in place
         otherwise."""
         fix = dict(fix or {})
         if self.unread:
@@ -467,12 +470,20 @@ class Package:
                 return etree.tostring(root, xml_declaration=True, encoding="UTF-8",
                                       standalone=True)
             fix[self.workbook_part] = listed
+        skip = {s.part for s in self.sheets if s.part != only} if only else set()
         buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED if only else zipfile.ZIP_DEFLATED,
+                             compresslevel=None if only else 1) as out:
             for name in self.infos:
-                data = self._inflate(name)
-                if name in fix:
-                    data = fix[name](data)
+                if name in skip:
+                    continue
+                change = fix.get(name)
+                if isinstance(change, bytes):
+                    data = change
+                else:
+                    data = self._inflate(name)
+                    if change is not None:
+                        data = change(data)
                 out.writestr(name, data)
         buf.seek(0)
         return buf

@@ -182,8 +182,14 @@ def layout(body: bytes, prefix: bytes, plain: bool = False) -> Layout:
     ends = starts[1:] + [len(body)]
     cell = b"<" + prefix + b"c "
     if found[-1][1] > 2 * len(found) + 1000:  # far apart: which rows hold a value
-        value_rows = [r for (a, r), b in zip(found, ends) if _VALUE.search(body, a, b)]
-        spans = [(a, b) for (a, r), b in zip(found, ends) if _VALUE.search(body, a, b)]
+        if plain:  # a '<v' or '<is' in the row (its only elements: c, f, v, is, t, r …)
+            v, i = b"<" + prefix + b"v", b"<" + prefix + b"is"
+            held = [body.find(v, a, b) >= 0 or body.find(i, a, b) >= 0
+                    for (a, _r), b in zip(found, ends)]
+        else:
+            held = [_VALUE.search(body, a, b) is not None for (a, _r), b in zip(found, ends)]
+        value_rows = [r for (a, r), h in zip(found, held) if h]
+        spans = [(a, b) for (a, r), b, h in zip(found, ends, held) if h]
     else:  # rows one after the other: the last value's row ends the sheet
         last = max(body.rfind(b"<" + prefix + b"v>"), body.rfind(b"<" + prefix + b"v "),
                    body.rfind(b"<" + prefix + b"is>"))
@@ -254,7 +260,9 @@ def compacted(split_: Split, value_rows: Sequence[int]) -> bytes:
     if same:
         start = len(body)
         if same < len(value_rows):  # up to the end of row `same`, found by its number
-            for m in re.finditer(rb"""<(?:[\w.-]+:)?row\b[^>]*?\sr=["']%d["']""" % same, body):
+            pattern = (b"<" + re.escape(split_.prefix) + b'row r="%d"' % same) if split_.plain \
+                else rb"""<(?:[\w.-]+:)?row\b[^>]*?\sr=["']%d["']""" % same
+            for m in re.finditer(pattern, body):
                 row = _ROW.match(body, m.start())
                 start = row.end() if row is not None else m.start()
                 break
