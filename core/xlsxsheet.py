@@ -830,7 +830,7 @@ class Sheet:
             for r, c in self._stream_formulas():
                 if any(r1 <= r <= r2 and c1 <= c <= c2 for r1, r2, c1, c2 in
                        ((x.r1, x.r2, x.c1, x.c2) for x in self._clears)) or any(
-                        (i := p.index.get(r)) is not None and c in p.cols and
+                        (i := p.position(r)) is not None and c in p.cols and
                         p.kinds[p.col_pos[c]][i] != stream.KEEP_CELL for p in self._patches):
                     self.removed_formula = True
                     break

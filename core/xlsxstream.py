@@ -380,11 +380,15 @@ class Patch:
                  render: Callable[[int, int, str, int | None], str]):
         self.rows, self.cols, self.kinds, self.styles = rows, cols, kinds, styles
         self.render_rows, self.render = render_rows, render
-        self.index = dict(zip(rows.tolist(), range(len(rows))))
         self.col_pos = {c: j for j, c in enumerate(cols)}
         # the fast path: no cell left as it is, so a row's cells are its joined XML
         self.simple = bool(cols) and not any(bool((k == KEEP_CELL).any()) for k in kinds)
         self._batch: tuple[int, list[str]] = (-1, [])
+
+    def position(self, r: int) -> int | None:
+        """The index of sheet row ``r`` among the patch's rows, or None."""
+        k = int(np.searchsorted(self.rows, r))
+        return k if k < len(self.rows) and int(self.rows[k]) == r else None
 
     def joined(self, i: int) -> str:
         b = i // BATCH
@@ -454,14 +458,27 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
     copied_from = 0
     ptag = prefix.decode()
 
+    rows_of = [p.rows.tolist() for p in patches]
+    cursor = [0] * len(patches)
+
     def hits_for(r: int) -> list[tuple[Patch, int]]:
-        return [(p, i) for p in patches if (i := p.index.get(r)) is not None]
+        """The patches writing into row ``r`` and its index in each (rows are asked in
+        ascending order: a cursor per patch, no table of every row)."""
+        out = []
+        for k, rows in enumerate(rows_of):
+            c = cursor[k]
+            while c < len(rows) and rows[c] < r:
+                c += 1
+            cursor[k] = c
+            if c < len(rows) and rows[c] == r:
+                out.append((patches[k], c))
+        return out
 
     only = patches[0] if len(patches) == 1 and patches[0].simple else None
 
     def new_row(r: int) -> bytes:
         if only is not None:  # one patch writing every cell it has: its row as joined
-            xml = only.joined(only.index[r])
+            xml = only.joined(hits_for(r)[0][1])
             return f'<{ptag}row r="{r}">{_prefixed(xml, prefix)}</{ptag}row>'.encode() \
                 if xml else b""
         hits = hits_for(r)
