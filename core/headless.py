@@ -162,7 +162,8 @@ class Workbook:
                                   "file in Excel and save it again").format(
                                     path=self.path, name=ref.name, error=exc)) from None
             blanks = {"": None}  # python-calamine's blank: None, mapped in C
-            rows = [list(map(blanks.get, r, r)) for r in rows]
+            for k, r in enumerate(rows):  # in place: the rows as read are let go one by one
+                rows[k] = list(map(blanks.get, r, r))
             for (r, c), text in self.sheet(ref).error_cells().items():
                 if r <= len(rows) and c <= len(rows[r - 1]):
                     rows[r - 1][c - 1] = ErrorCell(text)
