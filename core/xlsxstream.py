@@ -458,19 +458,23 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
     copied_from = 0
     ptag = prefix.decode()
 
-    rows_of = [p.rows.tolist() for p in patches]
+    end_mark = 1 << 62
+    rows_of = [p.rows.tolist() + [end_mark] for p in patches]
     cursor = [0] * len(patches)
+    ahead = [rows[0] for rows in rows_of]  # each patch's next row
 
     def hits_for(r: int) -> list[tuple[Patch, int]]:
         """The patches writing into row ``r`` and its index in each (rows are asked in
         ascending order: a cursor per patch, no table of every row)."""
         out = []
         for k, rows in enumerate(rows_of):
+            if ahead[k] > r:
+                continue
             c = cursor[k]
-            while c < len(rows) and rows[c] < r:
+            while rows[c] < r:
                 c += 1
-            cursor[k] = c
-            if c < len(rows) and rows[c] == r:
+            cursor[k], ahead[k] = c, rows[c]
+            if rows[c] == r:
                 out.append((patches[k], c))
         return out
 
@@ -494,6 +498,7 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
     groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for c in clears:  # the clears by their rows (usually all the same rows)
         groups.setdefault((c.r1, c.r2), []).append((c.c1, c.c2))
+    one_group = next((k + (v,) for k, v in groups.items()), None) if len(groups) == 1 else None
     closing = b"</" + prefix + b"row>"
     cell = b"<" + prefix + b'c r="'
     columns: dict[bytes, int] = {}
@@ -522,7 +527,10 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
             hits = hits_for(r) if t < n_targets and targets[t] == r else []
             if hits:
                 t += 1
-            blank = [b for (r1, r2), spans in groups.items() if r1 <= r <= r2 for b in spans]
+            if one_group is not None:
+                blank = one_group[2] if one_group[0] <= r <= one_group[1] else ()
+            else:
+                blank = [b for (r1, r2), spans in groups.items() if r1 <= r <= r2 for b in spans]
             if hits or blank:
                 single = hits[0] if len(hits) == 1 and hits[0][0].simple else None
                 fast = gt >= 0 and body[gt - 1] != 0x2F and (single is not None or not hits)
