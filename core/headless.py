@@ -62,6 +62,7 @@ WIDE = {"Why": 70, "To collect": 40, "Matrix": 34, "Flags": 22, "Category label"
 _CALAMINE_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!")
 # The value of an error cell (t="e") that is none of those: group 1 is the cell up to its
 # <v>, group 2 the closing </v>; the scan never leaves the cell.
+_NO_CELLS: list[Any] = []  # the row of a sparse grid's empty rows (never changed in place)
 _UNKNOWN_ERROR = re.compile(
     rb'(<(?:\w+:)?c\b[^>]*\bt=["\']e["\'][^>]*(?<!/)>(?:(?!</?(?:\w+:)?c\b).)*?<(?:\w+:)?v>)'
     rb"(?!(?:" + b"|".join(re.escape(e.encode()) for e in _CALAMINE_ERRORS) + rb")<)"
@@ -163,7 +164,8 @@ class Workbook:
                                     path=self.path, name=ref.name, error=exc)) from None
             blanks = {"": None}  # python-calamine's blank: None, mapped in C
             for k, r in enumerate(rows):  # in place: the rows as read are let go one by one
-                rows[k] = list(map(blanks.get, r, r))
+                if r:
+                    rows[k] = list(map(blanks.get, r, r))
             for (r, c), text in self.sheet(ref).error_cells().items():
                 if r <= len(rows) and c <= len(rows[r - 1]):
                     rows[r - 1][c - 1] = ErrorCell(text)
@@ -181,7 +183,9 @@ class Workbook:
         rows = CalamineWorkbook.from_filelike(self.package.reader_copy(
             {ref.part: compact}, only=ref.part)).get_sheet_by_name(ref.name).to_python(
                 skip_empty_area=False)
-        full: list[list[Any]] = [[] for _ in range(numbers[-1] if numbers else 0)]
+        # the empty rows are one shared empty list (a grid's rows are replaced, never
+        # changed in place): a million of them cost a million pointers, not a million lists
+        full: list[list[Any]] = [_NO_CELLS] * (numbers[-1] if numbers else 0)
         for k, r in enumerate(numbers[:len(rows)]):
             full[r - 1] = rows[k]
         return full

@@ -89,19 +89,15 @@ def split(raw: bytes) -> Split | None:
     if close < m.end():
         return None
     body = raw[m.end():close]
-    plain = _plain(body, prefix)
-    if not _numbered(body, prefix, plain):
+    # plain: every row starts '<row r="N"' and every cell '<c r="' (Excel's way, and most
+    # generators'): then literal searches find them, many times faster than the patterns
+    numbers = _row_pattern((prefix, True)).findall(body)
+    cell = b"<" + prefix + b"c"
+    plain = body.count(b"<" + prefix + b"row") == len(numbers) and \
+        body.count(cell) == body.count(cell + b' r="')
+    if not _numbered(body, prefix, plain, numbers if plain else None):
         return None
     return Split(raw[:m.end()], body, raw[close:], prefix, plain)
-
-
-def _plain(body: bytes, prefix: bytes) -> bool:
-    """Whether every row starts ``<row r="`` and every cell ``<c r="`` (Excel's way, and
-    most generators'): then plain literal searches find them, many times faster than the
-    general patterns."""
-    row, cell = b"<" + prefix + b"row", b"<" + prefix + b"c"
-    return body.count(row) == body.count(row + b' r="') and \
-        body.count(cell) == body.count(cell + b' r="')
 
 
 def _row_pattern(split_: "Split | tuple[bytes, bool]") -> re.Pattern:
@@ -112,13 +108,15 @@ def _row_pattern(split_: "Split | tuple[bytes, bool]") -> re.Pattern:
     return _ROW_R
 
 
-def _numbered(body: bytes, prefix: bytes, plain: bool = False) -> bool:
-    """Every row and cell has its ``r`` and the rows ascend."""
-    numbers = _row_pattern((prefix, plain)).findall(body)
-    tags = body.count(b"<" + prefix + b'row r="') if plain else \
-        body.count(b"<" + prefix + b"row ") + body.count(b"<" + prefix + b"row>")
-    if len(numbers) != tags:  # a row without its number, or not a number (r="x2")
-        return False
+def _numbered(body: bytes, prefix: bytes, plain: bool = False,
+              numbers: list[bytes] | None = None) -> bool:
+    """Every row and cell has its ``r`` and the rows ascend (``numbers``: the rows'
+    numbers, when already found)."""
+    if numbers is None:
+        numbers = _row_pattern((prefix, plain)).findall(body)
+    if not plain and len(numbers) != (body.count(b"<" + prefix + b"row ")
+                                      + body.count(b"<" + prefix + b"row>")):
+        return False  # a row without its number, or not a number (r="x2")
     if len(numbers) > 1:
         arr = np.array(numbers, dtype=np.int64)
         if not bool(np.all(np.diff(arr) > 0)):
