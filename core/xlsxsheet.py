@@ -984,7 +984,9 @@ class _Column:
     style each written cell takes (-1: none), and its cell XML for a range of rows."""
 
     def __init__(self, values, kinds, styles, numeric: str | None = None, codes=None, tails=None):
-        self.values, self.kinds, self.styles = values, kinds, styles
+        self.values, self.kinds, self.styles = values, _uniform(kinds), _uniform(styles)
+        if codes is not None and len(tails) < 2 ** 31:
+            codes = codes.astype(np.int32)
         self.numeric, self.codes, self.tails = numeric, codes, tails
 
     def value(self, i: int) -> Any:
@@ -1001,6 +1003,14 @@ class _Column:
             return np.where(whole, np.where(whole, safe, 0).astype(np.int64).astype(str),
                             safe.astype(str)).tolist()
         return self.tails[self.codes[i0:i1]].tolist()
+
+
+def _uniform(a: np.ndarray) -> np.ndarray:
+    """``a`` held as one value (a read-only view) when all its elements are that value:
+    most output columns have one style and every cell written."""
+    if len(a) > 1 and bool((a == a[0]).all()):
+        return np.broadcast_to(a[:1].copy(), a.shape)
+    return a
 
 
 def _spent(part: str):
