@@ -38,6 +38,7 @@ from typing import Any, Callable, Sequence
 
 import xlwings as xw
 
+from . import gcpause
 from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mark_errors,
                        output_blocks, prepare_rows, row_chunks)
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
@@ -1338,6 +1339,7 @@ def _is_address(text: Any) -> bool:
         r"\$?[A-Za-z]{1,3}\$?[0-9]{1,7}(:\$?[A-Za-z]{1,3}\$?[0-9]{1,7})?", text) is not None
 
 
+@gcpause.during
 def run_remote(action: str, payload: Any, options: Options | None = None) -> dict:
     """``xw.Book(json=payload)`` → the entry point → ``book.json()``; the book is closed."""
     if action not in ENTRY_POINTS:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
-from . import progress
+from . import gcpause, progress
 from .i18n import _, both, ngettext, use_language
 from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
@@ -909,6 +909,7 @@ def read_in_language(wb: Workbook, path: Path, sales: str | Path | None,
     return settings, lines, area, raw, reps, lang
 
 
+@gcpause.during
 def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | None = None,
                plugin_dirs: Iterable[str] = (), engine: str | None = None,
                when: dt.datetime | None = None, sales: str | Path | None = None,
