@@ -99,6 +99,9 @@ class Workbook:
         self.package = _open(path)
         self.styles = Styles(self.package)
         self._values: dict[str, list[list[Any]]] = {}
+        # the account rows cut from a grid, by (sheet, rows, columns): a run read again in
+        # French cuts them once (`read_raw`; the first reading's table is dropped unchanged)
+        self._cut: dict[tuple, list[list[Any]]] = {}
         self._sheets: dict[str, Sheet] = {}
         self._calamine = None
         self._marks: Marks | None = None
@@ -576,7 +579,12 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
                 f"{area.sheet.name}!{area.header_row + 1}:{area.last_row}", kind="empty-rows"))
     else:
         numbers = list(range(area.header_row + 1, area.last_row + 1))
-    rows = [row(r - 1) for r in numbers]
+    key = (area.sheet.name, area.header_row, area.last_row, c1, c2, sparse is not None)
+    rows = wb._cut.pop(key, None)
+    if rows is None or len(rows) != len(numbers):
+        rows = [row(r - 1) for r in numbers]
+    if owned:  # the first reading of a run: kept for the second, in the run's language
+        wb._cut[key] = rows
     position = {r: i for i, r in enumerate(numbers)}
 
     def inside(r: int, c: int) -> tuple[int, int] | None:
@@ -906,6 +914,7 @@ def read_in_language(wb: Workbook, path: Path, sales: str | Path | None,
         with _unexpected(path):
             wb.restart_notices()
             lines, area, raw, reps = read(settings)
+    wb._cut.clear()  # the rows are the run's now (validation may change them)
     return settings, lines, area, raw, reps, lang
 
 
