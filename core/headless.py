@@ -141,10 +141,9 @@ class Workbook:
             from python_calamine import CalamineWorkbook
             progress.reading(ref.name)
             self._before_reading(ref)
-            compact = self.sheet(ref).compacted()
             try:
-                if compact is not None:
-                    rows = self._sparse_values(ref, compact)
+                if self.sheet(ref).layout().value_rows is not None:
+                    rows = self._sparse_values(ref)
                 else:
                     if self._calamine is None:
                         self._calamine = self._open_calamine()
@@ -175,16 +174,23 @@ class Workbook:
             self._values[ref.name] = rows
         return self._values[ref.name]
 
-    def _sparse_values(self, ref: SheetRef, compact: bytes) -> list[list[Any]]:
+    def _sparse_values(self, ref: SheetRef) -> list[list[Any]]:
         """A sheet whose values stand far apart (a few rows at the top, a few at row
         1,048,576): python-calamine reads a copy holding only the rows with a value, so
-        that it never allocates the empty rows between; they are put back as empty rows."""
+        that it never allocates the empty rows between; they are put back as empty rows.
+        The copy goes to a temporary file, so that its bytes are not held while read."""
+        import tempfile
+
         from python_calamine import CalamineWorkbook
         numbers = self.sheet(ref).layout().value_rows
-        if b't="e"' in compact or b"t='e'" in compact:
-            compact = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)
-        rows = CalamineWorkbook.from_filelike(self.package.reader_copy(
-            {ref.part: compact}, only=ref.part)).get_sheet_by_name(ref.name).to_python(
+        with tempfile.TemporaryDirectory(prefix="potentiel-") as tmp:
+            copy = Path(tmp) / "values.xlsx"
+            compact = self.sheet(ref).compacted()
+            if b't="e"' in compact or b"t='e'" in compact:
+                compact = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)
+            self.package.reader_copy({ref.part: compact}, only=ref.part, target=copy)
+            del compact
+            rows = CalamineWorkbook.from_path(str(copy)).get_sheet_by_name(ref.name).to_python(
                 skip_empty_area=False)
         # the empty rows are one shared empty list (a grid's rows are replaced, never
         # changed in place): a million of them cost a million pointers, not a million lists

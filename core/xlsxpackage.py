@@ -448,15 +448,16 @@ class Package:
         if added:
             self.touch(CONTENT_TYPES)
 
-    def reader_copy(self, fix: dict[str, object] | None = None,
-                    only: str | None = None) -> io.BytesIO:
+    def reader_copy(self, fix: dict[str, object] | None = None, only: str | None = None,
+                    target: Path | None = None) -> io.BytesIO | Path:
         """The package in memory as a reader of values (python-calamine) can open it:
         part names normalised, and the workbook's list of sheets without the `unread`
         ones (python-calamine refuses the whole file for one Excel 4 macro sheet, or for
         one ``r:id`` that names nothing). ``fix``: part name → a function of its bytes
         (the error values of a sheet), or its new bytes. ``only``: the one worksheet part
         to be read (the other sheets are left out, and nothing is compressed: a copy made
-        to read one large sheet once). Only made when needed: the file is read in place
+        to read one large sheet once). ``target``: a file to write the copy to (returned),
+        else it is made in memory. Only made when needed: the file is read in place
         otherwise."""
         fix = dict(fix or {})
         if self.unread:
@@ -471,7 +472,7 @@ class Package:
                                       standalone=True)
             fix[self.workbook_part] = listed
         skip = {s.part for s in self.sheets if s.part != only} if only else set()
-        buf = io.BytesIO()
+        buf = io.BytesIO() if target is None else target
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED if only else zipfile.ZIP_DEFLATED,
                              compresslevel=None if only else 1) as out:
             for name in self.infos:
@@ -485,6 +486,8 @@ class Package:
                     if change is not None:
                         data = change(data)
                 out.writestr(name, data)
+        if target is not None:
+            return target
         buf.seek(0)
         return buf
 
