@@ -663,9 +663,8 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
     # the widest data row, once: a new column past it is free in every row
     widest = max((len(grid[r - 1]) for r in range(area.header_row, min(area.last_row, len(grid)) + 1)
                   if grid[r - 1]), default=0)
-    for name in plan.new:
-        if plan.columns[name] <= widest:
-            _check_free(grid, area, plan.columns[name], name)
+    _check_free_columns(grid, area, [(plan.columns[n], n) for n in plan.new
+                                     if plan.columns[n] <= widest])
     sheet = wb.sheet(area.sheet)
     formats = {plan.columns[k]: f for k, f in OUTPUT_FORMATS.items() if k in plan.columns}
     for name in outputs.columns:
@@ -726,6 +725,23 @@ def _table_headers(wb: Workbook, area: Area, headers: dict[int, str]) -> None:
             changed = True
     if changed:
         wb.package.touch(table.part)
+
+
+def _check_free_columns(grid: list[list[Any]], area: Area, cols: list[tuple[int, str]]) -> None:
+    """The new output columns ``(column, name)`` must be empty in the accounts' rows:
+    one look per row at the cells from the first to the last of them (counted in C),
+    the cell named as `_check_free` names it when one is not."""
+    if not cols:
+        return
+    lo, hi = min(c for c, _n in cols), max(c for c, _n in cols)
+    wanted = [c - 1 for c, _n in cols]
+    for r in range(area.header_row, min(area.last_row, len(grid)) + 1):
+        row = grid[r - 1]
+        seg = row[lo - 1:hi]
+        if seg and seg.count(None) + seg.count("") != len(seg) and any(
+                j < len(row) and row[j] not in (None, "") for j in wanted):
+            for c, name in cols:  # the same cell and message as one column at a time
+                _check_free(grid, area, c, name)
 
 
 def _check_free(grid: list[list[Any]], area: Area, col: int, name: str) -> None:
