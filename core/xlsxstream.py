@@ -625,6 +625,8 @@ def _patch_row(row: bytes, r: int, hits: list[tuple[Patch, int]], blank: list[tu
         ref = _ATTR_R.search(content, q)
         last = col_number(ref.group(1)) if ref is not None else 1 << 20
     if last < first:  # the usual case: the outputs go after the row's cells
+        if not hits:
+            return row  # only blanks asked, where the row has no cell: it stays as it is
         if single:
             xml = single[0].joined(single[1])
         else:

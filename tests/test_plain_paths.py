@@ -1,0 +1,92 @@
+"""The literal fast paths of `potentiel.xlsxstream` (a plain sheet: every row starts
+``<row r="``, every cell ``<c r="``) give exactly what the general patterns give, on
+sheets of every shape the writer meets: rows with ``spans``, self-closing rows, cells
+already in the output columns (a second run), formulas there, rows the patch does not
+write, rows it adds, and blanked rectangles."""
+
+import dataclasses
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from potentiel import xlsxstream as xs
+from potentiel.problems import column_letter
+
+
+def _cell(col, r, kind):
+    ref = f"{column_letter(col)}{r}"
+    if kind == 0:
+        return f'<c r="{ref}"><v>{col * r}</v></c>'
+    if kind == 1:
+        return f'<c r="{ref}" s="2"/>'
+    if kind == 2:
+        return f'<c r="{ref}" t="inlineStr"><is><t>x{r}</t></is></c>'
+    return f'<c r="{ref}"><f>A{r}*2</f><v>{r}</v></c>'
+
+
+rows_st = st.lists(
+    st.tuples(st.integers(1, 3),  # gap to the row before
+              st.sets(st.integers(1, 9), max_size=6),  # its cells' columns
+              st.integers(0, 3),  # kind of cell
+              st.booleans()),  # spans attribute
+    max_size=25)
+
+
+def _sheet(rows):
+    out, r = [], 0
+    for gap, cols, kind, spans in rows:
+        r += gap
+        attrs = f' r="{r}"' + (' spans="1:9"' if spans else "")
+        if not cols:
+            out.append(f"<row{attrs}/>")
+        else:
+            out.append(f"<row{attrs}>" + "".join(_cell(c, r, kind) for c in sorted(cols))
+                       + "</row>")
+    head = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    return head + "".join(out).encode() + b"</sheetData></worksheet>"
+
+
+def _patch(rows, cols, seed):
+    rng = np.random.default_rng(seed)
+    n = len(rows)
+    kinds = [rng.choice([xs.BLANK, xs.VALUE, xs.VALUE], n).astype(np.int8) for _c in cols]
+    styles = [rng.choice([-1, 3], n).astype(np.int32) for _c in cols]
+
+    def render(j, i, ref, style):
+        return f'<c r="{ref}"' + (f' s="{style}"' if style is not None else "") + \
+            f"><v>{j}.{i}</v></c>"
+
+    def render_rows(i0, i1):
+        out = []
+        for i in range(i0, i1):
+            out.append("".join(
+                render(j, i, f"{column_letter(c)}{int(rows[i])}",
+                       None if styles[j][i] < 0 else int(styles[j][i]))
+                for j, c in enumerate(cols) if kinds[j][i] == xs.VALUE))
+        return out
+    return xs.Patch(np.asarray(rows, dtype=np.int64), cols, kinds, styles, render_rows, render)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows_st, st.sets(st.integers(1, 30), max_size=12), st.integers(5, 9),
+       st.integers(0, 2 ** 31), st.booleans(), st.booleans())
+def test_plain_paths_write_what_the_general_ones_write(rows, targets, first_col, seed, clear,
+                                                      two):
+    raw = _sheet(rows)
+    split = xs.split(raw)
+    assert split is not None and split.plain
+    general = dataclasses.replace(split, plain=False)
+    assert xs.layout(split.body, split.prefix, True) == xs.layout(general.body, general.prefix)
+    cols = [first_col, first_col + 1]
+    patches = [_patch(sorted(targets), cols, seed)] if targets else []
+    if two and targets:  # a second patch on one of the rows (a header written apart)
+        patches.append(_patch([min(targets)], [first_col + 3], seed + 1))
+    clears = [xs.Clear(2, 20, first_col, first_col + 2)] if clear else []
+    formulas = []
+
+    def written(s):
+        return b"".join(xs.patched(s, patches, clears, column_letter,
+                                   lambda: formulas.append(1), chunk=64))
+    fast, slow = written(split), written(general)
+    assert fast == slow
