@@ -16,6 +16,7 @@ adds the few cell formats Potentiel needs to the workbook's styles.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -857,10 +858,13 @@ class Sheet:
         self.package.touch(self.part)
 
     def release_written(self) -> None:
-        """Forget the cells written (after the package was written: its part is then
-        produced no more)."""
+        """Forget the cells written and the rows as read (after the package was written:
+        its part is then produced no more; what the reading found of the rows, `layout`,
+        stays)."""
         if self._split is not None and (self._patches or self._clears):
+            self.layout()
             self._patches, self._clears = [], []
+            self._split = dataclasses.replace(self._split, body=b"")
             if self.part in self.package.producers:
                 self.package.producers[self.part] = _spent(self.part)
 
