@@ -233,15 +233,34 @@ def _typo_of(catalogue: Catalogue, header: Any) -> str | None:
 
 
 def _grid(raw: RawTable) -> np.ndarray:
-    """The data rows as one 2-D object array (short rows padded with blanks)."""
+    """The data rows as one 2-D object array (short rows padded with blanks, long ones cut
+    to the headers)."""
     m = len(raw.headers)
     rows = raw.rows
+    if rows and m:
+        try:
+            # pandas' own C loop over the rows (a fourth of numpy's assignment); None pads
+            grid = _to_object_array(rows, m)
+        except (TypeError, ValueError, AttributeError):
+            grid = None
+        if grid is not None and grid.shape == (len(rows), m):
+            return grid
+        if grid is not None and grid.shape[0] == len(rows) and grid.shape[1] > m:
+            return np.ascontiguousarray(grid[:, :m])
     if any(len(r) != m for r in rows):
         rows = [list(r[:m]) + [None] * (m - len(r)) for r in rows]
     grid = np.empty((len(rows), m), dtype=object)
     if rows and m:
         grid[:] = rows
     return grid
+
+
+def _to_object_array(rows: list, m: int) -> np.ndarray | None:
+    try:
+        from pandas._libs.lib import to_object_array
+    except ImportError:  # a pandas without it: numpy's assignment
+        return None
+    return to_object_array(rows if isinstance(rows, list) else list(rows), m)
 
 
 def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
@@ -261,7 +280,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     left_out: list[LeftOut] = []
     money = [n for n in columns if catalogue[n].type == MONEY]
     first = pd.Series(_texts(grid[keep, 0]), index=np.flatnonzero(keep)) if grid.shape[1] else None
-    totals = total_rows(accounts[keep], first, money)
+    totals = total_rows(accounts[keep], first, money) if _may_hold_totals(accounts[keep], first) \
+        else {}
     if totals:
         # read again without the total rows: a total is said once, as a total, and none
         # of its cells ("Total" in a number column, =SUM with no saved value) as unreadable
@@ -324,11 +344,34 @@ def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
     return grid, pd.DataFrame(data, index=index), warnings
 
 
+_TOTAL_STEMS = re.compile(r"t\W*o\W*t|somm|sum|ensembl|cumul")
+
+
+def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
+    """False when `total_rows` can find no total row: every row has an id and no id or
+    first-column text holds a total word's stem (what its own first pass looks for).
+    Tested on the texts joined, in one search: a stem found in one cell is found in the
+    joined text, so False is sure (True only sends the rows to `total_rows`)."""
+    if "id" not in accounts:
+        return True
+    ids = accounts["id"].to_numpy(dtype=object)
+    strings = [v for v in ids if isinstance(v, str)]
+    if len(strings) != len(ids) or any(not v.strip() for v in strings):
+        return True  # a row without an id
+    if first is not None:
+        strings += [v for v in first.to_numpy(dtype=object) if isinstance(v, str)]
+    joined = "\n".join(strings)
+    if joined.isascii():
+        return _TOTAL_STEMS.search(joined.lower()) is not None
+    return re.search(r"(?i)t\W*o\W*t|somm|sum|ensembl|cumul", joined) is not None
+
+
 def _kept(accounts: pd.DataFrame) -> np.ndarray:
     """The rows holding a value (empty rows are not accounts)."""
-    if not len(accounts.columns):
-        return np.zeros(len(accounts), dtype=bool)
-    return accounts.notna().any(axis=1).to_numpy(copy=True)
+    keep = np.zeros(len(accounts), dtype=bool)
+    for name in accounts.columns:
+        keep |= accounts[name].notna().to_numpy()
+    return keep
 
 
 def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],
@@ -366,9 +409,13 @@ def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.Data
         at = np.flatnonzero(missing)
         cells = grid[kept[at], j]
         blank = np.zeros(len(missing), dtype=bool)
-        blank[at] = np.fromiter((_blank(v) or (isinstance(v, str) and len(v) < 20 and
-                                               marker_key(v) in NOT_AVAILABLE) for v in cells),
-                                dtype=bool, count=len(cells))
+        # empty cells in one step; the few others (text, NaN) one by one
+        empty = np.asarray(np.equal(cells, None), dtype=bool)
+        rest = np.flatnonzero(~empty)
+        empty[rest] = np.fromiter((_blank(v) or (isinstance(v, str) and len(v) < 20 and
+                                                 marker_key(v) in NOT_AVAILABLE)
+                                   for v in cells[rest]), dtype=bool, count=len(rest))
+        blank[at] = empty
         bad = missing & ~blank
         first = [raw.cell(int(p), j) for p in kept[bad][:5]]
         out.append(FieldCount(name, str(raw.headers[j]).strip(), int((~missing).sum()),
@@ -521,12 +568,20 @@ def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
     said once per column before, in `_as_shown`)."""
     col = _Column(raw, j, f, warnings)
     kind = f.type
-    values = _drop_errors(values, index, col)
     if kind in NUMERIC_TYPES:
-        return _coerce_number(values, index, f, col)
+        # a column of numbers and blanks converts in one step, and then holds no error
+        # cell (no error text reads as a number); any other goes cell by cell
+        out = _as_floats(values)
+        if out is None:
+            values = _drop_errors(values, index, col)
+        return _coerce_number(values, index, f, col, out)
     if kind == "date":
-        return _coerce_date(values, index, f, col)
-    series = pd.Series(_texts(values), index=index, dtype=object)
+        return _coerce_date(_drop_errors(values, index, col), index, f, col)
+    factorized = _factorized(values)
+    if _error_mask(factorized[1]).any():
+        values = _drop_errors(values, index, col)
+        factorized = None
+    series = pd.Series(_texts(values, factorized), index=index, dtype=object)
     if kind == STATUS:
         series = _coerce_status(series, col)
     return series
@@ -579,19 +634,19 @@ def _text(v: Any) -> str | None:
     return str(v).strip() or None
 
 
-def _texts(values: np.ndarray) -> np.ndarray:
-    """Cleaned text per cell (None for blanks), computed once per distinct value."""
+def _factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code per cell, distinct values): code -1 for a blank (None, NaN)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _texts(values: np.ndarray,
+           factorized: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Cleaned text per cell (None for blanks), computed once per distinct value
+    (``factorized``: `_factorized` of ``values``, when already known)."""
+    codes, uniques = factorized if factorized is not None else _factorized(values)
     cleaned = np.empty(len(uniques) + 1, dtype=object)
-    types = pd.Series(uniques, dtype=object).map(type).to_numpy()
-    is_str = types == str
-    if is_str.any():
-        stripped = pd.Series(uniques[is_str], dtype=object).str.strip().to_numpy(dtype=object, copy=True)
-        stripped[stripped == ""] = None
-        cleaned[:-1][is_str] = stripped
-    others = np.flatnonzero(~is_str)
-    cleaned[:-1][others] = [_text(uniques[k]) for k in others]
+    cleaned[:-1] = [(u.strip() or None) if type(u) is str else _text(u) for u in uniques]
     cleaned[-1] = None  # code -1: a blank cell
     return cleaned[codes]
 
@@ -680,8 +735,11 @@ def _range_text(f) -> str:
         _("at most {n:g}").format(n=f.max)
 
 
-def _coerce_number(values: np.ndarray, index: pd.Index, f, col: "_Column") -> pd.Series:
-    out = _as_floats(values)
+def _coerce_number(values: np.ndarray, index: pd.Index, f, col: "_Column",
+                   out: np.ndarray | None = None) -> pd.Series:
+    """``out``: `_as_floats` of ``values``, when already known."""
+    if out is None:
+        out = _as_floats(values)
     if out is None:
         out = _read_cells(values, index, f, col)
     bad = np.isinf(out)
@@ -833,6 +891,11 @@ def _coerce_extra(values: np.ndarray, index: pd.Index, col: "_Column | None" = N
     """Unknown columns: numbers stay numbers, the rest is text (rules may read them);
     error cells are blank, and named when ``col`` is given. A column holding text stays
     text, digits included (a SIRET or a postal code typed as text keeps its zeros)."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("floating", "integer",
+                                                        "mixed-integer-float", "empty"):
+        out = _as_floats(values)  # numbers and blanks only: no text, no error cell
+        if out is not None:
+            return pd.Series(out, index=index, dtype=float)
     if col is not None:
         values = _drop_errors(values, index, col)
     typed = pd.Series(values, dtype=object).map(type)
