@@ -33,10 +33,11 @@ def spread(values: Sequence, make: Callable[[object], str | None]) -> np.ndarray
 
 def by_code(codes: np.ndarray, make: Callable[[int], str | None]) -> np.ndarray:
     """``make(code)`` per account for integer codes, built once per distinct code."""
-    uniques, inverse = np.unique(codes, return_inverse=True)
+    # hashed, not sorted: the order the texts are built in does not matter
+    inverse, uniques = pd.factorize(np.asarray(codes, dtype=np.int64))
     texts = np.empty(len(uniques), dtype=object)
-    texts[:] = [make(int(u)) for u in uniques]
-    return texts[inverse.reshape(-1)]
+    texts[:] = [make(u) for u in uniques.tolist()]
+    return texts[inverse]
 
 
 def bit_codes(masks: Sequence[np.ndarray]) -> np.ndarray:
