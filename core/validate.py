@@ -279,7 +279,7 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     keep = _kept(accounts)
     left_out: list[LeftOut] = []
     money = [n for n in columns if catalogue[n].type == MONEY]
-    first = pd.Series(_texts(grid[keep, 0]), index=np.flatnonzero(keep)) if grid.shape[1] else None
+    first = _first_texts(grid, keep, accounts, columns, catalogue)
     totals = total_rows(accounts[keep], first, money) if _may_hold_totals(accounts[keep], first) \
         else {}
     if totals:
@@ -344,6 +344,19 @@ def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
     return grid, pd.DataFrame(data, index=index), warnings
 
 
+def _first_texts(grid: np.ndarray, keep: np.ndarray, accounts: pd.DataFrame,
+                 columns: dict[str, int], catalogue: Catalogue) -> pd.Series | None:
+    """The first column's cells as text (`_texts`), rows ``keep``; None without columns.
+    When the first column is the id column, a text field without error cells, its texts
+    are the ids already read."""
+    if not grid.shape[1]:
+        return None
+    if columns.get("id") == 0 and catalogue["id"].type not in (*NUMERIC_TYPES, "date", STATUS) \
+            and not _error_mask(grid[:, 0]).any():
+        return accounts["id"][keep]
+    return pd.Series(_texts(grid[keep, 0]), index=np.flatnonzero(keep))
+
+
 _TOTAL_STEMS = re.compile(r"t\W*o\W*t|somm|sum|ensembl|cumul")
 
 
@@ -352,14 +365,18 @@ def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
     first-column text holds a total word's stem (what its own first pass looks for).
     Tested on the texts joined, in one search: a stem found in one cell is found in the
     joined text, so False is sure (True only sends the rows to `total_rows`)."""
+    from pandas._libs.lib import is_string_array
     if "id" not in accounts:
         return True
     ids = accounts["id"].to_numpy(dtype=object)
-    strings = [v for v in ids if isinstance(v, str)]
-    if len(strings) != len(ids) or any(not v.strip() for v in strings):
-        return True  # a row without an id
+    if not is_string_array(ids) or not all(map(str.strip, ids.tolist())):
+        return True  # a row without an id (or an id that is not text)
+    strings = ids.tolist()
     if first is not None:
-        strings += [v for v in first.to_numpy(dtype=object) if isinstance(v, str)]
+        cells = first.to_numpy(dtype=object)
+        cells = cells[pd.notna(cells)]
+        strings += cells.tolist() if is_string_array(cells) else \
+            [v for v in cells.tolist() if isinstance(v, str)]
     joined = "\n".join(strings)
     if joined.isascii():
         return _TOTAL_STEMS.search(joined.lower()) is not None
@@ -692,7 +709,8 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
     """Status words read as client / prospect / suspect / former; a word read from a longer
     text ("Ancien client" → former) is noted once per column; an unclear one is kept as
     typed and warned per cell."""
-    distinct = list(series.dropna().unique())
+    codes, uniques = _factorized(series.to_numpy(dtype=object))  # in order of appearance
+    distinct = uniques.tolist()
     mapping: dict[Any, Any] = {}
     read: list[str] = []
     for v in distinct:
@@ -700,16 +718,19 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
         mapping[v] = status or v
         if status and _STATUS_WORDS.get(normalise(v)) is None:
             read.append(v)
-    out = series.map(mapping).astype(object).where(series.notna(), None)
+    mapped = np.empty(len(distinct) + 1, dtype=object)
+    mapped[:-1] = [mapping[v] for v in distinct]
+    mapped[-1] = None
+    out = pd.Series(mapped[codes], index=series.index, dtype=object)
     unknown = [v for v in distinct if _status_of(v) is None]
     if unknown:
         said = {v: _('status "{value}" is not one of {statuses}; kept as typed, so rules on '
                      "status do not see it: type one of these words").format(
                          value=v, statuses=", ".join(STATUSES)) for v in unknown}
-        bad = series[series.isin(unknown).to_numpy()]
+        bad = series[np.isin(codes, [k for k, v in enumerate(distinct) if v in said])]
         col.warn_each(bad.index, [said[v] for v in bad.tolist()], "unknown-status")
     if read:
-        hit = series.isin(read).to_numpy()
+        hit = np.isin(codes, [k for k, v in enumerate(distinct) if v in set(read)])
         counts = series[hit].value_counts(sort=False)
         said = ", ".join(_('"{value}" as {status} ({n})').format(
             value=v, status=mapping[v], n=counts[v]) for v in read[:6])
