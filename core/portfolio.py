@@ -100,7 +100,16 @@ def penetration(revenue: pd.Series, potential: pd.Series) -> pd.Series:
     rev = np.clip(revenue.to_numpy(dtype=float), 0, None)
     valid = pot > 0
     out = np.full(len(pot), np.nan)
-    out[valid] = exact.divide(rev[valid], pot[valid])
+    # Whole amounts below 2**53 are exact floats, and IEEE division rounds their quotient
+    # correctly; that quotient is never within 10**-30 (relative) of a midpoint between
+    # two floats, so the 60-digit decimal quotient rounds to the same float: no `decimal`
+    # step is needed for them (most amounts are whole euros).
+    with np.errstate(invalid="ignore"):
+        whole = valid & (rev == np.round(rev)) & (pot == np.round(pot)) & \
+            (rev < 2.0 ** 53) & (pot < 2.0 ** 53)
+    out[whole] = rev[whole] / pot[whole]
+    rest = valid & ~whole
+    out[rest] = exact.divide(rev[rest], pot[rest])
     return pd.Series(out, index=revenue.index)
 
 
