@@ -12,6 +12,8 @@ then joined column by column.
 
 from __future__ import annotations
 
+from functools import partial
+from operator import is_not
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
@@ -71,20 +73,25 @@ def listing(masks: Sequence[np.ndarray], words: Sequence[str], sep: str = ", ") 
 
 def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
     """Join text pieces per account, skipping blanks (None); '' where all are blank."""
-    acc = np.full(n, "", dtype=object)
-    filled = np.zeros(n, dtype=bool)
+    lists = []
     for piece in pieces:
         p = np.asarray(piece, dtype=object)
         has = pd.notna(p)
         if not has.any():
             continue
-        both = has & filled
-        only = has & ~filled
-        acc[only] = p[only]
-        if both.any():
-            acc[both] = acc[both] + sep + p[both]
-        filled |= has
-    return acc
+        if not has.all():
+            p = np.where(has, p, None)  # NaN is blank too
+        lists.append(p.tolist())
+    out = np.empty(n, dtype=object)
+    if not lists:
+        out[:] = [""] * n
+    elif len(lists) == 1:
+        out[:] = ["" if x is None else x for x in lists[0]]
+    else:
+        # one str.join per account (C loops), not a concatenation per piece
+        present = partial(is_not, None)
+        out[:] = [sep.join(filter(present, row)) for row in zip(*lists)]
+    return out
 
 
 def flags_column(flags: pd.Series, excluded: pd.Series,
@@ -178,17 +185,18 @@ def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
         width = len(rtexts) + 1
         key = (which.astype(np.int64) * 102 + points + 1) * width + (rcodes + 1)
         key = np.where(keep, key, -1)
-
-        def make(code: int) -> str | None:
-            if code < 0:
-                return None
-            k, rest = divmod(code, 102 * width)
-            pts, r = divmod(rest, width)
-            text = rtexts[r - 1] if r else None
-            label = text if isinstance(text, str) and text else criterion_word(names[k])
-            return words.format(reason=label, points=pts - 1)
-
-        return by_code(key, make)
+        inverse, distinct = pd.factorize(key)
+        k, rest = np.divmod(distinct, 102 * width)
+        pts, r = np.divmod(rest, width)
+        # the label of reason code r: its text, or the criterion's name (r = 0: none)
+        texts = [None, *(t if isinstance(t, str) and t else None for t in rtexts.tolist())]
+        named = [criterion_word(c) for c in names]
+        out = np.empty(len(distinct), dtype=object)
+        out[:] = [None if code < 0 else
+                  words.format(reason=texts[rr] or named[kk], points=pp - 1)
+                  for code, kk, pp, rr in zip(distinct.tolist(), k.tolist(), pts.tolist(),
+                                              r.tolist())]
+        return out[inverse]
 
     return (piece(_("strongest: {reason} ({points}/100)"), best, keep_best),
             piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst))
