@@ -151,7 +151,7 @@ def row_tuples(matrix: np.ndarray, names: list[str], index: pd.Index) -> pd.Seri
         code = np.zeros(n, dtype=np.int64)
         for j in range(k):
             code |= matrix[:, j].astype(np.int64) << j
-        distinct, inverse = np.unique(code, return_inverse=True)
+        inverse, distinct = pd.factorize(code)  # hashed, not sorted
         rows = ((distinct[:, None] >> np.arange(k)) & 1).astype(bool)
     else:
         packed = np.packbits(matrix, axis=1)
