@@ -280,8 +280,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     left_out: list[LeftOut] = []
     money = [n for n in columns if catalogue[n].type == MONEY]
     first = _first_texts(grid, keep, accounts, columns, catalogue)
-    totals = total_rows(accounts[keep], first, money) if _may_hold_totals(accounts[keep], first) \
-        else {}
+    read = _rows(accounts, keep)
+    totals = total_rows(read, first, money) if _may_hold_totals(read, first) else {}
     if totals:
         # read again without the total rows: a total is said once, as a total, and none
         # of its cells ("Total" in a number column, =SUM with no saved value) as unreadable
@@ -301,7 +301,7 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
                                       n=len(totals), rows=rows),
                                 f"{raw.sheet}!{raw.row_numbers[next(iter(totals))]}:"
                                 f"{raw.row_numbers[next(iter(totals))]}", kind="total-row"))
-    accounts = accounts[keep]
+    accounts = _rows(accounts, keep)
     accounts.index = pd.Index(np.flatnonzero(keep), name="row")
     _check_ids(accounts, raw, columns, warnings)
     if "revenue" in accounts:
@@ -342,6 +342,11 @@ def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
         if name not in data:
             data[name] = _coerce_extra(grid[:, j], index, _Column(raw, j, None, warnings))
     return grid, pd.DataFrame(data, index=index), warnings
+
+
+def _rows(accounts: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows ``keep`` (a copy only when some are left out)."""
+    return accounts.copy(deep=False) if keep.all() else accounts[keep]
 
 
 def _first_texts(grid: np.ndarray, keep: np.ndarray, accounts: pd.DataFrame,
@@ -594,10 +599,15 @@ def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
         return _coerce_number(values, index, f, col, out)
     if kind == "date":
         return _coerce_date(_drop_errors(values, index, col), index, f, col)
-    factorized = _factorized(values)
-    if _error_mask(factorized[1]).any():
-        values = _drop_errors(values, index, col)
-        factorized = None
+    factorized = None
+    if _mostly_distinct(values):  # ids, names: cleaned cell by cell, not hashed first
+        if _error_mask(values).any():
+            values = _drop_errors(values, index, col)
+    else:
+        factorized = _factorized(values)
+        if _error_mask(factorized[1]).any():
+            values = _drop_errors(values, index, col)
+            factorized = None
     series = pd.Series(_texts(values, factorized), index=index, dtype=object)
     if kind == STATUS:
         series = _coerce_status(series, col)
@@ -651,6 +661,25 @@ def _text(v: Any) -> str | None:
     return str(v).strip() or None
 
 
+def _mostly_distinct(values: np.ndarray, sample: int = 1000) -> bool:
+    """True for a long column whose first cells are nearly all different (ids, names):
+    hashing it to clean each distinct value once would cost more than it saves."""
+    if len(values) < 4 * sample:
+        return False
+    try:
+        return len(set(values[:sample].tolist())) > 0.9 * sample
+    except TypeError:  # an unhashable cell
+        return False
+
+
+def _is_string_array(values: np.ndarray, skipna: bool) -> bool:
+    try:
+        from pandas._libs.lib import is_string_array
+    except ImportError:
+        return False
+    return bool(is_string_array(values, skipna=skipna))
+
+
 def _factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(code per cell, distinct values): code -1 for a blank (None, NaN)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -661,6 +690,13 @@ def _texts(values: np.ndarray,
            factorized: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Cleaned text per cell (None for blanks), computed once per distinct value
     (``factorized``: `_factorized` of ``values``, when already known)."""
+    if factorized is None and _mostly_distinct(values) and \
+            _is_string_array(np.asarray(values, dtype=object), skipna=True):
+        # text and blanks only (a blank: None, NaN or another NA, as factorize reads it)
+        out = np.empty(len(values), dtype=object)
+        out[:] = [(u.strip() or None) if isinstance(u, str) else None
+                  for u in values.tolist()]
+        return out
     codes, uniques = factorized if factorized is not None else _factorized(values)
     cleaned = np.empty(len(uniques) + 1, dtype=object)
     cleaned[:-1] = [(u.strip() or None) if type(u) is str else _text(u) for u in uniques]
@@ -744,7 +780,8 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
 def _as_floats(values: np.ndarray) -> np.ndarray | None:
     """The column as floats in one step, or None when it holds anything but numbers."""
     try:
-        return pd.Series(values, dtype=object).astype("float64").to_numpy(copy=True)
+        # what pandas' astype does for an object column (numpy's own conversion)
+        return np.asarray(values, dtype=object).astype(np.float64)
     except (TypeError, ValueError):
         return None
 

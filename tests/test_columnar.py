@@ -227,3 +227,25 @@ def test_whole_amounts_divide_as_decimals(pairs):
             # every threshold
             want = exact.to_float(exact.step("/", exact.typed(r[k]), exact.typed(p[k])))
             assert _same(float(fast[k]), want), (r[k], p[k])
+
+
+@settings(max_examples=60, **COMMON)
+@given(extra=st.lists(st.tuples(st.integers(0, 4999), cells), max_size=12),
+       spaced=st.booleans(), name=st.sampled_from(["id", "name", "status", "revenue"]))
+def test_long_columns_of_distinct_texts_read_as_cell_by_cell(extra, spaced, name):
+    """Ids and names (nearly every cell different) are cleaned cell by cell, not per
+    distinct value: the same texts, blanks and warnings."""
+    values = [f" A{i:05d} " if spaced else f"A{i:05d}" for i in range(5000)]
+    for at, cell in extra:
+        values[at] = cell
+    f = FIELDS[name]
+    raw = RawTable([f.label or name], [[x] for x in values])
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    assert list(v._texts(arr.copy())) == list(_texts_reference(arr.copy()))
+    index = pd.RangeIndex(len(arr), name="row")
+    fast_w, ref_w = [], []
+    fast = v._coerce(arr.copy(), index, f, raw, 0, fast_w)
+    ref = _coerce_reference(arr.copy(), index, f, raw, 0, ref_w)
+    assert all(_same(a, b) for a, b in zip(fast.tolist(), ref.tolist()))
+    assert _problems(fast_w) == _problems(ref_w)
