@@ -299,5 +299,12 @@ def matrix_column(pot_tier: pd.Series, pen_tier: pd.Series) -> pd.Series:
         return _("{matrix}: fragility zone").format(matrix=text) if (pot, pen) == FRAGILITY \
             else text
 
-    pairs = list(zip(pot_tier.to_numpy(dtype=object), pen_tier.to_numpy(dtype=object)))
-    return pd.Series(spread(pairs, make), index=pot_tier.index, dtype=object)
+    # the few distinct (potential, penetration) pairs, found from codes, not tuples
+    pot_codes, pots = pd.factorize(pot_tier.to_numpy(dtype=object), use_na_sentinel=True)
+    pen_codes, pens = pd.factorize(pen_tier.to_numpy(dtype=object), use_na_sentinel=True)
+    pots, pens = [*pots.tolist(), None], [*pens.tolist(), None]  # code -1: blank
+    width = len(pens)
+    key = np.where(pot_codes < 0, len(pots) - 1, pot_codes) * width + \
+        np.where(pen_codes < 0, width - 1, pen_codes)
+    return pd.Series(by_code(key, lambda k: make((pots[k // width], pens[k % width]))),
+                     index=pot_tier.index, dtype=object)

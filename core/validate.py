@@ -276,7 +276,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     uses: list[ColumnUse] = []
     columns, extras, owned = map_headers(raw, catalogue, warnings, uses)
     grid, accounts, cells = _read_table(raw, columns, extras, catalogue)
-    keep = _kept(accounts)
+    blanks: dict[str, np.ndarray] = {}  # field → True where read as blank (all rows)
+    keep = _kept(accounts, blanks)
     left_out: list[LeftOut] = []
     money = [n for n in columns if catalogue[n].type == MONEY]
     first = _first_texts(grid, keep, accounts, columns, catalogue)
@@ -286,7 +287,7 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
         # read again without the total rows: a total is said once, as a total, and none
         # of its cells ("Total" in a number column, =SUM with no saved value) as unreadable
         grid, accounts, cells = _read_table(raw, columns, extras, catalogue, set(totals))
-        keep = _kept(accounts)
+        keep = _kept(accounts, blanks)
     warnings.extend(cells)
     for pos, why in totals.items():
         keep[pos] = False
@@ -318,7 +319,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     if "category_label" in owned:
         label = pd.Series(grid[keep, owned["category_label"]], index=accounts.index, dtype=object)
     report = ReadingReport(raw.sheet, raw.header_row, raw.header_note, uses, left_out,
-                           _counts(raw, grid, keep, accounts, columns), _preview(accounts),
+                           _counts(raw, grid, keep, accounts, columns, blanks),
+                           _preview(accounts),
                            list(warnings))
     return Validated(accounts, columns, extras, warnings, previous, label, report)
 
@@ -388,11 +390,15 @@ def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
     return re.search(r"(?i)t\W*o\W*t|somm|sum|ensembl|cumul", joined) is not None
 
 
-def _kept(accounts: pd.DataFrame) -> np.ndarray:
-    """The rows holding a value (empty rows are not accounts)."""
+def _kept(accounts: pd.DataFrame, blanks: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """The rows holding a value (empty rows are not accounts); ``blanks`` receives each
+    column's blank cells (for `_counts`)."""
     keep = np.zeros(len(accounts), dtype=bool)
     for name in accounts.columns:
-        keep |= accounts[name].notna().to_numpy()
+        blank = accounts[name].isna().to_numpy()
+        if blanks is not None:
+            blanks[name] = blank
+        keep |= ~blank
     return keep
 
 
@@ -420,12 +426,16 @@ def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],
 
 
 def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.DataFrame,
-            columns: dict[str, int]) -> list[FieldCount]:
-    """Per field: cells read, blank, unreadable (typed but not usable), first unreadable."""
+            columns: dict[str, int], blanks: dict[str, np.ndarray] | None = None
+            ) -> list[FieldCount]:
+    """Per field: cells read, blank, unreadable (typed but not usable), first unreadable.
+    ``blanks``: field → blank cells of every row (`_kept`), when known."""
     out = []
     kept = np.flatnonzero(keep)
+    blanks = blanks or {}
     for name, j in columns.items():
-        missing = accounts[name].isna().to_numpy()
+        missing = blanks[name][keep] if name in blanks and len(blanks[name]) == len(keep) \
+            else accounts[name].isna().to_numpy()
         # only the cells read as missing are looked at: blank, or unreadable? A cell saying
         # the value is not known ("NC", "n.c.") counts as blank, not unreadable.
         at = np.flatnonzero(missing)
