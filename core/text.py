@@ -25,9 +25,30 @@ if TYPE_CHECKING:
     from .pipeline import Result
 
 
+def distinct(values: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """(code per value, one value per code) for ``make`` functions of the value alone.
+
+    Values spread from a few distinct ones (rule tuples, reasons) are mostly the same
+    objects: they are told apart by identity, one integer each, which is much cheaper
+    than hashing them (equal values that are different objects get codes of their own,
+    with equal texts). Mostly different objects are hashed by value."""
+    objects = values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
+    n = len(objects)
+    ident = np.fromiter(map(id, objects), dtype=np.int64, count=n)
+    codes, ids = pd.factorize(ident)
+    if len(ids) > max(1000, n // 4):
+        codes, uniques = pd.factorize(pd.Series(objects, dtype=object), use_na_sentinel=False)
+        return codes, np.asarray(uniques, dtype=object)
+    first = np.empty(len(ids), dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the first value of each code
+    out = np.empty(len(ids), dtype=object)
+    out[:] = [objects[i] for i in first.tolist()]
+    return codes, out
+
+
 def spread(values: Sequence, make: Callable[[object], str | None]) -> np.ndarray:
     """``make(value)`` for each account, computed once per distinct (hashable) value."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    codes, uniques = distinct(values)
     texts = np.empty(len(uniques), dtype=object)
     texts[:] = [make(u) for u in uniques]
     return texts[codes]
@@ -180,21 +201,21 @@ def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
 
     def piece(words: str, which: np.ndarray, keep: np.ndarray) -> np.ndarray:
         reason = reasons[rows, which]
-        rcodes, rtexts = pd.factorize(pd.Series(reason, dtype=object), use_na_sentinel=True)
+        rcodes, rtexts = distinct(reason)  # a blank reason (None) reads as no text
         points = np.nan_to_num(np.round(s[rows, which]), nan=-1).astype(np.int64)
         width = len(rtexts) + 1
         key = (which.astype(np.int64) * 102 + points + 1) * width + (rcodes + 1)
         key = np.where(keep, key, -1)
-        inverse, distinct = pd.factorize(key)
-        k, rest = np.divmod(distinct, 102 * width)
+        inverse, combos = pd.factorize(key)
+        k, rest = np.divmod(combos, 102 * width)
         pts, r = np.divmod(rest, width)
         # the label of reason code r: its text, or the criterion's name (r = 0: none)
         texts = [None, *(t if isinstance(t, str) and t else None for t in rtexts.tolist())]
         named = [criterion_word(c) for c in names]
-        out = np.empty(len(distinct), dtype=object)
+        out = np.empty(len(combos), dtype=object)
         out[:] = [None if code < 0 else
                   words.format(reason=texts[rr] or named[kk], points=pp - 1)
-                  for code, kk, pp, rr in zip(distinct.tolist(), k.tolist(), pts.tolist(),
+                  for code, kk, pp, rr in zip(combos.tolist(), k.tolist(), pts.tolist(),
                                               r.tolist())]
         return out[inverse]
 

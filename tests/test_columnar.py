@@ -249,3 +249,21 @@ def test_long_columns_of_distinct_texts_read_as_cell_by_cell(extra, spaced, name
     ref = _coerce_reference(arr.copy(), index, f, raw, 0, ref_w)
     assert all(_same(a, b) for a, b in zip(fast.tolist(), ref.tolist()))
     assert _problems(fast_w) == _problems(ref_w)
+
+
+@settings(max_examples=100, **COMMON)
+@given(picks=st.lists(st.tuples(st.integers(0, 5), st.booleans()), max_size=40),
+       many=st.booleans())
+def test_texts_spread_by_identity_are_each_values_text(picks, many):
+    """`text.spread` tells shared values apart by identity: the same text as building
+    each account's own (fresh copies of equal values included)."""
+    from potentiel.text import spread
+    pool = [("a", "b"), ("b",), (), None, "x", float("nan")]
+    values = [(tuple(list(pool[k])) if isinstance(pool[k], tuple) and fresh else pool[k])
+              for k, fresh in picks]
+    if many:  # mostly different objects: hashed by value
+        values += [(f"r{i}",) for i in range(1200)]
+
+    def make(v):  # a blank reads as None or NaN (hashed by value, pandas gives NaN)
+        return None if v is None or v != v else f"<{v!r}>"
+    assert list(spread(values, make)) == [make(v) for v in values]
