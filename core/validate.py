@@ -280,9 +280,11 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     keep = _kept(accounts, blanks)
     left_out: list[LeftOut] = []
     money = [n for n in columns if catalogue[n].type == MONEY]
-    first = _first_texts(grid, keep, accounts, columns, catalogue)
+    first, ids_first = _first_texts(grid, keep, accounts, columns, catalogue)
     read = _rows(accounts, keep)
-    totals = total_rows(read, first, money) if _may_hold_totals(read, first) else {}
+    # the first column's texts, when they are the ids, are looked at with the ids
+    others = None if ids_first else first
+    totals = total_rows(read, first, money) if _may_hold_totals(read, others) else {}
     if totals:
         # read again without the total rows: a total is said once, as a total, and none
         # of its cells ("Total" in a number column, =SUM with no saved value) as unreadable
@@ -352,19 +354,20 @@ def _rows(accounts: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
 
 
 def _first_texts(grid: np.ndarray, keep: np.ndarray, accounts: pd.DataFrame,
-                 columns: dict[str, int], catalogue: Catalogue) -> pd.Series | None:
-    """The first column's cells as text (`_texts`), rows ``keep``; None without columns.
-    When the first column is the id column, a text field without error cells, its texts
-    are the ids already read."""
+                 columns: dict[str, int], catalogue: Catalogue
+                 ) -> tuple[pd.Series | None, bool]:
+    """The first column's cells as text (`_texts`), rows ``keep`` (None without columns),
+    and whether they are the ids: when the first column is the id column, a text field
+    without error cells, its texts are the ids already read."""
     if not grid.shape[1]:
-        return None
+        return None, False
     if columns.get("id") == 0 and catalogue["id"].type not in (*NUMERIC_TYPES, "date", STATUS) \
             and not _error_mask(grid[:, 0]).any():
-        return accounts["id"][keep]
-    return pd.Series(_texts(grid[keep, 0]), index=np.flatnonzero(keep))
+        return accounts["id"][keep], True
+    return pd.Series(_texts(grid[keep, 0]), index=np.flatnonzero(keep)), False
 
 
-_TOTAL_STEMS = re.compile(r"t\W*o\W*t|somm|sum|ensembl|cumul")
+_TOTAL_STEMS = re.compile(r"t\W*o\W*t")
 
 
 def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
@@ -386,7 +389,10 @@ def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
             [v for v in cells.tolist() if isinstance(v, str)]
     joined = "\n".join(strings)
     if joined.isascii():
-        return _TOTAL_STEMS.search(joined.lower()) is not None
+        low = joined.lower()
+        # the alternation's fixed words by substring search (C), then t…o…t
+        return any(w in low for w in ("somm", "sum", "ensembl", "cumul")) or \
+            _TOTAL_STEMS.search(low) is not None
     return re.search(r"(?i)t\W*o\W*t|somm|sum|ensembl|cumul", joined) is not None
 
 
