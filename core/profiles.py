@@ -211,12 +211,16 @@ def labels(category: pd.Series, chosen: pd.Series | None, profiles: ProfileSet |
         return category.map({k: spec.shown_label(k) for k in spec.letters}).astype(object)
     out = np.full(len(category), None, dtype=object)
     members = _members(chosen)
+    codes, letters = pd.factorize(category.to_numpy(dtype=object), use_na_sentinel=True)
     for p in profiles.profiles:
         own = spec_of(p, spec)
         mask = members(p.name)
         if mask.any():
-            out[mask] = category[mask].map({k: own.shown_label(k)
-                                            for k in own.letters}).to_numpy(dtype=object)
+            table = {k: own.shown_label(k) for k in own.letters}
+            # as Series.map(table) gives it: NaN for a letter it does not name, or none
+            looked = np.empty(len(letters) + 1, dtype=object)
+            looked[:] = [*(table.get(k, np.nan) for k in letters.tolist()), np.nan]
+            out[mask] = looked[codes[mask]]
     return pd.Series(out, index=category.index, dtype=object)
 
 

@@ -267,3 +267,40 @@ def test_texts_spread_by_identity_are_each_values_text(picks, many):
     def make(v):  # a blank reads as None or NaN (hashed by value, pandas gives NaN)
         return None if v is None or v != v else f"<{v!r}>"
     assert list(spread(values, make)) == [make(v) for v in values]
+
+
+coordinate = st.floats(-90, 90, allow_nan=False)
+
+
+@settings(max_examples=100, **COMMON)
+@given(points=st.lists(st.tuples(coordinate, st.floats(-180, 180)), min_size=1, max_size=20),
+       rep=st.tuples(coordinate, st.floats(-180, 180)))
+def test_distances_from_radians_are_haversine_to_the_bit(points, rep):
+    from potentiel.portfolio import _haversine_from, haversine_km
+    lat = np.array([p[0] for p in points])
+    lon = np.array([p[1] for p in points])
+    la, lo = np.radians(lat), np.radians(lon)
+    fast = _haversine_from(la, lo, np.cos(la), rep[0], rep[1])
+    assert fast.tobytes() == haversine_km(lat, lon, rep[0], rep[1]).tobytes()
+
+
+@settings(max_examples=150, **COMMON)
+@given(revenue=st.lists(st.one_of(st.none(), st.sampled_from([0.0, 10.0, 10.0, 25.5, 100.0]),
+                                  st.floats(-10, 1e7)), max_size=25))
+def test_top_share_looks_up_in_sorted_order(revenue):
+    """The accounts making 80 % of revenue: the same as one search per account."""
+    from potentiel.portfolio import top_share
+    rev = pd.Series([np.nan if r is None else r for r in revenue], dtype=float)
+    got = top_share(rev).to_numpy()
+    v = np.where(np.isfinite(rev.to_numpy()), rev.clip(lower=0).fillna(0).to_numpy(), 0.0)
+    if not (v > 0).any():
+        assert not got.any()
+        return
+    ints = exact.integers(v)
+    p, q = exact.ratio_parts(0.8)
+    order = np.argsort(v, kind="stable")
+    asc, asc_ints = v[order], ints[order].astype(object)
+    suffix = np.concatenate([np.cumsum(asc_ints[::-1])[::-1], np.array([0], dtype=object)])
+    above = suffix[np.searchsorted(asc, v, side="right")]
+    want = np.asarray(above * q < p * suffix[0], dtype=bool) & (v > 0)
+    assert list(got) == list(want)

@@ -170,7 +170,7 @@ def _finish_flag(result: RulesResult) -> None:
         ours = row_tuples(matrix, names, result.flags.index)
         # Flags a plugin action set directly on result.flags are kept, merged in.
         before = result.flags
-        extra = before.map(len).to_numpy() > 0
+        extra = np.fromiter(map(len, before.tolist()), dtype=np.int64, count=len(before)) > 0
         if extra.any():
             merged = [tuple(sorted({*a, *b})) for a, b in zip(before[extra], ours[extra])]
             ours = ours.copy()
