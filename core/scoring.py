@@ -13,6 +13,7 @@ criterion out of the model.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -55,10 +56,13 @@ def _call_with_limit(crit: Criterion, view: pd.DataFrame, params: Mapping[str, A
     if not limit:
         return crit.score(view, params)
     box: dict[str, Any] = {}
+    # the run's context (its language, for the reasons' words): a new thread starts
+    # without it
+    context = contextvars.copy_context()
 
     def target() -> None:
         try:
-            box["value"] = crit.score(view, params)
+            box["value"] = context.run(crit.score, view, params)
         except BaseException as exc:  # reported by the caller, named by criterion
             box["error"] = exc
 
