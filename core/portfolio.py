@@ -68,7 +68,7 @@ def _haversine_from(la: np.ndarray, lo: np.ndarray, cos_la: np.ndarray, lat2: fl
 def nearest_rep(accounts: pd.DataFrame, reps: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
     """Name and distance (km) of the closest rep for each account with coordinates."""
     index = accounts.index
-    names = pd.Series([None] * len(index), index=index, dtype=object)
+    names = pd.Series(np.full(len(index), None, dtype=object), index=index, dtype=object)
     km = pd.Series(np.nan, index=index)
     if reps is None or len(reps) == 0 or "latitude" not in accounts or "longitude" not in accounts:
         return names, km

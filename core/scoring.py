@@ -92,7 +92,9 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
     result = CriteriaScores(pd.DataFrame(index=index), pd.DataFrame(index=index))
     for name, crit in criteria.items():
         blank = pd.Series(np.nan, index=index)
-        scores[name], reasons[name] = blank, pd.Series([None] * len(index), index=index, dtype=object)
+        scores[name] = blank
+        reasons[name] = pd.Series(np.full(len(index), None, dtype=object), index=index,
+                                  dtype=object)
         absent = [i.name for i in crit.inputs if i.name not in present]
         result.absent[name] = absent
         if crit.inputs and len(absent) == len(crit.inputs):
@@ -209,7 +211,8 @@ def _check_output(name: str, out: Any, index: pd.Index, warnings: list[Problem])
         values = np.clip(values, 0, 100)
     score = pd.Series(values, index=index, dtype=float)
     if reason is None:
-        reason_s = pd.Series([None] * len(index), index=index, dtype=object)
+        reason_s = pd.Series(np.full(len(index), None, dtype=object), index=index,
+                             dtype=object)
     else:
         r = reason.to_numpy() if isinstance(reason, pd.Series) else np.asarray(reason, dtype=object)
         if len(r) != len(index):
