@@ -94,24 +94,24 @@ def listing(masks: Sequence[np.ndarray], words: Sequence[str], sep: str = ", ") 
 
 def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
     """Join text pieces per account, skipping blanks (None); '' where all are blank."""
-    lists = []
+    given = []
     for piece in pieces:
         p = np.asarray(piece, dtype=object)
         has = pd.notna(p)
-        if not has.any():
-            continue
-        if not has.all():
-            p = np.where(has, p, None)  # NaN is blank too
-        lists.append(p.tolist())
+        if has.any():
+            given.append((p, has))
+    if len(given) < 2:
+        out = np.full(n, "", dtype=object)
+        if given:
+            p, has = given[0]
+            out[has] = p[has]
+        return out
+    lists = [(p if has.all() else np.where(has, p, None)).tolist()  # NaN is blank too
+             for p, has in given]
+    # one str.join per account (C loops), not a concatenation per piece
+    present = partial(is_not, None)
     out = np.empty(n, dtype=object)
-    if not lists:
-        out[:] = [""] * n
-    elif len(lists) == 1:
-        out[:] = ["" if x is None else x for x in lists[0]]
-    else:
-        # one str.join per account (C loops), not a concatenation per piece
-        present = partial(is_not, None)
-        out[:] = [sep.join(filter(present, row)) for row in zip(*lists)]
+    out[:] = [sep.join(filter(present, row)) for row in zip(*lists)]
     return out
 
 

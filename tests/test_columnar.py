@@ -304,3 +304,31 @@ def test_top_share_looks_up_in_sorted_order(revenue):
     above = suffix[np.searchsorted(asc, v, side="right")]
     want = np.asarray(above * q < p * suffix[0], dtype=bool) & (v > 0)
     assert list(got) == list(want)
+
+
+def _join_reference(pieces, sep, n):
+    acc = np.full(n, "", dtype=object)
+    filled = np.zeros(n, dtype=bool)
+    for piece in pieces:
+        p = np.asarray(piece, dtype=object)
+        has = pd.notna(p)
+        both, only = has & filled, has & ~filled
+        acc[only] = p[only]
+        if both.any():
+            acc[both] = acc[both] + sep + p[both]
+        filled |= has
+    return acc
+
+
+@settings(max_examples=200, **COMMON)
+@given(data=st.data(), n=st.integers(0, 12), k=st.integers(0, 4))
+def test_texts_joined_per_account_as_piece_by_piece(data, n, k):
+    from potentiel.text import join
+    piece = st.one_of(st.none(), st.just(float("nan")), st.just(""),
+                      st.text(max_size=5))
+    pieces = []
+    for _ in range(k):
+        arr = np.empty(n, dtype=object)
+        arr[:] = data.draw(st.lists(piece, min_size=n, max_size=n))
+        pieces.append(arr)
+    assert list(join(pieces, ". ", n)) == list(_join_reference(pieces, ". ", n))
