@@ -375,17 +375,16 @@ def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
     first-column text holds a total word's stem (what its own first pass looks for).
     Tested on the texts joined, in one search: a stem found in one cell is found in the
     joined text, so False is sure (True only sends the rows to `total_rows`)."""
-    from pandas._libs.lib import is_string_array
     if "id" not in accounts:
         return True
     ids = accounts["id"].to_numpy(dtype=object)
-    if not is_string_array(ids) or not all(map(str.strip, ids.tolist())):
+    if not _is_string_array(ids, skipna=False) or not all(map(str.strip, ids.tolist())):
         return True  # a row without an id (or an id that is not text)
     strings = ids.tolist()
     if first is not None:
         cells = first.to_numpy(dtype=object)
         cells = cells[pd.notna(cells)]
-        strings += cells.tolist() if is_string_array(cells) else \
+        strings += cells.tolist() if _is_string_array(cells, skipna=False) else \
             [v for v in cells.tolist() if isinstance(v, str)]
     joined = "\n".join(strings)
     if joined.isascii():
@@ -782,7 +781,8 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
         bad = series[np.isin(codes, [k for k, v in enumerate(distinct) if v in said])]
         col.warn_each(bad.index, [said[v] for v in bad.tolist()], "unknown-status")
     if read:
-        hit = np.isin(codes, [k for k, v in enumerate(distinct) if v in set(read)])
+        said_read = set(read)
+        hit = np.isin(codes, [k for k, v in enumerate(distinct) if v in said_read])
         counts = series[hit].value_counts(sort=False)
         said = ", ".join(_('"{value}" as {status} ({n})').format(
             value=v, status=mapping[v], n=counts[v]) for v in read[:6])
