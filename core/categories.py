@@ -111,26 +111,28 @@ def by_quotas(score: pd.Series, spec: CategorySpec, ranked: pd.Series | None = N
     """
     values = score.astype(float)
     take = values.notna() if ranked is None else (values.notna() & ranked.astype(bool))
-    out = pd.Series([None] * len(values), index=values.index, dtype=object)
+    out = np.full(len(values), None, dtype=object)
     n = int(take.sum())
     if n == 0:
-        return out
+        return pd.Series(out, index=values.index, dtype=object)
     # rank 1 = best; ties get the best (min) rank so equal scores share a letter
     rank = values[take].rank(method="min", ascending=False)
+    at = np.flatnonzero(take.to_numpy(dtype=bool))  # positions of the ranked accounts
+    rank = rank.to_numpy()
     bound = 0.0
-    remaining = rank.index
+    remaining = np.ones(len(rank), dtype=bool)
     for quota in spec.quotas:
         if quota.share is None:
-            out[remaining] = quota.letter
-            remaining = remaining[:0]
+            out[at[remaining]] = quota.letter
+            remaining[:] = False
             break
         bound += quota.share * n
-        hit = rank[remaining] <= bound + 1e-9
-        out[hit[hit].index] = quota.letter
-        remaining = hit[~hit].index
-    if len(remaining):
-        out[remaining] = spec.quotas[-1].letter
-    return out
+        hit = remaining & (rank <= bound + 1e-9)
+        out[at[hit]] = quota.letter
+        remaining &= ~hit
+    if remaining.any():
+        out[at[remaining]] = spec.quotas[-1].letter
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def adjust(letters: pd.Series, spec: CategorySpec, cap: pd.Series | None = None,
@@ -141,7 +143,11 @@ def adjust(letters: pd.Series, spec: CategorySpec, cap: pd.Series | None = None,
     def ranks(s: pd.Series | None) -> np.ndarray | None:
         if s is None:
             return None
-        return pd.to_numeric(s.map(order), errors="coerce").to_numpy(dtype=float)
+        # a letter's rank, NaN for anything else; looked up once per distinct value
+        codes, distinct = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+        table = np.array([*(order.get(v, np.nan) if isinstance(v, str) else np.nan
+                            for v in distinct), np.nan], dtype=float)
+        return table[codes]
 
     r = ranks(letters)
     f, c, fo = ranks(floor), ranks(cap), ranks(force)

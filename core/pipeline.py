@@ -273,8 +273,9 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
     weights = scoremodels.model_weights(ruleset, criteria, config.weights)
     chosen = _choose_profiles(ruleset, accounts, crit.scores)
     # What rules see as `confidence`: the share of weight on known scores, before any rule.
-    accounts["confidence"] = scoremodels.confidence(
-        ruleset, accounts, crit.scores, _weighted(crit.scores, weights, ruleset, chosen).confidence)
+    before_rules = _weighted(crit.scores, weights, ruleset, chosen)
+    accounts["confidence"] = scoremodels.confidence(ruleset, accounts, crit.scores,
+                                                    before_rules.confidence)
     # No input column is unknown, not "left out": only a weight of 0 leaves the model.
     absent_note = absent_columns_warning(criteria, crit.absent, weights, accounts["confidence"])
     if absent_note is not None:
@@ -290,7 +291,8 @@ def run(raw: RawTable, plugins: Plugins, config: Config, ruleset: Any = None,
             accounts[fld] = values.where(values.notna(), accounts[fld])
         else:
             accounts[fld] = values
-    weighted = _weighted(scores, weights, ruleset, chosen)
+    # no rule changed a score: the weighted score is the one computed before the rules
+    weighted = _weighted(scores, weights, ruleset, chosen) if rules.score else before_rules
     model = _score_model(ruleset, raw, checked, accounts, scores, weighted, rules, warnings)
     final = model.total
     excluded = rules.exclude.fillna(False).astype(bool) if rules.exclude is not None else \

@@ -54,10 +54,21 @@ def haversine_km(lat1, lon1, lat2, lon2):
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
+def _haversine_from(la: np.ndarray, lo: np.ndarray, cos_la: np.ndarray, lat2: float,
+                    lon2: float) -> np.ndarray:
+    """`haversine_km` from accounts already in radians (``cos_la``: cos of ``la``) to one
+    point in degrees."""
+    lat2 = np.radians(np.asarray(lat2, dtype=float))
+    lon2 = np.radians(np.asarray(lon2, dtype=float))
+    a = (np.sin((lat2 - la) / 2) ** 2
+         + cos_la * np.cos(lat2) * np.sin((lon2 - lo) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
 def nearest_rep(accounts: pd.DataFrame, reps: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
     """Name and distance (km) of the closest rep for each account with coordinates."""
     index = accounts.index
-    names = pd.Series([None] * len(index), index=index, dtype=object)
+    names = pd.Series(np.full(len(index), None, dtype=object), index=index, dtype=object)
     km = pd.Series(np.nan, index=index)
     if reps is None or len(reps) == 0 or "latitude" not in accounts or "longitude" not in accounts:
         return names, km
@@ -74,9 +85,13 @@ def nearest_rep(accounts: pd.DataFrame, reps: pd.DataFrame | None) -> tuple[pd.S
     rnames = reps["name"].to_numpy(dtype=object)
     best = np.full(int(ok.sum()), np.inf)
     who = np.zeros(int(ok.sum()), dtype=int)
+    # the accounts' side of the formula once, for every rep (the same operations, so the
+    # same distances to the last bit as `haversine_km`)
+    la, lo = np.radians(lat[ok]), np.radians(lon[ok])
+    cos_la = np.cos(la)
     # One rep at a time keeps memory at O(accounts) whatever the number of reps.
     for j in range(len(rlat)):
-        d = haversine_km(lat[ok], lon[ok], rlat[j], rlon[j])
+        d = _haversine_from(la, lo, cos_la, rlat[j], rlon[j])
         closer = d < best
         best[closer] = d[closer]
         who[closer] = j
@@ -100,7 +115,16 @@ def penetration(revenue: pd.Series, potential: pd.Series) -> pd.Series:
     rev = np.clip(revenue.to_numpy(dtype=float), 0, None)
     valid = pot > 0
     out = np.full(len(pot), np.nan)
-    out[valid] = exact.divide(rev[valid], pot[valid])
+    # Whole amounts below 2**53 are exact floats, and IEEE division rounds their quotient
+    # correctly; that quotient is never within 10**-30 (relative) of a midpoint between
+    # two floats, so the 60-digit decimal quotient rounds to the same float: no `decimal`
+    # step is needed for them (most amounts are whole euros).
+    with np.errstate(invalid="ignore"):
+        whole = valid & (rev == np.round(rev)) & (pot == np.round(pot)) & \
+            (rev < 2.0 ** 53) & (pot < 2.0 ** 53)
+    out[whole] = rev[whole] / pot[whole]
+    rest = valid & ~whole
+    out[rest] = exact.divide(rev[rest], pot[rest])
     return pd.Series(out, index=revenue.index)
 
 
@@ -173,6 +197,10 @@ def top_share(revenue: pd.Series, share: float = 0.8, eligible: pd.Series | None
     suffix = np.concatenate([np.cumsum(asc_ints[::-1])[::-1],
                              np.array([0], dtype=asc_ints.dtype)])  # suffix[i] = sum(asc[i:])
     total = suffix[0]
-    above = suffix[np.searchsorted(asc, v, side="right")]  # sum of strictly greater revenues
+    # sum of strictly greater revenues; looked up in sorted order (each search starts where
+    # the last one ended), then put back in the accounts' order
+    right = np.empty(len(v), dtype=np.int64)
+    right[order] = np.searchsorted(asc, asc, side="right")
+    above = suffix[right]
     inside = np.asarray(above * q < p * total, dtype=bool)
     return pd.Series(inside & (v > 0), index=revenue.index)

@@ -98,11 +98,12 @@ def score_by_profile(scores: pd.DataFrame, chosen: pd.Series, profiles: ProfileS
     `Weighted` (``contributions``: the union of the profiles' criteria, NaN where a
     criterion is not in the account's profile; ``weights``: the top level's)."""
     index = scores.index
-    score = pd.Series(np.nan, index=index)
-    confidence = pd.Series(0.0, index=index)
+    score = np.full(len(index), np.nan)
+    confidence = np.zeros(len(index))
+    members = _members(chosen)
     parts = []
     for p in profiles.profiles:
-        mask = (chosen == p.name).to_numpy()
+        mask = members(p.name)
         if not mask.any():
             continue
         w = weighted_score(scores[mask], weights_of(p, weights))
@@ -112,7 +113,22 @@ def score_by_profile(scores: pd.DataFrame, chosen: pd.Series, profiles: ProfileS
     top = weighted_score(scores.iloc[:0], weights)
     contributions = pd.concat(parts, axis=0, sort=False) if parts else pd.DataFrame(index=index)
     contributions = contributions.reindex(index)
-    return Weighted(score, confidence, contributions, top.weights)
+    return Weighted(pd.Series(score, index=index), pd.Series(confidence, index=index),
+                    contributions, top.weights)
+
+
+def _members(chosen: pd.Series):
+    """``members(name)``: True for the accounts of profile ``name`` (bool array); the
+    names are hashed once, not compared account by account for every profile."""
+    codes, names = pd.factorize(chosen.to_numpy(dtype=object), use_na_sentinel=True)
+    at = {name: k for k, name in enumerate(names.tolist())}
+    none = np.zeros(len(codes), dtype=bool)
+
+    def members(name: str) -> np.ndarray:
+        k = at.get(name)
+        return none.copy() if k is None else codes == k
+
+    return members
 
 
 def categorize(score: pd.Series, chosen: pd.Series | None, profiles: ProfileSet | None,
@@ -122,20 +138,22 @@ def categorize(score: pd.Series, chosen: pd.Series | None, profiles: ProfileSet 
     accounts (they take no share of a quota)."""
     if profiles is None or chosen is None:
         return _letters(score, spec, ranked)
-    out = pd.Series([None] * len(score), index=score.index, dtype=object)
+    out = np.full(len(score), None, dtype=object)
+    members = _members(chosen)
     for p in profiles.profiles:
-        mask = chosen == p.name
-        if not mask.any():
+        at = members(p.name)
+        if not at.any():
             continue
         own = spec_of(p, spec)
         if own.mode == "quotas" and p.quotas_by:
+            mask = pd.Series(at, index=score.index)
             groups = _groups(accounts, p.quotas_by, mask)
             for g in pd.unique(groups):
-                m = mask & (groups == g)
-                out[m] = _letters(score[m], own, ranked[m])
+                m = (mask & (groups == g)).to_numpy(dtype=bool)
+                out[m] = _letters(score[m], own, ranked[m]).to_numpy(dtype=object)
         else:
-            out[mask] = _letters(score[mask], own, ranked[mask])
-    return out
+            out[at] = _letters(score[at], own, ranked[at]).to_numpy(dtype=object)
+    return pd.Series(out, index=score.index, dtype=object)
 
 
 def below_lowest(score: pd.Series, chosen: pd.Series | None, profiles: ProfileSet | None,
@@ -150,18 +168,20 @@ def below_lowest(score: pd.Series, chosen: pd.Series | None, profiles: ProfileSe
         band = lowest_band(spec)
         return below, pd.Series([band if b else None for b in below], index=index,
                                 dtype=object)
-    below = pd.Series(False, index=index)
-    bands = pd.Series(None, index=index, dtype=object)
+    below = np.zeros(len(index), dtype=bool)
+    bands = np.full(len(index), None, dtype=object)
+    members = _members(chosen)
     for p in profiles.profiles:
-        mask = (chosen == p.name).to_numpy()
+        mask = members(p.name)
         if not mask.any():
             continue
         own = spec_of(p, spec)
         hit = below_bands(score[mask], own).to_numpy()
-        low: Band | None = lowest_band(own)
+        low = np.empty(1, dtype=object)
+        low[0] = lowest_band(own)  # one Band (or None), spread to the accounts below
         below[mask] = hit
-        bands[index[mask][hit]] = low
-    return below, bands
+        bands[np.flatnonzero(mask)[hit]] = low
+    return pd.Series(below, index=index), pd.Series(bands, index=index, dtype=object)
 
 
 def _letters(score: pd.Series, spec: CategorySpec, ranked: pd.Series) -> pd.Series:
@@ -189,12 +209,19 @@ def labels(category: pd.Series, chosen: pd.Series | None, profiles: ProfileSet |
     """The Category label of each account: its profile's label for its letter."""
     if profiles is None or chosen is None:
         return category.map({k: spec.shown_label(k) for k in spec.letters}).astype(object)
-    out = pd.Series([None] * len(category), index=category.index, dtype=object)
+    out = np.full(len(category), None, dtype=object)
+    members = _members(chosen)
+    codes, letters = pd.factorize(category.to_numpy(dtype=object), use_na_sentinel=True)
     for p in profiles.profiles:
         own = spec_of(p, spec)
-        mask = chosen == p.name
-        out[mask] = category[mask].map({k: own.shown_label(k) for k in own.letters})
-    return out
+        mask = members(p.name)
+        if mask.any():
+            table = {k: own.shown_label(k) for k in own.letters}
+            # as Series.map(table) gives it: NaN for a letter it does not name, or none
+            looked = np.empty(len(letters) + 1, dtype=object)
+            looked[:] = [*(table.get(k, np.nan) for k in letters.tolist()), np.nan]
+            out[mask] = looked[codes[mask]]
+    return pd.Series(out, index=category.index, dtype=object)
 
 
 def group_notes(profiles: ProfileSet | None, chosen: pd.Series | None,

@@ -13,6 +13,7 @@ criterion out of the model.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -55,10 +56,13 @@ def _call_with_limit(crit: Criterion, view: pd.DataFrame, params: Mapping[str, A
     if not limit:
         return crit.score(view, params)
     box: dict[str, Any] = {}
+    # the run's context (its language, for the reasons' words): a new thread starts
+    # without it
+    context = contextvars.copy_context()
 
     def target() -> None:
         try:
-            box["value"] = crit.score(view, params)
+            box["value"] = context.run(crit.score, view, params)
         except BaseException as exc:  # reported by the caller, named by criterion
             box["error"] = exc
 
@@ -88,7 +92,9 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
     result = CriteriaScores(pd.DataFrame(index=index), pd.DataFrame(index=index))
     for name, crit in criteria.items():
         blank = pd.Series(np.nan, index=index)
-        scores[name], reasons[name] = blank, pd.Series([None] * len(index), index=index, dtype=object)
+        scores[name] = blank
+        reasons[name] = pd.Series(np.full(len(index), None, dtype=object), index=index,
+                                  dtype=object)
         absent = [i.name for i in crit.inputs if i.name not in present]
         result.absent[name] = absent
         if crit.inputs and len(absent) == len(crit.inputs):
@@ -205,7 +211,8 @@ def _check_output(name: str, out: Any, index: pd.Index, warnings: list[Problem])
         values = np.clip(values, 0, 100)
     score = pd.Series(values, index=index, dtype=float)
     if reason is None:
-        reason_s = pd.Series([None] * len(index), index=index, dtype=object)
+        reason_s = pd.Series(np.full(len(index), None, dtype=object), index=index,
+                             dtype=object)
     else:
         r = reason.to_numpy() if isinstance(reason, pd.Series) else np.asarray(reason, dtype=object)
         if len(r) != len(index):

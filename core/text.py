@@ -12,6 +12,8 @@ then joined column by column.
 
 from __future__ import annotations
 
+from functools import partial
+from operator import is_not
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
@@ -23,9 +25,30 @@ if TYPE_CHECKING:
     from .pipeline import Result
 
 
+def distinct(values: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """(code per value, one value per code) for ``make`` functions of the value alone.
+
+    Values spread from a few distinct ones (rule tuples, reasons) are mostly the same
+    objects: they are told apart by identity, one integer each, which is much cheaper
+    than hashing them (equal values that are different objects get codes of their own,
+    with equal texts). Mostly different objects are hashed by value."""
+    objects = values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
+    n = len(objects)
+    ident = np.fromiter(map(id, objects), dtype=np.int64, count=n)
+    codes, ids = pd.factorize(ident)
+    if len(ids) > max(1000, n // 4):
+        codes, uniques = pd.factorize(pd.Series(objects, dtype=object), use_na_sentinel=False)
+        return codes, np.asarray(uniques, dtype=object)
+    first = np.empty(len(ids), dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the first value of each code
+    out = np.empty(len(ids), dtype=object)
+    out[:] = [objects[i] for i in first.tolist()]
+    return codes, out
+
+
 def spread(values: Sequence, make: Callable[[object], str | None]) -> np.ndarray:
     """``make(value)`` for each account, computed once per distinct (hashable) value."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    codes, uniques = distinct(values)
     texts = np.empty(len(uniques), dtype=object)
     texts[:] = [make(u) for u in uniques]
     return texts[codes]
@@ -33,10 +56,11 @@ def spread(values: Sequence, make: Callable[[object], str | None]) -> np.ndarray
 
 def by_code(codes: np.ndarray, make: Callable[[int], str | None]) -> np.ndarray:
     """``make(code)`` per account for integer codes, built once per distinct code."""
-    uniques, inverse = np.unique(codes, return_inverse=True)
+    # hashed, not sorted: the order the texts are built in does not matter
+    inverse, uniques = pd.factorize(np.asarray(codes, dtype=np.int64))
     texts = np.empty(len(uniques), dtype=object)
-    texts[:] = [make(int(u)) for u in uniques]
-    return texts[inverse.reshape(-1)]
+    texts[:] = [make(u) for u in uniques.tolist()]
+    return texts[inverse]
 
 
 def bit_codes(masks: Sequence[np.ndarray]) -> np.ndarray:
@@ -70,20 +94,25 @@ def listing(masks: Sequence[np.ndarray], words: Sequence[str], sep: str = ", ") 
 
 def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
     """Join text pieces per account, skipping blanks (None); '' where all are blank."""
-    acc = np.full(n, "", dtype=object)
-    filled = np.zeros(n, dtype=bool)
+    given = []
     for piece in pieces:
         p = np.asarray(piece, dtype=object)
         has = pd.notna(p)
-        if not has.any():
-            continue
-        both = has & filled
-        only = has & ~filled
-        acc[only] = p[only]
-        if both.any():
-            acc[both] = acc[both] + sep + p[both]
-        filled |= has
-    return acc
+        if has.any():
+            given.append((p, has))
+    if len(given) < 2:
+        out = np.full(n, "", dtype=object)
+        if given:
+            p, has = given[0]
+            out[has] = p[has]
+        return out
+    lists = [(p if has.all() else np.where(has, p, None)).tolist()  # NaN is blank too
+             for p, has in given]
+    # one str.join per account (C loops), not a concatenation per piece
+    present = partial(is_not, None)
+    out = np.empty(n, dtype=object)
+    out[:] = [sep.join(filter(present, row)) for row in zip(*lists)]
+    return out
 
 
 def flags_column(flags: pd.Series, excluded: pd.Series,
@@ -172,22 +201,23 @@ def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
 
     def piece(words: str, which: np.ndarray, keep: np.ndarray) -> np.ndarray:
         reason = reasons[rows, which]
-        rcodes, rtexts = pd.factorize(pd.Series(reason, dtype=object), use_na_sentinel=True)
+        rcodes, rtexts = distinct(reason)  # a blank reason (None) reads as no text
         points = np.nan_to_num(np.round(s[rows, which]), nan=-1).astype(np.int64)
         width = len(rtexts) + 1
         key = (which.astype(np.int64) * 102 + points + 1) * width + (rcodes + 1)
         key = np.where(keep, key, -1)
-
-        def make(code: int) -> str | None:
-            if code < 0:
-                return None
-            k, rest = divmod(code, 102 * width)
-            pts, r = divmod(rest, width)
-            text = rtexts[r - 1] if r else None
-            label = text if isinstance(text, str) and text else criterion_word(names[k])
-            return words.format(reason=label, points=pts - 1)
-
-        return by_code(key, make)
+        inverse, combos = pd.factorize(key)
+        k, rest = np.divmod(combos, 102 * width)
+        pts, r = np.divmod(rest, width)
+        # the label of reason code r: its text, or the criterion's name (r = 0: none)
+        texts = [None, *(t if isinstance(t, str) and t else None for t in rtexts.tolist())]
+        named = [criterion_word(c) for c in names]
+        out = np.empty(len(combos), dtype=object)
+        out[:] = [None if code < 0 else
+                  words.format(reason=texts[rr] or named[kk], points=pp - 1)
+                  for code, kk, pp, rr in zip(combos.tolist(), k.tolist(), pts.tolist(),
+                                              r.tolist())]
+        return out[inverse]
 
     return (piece(_("strongest: {reason} ({points}/100)"), best, keep_best),
             piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst))
@@ -290,5 +320,12 @@ def matrix_column(pot_tier: pd.Series, pen_tier: pd.Series) -> pd.Series:
         return _("{matrix}: fragility zone").format(matrix=text) if (pot, pen) == FRAGILITY \
             else text
 
-    pairs = list(zip(pot_tier.to_numpy(dtype=object), pen_tier.to_numpy(dtype=object)))
-    return pd.Series(spread(pairs, make), index=pot_tier.index, dtype=object)
+    # the few distinct (potential, penetration) pairs, found from codes, not tuples
+    pot_codes, pots = pd.factorize(pot_tier.to_numpy(dtype=object), use_na_sentinel=True)
+    pen_codes, pens = pd.factorize(pen_tier.to_numpy(dtype=object), use_na_sentinel=True)
+    pots, pens = [*pots.tolist(), None], [*pens.tolist(), None]  # code -1: blank
+    width = len(pens)
+    key = np.where(pot_codes < 0, len(pots) - 1, pot_codes) * width + \
+        np.where(pen_codes < 0, width - 1, pen_codes)
+    return pd.Series(by_code(key, lambda k: make((pots[k // width], pens[k % width]))),
+                     index=pot_tier.index, dtype=object)

@@ -233,15 +233,34 @@ def _typo_of(catalogue: Catalogue, header: Any) -> str | None:
 
 
 def _grid(raw: RawTable) -> np.ndarray:
-    """The data rows as one 2-D object array (short rows padded with blanks)."""
+    """The data rows as one 2-D object array (short rows padded with blanks, long ones cut
+    to the headers)."""
     m = len(raw.headers)
     rows = raw.rows
+    if rows and m:
+        try:
+            # pandas' own C loop over the rows (a fourth of numpy's assignment); None pads
+            grid = _to_object_array(rows, m)
+        except (TypeError, ValueError, AttributeError):
+            grid = None
+        if grid is not None and grid.shape == (len(rows), m):
+            return grid
+        if grid is not None and grid.shape[0] == len(rows) and grid.shape[1] > m:
+            return np.ascontiguousarray(grid[:, :m])
     if any(len(r) != m for r in rows):
         rows = [list(r[:m]) + [None] * (m - len(r)) for r in rows]
     grid = np.empty((len(rows), m), dtype=object)
     if rows and m:
         grid[:] = rows
     return grid
+
+
+def _to_object_array(rows: list, m: int) -> np.ndarray | None:
+    try:
+        from pandas._libs.lib import to_object_array
+    except ImportError:  # a pandas without it: numpy's assignment
+        return None
+    return to_object_array(rows if isinstance(rows, list) else list(rows), m)
 
 
 def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
@@ -257,16 +276,20 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     uses: list[ColumnUse] = []
     columns, extras, owned = map_headers(raw, catalogue, warnings, uses)
     grid, accounts, cells = _read_table(raw, columns, extras, catalogue)
-    keep = _kept(accounts)
+    blanks: dict[str, np.ndarray] = {}  # field → True where read as blank (all rows)
+    keep = _kept(accounts, blanks)
     left_out: list[LeftOut] = []
     money = [n for n in columns if catalogue[n].type == MONEY]
-    first = pd.Series(_texts(grid[keep, 0]), index=np.flatnonzero(keep)) if grid.shape[1] else None
-    totals = total_rows(accounts[keep], first, money)
+    first, ids_first = _first_texts(grid, keep, accounts, columns, catalogue)
+    read = _rows(accounts, keep)
+    # the first column's texts, when they are the ids, are looked at with the ids
+    others = None if ids_first else first
+    totals = total_rows(read, first, money) if _may_hold_totals(read, others) else {}
     if totals:
         # read again without the total rows: a total is said once, as a total, and none
         # of its cells ("Total" in a number column, =SUM with no saved value) as unreadable
         grid, accounts, cells = _read_table(raw, columns, extras, catalogue, set(totals))
-        keep = _kept(accounts)
+        keep = _kept(accounts, blanks)
     warnings.extend(cells)
     for pos, why in totals.items():
         keep[pos] = False
@@ -281,7 +304,7 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
                                       n=len(totals), rows=rows),
                                 f"{raw.sheet}!{raw.row_numbers[next(iter(totals))]}:"
                                 f"{raw.row_numbers[next(iter(totals))]}", kind="total-row"))
-    accounts = accounts[keep]
+    accounts = _rows(accounts, keep)
     accounts.index = pd.Index(np.flatnonzero(keep), name="row")
     _check_ids(accounts, raw, columns, warnings)
     if "revenue" in accounts:
@@ -298,7 +321,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     if "category_label" in owned:
         label = pd.Series(grid[keep, owned["category_label"]], index=accounts.index, dtype=object)
     report = ReadingReport(raw.sheet, raw.header_row, raw.header_note, uses, left_out,
-                           _counts(raw, grid, keep, accounts, columns), _preview(accounts),
+                           _counts(raw, grid, keep, accounts, columns, blanks),
+                           _preview(accounts),
                            list(warnings))
     return Validated(accounts, columns, extras, warnings, previous, label, report)
 
@@ -324,11 +348,63 @@ def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
     return grid, pd.DataFrame(data, index=index), warnings
 
 
-def _kept(accounts: pd.DataFrame) -> np.ndarray:
-    """The rows holding a value (empty rows are not accounts)."""
-    if not len(accounts.columns):
-        return np.zeros(len(accounts), dtype=bool)
-    return accounts.notna().any(axis=1).to_numpy(copy=True)
+def _rows(accounts: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows ``keep`` (a copy only when some are left out)."""
+    return accounts.copy(deep=False) if keep.all() else accounts[keep]
+
+
+def _first_texts(grid: np.ndarray, keep: np.ndarray, accounts: pd.DataFrame,
+                 columns: dict[str, int], catalogue: Catalogue
+                 ) -> tuple[pd.Series | None, bool]:
+    """The first column's cells as text (`_texts`), rows ``keep`` (None without columns),
+    and whether they are the ids: when the first column is the id column, a text field
+    without error cells, its texts are the ids already read."""
+    if not grid.shape[1]:
+        return None, False
+    if columns.get("id") == 0 and catalogue["id"].type not in (*NUMERIC_TYPES, "date", STATUS) \
+            and not _error_mask(grid[:, 0]).any():
+        return accounts["id"][keep], True
+    return pd.Series(_texts(grid[keep, 0]), index=np.flatnonzero(keep)), False
+
+
+_TOTAL_STEMS = re.compile(r"t\W*o\W*t")
+
+
+def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
+    """False when `total_rows` can find no total row: every row has an id and no id or
+    first-column text holds a total word's stem (what its own first pass looks for).
+    Tested on the texts joined, in one search: a stem found in one cell is found in the
+    joined text, so False is sure (True only sends the rows to `total_rows`)."""
+    if "id" not in accounts:
+        return True
+    ids = accounts["id"].to_numpy(dtype=object)
+    if not _is_string_array(ids, skipna=False) or not all(map(str.strip, ids.tolist())):
+        return True  # a row without an id (or an id that is not text)
+    strings = ids.tolist()
+    if first is not None:
+        cells = first.to_numpy(dtype=object)
+        cells = cells[pd.notna(cells)]
+        strings += cells.tolist() if _is_string_array(cells, skipna=False) else \
+            [v for v in cells.tolist() if isinstance(v, str)]
+    joined = "\n".join(strings)
+    if joined.isascii():
+        low = joined.lower()
+        # the alternation's fixed words by substring search (C), then t…o…t
+        return any(w in low for w in ("somm", "sum", "ensembl", "cumul")) or \
+            _TOTAL_STEMS.search(low) is not None
+    return re.search(r"(?i)t\W*o\W*t|somm|sum|ensembl|cumul", joined) is not None
+
+
+def _kept(accounts: pd.DataFrame, blanks: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """The rows holding a value (empty rows are not accounts); ``blanks`` receives each
+    column's blank cells (for `_counts`)."""
+    keep = np.zeros(len(accounts), dtype=bool)
+    for name in accounts.columns:
+        blank = accounts[name].isna().to_numpy()
+        if blanks is not None:
+            blanks[name] = blank
+        keep |= ~blank
+    return keep
 
 
 def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],
@@ -355,20 +431,28 @@ def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],
 
 
 def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.DataFrame,
-            columns: dict[str, int]) -> list[FieldCount]:
-    """Per field: cells read, blank, unreadable (typed but not usable), first unreadable."""
+            columns: dict[str, int], blanks: dict[str, np.ndarray] | None = None
+            ) -> list[FieldCount]:
+    """Per field: cells read, blank, unreadable (typed but not usable), first unreadable.
+    ``blanks``: field → blank cells of every row (`_kept`), when known."""
     out = []
     kept = np.flatnonzero(keep)
+    blanks = blanks or {}
     for name, j in columns.items():
-        missing = accounts[name].isna().to_numpy()
+        missing = blanks[name][keep] if name in blanks and len(blanks[name]) == len(keep) \
+            else accounts[name].isna().to_numpy()
         # only the cells read as missing are looked at: blank, or unreadable? A cell saying
         # the value is not known ("NC", "n.c.") counts as blank, not unreadable.
         at = np.flatnonzero(missing)
         cells = grid[kept[at], j]
         blank = np.zeros(len(missing), dtype=bool)
-        blank[at] = np.fromiter((_blank(v) or (isinstance(v, str) and len(v) < 20 and
-                                               marker_key(v) in NOT_AVAILABLE) for v in cells),
-                                dtype=bool, count=len(cells))
+        # empty cells in one step; the few others (text, NaN) one by one
+        empty = np.asarray(np.equal(cells, None), dtype=bool)
+        rest = np.flatnonzero(~empty)
+        empty[rest] = np.fromiter((_blank(v) or (isinstance(v, str) and len(v) < 20 and
+                                                 marker_key(v) in NOT_AVAILABLE)
+                                   for v in cells[rest]), dtype=bool, count=len(rest))
+        blank[at] = empty
         bad = missing & ~blank
         first = [raw.cell(int(p), j) for p in kept[bad][:5]]
         out.append(FieldCount(name, str(raw.headers[j]).strip(), int((~missing).sum()),
@@ -521,12 +605,25 @@ def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
     said once per column before, in `_as_shown`)."""
     col = _Column(raw, j, f, warnings)
     kind = f.type
-    values = _drop_errors(values, index, col)
     if kind in NUMERIC_TYPES:
-        return _coerce_number(values, index, f, col)
+        # a column of numbers and blanks converts in one step, and then holds no error
+        # cell (no error text reads as a number); any other goes cell by cell
+        out = _as_floats(values)
+        if out is None:
+            values = _drop_errors(values, index, col)
+        return _coerce_number(values, index, f, col, out)
     if kind == "date":
-        return _coerce_date(values, index, f, col)
-    series = pd.Series(_texts(values), index=index, dtype=object)
+        return _coerce_date(_drop_errors(values, index, col), index, f, col)
+    factorized = None
+    if _mostly_distinct(values):  # ids, names: cleaned cell by cell, not hashed first
+        if _error_mask(values).any():
+            values = _drop_errors(values, index, col)
+    else:
+        factorized = _factorized(values)
+        if _error_mask(factorized[1]).any():
+            values = _drop_errors(values, index, col)
+            factorized = None
+    series = pd.Series(_texts(values, factorized), index=index, dtype=object)
     if kind == STATUS:
         series = _coerce_status(series, col)
     return series
@@ -579,19 +676,45 @@ def _text(v: Any) -> str | None:
     return str(v).strip() or None
 
 
-def _texts(values: np.ndarray) -> np.ndarray:
-    """Cleaned text per cell (None for blanks), computed once per distinct value."""
+def _mostly_distinct(values: np.ndarray, sample: int = 1000) -> bool:
+    """True for a long column whose first cells are nearly all different (ids, names):
+    hashing it to clean each distinct value once would cost more than it saves."""
+    if len(values) < 4 * sample:
+        return False
+    try:
+        return len(set(values[:sample].tolist())) > 0.9 * sample
+    except TypeError:  # an unhashable cell
+        return False
+
+
+def _is_string_array(values: np.ndarray, skipna: bool) -> bool:
+    try:
+        from pandas._libs.lib import is_string_array
+    except ImportError:
+        return False
+    return bool(is_string_array(values, skipna=skipna))
+
+
+def _factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code per cell, distinct values): code -1 for a blank (None, NaN)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _texts(values: np.ndarray,
+           factorized: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Cleaned text per cell (None for blanks), computed once per distinct value
+    (``factorized``: `_factorized` of ``values``, when already known)."""
+    if factorized is None and _mostly_distinct(values) and \
+            _is_string_array(np.asarray(values, dtype=object), skipna=True):
+        # text and blanks only (a blank: None, NaN or another NA, as factorize reads it)
+        out = np.empty(len(values), dtype=object)
+        out[:] = [(u.strip() or None) if isinstance(u, str) else None
+                  for u in values.tolist()]
+        return out
+    codes, uniques = factorized if factorized is not None else _factorized(values)
     cleaned = np.empty(len(uniques) + 1, dtype=object)
-    types = pd.Series(uniques, dtype=object).map(type).to_numpy()
-    is_str = types == str
-    if is_str.any():
-        stripped = pd.Series(uniques[is_str], dtype=object).str.strip().to_numpy(dtype=object, copy=True)
-        stripped[stripped == ""] = None
-        cleaned[:-1][is_str] = stripped
-    others = np.flatnonzero(~is_str)
-    cleaned[:-1][others] = [_text(uniques[k]) for k in others]
+    cleaned[:-1] = [(u.strip() or None) if type(u) is str else _text(u) for u in uniques]
     cleaned[-1] = None  # code -1: a blank cell
     return cleaned[codes]
 
@@ -637,7 +760,8 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
     """Status words read as client / prospect / suspect / former; a word read from a longer
     text ("Ancien client" → former) is noted once per column; an unclear one is kept as
     typed and warned per cell."""
-    distinct = list(series.dropna().unique())
+    codes, uniques = _factorized(series.to_numpy(dtype=object))  # in order of appearance
+    distinct = uniques.tolist()
     mapping: dict[Any, Any] = {}
     read: list[str] = []
     for v in distinct:
@@ -645,16 +769,20 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
         mapping[v] = status or v
         if status and _STATUS_WORDS.get(normalise(v)) is None:
             read.append(v)
-    out = series.map(mapping).astype(object).where(series.notna(), None)
+    mapped = np.empty(len(distinct) + 1, dtype=object)
+    mapped[:-1] = [mapping[v] for v in distinct]
+    mapped[-1] = None
+    out = pd.Series(mapped[codes], index=series.index, dtype=object)
     unknown = [v for v in distinct if _status_of(v) is None]
     if unknown:
         said = {v: _('status "{value}" is not one of {statuses}; kept as typed, so rules on '
                      "status do not see it: type one of these words").format(
                          value=v, statuses=", ".join(STATUSES)) for v in unknown}
-        bad = series[series.isin(unknown).to_numpy()]
+        bad = series[np.isin(codes, [k for k, v in enumerate(distinct) if v in said])]
         col.warn_each(bad.index, [said[v] for v in bad.tolist()], "unknown-status")
     if read:
-        hit = series.isin(read).to_numpy()
+        said_read = set(read)
+        hit = np.isin(codes, [k for k, v in enumerate(distinct) if v in said_read])
         counts = series[hit].value_counts(sort=False)
         said = ", ".join(_('"{value}" as {status} ({n})').format(
             value=v, status=mapping[v], n=counts[v]) for v in read[:6])
@@ -668,7 +796,8 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
 def _as_floats(values: np.ndarray) -> np.ndarray | None:
     """The column as floats in one step, or None when it holds anything but numbers."""
     try:
-        return pd.Series(values, dtype=object).astype("float64").to_numpy(copy=True)
+        # what pandas' astype does for an object column (numpy's own conversion)
+        return np.asarray(values, dtype=object).astype(np.float64)
     except (TypeError, ValueError):
         return None
 
@@ -680,8 +809,11 @@ def _range_text(f) -> str:
         _("at most {n:g}").format(n=f.max)
 
 
-def _coerce_number(values: np.ndarray, index: pd.Index, f, col: "_Column") -> pd.Series:
-    out = _as_floats(values)
+def _coerce_number(values: np.ndarray, index: pd.Index, f, col: "_Column",
+                   out: np.ndarray | None = None) -> pd.Series:
+    """``out``: `_as_floats` of ``values``, when already known."""
+    if out is None:
+        out = _as_floats(values)
     if out is None:
         out = _read_cells(values, index, f, col)
     bad = np.isinf(out)
@@ -833,6 +965,11 @@ def _coerce_extra(values: np.ndarray, index: pd.Index, col: "_Column | None" = N
     """Unknown columns: numbers stay numbers, the rest is text (rules may read them);
     error cells are blank, and named when ``col`` is given. A column holding text stays
     text, digits included (a SIRET or a postal code typed as text keeps its zeros)."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("floating", "integer",
+                                                        "mixed-integer-float", "empty"):
+        out = _as_floats(values)  # numbers and blanks only: no text, no error cell
+        if out is not None:
+            return pd.Series(out, index=index, dtype=float)
     if col is not None:
         values = _drop_errors(values, index, col)
     typed = pd.Series(values, dtype=object).map(type)

@@ -404,18 +404,42 @@ def amount_scores(x: np.ndarray, low: float | None, high: float | None, word: st
     score = pd.Series(log_scale(x, lo, hi), index=index, dtype="float64")
     rounded = coded(round_money(x))
     said = np.empty(len(rounded.uniques), dtype=object)
-    said[:] = [_amount_text(word, v, r) for v, r in zip(rounded.uniques, rank_share(rounded))]
+    words = _AmountWords.of(word)  # translated once, not once per distinct amount
+    said[:] = [_amount_text(words, v, r) for v, r in zip(rounded.uniques.tolist(),
+                                                         rank_share(rounded).tolist())]
     return score, render([Part([Coded(rounded.codes, said)], as_is)], index,
                          empty=_("{word} unknown").format(word=_(word)))
 
 
-def _amount_text(word: str, value: float, rank: float) -> str:
+class _AmountWords(NamedTuple):
+    """The words of an amount's reason, in the run's language."""
+
+    none: str
+    negative: str
+    amount: str
+    word: str
+    top: str
+    bottom: str
+
+    @classmethod
+    def of(cls, word: str) -> "_AmountWords":
+        w = _(word)
+        return cls(_("no {word}").format(word=w), _("negative {word} ({amount})"),
+                   _("{word} {amount}, {rank}"), w, _("top {share} %"), _("bottom {share} %"))
+
+
+def _amount_text(words: _AmountWords, value: float, rank: float) -> str:
     if value == 0:
-        return _("no {word}").format(word=_(word))
+        return words.none
     if value < 0:
-        return _("negative {word} ({amount})").format(word=_(word), amount=money(value))
-    return _("{word} {amount}, {rank}").format(word=_(word), amount=money(value),
-                                                rank=rank_text(rank))
+        return words.negative.format(word=words.word, amount=money(value))
+    if rank is None:
+        said = ""  # as rank_text says it
+    elif rank > 0:
+        said = words.top.format(share=f"{rank:.0f}")
+    else:
+        said = words.bottom.format(share=f"{-rank:.0f}")
+    return words.amount.format(word=words.word, amount=money(value), rank=said)
 
 
 class AmountCriterion(Criterion):

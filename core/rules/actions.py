@@ -151,7 +151,7 @@ def row_tuples(matrix: np.ndarray, names: list[str], index: pd.Index) -> pd.Seri
         code = np.zeros(n, dtype=np.int64)
         for j in range(k):
             code |= matrix[:, j].astype(np.int64) << j
-        distinct, inverse = np.unique(code, return_inverse=True)
+        inverse, distinct = pd.factorize(code)  # hashed, not sorted
         rows = ((distinct[:, None] >> np.arange(k)) & 1).astype(bool)
     else:
         packed = np.packbits(matrix, axis=1)
@@ -170,7 +170,7 @@ def _finish_flag(result: RulesResult) -> None:
         ours = row_tuples(matrix, names, result.flags.index)
         # Flags a plugin action set directly on result.flags are kept, merged in.
         before = result.flags
-        extra = before.map(len).to_numpy() > 0
+        extra = np.fromiter(map(len, before.tolist()), dtype=np.int64, count=len(before)) > 0
         if extra.any():
             merged = [tuple(sorted({*a, *b})) for a, b in zip(before[extra], ours[extra])]
             ours = ours.copy()

@@ -134,16 +134,18 @@ def evaluate_columns(conditions: dict[str, dict], columns: dict, n: int) -> list
     engine = _engine()
     rule_ids = list(conditions)
     fields, chunks = _compile(conditions)
-    rows = np.arange(n).astype(str).astype(object)
-    texts = '{"id":' + rows + ',"row":' + rows
+    rows = np.arange(n).astype(str).tolist()
+    parts = [['{"id":%s,"row":%s' % (r, r) for r in rows]]
     for name, prefix, kind, rule in fields:
         column = columns.get(name)
         if column is None:
             continue
         part = _column_texts(np.asarray(column), name, prefix, kind, rule)
         if part is not None:
-            texts = texts + part
-    texts = texts + "}"
+            parts.append(part.tolist())
+    parts.append(["}"] * n)
+    # one join per message, not one concatenation per field
+    texts = list(map("".join, zip(*parts)))
     with _LOCK:
         handles = _handles(engine, chunks)
         out = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..problems import Problem
@@ -64,7 +65,7 @@ class RulesResult:
     @classmethod
     def empty(cls, index: pd.Index) -> "RulesResult":
         """No rule fired anywhere (the pass-through)."""
-        none = pd.Series([None] * len(index), index=index, dtype=object)
+        none = pd.Series(np.full(len(index), None, dtype=object), index=index, dtype=object)
         empty = pd.Series([()] * len(index), index=index, dtype=object)
         return cls(flags=empty, fired=empty.copy(), points=pd.Series(0.0, index=index),
                    cap=none, floor=none.copy(), force=none.copy(),
