@@ -39,7 +39,7 @@ from typing import Any, Callable, Sequence
 import xlwings as xw
 
 from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mark_errors,
-                       output_blocks, prepare_rows, row_chunks)
+                       output_blocks, prepare_block, row_chunks)
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
                      normalise)
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
@@ -436,10 +436,13 @@ def _guard_remote_settings(rows: list[tuple[Any, Any, str]]) -> None:
 
 def write_block(sheet, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
     """One setValues for a rectangle; rows are padded to the same width."""
-    if not values or not max(len(r) for r in values):
+    if not len(values):
         return
     remote = _remote(sheet)
-    _set(sheet, row, col, prepare_rows(values, dates_as_text=remote), remote)
+    grid = prepare_block(values, dates_as_text=remote)
+    if not grid or not grid[0]:
+        return
+    _set(sheet, row, col, grid, remote)
 
 
 def write_outputs(area: AccountsArea, outputs) -> None:

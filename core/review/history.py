@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..i18n import N_, _, in_language, language
 from ..problems import Problem, UserError
-from ..report import Block, plain
+from ..report import Block, Rows, plain
 from ..sheetnames import CHANGES_SHEET, HISTORY_SHEET
 
 if TYPE_CHECKING:
@@ -78,6 +78,26 @@ def account_key(value: Any) -> str | None:
     return text or None
 
 
+def account_keys(values: Any) -> list[str | None]:
+    """`account_key` of each value (a column of ids): texts and whole numbers, the usual
+    ids, without a call per value."""
+    arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr)
+        safe = np.where(finite, arr, 0)
+        whole = finite & (safe % 1 == 0) & (np.abs(safe) < 2.0 ** 62)
+        if whole.all():
+            return safe.astype(np.int64).astype(str).astype(object).tolist()
+        arr = arr.astype(object)
+    elif arr.dtype.kind in "iu":
+        return arr.astype(str).astype(object).tolist()
+    arr = arr.astype(object, copy=False)
+    kinds = set(map(type, arr))
+    if kinds == {str}:
+        return [t.strip() or None for t in arr.tolist()]
+    return [account_key(v) for v in arr.tolist()]
+
+
 def snapshot(result: "Result", when: dt.datetime, run: int = 0) -> pd.DataFrame:
     """The run's snapshot: one row per account that has an id, columns `SNAPSHOT_COLUMNS`
     (``run`` int, ``date`` the run's time, ``account`` the id as text, ``score`` 0–100 to one
@@ -85,7 +105,7 @@ def snapshot(result: "Result", when: dt.datetime, run: int = 0) -> pd.DataFrame:
     twice is kept once (its first row)."""
     acc, out = result.accounts, result.outputs
     ids = acc["id"] if "id" in acc else pd.Series(None, index=acc.index, dtype=object)
-    keys = [account_key(v) for v in ids.to_numpy(dtype=object)]
+    keys = account_keys(ids.to_numpy(dtype=object))
     score = pd.to_numeric(out["Score"], errors="coerce").round(1) if "Score" in out else \
         pd.Series(np.nan, index=acc.index)
     fired = result.rules.fired.reindex(acc.index)
@@ -125,9 +145,17 @@ def account_names(result: "Result") -> dict[str, str]:
     acc = result.accounts
     if "id" not in acc or "name" not in acc:
         return {}
-    return {k: str(n) for k, n in zip(map(account_key, acc["id"].to_numpy(dtype=object)),
-                                      acc["name"].to_numpy(dtype=object))
-            if k is not None and plain(n) is not None}
+    out: dict[str, str] = {}
+    for k, n in zip(account_keys(acc["id"].to_numpy(dtype=object)),
+                    acc["name"].to_numpy(dtype=object).tolist()):
+        if k is None:
+            continue
+        if type(n) is str:
+            if n:
+                out[k] = n
+        elif plain(n) is not None:
+            out[k] = str(n)
+    return out
 
 
 def run_model(result: "Result") -> dict:
@@ -323,36 +351,86 @@ def _comparable(frame: pd.DataFrame) -> np.ndarray:
 def encode(history: History) -> pd.DataFrame:
     """The kept table: columns `STORED`, oldest run first; per run a line with no account
     (its date, rules file and model as JSON), then the accounts that differ from the run
-    before (``left`` True for one no longer in the accounts)."""
+    before (``left`` True for one no longer in the accounts). Built a column at a time:
+    ``run`` int, ``date`` datetime64, ``score`` float (NaN for a blank), the others
+    objects (None for a blank)."""
     key = tuple((r.run, id(history.snapshots[r.run])) for r in history.runs)
     if history._encoded is not None and history._encoded[0] == key:
         return history._encoded[1]
-    rows: list[list[Any]] = []
+    parts: list[dict[str, Any]] = []
     state: pd.DataFrame | None = None
     for r in history.runs:
         snap = history.snapshots[r.run]
-        rows.append([r.run, r.date, None, None, None, None, None, None, None,
-                     r.rules_file or None, json.dumps(r.model, ensure_ascii=False,
-                                                       sort_keys=True)])
+        parts.append({"n": 1, "account": [None], "score": [np.nan],
+                      **{f: [None] for f in FIELDS[1:]}, "left": [None],
+                      "rules_file": [r.rules_file or None],
+                      "model": [json.dumps(r.model, ensure_ascii=False, sort_keys=True)],
+                      "run": r.run, "date": r.date})
         if state is None:
             changed = np.ones(len(snap), dtype=bool)
         else:
-            before = state.reindex(snap.index)
-            have = set(state.index)
-            known = np.fromiter((k in have for k in snap.index), dtype=bool, count=len(snap))
-            same = (_comparable(before) == _comparable(snap)).all(axis=1)
-            changed = ~(known & same)
-        grid = _comparable(snap)
-        for key, values in zip(snap.index[changed], grid[changed]):
-            rows.append([r.run, r.date, key, *values, None, None, None])
+            changed = ~_same_as(state, snap)
+        kept = snap[changed]
+        n = int(changed.sum())
+        if n:
+            parts.append({"n": n, "account": kept.index.to_numpy(dtype=object),
+                          "score": kept["score"].to_numpy(dtype=float),
+                          **{f: _blanks_none(kept[f]) for f in FIELDS[1:]},
+                          "left": [None] * n, "rules_file": [None] * n, "model": [None] * n,
+                          "run": r.run, "date": r.date})
         if state is not None:
-            now = set(snap.index)
-            for key in (k for k in state.index if k not in now):
-                rows.append([r.run, r.date, key, None, None, None, None, None, True, None, None])
+            gone = state.index[~state.index.isin(snap.index)]
+            if len(gone):
+                m = len(gone)
+                parts.append({"n": m, "account": gone.to_numpy(dtype=object),
+                              "score": np.full(m, np.nan), **{f: [None] * m for f in FIELDS[1:]},
+                              "left": [True] * m, "rules_file": [None] * m, "model": [None] * m,
+                              "run": r.run, "date": r.date})
         state = snap
-    table = pd.DataFrame(rows, columns=list(STORED))
+    table = _table(parts)
     history._encoded = (key, table)
     return table
+
+
+def _same_as(state: pd.DataFrame, snap: pd.DataFrame) -> np.ndarray:
+    """Per account of ``snap``: True when ``state`` holds it with the same fields (a blank
+    equals a blank)."""
+    known = snap.index.isin(state.index)
+    before = state.reindex(snap.index)
+    a, b = before["score"].to_numpy(dtype=float), snap["score"].to_numpy(dtype=float)
+    same = known & ((a == b) | (np.isnan(a) & np.isnan(b)))
+    for f in FIELDS[1:]:
+        x = before[f].to_numpy(dtype=object)
+        y = snap[f].to_numpy(dtype=object)
+        blank_x, blank_y = pd.isna(x), pd.isna(y)
+        same &= (blank_x & blank_y) | (~blank_x & ~blank_y & (x == y))
+    return same
+
+
+def _blanks_none(values: pd.Series) -> np.ndarray:
+    out = values.to_numpy(dtype=object).copy()
+    out[pd.isna(out)] = None
+    return out
+
+
+def _table(parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """The kept table from its parts (each: ``n`` lines of one run)."""
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in STORED})
+    sizes = [p["n"] for p in parts]
+
+    def joined(name: str, dtype: Any = object) -> np.ndarray:
+        return np.concatenate([np.asarray(p[name], dtype=dtype) for p in parts])
+
+    return pd.DataFrame({
+        "run": np.repeat(np.array([p["run"] for p in parts], dtype=np.int64), sizes),
+        "date": pd.DatetimeIndex(np.repeat(np.array([np.datetime64(p["date"], "us")
+                                                    for p in parts]), sizes)),
+        "account": joined("account"),
+        "score": joined("score", float),
+        **{f: joined(f) for f in FIELDS[1:]},
+        "left": joined("left"), "rules_file": joined("rules_file"), "model": joined("model"),
+    }, columns=list(STORED))
 
 
 def decode(table: pd.DataFrame, where: str = "") -> History:
@@ -490,18 +568,28 @@ def sheet_blocks(history: History, keep: int = DEFAULT_RUNS, previous_rows: int 
         first_new = int(np.flatnonzero(table["run"].to_numpy() == history.last.run)[0])
         if first_new == history.lines:
             start = first_new
-    grid = table.iloc[start:].to_numpy(dtype=object)
-    grid[pd.isna(grid)] = None
-    rows = [[plain(v) for v in line] for line in grid.tolist()]
-    if account_cell is not None:
-        for line in rows:
-            if line[2] is not None:
-                line[2] = account_cell(line[2])
+    body = table.iloc[start:]
+    columns: list[Any] = []
+    for c in STORED:
+        if c == "run":
+            columns.append(body[c].to_numpy(dtype=np.int64))
+        elif c == "score":
+            columns.append(body[c].to_numpy(dtype=float))
+        elif c == "date":  # one date per run: a Python datetime each, shared by its lines
+            codes, dates = pd.factorize(body[c])
+            columns.append(np.array([d.to_pydatetime() for d in dates], dtype=object)[codes]
+                           if len(body) else np.zeros(0, dtype=object))
+        else:
+            values = _blanks_none(body[c])
+            if c == "account" and account_cell is not None:
+                have = np.flatnonzero(values != None)  # noqa: E711 (elementwise)
+                values[have] = [account_cell(v) for v in values[have]]
+            columns.append(values)
     titles = Block(1, 1, [*title_rows(history, keep), [None]])
     if start:
-        return [titles, Block(TABLE_ROW + 1 + start, 1, rows)]
-    last = TABLE_ROW + len(rows)
-    return [titles, Block(TABLE_ROW, 1, [[_(h) for h in HEADERS], *rows],
+        return [titles, Block(TABLE_ROW + 1 + start, 1, Rows([], columns))]
+    last = TABLE_ROW + len(body)
+    return [titles, Block(TABLE_ROW, 1, Rows([[_(h) for h in HEADERS]], columns),
                           clear_to_row=max(previous_rows, last), clear_cols=len(HEADERS))]
 
 

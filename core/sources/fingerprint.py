@@ -35,6 +35,48 @@ def _norm(v: Any) -> str:
     return str(v).strip()
 
 
+def _norms(uniques: Any) -> list[str]:
+    """`_norm` of each value of ``uniques`` (distinct values), the common kinds (text,
+    Python and numpy floats and integers) without a call per value."""
+    import numpy as np
+    kinds = list(map(type, uniques))
+    out: list[str | None] = [None] * len(kinds)
+    floats: list[int] = []
+    for i, (k, v) in enumerate(zip(kinds, uniques)):
+        if k is str:
+            out[i] = v.strip()
+        elif k is float or k is np.float64 or k is int:
+            floats.append(i)
+        else:
+            out[i] = _norm(v)
+    if floats:
+        f = np.array([uniques[i] for i in floats], dtype=float)
+        finite = np.isfinite(f)
+        whole = finite & (np.where(finite, f, 0) % 1 == 0) & (np.abs(np.where(finite, f, 0))
+                                                            < 2.0 ** 62)
+        ints = np.where(whole, f, 0).astype(np.int64).astype(str).tolist()
+        for j, i in enumerate(floats):
+            if whole[j]:
+                out[i] = ints[j]
+            elif finite[j] and f[j] % 1:
+                out[i] = repr(round(float(f[j]), 9))
+            else:
+                out[i] = _norm(uniques[i])  # NaN, infinities, whole numbers past 2**62
+    return out  # type: ignore[return-value]
+
+
+_HEX: Any = None
+
+
+def _hex_table():
+    """The 65,536 four-character digests, once."""
+    global _HEX
+    if _HEX is None:
+        import numpy as np
+        _HEX = np.array([f"{i:04x}" for i in range(1 << 16)], dtype="<U4")
+    return _HEX
+
+
 def digests(values: Sequence[Any]):
     """The four-character digest of each value of a column (numpy array of str): each
     distinct value normalised once (`_norm`), hashed by pandas."""
@@ -46,9 +88,23 @@ def digests(values: Sequence[Any]):
     if arr.dtype.kind == "f":  # blanks (NaN) all alike
         arr = np.where(np.isnan(arr), None, arr.astype(object))
     codes, uniques = pd.factorize(arr.astype(object), use_na_sentinel=False)
-    norm = np.array([_norm(v) for v in uniques], dtype=object)
-    hashed = (pd.util.hash_array(norm, categorize=True) & 0xFFFF).astype(np.uint16)
-    return np.char.mod("%04x", hashed)[codes]
+    norm = np.array(_norms(uniques), dtype=object)
+    # the uniques are distinct: hashing them without categorising first gives the same
+    hashed = (pd.util.hash_array(norm, categorize=False) & 0xFFFF).astype(np.intp)
+    return _hex_table()[hashed][codes]
+
+
+def check_columns(columns: Sequence[Sequence[Any]], n: int):
+    """The check text of each of ``n`` rows (numpy array of str): the digests of
+    ``columns`` (each with ``n`` values) side by side, `WIDTH` characters each."""
+    import numpy as np
+    if not columns:
+        return np.full(n, "", dtype="<U1")
+    grid = np.empty((n, len(columns)), dtype=f"<U{WIDTH}")
+    for j, c in enumerate(columns):
+        grid[:, j] = digests(c)
+    # a row's digests are contiguous: one string of WIDTH × columns characters per row
+    return grid.view(f"<U{WIDTH * len(columns)}").reshape(n)
 
 
 def check_block(keys: Sequence[str], rows: Sequence[int],
@@ -56,26 +112,35 @@ def check_block(keys: Sequence[str], rows: Sequence[int],
     """The grid written at `CHECK_COL` of the Reading sheet: a header (the title, then the
     output keys joined by "|"), then ``[sheet row, check]`` per row of ``rows``;
     ``columns``: each output column's values written on those rows, in the keys' order."""
-    import numpy as np
-    checks = np.full(len(rows), "", dtype=object)
-    for c in columns:
-        checks = checks + digests(c).astype(object)
+    checks = check_columns(columns, len(rows))
     grid: list[list[Any]] = [[CHECK_TITLE, "|".join(keys)]]
     grid.extend(map(list, zip(rows, checks.tolist())))
     return grid
 
 
+def check_header(keys: Sequence[str]) -> list[Any]:
+    """The check's header row: its title, then the output keys joined by "|"."""
+    return [CHECK_TITLE, "|".join(keys)]
+
+
 def output_check(outputs: Any, row_numbers: Sequence[int]) -> list[list[Any]]:
     """`check_block` for a run's output columns (``outputs``: one row per account, index =
     data-row position) on every data row of the table (rows without an account blank)."""
+    head, (rows, checks) = output_check_columns(outputs, row_numbers)
+    return [*head, *map(list, zip(rows.tolist(), checks.tolist()))]
+
+
+def output_check_columns(outputs: Any, row_numbers: Sequence[int]):
+    """`output_check` as ``([header row], [sheet rows, checks])``: the header, then the
+    two columns (numpy arrays: int64 sheet rows, str checks)."""
     import numpy as np
     from .ownership import key_of
     positions = outputs.index.to_numpy()
     n = max(len(row_numbers), int(positions.max()) + 1 if len(positions) else 0)
-    rows = list(row_numbers)
+    rows = np.asarray(list(row_numbers), dtype=np.int64)
     # accounts added under the table (from invoice lines) follow its last row
-    last = rows[-1] if rows else 1
-    rows += [last + k for k in range(1, n - len(rows) + 1)]
+    last = int(rows[-1]) if len(rows) else 1
+    rows = np.concatenate([rows, last + np.arange(1, n - len(rows) + 1, dtype=np.int64)])
     at = np.full(n, -1)
     at[positions] = np.arange(len(outputs))
     missing = at < 0
@@ -87,7 +152,9 @@ def output_check(outputs: Any, row_numbers: Sequence[int]) -> list[list[Any]]:
             taken = taken.copy()
             taken[missing] = None
         columns.append(taken)
-    return check_block([key_of(c) for c in outputs.columns], rows, columns)
+    return [check_header([key_of(c) for c in outputs.columns])], \
+        [rows, check_columns(columns, n)]
+
 
 def read_check(grid: Sequence[Sequence[Any]]) -> tuple[list[str], dict[int, str]]:
     """``(keys, {sheet row: check})`` from the cells at `CHECK_COL` of the Reading sheet
