@@ -116,8 +116,10 @@ class Rows(Sequence):
                          for j in range(width)]))
         if self.n:
             first = row + len(self.head)
+            # numbers as a Series: a writer keeps its dtype (an array it would take as objects)
             out.append((range(first, first + self.n),
-                        [(col + j, c) for j, c in enumerate(self.columns)]))
+                        [(col + j, pd.Series(c, copy=False) if isinstance(c, np.ndarray) and
+                          c.dtype.kind in "iuf" else c) for j, c in enumerate(self.columns)]))
         return out
 
 

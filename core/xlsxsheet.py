@@ -697,10 +697,9 @@ class Sheet:
                 self._clears.append(stream.Clear(first_row, last_row, first_col, last_col))
                 self.changed = True
             return
-        for r in range(first_row, last_row + 1):
-            row = self.rows.get(r)
-            if row is None:
-                continue
+        rows = self.rows  # the rows there are (not every row of a range to the sheet's end)
+        for r in sorted(k for k in rows if first_row <= k <= last_row):
+            row = rows[r]
             for col, cell in self._cells(row).items():
                 if first_col <= col <= last_col and len(cell):
                     self._set(cell, None)
@@ -918,32 +917,52 @@ class Sheet:
             styles = np.where(finite, -1 if style is None else style, none).astype(np.int32)
             return _Column(arr, kinds, styles, numeric=f'"{_s(style)}><v>')
         codes, uniques = pd.factorize(arr, use_na_sentinel=False)
-        tails, kinds, styles = [], [], []
-        for v in uniques:
+        quick = _plain_texts(uniques)  # plain texts at once, the other values one by one
+        n = len(uniques)
+        head = f'"{_s(base)} t="inlineStr"><is><t>'
+        tails = [""] * n if quick is None else \
+            ["" if q is None else head + q + "</t></is></c>" for q in quick]
+        kinds, styles = [_VALUE] * n, [none] * n
+        for i in range(n) if quick is None else [i for i, q in enumerate(quick) if q is None]:
+            v = uniques[i]
             if v is _KEEP:
-                tails.append("")
-                kinds.append(_KEEP_CELL)
-                styles.append(none)
+                kinds[i] = _KEEP_CELL
                 continue
             v = plain_value(v)
             if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                tails.append("")  # a blank: only over an existing cell, keeping its style
-                kinds.append(_BLANK)
-                styles.append(none)
+                kinds[i] = _BLANK  # a blank: only over an existing cell, keeping its style
                 continue
             style = base
             if fmt and not isinstance(v, str):
                 style = self.styles.variant(base, num_fmt=fmt)
-            style, tail = self._cell_tail(v, style)
-            tails.append(tail)
-            kinds.append(_VALUE)
-            styles.append(-1 if style is None else style)
+            style, tails[i] = self._cell_tail(v, style)
+            styles[i] = -1 if style is None else style
         return _Column(arr, np.array(kinds, dtype=np.int8)[codes],
                        np.array(styles, dtype=np.int32)[codes], codes=codes,
                        tails=np.array(tails, dtype=object))
 
 
 _KEEP_CELL, _BLANK, _VALUE = 0, 1, 2  # what a patch does to a cell (see xlsxstream.Patch)
+
+
+def _plain_texts(uniques: Any) -> list[str | None] | None:
+    """The distinct texts of a column escaped for a cell, at once, when every one of them
+    is plain (none `formula_like`, none with spaces at an end, a line break, a character
+    XML forbids, or over `MAX_TEXT`; none empty): None per value that is not text. None
+    when any text is not plain (each value then goes through `Sheet._cell_tail`)."""
+    texts = [v for v in uniques if type(v) is str]
+    if len(texts) < 64:  # few: one at a time is as quick
+        return None
+    firsts, lasts = {t[:1] for t in texts}, {t[-1:] for t in texts}
+    if any(c == "" or c.isspace() or formula_like(c) for c in firsts) or \
+            any(c.isspace() for c in lasts):
+        return None
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1 or _XML_BAD.search(joined) or \
+            max(map(len, texts)) > MAX_TEXT:
+        return None
+    escaped = iter(_escape(joined).split("\n"))
+    return [next(escaped) if type(v) is str else None for v in uniques]
 
 
 class _Column:

@@ -109,19 +109,34 @@ def snapshot(result: "Result", when: dt.datetime, run: int = 0) -> pd.DataFrame:
     score = pd.to_numeric(out["Score"], errors="coerce").round(1) if "Score" in out else \
         pd.Series(np.nan, index=acc.index)
     fired = result.rules.fired.reindex(acc.index)
+    n = len(acc)
+
+    def texts(values: Any) -> pd.Series:  # objects: text or None (never pandas' str dtype)
+        return pd.Series(_texts(values) if values is not None else [None] * n, dtype=object)
+
     frame = pd.DataFrame({
         "run": int(run),
         "date": pd.Timestamp(run_time(when)),
-        "account": keys,
+        "account": pd.Series(keys, dtype=object),
         "score": score.to_numpy(dtype=float),
-        "category": _texts(result.category.reindex(acc.index)),
-        "profile": _texts(result.profile.reindex(acc.index)) if result.profile is not None
-        else [None] * len(acc),
-        "flags": _texts(out["Flags"]) if "Flags" in out else [None] * len(acc),
-        "rules": [", ".join(t) if isinstance(t, tuple) and t else None for t in fired],
-    }, index=range(len(acc)))
-    frame = frame[frame["account"].notna()]
-    return frame.drop_duplicates("account", keep="first").reset_index(drop=True)
+        "category": texts(result.category.reindex(acc.index)),
+        "profile": texts(result.profile.reindex(acc.index) if result.profile is not None
+                         else None),
+        "flags": texts(out["Flags"] if "Flags" in out else None),
+        "rules": texts(_fired_texts(fired)),
+    }, index=range(n))
+    keep = frame["account"].notna().to_numpy() & \
+        ~frame["account"].duplicated(keep="first").to_numpy()
+    return frame[keep].reset_index(drop=True)
+
+
+def _fired_texts(fired: pd.Series) -> np.ndarray:
+    """The ids of the rules that fired, joined ("r1, r2"), None for none; each distinct
+    tuple joined once."""
+    values = fired.to_numpy(dtype=object)
+    codes, distinct = pd.factorize(values)
+    table = [", ".join(t) if isinstance(t, tuple) and t else None for t in distinct]
+    return np.array([*table, None], dtype=object)[codes]
 
 
 def run_time(when: dt.datetime | None) -> dt.datetime:
@@ -137,7 +152,7 @@ def _texts(values: Iterable[Any]) -> list[str | None]:
     codes, distinct = pd.factorize(arr)  # blanks (None, NaN) are -1
     table = [None if plain(v) is None else str(plain(v)) for v in distinct]
     table.append(None)
-    return [table[c] for c in codes.tolist()]
+    return np.array(table, dtype=object)[codes].tolist()
 
 
 def account_names(result: "Result") -> dict[str, str]:
@@ -329,16 +344,19 @@ class History:
 
 
 def _indexed(snap: pd.DataFrame) -> pd.DataFrame:
-    frame = snap.drop_duplicates("account", keep="first").set_index("account")
-    frame.index = pd.Index(frame.index.to_numpy(dtype=object), dtype=object, name="account")
-    for f in FIELDS:
-        if f not in frame:
-            frame[f] = None
-    out = frame[list(FIELDS)].copy()
-    out["score"] = pd.to_numeric(out["score"], errors="coerce").astype(float).round(1)
+    """A snapshot indexed by account (objects), columns `FIELDS`: ``score`` float to one
+    decimal, the others text or None (objects)."""
+    first = ~snap["account"].duplicated(keep="first").to_numpy()
+    frame = snap[first] if not first.all() else snap
+    index = pd.Index(frame["account"].to_numpy(dtype=object), dtype=object, name="account")
+    n = len(frame)
+    columns: dict[str, Any] = {"score": pd.to_numeric(
+        frame["score"], errors="coerce").astype(float).round(1).to_numpy()
+        if "score" in frame else np.full(n, np.nan)}
     for f in FIELDS[1:]:
-        out[f] = _texts(out[f])
-    return out
+        columns[f] = pd.Series(_texts(frame[f]) if f in frame else [None] * n, index=index,
+                               dtype=object)
+    return pd.DataFrame(columns, index=index)
 
 
 def _comparable(frame: pd.DataFrame) -> np.ndarray:
@@ -419,8 +437,9 @@ def _table(parts: list[dict[str, Any]]) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STORED})
     sizes = [p["n"] for p in parts]
 
-    def joined(name: str, dtype: Any = object) -> np.ndarray:
-        return np.concatenate([np.asarray(p[name], dtype=dtype) for p in parts])
+    def joined(name: str, dtype: Any = object) -> Any:
+        values = np.concatenate([np.asarray(p[name], dtype=dtype) for p in parts])
+        return values if dtype is not object else pd.Series(values, dtype=object)
 
     return pd.DataFrame({
         "run": np.repeat(np.array([p["run"] for p in parts], dtype=np.int64), sizes),
