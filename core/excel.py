@@ -1044,7 +1044,7 @@ def _keep_history(book, result, options: Options, when: dt.datetime):
     computed before anything is written. Returns the sheets to add first and the function
     that writes them (the History sheet, when this run adds it, is hidden on the desktop;
     xlwings' remote clients cannot hide a sheet, so there it stays visible, last)."""
-    from .review.history import (MAX_SHEET_ROWS, Run, account_names, changes, changes_blocks,
+    from .review.history import (MAX_SHEET_ROWS, LazyNames, Run, changes, changes_blocks,
                                  run_model, sheet_blocks, snapshot, write_file)
     rows = read_settings(book)
     hs, file = _history_file(book, rows, options)
@@ -1053,7 +1053,7 @@ def _keep_history(book, result, options: Options, when: dt.datetime):
               run_model(result))
     history.add(snapshot(result, run.date, run.run), run, hs.runs,
                 None if file is not None else MAX_SHEET_ROWS, len(result.accounts))
-    ch = changes(history, hs.since, account_names(result), hs.where.get("since", ""))
+    ch = changes(history, hs.since, LazyNames(result), hs.where.get("since", ""))
     result.warnings.extend(ch.notices)
     kept = None if file is not None else sheet_blocks(history, hs.runs, used, _account_text)
     shown = _owned_sheet(book, CHANGES_SHEET)

@@ -1532,7 +1532,7 @@ def keep_history(wb: Workbook, result: Result, settings: list[tuple[Any, Any, st
     in the History file (returned, written by the caller once the workbook is saved); the
     Changes sheet since the earlier run Settings name (else the run before). What was
     decided (runs dropped, a sheet that could not be read) joins the run's warnings."""
-    from .review.history import (MAX_SHEET_ROWS, Run, account_names, changes, changes_blocks,
+    from .review.history import (MAX_SHEET_ROWS, LazyNames, Run, changes, changes_blocks,
                                  history_settings, run_model, run_time, sheet_blocks, snapshot)
     hs = history_settings(settings)
     file = _history_path(settings, base, given)
@@ -1543,7 +1543,7 @@ def keep_history(wb: Workbook, result: Result, settings: list[tuple[Any, Any, st
     if file is None:
         _write_long_blocks(wb, HISTORY_SHEET, sheet_blocks(history, hs.runs, rows))
         _hide_sheet(wb, HISTORY_SHEET)
-    ch = changes(history, hs.since, account_names(result), hs.where.get("since", ""))
+    ch = changes(history, hs.since, LazyNames(result), hs.where.get("since", ""))
     ref = wb.owned_ref(CHANGES_SHEET)
     before = wb.sheet(ref).last_row_with_value(1) if ref is not None else 0
     write_blocks(wb, CHANGES_SHEET, changes_blocks(ch, before))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from itertools import compress
 from typing import Any, Sequence
 
 import numpy as np
@@ -950,7 +951,9 @@ def _plain_texts(uniques: Any) -> list[str | None] | None:
     is plain (none `formula_like`, none with spaces at an end, a line break, a character
     XML forbids, or over `MAX_TEXT`; none empty): None per value that is not text. None
     when any text is not plain (each value then goes through `Sheet._cell_tail`)."""
-    texts = [v for v in uniques if type(v) is str]
+    values = uniques.tolist() if isinstance(uniques, np.ndarray) else list(uniques)
+    is_text = [type(v) is str for v in values]
+    texts = list(compress(values, is_text))
     if len(texts) < 64:  # few: one at a time is as quick
         return None
     firsts, lasts = {t[:1] for t in texts}, {t[-1:] for t in texts}
@@ -961,8 +964,11 @@ def _plain_texts(uniques: Any) -> list[str | None] | None:
     if joined.count("\n") != len(texts) - 1 or _XML_BAD.search(joined) or \
             max(map(len, texts)) > MAX_TEXT:
         return None
-    escaped = iter(_escape(joined).split("\n"))
-    return [next(escaped) if type(v) is str else None for v in uniques]
+    escaped = _escape(joined).split("\n")
+    if len(escaped) == len(values):
+        return escaped
+    each = iter(escaped)
+    return [next(each) if t else None for t in is_text]
 
 
 class _Column:

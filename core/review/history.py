@@ -31,6 +31,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
@@ -127,7 +128,12 @@ def snapshot(result: "Result", when: dt.datetime, run: int = 0) -> pd.DataFrame:
     }, index=range(n))
     keep = frame["account"].notna().to_numpy() & \
         ~frame["account"].duplicated(keep="first").to_numpy()
-    return frame[keep].reset_index(drop=True)
+    frame = frame[keep].reset_index(drop=True)
+    frame.attrs[_CLEAN] = True  # its texts are text or None already (see `_indexed`)
+    return frame
+
+
+_CLEAN = "potentiel.history.texts"
 
 
 def _fired_texts(fired: pd.Series) -> np.ndarray:
@@ -171,6 +177,28 @@ def account_names(result: "Result") -> dict[str, str]:
         elif plain(n) is not None:
             out[k] = str(n)
     return out
+
+
+class LazyNames(Mapping):
+    """`account_names` of a run, worked out on the first look-up: a run whose Changes
+    name no account never builds them."""
+
+    def __init__(self, result: "Result"):
+        self._result, self._names = result, None
+
+    def _all(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = account_names(self._result)
+        return self._names
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def run_model(result: "Result") -> dict:
@@ -353,9 +381,11 @@ def _indexed(snap: pd.DataFrame) -> pd.DataFrame:
     columns: dict[str, Any] = {"score": pd.to_numeric(
         frame["score"], errors="coerce").astype(float).round(1).to_numpy()
         if "score" in frame else np.full(n, np.nan)}
+    clean = bool(snap.attrs.get(_CLEAN))
     for f in FIELDS[1:]:
-        columns[f] = pd.Series(_texts(frame[f]) if f in frame else [None] * n, index=index,
-                               dtype=object)
+        values = (frame[f].to_numpy(dtype=object) if clean else _texts(frame[f])) \
+            if f in frame else [None] * n
+        columns[f] = pd.Series(values, index=index, dtype=object)
     return pd.DataFrame(columns, index=index)
 
 
@@ -821,12 +851,13 @@ CHANGE_WORDS = {"up": N_("up"), "down": N_("down"), "new": N_("new"), "left": N_
 
 
 def changes(history: History, since: int | dt.date | None = None,
-            names: dict[str, str] | None = None, where: str | None = None) -> Changes:
+            names: Mapping[str, str] | None = None, where: str | None = None) -> Changes:
     """The changes from the run ``since`` (see `History.base`) to the last run kept, with
     each moved account's category trend over every run kept (`trend_texts`). ``names``:
-    account id → name, shown beside the id. ``where``: the Settings cell ``since`` comes
-    from; a run number no longer kept is then a warning there and the run before is taken
-    (without ``where``, `UserError`)."""
+    account id → name, shown beside the id (a mapping; `LazyNames` builds it on the first
+    look-up). ``where``: the Settings cell ``since`` comes from; a run number no longer
+    kept is then a warning there and the run before is taken (without ``where``,
+    `UserError`)."""
     now = history.last
     try:
         base = history.base(since, now) if now is not None else None
@@ -864,7 +895,8 @@ def changes(history: History, since: int | dt.date | None = None,
         else:
             kind = "other"
         counts[kind] += 1
-        rows.append([key, (names or {}).get(key), b, a, _score(scores_before.get(key)),
+        rows.append([key, names.get(key) if names is not None else None, b, a,
+                     _score(scores_before.get(key)),
                      _score(scores_now.get(key)), kind, None])
     frame = pd.DataFrame(rows, columns=columns)
     if len(frame):
