@@ -482,9 +482,104 @@ def _table(parts: list[dict[str, Any]]) -> pd.DataFrame:
     }, columns=list(STORED))
 
 
+_NUMBER_TYPES = frozenset({bool, int, float, np.bool_, np.int64, np.float64})
+_DISTINCT_TYPES = _NUMBER_TYPES | {str, type(None), dt.datetime, dt.date}
+
+
+def _each(values: np.ndarray, fn) -> np.ndarray:
+    """``fn`` of each value of an object array; each distinct value once, unless two kinds
+    of numbers are mixed (1, 1.0 and True are one value to pandas, not to ``fn``)."""
+    items = values.tolist()
+    kinds = set(map(type, items))
+    if len(kinds & _NUMBER_TYPES) > 1 or not kinds <= _DISTINCT_TYPES:
+        out = np.empty(len(items), dtype=object)
+        out[:] = [fn(v) for v in items]
+        return out
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    table = np.empty(len(uniques), dtype=object)
+    table[:] = [fn(u) for u in uniques]
+    return table[codes]
+
+
 def decode(table: pd.DataFrame, where: str = "") -> History:
-    """The kept runs from a kept table (`encode`'s columns). Raises ValueError for a table
-    that is not one (the caller says where and starts a new history)."""
+    """The kept runs from a kept table (`encode`'s columns), a column at a time. Raises
+    ValueError for a table that is not one (the caller says where and starts a new
+    history)."""
+    cols = {c: table[c].to_numpy(dtype=object) for c in STORED}
+    n = len(table)
+    runs = _each(cols["run"], _whole)
+    accounts = _each(cols["account"], account_key)
+    valid = np.array([r is not None for r in runs.tolist()], dtype=bool)
+    named = np.array([a is not None for a in accounts.tolist()], dtype=bool)
+    run_at = np.flatnonzero(valid & ~named)     # a run's line (its date, rules, model)
+    lines = np.flatnonzero(valid & named)       # an account's line
+    number = np.array([-1 if r is None else r for r in runs.tolist()], dtype=np.int64)
+    owner = np.searchsorted(run_at, lines) - 1  # the run line above each account line
+    bad = (owner < 0) | (number[lines] != number[run_at[np.maximum(owner, 0)]]) \
+        if len(run_at) else np.ones(len(lines), dtype=bool)
+    first_bad = int(lines[np.flatnonzero(bad)[0]]) if bad.any() else n
+    if len(lines) and pd.DataFrame({"r": number[lines], "a": accounts[lines]}).duplicated().any():
+        return _decode_rows(table)
+    left = _each(cols["left"], _truthy)[lines].astype(bool)
+    score = _each(cols["score"], _float)[lines].astype(float)
+    texts = {f: _each(cols[f], _text_or_none)[lines] for f in FIELDS[1:]}
+    keys = accounts[lines]
+    history = History()
+    # the accounts kept so far, in the order a run's lines first gave them
+    state: dict[str, np.ndarray] = {"account": np.empty(0, dtype=object),
+                                    "score": np.empty(0, dtype=float),
+                                    **{f: np.empty(0, dtype=object) for f in FIELDS[1:]}}
+    current: Run | None = None
+    done = 0  # account lines applied
+
+    def close(upto: int) -> None:
+        nonlocal state, done
+        if current is None:
+            return
+        part = slice(done, upto)
+        seen, gone = keys[part], left[part]
+        at = pd.Index(state["account"], dtype=object).get_indexer(seen) \
+            if len(state["account"]) else np.full(len(seen), -1)
+        update, drop, add = (at >= 0) & ~gone, (at >= 0) & gone, (at < 0) & ~gone
+        keep = np.ones(len(state["account"]), dtype=bool)
+        keep[at[drop]] = False
+        nxt = {}
+        for f, values in (("account", seen), ("score", score[part]),
+                          *((f, texts[f][part]) for f in FIELDS[1:])):
+            column = state[f].copy()
+            column[at[update]] = values[update]
+            nxt[f] = np.concatenate([column[keep], values[add]])
+        state, done = nxt, upto
+        frame = pd.DataFrame({"account": pd.Series(state["account"], dtype=object),
+                              "score": state["score"],
+                              **{f: pd.Series(state[f], dtype=object) for f in FIELDS[1:]}})
+        history.snapshots[current.run] = _indexed(frame)
+        history.runs.append(current)
+
+    for p in run_at.tolist():
+        if first_bad < p:
+            break
+        if current is not None and number[p] == current.run:
+            continue
+        close(int(np.searchsorted(lines, p)))
+        date = read_date(cols["date"][p])
+        if date is None:
+            raise ValueError(f"run {number[p]} has no date")
+        text = cols["model"][p]
+        model = json.loads(text) if isinstance(text, str) and text else {}
+        rules = cols["rules_file"][p]
+        current = Run(int(number[p]), date, "" if plain(rules) is None else str(rules),
+                      model if isinstance(model, dict) else {})
+    if first_bad < n:
+        raise ValueError(f"an account line of run {number[first_bad]} comes before the run's "
+                         "line")
+    close(len(lines))
+    return history
+
+
+def _decode_rows(table: pd.DataFrame) -> History:
+    """`decode` a line at a time: for a table with an account twice in one run (edited by
+    hand), where the order of its lines decides."""
     history = History()
     state: dict[str, tuple] = {}
     current: Run | None = None
@@ -521,8 +616,8 @@ def decode(table: pd.DataFrame, where: str = "") -> History:
             if date is None:
                 raise ValueError(f"run {run} has no date")
             model = json.loads(rec.model) if isinstance(rec.model, str) and rec.model else {}
-            current = Run(run, date, str(rec.rules_file or ""), model if isinstance(model, dict)
-                          else {})
+            current = Run(run, date, "" if plain(rec.rules_file) is None else
+                          str(rec.rules_file), model if isinstance(model, dict) else {})
             continue
         if current is None or run != current.run:
             raise ValueError(f"an account line of run {run} comes before the run's line")
@@ -656,11 +751,14 @@ def from_grid(grid: Sequence[Sequence[Any]], sheet: str = "") -> History:
               "starts with this run").format(sheet=sheet or _(HISTORY_SHEET), row=TABLE_ROW),
             f"{sheet}!A{TABLE_ROW}" if sheet else "", kind="history-unreadable"))
         return history
-    body = [list(r)[:len(STORED)] + [None] * (len(STORED) - len(r)) for r in grid[TABLE_ROW:]]
-    while body and all(v is None or v == "" for v in body[-1]):
-        body.pop()
-    table = pd.DataFrame(body, columns=list(STORED)) if body else \
-        pd.DataFrame(columns=list(STORED))
+    rows = grid[TABLE_ROW:]
+    width = len(STORED)
+    end = len(rows)
+    while end and all(v is None or v == "" for v in list(rows[end - 1])[:width]):
+        end -= 1
+    body = rows[:end]
+    table = pd.DataFrame({c: pd.Series([r[j] if j < len(r) else None for r in body],
+                                       dtype=object) for j, c in enumerate(STORED)})
     try:
         history = decode(table)
         history.lines = len(body)
