@@ -40,7 +40,7 @@ import xlwings as xw
 
 from . import gcpause
 from .excel_io import (MAX_CELLS_PER_WRITE, clean_payload_rows, column_runs, mark_errors,
-                       output_blocks, prepare_rows, row_chunks)
+                       output_blocks, prepare_block, row_chunks)
 from .fields import (NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL, Catalogue,
                      normalise)
 from .sheetnames import ACCOUNTS_NAMES, REPS_NAMES, SETTINGS_NAMES
@@ -437,10 +437,13 @@ def _guard_remote_settings(rows: list[tuple[Any, Any, str]]) -> None:
 
 def write_block(sheet, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
     """One setValues for a rectangle; rows are padded to the same width."""
-    if not values or not max(len(r) for r in values):
+    if not len(values):
         return
     remote = _remote(sheet)
-    _set(sheet, row, col, prepare_rows(values, dates_as_text=remote), remote)
+    grid = prepare_block(values, dates_as_text=remote)
+    if not grid or not grid[0]:
+        return
+    _set(sheet, row, col, grid, remote)
 
 
 def write_outputs(area: AccountsArea, outputs) -> None:
@@ -1042,7 +1045,7 @@ def _keep_history(book, result, options: Options, when: dt.datetime):
     computed before anything is written. Returns the sheets to add first and the function
     that writes them (the History sheet, when this run adds it, is hidden on the desktop;
     xlwings' remote clients cannot hide a sheet, so there it stays visible, last)."""
-    from .review.history import (MAX_SHEET_ROWS, Run, account_names, changes, changes_blocks,
+    from .review.history import (MAX_SHEET_ROWS, LazyNames, Run, changes, changes_blocks,
                                  run_model, sheet_blocks, snapshot, write_file)
     rows = read_settings(book)
     hs, file = _history_file(book, rows, options)
@@ -1051,7 +1054,7 @@ def _keep_history(book, result, options: Options, when: dt.datetime):
               run_model(result))
     history.add(snapshot(result, run.date, run.run), run, hs.runs,
                 None if file is not None else MAX_SHEET_ROWS, len(result.accounts))
-    ch = changes(history, hs.since, account_names(result), hs.where.get("since", ""))
+    ch = changes(history, hs.since, LazyNames(result), hs.where.get("since", ""))
     result.warnings.extend(ch.notices)
     kept = None if file is not None else sheet_blocks(history, hs.runs, used, _account_text)
     shown = _owned_sheet(book, CHANGES_SHEET)

@@ -92,6 +92,12 @@ def _text(t: str) -> str:
     return neutralise_text(t[:MAX_TEXT])
 
 
+def _texts_sent(texts: Iterable[str]) -> list[str]:
+    """`_text` of each text, called only for those it changes (a formula start, too long)."""
+    return [_text(t) if t.startswith(FORMULA_STARTS) or len(t) > MAX_TEXT else t
+            for t in texts]
+
+
 def _plain(v: Any) -> Any:
     """A value xlwings writes as a value: numbers, text (neutralised), booleans, dates."""
     if v is None:
@@ -174,7 +180,10 @@ def prepare_column(values: Any, dates_as_text: bool = True) -> np.ndarray:
     except TypeError:  # an unhashable value (a list): cell by cell below
         distinct = [None]
     if all(type(v) is str for v in distinct):
-        return np.array([*map(_text, distinct), ""], dtype=object)[codes]
+        return np.array([*_texts_sent(distinct), ""], dtype=object)[codes]
+    if _distinct_safe(values):  # each distinct value prepared once
+        return np.array([*(prepare_cell(v, dates_as_text) for v in distinct), ""],
+                        dtype=object)[codes]
     is_text = np.fromiter(map(is_, map(type, values), repeat(str)), dtype=bool,
                           count=len(values))
     blank = np.asarray(pd.isna(values), dtype=bool) & ~is_text
@@ -190,6 +199,47 @@ def prepare_column(values: Any, dates_as_text: bool = True) -> np.ndarray:
     rest = np.flatnonzero(~(is_text | blank))  # numbers, booleans, dates held as objects
     if len(rest):
         out[rest] = [prepare_cell(v, dates_as_text) for v in values[rest]]
+    return out
+
+
+_SAFE_TYPES = frozenset({str, float, int, bool, dt.datetime, dt.date, np.float64, np.int64,
+                         np.bool_})
+_NUMBERS = frozenset({float, int, bool, np.float64, np.int64, np.bool_})
+
+
+def _distinct_safe(values: Any) -> bool:
+    """Whether values that factorize takes for one are always the same value to write:
+    ``values`` hold known types only, and at most one kind of number (1, 1.0 and True
+    are one key to factorize). A date never equals a datetime."""
+    kinds = set(map(type, values))
+    return kinds <= _SAFE_TYPES and len(kinds & _NUMBERS) <= 1
+
+
+def prepare_block(values: Sequence[Sequence[Any]], dates_as_text: bool = True
+                  ) -> list[list[Any]]:
+    """`prepare_rows` for a block of any size: a small one cell by cell, a large one a
+    column at a time (`prepare_column`); a block held as columns (`potentiel.report.Rows`)
+    from its columns, never as rows of Python cells first."""
+    from .report import Rows
+    if not dates_as_text:  # a live book: its converter takes None for a blank
+        return prepare_rows(list(values), dates_as_text)
+    if isinstance(values, Rows):
+        head, columns = values.head, list(values.columns)
+    else:
+        width = max((len(r) for r in values), default=0)
+        if len(values) * width <= 2_000:
+            return prepare_rows(values, dates_as_text)
+        head = []
+        padded = [r if len(r) == width else [*r, *[None] * (width - len(r))] for r in values]
+        columns = [np.array(c, dtype=object) for c in zip(*padded)] if padded else []
+    width = max([len(columns), *(len(r) for r in head)])
+    blank = ""
+    out = [[*(prepare_cell(v, dates_as_text) for v in r), *[blank] * (width - len(r))]
+           for r in head]
+    if columns and len(columns[0]):
+        prepared = [prepare_column(c, dates_as_text) for c in columns]
+        prepared += [np.full(len(columns[0]), blank, dtype=object)] * (width - len(columns))
+        out.extend(np.column_stack(prepared).tolist())  # rows, without a Python loop
     return out
 
 

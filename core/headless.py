@@ -36,8 +36,8 @@ from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
 from .problems import Problem, UserError, cell_ref, column_letter
 from .report import (EXPLAIN_SHEET, LOG_HEADERS, LOG_SHEET, MATRIX_SHEET, READING_SHEET,
-                     SUMMARY_SHEET, SUMMARY_CATEGORY_ROW, SUMMARY_REP_ROW, Block, reading_blocks,
-                     extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
+                     SUMMARY_SHEET, SUMMARY_CATEGORY_ROW, SUMMARY_REP_ROW, Block, Rows,
+                     reading_blocks, extra_sheets, log_row, matrix_blocks, plain, summary_blocks)
 from .sheet_styles import CHART, SHEETS, SheetLook, finished
 from .savefile import backup_path, check_target, save_atomic
 from .sources.headers import column_map_rows, find_header_row, table_note
@@ -822,7 +822,11 @@ def write_blocks(wb: Workbook, sheet_name: str, blocks: list[Block],
             sheet.clear(b.row, b.clear_to_row, b.col, b.col + width - 1)
         if not b.values:
             continue
-        # a block a column at a time (a check of 100,000 rows is two columns)
+        if isinstance(b.values, Rows):  # held as columns (the Reading sheet's check)
+            for rows, columns in b.values.parts(b.row, b.col, KEEP):
+                sheet.write_columns(rows, columns)
+            continue
+        # a block a column at a time
         width = max(len(line) for line in b.values)
         columns = [(b.col + j, np.array([plain(line[j]) if j < len(line) else KEEP
                                          for line in b.values], dtype=object))
@@ -1511,15 +1515,16 @@ def _hide_sheet(wb: Workbook, name: str) -> None:
 
 
 def _write_long_blocks(wb: Workbook, name: str, blocks: list[Block]) -> None:
-    """As `write_blocks` (no look), each block in one ``write_rows``: the History sheet
-    holds thousands of lines."""
+    """As `write_blocks` (no look): the History sheet holds up to 50,000 lines, held as
+    columns (`potentiel.report.Rows`) and written a column at a time."""
     sheet = wb.sheet_for(name)
     for b in blocks:
         if b.clear_to_row:
             width = b.clear_cols or max(len(r) for r in b.values)
             sheet.clear(b.row, b.clear_to_row, b.col, b.col + width - 1)
-        sheet.write_rows({b.row + i: {b.col + j: plain(v) for j, v in enumerate(line)}
-                          for i, line in enumerate(b.values)})
+        values = b.values if isinstance(b.values, Rows) else Rows(b.values, [])
+        for rows, columns in values.parts(b.row, b.col, KEEP):
+            sheet.write_columns(rows, columns)
 
 
 def _history_path(settings: list[tuple[Any, Any, str]], base: Path,
@@ -1573,7 +1578,7 @@ def keep_history(wb: Workbook, result: Result, settings: list[tuple[Any, Any, st
     in the History file (returned, written by the caller once the workbook is saved); the
     Changes sheet since the earlier run Settings name (else the run before). What was
     decided (runs dropped, a sheet that could not be read) joins the run's warnings."""
-    from .review.history import (MAX_SHEET_ROWS, Run, account_names, changes, changes_blocks,
+    from .review.history import (MAX_SHEET_ROWS, LazyNames, Run, changes, changes_blocks,
                                  history_settings, run_model, run_time, sheet_blocks, snapshot)
     hs = history_settings(settings)
     file = _history_path(settings, base, given)
@@ -1584,7 +1589,7 @@ def keep_history(wb: Workbook, result: Result, settings: list[tuple[Any, Any, st
     if file is None:
         _write_long_blocks(wb, HISTORY_SHEET, sheet_blocks(history, hs.runs, rows))
         _hide_sheet(wb, HISTORY_SHEET)
-    ch = changes(history, hs.since, account_names(result), hs.where.get("since", ""))
+    ch = changes(history, hs.since, LazyNames(result), hs.where.get("since", ""))
     ref = wb.owned_ref(CHANGES_SHEET)
     before = wb.sheet(ref).last_row_with_value(1) if ref is not None else 0
     write_blocks(wb, CHANGES_SHEET, changes_blocks(ch, before))

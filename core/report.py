@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,6 +64,63 @@ class Block:
     clear_to_row: int | None = None
     clear_cols: int | None = None
     formats: list[Any] | None = None
+
+
+class Rows(Sequence):
+    """A block's rows held as columns: ``head`` (a few rows of plain values, such as a
+    header) then ``columns`` (one sequence per column, all as long, numpy arrays or lists;
+    NaN and None are blanks). A writer that takes columns writes them as they are
+    (`parts`); read as rows (``len``, an index, a slice, iteration, ``==`` a list), each
+    row is built on demand. So a sheet of 100,000 lines (the History, the Reading sheet's
+    check) never becomes a Python list per line."""
+
+    __slots__ = ("head", "columns", "n")
+
+    def __init__(self, head: list[list[Any]], columns: list[Any]):
+        self.head = [list(r) for r in head]
+        self.columns = list(columns)
+        self.n = len(self.columns[0]) if self.columns else 0
+
+    def __len__(self) -> int:
+        return len(self.head) + self.n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        if i < len(self.head):
+            return self.head[i]
+        i -= len(self.head)
+        return [plain(c[i]) for c in self.columns]
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Rows({len(self.head)} head row(s), {self.n} × {len(self.columns)})"
+
+    def parts(self, row: int, col: int, pad: Any = None
+              ) -> list[tuple[range, list[tuple[int, Any]]]]:
+        """What to write from ``(row, col)``, a column at a time: ``(sheet rows, [(sheet
+        column, values)])`` for the head (plain values, short rows padded with ``pad``),
+        then for the columns."""
+        out = []
+        if self.head:
+            width = max(len(r) for r in self.head)
+            out.append((range(row, row + len(self.head)),
+                        [(col + j, np.array([plain(r[j]) if j < len(r) else pad
+                                             for r in self.head], dtype=object))
+                         for j in range(width)]))
+        if self.n:
+            first = row + len(self.head)
+            # numbers as a Series: a writer keeps its dtype (an array it would take as objects)
+            out.append((range(first, first + self.n),
+                        [(col + j, pd.Series(c, copy=False) if isinstance(c, np.ndarray) and
+                          c.dtype.kind in "iuf" else c) for j, c in enumerate(self.columns)]))
+        return out
 
 
 def plain(v: Any) -> Any:
@@ -408,7 +466,7 @@ def reading_blocks(result: "Result", raw: Any = None, clear_rows: int | None = N
     ``raw`` (the accounts as read), the check of what was written in Potentiel's columns,
     from column J (`potentiel.sources.fingerprint`). Rows are padded to one width; below
     them, ``clear_rows`` more rows are blanked (None: to the end of the sheet)."""
-    from .sources.fingerprint import CHECK_COL, output_check
+    from .sources.fingerprint import CHECK_COL, output_check_columns
     grid = result.reading.rows(result.warnings) if result.reading is not None else [[]]
     grid += sales_reading_rows(result)
     width = max((len(r) for r in grid), default=1)
@@ -419,6 +477,6 @@ def reading_blocks(result: "Result", raw: Any = None, clear_rows: int | None = N
 
     blocks = [Block(1, 1, grid, clear_to_row=until(len(grid)), clear_cols=6)]
     if raw is not None:
-        check = output_check(result.outputs, raw.row_numbers)
+        check = Rows(*output_check_columns(result.outputs, raw.row_numbers))
         blocks.append(Block(1, CHECK_COL, check, clear_to_row=until(len(check)), clear_cols=2))
     return blocks

@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
+from itertools import compress
 from typing import Any, Sequence
 
 import numpy as np
@@ -702,10 +703,9 @@ class Sheet:
                 self._clears.append(stream.Clear(first_row, last_row, first_col, last_col))
                 self.changed = True
             return
-        for r in range(first_row, last_row + 1):
-            row = self.rows.get(r)
-            if row is None:
-                continue
+        rows = self.rows  # the rows there are (not every row of a range to the sheet's end)
+        for r in sorted(k for k in rows if first_row <= k <= last_row):
+            row = rows[r]
             for col, cell in self._cells(row).items():
                 if first_col <= col <= last_col and len(cell):
                     self._set(cell, None)
@@ -948,39 +948,61 @@ class Sheet:
             styles = np.where(finite, -1 if style is None else style, none).astype(np.int32)
             return _Column(arr, kinds, styles, numeric=f'"{_s(style)}><v>')
         codes, uniques = pd.factorize(arr, use_na_sentinel=False)
-        tails, kinds, styles = [], [], []
-        text_head = f'"{_s(base)} t="inlineStr"><is><t>'
-        for v in uniques:
+        quick = _plain_texts(uniques)  # plain texts at once, the other values one by one
+        n = len(uniques)
+        head = f'"{_s(base)} t="inlineStr"><is><t>'
+        tails = [""] * n if quick is None else \
+            ["" if q is None else head + q + "</t></is></c>" for q in quick]
+        kinds, styles = [_VALUE] * n, [none] * n
+        for i in range(n) if quick is None else [i for i, q in enumerate(quick) if q is None]:
+            v = uniques[i]
             if type(v) is str and len(v) <= MAX_TEXT and not v.startswith(FORMULA_STARTS) \
-                    and _TEXT_AS_IS.search(v) is None:  # most texts: written as they are
-                tails.append(text_head + v + "</t></is></c>")
-                kinds.append(_VALUE)
-                styles.append(none)
+                    and _TEXT_AS_IS.search(v) is None:  # a text written as it is
+                tails[i] = head + v + "</t></is></c>"
                 continue
             if v is _KEEP:
-                tails.append("")
-                kinds.append(_KEEP_CELL)
-                styles.append(none)
+                kinds[i] = _KEEP_CELL
                 continue
             v = plain_value(v)
             if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                tails.append("")  # a blank: only over an existing cell, keeping its style
-                kinds.append(_BLANK)
-                styles.append(none)
+                kinds[i] = _BLANK  # a blank: only over an existing cell, keeping its style
                 continue
             style = base
             if fmt and not isinstance(v, str):
                 style = self.styles.variant(base, num_fmt=fmt)
-            style, tail = self._cell_tail(v, style)
-            tails.append(tail)
-            kinds.append(_VALUE)
-            styles.append(-1 if style is None else style)
+            style, tails[i] = self._cell_tail(v, style)
+            styles[i] = -1 if style is None else style
         return _Column(arr, np.array(kinds, dtype=np.int8)[codes],
                        np.array(styles, dtype=np.int32)[codes], codes=codes,
                        tails=np.array(tails, dtype=object))
 
 
 _KEEP_CELL, _BLANK, _VALUE = 0, 1, 2  # what a patch does to a cell (see xlsxstream.Patch)
+
+
+def _plain_texts(uniques: Any) -> list[str | None] | None:
+    """The distinct texts of a column escaped for a cell, at once, when every one of them
+    is plain (none `formula_like`, none with spaces at an end, a line break, a character
+    XML forbids, or over `MAX_TEXT`; none empty): None per value that is not text. None
+    when any text is not plain (each value then goes through `Sheet._cell_tail`)."""
+    values = uniques.tolist() if isinstance(uniques, np.ndarray) else list(uniques)
+    is_text = [type(v) is str for v in values]
+    texts = list(compress(values, is_text))
+    if len(texts) < 64:  # few: one at a time is as quick
+        return None
+    firsts, lasts = {t[:1] for t in texts}, {t[-1:] for t in texts}
+    if any(c == "" or c.isspace() or formula_like(c) for c in firsts) or \
+            any(c.isspace() for c in lasts):
+        return None
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1 or _XML_BAD.search(joined) or \
+            max(map(len, texts)) > MAX_TEXT:
+        return None
+    escaped = _escape(joined).split("\n")
+    if len(escaped) == len(values):
+        return escaped
+    each = iter(escaped)
+    return [next(each) if t else None for t in is_text]
 
 
 class _Column:

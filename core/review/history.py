@@ -31,6 +31,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
@@ -38,7 +39,7 @@ import pandas as pd
 
 from ..i18n import N_, _, in_language, language
 from ..problems import Problem, UserError
-from ..report import Block, plain
+from ..report import Block, Rows, plain
 from ..sheetnames import CHANGES_SHEET, HISTORY_SHEET
 
 if TYPE_CHECKING:
@@ -78,6 +79,26 @@ def account_key(value: Any) -> str | None:
     return text or None
 
 
+def account_keys(values: Any) -> list[str | None]:
+    """`account_key` of each value (a column of ids): texts and whole numbers, the usual
+    ids, without a call per value."""
+    arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr)
+        safe = np.where(finite, arr, 0)
+        whole = finite & (safe % 1 == 0) & (np.abs(safe) < 2.0 ** 62)
+        if whole.all():
+            return safe.astype(np.int64).astype(str).astype(object).tolist()
+        arr = arr.astype(object)
+    elif arr.dtype.kind in "iu":
+        return arr.astype(str).astype(object).tolist()
+    arr = arr.astype(object, copy=False)
+    kinds = set(map(type, arr))
+    if kinds == {str}:
+        return [t.strip() or None for t in arr.tolist()]
+    return [account_key(v) for v in arr.tolist()]
+
+
 def snapshot(result: "Result", when: dt.datetime, run: int = 0) -> pd.DataFrame:
     """The run's snapshot: one row per account that has an id, columns `SNAPSHOT_COLUMNS`
     (``run`` int, ``date`` the run's time, ``account`` the id as text, ``score`` 0–100 to one
@@ -85,23 +106,43 @@ def snapshot(result: "Result", when: dt.datetime, run: int = 0) -> pd.DataFrame:
     twice is kept once (its first row)."""
     acc, out = result.accounts, result.outputs
     ids = acc["id"] if "id" in acc else pd.Series(None, index=acc.index, dtype=object)
-    keys = [account_key(v) for v in ids.to_numpy(dtype=object)]
+    keys = account_keys(ids.to_numpy(dtype=object))
     score = pd.to_numeric(out["Score"], errors="coerce").round(1) if "Score" in out else \
         pd.Series(np.nan, index=acc.index)
     fired = result.rules.fired.reindex(acc.index)
+    n = len(acc)
+
+    def texts(values: Any) -> pd.Series:  # objects: text or None (never pandas' str dtype)
+        return pd.Series(_texts(values) if values is not None else [None] * n, dtype=object)
+
     frame = pd.DataFrame({
         "run": int(run),
         "date": pd.Timestamp(run_time(when)),
-        "account": keys,
+        "account": pd.Series(keys, dtype=object),
         "score": score.to_numpy(dtype=float),
-        "category": _texts(result.category.reindex(acc.index)),
-        "profile": _texts(result.profile.reindex(acc.index)) if result.profile is not None
-        else [None] * len(acc),
-        "flags": _texts(out["Flags"]) if "Flags" in out else [None] * len(acc),
-        "rules": [", ".join(t) if isinstance(t, tuple) and t else None for t in fired],
-    }, index=range(len(acc)))
-    frame = frame[frame["account"].notna()]
-    return frame.drop_duplicates("account", keep="first").reset_index(drop=True)
+        "category": texts(result.category.reindex(acc.index)),
+        "profile": texts(result.profile.reindex(acc.index) if result.profile is not None
+                         else None),
+        "flags": texts(out["Flags"] if "Flags" in out else None),
+        "rules": texts(_fired_texts(fired)),
+    }, index=range(n))
+    keep = frame["account"].notna().to_numpy() & \
+        ~frame["account"].duplicated(keep="first").to_numpy()
+    frame = frame[keep].reset_index(drop=True)
+    frame.attrs[_CLEAN] = True  # its texts are text or None already (see `_indexed`)
+    return frame
+
+
+_CLEAN = "potentiel.history.texts"
+
+
+def _fired_texts(fired: pd.Series) -> np.ndarray:
+    """The ids of the rules that fired, joined ("r1, r2"), None for none; each distinct
+    tuple joined once."""
+    values = fired.to_numpy(dtype=object)
+    codes, distinct = pd.factorize(values)
+    table = [", ".join(t) if isinstance(t, tuple) and t else None for t in distinct]
+    return np.array([*table, None], dtype=object)[codes]
 
 
 def run_time(when: dt.datetime | None) -> dt.datetime:
@@ -117,7 +158,7 @@ def _texts(values: Iterable[Any]) -> list[str | None]:
     codes, distinct = pd.factorize(arr)  # blanks (None, NaN) are -1
     table = [None if plain(v) is None else str(plain(v)) for v in distinct]
     table.append(None)
-    return [table[c] for c in codes.tolist()]
+    return np.array(table, dtype=object)[codes].tolist()
 
 
 def account_names(result: "Result") -> dict[str, str]:
@@ -125,9 +166,39 @@ def account_names(result: "Result") -> dict[str, str]:
     acc = result.accounts
     if "id" not in acc or "name" not in acc:
         return {}
-    return {k: str(n) for k, n in zip(map(account_key, acc["id"].to_numpy(dtype=object)),
-                                      acc["name"].to_numpy(dtype=object))
-            if k is not None and plain(n) is not None}
+    out: dict[str, str] = {}
+    for k, n in zip(account_keys(acc["id"].to_numpy(dtype=object)),
+                    acc["name"].to_numpy(dtype=object).tolist()):
+        if k is None:
+            continue
+        if type(n) is str:
+            if n:
+                out[k] = n
+        elif plain(n) is not None:
+            out[k] = str(n)
+    return out
+
+
+class LazyNames(Mapping):
+    """`account_names` of a run, worked out on the first look-up: a run whose Changes
+    name no account never builds them."""
+
+    def __init__(self, result: "Result"):
+        self._result, self._names = result, None
+
+    def _all(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = account_names(self._result)
+        return self._names
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def run_model(result: "Result") -> dict:
@@ -301,16 +372,21 @@ class History:
 
 
 def _indexed(snap: pd.DataFrame) -> pd.DataFrame:
-    frame = snap.drop_duplicates("account", keep="first").set_index("account")
-    frame.index = pd.Index(frame.index.to_numpy(dtype=object), dtype=object, name="account")
-    for f in FIELDS:
-        if f not in frame:
-            frame[f] = None
-    out = frame[list(FIELDS)].copy()
-    out["score"] = pd.to_numeric(out["score"], errors="coerce").astype(float).round(1)
+    """A snapshot indexed by account (objects), columns `FIELDS`: ``score`` float to one
+    decimal, the others text or None (objects)."""
+    first = ~snap["account"].duplicated(keep="first").to_numpy()
+    frame = snap[first] if not first.all() else snap
+    index = pd.Index(frame["account"].to_numpy(dtype=object), dtype=object, name="account")
+    n = len(frame)
+    columns: dict[str, Any] = {"score": pd.to_numeric(
+        frame["score"], errors="coerce").astype(float).round(1).to_numpy()
+        if "score" in frame else np.full(n, np.nan)}
+    clean = bool(snap.attrs.get(_CLEAN))
     for f in FIELDS[1:]:
-        out[f] = _texts(out[f])
-    return out
+        values = (frame[f].to_numpy(dtype=object) if clean else _texts(frame[f])) \
+            if f in frame else [None] * n
+        columns[f] = pd.Series(values, index=index, dtype=object)
+    return pd.DataFrame(columns, index=index)
 
 
 def _comparable(frame: pd.DataFrame) -> np.ndarray:
@@ -323,41 +399,187 @@ def _comparable(frame: pd.DataFrame) -> np.ndarray:
 def encode(history: History) -> pd.DataFrame:
     """The kept table: columns `STORED`, oldest run first; per run a line with no account
     (its date, rules file and model as JSON), then the accounts that differ from the run
-    before (``left`` True for one no longer in the accounts)."""
+    before (``left`` True for one no longer in the accounts). Built a column at a time:
+    ``run`` int, ``date`` datetime64, ``score`` float (NaN for a blank), the others
+    objects (None for a blank)."""
     key = tuple((r.run, id(history.snapshots[r.run])) for r in history.runs)
     if history._encoded is not None and history._encoded[0] == key:
         return history._encoded[1]
-    rows: list[list[Any]] = []
+    parts: list[dict[str, Any]] = []
     state: pd.DataFrame | None = None
     for r in history.runs:
         snap = history.snapshots[r.run]
-        rows.append([r.run, r.date, None, None, None, None, None, None, None,
-                     r.rules_file or None, json.dumps(r.model, ensure_ascii=False,
-                                                       sort_keys=True)])
+        parts.append({"n": 1, "account": [None], "score": [np.nan],
+                      **{f: [None] for f in FIELDS[1:]}, "left": [None],
+                      "rules_file": [r.rules_file or None],
+                      "model": [json.dumps(r.model, ensure_ascii=False, sort_keys=True)],
+                      "run": r.run, "date": r.date})
         if state is None:
             changed = np.ones(len(snap), dtype=bool)
         else:
-            before = state.reindex(snap.index)
-            have = set(state.index)
-            known = np.fromiter((k in have for k in snap.index), dtype=bool, count=len(snap))
-            same = (_comparable(before) == _comparable(snap)).all(axis=1)
-            changed = ~(known & same)
-        grid = _comparable(snap)
-        for key, values in zip(snap.index[changed], grid[changed]):
-            rows.append([r.run, r.date, key, *values, None, None, None])
+            changed = ~_same_as(state, snap)
+        kept = snap[changed]
+        n = int(changed.sum())
+        if n:
+            parts.append({"n": n, "account": kept.index.to_numpy(dtype=object),
+                          "score": kept["score"].to_numpy(dtype=float),
+                          **{f: _blanks_none(kept[f]) for f in FIELDS[1:]},
+                          "left": [None] * n, "rules_file": [None] * n, "model": [None] * n,
+                          "run": r.run, "date": r.date})
         if state is not None:
-            now = set(snap.index)
-            for key in (k for k in state.index if k not in now):
-                rows.append([r.run, r.date, key, None, None, None, None, None, True, None, None])
+            gone = state.index[~state.index.isin(snap.index)]
+            if len(gone):
+                m = len(gone)
+                parts.append({"n": m, "account": gone.to_numpy(dtype=object),
+                              "score": np.full(m, np.nan), **{f: [None] * m for f in FIELDS[1:]},
+                              "left": [True] * m, "rules_file": [None] * m, "model": [None] * m,
+                              "run": r.run, "date": r.date})
         state = snap
-    table = pd.DataFrame(rows, columns=list(STORED))
+    table = _table(parts)
     history._encoded = (key, table)
     return table
 
 
+def _same_as(state: pd.DataFrame, snap: pd.DataFrame) -> np.ndarray:
+    """Per account of ``snap``: True when ``state`` holds it with the same fields (a blank
+    equals a blank)."""
+    known = snap.index.isin(state.index)
+    before = state.reindex(snap.index)
+    a, b = before["score"].to_numpy(dtype=float), snap["score"].to_numpy(dtype=float)
+    same = known & ((a == b) | (np.isnan(a) & np.isnan(b)))
+    for f in FIELDS[1:]:
+        x = before[f].to_numpy(dtype=object)
+        y = snap[f].to_numpy(dtype=object)
+        blank_x, blank_y = pd.isna(x), pd.isna(y)
+        same &= (blank_x & blank_y) | (~blank_x & ~blank_y & (x == y))
+    return same
+
+
+def _blanks_none(values: pd.Series) -> np.ndarray:
+    out = values.to_numpy(dtype=object).copy()
+    out[pd.isna(out)] = None
+    return out
+
+
+def _table(parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """The kept table from its parts (each: ``n`` lines of one run)."""
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in STORED})
+    sizes = [p["n"] for p in parts]
+
+    def joined(name: str, dtype: Any = object) -> Any:
+        values = np.concatenate([np.asarray(p[name], dtype=dtype) for p in parts])
+        return values if dtype is not object else pd.Series(values, dtype=object)
+
+    return pd.DataFrame({
+        "run": np.repeat(np.array([p["run"] for p in parts], dtype=np.int64), sizes),
+        "date": pd.DatetimeIndex(np.repeat(np.array([np.datetime64(p["date"], "us")
+                                                    for p in parts]), sizes)),
+        "account": joined("account"),
+        "score": joined("score", float),
+        **{f: joined(f) for f in FIELDS[1:]},
+        "left": joined("left"), "rules_file": joined("rules_file"), "model": joined("model"),
+    }, columns=list(STORED))
+
+
+_NUMBER_TYPES = frozenset({bool, int, float, np.bool_, np.int64, np.float64})
+_DISTINCT_TYPES = _NUMBER_TYPES | {str, type(None), dt.datetime, dt.date}
+
+
+def _each(values: np.ndarray, fn) -> np.ndarray:
+    """``fn`` of each value of an object array; each distinct value once, unless two kinds
+    of numbers are mixed (1, 1.0 and True are one value to pandas, not to ``fn``)."""
+    items = values.tolist()
+    kinds = set(map(type, items))
+    if len(kinds & _NUMBER_TYPES) > 1 or not kinds <= _DISTINCT_TYPES:
+        out = np.empty(len(items), dtype=object)
+        out[:] = [fn(v) for v in items]
+        return out
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    table = np.empty(len(uniques), dtype=object)
+    table[:] = [fn(u) for u in uniques]
+    return table[codes]
+
+
 def decode(table: pd.DataFrame, where: str = "") -> History:
-    """The kept runs from a kept table (`encode`'s columns). Raises ValueError for a table
-    that is not one (the caller says where and starts a new history)."""
+    """The kept runs from a kept table (`encode`'s columns), a column at a time. Raises
+    ValueError for a table that is not one (the caller says where and starts a new
+    history)."""
+    cols = {c: table[c].to_numpy(dtype=object) for c in STORED}
+    n = len(table)
+    runs = _each(cols["run"], _whole)
+    accounts = _each(cols["account"], account_key)
+    valid = np.array([r is not None for r in runs.tolist()], dtype=bool)
+    named = np.array([a is not None for a in accounts.tolist()], dtype=bool)
+    run_at = np.flatnonzero(valid & ~named)     # a run's line (its date, rules, model)
+    lines = np.flatnonzero(valid & named)       # an account's line
+    number = np.array([-1 if r is None else r for r in runs.tolist()], dtype=np.int64)
+    owner = np.searchsorted(run_at, lines) - 1  # the run line above each account line
+    bad = (owner < 0) | (number[lines] != number[run_at[np.maximum(owner, 0)]]) \
+        if len(run_at) else np.ones(len(lines), dtype=bool)
+    first_bad = int(lines[np.flatnonzero(bad)[0]]) if bad.any() else n
+    if len(lines) and pd.DataFrame({"r": number[lines], "a": accounts[lines]}).duplicated().any():
+        return _decode_rows(table)
+    left = _each(cols["left"], _truthy)[lines].astype(bool)
+    score = _each(cols["score"], _float)[lines].astype(float)
+    texts = {f: _each(cols[f], _text_or_none)[lines] for f in FIELDS[1:]}
+    keys = accounts[lines]
+    history = History()
+    # the accounts kept so far, in the order a run's lines first gave them
+    state: dict[str, np.ndarray] = {"account": np.empty(0, dtype=object),
+                                    "score": np.empty(0, dtype=float),
+                                    **{f: np.empty(0, dtype=object) for f in FIELDS[1:]}}
+    current: Run | None = None
+    done = 0  # account lines applied
+
+    def close(upto: int) -> None:
+        nonlocal state, done
+        if current is None:
+            return
+        part = slice(done, upto)
+        seen, gone = keys[part], left[part]
+        at = pd.Index(state["account"], dtype=object).get_indexer(seen) \
+            if len(state["account"]) else np.full(len(seen), -1)
+        update, drop, add = (at >= 0) & ~gone, (at >= 0) & gone, (at < 0) & ~gone
+        keep = np.ones(len(state["account"]), dtype=bool)
+        keep[at[drop]] = False
+        nxt = {}
+        for f, values in (("account", seen), ("score", score[part]),
+                          *((f, texts[f][part]) for f in FIELDS[1:])):
+            column = state[f].copy()
+            column[at[update]] = values[update]
+            nxt[f] = np.concatenate([column[keep], values[add]])
+        state, done = nxt, upto
+        frame = pd.DataFrame({"account": pd.Series(state["account"], dtype=object),
+                              "score": state["score"],
+                              **{f: pd.Series(state[f], dtype=object) for f in FIELDS[1:]}})
+        history.snapshots[current.run] = _indexed(frame)
+        history.runs.append(current)
+
+    for p in run_at.tolist():
+        if first_bad < p:
+            break
+        if current is not None and number[p] == current.run:
+            continue
+        close(int(np.searchsorted(lines, p)))
+        date = read_date(cols["date"][p])
+        if date is None:
+            raise ValueError(f"run {number[p]} has no date")
+        text = cols["model"][p]
+        model = json.loads(text) if isinstance(text, str) and text else {}
+        rules = cols["rules_file"][p]
+        current = Run(int(number[p]), date, "" if plain(rules) is None else str(rules),
+                      model if isinstance(model, dict) else {})
+    if first_bad < n:
+        raise ValueError(f"an account line of run {number[first_bad]} comes before the run's "
+                         "line")
+    close(len(lines))
+    return history
+
+
+def _decode_rows(table: pd.DataFrame) -> History:
+    """`decode` a line at a time: for a table with an account twice in one run (edited by
+    hand), where the order of its lines decides."""
     history = History()
     state: dict[str, tuple] = {}
     current: Run | None = None
@@ -394,8 +616,8 @@ def decode(table: pd.DataFrame, where: str = "") -> History:
             if date is None:
                 raise ValueError(f"run {run} has no date")
             model = json.loads(rec.model) if isinstance(rec.model, str) and rec.model else {}
-            current = Run(run, date, str(rec.rules_file or ""), model if isinstance(model, dict)
-                          else {})
+            current = Run(run, date, "" if plain(rec.rules_file) is None else
+                          str(rec.rules_file), model if isinstance(model, dict) else {})
             continue
         if current is None or run != current.run:
             raise ValueError(f"an account line of run {run} comes before the run's line")
@@ -490,18 +712,28 @@ def sheet_blocks(history: History, keep: int = DEFAULT_RUNS, previous_rows: int 
         first_new = int(np.flatnonzero(table["run"].to_numpy() == history.last.run)[0])
         if first_new == history.lines:
             start = first_new
-    grid = table.iloc[start:].to_numpy(dtype=object)
-    grid[pd.isna(grid)] = None
-    rows = [[plain(v) for v in line] for line in grid.tolist()]
-    if account_cell is not None:
-        for line in rows:
-            if line[2] is not None:
-                line[2] = account_cell(line[2])
+    body = table.iloc[start:]
+    columns: list[Any] = []
+    for c in STORED:
+        if c == "run":
+            columns.append(body[c].to_numpy(dtype=np.int64))
+        elif c == "score":
+            columns.append(body[c].to_numpy(dtype=float))
+        elif c == "date":  # one date per run: a Python datetime each, shared by its lines
+            codes, dates = pd.factorize(body[c])
+            columns.append(np.array([d.to_pydatetime() for d in dates], dtype=object)[codes]
+                           if len(body) else np.zeros(0, dtype=object))
+        else:
+            values = _blanks_none(body[c])
+            if c == "account" and account_cell is not None:
+                have = np.flatnonzero(values != None)  # noqa: E711 (elementwise)
+                values[have] = [account_cell(v) for v in values[have]]
+            columns.append(values)
     titles = Block(1, 1, [*title_rows(history, keep), [None]])
     if start:
-        return [titles, Block(TABLE_ROW + 1 + start, 1, rows)]
-    last = TABLE_ROW + len(rows)
-    return [titles, Block(TABLE_ROW, 1, [[_(h) for h in HEADERS], *rows],
+        return [titles, Block(TABLE_ROW + 1 + start, 1, Rows([], columns))]
+    last = TABLE_ROW + len(body)
+    return [titles, Block(TABLE_ROW, 1, Rows([[_(h) for h in HEADERS]], columns),
                           clear_to_row=max(previous_rows, last), clear_cols=len(HEADERS))]
 
 
@@ -519,11 +751,14 @@ def from_grid(grid: Sequence[Sequence[Any]], sheet: str = "") -> History:
               "starts with this run").format(sheet=sheet or _(HISTORY_SHEET), row=TABLE_ROW),
             f"{sheet}!A{TABLE_ROW}" if sheet else "", kind="history-unreadable"))
         return history
-    body = [list(r)[:len(STORED)] + [None] * (len(STORED) - len(r)) for r in grid[TABLE_ROW:]]
-    while body and all(v is None or v == "" for v in body[-1]):
-        body.pop()
-    table = pd.DataFrame(body, columns=list(STORED)) if body else \
-        pd.DataFrame(columns=list(STORED))
+    rows = grid[TABLE_ROW:]
+    width = len(STORED)
+    end = len(rows)
+    while end and all(v is None or v == "" for v in list(rows[end - 1])[:width]):
+        end -= 1
+    body = rows[:end]
+    table = pd.DataFrame({c: pd.Series([r[j] if j < len(r) else None for r in body],
+                                       dtype=object) for j, c in enumerate(STORED)})
     try:
         history = decode(table)
         history.lines = len(body)
@@ -714,12 +949,13 @@ CHANGE_WORDS = {"up": N_("up"), "down": N_("down"), "new": N_("new"), "left": N_
 
 
 def changes(history: History, since: int | dt.date | None = None,
-            names: dict[str, str] | None = None, where: str | None = None) -> Changes:
+            names: Mapping[str, str] | None = None, where: str | None = None) -> Changes:
     """The changes from the run ``since`` (see `History.base`) to the last run kept, with
     each moved account's category trend over every run kept (`trend_texts`). ``names``:
-    account id → name, shown beside the id. ``where``: the Settings cell ``since`` comes
-    from; a run number no longer kept is then a warning there and the run before is taken
-    (without ``where``, `UserError`)."""
+    account id → name, shown beside the id (a mapping; `LazyNames` builds it on the first
+    look-up). ``where``: the Settings cell ``since`` comes from; a run number no longer
+    kept is then a warning there and the run before is taken (without ``where``,
+    `UserError`)."""
     now = history.last
     try:
         base = history.base(since, now) if now is not None else None
@@ -757,7 +993,8 @@ def changes(history: History, since: int | dt.date | None = None,
         else:
             kind = "other"
         counts[kind] += 1
-        rows.append([key, (names or {}).get(key), b, a, _score(scores_before.get(key)),
+        rows.append([key, names.get(key) if names is not None else None, b, a,
+                     _score(scores_before.get(key)),
                      _score(scores_now.get(key)), kind, None])
     frame = pd.DataFrame(rows, columns=columns)
     if len(frame):

@@ -35,20 +35,99 @@ def _norm(v: Any) -> str:
     return str(v).strip()
 
 
+def _norms(uniques: Any) -> list[str]:
+    """`_norm` of each value of ``uniques`` (distinct values), the common kinds (text,
+    Python and numpy floats, integers) without a call per value."""
+    import numpy as np
+    values = uniques.tolist() if isinstance(uniques, np.ndarray) and uniques.dtype.kind != "O" \
+        else list(uniques)
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return [v.strip() for v in values]
+    if kinds <= {float, int, np.float64}:
+        return _number_norms(values)
+    numbers = [i for i, v in enumerate(values) if type(v) in (float, int, np.float64)]
+    out = [None if type(v) in (float, int, np.float64) else
+           v.strip() if type(v) is str else _norm(v) for v in values]
+    for i, text in zip(numbers, _number_norms([values[i] for i in numbers])):
+        out[i] = text
+    return out  # type: ignore[return-value]
+
+
+def _number_norms(values: list) -> list[str]:
+    """`_norm` of Python or numpy numbers (no booleans): whole ones by numpy at once."""
+    import numpy as np
+    if not values:
+        return []
+    f = np.array(values, dtype=float)
+    finite = np.isfinite(f)
+    safe = np.where(finite, f, 0)
+    whole = finite & (safe % 1 == 0) & (np.abs(safe) < 2.0 ** 62)
+    out = np.where(whole, safe, 0).astype(np.int64).astype(str).tolist()
+    for i in np.flatnonzero(~whole).tolist():
+        x = float(f[i])
+        out[i] = repr(round(x, 9)) if finite[i] and x % 1 else _norm(values[i])
+    return out
+
+
+_HEX: Any = None
+
+
+def _hex_table():
+    """The 65,536 four-character digests, once."""
+    global _HEX
+    if _HEX is None:
+        import numpy as np
+        _HEX = np.array([f"{i:04x}" for i in range(1 << 16)], dtype="<U4")
+    return _HEX
+
+
 def digests(values: Sequence[Any]):
     """The four-character digest of each value of a column (numpy array of str): each
     distinct value normalised once (`_norm`), hashed by pandas."""
     import numpy as np
     import pandas as pd
-    arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
+    if isinstance(values, pd.Series) and not isinstance(values.dtype, np.dtype) and \
+            len(values) and isinstance(values.dtype, pd.StringDtype):
+        # pandas' text column: its distinct values found without Python objects; a
+        # missing value is a blank ("")
+        codes, uniques = pd.factorize(values)
+        norm = np.array([*_norms(np.asarray(uniques, dtype=object)), ""], dtype=object)
+        hashed = (pd.util.hash_array(norm, categorize=False) & 0xFFFF).astype(np.intp)
+        return _hex_table()[hashed][codes]
+    if hasattr(values, "to_numpy"):  # a Series: numbers as they are, the rest as objects
+        numbers = isinstance(values.dtype, np.dtype) and values.dtype.kind == "f"
+        arr = values.to_numpy() if numbers else values.to_numpy(dtype=object)
+    else:
+        arr = np.asarray(values, dtype=object)
     if not len(arr):
         return np.zeros(0, dtype="<U4")
-    if arr.dtype.kind == "f":  # blanks (NaN) all alike
-        arr = np.where(np.isnan(arr), None, arr.astype(object))
-    codes, uniques = pd.factorize(arr.astype(object), use_na_sentinel=False)
-    norm = np.array([_norm(v) for v in uniques], dtype=object)
-    hashed = (pd.util.hash_array(norm, categorize=True) & 0xFFFF).astype(np.uint16)
-    return np.char.mod("%04x", hashed)[codes]
+    if arr.dtype.kind == "f":  # numbers as numbers; blanks (NaN) all alike, as ""
+        codes, uniques = pd.factorize(arr)
+        norm = np.array([*_norms(uniques), ""], dtype=object)
+    else:
+        codes, uniques = pd.factorize(arr.astype(object), use_na_sentinel=False)
+        norm = np.array(_norms(uniques), dtype=object)
+    # the uniques are distinct: hashing them without categorising first gives the same
+    hashed = (pd.util.hash_array(norm, categorize=False) & 0xFFFF).astype(np.intp)
+    return _hex_table()[hashed][codes]
+
+
+def check_columns(columns: Sequence[Sequence[Any]], n: int):
+    """The check text of each of ``n`` rows (numpy array of str): the digests of
+    ``columns`` (each with ``n`` values) side by side, `WIDTH` characters each."""
+    return _side_by_side([digests(c) for c in columns], n)
+
+
+def _side_by_side(digested: list, n: int):
+    import numpy as np
+    if not digested:
+        return np.full(n, "", dtype="<U1")
+    grid = np.empty((n, len(digested)), dtype=f"<U{WIDTH}")
+    for j, d in enumerate(digested):
+        grid[:, j] = d
+    # a row's digests are contiguous: one string of WIDTH × columns characters per row
+    return grid.view(f"<U{WIDTH * len(digested)}").reshape(n)
 
 
 def check_block(keys: Sequence[str], rows: Sequence[int],
@@ -56,38 +135,49 @@ def check_block(keys: Sequence[str], rows: Sequence[int],
     """The grid written at `CHECK_COL` of the Reading sheet: a header (the title, then the
     output keys joined by "|"), then ``[sheet row, check]`` per row of ``rows``;
     ``columns``: each output column's values written on those rows, in the keys' order."""
-    import numpy as np
-    checks = np.full(len(rows), "", dtype=object)
-    for c in columns:
-        checks = checks + digests(c).astype(object)
+    checks = check_columns(columns, len(rows))
     grid: list[list[Any]] = [[CHECK_TITLE, "|".join(keys)]]
     grid.extend(map(list, zip(rows, checks.tolist())))
     return grid
 
 
+def check_header(keys: Sequence[str]) -> list[Any]:
+    """The check's header row: its title, then the output keys joined by "|"."""
+    return [CHECK_TITLE, "|".join(keys)]
+
+
 def output_check(outputs: Any, row_numbers: Sequence[int]) -> list[list[Any]]:
     """`check_block` for a run's output columns (``outputs``: one row per account, index =
     data-row position) on every data row of the table (rows without an account blank)."""
+    head, (rows, checks) = output_check_columns(outputs, row_numbers)
+    return [*head, *map(list, zip(rows.tolist(), checks.tolist()))]
+
+
+def output_check_columns(outputs: Any, row_numbers: Sequence[int]):
+    """`output_check` as ``([header row], [sheet rows, checks])``: the header, then the
+    two columns (numpy arrays: int64 sheet rows, str checks)."""
     import numpy as np
     from .ownership import key_of
     positions = outputs.index.to_numpy()
     n = max(len(row_numbers), int(positions.max()) + 1 if len(positions) else 0)
-    rows = list(row_numbers)
+    rows = np.asarray(list(row_numbers), dtype=np.int64)
     # accounts added under the table (from invoice lines) follow its last row
-    last = rows[-1] if rows else 1
-    rows += [last + k for k in range(1, n - len(rows) + 1)]
+    last = int(rows[-1]) if len(rows) else 1
+    rows = np.concatenate([rows, last + np.arange(1, n - len(rows) + 1, dtype=np.int64)])
     at = np.full(n, -1)
     at[positions] = np.arange(len(outputs))
     missing = at < 0
-    columns = []
+    # each output column's digests per account, then on the rows (a row without one: blank)
+    blank = digests(np.array([None], dtype=object))[0]
+    digested = []
     for name in outputs.columns:
-        values = outputs[name].to_numpy(dtype=object)
-        taken = values[np.where(missing, 0, at)] if len(values) else np.full(n, None, dtype=object)
-        if missing.any():
-            taken = taken.copy()
-            taken[missing] = None
-        columns.append(taken)
-    return check_block([key_of(c) for c in outputs.columns], rows, columns)
+        d = digests(outputs[name]) if len(outputs) else np.zeros(0, dtype="<U4")
+        row_d = d[np.where(missing, 0, at)] if len(d) else np.full(n, blank, dtype="<U4")
+        row_d[missing] = blank
+        digested.append(row_d)
+    return [check_header([key_of(c) for c in outputs.columns])], \
+        [rows, _side_by_side(digested, n)]
+
 
 def read_check(grid: Sequence[Sequence[Any]]) -> tuple[list[str], dict[int, str]]:
     """``(keys, {sheet row: check})`` from the cells at `CHECK_COL` of the Reading sheet
