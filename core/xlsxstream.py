@@ -189,8 +189,9 @@ def layout(body: bytes, prefix: bytes, plain: bool = False) -> Layout:
         value_rows = [r for (a, r), h in zip(found, held) if h]
         spans = [(a, b) for (a, r), b, h in zip(found, ends, held) if h]
     else:  # rows one after the other: the last value's row ends the sheet
-        last = max(body.rfind(b"<" + prefix + b"v>"), body.rfind(b"<" + prefix + b"v "),
-                   body.rfind(b"<" + prefix + b"is>"))
+        last = -1  # each tag looked for only after the last one found (not the whole sheet)
+        for tag in (b"<" + prefix + b"v>", b"<" + prefix + b"is>", b"<" + prefix + b"v "):
+            last = max(last, body.rfind(tag, max(last, 0)))
         if last < 0:
             return Layout(0, 0, 0)
         k = bisect.bisect_right(starts, last) - 1
