@@ -1246,8 +1246,10 @@ def changed_cells(before: list[list[Any]], after: Iterable[list[Any]], skip: set
         return []
     pick = itemgetter(*keep) if len(keep) > 1 else (lambda r: (r[keep[0]],))
 
+    need = keep[-1] + 1  # a row as long as the last column compared needs no padding
+
     def padded(r: list[Any]) -> list[Any]:
-        return r if len(r) >= width else list(r) + [None] * (width - len(r))
+        return r if len(r) >= need else list(r) + [None] * (need - len(r))
 
     def blank(v: Any) -> Any:
         return None if v == "" or isinstance(v, ErrorCell) else v

@@ -313,3 +313,7 @@ def test_changed_cells_compares_values_outside_potentiels_columns():
     after[2][0] = 7
     after.append(["extra"])
     assert changed_cells(before, after, {3}) == [(3, 1, 2, 7), (5, 1, None, "extra")]
+    # a value past the end of the rows read, in a column that is not Potentiel's
+    wider = [["id", "x", "Score", None, None], [1, None, 3.0, None, "typed"]]
+    assert changed_cells(before[:2], wider, {3}) == [(2, 5, None, "typed")]
+    assert changed_cells(before[:2], wider, {3, 5}) == []
