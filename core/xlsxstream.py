@@ -513,6 +513,29 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
             columns[key] = col_number(found.group(0)) if found else 1 << 20
         return columns[key]
 
+    formula = b"<" + prefix + b"f"
+
+    def rerun_at(single: tuple[Patch, int], r: int, first: int, gt: int, close: int) -> int:
+        """A row written by a run before, on a plain sheet: the offset of its first cell at
+        column ``first`` or after when every cell from there on is one this patch writes
+        again, in the style it writes it, and no formula is there (the cells are then
+        replaced at once); else -1 (the row goes the long way, `_patch_row`)."""
+        q = body.find(cell + letters(first).encode() + b"%d\"" % r, gt, close)
+        if q < 0 or last_col(gt, q) >= first:
+            return -1
+        tail = body[q:close]
+        if formula in tail:
+            return -1
+        found = _REF_STYLE.findall(tail)
+        if len(found) != tail.count(cell):
+            return -1
+        p, i = single
+        for x, st in found:
+            j = p.col_pos.get(col_number(x))
+            if j is None or p.kinds[j][i] != VALUE or p.style(j, i) != (int(st) if st else None):
+                return -1
+        return q
+
     if n_targets or clears:
         for a, gt, end, r in _rows(split_):
             while t < n_targets and targets[t] < r:
@@ -533,22 +556,26 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
             if hits or blank:
                 single = hits[0] if len(hits) == 1 and hits[0][0].simple else None
                 fast = gt >= 0 and body[gt - 1] != 0x2F and (single is not None or not hits)
+                close = end - len(closing)
+                stop = close  # where the row's cells kept end
                 if fast:  # a plain row: are the row's cells all left of what is written?
                     first = min(([single[0].cols[0]] if single else []) + [c1 for c1, _c2 in blank])
                     fast = last_col(gt, end) < first
+                    if not fast and single is not None:  # a second run: its own cells after?
+                        stop = rerun_at(single, r, first, gt, close)
+                        fast = stop >= 0
                 if fast and not hits:
                     pass  # nothing there to blank: the row stays as it is
-                elif fast:  # the outputs go after the row's cells
-                    close = end - len(closing)
+                elif fast:  # the outputs go after the row's cells kept
                     spans = body.find(b" spans=", a, gt)
                     out.append(body[copied_from:spans if spans >= 0 else a])
                     if spans >= 0:
-                        out.append(body[body.index(body[spans + 7:spans + 8], spans + 8) + 1:close])
+                        out.append(body[body.index(body[spans + 7:spans + 8], spans + 8) + 1:stop])
                     else:
-                        out.append(body[a:close])
+                        out.append(body[a:stop])
                     xml = _prefixed(single[0].joined(single[1]), prefix).encode()
                     out.append(xml)
-                    size += len(xml) + close - a
+                    size += len(xml) + stop - a
                     copied_from = close
                 else:
                     row = _patch_row(body[a:end], r, hits, blank, prefix, letters, on_formula)

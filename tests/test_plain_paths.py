@@ -90,3 +90,7 @@ def test_plain_paths_write_what_the_general_ones_write(rows, targets, first_col,
                                    lambda: formulas.append(1), chunk=64))
     fast, slow = written(split), written(general)
     assert fast == slow
+    # a second run over the first one's output: its own cells found again and replaced
+    again = xs.split(split.head + fast + split.tail)
+    assert again is not None and again.plain
+    assert written(again) == written(dataclasses.replace(again, plain=False))
