@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import sys
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -1017,6 +1018,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         def write(tmp: str) -> None:
             wb.package.write(tmp)
             wb.release_written()  # what was rendered for the file is not needed by the check
+            _return_freed_memory()
             # The user's cells of the accounts sheet, read back from the file written: a
             # typed value that would change stops the save, in place and with -o alike.
             progress.checking(area.sheet.name)
@@ -1529,6 +1531,20 @@ def _write_long_blocks(wb: Workbook, name: str, blocks: list[Block]) -> None:
             sheet.write_columns(rows, columns)
 
 
+def _return_freed_memory() -> None:
+    """Memory just freed (the cells rendered for the file) given back to the system before
+    the check reads the file back: glibc's allocator keeps freed blocks for later, and the
+    read-back's peak came on top of them (100,000 accounts: 956 → 830 MB). Only with
+    glibc (Linux); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # another C library (musl): nothing to do
+        pass
+
+
 def _history_path(settings: list[tuple[Any, Any, str]], base: Path,
                   given: str | Path | None) -> Path | None:
     """The History file: ``--history`` (as given), else Settings History file (beside the
@@ -1577,7 +1593,8 @@ def account_names_of(path: str | Path) -> dict[str, str]:
 def keep_history(wb: Workbook, result: Result, settings: list[tuple[Any, Any, str]],
                  base: Path, when: dt.datetime | None, given: str | Path | None = None):
     """The run's snapshot kept (`potentiel.review.history`): on the hidden History sheet, or
-    in the History file (returned, written by the caller once the workbook is saved); the
+    in the History file (returned with the runs kept, written by the caller once the
+    workbook is saved; on the sheet, None and None: the runs are not held any longer); the
     Changes sheet since the earlier run Settings name (else the run before). What was
     decided (runs dropped, a sheet that could not be read) joins the run's warnings."""
     from .review.history import (MAX_SHEET_ROWS, LazyNames, Run, changes, changes_blocks,
@@ -1596,7 +1613,7 @@ def keep_history(wb: Workbook, result: Result, settings: list[tuple[Any, Any, st
     before = wb.sheet(ref).last_row_with_value(1) if ref is not None else 0
     write_blocks(wb, CHANGES_SHEET, changes_blocks(ch, before))
     result.warnings.extend(ch.notices)
-    return history, file
+    return (history, file) if file is not None else (None, None)
 
 
 def keep_history_file(result: Result, file: str | Path, when: dt.datetime | None) -> None:

@@ -994,11 +994,15 @@ def _plain_texts(uniques: Any) -> list[str | None] | None:
     if any(c == "" or c.isspace() or formula_like(c) for c in firsts) or \
             any(c.isspace() for c in lasts):
         return None
-    joined = "\n".join(texts)
-    if joined.count("\n") != len(texts) - 1 or _XML_BAD.search(joined) or \
-            max(map(len, texts)) > MAX_TEXT:
+    if max(map(len, texts)) > MAX_TEXT:
         return None
-    escaped = _escape(joined).split("\n")
+    escaped: list[str] = []
+    for start in range(0, len(texts), 4096):  # a few thousand at once: no large string
+        part = texts[start:start + 4096]
+        joined = "\n".join(part)
+        if joined.count("\n") != len(part) - 1 or _XML_BAD.search(joined):
+            return None
+        escaped += _escape(joined).split("\n")
     if len(escaped) == len(values):
         return escaped
     each = iter(escaped)

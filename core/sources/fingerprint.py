@@ -85,6 +85,11 @@ def _hex_table():
 def digests(values: Sequence[Any]):
     """The four-character digest of each value of a column (numpy array of str): each
     distinct value normalised once (`_norm`), hashed by pandas."""
+    return _hex_table()[_hashes(values)]
+
+
+def _hashes(values: Sequence[Any]):
+    """The digest of each value of a column as its number (0–65535, numpy uint16)."""
     import numpy as np
     import pandas as pd
     if isinstance(values, pd.Series) and not isinstance(values.dtype, np.dtype) and \
@@ -93,41 +98,58 @@ def digests(values: Sequence[Any]):
         # missing value is a blank ("")
         codes, uniques = pd.factorize(values)
         norm = np.array([*_norms(np.asarray(uniques, dtype=object)), ""], dtype=object)
-        hashed = (pd.util.hash_array(norm, categorize=False) & 0xFFFF).astype(np.intp)
-        return _hex_table()[hashed][codes]
-    if hasattr(values, "to_numpy"):  # a Series: numbers as they are, the rest as objects
-        numbers = isinstance(values.dtype, np.dtype) and values.dtype.kind == "f"
-        arr = values.to_numpy() if numbers else values.to_numpy(dtype=object)
     else:
-        arr = np.asarray(values, dtype=object)
-    if not len(arr):
-        return np.zeros(0, dtype="<U4")
-    if arr.dtype.kind == "f":  # numbers as numbers; blanks (NaN) all alike, as ""
-        codes, uniques = pd.factorize(arr)
-        norm = np.array([*_norms(uniques), ""], dtype=object)
-    else:
-        codes, uniques = pd.factorize(arr.astype(object), use_na_sentinel=False)
-        norm = np.array(_norms(uniques), dtype=object)
+        if hasattr(values, "to_numpy"):  # a Series: numbers as they are, the rest as objects
+            numbers = isinstance(values.dtype, np.dtype) and values.dtype.kind == "f"
+            arr = values.to_numpy() if numbers else values.to_numpy(dtype=object)
+        else:
+            arr = np.asarray(values, dtype=object)
+        if not len(arr):
+            return np.zeros(0, dtype=np.uint16)
+        if arr.dtype.kind == "f":  # numbers as numbers; blanks (NaN) all alike, as ""
+            codes, uniques = pd.factorize(arr)
+            norm = np.array([*_norms(uniques), ""], dtype=object)
+        else:
+            codes, uniques = pd.factorize(arr.astype(object), use_na_sentinel=False)
+            norm = np.array(_norms(uniques), dtype=object)
     # the uniques are distinct: hashing them without categorising first gives the same
-    hashed = (pd.util.hash_array(norm, categorize=False) & 0xFFFF).astype(np.intp)
-    return _hex_table()[hashed][codes]
+    hashed = (pd.util.hash_array(norm, categorize=False) & 0xFFFF).astype(np.uint16)
+    return hashed[codes]
 
 
 def check_columns(columns: Sequence[Sequence[Any]], n: int):
-    """The check text of each of ``n`` rows (numpy array of str): the digests of
+    """The check text of each of ``n`` rows (numpy array of str objects): the digests of
     ``columns`` (each with ``n`` values) side by side, `WIDTH` characters each."""
-    return _side_by_side([digests(c) for c in columns], n)
+    return _side_by_side([_hashes(c) for c in columns], n)
 
 
-def _side_by_side(digested: list, n: int):
+_ROWS_AT_ONCE = 2048  # rows of checks built together: no large temporary array
+
+
+def _side_by_side(hashes: list, n: int, at: Any = None, blank: int = 0):
+    """Per row, the digests of ``hashes`` (one uint16 array per column) side by side, as
+    an object array of str. ``at``: per row, the position in the arrays (-1: a row
+    without a value, given ``blank``). Built a few thousand rows at a time, so that no
+    temporary array is large (a large one freed makes the allocator keep later memory)."""
     import numpy as np
-    if not digested:
-        return np.full(n, "", dtype="<U1")
-    grid = np.empty((n, len(digested)), dtype=f"<U{WIDTH}")
-    for j, d in enumerate(digested):
-        grid[:, j] = d
-    # a row's digests are contiguous: one string of WIDTH × columns characters per row
-    return grid.view(f"<U{WIDTH * len(digested)}").reshape(n)
+    out = np.empty(n, dtype=object)
+    if not hashes:
+        out[:] = ""
+        return out
+    table, k = _hex_table(), len(hashes)
+    for start in range(0, n, _ROWS_AT_ONCE):
+        stop = min(start + _ROWS_AT_ONCE, n)
+        block = np.empty((stop - start, k), dtype=np.intp)
+        where = None if at is None else at[start:stop]
+        for j, h in enumerate(hashes):
+            if where is None:
+                block[:, j] = h[start:stop]
+            else:
+                block[:, j] = h[np.maximum(where, 0)] if len(h) else blank
+                block[where < 0, j] = blank
+        # a row's digests are contiguous: one string of WIDTH × columns characters
+        out[start:stop] = table[block].view(f"<U{WIDTH * k}").reshape(stop - start).tolist()
+    return out
 
 
 def check_block(keys: Sequence[str], rows: Sequence[int],
@@ -155,7 +177,7 @@ def output_check(outputs: Any, row_numbers: Sequence[int]) -> list[list[Any]]:
 
 def output_check_columns(outputs: Any, row_numbers: Sequence[int]):
     """`output_check` as ``([header row], [sheet rows, checks])``: the header, then the
-    two columns (numpy arrays: int64 sheet rows, str checks)."""
+    two columns (numpy arrays: int64 sheet rows, str checks as objects)."""
     import numpy as np
     from .ownership import key_of
     positions = outputs.index.to_numpy()
@@ -166,17 +188,12 @@ def output_check_columns(outputs: Any, row_numbers: Sequence[int]):
     rows = np.concatenate([rows, last + np.arange(1, n - len(rows) + 1, dtype=np.int64)])
     at = np.full(n, -1)
     at[positions] = np.arange(len(outputs))
-    missing = at < 0
-    # each output column's digests per account, then on the rows (a row without one: blank)
-    blank = digests(np.array([None], dtype=object))[0]
-    digested = []
-    for name in outputs.columns:
-        d = digests(outputs[name]) if len(outputs) else np.zeros(0, dtype="<U4")
-        row_d = d[np.where(missing, 0, at)] if len(d) else np.full(n, blank, dtype="<U4")
-        row_d[missing] = blank
-        digested.append(row_d)
+    # each output column's digests per account, put on the rows (a row without one: blank)
+    blank = int(_hashes(np.array([None], dtype=object))[0])
+    hashes = [_hashes(outputs[name]) if len(outputs) else np.zeros(0, dtype=np.uint16)
+              for name in outputs.columns]
     return [check_header([key_of(c) for c in outputs.columns])], \
-        [rows, _side_by_side(digested, n)]
+        [rows, _side_by_side(hashes, n, at, blank)]
 
 
 def read_check(grid: Sequence[Sequence[Any]]) -> tuple[list[str], dict[int, str]]:
