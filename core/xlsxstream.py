@@ -514,26 +514,30 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
         return columns[key]
 
     formula = b"<" + prefix + b"f"
+    # a plain cell's column letters and style (its ``s`` right after ``r``, as Excel and
+    # this writer put it; a cell with ``s`` elsewhere does not match, and its row goes
+    # the long way)
+    ref_style = re.compile(b"<" + re.escape(prefix) +
+                           rb'c r="([A-Za-z]{1,3})\d+"(?: s="(\d+)")?(?![^>]*\ss=)')
 
-    def rerun_at(single: tuple[Patch, int], r: int, first: int, gt: int, close: int) -> int:
-        """A row written by a run before, on a plain sheet: the offset of its first cell at
-        column ``first`` or after when every cell from there on is one this patch writes
-        again, in the style it writes it, and no formula is there (the cells are then
-        replaced at once); else -1 (the row goes the long way, `_patch_row`)."""
-        q = body.find(cell + letters(first).encode() + b"%d\"" % r, gt, close)
+    def rerun_at(single: tuple[Patch, int], r: int, first: int, gt: int, close: int,
+                 xml: bytes) -> int:
+        """A row written by a run before, on a plain sheet: the offset of its cell in the
+        patch's first column when no cell before it is at column ``first`` or after, and
+        every cell from there on is one this patch writes again, in the style it writes
+        it, without a formula (``xml``: the row's cells as now written; they then replace
+        the old ones at once); else -1 (the row goes the long way, `_patch_row`)."""
+        q = body.find(cell + letters(single[0].cols[0]).encode() + b"%d\"" % r, gt, close)
         if q < 0 or last_col(gt, q) >= first:
             return -1
         tail = body[q:close]
         if formula in tail:
             return -1
-        found = _REF_STYLE.findall(tail)
-        if len(found) != tail.count(cell):
+        found = ref_style.findall(tail)
+        # the same cells, in the same columns and styles, as the row now written: the
+        # cells it had were all its own (two searches in C, no step per cell)
+        if len(found) != tail.count(cell) or found != ref_style.findall(xml):
             return -1
-        p, i = single
-        for x, st in found:
-            j = p.col_pos.get(col_number(x))
-            if j is None or p.kinds[j][i] != VALUE or p.style(j, i) != (int(st) if st else None):
-                return -1
         return q
 
     if n_targets or clears:
@@ -558,11 +562,14 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
                 fast = gt >= 0 and body[gt - 1] != 0x2F and (single is not None or not hits)
                 close = end - len(closing)
                 stop = close  # where the row's cells kept end
+                xml = b""
                 if fast:  # a plain row: are the row's cells all left of what is written?
                     first = min(([single[0].cols[0]] if single else []) + [c1 for c1, _c2 in blank])
                     fast = last_col(gt, end) < first
+                    if single is not None:
+                        xml = _prefixed(single[0].joined(single[1]), prefix).encode()
                     if not fast and single is not None:  # a second run: its own cells after?
-                        stop = rerun_at(single, r, first, gt, close)
+                        stop = rerun_at(single, r, first, gt, close, xml)
                         fast = stop >= 0
                 if fast and not hits:
                     pass  # nothing there to blank: the row stays as it is
@@ -573,7 +580,6 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
                         out.append(body[body.index(body[spans + 7:spans + 8], spans + 8) + 1:stop])
                     else:
                         out.append(body[a:stop])
-                    xml = _prefixed(single[0].joined(single[1]), prefix).encode()
                     out.append(xml)
                     size += len(xml) + stop - a
                     copied_from = close
