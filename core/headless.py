@@ -175,6 +175,48 @@ class Workbook:
             self._values[ref.name] = rows
         return self._values[ref.name]
 
+    def _compact_copy(self, ref: SheetRef, folder: Path):
+        """python-calamine's sheet of a copy of ``ref`` holding only its rows with a value
+        (renumbered 1, 2, 3 …: `Sheet.compacted`), written in ``folder``."""
+        from python_calamine import CalamineWorkbook
+        copy = folder / "values.xlsx"
+        compact = self.sheet(ref).compacted()
+        if b't="e"' in compact or b"t='e'" in compact:
+            compact = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)
+        self.package.reader_copy({ref.part: compact}, only=ref.part, target=copy)
+        del compact
+        return CalamineWorkbook.from_path(str(copy)).get_sheet_by_name(ref.name)
+
+    def sparse_rows(self, ref: SheetRef) -> "_Rows":
+        """The rows of a sheet whose values stand far apart, one at a time, as `values`
+        gives them but without holding them (python-calamine's rows, blanks as ""; the
+        empty rows between as []): what the check after writing reads."""
+        import shutil
+        import tempfile
+
+        self._before_reading(ref)
+        numbers = self.sheet(ref).layout().value_rows or []
+        folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
+        try:
+            sheet = self._compact_copy(ref, folder)
+            first, c0 = sheet.start if sheet.start else (0, 0)
+            width = c0 + sheet.width if sheet.height else 0
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+        def rows():
+            try:
+                pad, at = [None] * c0, 1
+                for k, row in enumerate(sheet.iter_rows()):
+                    for _gap in range(numbers[first + k] - at):
+                        yield []
+                    at = numbers[first + k] + 1
+                    yield pad + row if c0 else row
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        return _Rows(rows(), width)
+
     def _sparse_values(self, ref: SheetRef) -> list[list[Any]]:
         """A sheet whose values stand far apart (a few rows at the top, a few at row
         1,048,576): python-calamine reads a copy holding only the rows with a value, so
@@ -182,17 +224,9 @@ class Workbook:
         The copy goes to a temporary file, so that its bytes are not held while read."""
         import tempfile
 
-        from python_calamine import CalamineWorkbook
         numbers = self.sheet(ref).layout().value_rows
         with tempfile.TemporaryDirectory(prefix="potentiel-") as tmp:
-            copy = Path(tmp) / "values.xlsx"
-            compact = self.sheet(ref).compacted()
-            if b't="e"' in compact or b"t='e'" in compact:
-                compact = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)
-            self.package.reader_copy({ref.part: compact}, only=ref.part, target=copy)
-            del compact
-            rows = CalamineWorkbook.from_path(str(copy)).get_sheet_by_name(ref.name).to_python(
-                skip_empty_area=False)
+            rows = self._compact_copy(ref, Path(tmp)).to_python(skip_empty_area=False)
         # the empty rows are one shared empty list (a grid's rows are replaced, never
         # changed in place): a million of them cost a million pointers, not a million lists
         full: list[list[Any]] = [_NO_CELLS] * (numbers[-1] if numbers else 0)
@@ -1210,7 +1244,16 @@ def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> _Rows:
             other.package.close()
 
     if sparse:
-        return whole()
+        other = Workbook(Path(path))
+        try:
+            return other.sparse_rows(next(s for s in other.package.sheets
+                                          if s.name == ref.name))
+        except UserError:
+            raise
+        except Exception:  # calamine raises its own error types: the long way
+            return whole()
+        finally:
+            other.package.close()
     try:
         sheet = CalamineWorkbook.from_path(path).get_sheet_by_name(ref.name)
         c0 = sheet.start[1] if sheet.start else 0

@@ -88,3 +88,30 @@ def test_a_stray_value_at_aw1000000_is_read_without_a_dense_grid(tmp_path):
     before, after = _values(path), _values(out)
     assert after[(1000000, 49)] == before[(1000000, 49)]
     assert all(after.get(k) == v for k, v in before.items())
+
+
+def test_the_check_of_a_sparse_sheet_reads_it_back_a_row_at_a_time_and_sees_a_change(tmp_path):
+    """The check after writing reads a sheet whose values stand a million rows apart a
+    row at a time (`Workbook.sparse_rows`): the same values as a full read, the empty
+    rows between as [], and a cell of the user's that differs is named."""
+    from pathlib import Path
+
+    from potentiel.headless import Workbook, _read_back, changed_cells
+    path = shared_case(tmp_path, "writing", "formatted-rows-to-1048576-ids-timeout.xlsx")
+    out = tmp_path / "out.xlsx"
+    score_headless(path, out)
+    wb = Workbook(Path(out))
+    ref = next(s for s in wb.package.sheets if s.name == "Accounts")
+    grid = wb.values(ref)
+    back = _read_back(str(out), ref, sparse=True)
+    rows = list(back)
+    assert len(rows) == len(grid) == 1048576
+    assert back.width == max(len(r) for r in grid)
+    for r in (0, 1, 110, 1048547, 1048575):
+        assert [None if v == "" else v for v in rows[r]] == grid[r]
+    assert rows[5000] == [] and grid[5000] == []
+    before = [list(r) for r in grid[:2]] + grid[2:]
+    before[1048575] = list(before[1048575])
+    before[1048575][0] = "typed before"
+    changed = changed_cells(before, _read_back(str(out), ref, sparse=True), set())
+    assert changed and changed[0][:3] == (1048576, 1, "typed before")
