@@ -189,8 +189,8 @@ class Workbook:
 
     def sparse_rows(self, ref: SheetRef) -> "_Rows":
         """The rows of a sheet whose values stand far apart, one at a time, as `values`
-        gives them but without holding them (python-calamine's rows, blanks as ""; the
-        empty rows between as []): what the check after writing reads."""
+        gives them but without holding them (python-calamine's rows, blanks as ""; a run
+        of empty rows between as one `_Skip`): what the check after writing reads."""
         import shutil
         import tempfile
 
@@ -209,8 +209,8 @@ class Workbook:
             try:
                 pad, at = [None] * c0, 1
                 for k, row in enumerate(sheet.iter_rows()):
-                    for _gap in range(numbers[first + k] - at):
-                        yield []
+                    if numbers[first + k] > at:
+                        yield _Skip(numbers[first + k] - at)
                     at = numbers[first + k] + 1
                     yield pad + row if c0 else row
             finally:
@@ -1218,8 +1218,13 @@ def _owned_parts(wb: Workbook, area: Area) -> tuple[set[str], set[str]]:
     return owned | removable, removable
 
 
+class _Skip(int):
+    """So many empty rows, in the rows of a sheet read back (`Workbook.sparse_rows`)."""
+
+
 class _Rows:
-    """The rows of a sheet read back, one at a time (``width``: the widest)."""
+    """The rows of a sheet read back, one at a time (``width``: the widest); a `_Skip`
+    stands for a run of empty rows."""
 
     def __init__(self, rows: Iterable[list[Any]], width: int):
         self.rows, self.width = rows, width
@@ -1305,9 +1310,19 @@ def changed_cells(before: list[list[Any]], after: Iterable[list[Any]], skip: set
     rows = iter(after)
     end = object()
     i = -1
+    pending = 0  # empty rows still to compare one by one, of a run read back as a _Skip
     while True:
         i += 1
-        rb = next(rows, end)
+        if pending:
+            pending, rb = pending - 1, []
+        else:
+            rb = next(rows, end)
+            if type(rb) is _Skip:  # a run of empty rows: at once when empty here too
+                seg = before[i:i + rb]
+                if seg.count([]) == len(seg):
+                    i += rb - 1
+                    continue
+                pending, rb = rb - 1, []
         if rb is end and i >= len(before):
             return out
         ra = before[i] if i < len(before) else []

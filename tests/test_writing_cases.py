@@ -93,10 +93,11 @@ def test_a_stray_value_at_aw1000000_is_read_without_a_dense_grid(tmp_path):
 def test_the_check_of_a_sparse_sheet_reads_it_back_a_row_at_a_time_and_sees_a_change(tmp_path):
     """The check after writing reads a sheet whose values stand a million rows apart a
     row at a time (`Workbook.sparse_rows`): the same values as a full read, the empty
-    rows between as [], and a cell of the user's that differs is named."""
+    rows between as one run (`_Skip`), and a cell of the user's that differs is named,
+    in a run of empty rows too."""
     from pathlib import Path
 
-    from potentiel.headless import Workbook, _read_back, changed_cells
+    from potentiel.headless import Workbook, _read_back, _Skip, changed_cells
     path = shared_case(tmp_path, "writing", "formatted-rows-to-1048576-ids-timeout.xlsx")
     out = tmp_path / "out.xlsx"
     score_headless(path, out)
@@ -104,7 +105,9 @@ def test_the_check_of_a_sparse_sheet_reads_it_back_a_row_at_a_time_and_sees_a_ch
     ref = next(s for s in wb.package.sheets if s.name == "Accounts")
     grid = wb.values(ref)
     back = _read_back(str(out), ref, sparse=True)
-    rows = list(back)
+    rows = []
+    for row in back:
+        rows.extend([[]] * row if isinstance(row, _Skip) else [row])
     assert len(rows) == len(grid) == 1048576
     assert back.width == max(len(r) for r in grid)
     for r in (0, 1, 110, 1048547, 1048575):
@@ -115,3 +118,7 @@ def test_the_check_of_a_sparse_sheet_reads_it_back_a_row_at_a_time_and_sees_a_ch
     before[1048575][0] = "typed before"
     changed = changed_cells(before, _read_back(str(out), ref, sparse=True), set())
     assert changed and changed[0][:3] == (1048576, 1, "typed before")
+    before[5000] = ["typed in an empty row"]  # where the file read back has none
+    changed = changed_cells(before, _read_back(str(out), ref, sparse=True), set())
+    assert changed[0][:3] == (5001, 1, "typed in an empty row")
+    assert changed_cells(grid, _read_back(str(out), ref, sparse=True), set()) == []
