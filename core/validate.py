@@ -668,7 +668,9 @@ def _drop_errors(values: np.ndarray, index: pd.Index, col: "_Column") -> np.ndar
     return values
 
 
-def _text(v: Any) -> str | None:
+def cell_text(v: Any) -> str | None:
+    """A cell as text, as an id or a name column reads it: a whole number without its
+    ``.0`` (``12.0`` → ``"12"``), spaces at the ends cut, a blank (None, NaN, spaces) None."""
     if _blank(v):
         return None
     if isinstance(v, float) and v.is_integer():
@@ -714,7 +716,7 @@ def _texts(values: np.ndarray,
         return out
     codes, uniques = factorized if factorized is not None else _factorized(values)
     cleaned = np.empty(len(uniques) + 1, dtype=object)
-    cleaned[:-1] = [(u.strip() or None) if type(u) is str else _text(u) for u in uniques]
+    cleaned[:-1] = [(u.strip() or None) if type(u) is str else cell_text(u) for u in uniques]
     cleaned[-1] = None  # code -1: a blank cell
     return cleaned[codes]
 

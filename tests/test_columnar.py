@@ -72,7 +72,7 @@ def _texts_reference(values: np.ndarray) -> np.ndarray:
     uniques = np.asarray(uniques, dtype=object)
     cleaned = np.empty(len(uniques) + 1, dtype=object)
     for k, u in enumerate(uniques):
-        cleaned[k] = (u.strip() or None) if type(u) is str else v._text(u)
+        cleaned[k] = (u.strip() or None) if type(u) is str else v.cell_text(u)
     cleaned[-1] = None
     return cleaned[codes]
 

@@ -51,6 +51,7 @@ from ..i18n import N_, _
 from ..problems import Problem, UserError
 from ..report import Block
 from ..sheetnames import BACKTEST_SHEET  # noqa: F401  (re-exported for the front ends)
+from ..validate import cell_text
 
 NON_CLIENTS = ("prospect", "suspect", "former")  # last year's status: a conversion to watch
 SNAPSHOT_COLUMNS = ("account", "score", "category", "profile", "date")
@@ -119,16 +120,6 @@ class Revenue:
     complete: bool = False
     problems: list[Problem] = field(default_factory=list)
     header: str = "Revenue"
-
-
-def id_text(v: Any) -> str | None:
-    """An account id as text: ``12.0`` → ``"12"``, blanks None."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    s = str(v).strip()
-    return s or None
 
 
 def _number(v: Any) -> float:
@@ -206,7 +197,7 @@ def snapshot_from_scored(raw: Any, source: str, when: dt.datetime | None = None,
         return [raw.cell(p, keys[key]) for p in positions]
 
     frame = pd.DataFrame({
-        "account": [id_text(v) for v in acc["id"]],
+        "account": [cell_text(v) for v in acc["id"]],
         "score": _numbers(column("score"), cells("score"), header("score"), problems),
         "category": [_text(v) for v in column("category")],
         "profile": [_text(v) for v in column("profile")] if "profile" in keys
@@ -261,7 +252,7 @@ def snapshots_from_frame(frame: pd.DataFrame, source: str,
         return [cell(i, str(cols.get(name, name))) for i in range(n)]
 
     out = pd.DataFrame({
-        "account": [id_text(v) for v in values("account")],
+        "account": [cell_text(v) for v in values("account")],
         "score": _numbers(values("score"), cells("score"), str(cols["score"]), problems),
         "category": [_text(v) for v in values("category")],
         "profile": [_text(v) for v in values("profile")],
@@ -392,7 +383,7 @@ def revenue_from_result(result: Any, raw: Any, source: str) -> Revenue:
         raise UserError(_("{source}: no revenue N column (CA N, Chiffre d'affaires); give "
                           "this year's revenue in Accounts, or invoice lines with "
                           "--revenue").format(source=source))
-    ids = acc["id"].map(id_text)
+    ids = acc["id"].map(cell_text)
     header = columns["revenue"].header if "revenue" in columns else _("Revenue N")
     rev_col = _column_of(raw, columns.get("revenue"))
     id_col = _column_of(raw, columns.get("id"))

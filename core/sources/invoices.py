@@ -35,7 +35,7 @@ import pandas as pd
 from ..fields import MONEY, TEXT, Catalogue, Field, normalise
 from ..i18n import N_, _
 from ..problems import Problem, UserError, cell_ref
-from ..validate import RawTable, validate
+from ..validate import RawTable, cell_text, validate
 from .reading import ReadingReport
 
 SALES_SHEET_NAMES = ("sales", "ventes", "invoices", "factures", "invoicelines",
@@ -509,7 +509,7 @@ def with_line_accounts(raw: RawTable, lines: Lines, catalogue: Catalogue) -> Raw
             cols[name] = j
     if "id" not in cols:
         return raw
-    have = {_id_text(r[cols["id"]]) for r in raw.rows if cols["id"] < len(r)}
+    have = {cell_text(r[cols["id"]]) for r in raw.rows if cols["id"] < len(r)}
     have.discard(None)
     new = [i for i in lines.fields.index if i not in have]
     empty = not have
@@ -540,15 +540,6 @@ def with_line_accounts(raw: RawTable, lines: Lines, catalogue: Catalogue) -> Raw
                                   cell_ref(raw.sheet, last + 1, raw.col_numbers[cols["id"]]),
                                   kind="accounts-added"))
     return replace(raw, rows=rows, row_numbers=row_numbers)
-
-
-def _id_text(v: Any) -> str | None:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    s = str(v).strip()
-    return s or None
 
 
 # The output columns Potentiel writes when the lines are merged: per account, what the
@@ -613,7 +604,7 @@ def merge(accounts: pd.DataFrame, lines: Lines | None, warnings: list[Problem]) 
                                   "invoice lines cannot be matched to them; add one"),
                                 "Accounts"))
         return set()
-    ids = accounts["id"].map(_id_text)
+    ids = accounts["id"].map(cell_text)
     known = set(ids.dropna())
     codes = list(lines.fields.index)
     unknown = [i for i in codes if i not in known]
