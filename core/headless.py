@@ -31,7 +31,7 @@ import numpy as np
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
-from . import gcpause, progress
+from . import gcpause, keptcells, progress
 from .i18n import _, both, ngettext, use_language
 from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
@@ -1055,9 +1055,13 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
             _return_freed_memory()
             # The user's cells of the accounts sheet, read back from the file written: a
             # typed value that would change stops the save, in place and with -o alike.
+            # First their XML, byte for byte (`potentiel.keptcells`); when that cannot
+            # show it, their values as python-calamine reads them, cell by cell.
             progress.checking(area.sheet.name)
-            sparse = wb.sheet(area.sheet).layout().value_rows is not None
-            changed = changed_cells(before, _read_back(tmp, area.sheet, sparse), outputs)
+            changed = []
+            if not keptcells.kept(wb.package, tmp, area.sheet.part, area.sheet.name, outputs):
+                sparse = wb.sheet(area.sheet).layout().value_rows is not None
+                changed = changed_cells(before, _read_back(tmp, area.sheet, sparse), outputs)
             if changed:
                 first = changed[0]
                 cells = _listed([_change_text(area.sheet.name, *c) for c in changed])

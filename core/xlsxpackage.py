@@ -301,6 +301,15 @@ class Package:
                               "to it; the file is damaged: open it in Excel and save it again").format(
                                 path=self.path, name=name)) from None
 
+    def original(self, name: str) -> bytes:
+        """The bytes of part ``name`` as the file holds them, whatever Potentiel changed."""
+        return self._inflate(self._part_name(name))
+
+    def open_original(self, name: str):
+        """Part ``name`` as the file holds it, to read in chunks: a binary file object
+        (a context manager). Raises KeyError for a part the file does not have."""
+        return self._zip.open(self.infos[self._part_name(name)])
+
     def check_parts(self, names: Iterable[str]) -> None:
         """Refuse a DTD in parts another reader (python-calamine) is about to read.
 
