@@ -6,14 +6,13 @@ the strongest and weakest criteria and what was not scored.
 Every word is in the run's language (`potentiel.i18n`); values are passed apart from the
 words. Built without a Python step per account: every piece of text depends on a few things per
 account (which rules fired, which criteria are blank, which reason is the strongest), so
-each piece is coded per account, built once per distinct code, and spread back; pieces are
-then joined column by column.
+each piece is coded per account (`Coded`: a code per account, a text per code), and the
+pieces are joined once per distinct combination of their codes (`join_coded`), then
+spread back to the accounts.
 """
 
 from __future__ import annotations
 
-from functools import partial
-from operator import is_not
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
@@ -46,20 +45,33 @@ def distinct(values: Sequence) -> tuple[np.ndarray, np.ndarray]:
     return codes, out
 
 
-def spread(values: Sequence, make: Callable[[object], str | None]) -> np.ndarray:
-    """``make(value)`` for each account, computed once per distinct (hashable) value."""
+# A column of texts held as (code per account, text per code): ``texts[codes]`` is the
+# column, a text None is blank. The Why and To collect columns are joined from such
+# pieces without spreading each piece to every account first (`join_coded`).
+Coded = tuple[np.ndarray, np.ndarray]
+
+
+def coded(values: Sequence, make: Callable[[object], str | None]) -> Coded:
+    """``make(value)`` per account, computed once per distinct (hashable) value: (code per
+    account, text per code)."""
     codes, uniques = distinct(values)
     texts = np.empty(len(uniques), dtype=object)
     texts[:] = [make(u) for u in uniques]
-    return texts[codes]
+    return codes, texts
 
 
-def by_code(codes: np.ndarray, make: Callable[[int], str | None]) -> np.ndarray:
-    """``make(code)`` per account for integer codes, built once per distinct code."""
+def coded_by(codes: np.ndarray, make: Callable[[int], str | None]) -> Coded:
+    """`by_code` before spreading: (code per account, ``make(code)`` per distinct code)."""
     # hashed, not sorted: the order the texts are built in does not matter
     inverse, uniques = pd.factorize(np.asarray(codes, dtype=np.int64))
     texts = np.empty(len(uniques), dtype=object)
     texts[:] = [make(u) for u in uniques.tolist()]
+    return inverse, texts
+
+
+def by_code(codes: np.ndarray, make: Callable[[int], str | None]) -> np.ndarray:
+    """``make(code)`` per account for integer codes, built once per distinct code."""
+    inverse, texts = coded_by(codes, make)
     return texts[inverse]
 
 
@@ -75,64 +87,100 @@ def bit_codes(masks: Sequence[np.ndarray]) -> np.ndarray:
     return np.unique(packed, axis=0, return_inverse=True)[1].reshape(-1)
 
 
-def listing(masks: Sequence[np.ndarray], words: Sequence[str], sep: str = ", ") -> np.ndarray:
-    """Per account, the ``words`` whose mask is True, joined; None where none is."""
+def listing_coded(masks: Sequence[np.ndarray], words: Sequence[str], sep: str = ", ") -> Coded:
+    """Per account, the ``words`` whose mask is True, joined; blank where none is (`Coded`)."""
     n = len(masks[0]) if len(masks) else 0
     if not len(masks) or n == 0:
-        return np.full(n, None, dtype=object)
+        return np.zeros(n, dtype=np.intp), np.array([None], dtype=object)
     if len(masks) > 62:
         matrix = np.column_stack(masks).astype(bool)
         codes = bit_codes(masks)
         first = {}
         for i, c in enumerate(codes):
             first.setdefault(int(c), i)
-        return by_code(codes, lambda c: sep.join(w for w, on in zip(words, matrix[first[c]]) if on)
-                       or None)
-    return by_code(bit_codes(masks),
-                   lambda c: sep.join(w for i, w in enumerate(words) if c >> i & 1) or None)
+        return coded_by(codes, lambda c: sep.join(w for w, on in zip(words, matrix[first[c]])
+                                                  if on) or None)
+    return coded_by(bit_codes(masks),
+                    lambda c: sep.join(w for i, w in enumerate(words) if c >> i & 1) or None)
 
 
-def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
-    """Join text pieces per account, skipping blanks (None); '' where all are blank."""
-    given = []
-    for piece in pieces:
-        p = np.asarray(piece, dtype=object)
-        has = pd.notna(p)
-        if has.any():
-            given.append((p, has))
-    if len(given) < 2:
-        out = np.full(n, "", dtype=object)
-        if given:
-            p, has = given[0]
-            out[has] = p[has]
-        return out
-    lists = [(p if has.all() else np.where(has, p, None)).tolist()  # NaN is blank too
-             for p, has in given]
-    # one str.join per account (C loops), not a concatenation per piece
-    present = partial(is_not, None)
-    out = np.empty(n, dtype=object)
-    out[:] = [sep.join(filter(present, row)) for row in zip(*lists)]
-    return out
+def _blank_texts(texts: np.ndarray) -> np.ndarray:
+    """True where a text is blank (None or NaN)."""
+    return np.fromiter((t is None or t != t for t in texts.tolist()), dtype=bool,
+                       count=len(texts))
+
+
+def join_coded(pieces: Sequence[Coded], sep: str, n: int) -> np.ndarray:
+    """Per account, its pieces' texts joined with ``sep``, skipping blanks (None, NaN);
+    '' where all are blank. ``pieces``: `Coded`. Each text is built once per distinct
+    combination of the pieces' codes, then spread to the accounts."""
+    kept = []
+    for codes, texts in pieces:
+        codes = np.asarray(codes, dtype=np.intp)
+        texts = np.asarray(texts, dtype=object)
+        if not len(texts):
+            continue
+        blank = _blank_texts(texts)
+        if blank.all() or blank[codes].all():
+            continue  # blank for every account
+        kept.append((codes, texts, blank))
+    if not kept:
+        return np.full(n, "", dtype=object)
+    if len(kept) == 1:
+        codes, texts, blank = kept[0]
+        return np.where(blank, "", texts)[codes]
+    # one integer per account for its combination of codes (compacted before it could
+    # overflow), then one text per distinct combination
+    key = kept[0][0].astype(np.int64)
+    span = len(kept[0][1])
+    for codes, texts, _blank in kept[1:]:
+        if span * len(texts) >= 2 ** 62:
+            key, uniques = pd.factorize(key)
+            span = len(uniques)
+        key = key * len(texts) + codes
+        span *= len(texts)
+    inverse, combos = pd.factorize(key)
+    m = len(combos)
+    first = np.empty(m, dtype=np.intp)  # an account of each combination
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)
+    later = np.zeros(m, dtype=np.intp)  # 1 where a later piece is present
+    columns = []
+    for codes, texts, blank in reversed(kept):
+        c = codes[first]
+        # each text twice: as it is, and followed by the separator (a later piece is there)
+        shown = np.where(blank, "", texts)
+        table = np.empty(2 * len(texts), dtype=object)
+        table[0::2] = shown
+        table[1::2] = [t if b else t + sep for t, b in zip(shown.tolist(), blank.tolist())]
+        columns.append(table[2 * c + later].tolist())
+        later |= ~blank[c]
+    out = np.empty(m, dtype=object)
+    out[:] = list(map("".join, zip(*reversed(columns))))
+    return out[inverse]
 
 
 def flags_column(flags: pd.Series, excluded: pd.Series,
                  override: pd.Series | None = None) -> pd.Series:
     """The rules' flags, then ``excluded``, then ``override`` where a Category override
     set the category (``override``: the letter applied per account, None elsewhere)."""
-    rule_flags = spread(flags, lambda t: ", ".join(t) if t else None)
-    excl = np.where(excluded.to_numpy(dtype=bool), _("excluded"), None)
-    pieces = [rule_flags, excl]
+    pieces = [coded(flags, lambda t: ", ".join(t) if t else None),
+              _word(excluded.to_numpy(dtype=bool), _("excluded"))]
     if override is not None:
-        pieces.append(np.where(override.notna().to_numpy(), _("override"), None))
-    return pd.Series(join(pieces, ", ", len(flags)), index=flags.index, dtype=object)
+        pieces.append(_word(override.notna().to_numpy(), _("override")))
+    return pd.Series(join_coded(pieces, ", ", len(flags)), index=flags.index, dtype=object)
 
 
-def override_piece(result: "Result") -> np.ndarray:
+def _word(mask: np.ndarray, word: str) -> Coded:
+    """``word`` where ``mask`` is True, blank elsewhere (`Coded`)."""
+    return np.asarray(mask, dtype=np.intp), np.array([None, word], dtype=object)
+
+
+def override_piece(result: "Result") -> Coded:
     """``category set by hand in Category override: A (the model says C)`` where a
-    Category override set the category, None elsewhere."""
+    Category override set the category, blank elsewhere (`Coded`)."""
     n = len(result.accounts.index)
     if result.override is None:
-        return np.full(n, None, dtype=object)
+        return np.zeros(n, dtype=np.intp), np.array([None], dtype=object)
     header = result.override_header or _("Category override")
     model = result.model_category if result.model_category is not None else result.category
     pairs = list(zip(result.override.to_numpy(dtype=object), model.to_numpy(dtype=object)))
@@ -147,16 +195,16 @@ def override_piece(result: "Result") -> np.ndarray:
         return _("category set by hand in {column}: {letter} ({model})").format(
             column=header, letter=letter, model=says)
 
-    return spread(pairs, make)
+    return coded(pairs, make)
 
 
 def why_column(result: "Result") -> pd.Series:
     """Rules fired (with their why), strongest and weakest points, what was not scored."""
     index = result.accounts.index
     why = result.rules.why
-    fired = spread(result.rules.fired,
-                   lambda t: "; ".join(f"{rid}: {why.get(rid, '').rstrip('.')}".rstrip(": ") for rid in t)
-                   if t else None)
+    fired = coded(result.rules.fired,
+                  lambda t: "; ".join(f"{rid}: {why.get(rid, '').rstrip('.')}".rstrip(": ") for rid in t)
+                  if t else None)
     scores = result.scores.scores
     weights = result.weighted.weights
     names = [n for n in result.criteria if weights.get(n, 0) > 0]
@@ -165,42 +213,66 @@ def why_column(result: "Result") -> pd.Series:
     words = [_("{criterion} (plugin error)").format(criterion=criterion_word(n))
              if failed.get(n) and failed[n] != "no account could be scored"
              else criterion_word(n) for n in names]
-    missing = listing([scores[n].isna().to_numpy() for n in names], words)
-    missing = spread(missing, lambda m: None if m is None or m != m
-                     else _("not scored: {criteria}").format(criteria=m))
+    codes, listed = listing_coded([scores[n].isna().to_numpy() for n in names], words)
+    said = np.empty(len(listed), dtype=object)
+    said[:] = [None if m is None or m != m else _("not scored: {criteria}").format(criteria=m)
+               for m in listed.tolist()]
+    missing = (codes, said)
     strong, weak = _extremes(result)
     acc = result.accounts
     no_pen = acc["penetration"].isna().to_numpy() & acc["revenue"].notna().to_numpy()
     pot = acc["potential"].to_numpy(dtype=float)
-    pen = np.where(no_pen & (pot <= 0), _("penetration unknown: the potential is zero"),
-                   np.where(no_pen, _("penetration unknown: no potential"), None))
-    return pd.Series(join([override_piece(result), fired, strong, weak, missing, pen], ". ",
-                          len(index)), index=index, dtype=object)
+    pen = (no_pen.astype(np.intp) + (no_pen & (pot <= 0)),
+           np.array([None, _("penetration unknown: no potential"),
+                     _("penetration unknown: the potential is zero")], dtype=object))
+    return pd.Series(join_coded([override_piece(result), fired, strong, weak, missing, pen],
+                                ". ", len(index)), index=index, dtype=object)
 
 
-def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
+def _extremes(result: "Result") -> tuple[Coded, Coded]:
     """The reason of the criterion bringing the most points, and of the weakest one:
     ``strongest: revenue 99 k€, top 14 % (79/100)`` (the criterion's name if no reason)."""
     from .config import criterion_word
     n = len(result.accounts.index)
     contrib = result.weighted.contributions
-    none = np.full(n, None, dtype=object)
     if contrib.shape[1] == 0 or n == 0:
-        return none, none.copy()
+        none = (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
+        return none, none
     names = list(contrib.columns)
-    c = contrib.to_numpy(dtype=float)
-    s = result.scores.scores[names].to_numpy(dtype=float)
-    reasons = result.scores.reasons[names].to_numpy(dtype=object)
+    # column by column: the frames hold their columns apart, and a row-wise argmax over
+    # a column-major copy would be slow
+    cs = [contrib[name].to_numpy(dtype=float) for name in names]
+    ss = [result.scores.scores[name].to_numpy(dtype=float) for name in names]
+    rs = [result.scores.reasons[name].to_numpy(dtype=object) for name in names]
+    known_count = np.zeros(n, dtype=np.intp)
+    best = np.zeros(n, dtype=np.intp)    # np.argmax of the contributions (unknown: -inf)
+    worst = np.zeros(n, dtype=np.intp)   # np.argmin of the known scores (unknown: inf)
+    best_c = np.full(n, -np.inf)
+    worst_s = np.full(n, np.inf)
+    for k, (c, sk) in enumerate(zip(cs, ss)):
+        known = ~np.isnan(c)
+        known_count += known
+        ck = np.where(known, c, -np.inf)
+        up = ck > best_c
+        best[up] = k
+        best_c[up] = ck[up]
+        sv = np.where(known, sk, np.inf)
+        # argmin takes the first NaN as the least (a score can only be NaN where its
+        # contribution is too, so this is for exactness alone)
+        down = (sv < worst_s) | (np.isnan(sv) & ~np.isnan(worst_s))
+        worst[down] = k
+        worst_s[down] = sv[down]
     rows = np.arange(n)
-    known = ~np.isnan(c)
-    best = np.argmax(np.where(known, c, -np.inf), axis=1)
-    worst = np.argmin(np.where(known, s, np.inf), axis=1)
-    keep_best = known.any(axis=1) & (s[rows, best] >= 50)
-    keep_worst = known.any(axis=1) & (known.sum(axis=1) > 1) & (worst != best) & \
-        (s[rows, worst] < 50)
+    s = np.column_stack(ss)
+    any_known = known_count > 0
+    keep_best = any_known & (s[rows, best] >= 50)
+    keep_worst = any_known & (known_count > 1) & (worst != best) & (s[rows, worst] < 50)
 
-    def piece(words: str, which: np.ndarray, keep: np.ndarray) -> np.ndarray:
-        reason = reasons[rows, which]
+    def piece(words: str, which: np.ndarray, keep: np.ndarray) -> Coded:
+        reason = np.full(n, None, dtype=object)
+        for k, r in enumerate(rs):
+            at = which == k
+            reason[at] = r[at]
         rcodes, rtexts = distinct(reason)  # a blank reason (None) reads as no text
         points = np.nan_to_num(np.round(s[rows, which]), nan=-1).astype(np.int64)
         width = len(rtexts) + 1
@@ -217,7 +289,7 @@ def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
                   words.format(reason=texts[rr] or named[kk], points=pp - 1)
                   for code, kk, pp, rr in zip(combos.tolist(), k.tolist(), pts.tolist(),
                                               r.tolist())]
-        return out[inverse]
+        return inverse, out
 
     return (piece(_("strongest: {reason} ({points}/100)"), best, keep_best),
             piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst))
@@ -252,8 +324,9 @@ def to_collect_column(result: "Result") -> pd.Series:
             blank_masks.append(nan & blank)
             blank_words.append(inp.title + hints.get(inp.name, ""))
     n = len(index)
-    blanks = listing(blank_masks, blank_words) if blank_masks else np.full(n, None, dtype=object)
-    columns = np.full(n, None, dtype=object)
+    none = (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
+    blanks = listing_coded(blank_masks, blank_words) if blank_masks else none
+    columns = none
     if col_masks:
         def add(code: int) -> str | None:
             words = [w for i, w in enumerate(col_words) if code >> i & 1]
@@ -265,12 +338,12 @@ def to_collect_column(result: "Result") -> pd.Series:
             return _("add columns {columns}").format(
                 columns=", ".join(title + hint for title, hint in words))
         if len(col_masks) <= 62:
-            columns = by_code(bit_codes(col_masks), add)
+            columns = coded_by(bit_codes(col_masks), add)
         else:  # more columns than bits: name them all where any is missing
             anywhere = np.logical_or.reduce(col_masks)
-            columns = np.where(anywhere, _("add columns {columns}").format(
-                columns=", ".join(t + h for t, h in col_words)), None)
-    text = join([blanks, columns], "; ", n)
+            columns = _word(anywhere, _("add columns {columns}").format(
+                columns=", ".join(t + h for t, h in col_words)))
+    text = join_coded([blanks, columns], "; ", n)
     return pd.Series(text, index=index, dtype=object)
 
 

@@ -255,9 +255,9 @@ def test_long_columns_of_distinct_texts_read_as_cell_by_cell(extra, spaced, name
 @given(picks=st.lists(st.tuples(st.integers(0, 5), st.booleans()), max_size=40),
        many=st.booleans())
 def test_texts_spread_by_identity_are_each_values_text(picks, many):
-    """`text.spread` tells shared values apart by identity: the same text as building
+    """`text.coded` tells shared values apart by identity: the same text as building
     each account's own (fresh copies of equal values included)."""
-    from potentiel.text import spread
+    from potentiel.text import coded
     pool = [("a", "b"), ("b",), (), None, "x", float("nan")]
     values = [(tuple(list(pool[k])) if isinstance(pool[k], tuple) and fresh else pool[k])
               for k, fresh in picks]
@@ -266,7 +266,8 @@ def test_texts_spread_by_identity_are_each_values_text(picks, many):
 
     def make(v):  # a blank reads as None or NaN (hashed by value, pandas gives NaN)
         return None if v is None or v != v else f"<{v!r}>"
-    assert list(spread(values, make)) == [make(v) for v in values]
+    codes, texts = coded(values, make)
+    assert list(texts[codes]) == [make(v) for v in values]
 
 
 coordinate = st.floats(-90, 90, allow_nan=False)
@@ -321,14 +322,18 @@ def _join_reference(pieces, sep, n):
 
 
 @settings(max_examples=200, **COMMON)
-@given(data=st.data(), n=st.integers(0, 12), k=st.integers(0, 4))
-def test_texts_joined_per_account_as_piece_by_piece(data, n, k):
-    from potentiel.text import join
-    piece = st.one_of(st.none(), st.just(float("nan")), st.just(""),
-                      st.text(max_size=5))
-    pieces = []
+@given(data=st.data(), n=st.integers(0, 12), k=st.integers(0, 5))
+def test_coded_pieces_join_as_piece_by_piece(data, n, k):
+    """`text.join_coded` (pieces as code per account and text per code, joined once per
+    combination of codes) gives what joining each account's pieces gives."""
+    from potentiel.text import join_coded
+    piece = st.one_of(st.none(), st.just(float("nan")), st.just(""), st.text(max_size=5))
+    coded, spread = [], []
     for _ in range(k):
-        arr = np.empty(n, dtype=object)
-        arr[:] = data.draw(st.lists(piece, min_size=n, max_size=n))
-        pieces.append(arr)
-    assert list(join(pieces, ". ", n)) == list(_join_reference(pieces, ". ", n))
+        texts = np.empty(data.draw(st.integers(1, 4)), dtype=object)
+        texts[:] = data.draw(st.lists(piece, min_size=len(texts), max_size=len(texts)))
+        codes = np.array(data.draw(st.lists(st.integers(0, len(texts) - 1), min_size=n,
+                                            max_size=n)), dtype=np.intp)
+        coded.append((codes, texts))
+        spread.append(texts[codes])
+    assert list(join_coded(coded, ". ", n)) == list(_join_reference(spread, ". ", n))
