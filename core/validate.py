@@ -275,8 +275,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     warnings: list[Problem] = []
     uses: list[ColumnUse] = []
     columns, extras, owned = map_headers(raw, catalogue, warnings, uses)
-    grid, accounts, cells = _read_table(raw, columns, extras, catalogue)
     blanks: dict[str, np.ndarray] = {}  # field → True where read as blank (all rows)
+    grid, accounts, cells = _read_table(raw, columns, extras, catalogue, blanks)
     keep = _kept(accounts, blanks)
     left_out: list[LeftOut] = []
     money = [n for n in columns if catalogue[n].type == MONEY]
@@ -288,7 +288,9 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     if totals:
         # read again without the total rows: a total is said once, as a total, and none
         # of its cells ("Total" in a number column, =SUM with no saved value) as unreadable
-        grid, accounts, cells = _read_table(raw, columns, extras, catalogue, set(totals))
+        blanks = {}
+        grid, accounts, cells = _read_table(raw, columns, extras, catalogue, blanks,
+                                            set(totals))
         keep = _kept(accounts, blanks)
     warnings.extend(cells)
     for pos, why in totals.items():
@@ -328,11 +330,11 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
 
 
 def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
-                catalogue: Catalogue, skip: Collection[int] = ()
+                catalogue: Catalogue, blanks: dict[str, np.ndarray], skip: Collection[int] = ()
                 ) -> tuple[np.ndarray, pd.DataFrame, list[Problem]]:
     """The cells as shown (`_as_shown`) and typed, column at a time: ``(grid, accounts,
     per-cell warnings)``; the data rows at positions ``skip`` (total rows) are read as
-    blank."""
+    blank. ``blanks`` receives each column's blank values (`_missing`)."""
     warnings: list[Problem] = []
     grid = _grid(raw)
     if skip:
@@ -341,10 +343,13 @@ def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
     index = pd.RangeIndex(len(grid), name="row")
     data: dict[str, Any] = {}
     for name, j in columns.items():
-        data[name] = _coerce(grid[:, j], index, catalogue[name], raw, j, warnings)
+        known: list[np.ndarray] = []
+        data[name] = _coerce(grid[:, j], index, catalogue[name], raw, j, warnings, known)
+        blanks[name] = known[0] if known else _missing(data[name].to_numpy())
     for name, j in extras.items():
         if name not in data:
             data[name] = _coerce_extra(grid[:, j], index, _Column(raw, j, None, warnings))
+            blanks[name] = _missing(data[name].to_numpy())
     return grid, pd.DataFrame(data, index=index), warnings
 
 
@@ -396,15 +401,29 @@ def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
 
 
 def _kept(accounts: pd.DataFrame, blanks: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """The rows holding a value (empty rows are not accounts); ``blanks`` receives each
-    column's blank cells (for `_counts`)."""
+    """The rows holding a value (empty rows are not accounts). ``blanks``: each column's
+    blank values where known (`_read_table`); those not in it are added."""
+    blanks = {} if blanks is None else blanks
     keep = np.zeros(len(accounts), dtype=bool)
     for name in accounts.columns:
-        blank = accounts[name].isna().to_numpy()
-        if blanks is not None:
-            blanks[name] = blank
+        blank = blanks.get(name)
+        if blank is None or len(blank) != len(accounts):
+            blank = blanks[name] = _missing(accounts[name].to_numpy())
         keep |= ~blank
     return keep
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    """``pd.isna`` of a typed column: NaN in a float column; in an object column (text,
+    status, dates: None for a blank) None, and NaN or another NA for exactness."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype != object:
+        return pd.isna(values)
+    blank = np.asarray(np.equal(values, None), dtype=bool)
+    if not _is_string_array(values, skipna=True):  # something else than text and blanks
+        blank = np.asarray(pd.isna(values), dtype=bool)
+    return blank
 
 
 def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],
@@ -444,7 +463,7 @@ def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.Data
         # only the cells read as missing are looked at: blank, or unreadable? A cell saying
         # the value is not known ("NC", "n.c.") counts as blank, not unreadable.
         at = np.flatnonzero(missing)
-        cells = grid[kept[at], j]
+        cells = grid[:, j][kept[at]]
         blank = np.zeros(len(missing), dtype=bool)
         # empty cells in one step; the few others (text, NaN) one by one
         empty = np.asarray(np.equal(cells, None), dtype=bool)
@@ -600,9 +619,10 @@ class _Column:
 
 
 def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
-            warnings: list[Problem]) -> pd.Series:
+            warnings: list[Problem], blanks: list[np.ndarray] | None = None) -> pd.Series:
     """One field's cells as typed values (formulas without a saved value were blanked and
-    said once per column before, in `_as_shown`)."""
+    said once per column before, in `_as_shown`). ``blanks`` receives, for a text
+    column, True where the value is None (what `_missing` of the values gives)."""
     col = _Column(raw, j, f, warnings)
     kind = f.type
     if kind in NUMERIC_TYPES:
@@ -623,9 +643,12 @@ def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
         if _error_mask(factorized[1]).any():
             values = _drop_errors(values, index, col)
             factorized = None
-    series = pd.Series(_texts(values, factorized), index=index, dtype=object)
+    texts, blank = _texts_blanks(values, factorized)
+    series = pd.Series(texts, index=index, dtype=object)
     if kind == STATUS:
-        series = _coerce_status(series, col)
+        series = _coerce_status(series, col)  # a blank stays blank, a text stays text
+    if blanks is not None:
+        blanks.append(blank)
     return series
 
 
@@ -650,6 +673,14 @@ def _error_mask(values: np.ndarray) -> np.ndarray:
     """True where a cell holds an Excel error (an `ErrorCell`, or its text)."""
     if not len(values):
         return np.zeros(0, dtype=bool)
+    if len(values) > 1000:
+        try:
+            # every error text starts with "#": a column of texts without one holds none
+            # (the texts joined in one C loop; TypeError: some cell is not text)
+            if "#" not in "".join(values.tolist()):
+                return np.zeros(len(values), dtype=bool)
+        except TypeError:
+            pass
     return pd.Series(values, dtype=object).isin(CELL_ERRORS).to_numpy()
 
 
@@ -707,18 +738,33 @@ def _texts(values: np.ndarray,
            factorized: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Cleaned text per cell (None for blanks), computed once per distinct value
     (``factorized``: `_factorized` of ``values``, when already known)."""
-    if factorized is None and _mostly_distinct(values) and \
-            _is_string_array(np.asarray(values, dtype=object), skipna=True):
-        # text and blanks only (a blank: None, NaN or another NA, as factorize reads it)
-        out = np.empty(len(values), dtype=object)
-        out[:] = [(u.strip() or None) if isinstance(u, str) else None
-                  for u in values.tolist()]
-        return out
+    return _texts_blanks(values, factorized)[0]
+
+
+def _texts_blanks(values: np.ndarray, factorized: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """`_texts`, and True where the text is None (without another look at every cell)."""
+    if factorized is None and _mostly_distinct(values):
+        cells = np.asarray(values, dtype=object)
+        if _is_string_array(cells, skipna=False):  # text only: stripped in one C loop
+            out = np.empty(len(values), dtype=object)
+            out[:] = stripped = list(map(str.strip, cells.tolist()))
+            if all(stripped):
+                return out, np.zeros(len(out), dtype=bool)
+            blank = np.asarray(np.equal(out, ""), dtype=bool)
+            out[blank] = None
+            return out, blank
+        if _is_string_array(cells, skipna=True):
+            # text and blanks only (a blank: None, NaN or another NA, as factorize reads it)
+            out = np.empty(len(values), dtype=object)
+            out[:] = [(u.strip() or None) if isinstance(u, str) else None
+                      for u in cells.tolist()]
+            return out, np.asarray(np.equal(out, None), dtype=bool)
     codes, uniques = factorized if factorized is not None else _factorized(values)
     cleaned = np.empty(len(uniques) + 1, dtype=object)
     cleaned[:-1] = [(u.strip() or None) if type(u) is str else cell_text(u) for u in uniques]
     cleaned[-1] = None  # code -1: a blank cell
-    return cleaned[codes]
+    return cleaned[codes], np.asarray(np.equal(cleaned, None), dtype=bool)[codes]
 
 
 # Status words, compared as `normalise` gives them; a text that is none of these is read
@@ -989,10 +1035,17 @@ def _check_ids(accounts: pd.DataFrame, raw: RawTable, columns: dict[str, int],
     j = columns["id"]
     col = _Column(raw, j, None, warnings)
     ids = accounts["id"]
-    for pos in ids.index[ids.isna()]:
+    na = _missing(ids.to_numpy())
+    for pos in ids.index[na]:
         col.warn(pos, _("account without an id; it is scored, but give it an id so results "
                         "can be traced"), "no-id")
-    dup = ids[ids.notna() & ids.duplicated(keep=False)]
+    given = ids.to_numpy()[~na].tolist()
+    try:
+        if len(set(given)) == len(given):  # equal values hash equal: no two ids are equal
+            return
+    except TypeError:  # an unhashable id: pandas' own comparison
+        pass
+    dup = ids[~na & ids.duplicated(keep=False).to_numpy()]
     for value, group in dup.groupby(dup, sort=False):
         cells = [col.where(p) for p in group.index]
         shown = ", ".join(cells[:5]) + (_(" and {n} more").format(n=len(cells) - 5)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from potentiel import exact
 from potentiel import validate as v
-from potentiel.fields import BUILTIN_FIELDS, Catalogue
+from potentiel.fields import BUILTIN_FIELDS, Catalogue, Field
 from potentiel.portfolio import penetration
 from potentiel.sources.totals import total_rows
 from potentiel.validate import CELL_ERRORS, ErrorCell, FormulaCell, RawTable
@@ -337,3 +337,45 @@ def test_coded_pieces_join_as_piece_by_piece(data, n, k):
         coded.append((codes, texts))
         spread.append(texts[codes])
     assert list(join_coded(coded, ". ", n)) == list(_join_reference(spread, ". ", n))
+
+
+@settings(max_examples=150, **COMMON)
+@given(name=st.sampled_from(["id", "name", "status", "sector", "revenue", "last_order"]),
+       values=st.lists(number_cells, max_size=25), long=st.booleans())
+def test_blank_values_known_from_the_reading_are_isna(name, values, long):
+    """The blanks `_coerce` hands over (and `_missing`) are `isna` of the column read;
+    the error cells of a long column (found by a first look for "#") are `isin`'s."""
+    f = FIELDS.get(name) or Field(name, "date")
+    if long:  # long enough for the paths of long columns (distinct texts, "#" search)
+        values = values + [f"A{i:05d}" for i in range(4100)]
+    raw = RawTable([f.label or name], [[x] for x in values])
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    index = pd.RangeIndex(len(arr), name="row")
+    known: list = []
+    series = v._coerce(arr.copy(), index, f, raw, 0, [], known)
+    want = series.isna().to_numpy()
+    assert list(v._missing(series.to_numpy())) == list(want)
+    if known:
+        assert list(known[0]) == list(want)
+    errors = pd.Series(arr, dtype=object).isin(CELL_ERRORS).to_numpy()
+    assert list(v._error_mask(arr)) == list(errors)
+
+
+@settings(max_examples=100, **COMMON)
+@given(picks=st.lists(st.one_of(st.none(), st.sampled_from(["A1", "A2", " A1", "a1", "1"]),
+                                st.integers(0, 3), st.floats(0, 2)), max_size=15))
+def test_duplicate_ids_said_as_pandas_finds_them(picks):
+    """No duplicate is said when a set of the ids is as long as they are; else pandas'
+    comparison says which: the same warnings as that comparison alone."""
+    raw = RawTable(["Code client"], [[x] for x in picks])
+    accounts = pd.DataFrame({"id": pd.Series(picks, dtype=object)})
+    fast: list = []
+    v._check_ids(accounts, raw, {"id": 0}, fast)
+    ids = accounts["id"]
+    dup = ids[ids.notna() & ids.duplicated(keep=False)]
+    said = {str(value) for value, _g in dup.groupby(dup, sort=False)}
+    got = {p.message.split('"')[1] for p in fast if p.kind == "duplicate-id"}
+    assert got == said
+    assert [p.where for p in fast if p.kind == "no-id"] == \
+        [raw.cell(int(k), 0) for k in np.flatnonzero(ids.isna().to_numpy())]
