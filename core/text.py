@@ -13,6 +13,8 @@ spread back to the accounts.
 
 from __future__ import annotations
 
+import ctypes
+import platform
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
@@ -31,18 +33,40 @@ def distinct(values: Sequence) -> tuple[np.ndarray, np.ndarray]:
     objects: they are told apart by identity, one integer each, which is much cheaper
     than hashing them (equal values that are different objects get codes of their own,
     with equal texts). Mostly different objects are hashed by value."""
-    objects = values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
-    n = len(objects)
-    ident = np.fromiter(map(id, objects), dtype=np.int64, count=n)
+    if isinstance(values, (np.ndarray, pd.Series)) and np.asarray(values).dtype == object:
+        array = np.asarray(values)
+        objects = None
+        ident = identities(array)
+    else:
+        objects = values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
+        ident = np.fromiter(map(id, objects), dtype=np.int64, count=len(objects))
+    n = len(ident)
     codes, ids = pd.factorize(ident)
+    if objects is None and len(ids) > max(1000, n // 4):
+        objects = array.tolist()
     if len(ids) > max(1000, n // 4):
         codes, uniques = pd.factorize(pd.Series(objects, dtype=object), use_na_sentinel=False)
         return codes, np.asarray(uniques, dtype=object)
     first = np.empty(len(ids), dtype=np.int64)
     first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the first value of each code
+    if objects is None:
+        return codes, array[first]
     out = np.empty(len(ids), dtype=object)
     out[:] = [objects[i] for i in first.tolist()]
     return codes, out
+
+
+def identities(values: np.ndarray) -> np.ndarray:
+    """``id()`` of every object of a 1-D object array, as int64, read from the array's
+    buffer of object pointers (what CPython's ``id`` gives) rather than one call per
+    object; one call per object on another Python."""
+    array = np.ascontiguousarray(values, dtype=object)
+    n = len(array)
+    if n == 0 or platform.python_implementation() != "CPython" or \
+            ctypes.sizeof(ctypes.c_void_p) != 8:
+        return np.fromiter(map(id, array.tolist()), dtype=np.int64, count=n)
+    pointers = (ctypes.c_int64 * n).from_address(array.ctypes.data)
+    return np.frombuffer(pointers, dtype=np.int64).copy()  # copied while ``array`` lives
 
 
 # A column of texts held as (code per account, text per code): ``texts[codes]`` is the
@@ -239,60 +263,59 @@ def _extremes(result: "Result") -> tuple[Coded, Coded]:
         none = (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
         return none, none
     names = list(contrib.columns)
-    # column by column: the frames hold their columns apart, and a row-wise argmax over
-    # a column-major copy would be slow
-    cs = [contrib[name].to_numpy(dtype=float) for name in names]
-    ss = [result.scores.scores[name].to_numpy(dtype=float) for name in names]
-    rs = [result.scores.reasons[name].to_numpy(dtype=object) for name in names]
-    known_count = np.zeros(n, dtype=np.intp)
-    best = np.zeros(n, dtype=np.intp)    # np.argmax of the contributions (unknown: -inf)
-    worst = np.zeros(n, dtype=np.intp)   # np.argmin of the known scores (unknown: inf)
-    best_c = np.full(n, -np.inf)
-    worst_s = np.full(n, np.inf)
-    for k, (c, sk) in enumerate(zip(cs, ss)):
-        known = ~np.isnan(c)
-        known_count += known
-        ck = np.where(known, c, -np.inf)
-        up = ck > best_c
-        best[up] = k
-        best_c[up] = ck[up]
-        sv = np.where(known, sk, np.inf)
-        # argmin takes the first NaN as the least (a score can only be NaN where its
-        # contribution is too, so this is for exactness alone)
-        down = (sv < worst_s) | (np.isnan(sv) & ~np.isnan(worst_s))
-        worst[down] = k
-        worst_s[down] = sv[down]
+    # row-major copies: a row-wise argmax over the frames' column-major arrays is slow
+    c = np.column_stack([contrib[name].to_numpy(dtype=float) for name in names])
+    s = np.column_stack([result.scores.scores[name].to_numpy(dtype=float) for name in names])
+    objects = [result.scores.reasons[name].to_numpy(dtype=object) for name in names]
+    reasons = [identities(r) for r in objects]
     rows = np.arange(n)
-    s = np.column_stack(ss)
-    any_known = known_count > 0
+    known = ~np.isnan(c)
+    best = np.argmax(np.where(known, c, -np.inf), axis=1)
+    worst = np.argmin(np.where(known, s, np.inf), axis=1)
+    any_known = known.any(axis=1)
     keep_best = any_known & (s[rows, best] >= 50)
-    keep_worst = any_known & (known_count > 1) & (worst != best) & (s[rows, worst] < 50)
+    keep_worst = any_known & (known.sum(axis=1) > 1) & (worst != best) & (s[rows, worst] < 50)
+    named = [criterion_word(name) for name in names]
+    return (_extreme_piece(_("strongest: {reason} ({points}/100)"), best, keep_best, s, objects,
+                           reasons, named),
+            _extreme_piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst, s, objects,
+                           reasons, named))
 
-    def piece(words: str, which: np.ndarray, keep: np.ndarray) -> Coded:
-        reason = np.full(n, None, dtype=object)
-        for k, r in enumerate(rs):
-            at = which == k
-            reason[at] = r[at]
-        rcodes, rtexts = distinct(reason)  # a blank reason (None) reads as no text
-        points = np.nan_to_num(np.round(s[rows, which]), nan=-1).astype(np.int64)
-        width = len(rtexts) + 1
-        key = (which.astype(np.int64) * 102 + points + 1) * width + (rcodes + 1)
-        key = np.where(keep, key, -1)
-        inverse, combos = pd.factorize(key)
-        k, rest = np.divmod(combos, 102 * width)
-        pts, r = np.divmod(rest, width)
-        # the label of reason code r: its text, or the criterion's name (r = 0: none)
-        texts = [None, *(t if isinstance(t, str) and t else None for t in rtexts.tolist())]
-        named = [criterion_word(c) for c in names]
-        out = np.empty(len(combos), dtype=object)
-        out[:] = [None if code < 0 else
-                  words.format(reason=texts[rr] or named[kk], points=pp - 1)
-                  for code, kk, pp, rr in zip(combos.tolist(), k.tolist(), pts.tolist(),
-                                              r.tolist())]
-        return inverse, out
 
-    return (piece(_("strongest: {reason} ({points}/100)"), best, keep_best),
-            piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst))
+def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, s: np.ndarray,
+                   objects: list[np.ndarray], reasons: list[np.ndarray], named: list[str]
+                   ) -> Coded:
+    """``words`` with the reason (or the criterion's name) and the points of criterion
+    ``which`` per account, where ``keep``; blank elsewhere (`Coded`). ``objects``: each
+    criterion's reasons, ``reasons``: their `identities`."""
+    at = np.flatnonzero(keep)
+    which = which[at]
+    # the reasons told apart by identity (`distinct`), gathered as integers
+    ident = np.zeros(len(at), dtype=np.int64)
+    for k, ids in enumerate(reasons):
+        on = which == k
+        ident[on] = ids[at[on]]
+    rcodes, firsts = pd.factorize(ident)
+    first = np.empty(len(firsts), dtype=np.intp)
+    first[rcodes[::-1]] = np.arange(len(at) - 1, -1, -1)
+    rtexts = np.empty(len(first), dtype=object)
+    for k, r in enumerate(objects):
+        on = which[first] == k
+        rtexts[on] = r[at[first[on]]]
+    points = np.nan_to_num(np.round(s[at, which]), nan=-1).astype(np.int64)
+    width = len(rtexts) + 1
+    key = (which.astype(np.int64) * 102 + points + 1) * width + (rcodes + 1)
+    inverse, combos = pd.factorize(key)
+    k, rest = np.divmod(combos, 102 * width)
+    pts, r = np.divmod(rest, width)
+    # the label of reason code r: its text, or the criterion's name (r = 0: none)
+    texts = [None, *(t if isinstance(t, str) and t else None for t in rtexts.tolist())]
+    out = np.empty(len(combos) + 1, dtype=object)  # the last: blank, where not kept
+    out[:-1] = [words.format(reason=texts[rr] or named[kk], points=pp - 1)
+                for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
+    codes = np.full(len(keep), len(combos), dtype=np.intp)
+    codes[at] = inverse
+    return codes, out
 
 
 def to_collect_column(result: "Result") -> pd.Series:

@@ -268,6 +268,18 @@ def test_texts_spread_by_identity_are_each_values_text(picks, many):
         return None if v is None or v != v else f"<{v!r}>"
     codes, texts = coded(values, make)
     assert list(texts[codes]) == [make(v) for v in values]
+    array = np.empty(len(values), dtype=object)  # an object array: ids read from its buffer
+    array[:] = values
+    codes, texts = coded(array[::-1][::-1], make)
+    assert list(texts[codes]) == [make(v) for v in values]
+
+
+def test_identities_are_the_objects_ids():
+    from potentiel.text import identities
+    values = np.empty(7, dtype=object)
+    values[:] = ["a", None, 1.5, ("x",), "a", float("nan"), object()]
+    for array in (values, values[::2], values[:0]):
+        assert list(identities(array)) == [id(v) for v in array]
 
 
 coordinate = st.floats(-90, 90, allow_nan=False)
