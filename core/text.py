@@ -13,14 +13,13 @@ spread back to the accounts.
 
 from __future__ import annotations
 
-import ctypes
-import platform
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .i18n import N_, _
+from .objects import identities
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -54,25 +53,6 @@ def distinct(values: Sequence) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty(len(ids), dtype=object)
     out[:] = [objects[i] for i in first.tolist()]
     return codes, out
-
-
-def identities(values: np.ndarray) -> np.ndarray:
-    """``id()`` of every object of a 1-D object array, as int64, read from the array's
-    buffer of object pointers (what CPython's ``id`` gives) rather than one call per
-    object; one call per object on another Python."""
-    array = np.ascontiguousarray(values, dtype=object)
-    n = len(array)
-    if n == 0 or platform.python_implementation() != "CPython" or \
-            ctypes.sizeof(ctypes.c_void_p) != 8:
-        return np.fromiter(map(id, array.tolist()), dtype=np.int64, count=n)
-    pointers = (ctypes.c_int64 * n).from_address(array.ctypes.data)
-    return np.frombuffer(pointers, dtype=np.int64).copy()  # copied while ``array`` lives
-
-
-# A column of texts held as (code per account, text per code): ``texts[codes]`` is the
-# column, a text None is blank. The Why and To collect columns are joined from such
-# pieces without spreading each piece to every account first (`join_coded`).
-Coded = tuple[np.ndarray, np.ndarray]
 
 
 def coded(values: Sequence, make: Callable[[object], str | None]) -> Coded:

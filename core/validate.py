@@ -29,6 +29,7 @@ from .numbers import (NOT_AVAILABLE, NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, N
                       NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, marker_key,
                       read_number)
 from .i18n import _, ngettext
+from .objects import is_none
 from .problems import Problem, cell_ref
 from .sources.headers import year_columns
 from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
@@ -420,7 +421,7 @@ def _missing(values: np.ndarray) -> np.ndarray:
         return np.isnan(values)
     if values.dtype != object:
         return pd.isna(values)
-    blank = np.asarray(np.equal(values, None), dtype=bool)
+    blank = is_none(values)
     if not _is_string_array(values, skipna=True):  # something else than text and blanks
         blank = np.asarray(pd.isna(values), dtype=bool)
     return blank
@@ -463,14 +464,14 @@ def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.Data
         # only the cells read as missing are looked at: blank, or unreadable? A cell saying
         # the value is not known ("NC", "n.c.") counts as blank, not unreadable.
         at = np.flatnonzero(missing)
-        cells = grid[:, j][kept[at]]
+        rows = kept[at]
         blank = np.zeros(len(missing), dtype=bool)
-        # empty cells in one step; the few others (text, NaN) one by one
-        empty = np.asarray(np.equal(cells, None), dtype=bool)
+        # empty cells in one step (read as pointers); the few others (text, NaN) one by one
+        empty = is_none(grid[:, j], rows)
         rest = np.flatnonzero(~empty)
         empty[rest] = np.fromiter((_blank(v) or (isinstance(v, str) and len(v) < 20 and
                                                  marker_key(v) in NOT_AVAILABLE)
-                                   for v in cells[rest]), dtype=bool, count=len(rest))
+                                   for v in grid[rows[rest], j]), dtype=bool, count=len(rest))
         blank[at] = empty
         bad = missing & ~blank
         first = [raw.cell(int(p), j) for p in kept[bad][:5]]
@@ -480,11 +481,12 @@ def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.Data
 
 
 def _preview(accounts: pd.DataFrame, n: int = 5) -> list[dict[str, Any]]:
+    head = {col: accounts[col].to_numpy()[:n] for col in accounts.columns}  # as `at` reads
     rows = []
-    for pos in accounts.index[:n]:
+    for k in range(min(n, len(accounts))):
         row = {}
-        for col in accounts.columns:
-            v = accounts.at[pos, col]
+        for col, values in head.items():
+            v = values[k]
             row[col] = None if v is None or (isinstance(v, float) and math.isnan(v)) else v
         rows.append(row)
     return rows

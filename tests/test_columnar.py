@@ -275,11 +275,16 @@ def test_texts_spread_by_identity_are_each_values_text(picks, many):
 
 
 def test_identities_are_the_objects_ids():
-    from potentiel.text import identities
+    from potentiel.objects import identities, is_none
     values = np.empty(7, dtype=object)
     values[:] = ["a", None, 1.5, ("x",), "a", float("nan"), object()]
-    for array in (values, values[::2], values[:0]):
+    grid = np.empty((7, 3), dtype=object)
+    grid[:, 1] = values
+    for array in (values, values[::2], values[:0], values[::-1], grid[:, 1]):
         assert list(identities(array)) == [id(v) for v in array]
+        assert list(is_none(array)) == [v is None for v in array]
+        at = np.arange(len(array))[::-2]
+        assert list(identities(array, at)) == [id(array[k]) for k in at]
 
 
 coordinate = st.floats(-90, 90, allow_nan=False)
