@@ -48,3 +48,28 @@ def is_none(values: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
     """True where a cell of a 1-D object array is ``None`` (what ``values == None`` gives
     for cells of any type, without comparing each one); with ``at``, of those cells."""
     return identities(values, at) == _NONE
+
+
+def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, use_na_sentinel=True)`` of a 1-D object array: the same codes
+    (-1 for NA) and distinct values (in order of first appearance, as an object array).
+
+    A column spread from a few distinct objects (statuses, tiers, letters, profile names,
+    texts cleaned once per distinct value) is factorised by identity first, then only its
+    distinct objects by value; a column of mostly different objects by value at once."""
+    import pandas as pd
+
+    array = np.asarray(values, dtype=object)
+    n = len(array)
+    if n < 4096:
+        codes, uniques = pd.factorize(array, use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    ids = identities(array)
+    if len(set(ids[:1024].tolist())) > 256:  # mostly different objects
+        codes, uniques = pd.factorize(array, use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    by_id, distinct_ids = pd.factorize(ids)
+    first = np.empty(len(distinct_ids), dtype=np.intp)  # the first cell of each object
+    first[by_id[::-1]] = np.arange(n - 1, -1, -1)
+    codes, uniques = pd.factorize(array[first], use_na_sentinel=True)
+    return codes[by_id], np.asarray(uniques, dtype=object)

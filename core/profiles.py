@@ -25,6 +25,7 @@ import pandas as pd
 
 from .categories import Band, CategorySpec, below_bands, by_bands, by_quotas, lowest_band
 from .i18n import _
+from .objects import factorize
 from .problems import Problem
 from .scoring import Weighted, weighted_score
 
@@ -120,7 +121,7 @@ def score_by_profile(scores: pd.DataFrame, chosen: pd.Series, profiles: ProfileS
 def _members(chosen: pd.Series):
     """``members(name)``: True for the accounts of profile ``name`` (bool array); the
     names are hashed once, not compared account by account for every profile."""
-    codes, names = pd.factorize(chosen.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, names = factorize(chosen.to_numpy(dtype=object))
     at = {name: k for k, name in enumerate(names.tolist())}
     none = np.zeros(len(codes), dtype=bool)
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .i18n import N_, _
-from .objects import identities
+from .objects import factorize, identities
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -397,8 +397,8 @@ def matrix_column(pot_tier: pd.Series, pen_tier: pd.Series) -> pd.Series:
             else text
 
     # the few distinct (potential, penetration) pairs, found from codes, not tuples
-    pot_codes, pots = pd.factorize(pot_tier.to_numpy(dtype=object), use_na_sentinel=True)
-    pen_codes, pens = pd.factorize(pen_tier.to_numpy(dtype=object), use_na_sentinel=True)
+    pot_codes, pots = factorize(pot_tier.to_numpy(dtype=object))
+    pen_codes, pens = factorize(pen_tier.to_numpy(dtype=object))
     pots, pens = [*pots.tolist(), None], [*pens.tolist(), None]  # code -1: blank
     width = len(pens)
     key = np.where(pot_codes < 0, len(pots) - 1, pot_codes) * width + \

@@ -29,7 +29,7 @@ from .numbers import (NOT_AVAILABLE, NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, N
                       NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, marker_key,
                       read_number)
 from .i18n import _, ngettext
-from .objects import is_none
+from .objects import factorize, is_none
 from .problems import Problem, cell_ref
 from .sources.headers import year_columns
 from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
@@ -810,7 +810,7 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
     """Status words read as client / prospect / suspect / former; a word read from a longer
     text ("Ancien client" → former) is noted once per column; an unclear one is kept as
     typed and warned per cell."""
-    codes, uniques = _factorized(series.to_numpy(dtype=object))  # in order of appearance
+    codes, uniques = factorize(series.to_numpy(dtype=object))  # in order of appearance
     distinct = uniques.tolist()
     mapping: dict[Any, Any] = {}
     read: list[str] = []

@@ -396,3 +396,23 @@ def test_duplicate_ids_said_as_pandas_finds_them(picks):
     assert got == said
     assert [p.where for p in fast if p.kind == "no-id"] == \
         [raw.cell(int(k), 0) for k in np.flatnonzero(ids.isna().to_numpy())]
+
+
+@settings(max_examples=100, **COMMON)
+@given(pool=st.lists(st.one_of(st.none(), st.just(float("nan")), st.text(max_size=3),
+                               st.integers(-2, 2), st.sampled_from([1.0, 0.0, True, False])),
+                     min_size=1, max_size=8),
+       picks=st.lists(st.integers(0, 7), min_size=1, max_size=40), fresh=st.booleans())
+def test_objects_factorised_by_identity_as_pandas_does(pool, picks, fresh):
+    """`objects.factorize` (by identity first, on long columns of shared objects) gives
+    pd.factorize's codes and distinct values; equal values as different objects too."""
+    from potentiel.objects import factorize
+    cells = [pool[k % len(pool)] for k in picks] * 120  # past the short-column path
+    if fresh:  # equal texts as different objects
+        cells = [("" + c + " ")[:-1] if isinstance(c, str) else c for c in cells]
+    array = np.empty(len(cells), dtype=object)
+    array[:] = cells
+    codes, uniques = factorize(array)
+    want_codes, want = pd.factorize(array, use_na_sentinel=True)
+    assert list(codes) == list(want_codes)
+    assert all(_same(a, b) for a, b in zip(uniques.tolist(), list(want)))
