@@ -468,10 +468,14 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Category"] = result.category
     label = profile_labels(result.category, result.profile, result.profiles, spec)
     below, lowest = below_lowest(result.weighted.score, result.profile, result.profiles, spec)
-    below = below & result.category.isna() & ~excluded
-    label = label.where(result.category.notna() | ~below, _(BELOW_LOWEST_BAND))
-    label = label.where(result.category.notna() | below, _(NOT_ENOUGH_DATA))
-    out["Category label"] = label.where(~excluded, _(EXCLUDED_FROM_RANKING))
+    # without a category: below the lowest band, or not enough data; excluded over both
+    none = result.category.isna().to_numpy()
+    out_of = excluded.to_numpy(dtype=bool)
+    below = below & none & ~out_of
+    said = np.where(none & below.to_numpy(), _(BELOW_LOWEST_BAND),
+                    np.where(none, _(NOT_ENOUGH_DATA), label.to_numpy(dtype=object)))
+    out["Category label"] = pd.Series(np.where(out_of, _(EXCLUDED_FROM_RANKING), said),
+                                      index=label.index, dtype=object)
     if result.profile is not None:
         out[PROFILE_COLUMN] = result.profile
     for name in result.criteria:

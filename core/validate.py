@@ -415,16 +415,10 @@ def _kept(accounts: pd.DataFrame, blanks: dict[str, np.ndarray] | None = None) -
 
 
 def _missing(values: np.ndarray) -> np.ndarray:
-    """``pd.isna`` of a typed column: NaN in a float column; in an object column (text,
-    status, dates: None for a blank) None, and NaN or another NA for exactness."""
+    """``pd.isna`` of a typed column (a float column's NaN without pandas' dispatch)."""
     if values.dtype.kind == "f":
         return np.isnan(values)
-    if values.dtype != object:
-        return pd.isna(values)
-    blank = is_none(values)
-    if not _is_string_array(values, skipna=True):  # something else than text and blanks
-        blank = np.asarray(pd.isna(values), dtype=bool)
-    return blank
+    return np.asarray(pd.isna(values), dtype=bool)
 
 
 def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],

@@ -373,6 +373,7 @@ def test_blank_values_known_from_the_reading_are_isna(name, values, long):
     series = v._coerce(arr.copy(), index, f, raw, 0, [], known)
     want = series.isna().to_numpy()
     assert list(v._missing(series.to_numpy())) == list(want)
+    assert list(v._missing(arr)) == list(pd.isna(arr))  # raw cells: NaN among texts too
     if known:
         assert list(known[0]) == list(want)
     errors = pd.Series(arr, dtype=object).isin(CELL_ERRORS).to_numpy()
