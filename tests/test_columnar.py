@@ -417,3 +417,15 @@ def test_objects_factorised_by_identity_as_pandas_does(pool, picks, fresh):
     want_codes, want = pd.factorize(array, use_na_sentinel=True)
     assert list(codes) == list(want_codes)
     assert all(_same(a, b) for a, b in zip(uniques.tolist(), list(want)))
+
+
+@settings(max_examples=150, **COMMON)
+@given(amounts=st.lists(st.one_of(st.none(), st.floats(-10, 1e9)), max_size=30))
+def test_potential_thirds_in_one_pass_are_each_quantile(amounts):
+    """Both potential bounds from one quantile call are the two calls' values."""
+    from potentiel.portfolio import MatrixTiers, potential_bounds
+    pot = pd.Series([np.nan if a is None else a for a in amounts], dtype=float)
+    known = pot[pot > 0]
+    high = float(known.quantile(2 / 3)) if len(known) else np.inf
+    low = float(known.quantile(1 / 3)) if len(known) else 0.0
+    assert potential_bounds(pot, MatrixTiers()) == (high, min(low, high))
