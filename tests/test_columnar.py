@@ -429,3 +429,24 @@ def test_potential_thirds_in_one_pass_are_each_quantile(amounts):
     high = float(known.quantile(2 / 3)) if len(known) else np.inf
     low = float(known.quantile(1 / 3)) if len(known) else 0.0
     assert potential_bounds(pot, MatrixTiers()) == (high, min(low, high))
+
+
+@settings(max_examples=100, **COMMON)
+@given(points=st.lists(st.tuples(coordinate, st.floats(-180, 180)), min_size=1, max_size=15),
+       reps=st.lists(st.tuples(st.sampled_from([45.0, 45.0000001, 48.85, -33.9, 0.0]),
+                               st.sampled_from([4.8, 4.8000001, 2.35, 151.2, 0.0])),
+                     min_size=1, max_size=6))
+def test_nearest_rep_is_the_first_at_the_fewest_km(points, reps):
+    """The nearest rep, its arc computed only where its haversine may win: the first rep
+    at the fewest km, as measuring every rep gives (twin and near-twin bases included)."""
+    from potentiel.portfolio import haversine_km, nearest_rep
+    accounts = pd.DataFrame({"latitude": [p[0] for p in points],
+                             "longitude": [p[1] for p in points]})
+    table = pd.DataFrame({"name": [f"r{k}" for k in range(len(reps))],
+                          "latitude": [r[0] for r in reps], "longitude": [r[1] for r in reps]})
+    names, km = nearest_rep(accounts, table)
+    lat, lon = accounts["latitude"].to_numpy(), accounts["longitude"].to_numpy()
+    d = np.column_stack([haversine_km(lat, lon, r[0], r[1]) for r in reps])
+    k = np.argmin(d, axis=1)  # the first of the fewest
+    assert list(names) == [f"r{j}" for j in k]
+    assert km.tolist() == d[np.arange(len(points)), k].tolist()
