@@ -247,7 +247,7 @@ def _extremes(result: "Result") -> tuple[Coded, Coded]:
     c = np.column_stack([contrib[name].to_numpy(dtype=float) for name in names])
     s = np.column_stack([result.scores.scores[name].to_numpy(dtype=float) for name in names])
     objects = [result.scores.reasons[name].to_numpy(dtype=object) for name in names]
-    reasons = [identities(r) for r in objects]
+    reasons = np.stack([identities(r) for r in objects])  # criterion × account
     rows = np.arange(n)
     known = ~np.isnan(c)
     best = np.argmax(np.where(known, c, -np.inf), axis=1)
@@ -263,19 +263,15 @@ def _extremes(result: "Result") -> tuple[Coded, Coded]:
 
 
 def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, s: np.ndarray,
-                   objects: list[np.ndarray], reasons: list[np.ndarray], named: list[str]
+                   objects: list[np.ndarray], reasons: np.ndarray, named: list[str]
                    ) -> Coded:
     """``words`` with the reason (or the criterion's name) and the points of criterion
     ``which`` per account, where ``keep``; blank elsewhere (`Coded`). ``objects``: each
-    criterion's reasons, ``reasons``: their `identities`."""
+    criterion's reasons, ``reasons``: their `identities` (criterion × account)."""
     at = np.flatnonzero(keep)
     which = which[at]
     # the reasons told apart by identity (`distinct`), gathered as integers
-    ident = np.zeros(len(at), dtype=np.int64)
-    for k, ids in enumerate(reasons):
-        on = which == k
-        ident[on] = ids[at[on]]
-    rcodes, firsts = pd.factorize(ident)
+    rcodes, firsts = pd.factorize(reasons[which, at])
     first = np.empty(len(firsts), dtype=np.intp)
     first[rcodes[::-1]] = np.arange(len(at) - 1, -1, -1)
     rtexts = np.empty(len(first), dtype=object)
@@ -291,11 +287,35 @@ def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, s: np.ndarra
     # the label of reason code r: its text, or the criterion's name (r = 0: none)
     texts = [None, *(t if isinstance(t, str) and t else None for t in rtexts.tolist())]
     out = np.empty(len(combos) + 1, dtype=object)  # the last: blank, where not kept
-    out[:-1] = [words.format(reason=texts[rr] or named[kk], points=pp - 1)
-                for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
+    fill = _positional(words, ("reason", "points"))
+    if fill is None:
+        out[:-1] = [words.format(reason=texts[rr] or named[kk], points=pp - 1)
+                    for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
+    else:
+        out[:-1] = [fill(texts[rr] or named[kk], pp - 1)
+                    for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
     codes = np.full(len(keep), len(combos), dtype=np.intp)
     codes[at] = inverse
     return codes, out
+
+
+def _positional(template: str, names: Sequence[str]) -> Callable[..., str] | None:
+    """``template.format`` taking ``names`` by position (``"a {x} b".format(x=1)`` as
+    ``"a {0} b".format(1)``, which is faster), or None if it names another field."""
+    import string
+    out = []
+    try:
+        for literal, field, spec, conversion in string.Formatter().parse(template):
+            out.append(literal.replace("{", "{{").replace("}", "}}"))
+            if field is None:
+                continue
+            if field not in names:
+                return None
+            out.append("{%d%s%s}" % (names.index(field), "!" + conversion if conversion else "",
+                                     ":" + spec if spec else ""))
+    except ValueError:  # a template str.format would refuse: said as it is
+        return None
+    return "".join(out).format
 
 
 def to_collect_column(result: "Result") -> pd.Series:
