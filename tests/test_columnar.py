@@ -450,3 +450,13 @@ def test_nearest_rep_is_the_first_at_the_fewest_km(points, reps):
     k = np.argmin(d, axis=1)  # the first of the fewest
     assert list(names) == [f"r{j}" for j in k]
     assert km.tolist() == d[np.arange(len(points)), k].tolist()
+
+
+def test_templates_filled_by_position_as_by_name():
+    from potentiel.text import _positional
+    for template in ("strongest: {reason} ({points}/100)", "{points}/100 : {reason}",
+                     "{{literal}} {reason!r:>12} {points:03d}", "no field", "{reason}{reason}"):
+        fill = _positional(template, ("reason", "points"))
+        assert fill("revenue 38 k€", 7) == template.format(reason="revenue 38 k€", points=7)
+    assert _positional("{other} {reason}", ("reason", "points")) is None
+    assert _positional("{reason", ("reason", "points")) is None
