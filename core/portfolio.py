@@ -213,7 +213,7 @@ def top_share(revenue: pd.Series, share: float = 0.8, eligible: pd.Series | None
     ints = exact.integers(distinct)
     counts = np.bincount(codes, minlength=len(distinct))
     if ints.dtype != object and \
-            float(np.dot(counts, ints.astype(float))) * max(abs(p), q, 1) >= 2.0 ** 62:
+            float((counts * ints.astype(float)).sum()) * max(abs(p), q, 1) >= 2.0 ** 62:
         ints = ints.astype(object)  # int64 would overflow: Python integers
     order = np.argsort(distinct)  # distinct values: no ties
     sums = counts[order].astype(ints.dtype) * ints[order]
