@@ -260,7 +260,8 @@ def _resolve(result: RulesResult, requests: list, what: str,
                 key = (owner[i], rule_id, values[i], value)
                 clashes.setdefault(key, []).append(i)
     for (first, second, v1, v2), rows in sorted(clashes.items(), key=lambda kv: kv[1][0]):
-        ids = [str(result.ids.iloc[i]) if result.ids is not None else str(i) for i in rows]
+        ids = [str(v) for v in result.ids.iloc[rows].astype(str)] if result.ids is not None \
+            else [str(i) for i in rows]
         shown = ", ".join(ids[:MAX_EXAMPLES]) + (f" and {len(ids) - MAX_EXAMPLES} more"
                                                  if len(ids) > MAX_EXAMPLES else "")
         result.problems.append(Problem(

@@ -32,7 +32,7 @@ class RulesResult:
 
     Working context, set by `apply_rules` before any action runs (actions read it):
     letters:  the categories, best first (to tell the strictest cap from the others).
-    ids:      account id per account, for messages.
+    ids:      account id per account, for messages (as typed: ``astype(str)`` says it).
     priority: rule id → its ``priority`` (for ``set`` and ``score``).
     pending:  action name → what its rules asked for, resolved by the action's ``finish``
               once every rule has been applied (so the outcome is order-independent).
