@@ -180,7 +180,8 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
             reasons[name] = pd.Series(np.full(len(index), None, dtype=object), index=index,
                                       dtype=object)
     result.scores = pd.DataFrame(scores, index=index)
-    result.reasons = pd.DataFrame(reasons, index=index)
+    # the reason columns side by side, not copied into one block of objects
+    result.reasons = pd.concat(reasons, axis=1) if reasons else pd.DataFrame(index=index)
     return result
 
 
