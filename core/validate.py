@@ -351,7 +351,17 @@ def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
         if name not in data:
             data[name] = _coerce_extra(grid[:, j], index, _Column(raw, j, None, warnings))
             blanks[name] = _missing(data[name].to_numpy())
-    return grid, pd.DataFrame(data, index=index), warnings
+    if 0 < len(data) <= _SIDE_BY_SIDE:
+        # the columns side by side as read, not copied into one block per dtype (that
+        # block would be copied again each time a later stage replaces one of its columns)
+        accounts = pd.concat(data, axis=1)
+        accounts.index = index
+    else:  # pandas warns past 100 blocks: a wide table is held in one block per dtype
+        accounts = pd.DataFrame(data, index=index)
+    return grid, accounts, warnings
+
+
+_SIDE_BY_SIDE = 64  # columns read kept as separate blocks, up to this many
 
 
 def _rows(accounts: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
