@@ -212,7 +212,7 @@ def labels(category: pd.Series, chosen: pd.Series | None, profiles: ProfileSet |
         return category.map({k: spec.shown_label(k) for k in spec.letters}).astype(object)
     out = np.full(len(category), None, dtype=object)
     members = _members(chosen)
-    codes, letters = pd.factorize(category.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, letters = factorize(category.to_numpy(dtype=object))
     for p in profiles.profiles:
         own = spec_of(p, spec)
         mask = members(p.name)

@@ -285,7 +285,7 @@ def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, s: np.ndarra
     k, rest = np.divmod(combos, 102 * width)
     pts, r = np.divmod(rest, width)
     # the label of reason code r: its text, or the criterion's name (r = 0: none)
-    texts = [None, *(t if isinstance(t, str) and t else None for t in rtexts.tolist())]
+    texts = [None] + [t if isinstance(t, str) and t else None for t in rtexts.tolist()]
     out = np.empty(len(combos) + 1, dtype=object)  # the last: blank, where not kept
     fill = _positional(words, ("reason", "points"))
     if fill is None:

@@ -394,9 +394,11 @@ def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
     if "id" not in accounts:
         return True
     ids = accounts["id"].to_numpy(dtype=object)
-    if not _is_string_array(ids, skipna=False) or not all(map(str.strip, ids.tolist())):
+    if not _is_string_array(ids, skipna=False):
         return True  # a row without an id (or an id that is not text)
     strings = ids.tolist()
+    if not all(map(str.strip, strings)):
+        return True  # an id of spaces only
     if first is not None:
         cells = first.to_numpy(dtype=object)
         cells = cells[pd.notna(cells)]
