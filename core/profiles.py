@@ -102,18 +102,21 @@ def score_by_profile(scores: pd.DataFrame, chosen: pd.Series, profiles: ProfileS
     score = np.full(len(index), np.nan)
     confidence = np.zeros(len(index))
     members = _members(chosen)
-    parts = []
+    columns: dict[str, np.ndarray] = {}  # the profiles' criteria, in order of appearance
     for p in profiles.profiles:
         mask = members(p.name)
         if not mask.any():
             continue
-        w = weighted_score(scores[mask], weights_of(p, weights))
+        w = weighted_score(scores, weights_of(p, weights), rows=mask)
         score[mask] = w.score.to_numpy()
         confidence[mask] = w.confidence.to_numpy()
-        parts.append(w.contributions)
+        for name in w.contributions.columns:
+            if name not in columns:
+                columns[name] = np.full(len(index), np.nan)  # not in this account's profile
+            columns[name][mask] = w.contributions[name].to_numpy()
     top = weighted_score(scores.iloc[:0], weights)
-    contributions = pd.concat(parts, axis=0, sort=False) if parts else pd.DataFrame(index=index)
-    contributions = contributions.reindex(index)
+    contributions = pd.DataFrame(columns, index=index) if columns else \
+        pd.DataFrame(index=index)
     return Weighted(pd.Series(score, index=index), pd.Series(confidence, index=index),
                     contributions, top.weights)
 

@@ -276,18 +276,23 @@ class Weighted:
     weights: dict[str, float]    # normalised (sum 1 over weight > 0)
 
 
-def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float]) -> Weighted:
+def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float],
+                   rows: np.ndarray | None = None) -> Weighted:
     """Weights are normalised; an unknown criterion is left out of that account's weighting
     and lowers its confidence. Every criterion with a weight > 0 is in the model, known or
-    not (a criterion without any column is all NaN in ``scores``)."""
+    not (a criterion without any column is all NaN in ``scores``). ``rows`` (a boolean
+    mask): those accounts only, as ``weighted_score(scores[rows], weights)`` gives them."""
     names = [c for c in scores.columns if weights.get(c, 0) > 0]
     total = sum(weights[c] for c in names)
-    index = scores.index
+    index = scores.index if rows is None else scores.index[rows]
     if not names or total <= 0:
         nan = pd.Series(np.nan, index=index)
         return Weighted(nan, pd.Series(0.0, index=index), pd.DataFrame(index=index), {})
     w = np.array([weights[c] / total for c in names])
     s = scores[names].to_numpy(dtype=float)
+    if rows is not None:
+        # column-major, as a frame's rows taken first would give them: the same sums
+        s = np.asfortranarray(s[rows])
     known = ~np.isnan(s)
     # rounded: 0.25 + 0.1 + 0.1 + 0.05 must be 0.5, not 0.49999999999999994 (a threshold
     # such as "confidence <= 50%" reads it)

@@ -460,3 +460,26 @@ def test_templates_filled_by_position_as_by_name():
         assert fill("revenue 38 k€", 7) == template.format(reason="revenue 38 k€", points=7)
     assert _positional("{other} {reason}", ("reason", "points")) is None
     assert _positional("{reason", ("reason", "points")) is None
+
+
+@settings(max_examples=150, **COMMON)
+@given(data=st.data(), n=st.integers(0, 12), k=st.integers(1, 5))
+def test_weighted_rows_are_the_rows_weighted_apart(data, n, k):
+    """`weighted_score(scores, w, rows=mask)` is `weighted_score(scores[mask], w)` to the
+    bit (the profiles' scores, computed without a frame per profile)."""
+    from potentiel.scoring import weighted_score
+    value = st.one_of(st.none(), st.floats(0, 100))
+    scores = pd.DataFrame({f"c{j}": [np.nan if x is None else x for x in data.draw(
+        st.lists(value, min_size=n, max_size=n))] for j in range(k)}, dtype=float)
+    scores.index = pd.Index(np.arange(n) * 3, name="row")
+    if data.draw(st.booleans()):  # a column set again (as a rule's score does): two blocks
+        scores["c0"] = scores["c0"].where(scores["c0"] > 50, scores["c0"])
+    weights = {f"c{j}": data.draw(st.sampled_from([0, 0.1, 1, 2.5, 7])) for j in range(k)}
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    fast, ref = weighted_score(scores, weights, rows=mask), weighted_score(scores[mask], weights)
+    assert fast.score.index.equals(ref.score.index)
+    assert fast.score.to_numpy().tobytes() == ref.score.to_numpy().tobytes()
+    assert fast.confidence.to_numpy().tobytes() == ref.confidence.to_numpy().tobytes()
+    assert fast.contributions.to_numpy().tobytes() == ref.contributions.to_numpy().tobytes()
+    assert list(fast.contributions.columns) == list(ref.contributions.columns)
+    assert fast.weights == ref.weights
