@@ -297,10 +297,11 @@ def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float],
     # rounded: 0.25 + 0.1 + 0.1 + 0.05 must be 0.5, not 0.49999999999999994 (a threshold
     # such as "confidence <= 50%" reads it)
     den = np.round((known * w).sum(axis=1), 9)
-    num = (np.nan_to_num(s) * w).sum(axis=1)
+    points = np.nan_to_num(s) * w
+    num = points.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(den > 0, num / den, np.nan)
-        contrib = np.where(known, np.nan_to_num(s) * w / den[:, None], np.nan)
+        contrib = np.where(known, points / den[:, None], np.nan)
     return Weighted(pd.Series(score, index=index), pd.Series(den, index=index),
                     pd.DataFrame(contrib, index=index, columns=names),
                     dict(zip(names, w.tolist())))
