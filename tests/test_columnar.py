@@ -483,3 +483,19 @@ def test_weighted_rows_are_the_rows_weighted_apart(data, n, k):
     assert fast.contributions.to_numpy().tobytes() == ref.contributions.to_numpy().tobytes()
     assert list(fast.contributions.columns) == list(ref.contributions.columns)
     assert fast.weights == ref.weights
+
+
+def test_flags_set_directly_by_an_action_are_merged_with_the_rules_flags():
+    """Cells of `RulesResult.flags` an action set itself (a tuple, a list, an empty list)
+    are merged with the flags of `add_flags`; the empty tuple everywhere else is not
+    measured, as `len` would say."""
+    from potentiel.rules.actions import BUILTIN_ACTIONS
+    from potentiel.rules.result import RulesResult
+    index = pd.RangeIndex(5)
+    result = RulesResult.empty(index)
+    flags = result.flags.copy()
+    flags[1], flags[2], flags[3] = ("vip",), [], ["key", "vip"]
+    result.flags = flags
+    result.add_flags(pd.Series([True, True, True, False, False], index=index), "far")
+    BUILTIN_ACTIONS["flag"].finish(result)
+    assert result.flags.tolist() == [("far",), ("far", "vip"), ("far",), ("key", "vip"), ()]
