@@ -288,23 +288,31 @@ def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float],
     if not names or total <= 0:
         nan = pd.Series(np.nan, index=index)
         return Weighted(nan, pd.Series(0.0, index=index), pd.DataFrame(index=index), {})
-    w = np.array([weights[c] / total for c in names])
-    s = scores[names].to_numpy(dtype=float)
+    w = [weights[c] / total for c in names]
+    # column by column (no frame copy): each sum accumulates the columns in order, as
+    # numpy sums the rows of the column-major array a frame gives
+    columns = [scores[c].to_numpy(dtype=float) for c in names]
     if rows is not None:
-        # column-major, as a frame's rows taken first would give them: the same sums
-        s = np.asfortranarray(s[rows])
-    known = ~np.isnan(s)
+        columns = [c[rows] for c in columns]
+    known = [~np.isnan(c) for c in columns]
+    points = [(np.where(k, c, 0.0) if not np.isinf(c).any() else np.nan_to_num(c)) * wc
+              for c, k, wc in zip(columns, known, w)]  # np.nan_to_num, without its passes
+    den = known[0] * w[0]
+    num = points[0].copy()
+    for k, p, wc in zip(known[1:], points[1:], w[1:]):
+        den += k * wc
+        num += p
     # rounded: 0.25 + 0.1 + 0.1 + 0.05 must be 0.5, not 0.49999999999999994 (a threshold
     # such as "confidence <= 50%" reads it)
-    den = np.round((known * w).sum(axis=1), 9)
-    points = np.nan_to_num(s) * w
-    num = points.sum(axis=1)
+    den = np.round(den, 9)
+    contrib = np.empty((len(den), len(names)), order="F")  # a frame's own layout
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(den > 0, num / den, np.nan)
-        contrib = np.where(known, points / den[:, None], np.nan)
+        for j, (k, p) in enumerate(zip(known, points)):
+            contrib[:, j] = np.where(k, p / den, np.nan)
     return Weighted(pd.Series(score, index=index), pd.Series(den, index=index),
                     pd.DataFrame(contrib, index=index, columns=names),
-                    dict(zip(names, w.tolist())))
+                    dict(zip(names, w)))
 
 
 def _titles(crit: Criterion, names: list[str]) -> str:

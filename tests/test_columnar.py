@@ -499,3 +499,41 @@ def test_flags_set_directly_by_an_action_are_merged_with_the_rules_flags():
     result.add_flags(pd.Series([True, True, True, False, False], index=index), "far")
     BUILTIN_ACTIONS["flag"].finish(result)
     assert result.flags.tolist() == [("far",), ("far", "vip"), ("far",), ("key", "vip"), ()]
+
+
+def _weighted_reference(scores, weights):
+    """The weighted score as one frame-wide computation (before its column loop)."""
+    names = [c for c in scores.columns if weights.get(c, 0) > 0]
+    total = sum(weights[c] for c in names)
+    w = np.array([weights[c] / total for c in names])
+    s = scores[names].to_numpy(dtype=float)
+    known = ~np.isnan(s)
+    den = np.round((known * w).sum(axis=1), 9)
+    num = (np.nan_to_num(s) * w).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(den > 0, num / den, np.nan)
+        contrib = np.where(known, np.nan_to_num(s) * w / den[:, None], np.nan)
+    return score, den, contrib
+
+
+@settings(max_examples=200, **COMMON)
+@given(data=st.data(), n=st.integers(1, 12), k=st.integers(1, 12))
+def test_weighted_column_by_column_is_the_frame_wide_sum(data, n, k):
+    """Summed column by column, the weighted score, confidence and contributions are the
+    frame-wide computation's to the bit (numpy sums a column-major frame's rows in column
+    order); infinite scores too."""
+    from potentiel.scoring import weighted_score
+    value = st.one_of(st.none(), st.floats(0, 100), st.sampled_from([0.1, 1 / 3, 99.99]),
+                      st.sampled_from([np.inf, -np.inf]))
+    scores = pd.DataFrame({f"c{j}": [np.nan if x is None else x for x in data.draw(
+        st.lists(value, min_size=n, max_size=n))] for j in range(k)}, dtype=float)
+    weights = {f"c{j}": data.draw(st.sampled_from([0, 0.05, 0.1, 1, 2.5, 7, 1 / 3]))
+               for j in range(k)}
+    if not any(weights.values()):
+        weights["c0"] = 1
+    with np.errstate(over="ignore"):  # an infinite score over a tiny weight
+        got = weighted_score(scores, weights)
+        score, den, contrib = _weighted_reference(scores, weights)
+    assert got.score.to_numpy().tobytes() == score.tobytes()
+    assert got.confidence.to_numpy().tobytes() == den.tobytes()
+    assert got.contributions.to_numpy().tobytes() == np.asarray(contrib, order="C").tobytes()
