@@ -309,7 +309,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
                                 f"{raw.row_numbers[next(iter(totals))]}", kind="total-row"))
     accounts = _rows(accounts, keep)
     accounts.index = pd.Index(np.flatnonzero(keep), name="row")
-    _check_ids(accounts, raw, columns, warnings)
+    _check_ids(accounts, raw, columns, warnings,
+               blanks["id"][keep] if "id" in blanks and len(blanks["id"]) == len(keep) else None)
     if "revenue" in accounts:
         col = _Column(raw, columns["revenue"], catalogue["revenue"], warnings)
         neg = accounts["revenue"][accounts["revenue"] < 0]
@@ -1037,13 +1038,15 @@ def _coerce_extra(values: np.ndarray, index: pd.Index, col: "_Column | None" = N
 
 
 def _check_ids(accounts: pd.DataFrame, raw: RawTable, columns: dict[str, int],
-               warnings: list[Problem]) -> None:
+               warnings: list[Problem], blank: np.ndarray | None = None) -> None:
+    """Accounts without an id, and ids given twice, named by cell. ``blank``: the ids'
+    `_missing`, when the reading knows it."""
     if "id" not in accounts:
         return
     j = columns["id"]
     col = _Column(raw, j, None, warnings)
     ids = accounts["id"]
-    na = _missing(ids.to_numpy())
+    na = _missing(ids.to_numpy()) if blank is None else blank
     for pos in ids.index[na]:
         col.warn(pos, _("account without an id; it is scored, but give it an id so results "
                         "can be traced"), "no-id")
