@@ -289,6 +289,8 @@ def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float],
         nan = pd.Series(np.nan, index=index)
         return Weighted(nan, pd.Series(0.0, index=index), pd.DataFrame(index=index), {})
     w = [weights[c] / total for c in names]
+    if len(index) < 2:  # one row is contiguous both ways: numpy sums it pairwise
+        return _weighted_rows(scores[names] if rows is None else scores[rows][names], w)
     # column by column (no frame copy): each sum accumulates the columns in order, as
     # numpy sums the rows of the column-major array a frame gives
     columns = [scores[c].to_numpy(dtype=float) for c in names]
@@ -313,6 +315,21 @@ def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float],
     return Weighted(pd.Series(score, index=index), pd.Series(den, index=index),
                     pd.DataFrame(contrib, index=index, columns=names),
                     dict(zip(names, w)))
+
+
+def _weighted_rows(scores: pd.DataFrame, w: list[float]) -> Weighted:
+    """`weighted_score` of ``scores`` (the criteria weighted, weights ``w`` normalised) as
+    one frame-wide computation."""
+    index, names = scores.index, list(scores.columns)
+    s = scores.to_numpy(dtype=float)
+    known = ~np.isnan(s)
+    den = np.round((known * w).sum(axis=1), 9)
+    num = (np.nan_to_num(s) * w).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(den > 0, num / den, np.nan)
+        contrib = np.where(known, np.nan_to_num(s) * w / den[:, None], np.nan)
+    return Weighted(pd.Series(score, index=index), pd.Series(den, index=index),
+                    pd.DataFrame(contrib, index=index, columns=names), dict(zip(names, w)))
 
 
 def _titles(crit: Criterion, names: list[str]) -> str:

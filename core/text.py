@@ -207,8 +207,8 @@ def why_column(result: "Result") -> pd.Series:
     index = result.accounts.index
     why = result.rules.why
     fired = coded(result.rules.fired,
-                  lambda t: "; ".join(f"{rid}: {why.get(rid, '').rstrip('.')}".rstrip(": ") for rid in t)
-                  if t else None)
+                  lambda t: "; ".join(f"{rid}: {why.get(rid, '').rstrip('.')}".rstrip(": ")
+                                      for rid in t) if t else None)
     scores = result.scores.scores
     weights = result.weighted.weights
     names = [n for n in result.criteria if weights.get(n, 0) > 0]
