@@ -81,17 +81,19 @@ def nearest_rep(accounts: pd.DataFrame, reps: pd.DataFrame | None) -> tuple[pd.S
     km = pd.Series(np.nan, index=index)
     if reps is None or len(reps) == 0 or "latitude" not in accounts or "longitude" not in accounts:
         return names, km
-    reps = reps.dropna(subset=["latitude", "longitude"])
-    if len(reps) == 0:
+    # the reps with both coordinates (what dropna on them keeps), in numpy
+    rlat, rlon = reps["latitude"].to_numpy(), reps["longitude"].to_numpy()
+    placed = ~(np.asarray(pd.isna(rlat), dtype=bool) | np.asarray(pd.isna(rlon), dtype=bool))
+    if not placed.any():
         return names, km
     lat = accounts["latitude"].to_numpy(dtype=float)
     lon = accounts["longitude"].to_numpy(dtype=float)
     ok = ~(np.isnan(lat) | np.isnan(lon))
     if not ok.any():
         return names, km
-    rlat = reps["latitude"].to_numpy(dtype=float)
-    rlon = reps["longitude"].to_numpy(dtype=float)
-    rnames = reps["name"].to_numpy(dtype=object)
+    rlat = rlat[placed].astype(float)
+    rlon = rlon[placed].astype(float)
+    rnames = reps["name"].to_numpy(dtype=object)[placed]
     best = np.full(int(ok.sum()), np.inf)
     best_a = np.full(len(best), np.inf)  # the haversine of the best so far
     who = np.zeros(int(ok.sum()), dtype=int)
@@ -112,9 +114,11 @@ def nearest_rep(accounts: pd.DataFrame, reps: pd.DataFrame | None) -> tuple[pd.S
         best[closer] = d[fewer]
         best_a[closer] = a[closer]
         who[closer] = j
-    km[ok] = best
-    names[ok] = rnames[who]
-    return names, km
+    at = np.full(len(index), np.nan)
+    at[ok] = best
+    who_name = np.full(len(index), None, dtype=object)
+    who_name[ok] = rnames[who]
+    return pd.Series(who_name, index=index, dtype=object), pd.Series(at, index=index)
 
 
 def by_road(km: pd.Series, factor: float = 1.0) -> pd.Series:
