@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .i18n import N_, _
+from .objects import factorize
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def adjust(letters: pd.Series, spec: CategorySpec, cap: pd.Series | None = None,
         if s is None:
             return None
         # a letter's rank, NaN for anything else; looked up once per distinct value
-        codes, distinct = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+        codes, distinct = factorize(s.to_numpy(dtype=object))
         table = np.array([*(order.get(v, np.nan) if isinstance(v, str) else np.nan
                             for v in distinct), np.nan], dtype=float)
         return table[codes]

@@ -468,10 +468,14 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     out["Category"] = result.category
     label = profile_labels(result.category, result.profile, result.profiles, spec)
     below, lowest = below_lowest(result.weighted.score, result.profile, result.profiles, spec)
-    below = below & result.category.isna() & ~excluded
-    label = label.where(result.category.notna() | ~below, _(BELOW_LOWEST_BAND))
-    label = label.where(result.category.notna() | below, _(NOT_ENOUGH_DATA))
-    out["Category label"] = label.where(~excluded, _(EXCLUDED_FROM_RANKING))
+    # without a category: below the lowest band, or not enough data; excluded over both
+    none = result.category.isna().to_numpy()
+    out_of = excluded.to_numpy(dtype=bool)
+    below = below & none & ~out_of
+    said = np.where(none & below.to_numpy(), _(BELOW_LOWEST_BAND),
+                    np.where(none, _(NOT_ENOUGH_DATA), label.to_numpy(dtype=object)))
+    out["Category label"] = pd.Series(np.where(out_of, _(EXCLUDED_FROM_RANKING), said),
+                                      index=label.index, dtype=object)
     if result.profile is not None:
         out[PROFILE_COLUMN] = result.profile
     for name in result.criteria:
@@ -507,7 +511,7 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
         out[header] = acc[fld] if fld in acc else pd.Series(None, index=acc.index, dtype=object)
     model_columns = scoremodels.output_columns(result.model) if result.model is not None else {}
     out.update(model_columns)
-    frame = pd.DataFrame(out, index=acc.index)
+    frame = _side_by_side(out, acc.index)
     order = [*OUTPUT_COLUMNS_HEAD, *((PROFILE_COLUMN,) if result.profile is not None else ()),
              *(SCORE_PREFIX + n for n in result.criteria),
              *model_columns,
@@ -516,6 +520,17 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
              *((LOCATED_BY_COLUMN,) if "located_by" in acc else ()),
              *from_lines, *result.set_columns.values()]
     return frame[order]
+
+
+def _side_by_side(columns: dict[str, Any], index: pd.Index) -> pd.DataFrame:
+    """``pd.DataFrame(columns, index=index)``, the columns kept as they are (not copied into
+    one block per dtype) when each is a Series on ``index`` already."""
+    if columns and all(isinstance(c, pd.Series) and c.index.equals(index)
+                       for c in columns.values()):
+        frame = pd.concat(columns, axis=1)
+        frame.index = index
+        return frame
+    return pd.DataFrame(columns, index=index)
 
 
 def read_salespeople(raw: RawTable | None, warnings: list[Problem],

@@ -58,10 +58,19 @@ def _haversine_from(la: np.ndarray, lo: np.ndarray, cos_la: np.ndarray, lat2: fl
                     lon2: float) -> np.ndarray:
     """`haversine_km` from accounts already in radians (``cos_la``: cos of ``la``) to one
     point in degrees."""
+    return _km_of(_haversine_a(la, lo, cos_la, lat2, lon2))
+
+
+def _haversine_a(la: np.ndarray, lo: np.ndarray, cos_la: np.ndarray, lat2: float,
+                 lon2: float) -> np.ndarray:
+    """The haversine of `_haversine_from` before its arc: the km grow with it."""
     lat2 = np.radians(np.asarray(lat2, dtype=float))
     lon2 = np.radians(np.asarray(lon2, dtype=float))
-    a = (np.sin((lat2 - la) / 2) ** 2
-         + cos_la * np.cos(lat2) * np.sin((lon2 - lo) / 2) ** 2)
+    return (np.sin((lat2 - la) / 2) ** 2
+            + cos_la * np.cos(lat2) * np.sin((lon2 - lo) / 2) ** 2)
+
+
+def _km_of(a: np.ndarray) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
@@ -72,32 +81,44 @@ def nearest_rep(accounts: pd.DataFrame, reps: pd.DataFrame | None) -> tuple[pd.S
     km = pd.Series(np.nan, index=index)
     if reps is None or len(reps) == 0 or "latitude" not in accounts or "longitude" not in accounts:
         return names, km
-    reps = reps.dropna(subset=["latitude", "longitude"])
-    if len(reps) == 0:
+    # the reps with both coordinates (what dropna on them keeps), in numpy
+    rlat, rlon = reps["latitude"].to_numpy(), reps["longitude"].to_numpy()
+    placed = ~(np.asarray(pd.isna(rlat), dtype=bool) | np.asarray(pd.isna(rlon), dtype=bool))
+    if not placed.any():
         return names, km
     lat = accounts["latitude"].to_numpy(dtype=float)
     lon = accounts["longitude"].to_numpy(dtype=float)
     ok = ~(np.isnan(lat) | np.isnan(lon))
     if not ok.any():
         return names, km
-    rlat = reps["latitude"].to_numpy(dtype=float)
-    rlon = reps["longitude"].to_numpy(dtype=float)
-    rnames = reps["name"].to_numpy(dtype=object)
+    rlat = rlat[placed].astype(float)
+    rlon = rlon[placed].astype(float)
+    rnames = reps["name"].to_numpy(dtype=object)[placed]
     best = np.full(int(ok.sum()), np.inf)
+    best_a = np.full(len(best), np.inf)  # the haversine of the best so far
     who = np.zeros(int(ok.sum()), dtype=int)
     # the accounts' side of the formula once, for every rep (the same operations, so the
     # same distances to the last bit as `haversine_km`)
     la, lo = np.radians(lat[ok]), np.radians(lon[ok])
     cos_la = np.cos(la)
-    # One rep at a time keeps memory at O(accounts) whatever the number of reps.
+    # One rep at a time keeps memory at O(accounts) whatever the number of reps. The km
+    # grow with the haversine: a rep is computed to the km only where its haversine is
+    # not clearly above the best one's (a margin far above arcsin's few ulps of error),
+    # and taken, as before, where its km are strictly fewer.
     for j in range(len(rlat)):
-        d = _haversine_from(la, lo, cos_la, rlat[j], rlon[j])
-        closer = d < best
-        best[closer] = d[closer]
+        a = _haversine_a(la, lo, cos_la, rlat[j], rlon[j])
+        maybe = np.flatnonzero(a < best_a * (1 + 1e-9))
+        d = _km_of(a[maybe])
+        fewer = d < best[maybe]
+        closer = maybe[fewer]
+        best[closer] = d[fewer]
+        best_a[closer] = a[closer]
         who[closer] = j
-    km[ok] = best
-    names[ok] = rnames[who]
-    return names, km
+    at = np.full(len(index), np.nan)
+    at[ok] = best
+    who_name = np.full(len(index), None, dtype=object)
+    who_name[ok] = rnames[who]
+    return pd.Series(who_name, index=index, dtype=object), pd.Series(at, index=index)
 
 
 def by_road(km: pd.Series, factor: float = 1.0) -> pd.Series:
@@ -132,6 +153,8 @@ def potential_bounds(potential: pd.Series, tiers: MatrixTiers) -> tuple[float, f
     """(high, low) amounts: the configured ones, else the portfolio's thirds."""
     known = potential[potential > 0].astype(float)
     high, low = tiers.potential_high, tiers.potential_low
+    if high is None and low is None and len(known):  # both thirds in one pass
+        low, high = (float(x) for x in known.quantile([1 / 3, 2 / 3]).tolist())
     if high is None:
         high = float(known.quantile(2 / 3)) if len(known) else np.inf
     if low is None:
@@ -188,19 +211,22 @@ def top_share(revenue: pd.Series, share: float = 0.8, eligible: pd.Series | None
     v = np.where(np.isfinite(v), v, 0.0)
     if not (v > 0).any():
         return pd.Series(False, index=revenue.index)
-    ints = exact.integers(v)
     p, q = exact.ratio_parts(share)
-    order = np.argsort(v, kind="stable")
-    asc, asc_ints = v[order], ints[order]
-    if asc_ints.dtype != object and float(asc_ints.sum()) * max(abs(p), q, 1) >= 2.0 ** 62:
-        asc_ints = asc_ints.astype(object)  # int64 would overflow: Python integers
-    suffix = np.concatenate([np.cumsum(asc_ints[::-1])[::-1],
-                             np.array([0], dtype=asc_ints.dtype)])  # suffix[i] = sum(asc[i:])
+    # per distinct amount (amounts repeat): its accounts' exact sum, in ascending order
+    codes, distinct = pd.factorize(v)
+    ints = exact.integers(distinct)
+    counts = np.bincount(codes, minlength=len(distinct))
+    if ints.dtype != object and \
+            float((counts * ints.astype(float)).sum()) * max(abs(p), q, 1) >= 2.0 ** 62:
+        ints = ints.astype(object)  # int64 would overflow: Python integers
+    order = np.argsort(distinct)  # distinct values: no ties
+    sums = counts[order].astype(ints.dtype) * ints[order]
+    # suffix[i] = the sum of the i-th smallest amount and above; total = suffix[0]
+    suffix = np.concatenate([np.cumsum(sums[::-1])[::-1], np.array([0], dtype=sums.dtype)])
     total = suffix[0]
-    # sum of strictly greater revenues; looked up in sorted order (each search starts where
-    # the last one ended), then put back in the accounts' order
-    right = np.empty(len(v), dtype=np.int64)
-    right[order] = np.searchsorted(asc, asc, side="right")
-    above = suffix[right]
-    inside = np.asarray(above * q < p * total, dtype=bool)
+    # in: the accounts with strictly more revenue make less than ``share`` of the total
+    inside_sorted = np.asarray(suffix[1:] * q < p * total, dtype=bool)
+    rank = np.empty(len(distinct), dtype=np.intp)
+    rank[order] = np.arange(len(distinct))
+    inside = inside_sorted[rank][codes]
     return pd.Series(inside & (v > 0), index=revenue.index)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .categories import Band, CategorySpec, below_bands, by_bands, by_quotas, lowest_band
 from .i18n import _
+from .objects import factorize
 from .problems import Problem
 from .scoring import Weighted, weighted_score
 
@@ -101,18 +102,21 @@ def score_by_profile(scores: pd.DataFrame, chosen: pd.Series, profiles: ProfileS
     score = np.full(len(index), np.nan)
     confidence = np.zeros(len(index))
     members = _members(chosen)
-    parts = []
+    columns: dict[str, np.ndarray] = {}  # the profiles' criteria, in order of appearance
     for p in profiles.profiles:
         mask = members(p.name)
         if not mask.any():
             continue
-        w = weighted_score(scores[mask], weights_of(p, weights))
+        w = weighted_score(scores, weights_of(p, weights), rows=mask)
         score[mask] = w.score.to_numpy()
         confidence[mask] = w.confidence.to_numpy()
-        parts.append(w.contributions)
+        for name in w.contributions.columns:
+            if name not in columns:
+                columns[name] = np.full(len(index), np.nan)  # not in this account's profile
+            columns[name][mask] = w.contributions[name].to_numpy()
     top = weighted_score(scores.iloc[:0], weights)
-    contributions = pd.concat(parts, axis=0, sort=False) if parts else pd.DataFrame(index=index)
-    contributions = contributions.reindex(index)
+    contributions = pd.DataFrame(columns, index=index) if columns else \
+        pd.DataFrame(index=index)
     return Weighted(pd.Series(score, index=index), pd.Series(confidence, index=index),
                     contributions, top.weights)
 
@@ -120,7 +124,7 @@ def score_by_profile(scores: pd.DataFrame, chosen: pd.Series, profiles: ProfileS
 def _members(chosen: pd.Series):
     """``members(name)``: True for the accounts of profile ``name`` (bool array); the
     names are hashed once, not compared account by account for every profile."""
-    codes, names = pd.factorize(chosen.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, names = factorize(chosen.to_numpy(dtype=object))
     at = {name: k for k, name in enumerate(names.tolist())}
     none = np.zeros(len(codes), dtype=bool)
 
@@ -211,7 +215,7 @@ def labels(category: pd.Series, chosen: pd.Series | None, profiles: ProfileSet |
         return category.map({k: spec.shown_label(k) for k in spec.letters}).astype(object)
     out = np.full(len(category), None, dtype=object)
     members = _members(chosen)
-    codes, letters = pd.factorize(category.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, letters = factorize(category.to_numpy(dtype=object))
     for p in profiles.profiles:
         own = spec_of(p, spec)
         mask = members(p.name)

@@ -14,6 +14,7 @@ criterion out of the model.
 from __future__ import annotations
 
 import contextvars
+import queue
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -50,30 +51,64 @@ class CriteriaScores:
     absent: dict[str, list[str]] = field(default_factory=dict)  # criterion → absent inputs
 
 
+class _Worker:
+    """One thread that runs the criteria one after the other, each within its time limit.
+
+    Starting a thread per criterion costs a thread start and a hand-over each; one worker
+    serves them all. A criterion past its limit is given up: its thread is left to finish
+    (a daemon, as before) and the next criterion gets a new worker.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._done: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def call(self, crit: Criterion, view: pd.DataFrame, params: Mapping[str, Any],
+             limit: float) -> Any:
+        """``crit.score(view, params)`` in the worker, in the caller's context (its
+        language, for the reasons' words); TimeoutError after ``limit`` seconds."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, args=(self._jobs, self._done),
+                                            name="criteria", daemon=True)
+            self._thread.start()
+        self._jobs.put((contextvars.copy_context(), crit, view, params))
+        try:
+            ok, value = self._done.get(timeout=limit)
+        except queue.Empty:
+            # left running; the next criterion gets new queues and a new thread
+            self._jobs.put(None)
+            self.__init__()
+            raise TimeoutError(f"took longer than {limit:g} s") from None
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread = None
+
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue, done: queue.SimpleQueue) -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            context, crit, view, params = job
+            try:
+                done.put((True, context.run(crit.score, view, params)))
+            except BaseException as exc:  # reported by the caller, named by criterion
+                done.put((False, exc))
+            del job, context, crit, view, params
+
+
 def _call_with_limit(crit: Criterion, view: pd.DataFrame, params: Mapping[str, Any],
-                     limit: float | None) -> Any:
+                     limit: float | None, worker: _Worker) -> Any:
     """Run ``crit.score``; give up after ``limit`` seconds (the thread is left to finish)."""
     if not limit:
         return crit.score(view, params)
-    box: dict[str, Any] = {}
-    # the run's context (its language, for the reasons' words): a new thread starts
-    # without it
-    context = contextvars.copy_context()
-
-    def target() -> None:
-        try:
-            box["value"] = context.run(crit.score, view, params)
-        except BaseException as exc:  # reported by the caller, named by criterion
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, name=f"criterion-{crit.name}", daemon=True)
-    worker.start()
-    worker.join(limit)
-    if worker.is_alive():
-        raise TimeoutError(f"took longer than {limit:g} s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    return worker.call(crit, view, params, limit)
 
 
 def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
@@ -90,51 +125,63 @@ def run_criteria(accounts: pd.DataFrame, criteria: Mapping[str, Criterion],
     scores: dict[str, pd.Series] = {}
     reasons: dict[str, pd.Series] = {}
     result = CriteriaScores(pd.DataFrame(index=index), pd.DataFrame(index=index))
-    for name, crit in criteria.items():
-        blank = pd.Series(np.nan, index=index)
-        scores[name] = blank
-        reasons[name] = pd.Series(np.full(len(index), None, dtype=object), index=index,
-                                  dtype=object)
-        absent = [i.name for i in crit.inputs if i.name not in present]
-        result.absent[name] = absent
-        if crit.inputs and len(absent) == len(crit.inputs):
-            continue  # unknown for every account: one run-level warning (absent_columns_warning)
-        said = None
-        if absent:
-            said = len(warnings)
-            warnings.append(Problem(
-                _("criterion {name}: column {list} is not in the Accounts table; it scores on "
-                  "the other inputs").format(name=name, list=_titles(crit, absent)), kind="absent-input"))
-        view = accounts.copy(deep=False)
-        for missing in absent:
-            view[missing] = np.nan if crit_input_numeric(crit, missing) else None
-        try:
-            out = _call_with_limit(crit, view, crit.resolve_params(params.get(name)), time_limit)
-            score, reason = _check_output(name, out, index, warnings)
-        except Exception as exc:
-            msg = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            result.failed[name] = msg
-            warnings.append(Problem(_("criterion {name} failed ({error}); its scores are left "
-                                      "blank and the weights rest on the others").format(
-                                        name=name, error=msg)))
-            continue
-        if score.isna().all() and len(index):
-            result.failed[name] = "no account could be scored"
-            inputs = [i.name for i in crit.inputs if i.name in present and i.name in accounts]
-            filled = int(accounts[inputs].notna().all(axis=1).sum()) if inputs else 0
-            if absent and said is not None:  # one true line, not "missing" then "filled"
-                warnings[said] = Problem(
-                    _("criterion {name} scored no account: it needs {list}, which is not in "
-                      "the Accounts table, and cannot score on the other inputs alone; add the "
-                      "column (or set its weight to 0)").format(name=name, list=_titles(crit, absent)), kind="absent-input")
-            elif filled:  # NaN is for missing inputs: blank with every input filled is a fault
-                warnings.append(Problem(_("criterion {name} scored no account, though {filled} "
-                                          "account(s) have all its inputs; its scores are "
+    worker = _Worker()
+    try:
+        for name, crit in criteria.items():
+            scores[name] = reasons[name] = None  # blank, unless it scores
+            absent = [i.name for i in crit.inputs if i.name not in present]
+            result.absent[name] = absent
+            if crit.inputs and len(absent) == len(crit.inputs):
+                continue  # unknown for every account: one run-level warning
+                #             (absent_columns_warning)
+            said = None
+            if absent:
+                said = len(warnings)
+                warnings.append(Problem(
+                    _("criterion {name}: column {list} is not in the Accounts table; it scores "
+                      "on the other inputs").format(name=name, list=_titles(crit, absent)),
+                    kind="absent-input"))
+            view = accounts.copy(deep=False)
+            for missing in absent:
+                view[missing] = np.nan if crit_input_numeric(crit, missing) else None
+            try:
+                out = _call_with_limit(crit, view, crit.resolve_params(params.get(name)),
+                                       time_limit, worker)
+                score, reason = _check_output(name, out, index, warnings)
+            except Exception as exc:
+                msg = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                result.failed[name] = msg
+                warnings.append(Problem(_("criterion {name} failed ({error}); its scores are left "
                                           "blank and the weights rest on the others").format(
-                                            name=name, filled=filled)))
-        scores[name], reasons[name] = score, reason
+                                            name=name, error=msg)))
+                continue
+            if score.isna().all() and len(index):
+                result.failed[name] = "no account could be scored"
+                inputs = [i.name for i in crit.inputs if i.name in present and i.name in accounts]
+                filled = int(accounts[inputs].notna().all(axis=1).sum()) if inputs else 0
+                if absent and said is not None:  # one true line, not "missing" then "filled"
+                    warnings[said] = Problem(
+                        _("criterion {name} scored no account: it needs {list}, which is not in "
+                          "the Accounts table, and cannot score on the other inputs alone; add the "
+                          "column (or set its weight to 0)").format(
+                              name=name, list=_titles(crit, absent)), kind="absent-input")
+                elif filled:  # NaN is for missing inputs: blank with every input filled is a fault
+                    warnings.append(Problem(_("criterion {name} scored no account, though {filled} "
+                                              "account(s) have all its inputs; its scores are "
+                                              "blank and the weights rest on the others").format(
+                                                name=name, filled=filled)))
+            scores[name], reasons[name] = score, reason
+    finally:
+        worker.close()
+    for name in scores:
+        if scores[name] is None:
+            scores[name] = pd.Series(np.nan, index=index)
+        if reasons[name] is None:
+            reasons[name] = pd.Series(np.full(len(index), None, dtype=object), index=index,
+                                      dtype=object)
     result.scores = pd.DataFrame(scores, index=index)
-    result.reasons = pd.DataFrame(reasons, index=index)
+    # the reason columns side by side, not copied into one block of objects
+    result.reasons = pd.concat(reasons, axis=1) if reasons else pd.DataFrame(index=index)
     return result
 
 
@@ -229,29 +276,60 @@ class Weighted:
     weights: dict[str, float]    # normalised (sum 1 over weight > 0)
 
 
-def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float]) -> Weighted:
+def weighted_score(scores: pd.DataFrame, weights: Mapping[str, float],
+                   rows: np.ndarray | None = None) -> Weighted:
     """Weights are normalised; an unknown criterion is left out of that account's weighting
     and lowers its confidence. Every criterion with a weight > 0 is in the model, known or
-    not (a criterion without any column is all NaN in ``scores``)."""
+    not (a criterion without any column is all NaN in ``scores``). ``rows`` (a boolean
+    mask): those accounts only, as ``weighted_score(scores[rows], weights)`` gives them."""
     names = [c for c in scores.columns if weights.get(c, 0) > 0]
     total = sum(weights[c] for c in names)
-    index = scores.index
+    index = scores.index if rows is None else scores.index[rows]
     if not names or total <= 0:
         nan = pd.Series(np.nan, index=index)
         return Weighted(nan, pd.Series(0.0, index=index), pd.DataFrame(index=index), {})
-    w = np.array([weights[c] / total for c in names])
-    s = scores[names].to_numpy(dtype=float)
-    known = ~np.isnan(s)
+    w = [weights[c] / total for c in names]
+    if len(index) < 2:  # one row is contiguous both ways: numpy sums it pairwise
+        return _weighted_rows(scores[names] if rows is None else scores[rows][names], w)
+    # column by column (no frame copy): each sum accumulates the columns in order, as
+    # numpy sums the rows of the column-major array a frame gives
+    columns = [scores[c].to_numpy(dtype=float) for c in names]
+    if rows is not None:
+        columns = [c[rows] for c in columns]
+    known = [~np.isnan(c) for c in columns]
+    points = [(np.where(k, c, 0.0) if not np.isinf(c).any() else np.nan_to_num(c)) * wc
+              for c, k, wc in zip(columns, known, w)]  # np.nan_to_num, without its passes
+    den = known[0] * w[0]
+    num = points[0].copy()
+    for k, p, wc in zip(known[1:], points[1:], w[1:]):
+        den += k * wc
+        num += p
     # rounded: 0.25 + 0.1 + 0.1 + 0.05 must be 0.5, not 0.49999999999999994 (a threshold
     # such as "confidence <= 50%" reads it)
+    den = np.round(den, 9)
+    contrib = np.empty((len(den), len(names)), order="F")  # a frame's own layout
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(den > 0, num / den, np.nan)
+        for j, (k, p) in enumerate(zip(known, points)):
+            contrib[:, j] = np.where(k, p / den, np.nan)
+    return Weighted(pd.Series(score, index=index), pd.Series(den, index=index),
+                    pd.DataFrame(contrib, index=index, columns=names),
+                    dict(zip(names, w)))
+
+
+def _weighted_rows(scores: pd.DataFrame, w: list[float]) -> Weighted:
+    """`weighted_score` of ``scores`` (the criteria weighted, weights ``w`` normalised) as
+    one frame-wide computation."""
+    index, names = scores.index, list(scores.columns)
+    s = scores.to_numpy(dtype=float)
+    known = ~np.isnan(s)
     den = np.round((known * w).sum(axis=1), 9)
     num = (np.nan_to_num(s) * w).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(den > 0, num / den, np.nan)
         contrib = np.where(known, np.nan_to_num(s) * w / den[:, None], np.nan)
     return Weighted(pd.Series(score, index=index), pd.Series(den, index=index),
-                    pd.DataFrame(contrib, index=index, columns=names),
-                    dict(zip(names, w.tolist())))
+                    pd.DataFrame(contrib, index=index, columns=names), dict(zip(names, w)))
 
 
 def _titles(crit: Criterion, names: list[str]) -> str:

@@ -6,20 +6,20 @@ the strongest and weakest criteria and what was not scored.
 Every word is in the run's language (`potentiel.i18n`); values are passed apart from the
 words. Built without a Python step per account: every piece of text depends on a few things per
 account (which rules fired, which criteria are blank, which reason is the strongest), so
-each piece is coded per account, built once per distinct code, and spread back; pieces are
-then joined column by column.
+each piece is coded per account (`Coded`: a code per account, a text per code), and the
+pieces are joined once per distinct combination of their codes (`join_coded`), then
+spread back to the accounts.
 """
 
 from __future__ import annotations
 
-from functools import partial
-from operator import is_not
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .i18n import N_, _
+from .objects import factorize, identities
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -32,34 +32,50 @@ def distinct(values: Sequence) -> tuple[np.ndarray, np.ndarray]:
     objects: they are told apart by identity, one integer each, which is much cheaper
     than hashing them (equal values that are different objects get codes of their own,
     with equal texts). Mostly different objects are hashed by value."""
-    objects = values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
-    n = len(objects)
-    ident = np.fromiter(map(id, objects), dtype=np.int64, count=n)
+    if isinstance(values, (np.ndarray, pd.Series)) and np.asarray(values).dtype == object:
+        array = np.asarray(values)
+        objects = None
+        ident = identities(array)
+    else:
+        objects = values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
+        ident = np.fromiter(map(id, objects), dtype=np.int64, count=len(objects))
+    n = len(ident)
     codes, ids = pd.factorize(ident)
+    if objects is None and len(ids) > max(1000, n // 4):
+        objects = array.tolist()
     if len(ids) > max(1000, n // 4):
         codes, uniques = pd.factorize(pd.Series(objects, dtype=object), use_na_sentinel=False)
         return codes, np.asarray(uniques, dtype=object)
     first = np.empty(len(ids), dtype=np.int64)
     first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the first value of each code
+    if objects is None:
+        return codes, array[first]
     out = np.empty(len(ids), dtype=object)
     out[:] = [objects[i] for i in first.tolist()]
     return codes, out
 
 
-def spread(values: Sequence, make: Callable[[object], str | None]) -> np.ndarray:
-    """``make(value)`` for each account, computed once per distinct (hashable) value."""
+def coded(values: Sequence, make: Callable[[object], str | None]) -> Coded:
+    """``make(value)`` per account, computed once per distinct (hashable) value: (code per
+    account, text per code)."""
     codes, uniques = distinct(values)
     texts = np.empty(len(uniques), dtype=object)
     texts[:] = [make(u) for u in uniques]
-    return texts[codes]
+    return codes, texts
 
 
-def by_code(codes: np.ndarray, make: Callable[[int], str | None]) -> np.ndarray:
-    """``make(code)`` per account for integer codes, built once per distinct code."""
+def coded_by(codes: np.ndarray, make: Callable[[int], str | None]) -> Coded:
+    """`by_code` before spreading: (code per account, ``make(code)`` per distinct code)."""
     # hashed, not sorted: the order the texts are built in does not matter
     inverse, uniques = pd.factorize(np.asarray(codes, dtype=np.int64))
     texts = np.empty(len(uniques), dtype=object)
     texts[:] = [make(u) for u in uniques.tolist()]
+    return inverse, texts
+
+
+def by_code(codes: np.ndarray, make: Callable[[int], str | None]) -> np.ndarray:
+    """``make(code)`` per account for integer codes, built once per distinct code."""
+    inverse, texts = coded_by(codes, make)
     return texts[inverse]
 
 
@@ -75,64 +91,100 @@ def bit_codes(masks: Sequence[np.ndarray]) -> np.ndarray:
     return np.unique(packed, axis=0, return_inverse=True)[1].reshape(-1)
 
 
-def listing(masks: Sequence[np.ndarray], words: Sequence[str], sep: str = ", ") -> np.ndarray:
-    """Per account, the ``words`` whose mask is True, joined; None where none is."""
+def listing_coded(masks: Sequence[np.ndarray], words: Sequence[str], sep: str = ", ") -> Coded:
+    """Per account, the ``words`` whose mask is True, joined; blank where none is (`Coded`)."""
     n = len(masks[0]) if len(masks) else 0
     if not len(masks) or n == 0:
-        return np.full(n, None, dtype=object)
+        return np.zeros(n, dtype=np.intp), np.array([None], dtype=object)
     if len(masks) > 62:
         matrix = np.column_stack(masks).astype(bool)
         codes = bit_codes(masks)
         first = {}
         for i, c in enumerate(codes):
             first.setdefault(int(c), i)
-        return by_code(codes, lambda c: sep.join(w for w, on in zip(words, matrix[first[c]]) if on)
-                       or None)
-    return by_code(bit_codes(masks),
-                   lambda c: sep.join(w for i, w in enumerate(words) if c >> i & 1) or None)
+        return coded_by(codes, lambda c: sep.join(w for w, on in zip(words, matrix[first[c]])
+                                                  if on) or None)
+    return coded_by(bit_codes(masks),
+                    lambda c: sep.join(w for i, w in enumerate(words) if c >> i & 1) or None)
 
 
-def join(pieces: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
-    """Join text pieces per account, skipping blanks (None); '' where all are blank."""
-    given = []
-    for piece in pieces:
-        p = np.asarray(piece, dtype=object)
-        has = pd.notna(p)
-        if has.any():
-            given.append((p, has))
-    if len(given) < 2:
-        out = np.full(n, "", dtype=object)
-        if given:
-            p, has = given[0]
-            out[has] = p[has]
-        return out
-    lists = [(p if has.all() else np.where(has, p, None)).tolist()  # NaN is blank too
-             for p, has in given]
-    # one str.join per account (C loops), not a concatenation per piece
-    present = partial(is_not, None)
-    out = np.empty(n, dtype=object)
-    out[:] = [sep.join(filter(present, row)) for row in zip(*lists)]
-    return out
+def _blank_texts(texts: np.ndarray) -> np.ndarray:
+    """True where a text is blank (None or NaN)."""
+    return np.fromiter((t is None or t != t for t in texts.tolist()), dtype=bool,
+                       count=len(texts))
+
+
+def join_coded(pieces: Sequence[Coded], sep: str, n: int) -> np.ndarray:
+    """Per account, its pieces' texts joined with ``sep``, skipping blanks (None, NaN);
+    '' where all are blank. ``pieces``: `Coded`. Each text is built once per distinct
+    combination of the pieces' codes, then spread to the accounts."""
+    kept = []
+    for codes, texts in pieces:
+        codes = np.asarray(codes, dtype=np.intp)
+        texts = np.asarray(texts, dtype=object)
+        if not len(texts):
+            continue
+        blank = _blank_texts(texts)
+        if blank.all() or blank[codes].all():
+            continue  # blank for every account
+        kept.append((codes, texts, blank))
+    if not kept:
+        return np.full(n, "", dtype=object)
+    if len(kept) == 1:
+        codes, texts, blank = kept[0]
+        return np.where(blank, "", texts)[codes]
+    # one integer per account for its combination of codes (compacted before it could
+    # overflow), then one text per distinct combination
+    key = kept[0][0].astype(np.int64)
+    span = len(kept[0][1])
+    for codes, texts, _blank in kept[1:]:
+        if span * len(texts) >= 2 ** 62:
+            key, uniques = pd.factorize(key)
+            span = len(uniques)
+        key = key * len(texts) + codes
+        span *= len(texts)
+    inverse, combos = pd.factorize(key)
+    m = len(combos)
+    first = np.empty(m, dtype=np.intp)  # an account of each combination
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)
+    later = np.zeros(m, dtype=np.intp)  # 1 where a later piece is present
+    columns = []
+    for codes, texts, blank in reversed(kept):
+        c = codes[first]
+        # each text twice: as it is, and followed by the separator (a later piece is there)
+        shown = np.where(blank, "", texts)
+        table = np.empty(2 * len(texts), dtype=object)
+        table[0::2] = shown
+        table[1::2] = [t if b else t + sep for t, b in zip(shown.tolist(), blank.tolist())]
+        columns.append(table[2 * c + later].tolist())
+        later |= ~blank[c]
+    out = np.empty(m, dtype=object)
+    out[:] = list(map("".join, zip(*reversed(columns))))
+    return out[inverse]
 
 
 def flags_column(flags: pd.Series, excluded: pd.Series,
                  override: pd.Series | None = None) -> pd.Series:
     """The rules' flags, then ``excluded``, then ``override`` where a Category override
     set the category (``override``: the letter applied per account, None elsewhere)."""
-    rule_flags = spread(flags, lambda t: ", ".join(t) if t else None)
-    excl = np.where(excluded.to_numpy(dtype=bool), _("excluded"), None)
-    pieces = [rule_flags, excl]
+    pieces = [coded(flags, lambda t: ", ".join(t) if t else None),
+              _word(excluded.to_numpy(dtype=bool), _("excluded"))]
     if override is not None:
-        pieces.append(np.where(override.notna().to_numpy(), _("override"), None))
-    return pd.Series(join(pieces, ", ", len(flags)), index=flags.index, dtype=object)
+        pieces.append(_word(override.notna().to_numpy(), _("override")))
+    return pd.Series(join_coded(pieces, ", ", len(flags)), index=flags.index, dtype=object)
 
 
-def override_piece(result: "Result") -> np.ndarray:
+def _word(mask: np.ndarray, word: str) -> Coded:
+    """``word`` where ``mask`` is True, blank elsewhere (`Coded`)."""
+    return np.asarray(mask, dtype=np.intp), np.array([None, word], dtype=object)
+
+
+def override_piece(result: "Result") -> Coded:
     """``category set by hand in Category override: A (the model says C)`` where a
-    Category override set the category, None elsewhere."""
+    Category override set the category, blank elsewhere (`Coded`)."""
     n = len(result.accounts.index)
     if result.override is None:
-        return np.full(n, None, dtype=object)
+        return np.zeros(n, dtype=np.intp), np.array([None], dtype=object)
     header = result.override_header or _("Category override")
     model = result.model_category if result.model_category is not None else result.category
     pairs = list(zip(result.override.to_numpy(dtype=object), model.to_numpy(dtype=object)))
@@ -147,16 +199,16 @@ def override_piece(result: "Result") -> np.ndarray:
         return _("category set by hand in {column}: {letter} ({model})").format(
             column=header, letter=letter, model=says)
 
-    return spread(pairs, make)
+    return coded(pairs, make)
 
 
 def why_column(result: "Result") -> pd.Series:
     """Rules fired (with their why), strongest and weakest points, what was not scored."""
     index = result.accounts.index
     why = result.rules.why
-    fired = spread(result.rules.fired,
-                   lambda t: "; ".join(f"{rid}: {why.get(rid, '').rstrip('.')}".rstrip(": ") for rid in t)
-                   if t else None)
+    fired = coded(result.rules.fired,
+                  lambda t: "; ".join(f"{rid}: {why.get(rid, '').rstrip('.')}".rstrip(": ")
+                                      for rid in t) if t else None)
     scores = result.scores.scores
     weights = result.weighted.weights
     names = [n for n in result.criteria if weights.get(n, 0) > 0]
@@ -165,62 +217,105 @@ def why_column(result: "Result") -> pd.Series:
     words = [_("{criterion} (plugin error)").format(criterion=criterion_word(n))
              if failed.get(n) and failed[n] != "no account could be scored"
              else criterion_word(n) for n in names]
-    missing = listing([scores[n].isna().to_numpy() for n in names], words)
-    missing = spread(missing, lambda m: None if m is None or m != m
-                     else _("not scored: {criteria}").format(criteria=m))
+    codes, listed = listing_coded([scores[n].isna().to_numpy() for n in names], words)
+    said = np.empty(len(listed), dtype=object)
+    said[:] = [None if m is None or m != m else _("not scored: {criteria}").format(criteria=m)
+               for m in listed.tolist()]
+    missing = (codes, said)
     strong, weak = _extremes(result)
     acc = result.accounts
     no_pen = acc["penetration"].isna().to_numpy() & acc["revenue"].notna().to_numpy()
     pot = acc["potential"].to_numpy(dtype=float)
-    pen = np.where(no_pen & (pot <= 0), _("penetration unknown: the potential is zero"),
-                   np.where(no_pen, _("penetration unknown: no potential"), None))
-    return pd.Series(join([override_piece(result), fired, strong, weak, missing, pen], ". ",
-                          len(index)), index=index, dtype=object)
+    pen = (no_pen.astype(np.intp) + (no_pen & (pot <= 0)),
+           np.array([None, _("penetration unknown: no potential"),
+                     _("penetration unknown: the potential is zero")], dtype=object))
+    return pd.Series(join_coded([override_piece(result), fired, strong, weak, missing, pen],
+                                ". ", len(index)), index=index, dtype=object)
 
 
-def _extremes(result: "Result") -> tuple[np.ndarray, np.ndarray]:
+def _extremes(result: "Result") -> tuple[Coded, Coded]:
     """The reason of the criterion bringing the most points, and of the weakest one:
     ``strongest: revenue 99 k€, top 14 % (79/100)`` (the criterion's name if no reason)."""
     from .config import criterion_word
     n = len(result.accounts.index)
     contrib = result.weighted.contributions
-    none = np.full(n, None, dtype=object)
     if contrib.shape[1] == 0 or n == 0:
-        return none, none.copy()
+        none = (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
+        return none, none
     names = list(contrib.columns)
-    c = contrib.to_numpy(dtype=float)
-    s = result.scores.scores[names].to_numpy(dtype=float)
-    reasons = result.scores.reasons[names].to_numpy(dtype=object)
+    # row-major copies: a row-wise argmax over the frames' column-major arrays is slow
+    c = np.column_stack([contrib[name].to_numpy(dtype=float) for name in names])
+    s = np.column_stack([result.scores.scores[name].to_numpy(dtype=float) for name in names])
+    objects = [result.scores.reasons[name].to_numpy(dtype=object) for name in names]
+    reasons = np.stack([identities(r) for r in objects])  # criterion × account
     rows = np.arange(n)
     known = ~np.isnan(c)
     best = np.argmax(np.where(known, c, -np.inf), axis=1)
     worst = np.argmin(np.where(known, s, np.inf), axis=1)
-    keep_best = known.any(axis=1) & (s[rows, best] >= 50)
-    keep_worst = known.any(axis=1) & (known.sum(axis=1) > 1) & (worst != best) & \
-        (s[rows, worst] < 50)
+    any_known = known.any(axis=1)
+    keep_best = any_known & (s[rows, best] >= 50)
+    keep_worst = any_known & (known.sum(axis=1) > 1) & (worst != best) & (s[rows, worst] < 50)
+    named = [criterion_word(name) for name in names]
+    return (_extreme_piece(_("strongest: {reason} ({points}/100)"), best, keep_best, s, objects,
+                           reasons, named),
+            _extreme_piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst, s, objects,
+                           reasons, named))
 
-    def piece(words: str, which: np.ndarray, keep: np.ndarray) -> np.ndarray:
-        reason = reasons[rows, which]
-        rcodes, rtexts = distinct(reason)  # a blank reason (None) reads as no text
-        points = np.nan_to_num(np.round(s[rows, which]), nan=-1).astype(np.int64)
-        width = len(rtexts) + 1
-        key = (which.astype(np.int64) * 102 + points + 1) * width + (rcodes + 1)
-        key = np.where(keep, key, -1)
-        inverse, combos = pd.factorize(key)
-        k, rest = np.divmod(combos, 102 * width)
-        pts, r = np.divmod(rest, width)
-        # the label of reason code r: its text, or the criterion's name (r = 0: none)
-        texts = [None, *(t if isinstance(t, str) and t else None for t in rtexts.tolist())]
-        named = [criterion_word(c) for c in names]
-        out = np.empty(len(combos), dtype=object)
-        out[:] = [None if code < 0 else
-                  words.format(reason=texts[rr] or named[kk], points=pp - 1)
-                  for code, kk, pp, rr in zip(combos.tolist(), k.tolist(), pts.tolist(),
-                                              r.tolist())]
-        return out[inverse]
 
-    return (piece(_("strongest: {reason} ({points}/100)"), best, keep_best),
-            piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst))
+def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, s: np.ndarray,
+                   objects: list[np.ndarray], reasons: np.ndarray, named: list[str]
+                   ) -> Coded:
+    """``words`` with the reason (or the criterion's name) and the points of criterion
+    ``which`` per account, where ``keep``; blank elsewhere (`Coded`). ``objects``: each
+    criterion's reasons, ``reasons``: their `identities` (criterion × account)."""
+    at = np.flatnonzero(keep)
+    which = which[at]
+    # the reasons told apart by identity (`distinct`), gathered as integers
+    rcodes, firsts = pd.factorize(reasons[which, at])
+    first = np.empty(len(firsts), dtype=np.intp)
+    first[rcodes[::-1]] = np.arange(len(at) - 1, -1, -1)
+    rtexts = np.empty(len(first), dtype=object)
+    for k, r in enumerate(objects):
+        on = which[first] == k
+        rtexts[on] = r[at[first[on]]]
+    points = np.nan_to_num(np.round(s[at, which]), nan=-1).astype(np.int64)
+    width = len(rtexts) + 1
+    key = (which.astype(np.int64) * 102 + points + 1) * width + (rcodes + 1)
+    inverse, combos = pd.factorize(key)
+    k, rest = np.divmod(combos, 102 * width)
+    pts, r = np.divmod(rest, width)
+    # the label of reason code r: its text, or the criterion's name (r = 0: none)
+    texts = [None] + [t if isinstance(t, str) and t else None for t in rtexts.tolist()]
+    out = np.empty(len(combos) + 1, dtype=object)  # the last: blank, where not kept
+    fill = _positional(words, ("reason", "points"))
+    if fill is None:
+        out[:-1] = [words.format(reason=texts[rr] or named[kk], points=pp - 1)
+                    for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
+    else:
+        out[:-1] = [fill(texts[rr] or named[kk], pp - 1)
+                    for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
+    codes = np.full(len(keep), len(combos), dtype=np.intp)
+    codes[at] = inverse
+    return codes, out
+
+
+def _positional(template: str, names: Sequence[str]) -> Callable[..., str] | None:
+    """``template.format`` taking ``names`` by position (``"a {x} b".format(x=1)`` as
+    ``"a {0} b".format(1)``, which is faster), or None if it names another field."""
+    import string
+    out = []
+    try:
+        for literal, field, spec, conversion in string.Formatter().parse(template):
+            out.append(literal.replace("{", "{{").replace("}", "}}"))
+            if field is None:
+                continue
+            if field not in names:
+                return None
+            out.append("{%d%s%s}" % (names.index(field), "!" + conversion if conversion else "",
+                                     ":" + spec if spec else ""))
+    except ValueError:  # a template str.format would refuse: said as it is
+        return None
+    return "".join(out).format
 
 
 def to_collect_column(result: "Result") -> pd.Series:
@@ -252,8 +347,9 @@ def to_collect_column(result: "Result") -> pd.Series:
             blank_masks.append(nan & blank)
             blank_words.append(inp.title + hints.get(inp.name, ""))
     n = len(index)
-    blanks = listing(blank_masks, blank_words) if blank_masks else np.full(n, None, dtype=object)
-    columns = np.full(n, None, dtype=object)
+    none = (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
+    blanks = listing_coded(blank_masks, blank_words) if blank_masks else none
+    columns = none
     if col_masks:
         def add(code: int) -> str | None:
             words = [w for i, w in enumerate(col_words) if code >> i & 1]
@@ -265,12 +361,12 @@ def to_collect_column(result: "Result") -> pd.Series:
             return _("add columns {columns}").format(
                 columns=", ".join(title + hint for title, hint in words))
         if len(col_masks) <= 62:
-            columns = by_code(bit_codes(col_masks), add)
+            columns = coded_by(bit_codes(col_masks), add)
         else:  # more columns than bits: name them all where any is missing
             anywhere = np.logical_or.reduce(col_masks)
-            columns = np.where(anywhere, _("add columns {columns}").format(
-                columns=", ".join(t + h for t, h in col_words)), None)
-    text = join([blanks, columns], "; ", n)
+            columns = _word(anywhere, _("add columns {columns}").format(
+                columns=", ".join(t + h for t, h in col_words)))
+    text = join_coded([blanks, columns], "; ", n)
     return pd.Series(text, index=index, dtype=object)
 
 
@@ -321,8 +417,8 @@ def matrix_column(pot_tier: pd.Series, pen_tier: pd.Series) -> pd.Series:
             else text
 
     # the few distinct (potential, penetration) pairs, found from codes, not tuples
-    pot_codes, pots = pd.factorize(pot_tier.to_numpy(dtype=object), use_na_sentinel=True)
-    pen_codes, pens = pd.factorize(pen_tier.to_numpy(dtype=object), use_na_sentinel=True)
+    pot_codes, pots = factorize(pot_tier.to_numpy(dtype=object))
+    pen_codes, pens = factorize(pen_tier.to_numpy(dtype=object))
     pots, pens = [*pots.tolist(), None], [*pens.tolist(), None]  # code -1: blank
     width = len(pens)
     key = np.where(pot_codes < 0, len(pots) - 1, pot_codes) * width + \

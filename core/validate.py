@@ -29,6 +29,7 @@ from .numbers import (NOT_AVAILABLE, NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, N
                       NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, marker_key,
                       read_number)
 from .i18n import _, ngettext
+from .objects import factorize, is_none
 from .problems import Problem, cell_ref
 from .sources.headers import year_columns
 from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
@@ -275,8 +276,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     warnings: list[Problem] = []
     uses: list[ColumnUse] = []
     columns, extras, owned = map_headers(raw, catalogue, warnings, uses)
-    grid, accounts, cells = _read_table(raw, columns, extras, catalogue)
     blanks: dict[str, np.ndarray] = {}  # field → True where read as blank (all rows)
+    grid, accounts, cells = _read_table(raw, columns, extras, catalogue, blanks)
     keep = _kept(accounts, blanks)
     left_out: list[LeftOut] = []
     money = [n for n in columns if catalogue[n].type == MONEY]
@@ -288,7 +289,9 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
     if totals:
         # read again without the total rows: a total is said once, as a total, and none
         # of its cells ("Total" in a number column, =SUM with no saved value) as unreadable
-        grid, accounts, cells = _read_table(raw, columns, extras, catalogue, set(totals))
+        blanks = {}
+        grid, accounts, cells = _read_table(raw, columns, extras, catalogue, blanks,
+                                            set(totals))
         keep = _kept(accounts, blanks)
     warnings.extend(cells)
     for pos, why in totals.items():
@@ -306,7 +309,8 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
                                 f"{raw.row_numbers[next(iter(totals))]}", kind="total-row"))
     accounts = _rows(accounts, keep)
     accounts.index = pd.Index(np.flatnonzero(keep), name="row")
-    _check_ids(accounts, raw, columns, warnings)
+    _check_ids(accounts, raw, columns, warnings,
+               blanks["id"][keep] if "id" in blanks and len(blanks["id"]) == len(keep) else None)
     if "revenue" in accounts:
         col = _Column(raw, columns["revenue"], catalogue["revenue"], warnings)
         neg = accounts["revenue"][accounts["revenue"] < 0]
@@ -328,11 +332,11 @@ def validate(raw: RawTable, catalogue: Catalogue) -> Validated:
 
 
 def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
-                catalogue: Catalogue, skip: Collection[int] = ()
+                catalogue: Catalogue, blanks: dict[str, np.ndarray], skip: Collection[int] = ()
                 ) -> tuple[np.ndarray, pd.DataFrame, list[Problem]]:
     """The cells as shown (`_as_shown`) and typed, column at a time: ``(grid, accounts,
     per-cell warnings)``; the data rows at positions ``skip`` (total rows) are read as
-    blank."""
+    blank. ``blanks`` receives each column's blank values (`_missing`)."""
     warnings: list[Problem] = []
     grid = _grid(raw)
     if skip:
@@ -341,11 +345,24 @@ def _read_table(raw: RawTable, columns: dict[str, int], extras: dict[str, int],
     index = pd.RangeIndex(len(grid), name="row")
     data: dict[str, Any] = {}
     for name, j in columns.items():
-        data[name] = _coerce(grid[:, j], index, catalogue[name], raw, j, warnings)
+        known: list[np.ndarray] = []
+        data[name] = _coerce(grid[:, j], index, catalogue[name], raw, j, warnings, known)
+        blanks[name] = known[0] if known else _missing(data[name].to_numpy())
     for name, j in extras.items():
         if name not in data:
             data[name] = _coerce_extra(grid[:, j], index, _Column(raw, j, None, warnings))
-    return grid, pd.DataFrame(data, index=index), warnings
+            blanks[name] = _missing(data[name].to_numpy())
+    if 0 < len(data) <= _SIDE_BY_SIDE:
+        # the columns side by side as read, not copied into one block per dtype (that
+        # block would be copied again each time a later stage replaces one of its columns)
+        accounts = pd.concat(data, axis=1)
+        accounts.index = index
+    else:  # pandas warns past 100 blocks: a wide table is held in one block per dtype
+        accounts = pd.DataFrame(data, index=index)
+    return grid, accounts, warnings
+
+
+_SIDE_BY_SIDE = 64  # columns read kept as separate blocks, up to this many
 
 
 def _rows(accounts: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
@@ -378,9 +395,11 @@ def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
     if "id" not in accounts:
         return True
     ids = accounts["id"].to_numpy(dtype=object)
-    if not _is_string_array(ids, skipna=False) or not all(map(str.strip, ids.tolist())):
+    if not _is_string_array(ids, skipna=False):
         return True  # a row without an id (or an id that is not text)
     strings = ids.tolist()
+    if not all(map(str.strip, strings)):
+        return True  # an id of spaces only
     if first is not None:
         cells = first.to_numpy(dtype=object)
         cells = cells[pd.notna(cells)]
@@ -396,15 +415,23 @@ def _may_hold_totals(accounts: pd.DataFrame, first: pd.Series | None) -> bool:
 
 
 def _kept(accounts: pd.DataFrame, blanks: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """The rows holding a value (empty rows are not accounts); ``blanks`` receives each
-    column's blank cells (for `_counts`)."""
+    """The rows holding a value (empty rows are not accounts). ``blanks``: each column's
+    blank values where known (`_read_table`); those not in it are added."""
+    blanks = {} if blanks is None else blanks
     keep = np.zeros(len(accounts), dtype=bool)
     for name in accounts.columns:
-        blank = accounts[name].isna().to_numpy()
-        if blanks is not None:
-            blanks[name] = blank
+        blank = blanks.get(name)
+        if blank is None or len(blank) != len(accounts):
+            blank = blanks[name] = _missing(accounts[name].to_numpy())
         keep |= ~blank
     return keep
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    """``pd.isna`` of a typed column (a float column's NaN without pandas' dispatch)."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.asarray(pd.isna(values), dtype=bool)
 
 
 def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],
@@ -444,14 +471,14 @@ def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.Data
         # only the cells read as missing are looked at: blank, or unreadable? A cell saying
         # the value is not known ("NC", "n.c.") counts as blank, not unreadable.
         at = np.flatnonzero(missing)
-        cells = grid[kept[at], j]
+        rows = kept[at]
         blank = np.zeros(len(missing), dtype=bool)
-        # empty cells in one step; the few others (text, NaN) one by one
-        empty = np.asarray(np.equal(cells, None), dtype=bool)
+        # empty cells in one step (read as pointers); the few others (text, NaN) one by one
+        empty = is_none(grid[:, j], rows)
         rest = np.flatnonzero(~empty)
         empty[rest] = np.fromiter((_blank(v) or (isinstance(v, str) and len(v) < 20 and
                                                  marker_key(v) in NOT_AVAILABLE)
-                                   for v in cells[rest]), dtype=bool, count=len(rest))
+                                   for v in grid[rows[rest], j]), dtype=bool, count=len(rest))
         blank[at] = empty
         bad = missing & ~blank
         first = [raw.cell(int(p), j) for p in kept[bad][:5]]
@@ -461,11 +488,12 @@ def _counts(raw: RawTable, grid: np.ndarray, keep: np.ndarray, accounts: pd.Data
 
 
 def _preview(accounts: pd.DataFrame, n: int = 5) -> list[dict[str, Any]]:
+    head = {col: accounts[col].to_numpy()[:n] for col in accounts.columns}  # as `at` reads
     rows = []
-    for pos in accounts.index[:n]:
+    for k in range(min(n, len(accounts))):
         row = {}
-        for col in accounts.columns:
-            v = accounts.at[pos, col]
+        for col, values in head.items():
+            v = values[k]
             row[col] = None if v is None or (isinstance(v, float) and math.isnan(v)) else v
         rows.append(row)
     return rows
@@ -600,9 +628,10 @@ class _Column:
 
 
 def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
-            warnings: list[Problem]) -> pd.Series:
+            warnings: list[Problem], blanks: list[np.ndarray] | None = None) -> pd.Series:
     """One field's cells as typed values (formulas without a saved value were blanked and
-    said once per column before, in `_as_shown`)."""
+    said once per column before, in `_as_shown`). ``blanks`` receives, for a text
+    column, True where the value is None (what `_missing` of the values gives)."""
     col = _Column(raw, j, f, warnings)
     kind = f.type
     if kind in NUMERIC_TYPES:
@@ -623,9 +652,12 @@ def _coerce(values: np.ndarray, index: pd.Index, f, raw: RawTable, j: int,
         if _error_mask(factorized[1]).any():
             values = _drop_errors(values, index, col)
             factorized = None
-    series = pd.Series(_texts(values, factorized), index=index, dtype=object)
+    texts, blank = _texts_blanks(values, factorized)
+    series = pd.Series(texts, index=index, dtype=object)
     if kind == STATUS:
-        series = _coerce_status(series, col)
+        series = _coerce_status(series, col)  # a blank stays blank, a text stays text
+    if blanks is not None:
+        blanks.append(blank)
     return series
 
 
@@ -650,6 +682,14 @@ def _error_mask(values: np.ndarray) -> np.ndarray:
     """True where a cell holds an Excel error (an `ErrorCell`, or its text)."""
     if not len(values):
         return np.zeros(0, dtype=bool)
+    if len(values) > 1000:
+        try:
+            # every error text starts with "#": a column of texts without one holds none
+            # (the texts joined in one C loop; TypeError: some cell is not text)
+            if "#" not in "".join(values.tolist()):
+                return np.zeros(len(values), dtype=bool)
+        except TypeError:
+            pass
     return pd.Series(values, dtype=object).isin(CELL_ERRORS).to_numpy()
 
 
@@ -707,18 +747,33 @@ def _texts(values: np.ndarray,
            factorized: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Cleaned text per cell (None for blanks), computed once per distinct value
     (``factorized``: `_factorized` of ``values``, when already known)."""
-    if factorized is None and _mostly_distinct(values) and \
-            _is_string_array(np.asarray(values, dtype=object), skipna=True):
-        # text and blanks only (a blank: None, NaN or another NA, as factorize reads it)
-        out = np.empty(len(values), dtype=object)
-        out[:] = [(u.strip() or None) if isinstance(u, str) else None
-                  for u in values.tolist()]
-        return out
+    return _texts_blanks(values, factorized)[0]
+
+
+def _texts_blanks(values: np.ndarray, factorized: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """`_texts`, and True where the text is None (without another look at every cell)."""
+    if factorized is None and _mostly_distinct(values):
+        cells = np.asarray(values, dtype=object)
+        if _is_string_array(cells, skipna=False):  # text only: stripped in one C loop
+            out = np.empty(len(values), dtype=object)
+            out[:] = stripped = list(map(str.strip, cells.tolist()))
+            if all(stripped):
+                return out, np.zeros(len(out), dtype=bool)
+            blank = np.asarray(np.equal(out, ""), dtype=bool)
+            out[blank] = None
+            return out, blank
+        if _is_string_array(cells, skipna=True):
+            # text and blanks only (a blank: None, NaN or another NA, as factorize reads it)
+            out = np.empty(len(values), dtype=object)
+            out[:] = [(u.strip() or None) if isinstance(u, str) else None
+                      for u in cells.tolist()]
+            return out, np.asarray(np.equal(out, None), dtype=bool)
     codes, uniques = factorized if factorized is not None else _factorized(values)
     cleaned = np.empty(len(uniques) + 1, dtype=object)
     cleaned[:-1] = [(u.strip() or None) if type(u) is str else cell_text(u) for u in uniques]
     cleaned[-1] = None  # code -1: a blank cell
-    return cleaned[codes]
+    return cleaned[codes], np.asarray(np.equal(cleaned, None), dtype=bool)[codes]
 
 
 # Status words, compared as `normalise` gives them; a text that is none of these is read
@@ -762,7 +817,7 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
     """Status words read as client / prospect / suspect / former; a word read from a longer
     text ("Ancien client" → former) is noted once per column; an unclear one is kept as
     typed and warned per cell."""
-    codes, uniques = _factorized(series.to_numpy(dtype=object))  # in order of appearance
+    codes, uniques = factorize(series.to_numpy(dtype=object))  # in order of appearance
     distinct = uniques.tolist()
     mapping: dict[Any, Any] = {}
     read: list[str] = []
@@ -983,16 +1038,25 @@ def _coerce_extra(values: np.ndarray, index: pd.Index, col: "_Column | None" = N
 
 
 def _check_ids(accounts: pd.DataFrame, raw: RawTable, columns: dict[str, int],
-               warnings: list[Problem]) -> None:
+               warnings: list[Problem], blank: np.ndarray | None = None) -> None:
+    """Accounts without an id, and ids given twice, named by cell. ``blank``: the ids'
+    `_missing`, when the reading knows it."""
     if "id" not in accounts:
         return
     j = columns["id"]
     col = _Column(raw, j, None, warnings)
     ids = accounts["id"]
-    for pos in ids.index[ids.isna()]:
+    na = _missing(ids.to_numpy()) if blank is None else blank
+    for pos in ids.index[na]:
         col.warn(pos, _("account without an id; it is scored, but give it an id so results "
                         "can be traced"), "no-id")
-    dup = ids[ids.notna() & ids.duplicated(keep=False)]
+    given = ids.to_numpy()[~na].tolist()
+    try:
+        if len(set(given)) == len(given):  # equal values hash equal: no two ids are equal
+            return
+    except TypeError:  # an unhashable id: pandas' own comparison
+        pass
+    dup = ids[~na & ids.duplicated(keep=False).to_numpy()]
     for value, group in dup.groupby(dup, sort=False):
         cells = [col.where(p) for p in group.index]
         shown = ", ".join(cells[:5]) + (_(" and {n} more").format(n=len(cells) - 5)

@@ -31,7 +31,9 @@ def numbers(accounts: pd.DataFrame, column: str) -> np.ndarray:
     """A numeric column as float64, NaN for blanks (all NaN if the column is absent)."""
     if column not in accounts:
         return np.full(len(accounts), NAN)
-    values = accounts[column].to_numpy(dtype="float64", na_value=NAN)
+    series = accounts[column]
+    values = series.to_numpy() if series.dtype == np.float64 else \
+        series.to_numpy(dtype="float64", na_value=NAN)  # a float column: no copy to fill
     # An infinite amount is a data error, not a huge account: treat it as blank, so that
     # "NaN exactly where the input is missing" stays true for what the core hands over.
     return np.where(np.isfinite(values), values, NAN)

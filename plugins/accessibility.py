@@ -64,7 +64,9 @@ class Accessibility(Criterion):
         shown_competitors = shown(np.maximum(competitors, 0.0))  # NaN stays NaN
         # Competitors as -(n + 1) where the distance is unknown, so the reason can say so.
         competitors_key = np.where(np.isnan(distance), -shown_competitors - 1, shown_competitors)
-        reason = render([Part([shown_km, _rep_names(accounts, distance)], _distance),
+        words = (_("{km} km from the nearest rep"), _("{km} km from {rep}"))  # once a run
+        reason = render([Part([shown_km, _rep_names(accounts, distance)],
+                              lambda km, rep: _distance(km, rep, words)),
                          Part([competitors_key], _competitors)], accounts.index,
                         empty=_("distance and competitors unknown"))
         return Scored(pd.Series(score, index=accounts.index, dtype="float64"), reason)
@@ -86,12 +88,13 @@ def _rep_names(accounts: pd.DataFrame, distance: np.ndarray) -> Coded:
     return Coded(codes, names)
 
 
-def _distance(km, rep):
+def _distance(km, rep, words=None):
     if km is None:
         return None
+    nearest, named = words or (_("{km} km from the nearest rep"), _("{km} km from {rep}"))
     if not rep:
-        return _("{km} km from the nearest rep").format(km=number(km, 0))
-    return _("{km} km from {rep}").format(km=number(km, 0), rep=rep)
+        return nearest.format(km=number(km, 0))
+    return named.format(km=number(km, 0), rep=rep)
 
 
 def _competitors(key):

@@ -17,6 +17,8 @@ Reason: ``"share of wallet 25 %"``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -56,21 +58,38 @@ class Penetration(Criterion):
         with np.errstate(over="ignore", invalid="ignore"):
             pct = share * 100.0
         pct = np.where(pct < 10, shown(pct, 1), shown(pct))
-        reason = render([Part([case, pct], _text)], accounts.index)
+        reason = render([Part([case, pct], _Words.of().text)], accounts.index)
         return Scored(pd.Series(score, index=accounts.index, dtype="float64"), reason)
 
 
-def _text(case, pct):
-    if case == 1:
-        return _("no potential: penetration unknown")
-    if case == 2:
-        return _("no revenue figure: penetration unknown")
-    if case == 3:
-        return _("share of wallet 0 % (negative revenue)")
-    if pct > 100:
-        return _("revenue above potential ({share} %): check the potential").format(
-            share=number(pct))
-    return _("share of wallet {share} %").format(share=number(pct))
+class _Words(NamedTuple):
+    """The reason's words in the run's language, translated once per run (not once per
+    distinct share)."""
+
+    no_potential: str
+    no_revenue: str
+    negative: str
+    above: str
+    share: str
+
+    @classmethod
+    def of(cls) -> "_Words":
+        return cls(_("no potential: penetration unknown"),
+                   _("no revenue figure: penetration unknown"),
+                   _("share of wallet 0 % (negative revenue)"),
+                   _("revenue above potential ({share} %): check the potential"),
+                   _("share of wallet {share} %"))
+
+    def text(self, case, pct):
+        if case == 1:
+            return self.no_potential
+        if case == 2:
+            return self.no_revenue
+        if case == 3:
+            return self.negative
+        if pct > 100:
+            return self.above.format(share=number(pct))
+        return self.share.format(share=number(pct))
 
 
 @hookimpl

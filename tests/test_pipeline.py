@@ -156,6 +156,27 @@ def test_a_slow_criterion_is_given_up_after_its_time_limit():
     assert r.outputs.loc[0, "Score"] == 60
 
 
+def test_the_criteria_after_a_slow_one_are_scored_and_in_the_runs_language():
+    """The criteria share one worker thread; the one after a criterion given up runs on a
+    new one, in the run's language."""
+    from potentiel.i18n import language, use_language
+    seen = []
+
+    class Speaks(Column):
+        def score(self, accounts, params):
+            seen.append(language())
+            return super().score(accounts, params)
+
+    started = time.perf_counter()
+    with use_language("fr"):
+        r = score([["X", 60]], ["id", "a"], Slow(), Speaks("ca", "a"), Speaks("cb", "a"),
+                  time_limit=0.3)
+    assert time.perf_counter() - started < 1.5
+    assert any("slow" in str(w) and "TimeoutError" in str(w) for w in r.warnings)
+    assert list(r.outputs["Score: ca"]) == [60] and list(r.outputs["Score: cb"]) == [60]
+    assert seen == ["fr", "fr"]
+
+
 def test_derivation_fills_blanks_and_typed_values_win():
     pot = Derivation("potential", ("headcount", "spend_per_employee"),
                      lambda a, ctx: a["headcount"] * a["spend_per_employee"])

@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..objects import identities
 from ..problems import Problem
 from .names import CATEGORY_NAME
 from .result import RulesResult
@@ -170,7 +171,10 @@ def _finish_flag(result: RulesResult) -> None:
         ours = row_tuples(matrix, names, result.flags.index)
         # Flags a plugin action set directly on result.flags are kept, merged in.
         before = result.flags
-        extra = np.fromiter(map(len, before.tolist()), dtype=np.int64, count=len(before)) > 0
+        # the empty tuple is one object: only the other cells are measured
+        extra = identities(before.to_numpy(dtype=object)) != id(())
+        at = np.flatnonzero(extra)
+        extra[at] = [len(v) > 0 for v in before.to_numpy(dtype=object)[at].tolist()]
         if extra.any():
             merged = [tuple(sorted({*a, *b})) for a, b in zip(before[extra], ours[extra])]
             ours = ours.copy()
@@ -260,7 +264,8 @@ def _resolve(result: RulesResult, requests: list, what: str,
                 key = (owner[i], rule_id, values[i], value)
                 clashes.setdefault(key, []).append(i)
     for (first, second, v1, v2), rows in sorted(clashes.items(), key=lambda kv: kv[1][0]):
-        ids = [str(result.ids.iloc[i]) if result.ids is not None else str(i) for i in rows]
+        ids = [str(v) for v in result.ids.iloc[rows].astype(str)] if result.ids is not None \
+            else [str(i) for i in rows]
         shown = ", ".join(ids[:MAX_EXAMPLES]) + (f" and {len(ids) - MAX_EXAMPLES} more"
                                                  if len(ids) > MAX_EXAMPLES else "")
         result.problems.append(Problem(

@@ -87,7 +87,7 @@ def apply_rules(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame |
                 engine = "compiled"
     if engine == "compiled":
         fired = fired_matrix([r.normal for r in rules], frame, n)
-    ids = accounts["id"].astype(str) if "id" in accounts.columns else None
+    ids = accounts["id"] if "id" in accounts.columns else None  # as text when said
     letters = (ruleset.categories or DEFAULT_CATEGORIES).letters
     result = build_result(rules, fired, index, ids, letters, ruleset.actions, ruleset.source)
     if notice is not None:

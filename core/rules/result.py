@@ -32,7 +32,7 @@ class RulesResult:
 
     Working context, set by `apply_rules` before any action runs (actions read it):
     letters:  the categories, best first (to tell the strictest cap from the others).
-    ids:      account id per account, for messages.
+    ids:      account id per account, for messages (as typed: ``astype(str)`` says it).
     priority: rule id → its ``priority`` (for ``set`` and ``score``).
     pending:  action name → what its rules asked for, resolved by the action's ``finish``
               once every rule has been applied (so the outcome is order-independent).
@@ -66,7 +66,9 @@ class RulesResult:
     def empty(cls, index: pd.Index) -> "RulesResult":
         """No rule fired anywhere (the pass-through)."""
         none = pd.Series(np.full(len(index), None, dtype=object), index=index, dtype=object)
-        empty = pd.Series([()] * len(index), index=index, dtype=object)
+        nothing = np.empty(len(index), dtype=object)
+        nothing.fill(())  # the empty tuple in every cell, without a list of them first
+        empty = pd.Series(nothing, index=index, dtype=object)
         return cls(flags=empty, fired=empty.copy(), points=pd.Series(0.0, index=index),
                    cap=none, floor=none.copy(), force=none.copy(),
                    exclude=pd.Series(False, index=index))

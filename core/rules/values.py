@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .. import exact
+from ..objects import factorize
 from . import dates
 from .logic import (Hidden, column_functions, column_name, decimal_value, is_column_function,
                     plain_key, text_key, text_test)
@@ -74,12 +75,12 @@ def _column(table: pd.DataFrame | None, column: str, n: int, kind: str) -> np.nd
         return np.full(n, np.nan) if kind != TEXT else np.full(n, None, dtype=object)
     series = table[column]
     if kind == DATE:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        codes, uniques = factorize(series.to_numpy(dtype=object))
         days = np.array([dates.day_number(v) for v in uniques] + [np.nan], dtype=float)
         return days[np.where(codes < 0, len(uniques), codes)]
     if kind == TEXT:
         # Few distinct texts in a column (statuses, reps, tiers): normalise each once.
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        codes, uniques = factorize(series.to_numpy(dtype=object))
         keys = np.array([text_value(None if _blank(v) else v) for v in uniques] + [None],
                         dtype=object)
         return keys[np.where(codes < 0, len(uniques), codes)]
