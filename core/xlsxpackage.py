@@ -15,6 +15,7 @@ import posixpath
 import queue
 import re
 import struct
+import sys
 import threading
 import zipfile
 import zlib
@@ -58,6 +59,7 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Tru
                           remove_blank_text=False)
 _FIRST_ELEMENT = re.compile(rb"<[^?!]")
 READ_CHUNK = 1 << 22
+_SWITCH = 0.0005  # s: how often Python hands its lock over while a part is streamed
 # A part written as a stream is marked ZIP64 (sizes over 2 GB) when the part it replaces
 # is already past this size: it may grow past 2 GB with the outputs.
 _ZIP64_ABOVE = 1 << 29  # bytes inflated at a time when reading a part
@@ -724,7 +726,11 @@ def _write_behind(fh, chunks: Iterable[bytes], depth: int = 4) -> None:
     """Write ``chunks`` to the zip entry ``fh`` from a second thread: zlib compresses
     without holding Python's lock, so the next chunk is made while the last one is
     compressed (two cores: the sheet XML and its compression side by side). At most
-    ``depth`` chunks wait; an error on either side stops both and is raised here."""
+    ``depth`` chunks wait; an error on either side stops both and is raised here.
+    While it runs, Python hands its lock over every 0.5 ms rather than 5 ms
+    (`sys.setswitchinterval`): the writer needs the lock back after each zlib, CRC and
+    file call, and with the maker busy in Python it waited up to 5 ms each time, which
+    left the compression behind (1.8 s instead of 1.1 s for 150 MB of sheet XML)."""
     waiting: queue.Queue = queue.Queue(maxsize=depth)
     failed: list[BaseException] = []
 
@@ -738,6 +744,8 @@ def _write_behind(fh, chunks: Iterable[bytes], depth: int = 4) -> None:
                 failed.append(exc)
 
     writer = threading.Thread(target=drain, name="potentiel-zip-writer", daemon=True)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, _SWITCH))
     writer.start()
     try:
         for chunk in chunks:
@@ -748,6 +756,7 @@ def _write_behind(fh, chunks: Iterable[bytes], depth: int = 4) -> None:
     finally:
         waiting.put(None)
         writer.join()
+        sys.setswitchinterval(switch)
     if failed:
         raise failed[0]
 

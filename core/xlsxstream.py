@@ -439,7 +439,7 @@ def _prefixed(xml: str, prefix: bytes) -> str:
 
 def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
             letters: Callable[[int], str], on_formula: Callable[[], None],
-            chunk: int = 1 << 20) -> Iterator[bytes]:
+            chunk: int = 1 << 22) -> Iterator[bytes]:
     """The rows of ``split_`` with ``patches`` written in and ``clears`` blanked, in
     chunks of about ``chunk`` bytes: rows nobody writes are copied as they are; a
     written row keeps its other cells and attributes (``spans``, a hint that would now

@@ -56,3 +56,20 @@ def test_an_error_of_the_writer_is_raised_and_the_maker_stops():
         _write_behind(broken, chunks(), depth=2)
     assert broken.writes == 1
     assert len(made) < 1000  # the maker was stopped, not run to the end
+
+
+def test_the_lock_is_handed_over_often_while_streaming_and_as_before_after():
+    import sys
+    before = sys.getswitchinterval()
+    seen = []
+
+    def chunks():
+        seen.append(sys.getswitchinterval())
+        yield b"x" * 1000
+        raise RuntimeError("the maker fails")
+    with pytest.raises(RuntimeError):
+        _entry(chunks())
+    assert seen == [pytest.approx(min(before, 0.0005))] and seen[0] < 0.005
+    assert sys.getswitchinterval() == before
+    _entry(iter([b"y"]))
+    assert sys.getswitchinterval() == before
