@@ -27,7 +27,7 @@ from typing import Iterable, Iterator
 from lxml import etree
 
 from .problems import column_letter
-from .xlsxpackage import NS, REL, Package, parse_xml
+from .xlsxpackage import NS, REL, Package, counts_from_1904, parse_xml
 
 CHUNK = 1 << 20  # bytes inflated at a time: small, so that inflating and comparing overlap
 
@@ -193,7 +193,9 @@ def _same_context(before: Package, after: zipfile.ZipFile, part: str, name: str)
 
     book = before.workbook_part
     new = parse_xml(after.read(book), book)
-    if _date1904(original(book)) != _date1904(new) or _sheet_part(before, after, new, name) != part:
+    if counts_from_1904(original(book)) != counts_from_1904(new):
+        return False
+    if _sheet_part(before, after, new, name) != part:
         return False
     for strings in before.related(book, "sharedStrings"):
         if strings not in before.infos or after.read(strings) != before.original(strings):
@@ -203,11 +205,6 @@ def _same_context(before: Package, after: zipfile.ZipFile, part: str, name: str)
                 original(styles), parse_xml(after.read(styles), styles)):
             return False
     return True
-
-
-def _date1904(root: etree._Element) -> bool:
-    pr = root.find("m:workbookPr", NS)
-    return pr is not None and pr.get("date1904", "0").strip().lower() in ("1", "true")
 
 
 def _sheet_part(before: Package, after: zipfile.ZipFile, root: etree._Element,

@@ -506,8 +506,7 @@ class Package:
     def date1904(self) -> bool:
         """True when the workbook counts dates from 1904-01-01 (``workbookPr date1904``,
         the old Excel for Mac default), not from 1899-12-30."""
-        pr = self.xml(self.workbook_part).find("m:workbookPr", NS)
-        return pr is not None and pr.get("date1904", "0").strip().lower() in ("1", "true")
+        return counts_from_1904(self.xml(self.workbook_part))
 
     def sheet_index(self, rid: str) -> int | None:
         """Position of a sheet (by relationship id) among all the workbook's sheets, chart
@@ -720,6 +719,12 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UserError(_("{path}: the part {name} cannot be read ({error}); the file is "
                               "damaged or truncated").format(path=self.path, name=name, error=exc)) from None
+
+
+def counts_from_1904(workbook: etree._Element) -> bool:
+    """Whether the parsed workbook part ``workbook`` counts dates from 1904-01-01."""
+    pr = workbook.find("m:workbookPr", NS)
+    return pr is not None and pr.get("date1904", "0").strip().lower() in ("1", "true")
 
 
 def _write_behind(fh, chunks: Iterable[bytes], depth: int = 4) -> None:
