@@ -395,6 +395,15 @@ class Patch:
             self._batch = (b, self.render_rows(b * BATCH, min((b + 1) * BATCH, len(self.rows))))
         return self._batch[1][i - b * BATCH]
 
+    def whole_rows(self, i0: int, i1: int) -> Iterator[bytes]:
+        """Rows i0–i1 whole (``<row r="5">…</row>``, a row writing no cell left out), in
+        pieces of at most `BATCH` rows: for rows written after every row already there,
+        by a patch writing every cell it has (`simple`), without a namespace prefix."""
+        for a in range(i0, i1, BATCH):
+            b = min(a + BATCH, i1)
+            yield "".join([f'<row r="{r}">{xml}</row>' for r, xml in
+                           zip(self.rows[a:b].tolist(), self.render_rows(a, b)) if xml]).encode()
+
     def kind(self, j: int, i: int) -> int:
         return int(self.kinds[j][i])
 
@@ -597,6 +606,14 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
                 size = 0
     out.append(body[copied_from:])
     while t < n_targets:  # the rows after the last one there
+        bulk = None if prefix else _alone(patches, rows_of, targets[t], n_targets - t)
+        if bulk is not None:  # one patch writes all the rest: its rows a batch at a time
+            p, i = bulk
+            if out:
+                yield b"".join(out)
+                out.clear()
+            yield from p.whole_rows(i, len(p.rows))
+            return
         row = new_row(targets[t])
         out.append(row)
         size += len(row)
@@ -607,6 +624,19 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
             size = 0
     if out:
         yield b"".join(out)
+
+
+def _alone(patches: Sequence[Patch], rows_of: list[list[int]], r: int, left: int
+           ) -> tuple[Patch, int] | None:
+    """(patch, index of row ``r`` in it) when a single patch, writing every cell it has
+    (`Patch.simple`), writes every one of the ``left`` rows still to write from row ``r``
+    on (the others end before ``r``), each once; else None."""
+    writing = [k for k, rows in enumerate(rows_of) if len(rows) > 1 and rows[-2] >= r]
+    if len(writing) != 1 or not patches[writing[0]].simple:
+        return None
+    p = patches[writing[0]]
+    i = int(np.searchsorted(p.rows, r))
+    return (p, i) if len(p.rows) - i == left else None
 
 
 def _rows(split_: Split) -> Iterator[tuple[int, int, int, int]]:

@@ -94,3 +94,39 @@ def test_plain_paths_write_what_the_general_ones_write(rows, targets, first_col,
     again = xs.split(split.head + fast + split.tail)
     assert again is not None and again.plain
     assert written(again) == written(dataclasses.replace(again, plain=False))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows_st, st.sets(st.integers(1, 40), max_size=20), st.integers(1, 9),
+       st.integers(0, 2 ** 31), st.booleans(), st.booleans())
+def test_rows_after_the_last_one_written_a_batch_at_a_time(rows, targets, first_col, seed,
+                                                          clear, two):
+    """The rows a single patch adds after every row there (a new History or Reading sheet,
+    its appended lines) are rendered a batch at a time, not a row at a time: the same
+    bytes as row by row, whatever the sheet, the other patches and the blanked cells."""
+    split = xs.split(_sheet(rows))
+    cols = [first_col, first_col + 1]
+    patches = [_patch(sorted(targets), cols, seed)] if targets else []
+    if two and targets:  # a second patch on the first row (a header written apart)
+        patches.append(_patch([min(targets)], [first_col + 3], seed + 1))
+    clears = [xs.Clear(2, 20, first_col, first_col + 2)] if clear else []
+    batched = []
+
+    def alone(*args):
+        found = real(*args)
+        batched.append(found is not None)
+        return found
+
+    def written(pick):
+        xs._alone, xs.BATCH = pick, 3  # batches of 3 rows: their ends are crossed
+        try:
+            return b"".join(xs.patched(split, patches, clears, column_letter, lambda: None,
+                                       chunk=64))
+        finally:
+            xs._alone, xs.BATCH = real, batch
+    real, batch = xs._alone, xs.BATCH
+    real = xs._alone
+    assert written(alone) == written(lambda *args: None)
+    last = max((sum(g for g, *_rest in rows[:k + 1]) for k in range(len(rows))), default=0)
+    if targets and max(targets) > last and not two:
+        assert batched and batched[-1]  # the bulk path was taken
