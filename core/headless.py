@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import re
 import sys
+import threading
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -141,16 +142,21 @@ class Workbook:
         if ref.name not in self._values:
             from python_calamine import CalamineWorkbook
             progress.reading(ref.name)
-            self._before_reading(ref)
+            early = self._read_early(ref)
             try:
+                self._before_reading(ref)
+                errors = self.sheet(ref).error_cells()
                 if self.sheet(ref).layout().value_rows is not None:
                     rows = self._sparse_values(ref)
                 else:
-                    if self._calamine is None:
-                        self._calamine = self._open_calamine()
                     try:
-                        rows = self._calamine.get_sheet_by_name(ref.name).to_python(
-                            skip_empty_area=False)
+                        if early is not None:
+                            self._calamine, found = early.result()
+                        else:
+                            if self._calamine is None:
+                                self._calamine = self._open_calamine()
+                            found = self._calamine.get_sheet_by_name(ref.name)
+                        rows = found.to_python(skip_empty_area=False)
                     except Exception as exc:
                         if "cell error value" not in str(exc):
                             raise
@@ -165,15 +171,43 @@ class Workbook:
                 raise UserError(_("{path}: sheet {name} cannot be read ({error}); open the "
                                   "file in Excel and save it again").format(
                                     path=self.path, name=ref.name, error=exc)) from None
+            finally:
+                if early is not None:
+                    with contextlib.suppress(BaseException):
+                        early.exception()  # never left reading: its outcome waited for
             blanks = {"": None}  # python-calamine's blank: None, mapped in C
             for k, r in enumerate(rows):  # in place: the rows as read are let go one by one
                 if r:
                     rows[k] = list(map(blanks.get, r, r))
-            for (r, c), text in self.sheet(ref).error_cells().items():
+            for (r, c), text in errors.items():
                 if r <= len(rows) and c <= len(rows[r - 1]):
                     rows[r - 1][c - 1] = ErrorCell(text)
             self._values[ref.name] = rows
         return self._values[ref.name]
+
+    def _read_early(self, ref: SheetRef):
+        """python-calamine starts reading the sheet ``ref`` in a second thread (it lets go
+        of Python's lock while it reads), while this one looks through the sheet's bytes
+        (`_before_reading`, the error and formula cells): a `concurrent.futures.Future`
+        of (workbook, sheet), or None when it must wait for that look. It starts only
+        when two quick searches prove it allocates at most `MAX_CELLS` cells, and the rows
+        are not so far apart that the sheet is read compacted (`Sheet.read_at_once`)."""
+        from concurrent.futures import Future
+        self.package.check_parts(self.package.reader_parts())
+        if not self.sheet(ref).read_at_once(MAX_CELLS):
+            return None
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+
+        def read() -> None:
+            try:
+                book = self._calamine if self._calamine is not None else self._open_calamine()
+                future.set_result((book, book.get_sheet_by_name(ref.name)))
+            except BaseException as exc:  # noqa: BLE001 (raised again by result())
+                future.set_exception(exc)
+        threading.Thread(target=read, name="potentiel-read", daemon=True).start()
+        self.sheet(ref).formula_cells()  # found meanwhile (kept: the reading asks again)
+        return future
 
     def _compact_copy(self, ref: SheetRef, folder: Path):
         """python-calamine's sheet of a copy of ``ref`` holding only its rows with a value

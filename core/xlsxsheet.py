@@ -459,6 +459,24 @@ class Sheet:
                 self._layout = stream.Layout(rows, cols, rows)
         return self._layout
 
+    def read_at_once(self, limit: int) -> bool:
+        """True when a reader of values can read this sheet whole before `layout` looked
+        at it: it certainly allocates at most ``limit`` cells, and the rows are not far
+        apart (`potentiel.xlsxstream.Layout.value_rows`). Said from three searches of the
+        rows as split: rows ascend and no cell names a row below the last (`split`
+        checked both), at most 2 × rows + 1000 rows up to the last, and no cell (valued or
+        not) beyond column ``limit // last row``. False when that cannot be said so
+        quickly (rows not plain, far apart, or a cell that far)."""
+        split = self._split
+        if split is None or not split.plain:
+            return False
+        last = stream.last_row_number(split)
+        if last <= 0:
+            return False
+        if last > 2 * split.body.count(b"<" + split.prefix + b'row r="') + 1000:
+            return False
+        return limit // last >= 16384 or stream.cell_beyond(split, limit // last) is None
+
     def compacted(self) -> bytes | None:
         """The part with its empty rows left out and the others renumbered (see
         `potentiel.xlsxstream.compacted`), for a sparse sheet; else None."""

@@ -231,6 +231,25 @@ def layout(body: bytes, prefix: bytes, plain: bool = False) -> Layout:
     return Layout(last_row, last_col, len(value_rows), value_rows if sparse else None)
 
 
+def last_row_number(split_: Split) -> int:
+    """The number of the last row of a plain split sheet (`Split.plain`: its rows
+    ascend), 0 when it has none; -1 when its tag cannot be read."""
+    tag = b"<" + split_.prefix + b'row r="'
+    at = split_.body.rfind(tag)
+    if at < 0:
+        return 0
+    found = re.match(rb"(\d+)\"", split_.body[at + len(tag):at + len(tag) + 12])
+    return int(found.group(1)) if found else -1
+
+
+def cell_beyond(split_: Split, col: int) -> int | None:
+    """The offset of the first cell of a plain split sheet standing beyond column
+    ``col`` (its letters in either case), or None."""
+    found = re.compile(b"<" + re.escape(split_.prefix) + b'c r="(?i:' + _beyond(col) + b")[0-9]"
+                       ).search(split_.body)
+    return None if found is None else found.start()
+
+
 def _beyond(col: int) -> bytes:
     """A regular expression matching the column letters of the columns after ``col``."""
     from .problems import column_letter

@@ -1,0 +1,126 @@
+"""python-calamine reads the accounts sheet in a second thread while Potentiel looks
+through the sheet's bytes (`Workbook._read_early`): only when two quick searches prove
+what it allocates, and with the same values as the read that waits for the look."""
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from potentiel import headless, xlsxstream
+from potentiel.headless import MAX_CELLS, Workbook
+from potentiel.problems import UserError
+from potentiel.xlsxsheet import Sheet
+
+CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+BOOKS = sorted(p for p in CASES.rglob("*.xls[xm]"))
+READ_EARLY = Workbook._read_early
+
+
+def _values(path: Path, early: bool, monkeypatch) -> tuple[list, bool]:
+    started = []
+
+    def spy(self, ref):
+        if not early:
+            return None
+        future = READ_EARLY(self, ref)
+        started.append(future is not None)
+        return future
+    monkeypatch.setattr(Workbook, "_read_early", spy)
+    wb = Workbook(path)
+    try:
+        ref = wb.ref(headless.ACCOUNTS_NAMES) or wb.package.sheets[0]
+        try:
+            return wb.values(ref), any(started)
+        except UserError as exc:
+            return [str(exc)], any(started)
+    finally:
+        wb.package.close()
+
+
+def test_the_cases_are_there():
+    assert len(BOOKS) > 30
+
+
+@pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.name)
+def test_read_early_gives_the_values_of_the_read_that_waits(path, monkeypatch):
+    waited, _ = _values(path, False, monkeypatch)
+    early, started = _values(path, True, monkeypatch)
+    assert early == waited
+    assert not [t for t in threading.enumerate() if t.name == "potentiel-read"]
+    if path.name.startswith(("stray-value-AW1000000", "formatted-rows-to-1048576",
+                             "stray-value-A100000", "rows-and-cells-without-r",
+                             "rows-without-r")):
+        assert not started  # far apart, too many cells, or rows not plain: it waits
+    elif path.parent.name == "reading":
+        assert started  # the usual workbook: read while looked through
+
+
+def _sheet_xml(rows: str) -> bytes:
+    return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns='
+            b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            + rows.encode() + b"</sheetData></worksheet>")
+
+
+def _sheet(rows: str) -> Sheet:
+    sheet = Sheet.__new__(Sheet)  # only its rows as split are looked at
+    sheet._split = xlsxstream.split(_sheet_xml(rows))
+    return sheet
+
+
+def _rows(n: int, last: str = "C") -> str:
+    return "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="{last}{r}"><v>1</v></c></row>'
+                   for r in range(1, n + 1))
+
+
+def test_read_at_once_when_the_cells_are_proved_few():
+    assert _sheet(_rows(50)).read_at_once(MAX_CELLS)
+    assert _sheet(_rows(50)).read_at_once(50 * 3)
+
+
+def test_not_at_once_when_a_cell_could_make_too_many():
+    assert not _sheet(_rows(50)).read_at_once(50 * 3 - 1)  # C × 50 rows > the limit
+    assert not _sheet(_rows(50, "d")).read_at_once(50 * 3)  # letters in either case
+    far = _rows(10) + '<row r="11"><c r="XFD11" s="1"/></row>'  # even a blank counts
+    assert not _sheet(far).read_at_once(11 * 100)
+
+
+def test_not_at_once_when_rows_are_far_apart_or_not_plain():
+    assert not _sheet(_rows(10) + '<row r="5000"><c r="A5000"><v>1</v></c></row>'
+                      ).read_at_once(MAX_CELLS)
+    assert not _sheet('<row r="1"><c r=\'A1\'><v>1</v></c></row>').read_at_once(MAX_CELLS)
+    assert not _sheet("").read_at_once(MAX_CELLS)
+
+
+def test_an_error_value_calamine_refuses_is_read_again_the_long_way(tmp_path, monkeypatch):
+    import openpyxl
+    path = tmp_path / "spill.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(["id", "revenue"])
+    ws.append(["A1", "#SPILL!"])
+    ws["B2"].data_type = "e"  # an error value python-calamine does not know
+    wb.save(path)
+    early, started = _values(path, True, monkeypatch)
+    assert started
+    assert early == _values(path, False, monkeypatch)[0]
+    assert early[1][1] == headless.ErrorCell("#SPILL!")
+    assert not [t for t in threading.enumerate() if t.name == "potentiel-read"]
+
+
+def test_a_failed_early_read_is_said_and_leaves_no_thread(tmp_path, monkeypatch):
+    path = BOOKS[0]
+    release = threading.Event()
+
+    def fails(self):
+        release.wait(5)  # still reading while the look through the bytes ends
+        raise RuntimeError("broken zip entry")
+    monkeypatch.setattr(Workbook, "_open_calamine", fails)
+    wb = Workbook(path)
+    ref = wb.ref(headless.ACCOUNTS_NAMES)
+    threading.Timer(0.2, release.set).start()
+    with pytest.raises(UserError, match="broken zip entry"):
+        wb.values(ref)
+    assert not [t for t in threading.enumerate() if t.name == "potentiel-read"]
+    wb.package.close()
