@@ -89,8 +89,12 @@ def _stripper(outputs: Iterable[int]) -> re.Pattern[bytes]:
     """What is taken out of both sides before comparing: the row tags (Potentiel writes
     a row's tag without ``spans``) and the cells of the columns ``outputs``."""
     outputs = list(outputs)
-    cells = rb'|<c r="' + column_pattern(outputs) + _OUTPUT_CELL if outputs else b""
-    return re.compile(_ROW_TAG + cells)
+    if not outputs:
+        return re.compile(_ROW_TAG)
+    # a run of them as one match (Potentiel's cells stand side by side: one substitution
+    # per row, not one per cell), after one common "<" tried once per tag
+    cell = b'c r="' + column_pattern(outputs) + _OUTPUT_CELL
+    return re.compile(rb"<(?:row\b[^>]*>|/row>|" + cell + b"(?:<" + cell + b")*)")
 
 
 def _chunks(fh, depth: int = 3) -> Iterator[bytes]:
