@@ -568,6 +568,9 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
             return -1
         return q
 
+    # the first column written or blanked, by (patch, no clears in the row) when the
+    # clears are one group (then a row's are that group's or none)
+    firsts: dict[tuple[Patch | None, bool], int] = {}
     if n_targets or clears:
         for a, gt, end, r in _rows(split_):
             while t < n_targets and targets[t] < r:
@@ -592,7 +595,14 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
                 stop = close  # where the row's cells kept end
                 xml = b""
                 if fast:  # a plain row: are the row's cells all left of what is written?
-                    first = min(([single[0].cols[0]] if single else []) + [c1 for c1, _c2 in blank])
+                    key = (single[0] if single else None, not blank)
+                    same = not blank or one_group is not None  # as other rows' (cached)
+                    first = firsts.get(key) if same else None
+                    if first is None:
+                        first = min(([single[0].cols[0]] if single else []) +
+                                    [c1 for c1, _c2 in blank])
+                        if same:
+                            firsts[key] = first
                     fast = last_col(gt, end) < first
                     if single is not None:
                         xml = _prefixed(single[0].joined(single[1]), prefix).encode()
