@@ -958,6 +958,12 @@ class Sheet:
         arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values, dtype=object)
         if arr.dtype.kind in "iu":
             arr = arr.astype(float)
+        elif arr.dtype == object and len(arr) > 64:
+            listed = arr.tolist()
+            if set(map(type, listed)) - {type(None)} == {float}:
+                # Python floats held as objects (a blank as None): written as numbers
+                # are, a column at a time, None as the blank NaN is (the same cells)
+                arr = np.array(listed, dtype=float)
         none = -1 if base is None else base
         if arr.dtype.kind == "f":
             style = self.styles.variant(base, num_fmt=fmt) if fmt else base
