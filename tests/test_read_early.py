@@ -124,3 +124,13 @@ def test_a_failed_early_read_is_said_and_leaves_no_thread(tmp_path, monkeypatch)
         wb.values(ref)
     assert not [t for t in threading.enumerate() if t.name == "potentiel-read"]
     wb.package.close()
+
+
+@pytest.mark.parametrize("limit", [0, 1, 25, 26, 27, 52, 500, 701, 702, 703, 16383, 16384])
+def test_a_cell_beyond_a_column_is_found_in_either_case(limit):
+    from potentiel.problems import column_letter
+    for col in [1, 2, 26, 27, 52, 53, 500, 501, 702, 703, 704, 1000, 16384]:
+        letters = column_letter(col)
+        for spelt in (letters, letters.lower(), letters[0].lower() + letters[1:]):
+            split = xlsxstream.split(_sheet_xml(f'<row r="1"><c r="{spelt}1"><v>1</v></c></row>'))
+            assert (xlsxstream.cell_beyond(split, limit) is not None) == (col > limit), spelt
