@@ -207,3 +207,16 @@ def test_potentiels_own_cells_and_the_row_tags_are_left_out(scored, tmp_path):
                      count=1)
         return xml.replace(b'<row r="3">', b'<row r="3" ht="30" customHeight="1">', 1)
     assert _kept(src, _edited(out, _part(src), edit, tmp_path), outputs)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60), st.binary(max_size=60), st.booleans(),
+       st.lists(st.integers(0, 60), max_size=8), st.lists(st.integers(0, 60), max_size=8))
+def test_two_streams_are_the_same_bytes_however_cut(x, y, equal, cuts_x, cuts_y):
+    if equal:
+        y = x
+
+    def pieces(data, cuts):
+        at = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
+        return iter([data[a:b] for a, b in zip(at, at[1:])] + [b""])
+    assert keptcells._same(pieces(x, cuts_x), pieces(y, cuts_y)) == (x == y)
