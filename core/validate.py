@@ -738,9 +738,10 @@ def _is_string_array(values: np.ndarray, skipna: bool) -> bool:
 
 
 def _factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(code per cell, distinct values): code -1 for a blank (None, NaN)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return codes, np.asarray(uniques, dtype=object)
+    """(code per cell, distinct values): code -1 for a blank (None, NaN); the cells told
+    apart by identity first (`objects.factorize`: a column spread from a few distinct
+    objects, as readers share repeated texts, is hashed once per object)."""
+    return factorize(values)
 
 
 def _texts(values: np.ndarray,
