@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .i18n import N_, _
-from .objects import factorize, identities
+from .objects import factorize, identities, isna
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -387,7 +387,7 @@ def to_collect_column(result: "Result") -> pd.Series:
                 col_masks.append(nan)
                 col_words.append((inp.title, hints.get(inp.name, "")))
                 continue
-            blank = acc[inp.name].isna().to_numpy() if inp.name in acc else np.ones(len(index), bool)
+            blank = isna(acc[inp.name].to_numpy()) if inp.name in acc else np.ones(len(index), bool)
             blank_masks.append(nan & blank)
             blank_words.append(inp.title + hints.get(inp.name, ""))
     n = len(index)

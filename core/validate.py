@@ -29,7 +29,7 @@ from .numbers import (NOT_AVAILABLE, NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, N
                       NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, marker_key,
                       read_number)
 from .i18n import _, ngettext
-from .objects import factorize, is_none
+from .objects import factorize, is_none, isna
 from .problems import Problem, cell_ref
 from .sources.headers import year_columns
 from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
@@ -429,9 +429,7 @@ def _kept(accounts: pd.DataFrame, blanks: dict[str, np.ndarray] | None = None) -
 
 def _missing(values: np.ndarray) -> np.ndarray:
     """``pd.isna`` of a typed column (a float column's NaN without pandas' dispatch)."""
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    return np.asarray(pd.isna(values), dtype=bool)
+    return isna(values)  # a float column's NaN, a text column's None from its pointers
 
 
 def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],

@@ -88,3 +88,24 @@ def test_strongest_and_weakest_are_each_accounts(data, n, k):
     want = _extremes_reference([contrib[m] for m in names], [scores[m] for m in names],
                                [reasons[m] for m in names], [criterion_word(m) for m in names])
     assert got == want
+
+
+@settings(max_examples=200, **COMMON)
+@given(cells=st.lists(st.one_of(
+    st.none(), st.text(max_size=3), st.just(""), st.just(float("nan")), st.just(pd.NA),
+    st.just(pd.NaT), st.just(np.nan), st.floats(), st.integers(), st.booleans(),
+    st.sampled_from([__import__("decimal").Decimal("NaN"), np.float64("nan"), np.str_("x"),
+                     np.datetime64("NaT")])), max_size=20),
+       texts=st.lists(st.one_of(st.none(), st.text(max_size=3)), min_size=65, max_size=200),
+       mixed=st.booleans())
+def test_blanks_from_pointers_are_isna(cells, texts, mixed):
+    """`objects.isna` (a text column's None read from its pointers) is `pd.isna`."""
+    from potentiel.objects import isna
+    values = np.empty(len(texts) + (len(cells) if mixed else 0), dtype=object)
+    values[:] = texts + (cells if mixed else [])
+    assert isna(values).tolist() == pd.isna(values).tolist()
+    short = np.empty(len(cells), dtype=object)
+    short[:] = cells
+    assert isna(short).tolist() == pd.isna(short).tolist()
+    floats = np.array([c if isinstance(c, float) else 1.0 for c in cells], dtype=float)
+    assert isna(floats).tolist() == pd.isna(floats).tolist()
