@@ -332,7 +332,15 @@ def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, score: np.nd
     texts = [None] + [t if isinstance(t, str) and t else None for t in rtexts.tolist()]
     out = np.empty(len(combos) + 1, dtype=object)  # the last: blank, where not kept
     fill = _positional(words, ("reason", "points"))
-    if fill is None:
+    split = _reason_then_points(words)
+    if split is not None and all(type(t) is str for t in texts[1:] if t is not None) and \
+            all(type(t) is str for t in named):
+        # "{reason}" is the text itself and the points take 102 values: the template's
+        # words before, between and after, joined (what its format gives, without it)
+        head, tails = split
+        out[:-1] = [head + (texts[rr] or named[kk]) + tails[pp]
+                    for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
+    elif fill is None:
         out[:-1] = [words.format(reason=texts[rr] or named[kk], points=pp - 1)
                     for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
     else:
@@ -341,6 +349,33 @@ def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, score: np.nd
     codes = np.full(len(keep), len(combos), dtype=np.intp)
     codes[at] = inverse
     return codes, out
+
+
+def _reason_then_points(template: str) -> tuple[str, list[str]] | None:
+    """For a template ``<head>{reason}<middle>{points}<tail>`` (each field once, the reason
+    without a format spec or conversion): ``head`` and, for points -1 to 100 at index
+    points + 1, ``<middle><points formatted><tail>``; None for any other template."""
+    import string
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return None
+    fields = [(f, spec, conv) for _lit, f, spec, conv in parsed if f is not None]
+    if [f for f, _s, _c in fields] != ["reason", "points"] or fields[0][1] or fields[0][2]:
+        return None
+    literals = [lit for lit, _f, _s, _c in parsed]
+    if len(parsed) == 2:
+        literals.append("")
+    elif len(parsed) != 3 or parsed[2][1] is not None:
+        return None
+    head, middle, tail = literals
+    points = "{0%s%s}" % ("!" + fields[1][2] if fields[1][2] else "",
+                          ":" + fields[1][1] if fields[1][1] else "")
+    try:
+        tails = [middle + points.format(p) + tail for p in range(-1, 101)]
+    except (ValueError, TypeError):
+        return None
+    return head, tails
 
 
 def _positional(template: str, names: Sequence[str]) -> Callable[..., str] | None:

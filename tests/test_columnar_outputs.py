@@ -109,3 +109,18 @@ def test_blanks_from_pointers_are_isna(cells, texts, mixed):
     assert isna(short).tolist() == pd.isna(short).tolist()
     floats = np.array([c if isinstance(c, float) else 1.0 for c in cells], dtype=float)
     assert isna(floats).tolist() == pd.isna(floats).tolist()
+
+
+@given(head=st.text(max_size=4).filter(lambda t: "{" not in t and "}" not in t),
+       middle=st.text(max_size=4).filter(lambda t: "{" not in t and "}" not in t),
+       tail=st.text(max_size=4).filter(lambda t: "{" not in t and "}" not in t),
+       spec=st.sampled_from(["", ":d", ":03d", "!s", ":>4", "!r"]),
+       reason=st.text(max_size=6), points=st.integers(-1, 100))
+def test_reason_and_points_joined_as_the_template_formats_them(head, middle, tail, spec,
+                                                               reason, points):
+    template = head + "{reason}" + middle + "{points" + spec + "}" + tail
+    parts = text._reason_then_points(template)
+    assert parts is not None
+    assert parts[0] + reason + parts[1][points + 1] == template.format(reason=reason,
+                                                                       points=points)
+    assert text._reason_then_points(head + "{points}" + middle + "{reason}") is None
