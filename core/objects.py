@@ -73,3 +73,25 @@ def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first[by_id[::-1]] = np.arange(n - 1, -1, -1)
     codes, uniques = pd.factorize(array[first], use_na_sentinel=True)
     return codes[by_id], np.asarray(uniques, dtype=object)
+
+
+def isna(values: np.ndarray) -> np.ndarray:
+    """``pd.isna`` of a 1-D array (bool array). An object column of texts and ``None``
+    (what the reading leaves in a text column) is answered from its pointers and one C
+    pass over the rest, which must all be texts (a text is never NA); any other column
+    goes to pandas."""
+    import pandas as pd
+
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        return np.isnan(array)
+    if array.dtype == object and array.ndim == 1 and len(array) > 64:
+        blank = is_none(array)
+        rest = array if not blank.any() else array[~blank]
+        try:
+            from pandas._libs.lib import is_string_array
+        except ImportError:  # a pandas without it
+            is_string_array = None
+        if is_string_array is not None and is_string_array(rest, skipna=False):
+            return blank
+    return np.asarray(pd.isna(array), dtype=bool)

@@ -30,6 +30,7 @@ from .fields import (LOCATED_BY_COLUMN, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD
                      Catalogue)
 from .i18n import _, guess_language, parse_language, use_language
 from .manager import Plugins, load_plugins
+from .objects import isna
 from .problems import Problem, UserError
 from .profiles import below_lowest
 from .profiles import labels as profile_labels
@@ -469,7 +470,7 @@ def build_outputs(result: Result, excluded: pd.Series) -> pd.DataFrame:
     label = profile_labels(result.category, result.profile, result.profiles, spec)
     below, lowest = below_lowest(result.weighted.score, result.profile, result.profiles, spec)
     # without a category: below the lowest band, or not enough data; excluded over both
-    none = result.category.isna().to_numpy()
+    none = isna(result.category.to_numpy(dtype=object))
     out_of = excluded.to_numpy(dtype=bool)
     below = below & none & ~out_of
     said = np.where(none & below.to_numpy(), _(BELOW_LOWEST_BAND),

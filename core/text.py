@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .i18n import N_, _
-from .objects import factorize, identities
+from .objects import factorize, identities, isna
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -243,42 +243,86 @@ def _extremes(result: "Result") -> tuple[Coded, Coded]:
         none = (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
         return none, none
     names = list(contrib.columns)
-    # row-major copies: a row-wise argmax over the frames' column-major arrays is slow
-    c = np.column_stack([contrib[name].to_numpy(dtype=float) for name in names])
-    s = np.column_stack([result.scores.scores[name].to_numpy(dtype=float) for name in names])
+    points = [contrib[name].to_numpy(dtype=float) for name in names]
+    scores = [result.scores.scores[name].to_numpy(dtype=float) for name in names]
     objects = [result.scores.reasons[name].to_numpy(dtype=object) for name in names]
-    reasons = np.stack([identities(r) for r in objects])  # criterion × account
-    rows = np.arange(n)
-    known = ~np.isnan(c)
-    best = np.argmax(np.where(known, c, -np.inf), axis=1)
-    worst = np.argmin(np.where(known, s, np.inf), axis=1)
-    any_known = known.any(axis=1)
-    keep_best = any_known & (s[rows, best] >= 50)
-    keep_worst = any_known & (known.sum(axis=1) > 1) & (worst != best) & (s[rows, worst] < 50)
+    best, best_s, worst, worst_s, count = _best_and_worst(points, scores)
+    any_known = count > 0
+    keep_best = any_known & (best_s >= 50)
+    keep_worst = any_known & (count > 1) & (worst != best) & (worst_s < 50)
     named = [criterion_word(name) for name in names]
-    return (_extreme_piece(_("strongest: {reason} ({points}/100)"), best, keep_best, s, objects,
-                           reasons, named),
-            _extreme_piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst, s, objects,
-                           reasons, named))
+    return (_extreme_piece(_("strongest: {reason} ({points}/100)"), best, keep_best, best_s,
+                           objects, named),
+            _extreme_piece(_("weakest: {reason} ({points}/100)"), worst, keep_worst, worst_s,
+                           objects, named))
 
 
-def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, s: np.ndarray,
-                   objects: list[np.ndarray], reasons: np.ndarray, named: list[str]
-                   ) -> Coded:
+def _best_and_worst(points: list[np.ndarray], scores: list[np.ndarray]
+                    ) -> tuple[np.ndarray, ...]:
+    """Per account, among the criteria whose points are known: the first bringing the most
+    points and the first with the lowest score (``np.argmax`` / ``np.argmin`` over the
+    criteria, unknown ones at -inf / +inf), each with its score, and how many are known.
+
+    Criterion by criterion over whole columns, not a row-wise search over a copy of the
+    frames in rows; a score that is NaN where its points are known (argmin would pick it)
+    falls back to that search."""
+    n = len(points[0])
+    known = ~np.isnan(points[0])
+    count = known.astype(np.intp)
+    most = np.where(known, points[0], -np.inf)
+    least = np.where(known, scores[0], np.inf)
+    best_s, worst_s = scores[0].copy(), scores[0].copy()
+    best, worst = np.zeros(n, dtype=np.intp), np.zeros(n, dtype=np.intp)
+    odd = bool(np.isnan(least).any())
+    for k in range(1, len(points)):
+        if odd:
+            break
+        known = ~np.isnan(points[k])
+        count += known
+        p = np.where(known, points[k], -np.inf)
+        up = p > most
+        np.copyto(most, p, where=up)
+        np.copyto(best_s, scores[k], where=up)
+        best[up] = k
+        s = np.where(known, scores[k], np.inf)
+        if np.isnan(s).any():
+            odd = True
+            break
+        down = s < least
+        np.copyto(least, s, where=down)
+        np.copyto(worst_s, scores[k], where=down)
+        worst[down] = k
+    if odd:
+        c, s = np.column_stack(points), np.column_stack(scores)
+        known = ~np.isnan(c)
+        rows = np.arange(n)
+        best = np.argmax(np.where(known, c, -np.inf), axis=1)
+        worst = np.argmin(np.where(known, s, np.inf), axis=1)
+        return best, s[rows, best], worst, s[rows, worst], known.sum(axis=1)
+    return best, best_s, worst, worst_s, count
+
+
+def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, score: np.ndarray,
+                   objects: list[np.ndarray], named: list[str]) -> Coded:
     """``words`` with the reason (or the criterion's name) and the points of criterion
-    ``which`` per account, where ``keep``; blank elsewhere (`Coded`). ``objects``: each
-    criterion's reasons, ``reasons``: their `identities` (criterion × account)."""
+    ``which`` per account, where ``keep``; blank elsewhere (`Coded`). ``score``: the score
+    of that criterion per account; ``objects``: each criterion's reasons."""
     at = np.flatnonzero(keep)
     which = which[at]
     # the reasons told apart by identity (`distinct`), gathered as integers
-    rcodes, firsts = pd.factorize(reasons[which, at])
+    ident = np.empty(len(at), dtype=np.int64)
+    for k, r in enumerate(objects):
+        on = np.flatnonzero(which == k)
+        if len(on):
+            ident[on] = identities(r, at[on])
+    rcodes, firsts = pd.factorize(ident)
     first = np.empty(len(firsts), dtype=np.intp)
     first[rcodes[::-1]] = np.arange(len(at) - 1, -1, -1)
     rtexts = np.empty(len(first), dtype=object)
     for k, r in enumerate(objects):
         on = which[first] == k
         rtexts[on] = r[at[first[on]]]
-    points = np.nan_to_num(np.round(s[at, which]), nan=-1).astype(np.int64)
+    points = np.nan_to_num(np.round(score[at]), nan=-1).astype(np.int64)
     width = len(rtexts) + 1
     key = (which.astype(np.int64) * 102 + points + 1) * width + (rcodes + 1)
     inverse, combos = pd.factorize(key)
@@ -288,7 +332,15 @@ def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, s: np.ndarra
     texts = [None] + [t if isinstance(t, str) and t else None for t in rtexts.tolist()]
     out = np.empty(len(combos) + 1, dtype=object)  # the last: blank, where not kept
     fill = _positional(words, ("reason", "points"))
-    if fill is None:
+    split = _reason_then_points(words)
+    if split is not None and all(type(t) is str for t in texts[1:] if t is not None) and \
+            all(type(t) is str for t in named):
+        # "{reason}" is the text itself and the points take 102 values: the template's
+        # words before, between and after, joined (what its format gives, without it)
+        head, tails = split
+        out[:-1] = [head + (texts[rr] or named[kk]) + tails[pp]
+                    for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
+    elif fill is None:
         out[:-1] = [words.format(reason=texts[rr] or named[kk], points=pp - 1)
                     for kk, pp, rr in zip(k.tolist(), pts.tolist(), r.tolist())]
     else:
@@ -297,6 +349,33 @@ def _extreme_piece(words: str, which: np.ndarray, keep: np.ndarray, s: np.ndarra
     codes = np.full(len(keep), len(combos), dtype=np.intp)
     codes[at] = inverse
     return codes, out
+
+
+def _reason_then_points(template: str) -> tuple[str, list[str]] | None:
+    """For a template ``<head>{reason}<middle>{points}<tail>`` (each field once, the reason
+    without a format spec or conversion): ``head`` and, for points -1 to 100 at index
+    points + 1, ``<middle><points formatted><tail>``; None for any other template."""
+    import string
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return None
+    fields = [(f, spec, conv) for _lit, f, spec, conv in parsed if f is not None]
+    if [f for f, _s, _c in fields] != ["reason", "points"] or fields[0][1] or fields[0][2]:
+        return None
+    literals = [lit for lit, _f, _s, _c in parsed]
+    if len(parsed) == 2:
+        literals.append("")
+    elif len(parsed) != 3 or parsed[2][1] is not None:
+        return None
+    head, middle, tail = literals
+    points = "{0%s%s}" % ("!" + fields[1][2] if fields[1][2] else "",
+                          ":" + fields[1][1] if fields[1][1] else "")
+    try:
+        tails = [middle + points.format(p) + tail for p in range(-1, 101)]
+    except (ValueError, TypeError):
+        return None
+    return head, tails
 
 
 def _positional(template: str, names: Sequence[str]) -> Callable[..., str] | None:
@@ -343,7 +422,7 @@ def to_collect_column(result: "Result") -> pd.Series:
                 col_masks.append(nan)
                 col_words.append((inp.title, hints.get(inp.name, "")))
                 continue
-            blank = acc[inp.name].isna().to_numpy() if inp.name in acc else np.ones(len(index), bool)
+            blank = isna(acc[inp.name].to_numpy()) if inp.name in acc else np.ones(len(index), bool)
             blank_masks.append(nan & blank)
             blank_words.append(inp.title + hints.get(inp.name, ""))
     n = len(index)

@@ -29,7 +29,7 @@ from .numbers import (NOT_AVAILABLE, NOTE_BAND, NOTE_BY_RANGE, NOTE_DASH_ZERO, N
                       NOTE_OPEN_BAND, NOTE_TTC, Ambiguous, Reading, marker_key,
                       read_number)
 from .i18n import _, ngettext
-from .objects import factorize, is_none
+from .objects import factorize, is_none, isna
 from .problems import Problem, cell_ref
 from .sources.headers import year_columns
 from .sources.reading import ColumnUse, FieldCount, LeftOut, ReadingReport
@@ -429,9 +429,7 @@ def _kept(accounts: pd.DataFrame, blanks: dict[str, np.ndarray] | None = None) -
 
 def _missing(values: np.ndarray) -> np.ndarray:
     """``pd.isna`` of a typed column (a float column's NaN without pandas' dispatch)."""
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    return np.asarray(pd.isna(values), dtype=bool)
+    return isna(values)  # a float column's NaN, a text column's None from its pointers
 
 
 def _hand_edited_outputs(raw: RawTable, grid: np.ndarray, owned: dict[str, int],
@@ -738,9 +736,10 @@ def _is_string_array(values: np.ndarray, skipna: bool) -> bool:
 
 
 def _factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(code per cell, distinct values): code -1 for a blank (None, NaN)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return codes, np.asarray(uniques, dtype=object)
+    """(code per cell, distinct values): code -1 for a blank (None, NaN); the cells told
+    apart by identity first (`objects.factorize`: a column spread from a few distinct
+    objects, as readers share repeated texts, is hashed once per object)."""
+    return factorize(values)
 
 
 def _texts(values: np.ndarray,

@@ -13,6 +13,8 @@ import operator
 import numpy as np
 import pandas as pd
 
+from ..objects import isna
+
 from .syntax import And, Bool, Cmp, In, Missing, Node, Or, Str
 from .values import Frame
 
@@ -32,8 +34,7 @@ class _Evaluator:
     def known(self, name: str) -> np.ndarray:
         if name not in self.known_cache:
             column = self.frame[name]
-            self.known_cache[name] = (pd.notna(column) if column.dtype == object
-                                      else ~np.isnan(column))
+            self.known_cache[name] = ~isna(column)  # texts and None: from the pointers
         return self.known_cache[name]
 
     def mask(self, node: Node) -> np.ndarray:

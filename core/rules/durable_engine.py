@@ -66,7 +66,8 @@ from collections import OrderedDict
 from json.encoder import encode_basestring
 from numbers import Integral, Real
 
-__all__ = ["EngineUnavailable", "available", "evaluate", "evaluate_columns"]
+__all__ = ["EngineUnavailable", "available", "evaluate", "evaluate_columns",
+           "evaluate_matrix"]
 
 _NUMBER, _TEXT, _BOOL = "a number", "text", "true/false"
 _COMPARISONS = ("$lt", "$lte", "$gt", "$gte", "$neq")
@@ -129,13 +130,62 @@ def evaluate_columns(conditions: dict[str, dict], columns: dict, n: int) -> list
     for blanks, or objects: str/bool/None). The messages are built a column at a time, with
     the same checks as `evaluate` (one kind per field, no infinities), then sent one by one
     exactly as `evaluate` sends them."""
+    rule_ids = list(conditions)
+    out: list[list[str]] = [[] for _ in range(n)]
+    for row, fired in _fired_rows(conditions, columns, n):
+        out[row] = [rule_ids[i] for i in fired]
+    return out
+
+
+def evaluate_matrix(conditions: dict[str, dict], columns: dict, n: int):
+    """`evaluate_columns` as a boolean array, n records × the rules of ``conditions`` in
+    their order: True where the rule fired for the record."""
     import numpy as np
 
+    out = np.zeros((n, len(conditions)), dtype=bool)
+    rows: list[int] = []
+    rules: list[int] = []
+    for row, fired in _fired_rows(conditions, columns, n):
+        rows += [row] * len(fired)
+        rules += fired
+    out[rows, rules] = True
+    return out
+
+
+def _fired_rows(conditions: dict[str, dict], columns: dict, n: int) -> list[tuple[int, list[int]]]:
+    """(record, indices into ``conditions`` of the rules that fired, ascending, each once)
+    for every record where one fired, in record order."""
     engine = _engine()
-    rule_ids = list(conditions)
     fields, chunks = _compile(conditions)
-    rows = np.arange(n).astype(str).tolist()
-    parts = [['{"id":%s,"row":%s' % (r, r) for r in rows]]
+    texts = _column_messages(fields, columns, n)
+    hits = []
+    with _LOCK:
+        handles = _handles(engine, chunks)
+        if len(handles) == 1:
+            handle = handles[0]
+            for row, text in enumerate(texts):
+                fired = _fire(engine, handle, row, text)
+                if fired:
+                    hits.append((row, fired if len(fired) < 2 else sorted(set(fired))))
+            return hits
+        for row, text in enumerate(texts):
+            fired = []
+            for handle in handles:
+                fired += _fire(engine, handle, row, text)
+            if fired:
+                hits.append((row, fired if len(fired) < 2 else sorted(set(fired))))
+        return hits
+
+
+def _column_messages(fields, columns: dict, n: int) -> list[str]:
+    """The message of each of the n records, byte for byte what `_message` writes for the
+    record holding each column's value (blanks left out), built a column at a time."""
+    from itertools import repeat
+
+    import numpy as np
+
+    rows = list(map(str, range(n)))
+    parts = [repeat('{"id":'), rows, repeat(',"row":'), rows]
     for name, prefix, kind, rule in fields:
         column = columns.get(name)
         if column is None:
@@ -143,27 +193,24 @@ def evaluate_columns(conditions: dict[str, dict], columns: dict, n: int) -> list
         part = _column_texts(np.asarray(column), name, prefix, kind, rule)
         if part is not None:
             parts.append(part.tolist())
-    parts.append(["}"] * n)
+    parts.append(repeat("}"))
     # one join per message, not one concatenation per field
-    texts = list(map("".join, zip(*parts)))
-    with _LOCK:
-        handles = _handles(engine, chunks)
-        out = []
-        for row, text in enumerate(texts):
-            fired = []
-            for handle in handles:
-                fired += _fire(engine, handle, row, text)
-            out.append([rule_ids[i] for i in (fired if len(fired) < 2 else sorted(set(fired)))])
-        return out
+    return list(map("".join, zip(*parts)))
 
 
 def _column_texts(column, name, prefix, kind, rule):
-    """``,"fK":<json>`` per row ('' for blanks), or None when the column is all blank."""
+    """``,"fK":<json>`` per row ('' for blanks), or None when the column is all blank.
+
+    Each distinct value is written once: floats told apart by their bits (so -0.0 and 0.0,
+    equal as numbers, keep their own texts), texts by value; a column holding anything but
+    text and blanks is written value by value (True, 1 and 1.0 are equal as keys)."""
     import numpy as np
     import pandas as pd
 
+    from ..objects import factorize
+
     if column.dtype.kind in "fiu":
-        values = column.astype(float)
+        values = np.ascontiguousarray(column, dtype=float)
         blank = np.isnan(values)
         if blank.all():
             return None
@@ -174,48 +221,44 @@ def _column_texts(column, name, prefix, kind, rule):
             row = int(np.flatnonzero(~blank)[0])
             raise ValueError(f"record {row}: field {name!r} holds {_NUMBER} ({values[row]!r}) "
                              f"but rule {rule!r} compares it with {kind}")
-        text = values.astype(str)  # numpy's shortest repr, as Python writes floats
-        odd = (np.char.find(text, "e") >= 0) & (np.char.find(text, ".") < 0)
-        text = text.astype(object)
-        if odd.any():  # the engine's parser needs a dot before an exponent
-            text[odd] = [_float_text(float(v)) for v in values[odd]]
-        part = prefix + text
-        part[blank] = ""
-        return part
-    codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=True)
+        codes, bits = pd.factorize(values.view(np.int64))
+        floats = bits.view(np.float64)
+        texts = list(map(float.__repr__, floats.tolist()))
+        # what Python writes with an exponent (below 1e-4, from 1e16 on), margin kept
+        size = np.abs(floats)
+        for k in np.flatnonzero((size >= 1e15) | ((size > 0) & (size < 1e-3))).tolist():
+            texts[k] = _float_text(float(floats[k]))
+        table = np.empty(len(texts) + 1, dtype=object)
+        table[:-1] = [prefix + t for t in texts]
+        table[-1] = ""
+        codes[blank] = -1
+        return table[codes]
+    codes, uniques = factorize(column.astype(object, copy=False))
     if len(uniques) == 0:
         return None
-    encoded = []
+    if not all(type(u) is str for u in uniques):
+        return _texts_one_by_one(column, name, prefix, kind, rule)
     valid = np.flatnonzero(codes >= 0)
     first = valid[np.unique(codes[valid], return_index=True)[1]]  # first row of each value
-    for value in uniques:
-        row = int(first[len(encoded)])
-        text, got = _value_text(value, name, row)
-        if kind is not None and got is not kind:
-            raise ValueError(f"record {row}: field {name!r} holds {got} ({value!r}) but rule "
-                             f"{rule!r} compares it with {kind}")
-        encoded.append(prefix + text)
-    table = np.empty(len(encoded) + 1, dtype=object)
-    table[:-1] = encoded
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [prefix + _field_text(value, name, kind, rule, int(row))
+                  for value, row in zip(uniques.tolist(), first.tolist())]
     table[-1] = ""
     return table[codes]
 
 
-def _value_text(value, name, row):
-    """JSON text and kind of one value, as `_message` writes it."""
-    kind_of = type(value)
-    if kind_of is str:
-        return encode_basestring(value), _TEXT
-    if kind_of is bool:
-        return ("true" if value else "false"), _BOOL
-    if kind_of is float:
-        return _float(value, name, row), _NUMBER
-    if kind_of is int:
-        return _int(value, name, row), _NUMBER
-    text, got = _other(value, name, row)
-    if text is None:
-        raise ValueError(f"record {row}: field {name!r} holds a blank that is not None")
-    return text, got
+def _texts_one_by_one(column, name, prefix, kind, rule):
+    """`_column_texts` of an object column holding more than text: value by value, as
+    `_message` writes each."""
+    import numpy as np
+
+    out = np.full(len(column), "", dtype=object)
+    for row, value in enumerate(column.tolist()):
+        if value is not None:
+            text = _field_text(value, name, kind, rule, row)
+            if text is not None:
+                out[row] = prefix + text
+    return out if any(out.tolist()) else None
 
 
 def _account(engine, handles, rule_ids, fields, row, record):
@@ -229,33 +272,40 @@ def _account(engine, handles, rule_ids, fields, row, record):
 
 
 def _fire(engine, handle, row, text):
-    """Asserts one account, reads every action it triggers, retracts it."""
-    tail = ':{"m":' + text + "}}"
-    fired = []
+    """Asserts one account, reads every action it triggers, retracts it: the indices of the
+    rules fired (an empty tuple when none did)."""
     try:
         code, state = engine.assert_fact(handle, text)
         if code == 0:
-            action = engine.start_action_for_state(handle, state)
-            message = action[1] if action else None
-            failure = None
-            while message:
-                try:
-                    fired.append(_collect(message, tail))
-                except BaseException as exc:  # keep draining: abandon_action segfaults later
-                    failure = failure or exc
-                message = engine.complete_and_start_action(handle, state)
-            if failure is not None:
-                if isinstance(failure, RuntimeError) or not isinstance(failure, Exception):
-                    raise failure
-                raise RuntimeError(
-                    f"collecting the rules fired by record {row} failed: {failure!r}") from failure
-        elif code != 1:
+            return _drain(engine, handle, state, row, text)
+        if code != 1:
             raise RuntimeError(f"durable_rules refused record {row} (code {code}; "
                                "2 = already observed: a fact was left unretracted)")
+        return ()
     except engine.error as exc:
         raise RuntimeError(f"durable_rules failed on record {row}: {exc}") from exc
     finally:
         engine.retract_fact(handle, '{"id":%d}' % row)
+
+
+def _drain(engine, handle, state, row, text):
+    """The rules named by every action record ``row`` triggered, each action completed."""
+    tail = ':{"m":' + text + "}}"
+    fired = []
+    action = engine.start_action_for_state(handle, state)
+    message = action[1] if action else None
+    failure = None
+    while message:
+        try:
+            fired.append(_collect(message, tail))
+        except BaseException as exc:  # keep draining: abandon_action segfaults later
+            failure = failure or exc
+        message = engine.complete_and_start_action(handle, state)
+    if failure is not None:
+        if isinstance(failure, RuntimeError) or not isinstance(failure, Exception):
+            raise failure
+        raise RuntimeError(
+            f"collecting the rules fired by record {row} failed: {failure!r}") from failure
     return fired
 
 
@@ -272,27 +322,34 @@ def _message(row, record, fields):
         value = record.get(name)
         if value is None:
             continue
-        kind_of = type(value)
-        if kind_of is float:
-            if value != value:
-                continue  # NaN is a blank
-            text, got = _float(value, name, row), _NUMBER
-        elif kind_of is str:
-            text, got = encode_basestring(value), _TEXT
-        elif kind_of is int:
-            text, got = _int(value, name, row), _NUMBER
-        elif kind_of is bool:
-            text, got = ("true" if value else "false"), _BOOL
-        else:
-            text, got = _other(value, name, row)
-            if text is None:
-                continue
-        if kind is not None and got is not kind:
-            raise ValueError(f"record {row}: field {name!r} holds {got} ({value!r}) but rule "
-                             f"{rule!r} compares it with {kind}")
-        parts.append(prefix + text)
+        text = _field_text(value, name, kind, rule, row)
+        if text is not None:
+            parts.append(prefix + text)
     parts.append("}")
     return "".join(parts)
+
+
+def _field_text(value, name, kind, rule, row):
+    """The JSON text of one field's value in record ``row``, None for a blank (NaN)."""
+    kind_of = type(value)
+    if kind_of is float:
+        if value != value:
+            return None  # NaN is a blank
+        text, got = _float(value, name, row), _NUMBER
+    elif kind_of is str:
+        text, got = encode_basestring(value), _TEXT
+    elif kind_of is int:
+        text, got = _int(value, name, row), _NUMBER
+    elif kind_of is bool:
+        text, got = ("true" if value else "false"), _BOOL
+    else:
+        text, got = _other(value, name, row)
+        if text is None:
+            return None
+    if kind is not None and got is not kind:
+        raise ValueError(f"record {row}: field {name!r} holds {got} ({value!r}) but rule "
+                         f"{rule!r} compares it with {kind}")
+    return text
 
 
 def _other(value, name, row):

@@ -41,12 +41,11 @@ def durable_fired(ruleset: RuleSet, frame, n: int, module, rules=None,
     rules = ruleset.active_rules if rules is None else rules
     hidden = ruleset.hidden if hidden is None else hidden
     program = DurableProgram({r.id: r.normal for r in rules}, hidden, frame, n)
-    fired_ids = module.evaluate_columns(program.conditions, program.keyed_columns(), n) if n else []
-    position = {r.id: j for j, r in enumerate(rules)}
     out = np.zeros((n, len(rules)), dtype=bool)
-    for i, ids in enumerate(fired_ids):
-        for rid in ids:
-            out[i, position[rid]] = True
+    if n and program.conditions:
+        position = {r.id: j for j, r in enumerate(rules)}
+        fired = module.evaluate_matrix(program.conditions, program.keyed_columns(), n)
+        out[:, [position[rid] for rid in program.conditions]] = fired
     return out
 
 
