@@ -190,7 +190,7 @@ class Workbook:
         of Python's lock while it reads), while this one looks through the sheet's bytes
         (`_before_reading`, the error and formula cells): a `concurrent.futures.Future`
         of (workbook, sheet), or None when it must wait for that look. It starts only
-        when two quick searches prove it allocates at most `MAX_CELLS` cells, and the rows
+        when three quick searches prove it allocates at most `MAX_CELLS` cells, and the rows
         are not so far apart that the sheet is read compacted (`Sheet.read_at_once`)."""
         from concurrent.futures import Future
         self.package.check_parts(self.package.reader_parts())
