@@ -933,7 +933,7 @@ class Sheet:
             """The value cells of rows i0–i1, joined per row (blanks and kept cells left
             out): each row one `str.format` of the template of its shape (which columns it
             writes) with its values' texts, made a column at a time."""
-            rows_text = numbers[i0:i1].astype(str).tolist()
+            rows_text = list(map(str, numbers[i0:i1].tolist()))
             values = [plan.value_texts(i0, i1) for _c, plan in plans]
             written = [plan.kinds[i0:i1] == _VALUE for _c, plan in plans]
             if len(plans) < 63:
@@ -1051,12 +1051,20 @@ class _Column:
         a decimal point), else the cell's XML after its reference (`Sheet._cell_tail`);
         anything for a cell not written."""
         if self.numeric is not None:
-            arr = self.values[i0:i1]
-            safe = np.where(np.isfinite(arr), arr, 0)
-            whole = (np.abs(safe) < 1e15) & (safe % 1 == 0)
-            return np.where(whole, np.where(whole, safe, 0).astype(np.int64).astype(str),
-                            safe.astype(str)).tolist()
+            return number_texts(self.values[i0:i1])
         return self.tails[self.codes[i0:i1]].tolist()
+
+
+def number_texts(arr: np.ndarray) -> list[str]:
+    """Floats as a cell's ``<v>`` writes them: a whole number below 10¹⁵ without a decimal
+    point (``154000``), any other by its shortest repr (``65.8``, ``1e+16``); NaN and ±inf
+    as ``0`` (such cells are not written). Each distinct value is formatted once (an
+    output column holds few: scores to 0.1, rates to 0.0001), then spread: several times
+    faster than numpy's float-to-text cast of every element."""
+    codes, distinct = pd.factorize(np.where(np.isfinite(arr), arr, 0.0))
+    texts = np.array([str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+                      for v in distinct.tolist()] or [""], dtype=object)
+    return texts[codes].tolist()
 
 
 def _uniform(a: np.ndarray) -> np.ndarray:
