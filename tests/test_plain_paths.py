@@ -130,3 +130,28 @@ def test_rows_after_the_last_one_written_a_batch_at_a_time(rows, targets, first_
     last = max((sum(g for g, *_rest in rows[:k + 1]) for k in range(len(rows))), default=0)
     if targets and max(targets) > last and not two:
         assert batched and batched[-1]  # the bulk path was taken
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 10 ** 8), st.integers(0, 10 ** 9))
+def test_after_matches_exactly_the_numbers_above(n, m):
+    import re
+    pattern = re.compile(xs._after(n) + b"$")
+    for k in (m, n, n + 1, max(n - 1, 0), n * 10, n // 10):
+        assert (pattern.match(str(k).encode()) is not None) == (k > n), (n, k)
+
+
+@given(st.sampled_from(['<c r="A1"><v>1</v></c>', '<c r="A1" s="1"/>', '<c s="1" r="A1"/>',
+                        '<c t="s" r="A1"><v>0</v></c>', "<c><v>1</v></c>", "<c/>"]),
+       st.booleans())
+def test_plain_means_every_cell_starts_with_its_reference(second, spans):
+    row = '<row r="1"' + (' spans="1:2"' if spans else "") + '><c r="B1"><v>2</v></c>' + \
+        second.replace("A1", "C1") + "</row>"
+    raw = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           b"<sheetData>" + row.encode() + b"</sheetData></worksheet>")
+    split = xs.split(raw)
+    expected = second.startswith('<c r="')
+    if split is not None:
+        assert split.plain == expected
+    else:
+        assert not expected  # a cell without r: kept out of the byte paths altogether
