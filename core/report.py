@@ -188,11 +188,28 @@ def matrix_blocks(result: "Result") -> list[Block]:
 MATRIX_PROFILE_ROW = 23  # the first per-profile grid (rules with profiles:)
 
 
-def _profile_masks(result: "Result") -> list[tuple[str, pd.Series]]:
+def _profile_masks(result: "Result") -> list[tuple[str, np.ndarray]]:
     """(profile name, its accounts) in the rule file's order; none without profiles."""
     if getattr(result, "profile", None) is None or getattr(result, "profiles", None) is None:
         return []
-    return [(name, result.profile == name) for name in result.profiles.names]
+    names = list(result.profiles.names)
+    masks = equal_to(result.profile, names)
+    return [(name, masks[name]) for name in names]
+
+
+def equal_to(values: pd.Series, wanted: list[Any]) -> dict[Any, np.ndarray]:
+    """For each of ``wanted``, where ``values`` equals it (what ``values == w`` gives, as a
+    numpy bool array): the column's distinct values found once, not one comparison of
+    every account per value."""
+    from .objects import factorize_all
+    codes, uniques = factorize_all(values.to_numpy(dtype=object))
+    distinct = uniques.tolist()
+    out = {}
+    for w in wanted:
+        hits = [i for i, u in enumerate(distinct) if u is not None and bool(u == w)]
+        out[w] = np.isin(codes, hits) if len(hits) > 1 else \
+            (codes == hits[0]) if hits else np.zeros(len(codes), dtype=bool)
+    return out
 
 
 def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
@@ -206,8 +223,9 @@ def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
               _("Share of revenue"), _("In Top 80%")]
     rows: list[list[Any]] = [header]
     letters = list(spec.letters)[:SUMMARY_MAX_CATEGORIES]
+    in_cat = equal_to(cat, letters)  # once, not once per row of the tables
     for k in letters:
-        m = cat == k
+        m = in_cat[k]
         rows.append([k, spec.shown_label(k), int(m.sum()), round(float(rev[m].sum()), 2),
                      round(float(pot[m].sum()), 2),
                      round(float(rev[m].sum()) / total, 4) if total > 0 else None,
@@ -228,7 +246,6 @@ def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
     reps = acc["salesperson"].fillna(nobody) if "salesperson" in acc else \
         pd.Series(nobody, index=acc.index)
     rep_rows: list[list[Any]] = [rep_header]
-    in_cat = {k: (cat == k).to_numpy() for k in letters}  # once, not once per salesperson
     for name, idx in reps.groupby(reps, sort=True).groups.items():
         m = acc.index.isin(idx)
         r = float(rev[m].sum())
@@ -237,14 +254,14 @@ def summary_blocks(result: "Result", previous_rows: int = 0) -> list[Block]:
                          round(r / total, 4) if total > 0 else None])
     width = max(len(rep_header), 7)
     rep_rows = [r + [None] * (width - len(r)) for r in
-                [*rep_rows, *_summary_by_profile(result, letters, rev, pot, total)]]
+                [*rep_rows, *_summary_by_profile(result, letters, rev, pot, total, in_cat)]]
     end = SUMMARY_REP_ROW + max(previous_rows, len(rep_rows)) + 1
     blocks.append(Block(SUMMARY_REP_ROW, 1, rep_rows, clear_to_row=end, clear_cols=len(rep_header) + 2))
     return blocks
 
 
 def _summary_by_profile(result: "Result", letters: list[str], rev: pd.Series, pot: pd.Series,
-                        total: float) -> list[list[Any]]:
+                        total: float, in_cat: dict[str, np.ndarray]) -> list[list[Any]]:
     """Rows under the per-rep table (so one block clears them and its formats fit): a blank
     row, then one row per profile laid out like a rep's (accounts, per category, revenue,
     potential, share of revenue); each profile ranks in its own A–D."""
@@ -254,11 +271,10 @@ def _summary_by_profile(result: "Result", letters: list[str], rev: pd.Series, po
         return rows
     rows += [[None], [_("Profile"), _("Accounts"), *letters, _("Revenue"), _("Potential"),
                       _("Share of revenue")]]
-    for name, in_profile in masks:
-        m = in_profile.to_numpy()
+    for name, m in masks:
         r = float(rev[m].sum())
         rows.append([name, int(m.sum()),
-                     *(int(((result.category == k).to_numpy() & m).sum()) for k in letters),
+                     *(int((in_cat[k] & m).sum()) for k in letters),
                      round(r, 2), round(float(pot[m].sum()), 2),
                      round(r / total, 4) if total > 0 else None])
     return rows

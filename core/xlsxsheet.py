@@ -29,6 +29,7 @@ import pandas as pd
 from lxml import etree
 
 from .i18n import _
+from .objects import factorize_all
 from .problems import column_letter
 from .safety import FORMULA_STARTS, formula_like
 from . import xlsxstream as stream
@@ -971,7 +972,7 @@ class Sheet:
             kinds = np.where(finite, _VALUE, _BLANK).astype(np.int8)
             styles = np.where(finite, -1 if style is None else style, none).astype(np.int32)
             return _Column(arr, kinds, styles, numeric=f'"{_s(style)}><v>')
-        codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+        codes, uniques = _distinct(arr)
         quick = _plain_texts(uniques)  # plain texts at once, the other values one by one
         n = len(uniques)
         head = f'"{_s(base)} t="inlineStr"><is><t>'
@@ -1002,6 +1003,17 @@ class Sheet:
 
 
 _KEEP_CELL, _BLANK, _VALUE = 0, 1, 2  # what a patch does to a cell (see xlsxstream.Patch)
+
+
+def _distinct(arr: np.ndarray) -> tuple[np.ndarray, Any]:
+    """(codes, distinct values) of a column, blanks (None, NaN) as one distinct value: an
+    object column through `potentiel.objects.factorize_all` (by identity first: most
+    output columns spread a few objects to every account; a column of a different object
+    in nearly every row is not hashed, as formatting each row once costs the same), any
+    other by pandas."""
+    if arr.dtype != object:
+        return pd.factorize(arr, use_na_sentinel=False)
+    return factorize_all(arr, shared_only=True)
 
 
 def _plain_texts(uniques: Any) -> list[str | None] | None:

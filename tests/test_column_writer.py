@@ -6,7 +6,7 @@ import math
 import re
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from potentiel.headless import Workbook
@@ -61,3 +61,52 @@ def test_number_texts_are_the_cast_of_every_element(values):
     from potentiel.xlsxsheet import _number
     assert [t for t, v in zip(got, values) if math.isfinite(v)] == \
         [_number(v) for v in values if math.isfinite(v)]
+
+
+cells_st = st.one_of(st.none(), st.just(float("nan")), st.sampled_from(["A", "B", "Cible", "=x",
+                                                                         " lead", "a\nb", ""]),
+                     st.text(max_size=6), st.booleans(), st.floats(-1e3, 1e3),
+                     st.integers(-10, 10))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(cells_st, min_size=0, max_size=90), st.integers(1, 5000))
+@example(cells=[True, 1, 1.0, False, 0, 0.0, None], spread=1)
+@example(cells=[True, 1, 1.0, False, 0, 0.0, None], spread=4000)
+def test_each_cell_of_an_object_column_is_written_as_its_value_alone(tmp_path_factory, cells,
+                                                                     spread):
+    """A column's values told apart once (`_distinct`: by identity, then by type and value,
+    the blank last; a column of different objects not hashed) give each row the cell its
+    value gives alone: True, 1 and 1.0 are not merged as pandas' factorize merges them."""
+    path = write_workbook(tmp_path_factory.mktemp("d") / "b.xlsx", ["id"], [["a"]], table=False)
+    wb = Workbook(path)
+    sheet = wb.sheet(wb.ref(("accounts",)))
+    column = np.empty(len(cells) * (1 + spread % 3), dtype=object)
+    column[:] = cells * (1 + spread % 3)  # the same objects again: the identity path
+    if len(column) and spread > 2500:
+        column = np.concatenate([column] * (4096 // len(column) + 1))
+    got = sheet._column(column, None, None)
+
+    from potentiel.xlsxsheet import _VALUE, number_texts
+
+    def cell(col, i):
+        """(what is done, style, the cell's XML after its reference) of row i."""
+        kind = int(np.asarray(col.kinds)[i])
+        if kind != _VALUE:
+            xml = ""
+        elif col.codes is None:  # a column of numbers
+            xml = col.numeric + number_texts(np.asarray(col.values[i:i + 1], dtype=float))[0] \
+                + "</v></c>"
+        else:
+            xml = col.tails[col.codes[i]]
+        return kind, int(np.asarray(col.styles)[i]), xml
+    alone = {}
+    for i, v in enumerate(column.tolist()):
+        key = ("blank",) if v is None or (isinstance(v, float) and math.isnan(v)) \
+            else (type(v), v)
+        if key not in alone:
+            single = np.empty(1, dtype=object)
+            single[0] = v
+            alone[key] = cell(sheet._column(single, None, None), 0)
+        assert cell(got, i) == alone[key], (i, v)
+    wb.package.close()

@@ -92,6 +92,8 @@ def _hashes(values: Sequence[Any]):
     """The digest of each value of a column as its number (0–65535, numpy uint16)."""
     import numpy as np
     import pandas as pd
+
+    from ..objects import factorize_all
     if isinstance(values, pd.Series) and not isinstance(values.dtype, np.dtype) and \
             len(values) and isinstance(values.dtype, pd.StringDtype):
         # pandas' text column: its distinct values found without Python objects; a
@@ -110,7 +112,7 @@ def _hashes(values: Sequence[Any]):
             codes, uniques = pd.factorize(arr)
             norm = np.array([*_norms(uniques), ""], dtype=object)
         else:
-            codes, uniques = pd.factorize(arr.astype(object), use_na_sentinel=False)
+            codes, uniques = factorize_all(arr, shared_only=True)
             norm = np.array(_norms(uniques), dtype=object)
     # the uniques are distinct: hashing them without categorising first gives the same
     hashed = (pd.util.hash_array(norm, categorize=False) & 0xFFFF).astype(np.uint16)
