@@ -32,7 +32,7 @@ import numpy as np
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
-from . import gcpause, keptcells, progress
+from . import gcpause, keptcells, keptwatch, progress
 from .i18n import _, both, ngettext, use_language
 from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
@@ -1043,6 +1043,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     in_place = check_output(path, target)
     wb = Workbook(path)
     language = contextlib.ExitStack()
+    watch = None
     try:
         settings, lines, area, raw, reps, _lang = read_in_language(wb, path, sales, language)
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
@@ -1059,6 +1060,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         progress.writing(area.sheet.name)
         with _unexpected(path):
             plan = write_outputs(wb, area, raw, result)
+            watch = _watch(wb, area, {*plan.columns.values(), *plan.stale})
             write_blocks(wb, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
             write_blocks(wb, SUMMARY_SHEET,
                          finished("summary", summary_blocks(result, _previous_rep_rows(wb))),
@@ -1084,16 +1086,25 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         outputs = {*plan.columns.values(), *plan.stale}
 
         def write(tmp: str) -> None:
-            wb.package.write(tmp)
+            def started(part: str, offset: int) -> None:
+                if watch is not None and part == area.sheet.part:
+                    watch.writing(tmp, offset)
+            wb.package.write(tmp, on_stream=started)
             wb.release_written()  # what was rendered for the file is not needed by the check
             _return_freed_memory()
             # The user's cells of the accounts sheet, read back from the file written: a
             # typed value that would change stops the save, in place and with -o alike.
-            # First their XML, byte for byte (`potentiel.keptcells`); when that cannot
+            # First their XML, byte for byte (`potentiel.keptcells`, its work done beside
+            # the writing by `potentiel.keptwatch` on a large sheet); when that cannot
             # show it, their values as python-calamine reads them, cell by cell.
             progress.checking(area.sheet.name)
             changed = []
-            if not keptcells.kept(wb.package, tmp, area.sheet.part, area.sheet.name, outputs):
+            same = None if watch is None else \
+                keptwatch.kept(watch, wb.package, tmp, area.sheet.part, area.sheet.name)
+            if same is None:
+                same = keptcells.kept(wb.package, tmp, area.sheet.part, area.sheet.name,
+                                      outputs)
+            if not same:
                 sparse = wb.sheet(area.sheet).layout().value_rows is not None
                 changed = changed_cells(before, _read_back(tmp, area.sheet, sparse), outputs)
             if changed:
@@ -1124,9 +1135,22 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
                                              "is unchanged").format(
                                                target=target, name=path.name, listed=_listed(lost))))
     finally:
+        if watch is not None:
+            watch.close()
         language.close()
         wb.package.close()
     return result, target
+
+
+def _watch(wb: Workbook, area: Area, outputs: set[int]) -> "keptwatch.Watch | None":
+    """A watcher checking the accounts sheet beside the writing (`potentiel.keptwatch`),
+    for a sheet written as a stream from `keptwatch.ABOVE` bytes; else None (the check
+    after writing is then done here, `potentiel.keptcells`)."""
+    part = area.sheet.part
+    info = wb.package.infos.get(part)
+    if info is None or info.file_size < keptwatch.ABOVE or not wb.sheet(area.sheet).streamed:
+        return None
+    return keptwatch.Watch(wb.package.path, info.filename, outputs)
 
 
 def used_rows(wb: Workbook, name: str) -> int:

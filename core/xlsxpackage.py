@@ -680,8 +680,10 @@ class Package:
         return lost
 
     # ---------------------------------------------------------------- writing
-    def write(self, target: str) -> None:
-        """Every part, in the original order: changed ones re-serialised, others copied."""
+    def write(self, target: str, on_stream=None) -> None:
+        """Every part, in the original order: changed ones re-serialised, others copied.
+        ``on_stream(part, offset)``, when given, is called as a part made as a stream
+        starts: its compressed bytes start at ``offset`` of ``target``."""
         # level 1: a little larger than Excel's files, several times faster to write
         out = zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         with out:
@@ -695,6 +697,8 @@ class Package:
                     big = name in self.infos and self.infos[name].file_size > _ZIP64_ABOVE
                     progress.writing(next((s.name for s in self.sheets if s.part == name), name))
                     with out.open(info, "w", force_zip64=big) as fh:
+                        if on_stream is not None:
+                            on_stream(name, out.fp.tell())
                         _write_behind(fh, self.producers[name]())
                 elif name in self.changed:
                     data = self.changed[name]
