@@ -244,3 +244,30 @@ def test_a_table_gives_its_reasons_in_french():
     assert size.score(accounts, {}).reason.tolist() == [
         "headcount 5: from 1 to 11 → 20", "headcount 2000: from 1001 up → 100",
         "headcount 0: in no band → 0", "headcount blank"]
+
+
+def test_a_rule_action_that_raises_is_named_in_both_languages(tmp_path):
+    from potentiel.fields import Catalogue
+    from potentiel.rules import apply_rules, load_ruleset
+    from potentiel.rules.actions import RuleAction
+
+    def escalate(result, mask, value, rule_id):
+        raise KeyError(f"no such queue: {value}")
+
+    path = rule_file(tmp_path, """
+        rules:
+          - id: big
+            when: headcount >= 50
+            then: {escalate: key-accounts, flag: big}
+            why: Big.
+        """)
+    ruleset = load_ruleset(path, Catalogue.build(), {},
+                           {"escalate": RuleAction("escalate", str, escalate)})
+    accounts = pd.DataFrame({"id": ["C1", "C2"], "headcount": [10.0, 500.0]})
+    said_en = [(p.where, p.message) for p in apply_rules(ruleset, accounts).problems]
+    with use_language("fr"):
+        said_fr = [(p.where, p.message) for p in apply_rules(ruleset, accounts).problems]
+    assert said_en == [(str(path), 'rule "big": action escalate failed (KeyError: \'no such '
+                                   "queue: key-accounts'); its effect is left out")]
+    assert said_fr == [(str(path), "règle « big » : action escalate a échoué (KeyError: 'no "
+                                   "such queue: key-accounts') ; son effet est ignoré")]
