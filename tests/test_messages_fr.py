@@ -28,7 +28,7 @@ PO = ROOT / "core" / "locale" / "fr" / "LC_MESSAGES" / "potentiel.po"
 # literal anywhere under core/ or plugins/ fails test_no_bare_message_in_converted_modules.
 MODULES = sorted(p for folder in ("core", "plugins") for p in (ROOT / folder).rglob("*.py"))
 MESSAGE_CALLS = {"Problem", "UserError", "TypeProblem", "SyntaxProblem", "error", "warn",
-                 "notice", "_err", "fail"}
+                 "notice", "_err", "fail", "Hint"}
 
 
 def _accounts() -> RawTable:

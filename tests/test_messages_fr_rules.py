@@ -271,3 +271,58 @@ def test_a_rule_action_that_raises_is_named_in_both_languages(tmp_path):
                                    "queue: key-accounts'); its effect is left out")]
     assert said_fr == [(str(path), "règle « big » : action escalate a échoué (KeyError: 'no "
                                    "such queue: key-accounts') ; son effet est ignoré")]
+
+
+LINTED = """
+    extends: default
+    rules:
+      - id: loin
+        when: distance_km >= 600
+        then: {force: A}
+        why: Loin.
+      - id: petit
+        when: headcount < 10
+        then: {cap: C}
+        why: Petit.
+      - id: part
+        when: penetration > 30
+        then: {flag: y}
+        why: Y.
+    tests:
+      - name: faux exprès
+        account: {status: client, distance_km: 10, headcount: 5}
+        expect: {category: A, flags: [vip]}
+    """
+
+
+def test_lint_warnings_and_a_type_mistake_are_said_in_french(tmp_path, capsys):
+    path = rule_file(tmp_path, LINTED)
+    assert main(["rules", "check", "--lang", "fr", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"{path}:3: les règles « loin » ({path}:3) et « petit » ({path}:7) peuvent se " \
+           "déclencher sur le même compte et se contredire : force A l'emporte sur le cap C " \
+           "de « petit » (avertissement)" in lines
+    assert said(lines, f"{path}:12") == ("règle « part » : penetration est une part (0.25 = 25 %) "
+                                         ": 30 fait 3000 % ; vouliez-vous dire 30% ? "
+                                         "(avertissement)")
+    wrong = rule_file(tmp_path, LINTED.replace("penetration > 30", 'distance_km >= "far"'),
+                      "wrong.yaml")
+    lines = check(wrong, "fr", capsys)
+    assert said(lines, f"{wrong}:12").startswith(
+        'règle « part » : distance_km est un nombre (km) mais "far" est du texte : comparez-le '
+        "à un nombre, par exemple distance_km >= 600")
+
+
+def test_rules_test_reports_in_french(tmp_path, capsys):
+    path = rule_file(tmp_path, LINTED)
+    assert main(["rules", "test", "--lang", "fr", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ÉCHEC faux exprès : attendu catégorie A, obtenu C ; attendu "
+                             "drapeaux ['vip'], obtenu [")
+    assert out[0].endswith(f"({path}:16)")
+    assert out[-1] == "0 réussi(s), 1 en échec"
+    assert main(["rules", "test", "--lang", "en", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("FAIL faux exprès: expected category A, got C; expected flags "
+                             "['vip'], got [")
+    assert out[-1] == "0 passed, 1 failed"
