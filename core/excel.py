@@ -228,8 +228,9 @@ def _table_area(sheet, table) -> tuple[int, int, int, int]:
     rng = table.range
     header = table.header_row_range
     if header is None:
-        raise UserError(f'the table "{table.name}" hides its header row; show it (Table '
-                        "Design > Header Row) so columns can be matched by name",
+        raise UserError(_('the table "{name}" hides its header row; show it (Table Design '
+                          "> Header Row) so columns can be matched by name").format(
+                            name=table.name),
                         cell_ref(sheet.name, rng.row, rng.column))
     rows, cols = rng.shape
     last = rng.row + rows - 1
@@ -286,8 +287,9 @@ def read_accounts(book, settings: list[tuple[Any, Any, str]] | None = None) -> A
         grid = _grid(sheet.range((1, 1), (last_row, last_col)))
         found, note = find_header_row(grid, _CATALOGUE, mapped)
         if found is None:
-            raise UserError(f"sheet {sheet.name} is empty; paste the accounts with a header row "
-                            "(Code client, Raison sociale, CA N, …)")
+            raise UserError(_("sheet {name} is empty; paste the {what} with a header row (Code "
+                              "client, Raison sociale, CA N, …)").format(
+                                name=sheet.name, what=_("accounts")))
         hr = found + 1
         grid = grid[hr - 1:]
         filled = [j for j, v in enumerate(grid[0]) if v not in (None, "")]
@@ -421,15 +423,16 @@ def _guard_remote_settings(rows: list[tuple[Any, Any, str]]) -> None:
             continue
         key = normalise(label)
         if key in ("pluginfolder", "dossierdesplugins"):
-            raise UserError("the server does not load plugin folders named in a workbook; "
-                            "leave Plugin folder blank (the server's administrator can start "
-                            "potentiel serve --plugins DIR)", where)
+            raise UserError(_("the server does not load plugin folders named in a workbook; "
+                              "leave Plugin folder blank (the server's administrator can start "
+                              "potentiel serve --plugins DIR)"), where)
         if key in ("rulesfile", "fichierderegles"):
             p = PurePath(str(value).strip().replace("\\", "/"))
             if p.is_absolute() or ".." in p.parts or str(value).strip().startswith("~") \
                     or ":" in str(value):
-                raise UserError(f'"{value}": on the server, name a rule file of the rules folder '
-                                "(e.g. default or clients/acme), not a path", where)
+                raise UserError(_('"{value}": on the server, name a rule file of the rules '
+                                  "folder (e.g. default or clients/acme), not a path").format(
+                                    value=value), where)
 
 
 # --------------------------------------------------------------------------- writing
@@ -490,9 +493,10 @@ def _check_free(area: AccountsArea, cols: list[int]) -> None:
             for col in run:
                 j = col - area.last_col - 1
                 if 0 <= j < len(line) and line[j] not in (None, ""):
-                    raise UserError("cannot add the output columns: the cells to the right of "
-                                    f"the accounts are not empty; move what is in column "
-                                    f"{column_letter(col)} or leave it free",
+                    raise UserError(_("cannot add the output columns: the cells to the right "
+                                      "of the accounts are not empty; move what is in column "
+                                      "{column} or leave it free").format(
+                                        column=column_letter(col)),
                                     cell_ref(area.sheet.name, area.header_row + i, col))
 
 

@@ -351,21 +351,24 @@ def _category_override(raw: RawTable, checked: Validated, typed: pd.Series, spec
     header as typed). A value naming no category, and an override on an account a rule
     excludes from ranking, are warnings naming the cell, and the override is not applied."""
     j = checked.columns["category_override"]
-    header = str(raw.headers[j]).strip() or "Category override"
+    header = str(raw.headers[j]).strip() or _("Category override")
     letters, invalid = read_overrides(typed, spec)
     names = ", ".join(spec.letters)
+    example = spec.shown_label(spec.letters[0]) or spec.letters[0]
     for pos in invalid[invalid].index:
         warnings.append(Problem(
-            f'"{str(typed[pos]).strip()}" is not a category ({names}, or a label such as '
-            f'{spec.label(spec.letters[0]) or spec.letters[0]}); the override is ignored and the '
-            "computed category kept: type one of the letters, or clear the cell",
+            _('"{value}" is not a category ({letters}, or a label such as {label}); the '
+              "override is ignored and the computed category kept: type one of the letters, "
+              "or clear the cell").format(value=str(typed[pos]).strip(), letters=names,
+                                          label=example),
             raw.cell(pos, j), kind="bad-override", column=header))
     blocked = letters.notna() & excluded
     for pos in blocked[blocked].index:
         warnings.append(Problem(
-            f"the override {letters[pos]} is not applied: a rule excludes this account from "
-            "ranking (Why says which); an excluded account has no category. Clear the cell, "
-            "or change the rule", raw.cell(pos, j), kind="override-excluded", column=header))
+            _("the override {letter} is not applied: a rule excludes this account from "
+              "ranking (Why says which); an excluded account has no category. Clear the cell, "
+              "or change the rule").format(letter=letters[pos]),
+            raw.cell(pos, j), kind="override-excluded", column=header))
     return letters.where(~blocked, None), header
 
 
@@ -382,16 +385,18 @@ def _previous_category(raw: RawTable, checked: Validated, spec: CategorySpec,
     cols = {raw.owned[c]: j for j, c in enumerate(raw.col_numbers)
             if raw.owned.get(c) in ("category", "category_label")}
     j = cols["category"]
-    header = str(raw.headers[j]).strip() or "Category"
+    header = str(raw.headers[j]).strip() or _("Category")
     label_j = cols.get("category_label")
     for pos in edits.edited[edits.edited].index:
-        was = edits.model[pos] or "no category"
-        now = edits.typed[pos] or "blank"
-        label_at = f" (its label {raw.cell(pos, label_j).split('!')[-1]} says "\
-                   f"{str(checked.previous_label[pos]).strip()})" if label_j is not None else ""
+        was = edits.model[pos] or _("no category")
+        now = edits.typed[pos] or _("blank")
+        label_at = _(" (its label {cell} says {label})").format(
+            cell=raw.cell(pos, label_j).split("!")[-1],
+            label=str(checked.previous_label[pos]).strip()) if label_j is not None else ""
         warnings.append(Problem(
-            f"{header} was changed by hand from {was} to {now}{label_at}; Potentiel's category "
-            "is written back; to keep a category of your own, use a Category override column",
+            _("{header} was changed by hand from {was} to {now}{label_at}; Potentiel's "
+              "category is written back; to keep a category of your own, use a Category "
+              "override column").format(header=header, was=was, now=now, label_at=label_at),
             raw.cell(pos, j), kind="hand-edit", column=header))
     return edits.model
 
@@ -612,9 +617,9 @@ def resolve_rules_file(name: str | None, base_dir: Path | None, where: str = "",
             candidates.append(c)
             if c.is_file():
                 return c
-    raise UserError(f'rules file "{name}" not found; looked in the workbook folder, in '
-                    f"{RULES_PATH_ENV} folders and in {rules_dir()} (give a path, or a name "
-                    "from rules/)", where)
+    raise UserError(_('rules file "{name}" not found; looked in the workbook folder, in '
+                      "{env} folders and in {folder} (give a path, or a name from rules/)").format(
+                        name=name, env=RULES_PATH_ENV, folder=rules_dir()), where)
 
 
 def run_language(settings_rows: Iterable[tuple[Any, Any, str]], headers: Iterable[Any] = (),

@@ -43,6 +43,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from .i18n import _
 from .layout import place_outputs
 from .pipeline import Result, score_tables
 from .problems import Problem, UserError, cell_ref
@@ -68,10 +69,11 @@ def output_kind(path: Path) -> str:
     if ext in filekind.PARQUET_EXTS:
         return "parquet"
     if ext == ".xlsm":
-        raise UserError(f"{path}: a table file has no macros to keep; write to .xlsx, or "
-                        "create a workbook with buttons with `potentiel new` and paste the "
-                        "accounts into it")
-    raise UserError(f"{path}: the output must be an .xlsx, .csv or .parquet file")
+        raise UserError(_("{path}: a table file has no macros to keep; write to .xlsx, or "
+                          "create a workbook with buttons with `potentiel new` and paste the "
+                          "accounts into it").format(path=path))
+    raise UserError(_("{path}: the output must be an .xlsx, .csv or .parquet file").format(
+        path=path))
 
 
 def default_output(path: Path) -> Path:
@@ -93,8 +95,8 @@ def score_table_file(path: str | Path, out: str | Path | None = None, *, source:
     target = Path(out) if out else default_output(path)
     kind = output_kind(target)
     if target.resolve() == path.resolve():
-        raise UserError(f"{target}: would overwrite the file being read; write to another "
-                        "file with -o")
+        raise UserError(_("{target}: would overwrite the file being read; write to another "
+                          "file with -o").format(target=target))
     check_target(target)
     if source == "workbook":
         return _score_workbook(path, target, kind, rules, plugin_dirs, engine, sales)
@@ -135,8 +137,8 @@ def _add_notices(result: Result, notices: list[Problem]) -> None:
 def _score_workbook(path: Path, target: Path, kind: str, rules, plugin_dirs, engine,
                     sales=None) -> tuple[Result, Path]:
     if kind == "workbook":
-        raise UserError(f"{target}: an .xlsx output from a workbook is written by the workbook "
-                        "front end")
+        raise UserError(_("{target}: an .xlsx output from a workbook is written by the "
+                          "workbook front end").format(target=target))
     from .headless import Workbook, _unexpected, read_accounts, read_sales, read_salespeople, \
         read_settings_rows
 
@@ -145,7 +147,7 @@ def _score_workbook(path: Path, target: Path, kind: str, rules, plugin_dirs, eng
         with _unexpected(path):
             settings = read_settings_rows(wb)
             lines = read_sales(wb, sales)
-            _, raw = read_accounts(wb, settings)
+            _area, raw = read_accounts(wb, settings)
             reps = read_salespeople(wb)
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               engine=engine, base_dir=path.parent, sales=lines)
@@ -259,11 +261,13 @@ def write_csv(target: Path, raw, inputs: list[int], headers: list[str],
         values += [col[i] for col in out_cols]
         w.writerow(cells(values, i + 2, numbers))
     if guarded:
-        more = f" and {len(guarded) - 3} more" if len(guarded) > 3 else ""
+        more = _(" and {n} more").format(n=len(guarded) - 3) if len(guarded) > 3 else ""
         result.warnings.append(Problem(
-            f"{len(guarded)} cell(s) starting with = + - @ or a tab are written with a leading "
-            "' so that a spreadsheet shows them as text, never runs them as a formula "
-            f"({', '.join(guarded[:3])}{more})", target.name, kind="csv-formula"))
+            _("{n} cell(s) starting with = + - @ or a tab are written with a leading ' so "
+              "that a spreadsheet shows them as text, never runs them as a formula "
+              "({cells}{more})").format(n=len(guarded), cells=", ".join(guarded[:3]),
+                                        more=more),
+            target.name, kind="csv-formula"))
     data = buf.getvalue().encode("utf-8-sig")
 
     def write(tmp: str) -> None:
@@ -415,11 +419,11 @@ def _score_into_workbook(path: Path, target: Path, grid: list[list[Any]], raw,
     os.close(fd)
     try:
         new_workbook(Path(tmp), grid)
-        result, _ = score_file(tmp, target, rules=rules, plugin_dirs=plugin_dirs, engine=engine,
-                               when=when, sales=sales, notices=[*notices, Problem(
-                                   f"read from {path.name}; this workbook was made from it "
-                                   "(its cells as they were, text as text)", "Accounts",
-                                   kind="made-from")])
+        result, _written = score_file(
+            tmp, target, rules=rules, plugin_dirs=plugin_dirs, engine=engine, when=when,
+            sales=sales, notices=[*notices, Problem(
+                _("read from {name}; this workbook was made from it (its cells as they were, "
+                  "text as text)").format(name=path.name), "Accounts", kind="made-from")])
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

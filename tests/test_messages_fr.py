@@ -1,15 +1,21 @@
 """Messages people read come from the catalogs: real situations give French messages under
-``use_language("fr")`` (and ``rules check --lang fr``), and no `Problem` / `UserError`
-in the converted modules is built from a bare string literal or f-string."""
+``use_language("fr")`` (and ``rules check --lang fr``, see also test_messages_fr_rules.py),
+no `Problem` / `UserError` in any module of core/ or plugins/ is built from a bare string
+literal or f-string, and every French entry keeps its message's ``{fields}``."""
 
 from __future__ import annotations
 
 import ast
+import datetime as dt
+import string
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from babel.messages.pofile import read_po
+
+from helpers import write_workbook
 from potentiel.cli import env_language, main
 from potentiel.fields import Catalogue
 from potentiel.i18n import use_language
@@ -17,17 +23,12 @@ from potentiel.problems import UserError
 from potentiel.validate import RawTable, validate
 
 ROOT = Path(__file__).resolve().parents[1]
-# The modules whose messages go through the catalogs (`_()`); a new message built there
-# from a bare literal fails test_no_bare_message_in_converted_modules.
-CONVERTED = ["core/validate.py", "core/numbers.py", "core/config.py", "core/headless.py",
-             "core/xlsxpackage.py", "core/xlsxsheet.py", "core/savefile.py", "core/cli.py",
-             "core/scoring.py", "core/manager.py",
-             *(f"core/sources/{m}.py" for m in ("csv", "parquet", "filekind", "invoices",
-                                                "geocode", "headers", "totals", "ownership")),
-             *(f"core/rules/{m}.py" for m in ("lint", "syntax", "typecheck", "sections",
-                                              "build", "files", "testcases"))]
+PO = ROOT / "core" / "locale" / "fr" / "LC_MESSAGES" / "potentiel.po"
+# Every module's messages go through the catalogs (`_()`): a message built from a bare
+# literal anywhere under core/ or plugins/ fails test_no_bare_message_in_converted_modules.
+MODULES = sorted(p for folder in ("core", "plugins") for p in (ROOT / folder).rglob("*.py"))
 MESSAGE_CALLS = {"Problem", "UserError", "TypeProblem", "SyntaxProblem", "error", "warn",
-                 "notice"}
+                 "notice", "_err", "fail", "Hint"}
 
 
 def _accounts() -> RawTable:
@@ -87,6 +88,52 @@ def test_rules_check_lang_fr_names_an_unknown_field_in_french(tmp_path, capsys):
     assert 'unknown field "distnce_km" (did you mean distance_km?)' in capsys.readouterr().out
 
 
+FRENCH_HEADERS = ["Code client", "Raison sociale", "Statut", "CA N", "CA N-1", "Potentiel"]
+FRENCH_ROWS = [["C1", "Alpha", "client", 200000, 180000, 400000],
+               ["C2", "Beta", "client", 50000, 52000, 120000],
+               ["C3", "Gamma", "client", 2000, 2500, 5000]]
+WHEN = dt.datetime(2026, 3, 2, 9, 30)
+
+
+def test_a_category_override_naming_no_category_is_said_in_french(tmp_path):
+    from potentiel.headless import score_file
+    rows = [[*r, o] for r, o in zip(FRENCH_ROWS, ["Z", None, None])]
+    book = write_workbook(tmp_path / "comptes.xlsx", [*FRENCH_HEADERS, "Catégorie forcée"], rows,
+                          sheet="Comptes")
+    result, _out = score_file(book, tmp_path / "out.xlsx", when=WHEN)
+    bad = {p.where: p.message for p in result.warnings if p.kind == "bad-override"}
+    assert list(bad) == ["Comptes!G2"]
+    assert bad["Comptes!G2"].startswith(
+        "« Z » n'est pas une catégorie (A, B, C, D, ou un libellé comme Stratégique) ; la "
+        "catégorie forcée est ignorée et la catégorie calculée conservée : saisissez l'une des "
+        "lettres, ou videz la cellule")
+
+
+def test_a_category_changed_by_hand_is_said_in_french(tmp_path):
+    from potentiel.headless import score_file
+    book = write_workbook(tmp_path / "comptes.xlsx", FRENCH_HEADERS, FRENCH_ROWS,
+                          sheet="Comptes")
+    _first, out = score_file(book, tmp_path / "un.xlsx", when=WHEN)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Comptes"]
+    headers = [c.value for c in ws[1]]
+    col = headers.index("Catégorie") + 1
+    label_col = headers.index("Libellé catégorie") + 1
+    was, label = ws.cell(3, col).value, ws.cell(3, label_col).value
+    now = "A" if was != "A" else "D"
+    ws.cell(3, col).value = now
+    wb.save(out)
+    second, _out = score_file(out, tmp_path / "deux.xlsx", when=WHEN)
+    edits = {p.where: p.message for p in second.warnings if p.kind == "hand-edit"}
+    cell = f"Comptes!{openpyxl.utils.get_column_letter(col)}3"
+    label_cell = f"{openpyxl.utils.get_column_letter(label_col)}3"
+    assert list(edits) == [cell]
+    assert edits[cell] == (
+        f"Catégorie a été modifiée à la main de {was} en {now} (son libellé en {label_cell} "
+        f"indique {label}) ; la catégorie de Potentiel est réécrite ; pour garder votre propre "
+        "catégorie, utilisez une colonne « Catégorie forcée »")
+
+
 def test_the_terminal_language_comes_from_lc_all_then_lang():
     assert env_language({"LANG": "fr_FR.UTF-8"}) == "fr"
     assert env_language({"LC_ALL": "en_US.UTF-8", "LANG": "fr_FR.UTF-8"}) == "en"
@@ -116,9 +163,36 @@ def _bare_messages(path: Path) -> list[str]:
 
 
 def test_no_bare_message_in_converted_modules():
-    bare = [hit for module in CONVERTED for hit in _bare_messages(ROOT / module)]
+    assert len(MODULES) > 100 and ROOT / "core" / "rules" / "tables.py" in MODULES
+    bare = [hit for module in MODULES for hit in _bare_messages(module)]
     assert not bare, "messages not passed through _() (wrap them, add the French): " + \
         ", ".join(bare)
+
+
+def _fields(text: str) -> list[tuple[str, str | None]] | None:
+    """The ``{name!conversion}`` fields of a message (None when it is no format string)."""
+    try:
+        return sorted((name, conv) for _t, name, _spec, conv in string.Formatter().parse(text)
+                      if name is not None)
+    except ValueError:
+        return None
+
+
+def test_every_french_entry_keeps_the_fields_of_its_message():
+    """A French text that drops, renames or adds a ``{field}`` fails in a French run only
+    (KeyError, or a value left out): caught here, for every entry of the catalog."""
+    with open(PO, "rb") as fh:
+        catalog = read_po(fh, locale="fr")
+    wrong = []
+    for entry in catalog:
+        if not entry.id:
+            continue
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        texts = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        want = _fields(ids[-1])
+        wrong += [f"{ids[0]!r} → {text!r}" for text in texts
+                  if text and want is not None and _fields(text) != want]
+    assert not wrong, "\n".join(wrong)
 
 
 def test_the_ast_check_catches_a_bare_message(tmp_path):

@@ -59,9 +59,11 @@ def test_a_category_edited_by_hand_is_reported_and_not_a_change(tmp_path, read):
     assert list(edits) == ["Clients!U6"]
     p = edits["Clients!U6"]
     assert p.column == "Category"
-    assert p.message.startswith("Category was changed by hand from C to A")
-    assert "Potentiel's category is written back" in p.message
-    assert "Category override" in p.message
+    # the case's headers are French (Code client …): a French run, said in French
+    assert p.message.startswith("Category a été modifiée à la main de C en A (son libellé en "
+                                "V6 indique Medium)")
+    assert "la catégorie de Potentiel est réécrite" in p.message
+    assert "« Catégorie forcée »" in p.message
     pos = row_of(result, "C01005")
     assert result.previous_category[pos] == "C"  # what the model said, not the edit
     # counted exactly as if nobody had touched the cell

@@ -19,6 +19,7 @@ from typing import Mapping
 
 from ..criterion import Criterion
 from ..fields import Catalogue
+from ..i18n import _
 from ..problems import Problem, UserError
 from .actions import BUILTIN_ACTIONS, RuleAction
 from .build import Builder
@@ -63,7 +64,8 @@ def check_ruleset(path: str | Path | None, catalogue: Catalogue,
     except UserError as exc:
         return list(exc.problems)
     except (OSError, RecursionError, MemoryError) as exc:
-        return [Problem(f"cannot check this file: {exc}", display(_path(path)), "error")]
+        return [Problem(_("cannot check this file: {error}").format(error=exc),
+                        display(_path(path)), "error")]
     return list(ruleset.warnings) + lint(ruleset)
 
 

@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..i18n import _, ngettext
 from ..objects import identities
 from ..problems import Problem
 from .names import CATEGORY_NAME
@@ -55,32 +56,33 @@ def _check_flag(value: Any) -> tuple[str, ...]:
     out = []
     for item in items:
         if not isinstance(item, str) or not item.strip():
-            raise ValueError("a flag is a short text, e.g. flag: inaccessible (or a list of "
-                             "them)")
+            raise ValueError(_("a flag is a short text, e.g. flag: inaccessible (or a list of "
+                               "them)"))
         item = item.strip()
         if len(item) > 60 or not _FLAG.match(item):
-            raise ValueError(f'"{item}" is not a usable flag: use letters, digits, "-" or "_" '
-                             "(at most 60 characters)")
+            raise ValueError(_('"{flag}" is not a usable flag: use letters, digits, "-" or '
+                               '"_" (at most 60 characters)').format(flag=item))
         out.append(item)
     if not out:
-        raise ValueError("give at least one flag")
+        raise ValueError(_("give at least one flag"))
     return tuple(sorted(set(out)))
 
 
 def _check_letter(value: Any) -> str:
     if not isinstance(value, str) or not CATEGORY_NAME.match(value.strip().upper()):
-        raise ValueError(f"{value!r} is not a category letter (such as A, B, C, D, or a name "
-                         "such as A+, A- or A1)")
+        raise ValueError(_("{value!r} is not a category letter (such as A, B, C, D, or a name "
+                           "such as A+, A- or A1)").format(value=value))
     return value.strip().upper()
 
 
 def _one_points(value: Any, what: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{what}{value!r} is not a number of points: write e.g. points: 5 or "
-                         "points: -10, or points: {fit: 10} for a sub-score")
+        raise ValueError(_("{what}{value!r} is not a number of points: write e.g. points: 5 "
+                           "or points: -10, or points: {{fit: 10}} for a sub-score").format(
+                             what=what, value=value))
     if abs(value) > MAX_POINTS:
-        raise ValueError(f"{what}{value:g} points is too many: at most {MAX_POINTS:g} either "
-                         "way")
+        raise ValueError(_("{what}{value:g} points is too many: at most {most:g} either "
+                           "way").format(what=what, value=value, most=MAX_POINTS))
     return float(value)
 
 
@@ -89,41 +91,46 @@ def _check_points(value: Any) -> float | dict:
     names the score itself. The file's score model bounds it further (see scoremodel.py)."""
     if isinstance(value, Mapping):
         if not value:
-            raise ValueError("give at least one sub-score, e.g. points: {fit: 10}")
+            raise ValueError(_("give at least one sub-score, e.g. points: {fit: 10}"))
         return {str(k): _one_points(v, f"{k}: ") for k, v in value.items()}
     return _one_points(value)
 
 
 def _check_exclude(value: Any) -> bool:
     if value is not True:
-        raise ValueError("write exclude: true (or remove it)")
+        raise ValueError(_("write exclude: true (or remove it)"))
     return True
 
 
-def _check_mapping(value: Any, what: str) -> dict:
+def _check_mapping(value: Any, expected: str) -> dict:
+    """``expected``: the whole message (translated) for a value that is not key: value pairs."""
     if not isinstance(value, Mapping) or not value:
-        raise ValueError(f"expected {what}")
+        raise ValueError(expected)
     out = {}
     for k, v in value.items():
         if not isinstance(k, str):
-            raise ValueError(f"expected {what}")
+            raise ValueError(expected)
         if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-            raise ValueError(f"{k}: {v!r} is not a number or a text")
+            raise ValueError(_("{key}: {value!r} is not a number or a text").format(
+                key=k, value=v))
         if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError(f"{k}: {v!r} is not a usable number")
+            raise ValueError(_("{key}: {value!r} is not a usable number").format(key=k, value=v))
         out[k] = v
     return out
 
 
 def _check_set(value: Any) -> dict:
-    return _check_mapping(value, "field: value pairs, e.g. set: {salesperson: Key accounts}")
+    return _check_mapping(value, _("expected field: value pairs, e.g. set: {salesperson: Key "
+                                   "accounts}"))
 
 
 def _check_score(value: Any) -> dict:
-    out = _check_mapping(value, "criterion: score pairs, e.g. score: {accessibility: 0}")
+    out = _check_mapping(value, _("expected criterion: score pairs, e.g. score: "
+                                  "{accessibility: 0}"))
     for k, v in out.items():
         if isinstance(v, str) or not 0 <= v <= 100:
-            raise ValueError(f"{k}: a score is a number from 0 to 100, not {v!r}")
+            raise ValueError(_("{key}: a score is a number from 0 to 100, not {value!r}").format(
+                key=k, value=v))
         out[k] = float(v)
     return out
 
@@ -266,11 +273,16 @@ def _resolve(result: RulesResult, requests: list, what: str,
     for (first, second, v1, v2), rows in sorted(clashes.items(), key=lambda kv: kv[1][0]):
         ids = [str(v) for v in result.ids.iloc[rows].astype(str)] if result.ids is not None \
             else [str(i) for i in rows]
-        shown = ", ".join(ids[:MAX_EXAMPLES]) + (f" and {len(ids) - MAX_EXAMPLES} more"
-                                                 if len(ids) > MAX_EXAMPLES else "")
+        shown = ", ".join(ids[:MAX_EXAMPLES]) + (
+            _(" and {n} more").format(n=len(ids) - MAX_EXAMPLES) if len(ids) > MAX_EXAMPLES
+            else "")
         result.problems.append(Problem(
-            f'rules "{first}" and "{second}" {what} ({_show(v1)} and {_show(v2)}) on '
-            f"account{'s' if len(ids) > 1 else ''} {shown}: neither applies there; {fix}",
+            ngettext('rules "{first}" and "{second}" {what} ({one} and {other}) on account '
+                     "{accounts}: neither applies there; {fix}",
+                     'rules "{first}" and "{second}" {what} ({one} and {other}) on accounts '
+                     "{accounts}: neither applies there; {fix}", len(ids)).format(
+                first=first, second=second, what=what, one=_show(v1), other=_show(v2),
+                accounts=shown, fix=fix),
             "", "warning"))
     values[clash] = None
     decided = np.array([o is not None for o in owner], dtype=bool) & ~clash
@@ -278,7 +290,7 @@ def _resolve(result: RulesResult, requests: list, what: str,
 
 
 def _show(v: Any) -> str:
-    return f'"{v}"' if isinstance(v, str) else f"{v:g}"
+    return _('"{text}"').format(text=v) if isinstance(v, str) else f"{v:g}"
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -309,10 +321,12 @@ def _apply_score(result: RulesResult, mask: pd.Series, value: dict, rule_id: str
 
 
 def _finish_keyed(result: RulesResult, prefix: str, what: str, target: dict) -> None:
+    """Decide the ``prefix`` requests; ``what``: the conflict's verb, with ``{name}`` for the
+    field or criterion (translated)."""
     for key in sorted(k for k in result.pending if k.startswith(prefix)):
         requests = result.pending.pop(key)
-        values, decided = _resolve(result, requests, f"{what} for {key[len(prefix):]}",
-                                   "give one of them a higher priority")
+        values, decided = _resolve(result, requests, what.format(name=key[len(prefix):]),
+                                   _("give one of them a higher priority"))
         name = key[len(prefix):]
         series = _series(values, decided, result.flags.index)
         if prefix == "score:":
@@ -321,11 +335,12 @@ def _finish_keyed(result: RulesResult, prefix: str, what: str, target: dict) -> 
 
 
 def _finish_set(result: RulesResult) -> None:
-    _finish_keyed(result, "set:", "set different values", result.set)
+    # what the two rules do, as the verb of 'rules "a" and "b" …'
+    _finish_keyed(result, "set:", _("set different values for {name}"), result.set)
 
 
 def _finish_score(result: RulesResult) -> None:
-    _finish_keyed(result, "score:", "give different scores", result.score)
+    _finish_keyed(result, "score:", _("give different scores for {name}"), result.score)
 
 
 def _apply_force(result: RulesResult, mask: pd.Series, value: str, rule_id: str) -> None:
@@ -337,8 +352,8 @@ def _finish_force(result: RulesResult) -> None:
     requests = result.pending.pop("force", [])
     if not requests:
         return
-    values, decided = _resolve(result, requests, "force different categories",
-                               "make their conditions exclusive")
+    values, decided = _resolve(result, requests, _("force different categories"),
+                               _("make their conditions exclusive"))
     out = np.where(decided, values, None)
     result.force = pd.Series(out, index=result.flags.index, dtype=object)
 

@@ -14,22 +14,25 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..i18n import language
+from ..i18n import _, language
 from ..problems import Problem
 from .actions import BUILTIN_ACTIONS, RuleAction, row_tuples
 from .model import Rule
 from .result import RulesResult
 
 
-def _guarded(result: RulesResult, what: str, fn, *args) -> bool:
-    """Run a (plugin) action; one that raises is reported by name and the run goes on."""
+def _guarded(result: RulesResult, action: str, rule_id: str | None, fn, *args) -> bool:
+    """Run a (plugin) action; one that raises is reported by name (the action's, and the
+    rule's, or None for its finish step) and the run goes on."""
     try:
         fn(*args)
         return True
     except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the run
         msg = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        result.problems.append(Problem(f"{what} failed ({msg}); its effect is left out",
-                                       "", "warning"))
+        what = _("rule action {name} (finish)").format(name=action) if rule_id is None else \
+            _('rule "{rule_id}": action {name}').format(rule_id=rule_id, name=action)
+        result.problems.append(Problem(_("{what} failed ({error}); its effect is left "
+                                         "out").format(what=what, error=msg), "", "warning"))
         return False
 
 
@@ -57,8 +60,7 @@ def build_result(rules: Sequence[Rule], fired: np.ndarray, index: pd.Index,
         mask = pd.Series(column, index=index)
         for name, value in rule.actions:
             action = registry[name]
-            if not _guarded(result, f'rule "{rule.id}": action {name}', action.apply, result,
-                            mask, value, rule.id):
+            if not _guarded(result, name, rule.id, action.apply, result, mask, value, rule.id):
                 continue
             if action.finish is not None and action not in finishers:
                 finishers.append(action)
@@ -66,7 +68,7 @@ def build_result(rules: Sequence[Rule], fired: np.ndarray, index: pd.Index,
     if "flag" in result.pending and flag not in finishers:
         finishers.append(flag)  # a plugin action used result.add_flags()
     for action in sorted(finishers, key=lambda a: a.name):
-        _guarded(result, f"rule action {action.name} (finish)", action.finish, result)
+        _guarded(result, action.name, None, action.finish, result)
     result.pending.clear()
     result.problems = [p if p.where else replace(p, where=where) for p in result.problems]
     return result

@@ -272,28 +272,32 @@ class Builder(SectionChecks, TableChecks, ScoreModelChecks, TestCaseChecks, Prof
         """What a built-in action's value must match in this rule file."""
         if name in LETTER_ACTIONS and self.actions.get(name) is _builtin(name):
             if value not in letters:
-                raise ValueError(f'"{value}" is not a category (the categories are '
-                                 f"{', '.join(letters)})")
+                raise ValueError(_('"{value}" is not a category (the categories are '
+                                   "{letters})").format(value=value, letters=", ".join(letters)))
         elif name == "score" and self.actions.get(name) is _builtin(name):
             for crit in value:
                 if crit not in self.criteria:
-                    raise ValueError(f'unknown criterion "{crit}"{did_you_mean(crit, self.criteria)}')
+                    raise ValueError(_('unknown criterion "{crit}"{did_you_mean}').format(
+                        crit=crit, did_you_mean=did_you_mean(crit, self.criteria)))
         elif name == "set" and self.actions.get(name) is _builtin(name):
             for field_name, v in value.items():
                 info = scope.get(field_name)
                 if info is None or info.source in ("score", "portfolio") or field_name == "id":
                     hint = scope.suggest(field_name) if info is None else None
                     extra = _(" (did you mean {name}?)").format(name=hint) if hint else ""
-                    why = ("cannot be set by a rule" if info is not None or field_name == "id"
-                           else "is not a known field")
-                    raise ValueError(f'"{field_name}" {why}{extra}')
+                    why = _('"{field}" cannot be set by a rule{did_you_mean}') \
+                        if info is not None or field_name == "id" else \
+                        _('"{field}" is not a known field{did_you_mean}')
+                    raise ValueError(why.format(field=field_name, did_you_mean=extra))
                 if info.kind == NUMBER and (isinstance(v, str) or isinstance(v, bool)):
-                    raise ValueError(f"{field_name} is a number, not {v!r}")
+                    raise ValueError(_("{field} is a number, not {value!r}").format(
+                        field=field_name, value=v))
                 if info.kind == TEXT and not isinstance(v, str):
-                    raise ValueError(f'{field_name} is text: write it in quotes, e.g. "{v}"')
+                    raise ValueError(_('{field} is text: write it in quotes, e.g. '
+                                       '"{value}"').format(field=field_name, value=v))
                 if info.choices and str(v).strip().casefold() not in info.choices:
-                    raise ValueError(f'"{v}" is not a value of {field_name} '
-                                     f"({', '.join(info.choices)})")
+                    raise ValueError(_('"{value}" is not a value of {field} ({values})').format(
+                        value=v, field=field_name, values=", ".join(info.choices)))
 
     # ------------------------------------------------------------------ all
     def build(self) -> RuleSet:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..categories import DEFAULT_CATEGORIES
+from ..i18n import _
 from ..problems import Problem, UserError
 from .apply import build_result
 from .compiled import fired_matrix
@@ -59,8 +60,8 @@ def apply_rules(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame |
     ``top80`` and ``flag.<name>``, see `outcome_columns`); durable_rules runs them as a
     second pass, on facts that carry those columns."""
     if engine not in ENGINES:
-        raise UserError(Problem(f'unknown rules engine "{engine}": use durable or compiled',
-                                "", "error"))
+        raise UserError(Problem(_('unknown rules engine "{engine}": use durable or '
+                                  "compiled").format(engine=engine), "", "error"))
     index = accounts.index
     if scores is not None and not scores.index.equals(index):
         scores = scores.reindex(index)
@@ -74,15 +75,16 @@ def apply_rules(ruleset: RuleSet, accounts: pd.DataFrame, scores: pd.DataFrame |
     if engine == "durable":
         module = _durable_module()
         if module is None:
-            notice = Problem("durable_rules is not available here: the rules ran on the "
-                             "compiled engine (same results)", ruleset.source, "warning")
+            notice = Problem(_("durable_rules is not available here: the rules ran on the "
+                               "compiled engine (same results)"), ruleset.source, "warning")
             engine = "compiled"
         else:
             try:
                 fired = durable_fired(ruleset, frame, n, module, rules, hidden)
             except module.EngineUnavailable as exc:
-                notice = Problem(f"durable_rules could not run ({exc}): the rules ran on the "
-                                 "compiled engine (same results)", ruleset.source, "warning")
+                notice = Problem(_("durable_rules could not run ({error}): the rules ran on "
+                                   "the compiled engine (same results)").format(error=exc),
+                                 ruleset.source, "warning")
                 engine = "compiled"
     if engine == "compiled":
         fired = fired_matrix([r.normal for r in rules], frame, n)

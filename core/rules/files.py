@@ -179,7 +179,7 @@ def _mapping(value: Any, what: str, where: str, problems: list[Problem]) -> Line
     if value is None:
         return None
     if not isinstance(value, LineDict):
-        _err(problems, f"{what} must be a set of name: value pairs", where)
+        _err(problems, _("{what} must be a set of name: value pairs").format(what=what), where)
         return None
     return value
 
@@ -188,8 +188,10 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
     problems = merged.problems
     for key in data:
         if key not in TOP_KEYS:
-            _err(problems, f'unknown key "{key}"{_suggest(key, TOP_KEYS)}: a rule file may '
-                           f"have {', '.join(TOP_KEYS)}", f"{src}:{data.line_of(key)}")
+            _err(problems, _('unknown key "{key}"{did_you_mean}: a rule file may have '
+                             "{keys}").format(key=key, did_you_mean=_suggest(key, TOP_KEYS),
+                                              keys=", ".join(TOP_KEYS)),
+                 f"{src}:{data.line_of(key)}")
 
     def at(key: str, sub: LineDict | None = None, subkey: Any = None) -> str:
         if sub is not None:
@@ -198,7 +200,7 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
 
     if "description" in data:
         if not isinstance(data["description"], str):
-            _err(problems, "description must be text", at("description"))
+            _err(problems, _("description must be text"), at("description"))
         else:
             merged.description = data["description"].strip()
     for key in ("score", "cross"):
@@ -217,8 +219,8 @@ def _merge_file(merged: Merged, src: str, data: LineDict, own: bool) -> None:
     for crit, values in (params or {}).items():
         where = at("params", params, crit)
         if not isinstance(values, LineDict):
-            _err(problems, f"params: {crit} must list parameter: value pairs, e.g. "
-                           f"{crit}: {{far_km: 600}}", where)
+            _err(problems, _("params: {crit} must list parameter: value pairs, e.g. "
+                             "{crit}: {{far_km: 600}}").format(crit=crit), where)
             continue
         slot = merged.params.setdefault(str(crit), {})
         for name, value in values.items():
@@ -258,8 +260,8 @@ def _merge_categories(merged: Merged, cats: LineDict, src: str, problems: list[P
     for letter, spec in cats.items():
         where = f"{src}:{cats.line_of(letter)}"
         if not isinstance(spec, LineDict):
-            _err(problems, f"categories: {letter} must be e.g. {{min: 75, label: Strategic}} "
-                           "or {share: 10%, label: Strategic}", where)
+            _err(problems, _("categories: {letter} must be e.g. {{min: 75, label: Strategic}} "
+                             "or {{share: 10%, label: Strategic}}").format(letter=letter), where)
             continue
         entries.append((str(letter), {str(k): Item(v, src, spec.line_of(k))
                                       for k, v in spec.items()}))
@@ -285,23 +287,26 @@ def _merge_list(target: dict[str, Item], items: Any, what: str, key: str, src: s
     """Add the items of one file; returns the inherited items replaced (same key)."""
     replaced: list[tuple[str, Item]] = []
     if not isinstance(items, LineList):
-        _err(problems, f"{what} must be a list (each item starting with \"- \")", where)
+        _err(problems, _('{what} must be a list (each item starting with "- ")').format(
+            what=what), where)
         return replaced
     own: dict[str, int] = {}
     for i, item in enumerate(items):
         line = items.line_of(i)
         if not isinstance(item, LineDict):
-            _err(problems, f"each of the {what} must be a set of keys ({key}: …)",
-                 f"{src}:{line}")
+            _err(problems, _("each of the {what} must be a set of keys ({key}: …)").format(
+                what=what, key=key), f"{src}:{line}")
             continue
         ident = item.get(key)
         if ident is None or isinstance(ident, (bool, LineDict, LineList)) or not str(ident).strip():
-            _err(problems, f'this item of {what} has no {key}: add "{key}: …"', f"{src}:{line}")
+            _err(problems, _('this item of {what} has no {key}: add "{key}: …"').format(
+                what=what, key=key), f"{src}:{line}")
             continue
         ident = str(ident).strip()
         if ident in own:
-            _err(problems, f'{key} "{ident}" is used twice in this file (also at line '
-                           f"{own[ident]}): each must be unique", f"{src}:{line}")
+            _err(problems, _('{key} "{ident}" is used twice in this file (also at line '
+                             "{line}): each must be unique").format(
+                               key=key, ident=ident, line=own[ident]), f"{src}:{line}")
             continue
         own[ident] = line
         old = target.pop(ident, None)  # an inherited one with the same id is replaced

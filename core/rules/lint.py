@@ -162,23 +162,27 @@ def _disagreements(a: Rule, b: Rule, letters: tuple[str, ...]) -> list[str]:
     out = []
     fa, fb = a.action("force"), b.action("force")
     if fa and fb and fa != fb:
-        out.append(f"force {fa} and {fb} (neither will apply)")
+        out.append(_("force {letter} and {other} (neither will apply)").format(letter=fa,
+                                                                               other=fb))
     for force, other in ((fa, b), (fb, a)):
         for kind in ("cap", "floor"):
             letter = other.action(kind)
             if force and letter and not other.action("force"):
-                out.append(f"force {force} overrides the {kind} {letter} of \"{other.id}\"")
+                out.append(_('force {force} overrides the {kind} {letter} of "{rule}"').format(
+                    force=force, kind=kind, letter=letter, rule=other.id))
     for cap_rule, floor_rule in ((a, b), (b, a)):
         cap, floor = cap_rule.action("cap"), floor_rule.action("floor")
         if cap and floor and letters.index(floor) < letters.index(cap):
-            out.append(f"floor {floor} and cap {cap} (the cap wins)")
+            out.append(_("floor {floor} and cap {cap} (the cap wins)").format(floor=floor,
+                                                                              cap=cap))
     if a.priority == b.priority:
         for kind in ("set", "score"):
             va, vb = a.action(kind) or {}, b.action(kind) or {}
             for k in sorted(set(va) & set(vb)):
                 if va[k] != vb[k]:
-                    out.append(f"{kind} {k} to {va[k]!r} and {vb[k]!r} at the same priority "
-                               "(neither will apply)")
+                    out.append(_("{kind} {name} to {value!r} and {other!r} at the same "
+                                 "priority (neither will apply)").format(
+                                   kind=kind, name=k, value=va[k], other=vb[k]))
     return out
 
 
@@ -192,7 +196,7 @@ def lint(ruleset: RuleSet) -> list[Problem]:
     letters = (ruleset.categories or DEFAULT_CATEGORIES).letters
 
     def at(r: Rule) -> str:
-        return f'"{r.id}" ({r.where})'
+        return _('"{text}"').format(text=r.id) + f" ({r.where})"
 
     for r in rules:
         if never_fires(r):

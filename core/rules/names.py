@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from ..fields import NUMERIC_TYPES, PERCENT, RATING, STATUS, STATUSES, Catalogue
+from ..i18n import _
 
 NUMBER, TEXT, DATE = "number", "text", "date"
 TODAY = "today"  # the date of the run (see `dates.today`), readable as a date
@@ -110,29 +111,32 @@ class Scope:
         return self.catalogue.suggest(name)
 
     def describe(self, info: NameInfo) -> str:
+        name = info.name
         if info.source == SWITCH:
-            return f"{info.name} is true or false (write it alone: when: {info.name})"
+            return _("{name} is true or false (write it alone: when: {name})").format(name=name)
         if info.source == "score":
-            return f"{info.name} is a score (0–100)"
+            return _("{name} is a score (0–100)").format(name=name)
         if info.kind == DATE:
-            return f"{info.name} is a date"
+            return _("{name} is a date").format(name=name)
         if info.kind == TEXT:
             if info.choices:
-                return f"{info.name} is text ({_or_list(info.choices)})"
-            return f"{info.name} is text"
+                return _("{name} is text ({values})").format(name=name,
+                                                            values=_or_list(info.choices))
+            return _("{name} is text").format(name=name)
         if info.scale == FRACTION:
-            return f"{info.name} is a share (0.25 = 25 %)"
+            return _("{name} is a share (0.25 = 25 %)").format(name=name)
         if info.scale == POINTS:
-            return f"{info.name} is in percent points (12 = 12 %)"
-        f = self.catalogue.fields.get(info.name)
+            return _("{name} is in percent points (12 = 12 %)").format(name=name)
+        f = self.catalogue.fields.get(name)
         if f is not None and f.type in NUMERIC_TYPES and f.unit and f.type != RATING:
-            return f"{info.name} is a number ({f.unit})"
-        return f"{info.name} is a number"
+            return _("{name} is a number ({unit})").format(name=name, unit=f.unit)
+        return _("{name} is a number").format(name=name)
 
 
 def _or_list(items: Iterable[str]) -> str:
     items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+    return items[0] if len(items) == 1 else _("{items} or {last}").format(
+        items=", ".join(items[:-1]), last=items[-1])
 
 
 def or_list(items: Iterable[str]) -> str:

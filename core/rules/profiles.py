@@ -138,7 +138,8 @@ class ProfileChecks:
                 self.error(_("profiles: {name}: quotas_by names a text field whose values "
                              "make the groups (e.g. quotas_by: salesperson), not {value!r}"
                              "{hint}").format(name=name, value=quotas_by,
-                                              hint=f" (did you mean {hint}?)" if hint else ""),
+                                              hint=_(" (did you mean {name}?)").format(
+                                                  name=hint) if hint else ""),
                            at("quotas_by"))
                 ok = False
             elif (categories or self.top_categories).mode != "quotas":

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 
 from ..categories import DEFAULT_CATEGORIES
+from ..i18n import _
 from .model import RuleSet, RuleTest
 
 
@@ -66,49 +67,59 @@ def _check(test: RuleTest, row: dict, letters: tuple[str, ...]) -> list[str]:
     rank = {letter: i for i, letter in enumerate(letters)}
     for key, want in test.expect.items():
         if key == "flags" and not set(want) <= flags:
-            failures.append(f"flags {sorted(want)}, got {sorted(flags)}")
+            failures.append(_("flags {want}, got {got}").format(want=sorted(want),
+                                                                got=sorted(flags)))
         elif key == "not_flags" and set(want) & flags:
-            failures.append(f"no flag {sorted(set(want) & flags)}, got {sorted(flags)}")
+            failures.append(_("no flag {want}, got {got}").format(want=sorted(set(want) & flags),
+                                                                  got=sorted(flags)))
         elif key == "fired" and not set(want) <= fired:
-            failures.append(f"rules {sorted(want)} to fire, fired {sorted(fired)}")
+            failures.append(_("rules {want} to fire, fired {got}").format(want=sorted(want),
+                                                                          got=sorted(fired)))
         elif key == "not_fired" and set(want) & fired:
-            failures.append(f"rules {sorted(set(want) & fired)} not to fire, fired "
-                            f"{sorted(fired)}")
+            failures.append(_("rules {want} not to fire, fired {got}").format(
+                want=sorted(set(want) & fired), got=sorted(fired)))
         elif key == "profile" and str(row.get("profile") or "").lower() != want:
-            failures.append(f"profile {want}, got {row.get('profile')}")
+            failures.append(_("profile {want}, got {got}").format(want=want,
+                                                                  got=row.get("profile")))
         elif key == "subscores":
             got = row.get("subscores") or {}
             for sub, points in want.items():
                 v = got.get(sub)
                 if v is None or (isinstance(v, float) and math.isnan(v)) or \
                         abs(v - points) > 1e-6:
-                    failures.append(f"{sub} {points:g}, got {_num(v)}")
+                    failures.append(_("{name} {want:g}, got {got}").format(
+                        name=sub, want=points, got=_num(v)))
         elif key == "bands":
             got = row.get("bands") or {}
             for sub, band in want.items():
                 if got.get(sub) != band:
-                    failures.append(f"{sub} band {band}, got {got.get(sub) or 'none'}")
+                    failures.append(_("{name} band {want}, got {got}").format(
+                        name=sub, want=band, got=got.get(sub) or _("none")))
         elif key == "cross" and row.get("cross") != want:
-            failures.append(f"cross {want}, got {row.get('cross') or 'none'}")
+            failures.append(_("cross {want}, got {got}").format(
+                want=want, got=row.get("cross") or _("none")))
         elif key == "category" and category != want:
-            failures.append(f"category {want}, got {category}")
+            failures.append(_("category {want}, got {got}").format(want=want, got=category))
         elif key == "category_at_most" and (category not in rank or rank[category] < rank[want]):
-            failures.append(f"category {want} or lower, got {category}")
+            failures.append(_("category {want} or lower, got {got}").format(want=want,
+                                                                            got=category))
         elif key == "category_at_least" and (category not in rank
                                              or rank[category] > rank[want]):
-            failures.append(f"category {want} or better, got {category}")
+            failures.append(_("category {want} or better, got {got}").format(want=want,
+                                                                             got=category))
         elif key in ("score_min", "score_max"):
             ok = score is not None and not (isinstance(score, float) and math.isnan(score))
             if ok:
                 ok = score >= want if key == "score_min" else score <= want
             if not ok:
-                bound = "at least" if key == "score_min" else "at most"
-                failures.append(f"score {bound} {want:g}, got {_num(score)}")
+                said = _("score at least {want:g}, got {got}") if key == "score_min" else \
+                    _("score at most {want:g}, got {got}")
+                failures.append(said.format(want=want, got=_num(score)))
     return failures
 
 
 def _num(v: Any) -> str:
-    return "none" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:g}"
+    return _("none") if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:g}"
 
 
 def run_rule_tests(ruleset: RuleSet,
@@ -132,14 +143,16 @@ def format_test_report(outcomes: Sequence[TestOutcome]) -> str:
     lines = []
     for o in outcomes:
         if o.passed:
-            lines.append(f"PASS {o.name}")
+            lines.append(_("PASS {name}").format(name=o.name))
         else:
-            lines.append(f"FAIL {o.name}: expected " + "; expected ".join(o.failures)
-                         + (f" ({o.where})" if o.where else ""))
+            lines.append(_("FAIL {name}: expected {failures}").format(
+                name=o.name, failures=_("; expected ").join(o.failures))
+                + (f" ({o.where})" if o.where else ""))
     failed = sum(not o.passed for o in outcomes)
     passed = len(outcomes) - failed
     if not outcomes:
-        lines.append("no tests")
+        lines.append(_("no tests"))
     else:
-        lines.append(f"{passed} passed, {failed} failed" if failed else f"{passed} passed")
+        lines.append(_("{passed} passed, {failed} failed").format(passed=passed, failed=failed)
+                     if failed else _("{passed} passed").format(passed=passed))
     return "\n".join(lines)

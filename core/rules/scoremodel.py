@@ -49,30 +49,33 @@ class ScoreModelChecks:
         if isinstance(raw, str):
             raw = {"model": raw}
         if not isinstance(raw, dict):
-            self.error("score: write score: points, score: weighted, or keys such as "
-                       "{model: points, scale: 0 to 1000}", where)
+            self.error(_("score: write score: points, score: weighted, or keys such as "
+                         "{model: points, scale: 0 to 1000}"), where)
             return ScoreModel()
         at = lambda key: f"{item.source}:{raw.line_of(key)}" \
             if isinstance(raw, LineDict) else where  # noqa: E731
         for key in raw:
             if key not in SCORE_KEYS:
-                self.error(f'score: unknown key "{key}"{did_you_mean(key, SCORE_KEYS)}; '
-                           f"score has {', '.join(SCORE_KEYS)}", at(key))
+                self.error(_('score: unknown key "{key}"{did_you_mean}; score has '
+                             "{keys}").format(key=key, did_you_mean=did_you_mean(key, SCORE_KEYS),
+                                              keys=", ".join(SCORE_KEYS)), at(key))
         kind = raw.get("model", IMPORTED if "field" in raw else WEIGHTED)
         kind = kind.strip().casefold() if isinstance(kind, str) else kind
         if kind not in MODELS:
-            self.error(f"score: model is {', '.join(MODELS)}, not {raw.get('model')!r}"
-                       f"{did_you_mean(kind, MODELS)}", at("model"))
+            self.error(_("score: model is {models}, not {value!r}{did_you_mean}").format(
+                           models=", ".join(MODELS), value=raw.get("model"),
+                           did_you_mean=did_you_mean(kind, MODELS)), at("model"))
             return ScoreModel()
         low, high = (0.0, 100.0) if kind == WEIGHTED else (0.0, None)
         if "scale" in raw:
             scale = parse_scale(raw["scale"])
             if kind == WEIGHTED:
-                self.error("score: a weighted score is 0 to 100; a scale is for points or "
-                           "imported scores (model: points)", at("scale"))
+                self.error(_("score: a weighted score is 0 to 100; a scale is for points or "
+                             "imported scores (model: points)"), at("scale"))
             elif scale is None:
-                self.error(f"score: scale is the range of the score, e.g. scale: 0 to 1000 "
-                           f"(or scale: 1000), not {raw['scale']!r}", at("scale"))
+                self.error(_("score: scale is the range of the score, e.g. scale: 0 to 1000 "
+                             "(or scale: 1000), not {value!r}").format(value=raw["scale"]),
+                           at("scale"))
             else:
                 low, high = scale
         fld = ""
@@ -80,11 +83,13 @@ class ScoreModelChecks:
             fld = self._number_field(raw.get("field"), "score", at("field") if "field" in raw
                                      else where, scope)
         elif "field" in raw:
-            self.error("score: field is for an imported score (model: imported)", at("field"))
+            self.error(_("score: field is for an imported score (model: imported)"),
+                       at("field"))
         groups: tuple[Group, ...] = ()
         if "groups" in raw:
             if kind != POINTS:
-                self.error("score: groups are for a points score (model: points)", at("groups"))
+                self.error(_("score: groups are for a points score (model: points)"),
+                           at("groups"))
             else:
                 groups = self._groups(raw["groups"], item.source, at("groups"))
         return ScoreModel(kind, low, high, fld, groups, where)
@@ -93,54 +98,61 @@ class ScoreModelChecks:
         info = scope.get(name) if isinstance(name, str) else None
         if info is None or info.kind != NUMBER or info.source in ("score", "portfolio"):
             hint = scope.suggest(name) if isinstance(name, str) and info is None else None
-            extra = f" (did you mean {hint}?)" if hint else ""
-            self.error(f"{what}: field names the number column holding the score, e.g. "
-                       f"field: crm_score (declared under fields: as number); "
-                       f"{name!r} is not one{extra}", where)
+            extra = _(" (did you mean {name}?)").format(name=hint) if hint else ""
+            self.error(_("{what}: field names the number column holding the score, e.g. "
+                         "field: crm_score (declared under fields: as number); {name!r} is not "
+                         "one{did_you_mean}").format(what=what, name=name, did_you_mean=extra),
+                       where)
             return ""
         return info.name
 
     def _groups(self, raw: Any, src: str, where: str) -> tuple[Group, ...]:
         if not isinstance(raw, LineDict) or not raw:
-            self.error("score: groups lists groups of criteria, e.g. groups: {profile: "
-                       "{points: 400, weights: {age: 50, legal_form: 50}}}", where)
+            self.error(_("score: groups lists groups of criteria, e.g. groups: {profile: "
+                         "{points: 400, weights: {age: 50, legal_form: 50}}}"), where)
             return ()
         out, seen = [], {}
         for name, entry in raw.items():
             at = f"{src}:{raw.line_of(name)}"
             if not isinstance(entry, LineDict):
-                self.error(f"score: group {name} is {{points: …, weights: {{criterion: "
-                           "weight, …}}}", at)
+                self.error(_("score: group {name} is {{points: …, weights: {{criterion: "
+                             "weight, …}}}}").format(name=name), at)
                 continue
             for key in entry:
                 if key not in GROUP_KEYS:
-                    self.error(f'score: group {name} has an unknown key "{key}"'
-                               f"{did_you_mean(key, GROUP_KEYS)}; a group has points and "
-                               "weights", at)
+                    self.error(_('score: group {name} has an unknown key "{key}"'
+                                 "{did_you_mean}; a group has points and weights").format(
+                                   name=name, key=key, did_you_mean=did_you_mean(key, GROUP_KEYS)),
+                               at)
             points = plain_number(entry.get("points"))
             if points is None or points <= 0:
-                self.error(f"score: group {name} needs points: the points it is worth when "
-                           "every criterion scores 100 (e.g. points: 400)", at)
+                self.error(_("score: group {name} needs points: the points it is worth when "
+                             "every criterion scores 100 (e.g. points: 400)").format(name=name),
+                           at)
                 continue
             weights = entry.get("weights")
             if not isinstance(weights, LineDict) or not weights:
-                self.error(f"score: group {name} needs weights: the criteria inside it, each "
-                           "with its weight (relative, as under weights:)", at)
+                self.error(_("score: group {name} needs weights: the criteria inside it, each "
+                             "with its weight (relative, as under weights:)").format(name=name),
+                           at)
                 continue
             given, ok = {}, True
             for crit, w in weights.items():
                 value = plain_number(w)
                 if crit not in self.criteria:
-                    self.error(f'score: group {name}: unknown criterion "{crit}"'
-                               f"{did_you_mean(crit, self.criteria)}", at)
+                    self.error(_('score: group {name}: unknown criterion "{crit}"'
+                                 "{did_you_mean}").format(
+                                   name=name, crit=crit,
+                                   did_you_mean=did_you_mean(crit, self.criteria)), at)
                     ok = False
                 elif crit in seen:
-                    self.error(f"score: {crit} is in two groups ({seen[crit]} and {name}); "
-                               "a criterion counts once", at)
+                    self.error(_("score: {crit} is in two groups ({first} and {name}); a "
+                                 "criterion counts once").format(
+                                   crit=crit, first=seen[crit], name=name), at)
                     ok = False
                 elif value is None or value < 0:
-                    self.error(f"score: group {name}: the weight of {crit} is a number, 0 or "
-                               f"more, not {w!r}", at)
+                    self.error(_("score: group {name}: the weight of {crit} is a number, 0 or "
+                                 "more, not {value!r}").format(name=name, crit=crit, value=w), at)
                     ok = False
                 else:
                     given[str(crit)] = value
@@ -149,7 +161,7 @@ class ScoreModelChecks:
             if not ok:
                 continue
             if total <= 0:
-                self.error(f"score: group {name}: every weight is 0", at)
+                self.error(_("score: group {name}: every weight is 0").format(name=name), at)
                 continue
             out.append(Group(str(name), points, {c: w / total for c, w in given.items()}))
         return tuple(out)
@@ -160,12 +172,12 @@ class ScoreModelChecks:
         for name, item in self.m.subscores.items():
             raw, at = item.value, item.where
             if not _NAME.match(name):
-                self.error(f'subscores: "{name}" is not a usable name: lower-case letters, '
-                           "digits and _", at)
+                self.error(_('subscores: "{name}" is not a usable name: lower-case letters, '
+                             "digits and _").format(name=name), at)
                 continue
             if name in self.criteria or name in point_tables:
-                self.error(f'subscores: "{name}" is already a criterion or a table; give the '
-                           "sub-score another name", at)
+                self.error(_('subscores: "{name}" is already a criterion or a table; give the '
+                             "sub-score another name").format(name=name), at)
                 continue
             if scope.get(name) is not None or name == CROSS:
                 self.error(_('subscores: "{name}" is already a field (final-stage rules '
@@ -173,36 +185,43 @@ class ScoreModelChecks:
                              "e.g. {name}_score").format(name=name), at)
                 continue
             if not isinstance(raw, LineDict):
-                self.error(f"subscores: {name} is {{tables: [...], bands: {{A: 60, B: 30, C: 0}}}}"
-                           " or {field: …, bands: …}", at)
+                self.error(_("subscores: {name} is {{tables: [...], bands: {{A: 60, B: 30, "
+                             "C: 0}}}} or {{field: …, bands: …}}").format(name=name), at)
                 continue
             ok = True
             for key in raw:
                 if key not in SUBSCORE_KEYS:
-                    self.error(f'subscores: {name} has an unknown key "{key}"'
-                               f"{did_you_mean(key, SUBSCORE_KEYS)}; a sub-score has "
-                               f"{', '.join(SUBSCORE_KEYS)}", f"{item.source}:{raw.line_of(key)}")
+                    self.error(_('subscores: {name} has an unknown key "{key}"{did_you_mean}; '
+                                 "a sub-score has {keys}").format(
+                                   name=name, key=key,
+                                   did_you_mean=did_you_mean(key, SUBSCORE_KEYS),
+                                   keys=", ".join(SUBSCORE_KEYS)),
+                               f"{item.source}:{raw.line_of(key)}")
                     ok = False
             tables: tuple[str, ...] = ()
             fld = ""
             if ("tables" in raw) == ("field" in raw):
-                self.error(f"subscores: {name} needs either tables: (points tables it adds up) "
-                           "or field: (a column holding the score), one of the two", at)
+                self.error(_("subscores: {name} needs either tables: (points tables it adds "
+                             "up) or field: (a column holding the score), one of the "
+                             "two").format(name=name), at)
                 continue
             if "field" in raw:
-                fld = self._number_field(raw["field"], f"subscores: {name}", at, scope)
+                fld = self._number_field(raw["field"], _("subscores: {name}").format(name=name),
+                                         at, scope)
                 ok = ok and bool(fld)
             else:
                 listed = raw["tables"] if isinstance(raw["tables"], list) else [raw["tables"]]
                 for t in listed:
                     if t not in point_tables:
-                        self.error(f'subscores: {name}: "{t}" is not a points table of this '
-                                   f"file{did_you_mean(t, point_tables)} (a table with "
-                                   "gives: points)", at)
+                        self.error(_('subscores: {name}: "{table}" is not a points table of '
+                                     "this file{did_you_mean} (a table with gives: "
+                                     "points)").format(
+                                       name=name, table=t,
+                                       did_you_mean=did_you_mean(t, point_tables)), at)
                         ok = False
                     elif t in used:
-                        self.warn(f"subscores: the table {t} counts in {used[t]} and {name}",
-                                  at)
+                        self.warn(_("subscores: the table {table} counts in {first} and "
+                                    "{name}").format(table=t, first=used[t], name=name), at)
                     used.setdefault(str(t), name)
                 tables = tuple(str(t) for t in listed)
             bands = self._sub_bands(name, raw.get("bands"), at)
@@ -214,24 +233,27 @@ class ScoreModelChecks:
 
     def _sub_bands(self, name: str, raw: Any, where: str):
         if not isinstance(raw, LineDict) or len(raw) < 2:
-            self.error(f"subscores: {name} needs bands: at least two, best first, each "
-                       "name: lowest score, e.g. bands: {A: 60, B: 30, C: 0}", where)
+            self.error(_("subscores: {name} needs bands: at least two, best first, each "
+                         "name: lowest score, e.g. bands: {{A: 60, B: 30, C: 0}}").format(
+                           name=name), where)
             return None
         out, previous = [], math.inf
         for band, low in raw.items():
             band = str(band).strip()
             value = plain_number(low)
             if not _BAND.match(band):
-                self.error(f'subscores: {name}: "{band}" is not a band name: a letter or '
-                           "digit, then up to three more (A, B, 1, 2, A+)", where)
+                self.error(_('subscores: {name}: "{band}" is not a band name: a letter or '
+                             "digit, then up to three more (A, B, 1, 2, A+)").format(
+                               name=name, band=band), where)
                 return None
             if value is None:
-                self.error(f"subscores: {name}: band {band} needs a number, its lowest score",
-                           where)
+                self.error(_("subscores: {name}: band {band} needs a number, its lowest "
+                             "score").format(name=name, band=band), where)
                 return None
             if value >= previous:
-                self.error(f"subscores: {name}: list the bands best first, each lower than "
-                           f"the one before ({band}: {value:g})", where)
+                self.error(_("subscores: {name}: list the bands best first, each lower than "
+                             "the one before ({band}: {value:g})").format(
+                               name=name, band=band, value=value), where)
                 return None
             previous = value
             out.append((band, value))
@@ -243,13 +265,15 @@ class ScoreModelChecks:
             return None
         raw = item.value
         if not isinstance(raw, list) or len(raw) != 2 or raw[0] == raw[1]:
-            self.error("cross: name two sub-scores, rows then columns, e.g. "
-                       "cross: [fit, engagement] (cells A1 … C3)", item.where)
+            self.error(_("cross: name two sub-scores, rows then columns, e.g. "
+                         "cross: [fit, engagement] (cells A1 … C3)"), item.where)
             return None
         for name in raw:
             if name not in subscores:
-                self.error(f'cross: "{name}" is not a sub-score of this file'
-                           f"{did_you_mean(name, subscores)}", item.where)
+                self.error(_('cross: "{name}" is not a sub-score of this file'
+                             "{did_you_mean}").format(
+                               name=name, did_you_mean=did_you_mean(name, subscores)),
+                           item.where)
                 return None
         return Cross(str(raw[0]), str(raw[1]))
 
@@ -258,11 +282,13 @@ class ScoreModelChecks:
         if categories is None or categories.mode != "bands":
             return
         where = self.m.categories_where
+        scale = _("{low:g} to {high:g}").format(low=model.low, high=model.high) \
+            if model.high is not None else _("from {low:g}").format(low=model.low)
         for band in categories.bands:
             if band.min < model.low or (model.high is not None and band.min > model.high):
-                self.error(f"categories: {band.letter} starts at {band.min:g}, outside the "
-                           f"score's scale ({model.scale}); move it, or change score: scale",
-                           where)
+                self.error(_("categories: {letter} starts at {min:g}, outside the score's "
+                             "scale ({scale}); move it, or change score: scale").format(
+                               letter=band.letter, min=band.min, scale=scale), where)
 
     def check_points(self, rules, model: ScoreModel, subscores: dict[str, SubScore]) -> None:
         """``points:`` of each rule: a sub-score it names must exist (and be a points one);
@@ -277,11 +303,13 @@ class ScoreModelChecks:
                         continue
                     sub = subscores.get(name)
                     if sub is None:
-                        self.error(f'rule "{rule.id}": points: "{name}" is not a sub-score of '
-                                   f"this file{did_you_mean(name, subscores)}; write "
-                                   "points: 10 for the score itself", rule.where)
+                        self.error(_('rule "{rule_id}": points: "{name}" is not a sub-score '
+                                     "of this file{did_you_mean}; write points: 10 for the "
+                                     "score itself").format(
+                                       rule_id=rule.id, name=name,
+                                       did_you_mean=did_you_mean(name, subscores)), rule.where)
                 continue
             if model.kind == WEIGHTED and abs(value) > 100:
-                self.error(f'rule "{rule.id}": points: {value:g} is too many for a weighted '
-                           "score (0 to 100): at most 100 either way, or use score: points",
-                           rule.where)
+                self.error(_('rule "{rule_id}": points: {value:g} is too many for a weighted '
+                             "score (0 to 100): at most 100 either way, or use score: "
+                             "points").format(rule_id=rule.id, value=value), rule.where)

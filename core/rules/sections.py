@@ -86,8 +86,8 @@ class SectionChecks:
         if not math.isclose(total, 100, abs_tol=1e-9):
             largest = max({**given, **kept}.items(), key=lambda kv: kv[1])
             defaults = [f"{n} {w:g}" for n, w in sorted(kept.items()) if w > 0]
-            also = f", with the default weights of the criteria not listed ({', '.join(defaults)})" \
-                if defaults else ""
+            also = _(", with the default weights of the criteria not listed ({weights})").format(
+                weights=", ".join(defaults)) if defaults else ""
             self.notice(_("weights add up to {total:g}{also}, not 100: weights are relative, "
                           "each counts for its share of the total ({largest} {largest2:g} of "
                           "{total:g} = {value:.0%})").format(
@@ -298,13 +298,15 @@ def _param_type(default: Any, value: Any) -> str:
     if default is None:
         return ""
     if isinstance(default, bool):
-        return "" if isinstance(value, bool) else "is true or false"
+        return "" if isinstance(value, bool) else _("is true or false")
     if isinstance(default, (int, float)):
-        return "" if plain_number(value) is not None else f"is a number, not {value!r}"
+        return "" if plain_number(value) is not None else \
+            _("is a number, not {value!r}").format(value=value)
     if isinstance(default, str):
-        return "" if isinstance(value, str) else f"is a text, not {value!r}"
+        return "" if isinstance(value, str) else _("is a text, not {value!r}").format(value=value)
     if isinstance(default, (list, tuple)):
-        return "" if isinstance(value, list) else f"is a list, not {value!r}"
+        return "" if isinstance(value, list) else _("is a list, not {value!r}").format(value=value)
     if isinstance(default, dict):
-        return "" if isinstance(value, dict) else f"is a set of name: value pairs, not {value!r}"
+        return "" if isinstance(value, dict) else \
+            _("is a set of name: value pairs, not {value!r}").format(value=value)
     return ""

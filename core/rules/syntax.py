@@ -357,7 +357,8 @@ class _Parser:
         return tok.kind == kind and (value is None or tok.value == value)
 
     def describe(self, tok: Token) -> str:
-        return "the end of the condition" if tok.kind == "end" else f'"{tok.text}"'
+        return _("the end of the condition") if tok.kind == "end" else \
+            _('"{text}"').format(text=tok.text)
 
     def fail(self, expected: str) -> SyntaxProblem:
         tok = self.tok
@@ -454,13 +455,13 @@ class _Parser:
             self.take()
             if op != "contains":
                 if not (self.tok.kind == "name" and self.tok.value.lower() == "with"):
-                    raise self.fail(f'"with" (as in "name {op} with \\"Ab\\"")')
+                    raise self.fail(_('"with" (as in "name {op} with \\"Ab\\"")').format(op=op))
                 self.take()
             if self.tok.kind != "str":
                 if self.tok.kind == "name":
                     raise SyntaxProblem(_('text goes in quotes: write {text_tests} "{text}"').format(
                                             text_tests=TEXT_TESTS[op], text=self.tok.text), self.tok.pos)
-                raise self.fail(f'a quoted text after "{TEXT_TESTS[op]}"')
+                raise self.fail(_('a quoted text after "{words}"').format(words=TEXT_TESTS[op]))
             value = self.take()
             return TextTest(op, left, Str(value.value, value.pos), tok.pos)
         if self.at("kw", "is"):
@@ -470,7 +471,7 @@ class _Parser:
                 self.take()
                 negated = True
             if not self.at("kw", "missing"):
-                raise self.fail('"missing" (as in "x is missing" or "x is not missing")')
+                raise self.fail(_('"missing" (as in "x is missing" or "x is not missing")'))
             self.take()
             return Missing(left, negated, tok.pos)
         return left
@@ -526,15 +527,15 @@ class _Parser:
             node = self.sum_() if self.arithmetic_only else self.or_()
             self.depth -= 1
             if not self.at("op", ")"):
-                raise self.fail('")" to close the "(" opened at position '
-                                f"{tok.pos + 1}")
+                raise self.fail(_('")" to close the "(" opened at position {position}').format(
+                    position=tok.pos + 1))
             self.take()
             return node
         if tok.kind == "kw":
             raise SyntaxProblem(_('"{text}" is a keyword and cannot start a value here').format(
                                     text=tok.text),
                                 tok.pos)
-        raise self.fail("a field name, a number or a quoted text")
+        raise self.fail(_("a field name, a number or a quoted text"))
 
     def call(self, name: Token) -> Node:
         func = name.value.lower()
@@ -543,7 +544,7 @@ class _Parser:
         args = []
         while not self.at("op", ")"):
             if self.at("end"):
-                raise self.fail(f'")" to close {func}(')
+                raise self.fail(_('")" to close {func}(').format(func=func))
             if func == "if" and not args:
                 args.append(self.or_())
             else:
@@ -551,7 +552,7 @@ class _Parser:
             if self.at("op", ","):
                 self.take()
             elif not self.at("op", ")"):
-                raise self.fail(f'"," or ")" in {func}(…)')
+                raise self.fail(_('"," or ")" in {func}(…)').format(func=func))
         self.take()
         self.depth -= 1
         least, most = FUNCTIONS[func]
@@ -567,7 +568,7 @@ class _Parser:
 
     def list_(self) -> tuple:
         if not self.at("op", "["):
-            raise self.fail('a list in square brackets, e.g. ["client", "prospect"]')
+            raise self.fail(_('a list in square brackets, e.g. ["client", "prospect"]'))
         self.take()
         values = []
         while not self.at("op", "]"):
@@ -587,11 +588,11 @@ class _Parser:
             elif tok.kind == "name" and not negative:
                 raise SyntaxProblem(_('text goes in quotes: write "{text}"').format(text=tok.text), tok.pos)
             else:
-                raise self.fail("a number or a quoted text in the list")
+                raise self.fail(_("a number or a quoted text in the list"))
             if self.at("op", ","):
                 self.take()
             elif not self.at("op", "]"):
-                raise self.fail('"," or "]"')
+                raise self.fail(_('"," or "]"'))
         self.take()
         return tuple(values)
 

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..criterion import Criterion, Input, Scored
+from ..i18n import _
 from .logic import plain_key
 from .names import NUMBER, TEXT, Scope
 from .sections import did_you_mean, plain_number
@@ -76,7 +77,8 @@ class TableCriterion(Criterion):
                  where: str = "", gives: str = "score"):
         self.name = name
         self.label = label or name.replace("_", " ").capitalize()
-        self.description = description or f"table of the rule file ({where})"
+        self.description = description or _("table of the rule file ({where})").format(
+            where=where)
         self.field = field
         self.kind = kind
         self.inputs = (Input(field, field_type),)
@@ -95,21 +97,22 @@ class TableCriterion(Criterion):
     def score(self, accounts: pd.DataFrame, params: Mapping[str, Any]) -> Scored:
         column = accounts[self.field] if self.field in accounts else \
             pd.Series([None] * len(accounts), index=accounts.index, dtype=object)
+        words = _words()  # once a call: the reasons are worded per account
         if self.bands:
-            scores, reasons = self._bands(column)
+            scores, reasons = self._bands(column, words)
         else:
-            scores, reasons = self._lookup(column)
+            scores, reasons = self._lookup(column, words)
         return Scored(pd.Series(scores, index=accounts.index, dtype=float),
                       pd.Series(reasons, index=accounts.index, dtype=object))
 
-    def _blank(self, reasons: list, scores: np.ndarray, i: int) -> None:
+    def _blank(self, reasons: list, scores: np.ndarray, i: int, words: dict) -> None:
         if self.missing is not None:
             scores[i] = self.missing
-            reasons[i] = f"{self.field} blank → {self.missing:g}"
+            reasons[i] = words["blank to"].format(field=self.field, score=self.missing)
         else:
-            reasons[i] = f"{self.field} blank"
+            reasons[i] = words["blank"].format(field=self.field)
 
-    def _bands(self, column: pd.Series) -> tuple[np.ndarray, list]:
+    def _bands(self, column: pd.Series, words: dict) -> tuple[np.ndarray, list]:
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
         scores = np.full(len(values), np.nan)
         reasons: list = [None] * len(values)
@@ -118,29 +121,31 @@ class TableCriterion(Criterion):
                 for k, b in enumerate(self.bands)]
         for i, v in enumerate(values):
             if not math.isfinite(v):
-                self._blank(reasons, scores, i)
+                self._blank(reasons, scores, i, words)
                 continue
             for band, end in zip(self.bands, ends):
                 if band.start <= v < end:
                     scores[i] = band.score
-                    upto = f" to {end:g}" if math.isfinite(end) else " up"
-                    reasons[i] = f"{self.field} {v:g}: from {band.start:g}{upto} → {band.score:g}"
+                    said = words["band"] if math.isfinite(end) else words["last band"]
+                    reasons[i] = said.format(field=self.field, value=v, start=band.start,
+                                             end=end, score=band.score)
                     break
             else:
                 if self.otherwise is not None:
                     scores[i] = self.otherwise
-                    reasons[i] = f"{self.field} {v:g}: in no band → {self.otherwise:g}"
+                    reasons[i] = words["no band to"].format(field=self.field, value=v,
+                                                            score=self.otherwise)
                 else:
-                    reasons[i] = f"{self.field} {v:g}: in no band"
+                    reasons[i] = words["no band"].format(field=self.field, value=v)
         return scores, reasons
 
-    def _lookup(self, column: pd.Series) -> tuple[np.ndarray, list]:
+    def _lookup(self, column: pd.Series, words: dict) -> tuple[np.ndarray, list]:
         scores = np.full(len(column), np.nan)
         reasons: list = [None] * len(column)
         for i, raw in enumerate(column.tolist()):
             key = _key(raw, self.kind)
             if key is None:
-                self._blank(reasons, scores, i)
+                self._blank(reasons, scores, i, words)
                 continue
             shown = f"{raw:g}" if isinstance(raw, float) else f'"{str(raw).strip()}"'
             if key in self.lookup:
@@ -149,8 +154,20 @@ class TableCriterion(Criterion):
                 reasons[i] = f"{self.field} {shown} → {score:g}"
             elif self.otherwise is not None:
                 scores[i] = self.otherwise
-                reasons[i] = f"{self.field} {shown}: not listed → {self.otherwise:g}"
+                reasons[i] = words["not listed"].format(field=self.field, value=shown,
+                                                        score=self.otherwise)
         return scores, reasons
+
+
+def _words() -> dict[str, str]:
+    """The reasons a table gives, in the run's language (``.format`` fields: field, value,
+    start, end, score)."""
+    return {"blank": _("{field} blank"), "blank to": _("{field} blank → {score:g}"),
+            "band": _("{field} {value:g}: from {start:g} to {end:g} → {score:g}"),
+            "last band": _("{field} {value:g}: from {start:g} up → {score:g}"),
+            "no band": _("{field} {value:g}: in no band"),
+            "no band to": _("{field} {value:g}: in no band → {score:g}"),
+            "not listed": _("{field} {value}: not listed → {score:g}")}
 
 
 MAX_TABLE_POINTS = 1_000_000
@@ -178,8 +195,8 @@ def _fits(value: float | None, gives: str) -> bool:
 
 
 def _what(gives: str) -> str:
-    return "a number of points (negative for fewer)" if gives == "points" else \
-        "a score from 0 to 100"
+    return _("a number of points (negative for fewer)") if gives == "points" else \
+        _("a score from 0 to 100")
 
 
 def _is_otherwise(value: Any) -> bool:
@@ -220,44 +237,50 @@ class TableChecks:
         src, raw = item.source, item.value
         where = item.where
         if not _NAME.match(name):
-            self.error(f'tables: "{name}" is not a usable name: lower-case letters, digits and '
-                       "_ (it becomes the criterion's name, as in weights: {" + name.lower()
-                       + ": 20})", where)
+            self.error(_('tables: "{name}" is not a usable name: lower-case letters, digits '
+                         "and _ (it becomes the criterion's name, as in weights: {{{lower}: "
+                         "20}})").format(name=name, lower=name.lower()), where)
             return None
         if name in self.criteria:
-            self.error(f'tables: "{name}" is already a criterion; give the table another name',
-                       where)
+            self.error(_('tables: "{name}" is already a criterion; give the table another '
+                         "name").format(name=name), where)
             return None
         if not isinstance(raw, LineDict):
-            self.error(f"tables: {name} must hold field: and bands: or lookup:, e.g. "
-                       f"{name}: {{field: headcount, bands: [{{from: 0, score: 10}}]}}", where)
+            self.error(_("tables: {name} must hold field: and bands: or lookup:, e.g. "
+                         "{name}: {{field: headcount, bands: [{{from: 0, score: 10}}]}}").format(
+                           name=name), where)
             return None
         at = lambda key: f"{src}:{raw.line_of(key)}"  # noqa: E731
         ok = True
         for key in raw:
             if key not in TABLE_KEYS:
-                self.error(f'tables: {name} has an unknown key "{key}"'
-                           f"{did_you_mean(key, TABLE_KEYS)}; a table has "
-                           f"{', '.join(TABLE_KEYS)}", at(key))
+                self.error(_('tables: {name} has an unknown key "{key}"{did_you_mean}; a '
+                             "table has {keys}").format(
+                               name=name, key=key, did_you_mean=did_you_mean(key, TABLE_KEYS),
+                               keys=", ".join(TABLE_KEYS)), at(key))
                 ok = False
         field_name = raw.get("field")
         info = scope.get(str(field_name)) if isinstance(field_name, str) else None
         if info is None or info.source in ("score", "today") or info.kind not in (NUMBER, TEXT):
             hint = scope.suggest(str(field_name)) if isinstance(field_name, str) else None
-            extra = f" (did you mean {hint}?)" if hint and info is None else ""
-            what = f'"{field_name}" is not a field it can read{extra}' if field_name else \
-                "needs field: the account field it scores, e.g. field: headcount"
-            self.error(f"tables: {name} {what}", at("field") if "field" in raw else where)
+            extra = _(" (did you mean {name}?)").format(name=hint) if hint and info is None \
+                else ""
+            message = _('tables: {name} "{field}" is not a field it can read{did_you_mean}') \
+                if field_name else _("tables: {name} needs field: the account field it scores, "
+                                     "e.g. field: headcount")
+            self.error(message.format(name=name, field=field_name, did_you_mean=extra),
+                       at("field") if "field" in raw else where)
             return None
         has_bands, has_lookup = "bands" in raw, "lookup" in raw
         if has_bands == has_lookup:
-            self.error(f"tables: {name} needs either bands: (ranges of a number) or lookup: "
-                       "(a score per value), one of the two", where)
+            self.error(_("tables: {name} needs either bands: (ranges of a number) or lookup: "
+                         "(a score per value), one of the two").format(name=name), where)
             return None
         gives = _gives(raw)
         if gives is None:
-            self.error(f"tables: {name}: gives is score (0 to 100, a weighted criterion) or "
-                       f"points (added as they are), not {raw.get('gives')!r}", at("gives"))
+            self.error(_("tables: {name}: gives is score (0 to 100, a weighted criterion) or "
+                         "points (added as they are), not {value!r}").format(
+                           name=name, value=raw.get("gives")), at("gives"))
             return None
         self._gives = gives
         otherwise = self._table_score(name, raw, "otherwise")
@@ -273,8 +296,9 @@ class TableChecks:
                       missing=missing, where=where, gives=gives)
         if has_bands:
             if info.kind != NUMBER:
-                self.error(f"tables: {name}: bands need a number field, but {info.name} is "
-                           "text: use lookup: for text values", at("field"))
+                self.error(_("tables: {name}: bands need a number field, but {field} is "
+                             "text: use lookup: for text values").format(
+                               name=name, field=info.name), at("field"))
                 return None
             bands = self._table_bands(name, raw["bands"], src, at("bands"), otherwise)
             if bands is None or not ok:
@@ -284,19 +308,20 @@ class TableChecks:
             if isinstance(raw["lookup"], LineDict) else None
         if row is not None:
             if "otherwise" in raw:
-                self.error(f"tables: {name}: otherwise is given twice (in the lookup and "
-                           "beside it): keep one", at("otherwise"))
+                self.error(_("tables: {name}: otherwise is given twice (in the lookup and "
+                             "beside it): keep one").format(name=name), at("otherwise"))
                 return None
             lookup_raw = raw["lookup"]
             value = plain_number(lookup_raw[row])
             if not _fits(value, gives):
-                self.error(f"tables: {name}: otherwise is {_what(gives)}, not "
-                           f"{lookup_raw[row]!r}", f"{src}:{lookup_raw.line_of(row)}")
+                self.error(_("tables: {name}: otherwise is {what}, not {value!r}").format(
+                               name=name, what=_what(gives), value=lookup_raw[row]),
+                           f"{src}:{lookup_raw.line_of(row)}")
                 return None
             otherwise = common["otherwise"] = value
         if otherwise is None and row is None:
-            self.error(f"tables: {name}: add otherwise: with the score of a value the lookup "
-                       "does not list (e.g. otherwise: 0)", at("lookup"))
+            self.error(_("tables: {name}: add otherwise: with the score of a value the lookup "
+                         "does not list (e.g. otherwise: 0)").format(name=name), at("lookup"))
             ok = False
         lookup = self._table_lookup(name, raw["lookup"], src, at("lookup"), info.kind)
         if lookup is None or not ok:
@@ -318,53 +343,59 @@ class TableChecks:
             return None
         value = plain_number(raw[key])
         if not _fits(value, getattr(self, "_gives", "score")):
-            self.error(f"tables: {name}: {key} is {_what(self._gives)}, not {raw[key]!r}",
+            self.error(_("tables: {name}: {key} is {what}, not {value!r}").format(
+                           name=name, key=key, what=_what(self._gives), value=raw[key]),
                        f"{self.m.tables[name].source}:{raw.line_of(key)}")
             return False
         return value
 
     def _table_bands(self, name, items, src, where, otherwise) -> tuple[Band, ...] | None:
         if not isinstance(items, LineList) or not items:
-            self.error(f"tables: {name}: bands is a list, one band a line, e.g. "
-                       "- {from: 0, score: 10}", where)
+            self.error(_("tables: {name}: bands is a list, one band a line, e.g. "
+                         "- {{from: 0, score: 10}}").format(name=name), where)
             return None
         bands, ok = [], True
         for k, entry in enumerate(items):
             line = items.line_of(k)
             at = f"{src}:{line}"
             if not isinstance(entry, LineDict):
-                self.error(f"tables: {name}: each band is {{from: …, score: …}}", at)
+                self.error(_("tables: {name}: each band is {{from: …, score: …}}").format(
+                               name=name), at)
                 ok = False
                 continue
             for key in entry:
                 if key not in BAND_KEYS:
-                    self.error(f'tables: {name}: a band has from, below and score, not "{key}"'
-                               f"{did_you_mean(key, BAND_KEYS)}", at)
+                    self.error(_('tables: {name}: a band has from, below and score, not '
+                                 '"{key}"{did_you_mean}').format(
+                                   name=name, key=key, did_you_mean=did_you_mean(key, BAND_KEYS)),
+                               at)
                     ok = False
             start = plain_number(entry.get("from"))
             below = plain_number(entry.get("below")) if "below" in entry else None
             gives = getattr(self, "_gives", "score")
             key = "points" if gives == "points" else "score"
             if ("points" if key == "score" else "score") in entry:
-                self.error(f"tables: {name}: a band of this table gives {key}: write "
-                           f"{{from: …, {key}: …}}" + (" (or gives: points on the table, "
-                                                      "for points)" if key == "score" else ""),
-                           at)
+                message = _("tables: {name}: a band of this table gives score: write {{from: "
+                            "…, score: …}} (or gives: points on the table, for points)") \
+                    if key == "score" else _("tables: {name}: a band of this table gives "
+                                             "points: write {{from: …, points: …}}")
+                self.error(message.format(name=name), at)
                 ok = False
                 continue
             score = plain_number(entry.get(key))
             if start is None:
-                self.error(f"tables: {name}: this band needs from: a number (the band starts "
-                           "there, included)", at)
+                self.error(_("tables: {name}: this band needs from: a number (the band starts "
+                             "there, included)").format(name=name), at)
                 ok = False
                 continue
             if "below" in entry and (below is None or below <= start):
-                self.error(f"tables: {name}: below is a number above from ({start:g})", at)
+                self.error(_("tables: {name}: below is a number above from ({start:g})").format(
+                               name=name, start=start), at)
                 ok = False
                 continue
             if not _fits(score, gives):
-                self.error(f"tables: {name}: {key} is {_what(gives)}, not "
-                           f"{entry.get(key)!r}", at)
+                self.error(_("tables: {name}: {key} is {what}, not {value!r}").format(
+                               name=name, key=key, what=_what(gives), value=entry.get(key)), at)
                 ok = False
                 continue
             bands.append(Band(start, below, score, line))
@@ -372,31 +403,37 @@ class TableChecks:
             return None
         ordered = sorted(bands, key=lambda b: b.start)
         if ordered != bands:
-            self.error(f"tables: {name}: list the bands from the lowest up (each from higher "
-                       "than the one before)", where)
+            self.error(_("tables: {name}: list the bands from the lowest up (each from higher "
+                         "than the one before)").format(name=name), where)
             return None
         for a, b in zip(bands, bands[1:]):
             if a.start == b.start:
-                self.error(f"tables: {name}: two bands start at {a.start:g} (lines {a.line} and "
-                           f"{b.line}): they overlap; each edge is written once", f"{src}:{b.line}")
+                self.error(_("tables: {name}: two bands start at {start:g} (lines {line} and "
+                             "{other}): they overlap; each edge is written once").format(
+                               name=name, start=a.start, line=a.line, other=b.line),
+                           f"{src}:{b.line}")
                 ok = False
             elif a.below is not None and a.below > b.start:
-                self.error(f"tables: {name}: the band from {a.start:g} below {a.below:g} (line "
-                           f"{a.line}) overlaps the band from {b.start:g} (line {b.line}); end "
-                           f"it below {b.start:g}, or leave below out", f"{src}:{a.line}")
+                self.error(_("tables: {name}: the band from {start:g} below {below:g} (line "
+                             "{line}) overlaps the band from {next:g} (line {other}); end it "
+                             "below {next:g}, or leave below out").format(
+                               name=name, start=a.start, below=a.below, line=a.line,
+                               next=b.start, other=b.line), f"{src}:{a.line}")
                 ok = False
             elif a.below is not None and a.below < b.start:
-                fills = f"they score otherwise ({otherwise:g})" if otherwise is not None else \
-                    "they score blank (unknown); add otherwise: to give them a score"
-                self.warn(f"tables: {name}: values from {a.below:g} up to {b.start:g} fall in "
-                          f"no band (a gap between lines {a.line} and {b.line}): {fills}",
-                          f"{src}:{a.line}")
+                fills = _("they score otherwise ({score:g})").format(score=otherwise) \
+                    if otherwise is not None else \
+                    _("they score blank (unknown); add otherwise: to give them a score")
+                self.warn(_("tables: {name}: values from {below:g} up to {next:g} fall in no "
+                            "band (a gap between lines {line} and {other}): {fills}").format(
+                              name=name, below=a.below, next=b.start, line=a.line,
+                              other=b.line, fills=fills), f"{src}:{a.line}")
         return tuple(bands) if ok else None
 
     def _table_lookup(self, name, mapping, src, where, kind) -> dict | None:
         if not isinstance(mapping, LineDict) or not mapping:
-            self.error(f"tables: {name}: lookup lists value: score pairs, e.g. "
-                       "lookup: {Banque: 100, Industrie: 50}", where)
+            self.error(_("tables: {name}: lookup lists value: score pairs, e.g. "
+                         "lookup: {{Banque: 100, Industrie: 50}}").format(name=name), where)
             return None
         out: dict = {}
         lines: dict = {}
@@ -408,24 +445,26 @@ class TableChecks:
             score = plain_number(score_raw)
             gives = getattr(self, "_gives", "score")
             if not _fits(score, gives):
-                self.error(f"tables: {name}: {value}: {_what(gives)}, not {score_raw!r}", at)
+                self.error(_("tables: {name}: {value}: {what}, not {score!r}").format(
+                               name=name, value=value, what=_what(gives), score=score_raw), at)
                 ok = False
                 continue
             if kind == NUMBER and plain_number(value) is None:
-                self.error(f"tables: {name}: the field is a number, so each value listed is a "
-                           f"number, not {value!r}", at)
+                self.error(_("tables: {name}: the field is a number, so each value listed is a "
+                             "number, not {value!r}").format(name=name, value=value), at)
                 ok = False
                 continue
             key = _key(value, kind)
             if key is None:
-                self.error(f"tables: {name}: an empty value cannot be listed: use missing: for "
-                           "a blank field", at)
+                self.error(_("tables: {name}: an empty value cannot be listed: use missing: for "
+                             "a blank field").format(name=name), at)
                 ok = False
                 continue
             if key in out:
-                self.error(f'tables: {name}: "{value}" and "{out[key][0]}" are the same value '
-                           f"(case and accents are ignored), lines {lines[key]} and "
-                           f"{mapping.line_of(value)}: keep one", at)
+                self.error(_('tables: {name}: "{value}" and "{same}" are the same value (case '
+                             "and accents are ignored), lines {line} and {other}: keep "
+                             "one").format(name=name, value=value, same=out[key][0],
+                                           line=lines[key], other=mapping.line_of(value)), at)
                 ok = False
                 continue
             out[key] = (str(value), score)

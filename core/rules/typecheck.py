@@ -136,9 +136,10 @@ class _Checker:
     def show(self, typed: _Typed) -> str:
         if typed.info is not None:
             return self.scope.describe(typed.info)
-        text = unparse(typed.node)
-        return {TEXT: f"{text} is text", NUMBER: f"{text} is a number", DATE: f"{text} is a date",
-                "bool": f"{text} is true/false", COND: f"{text} is a condition"}[typed.kind]
+        said = {TEXT: _("{text} is text"), NUMBER: _("{text} is a number"),
+                DATE: _("{text} is a date"), "bool": _("{text} is true/false"),
+                COND: _("{text} is a condition")}[typed.kind]
+        return said.format(text=unparse(typed.node))
 
     # -- conditions
     def condition(self, node: Node) -> Node:
@@ -193,8 +194,9 @@ class _Checker:
                                   side.node.pos)
         if left.kind != right.kind:
             num, txt = (left, right) if left.kind == NUMBER else (right, left)
-            fix = (f"compare it with a number, e.g. {unparse(num.node)} {node.op} 600"
-                   if num.info is not None else "compare numbers with numbers")
+            fix = (_("compare it with a number, e.g. {name} {op} 600").format(
+                       name=unparse(num.node), op=node.op)
+                   if num.info is not None else _("compare numbers with numbers"))
             raise TypeProblem(_("{show} but {show2}: {fix}").format(
                                   show=self.show(num), show2=self.show(txt), fix=fix), node.pos)
         if left.kind == TEXT:
@@ -279,7 +281,7 @@ class _Checker:
         if other.info is None or not other.info.choices or value in other.info.choices:
             return
         hit = difflib.get_close_matches(value, other.info.choices, n=1, cutoff=0.6)
-        extra = f' (did you mean "{hit[0]}"?)' if hit else ""
+        extra = _(' (did you mean "{value}"?)').format(value=hit[0]) if hit else ""
         raise TypeProblem(_('"{value}" is not a value of {name}{extra}: it is {or_list}').format(
                               value=const.node.value, name=other.info.name, extra=extra, or_list=or_list(other.info.choices)), const.node.pos)
 
@@ -302,11 +304,15 @@ class _Checker:
             return
         if field.scale == FRACTION and abs(const.value) > 1:
             pct = f"{const.value:g}%"
-            self.hints.append(Hint(f"{self.scope.describe(field.info)}: {const.value:g} is "
-                                   f"{const.value * 100:g} %; did you mean {pct}?", const.pos))
+            self.hints.append(Hint(_("{field}: {value:g} is {percent:g} %; did you mean "
+                                     "{pct}?").format(field=self.scope.describe(field.info),
+                                                      value=const.value,
+                                                      percent=const.value * 100, pct=pct),
+                                   const.pos))
         elif field.info.source == "score" and not 0 <= const.value <= 100:
-            self.hints.append(Hint(f"{field.info.name} is between 0 and 100, so comparing it "
-                                   f"with {const.value:g} is always the same", const.pos))
+            self.hints.append(Hint(_("{name} is between 0 and 100, so comparing it with "
+                                     "{value:g} is always the same").format(
+                                       name=field.info.name, value=const.value), const.pos))
 
 
 def check_condition(node: Node, scope: Scope) -> tuple[Node, list[Hint]]:
