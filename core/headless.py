@@ -1087,9 +1087,12 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
 
         def write(tmp: str) -> None:
             def started(part: str, offset: int) -> None:
-                if watch is not None and part == area.sheet.part:
+                if part == area.sheet.part:
                     watch.writing(tmp, offset)
-            wb.package.write(tmp, on_stream=started)
+            if watch is None:
+                wb.package.write(tmp)
+            else:
+                wb.package.write(tmp, on_stream=started)
             wb.release_written()  # what was rendered for the file is not needed by the check
             _return_freed_memory()
             # The user's cells of the accounts sheet, read back from the file written: a
