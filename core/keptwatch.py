@@ -34,6 +34,7 @@ import zlib
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from . import deflate
 from .keptcells import CHUNK, _cells, _NoProof, _same_context, _stripper
 from .xlsxpackage import Package
 
@@ -163,7 +164,7 @@ def _followed(path: str, start: int, parent: int, tally: dict, idle: float = _ID
     while another process writes it: read as the file grows, to the stream's end. Stops
     (OSError) when nothing new comes for ``idle`` seconds or the parent process is gone.
     ``tally`` receives the CRC-32, the bytes inflated and the compressed bytes read."""
-    inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflate = deflate.decompressor()
     crc = size = 0
     at = start
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -195,6 +196,7 @@ def _pread(fd: int, at: int) -> bytes:
 
 def _original(path: str, entry: str) -> Iterator[bytes]:
     with zipfile.ZipFile(path) as z, z.open(entry) as fh:
+        deflate.faster_reading(fh)
         while chunk := fh.read(CHUNK):
             yield chunk
 

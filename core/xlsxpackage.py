@@ -25,7 +25,7 @@ from typing import Iterable
 
 from lxml import etree
 
-from . import progress
+from . import deflate, progress
 from .i18n import _
 from .problems import UserError
 
@@ -292,6 +292,7 @@ class Package:
             # size, and the checksum then fails.
             chunks = []
             with self._zip.open(self.infos.get(name, name)) as fh:
+                deflate.faster_reading(fh)
                 while chunk := fh.read(READ_CHUNK):
                     chunks.append(chunk)
             return b"".join(chunks)
@@ -697,6 +698,7 @@ class Package:
                     big = name in self.infos and self.infos[name].file_size > _ZIP64_ABOVE
                     progress.writing(next((s.name for s in self.sheets if s.part == name), name))
                     with out.open(info, "w", force_zip64=big) as fh:
+                        deflate.faster_writing(fh)
                         if on_stream is not None:
                             on_stream(name, out.fp.tell())
                         _write_behind(fh, self.producers[name]())
@@ -718,6 +720,8 @@ class Package:
         try:
             with self._zip.open(self.infos[name]) as src, \
                     out.open(info, "w", force_zip64=big) as dst:
+                deflate.faster_reading(src)
+                deflate.faster_writing(dst)
                 while chunk := src.read(READ_CHUNK):
                     dst.write(chunk)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
