@@ -39,6 +39,11 @@ from .keptcells import CHUNK, _cells, _NoProof, _same_context, _stripper
 from .xlsxpackage import Package
 
 ABOVE = 16 * 1024 ** 2  # bytes of sheet XML from which a watcher is started
+# The watcher's command: this module's `main`, imported with the current folder taken off
+# Python's path first (``-m`` would look there first: a ``potentiel`` folder of the user's
+# would be run instead); the paths it is given are absolute.
+_CHILD = ("import sys\nif sys.path[:1] == ['']: del sys.path[0]\n"
+          "from potentiel.keptwatch import main\nsys.exit(main())")
 _WAIT = 0.002           # seconds between two looks at a file that has not grown
 _IDLE = 120.0           # seconds without a new byte after which a watcher gives up
 
@@ -54,9 +59,9 @@ class Watch:
         self._proc: subprocess.Popen | None = None
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "potentiel.keptwatch"], stdin=subprocess.PIPE,
+                [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            self._send({"original": str(original), "entry": entry,
+            self._send({"original": str(Path(original).resolve()), "entry": entry,
                         "outputs": sorted(int(c) for c in outputs), "idle": idle})
         except (OSError, ValueError):
             self.close()
@@ -73,7 +78,7 @@ class Watch:
     def writing(self, path: str | Path, start: int) -> None:
         """The written sheet's compressed bytes start at offset ``start`` of ``path``."""
         self.start = start
-        self._send({"written": str(path), "start": start})
+        self._send({"written": str(Path(path).resolve()), "start": start})
 
     def answer(self, timeout: float) -> dict | None:
         """The watcher's answer (a dict), or None when it has none within ``timeout``

@@ -184,3 +184,14 @@ def test_the_writing_cases_get_the_same_verdict_beside_the_writing(watched_runs,
     assert len(watched_runs) == 1
     watched, here = watched_runs[0]
     assert watched is not None and watched == here
+
+
+def test_a_potentiel_folder_where_the_run_is_made_is_not_what_the_watcher_runs(
+        scored, tmp_path, monkeypatch):
+    src, out = scored
+    fake = tmp_path / "potentiel"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise SystemExit('the wrong potentiel')\n")
+    (fake / "keptwatch.py").write_text("raise SystemExit('the wrong potentiel')\n")
+    monkeypatch.chdir(tmp_path)
+    assert _both(src, out, _outputs(src, out)) == (True, True)
