@@ -195,3 +195,37 @@ def test_a_potentiel_folder_where_the_run_is_made_is_not_what_the_watcher_runs(
     (fake / "keptwatch.py").write_text("raise SystemExit('the wrong potentiel')\n")
     monkeypatch.chdir(tmp_path)
     assert _both(src, out, _outputs(src, out)) == (True, True)
+
+
+def test_a_write_that_fails_half_way_leaves_no_watcher_and_the_original(watched_runs,
+                                                                        monkeypatch, tmp_path):
+    """The sheet's stream breaks after its first chunk: the error reaches the caller, the
+    watcher (following a file that stops growing) is ended, the original is unchanged."""
+    import subprocess
+
+    from potentiel import xlsxpackage
+    path = tmp_path / "book.xlsx"
+    shutil.copy(ROOT / "workbooks" / "portfolio.xlsx", path)
+    before = path.read_bytes()
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(*a, **kw):
+        started.append(real_popen(*a, **kw))
+        return started[-1]
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    real_behind = xlsxpackage._write_behind
+
+    def breaking(fh, chunks, depth=4):
+        def some():
+            for k, chunk in enumerate(chunks):
+                if k == 1:
+                    raise OSError(28, "No space left on device")
+                yield chunk
+        real_behind(fh, some(), depth)
+    monkeypatch.setattr(xlsxpackage, "_write_behind", breaking)
+    with pytest.raises(OSError):
+        score_headless(path)
+    assert path.read_bytes() == before
+    assert started and all(p.poll() is not None for p in started)  # ended, waited for
+    assert not [p for p in tmp_path.iterdir() if p.name not in ("book.xlsx",)]
