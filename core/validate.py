@@ -855,7 +855,7 @@ def _coerce_status(series: pd.Series, col: "_Column") -> pd.Series:
 
 
 _UNKNOWN = object()  # `_coerce`'s floats not worked out before
-_ROWS_AT_ONCE = 1 << 16
+_ROWS_AT_ONCE = 1 << 13  # rows cast at a time (a block of a few MB)
 
 
 def _float_columns(grid: np.ndarray, js: list[int]) -> dict[int, np.ndarray | None]:
@@ -878,12 +878,15 @@ def _float_columns(grid: np.ndarray, js: list[int]) -> dict[int, np.ndarray | No
         return out
 
     def cast(cols: list[int]) -> None:
-        got = np.empty((len(cols), n), dtype=np.float64)
+        # a column per array, as casting each one makes them (one large block, freed once
+        # the columns are copied, would leave the allocator keeping that much memory)
+        got = [np.empty(n, dtype=np.float64) for _c in cols]
         try:
             for a in range(0, n, _ROWS_AT_ONCE):
                 block = grid[a:a + _ROWS_AT_ONCE, cols]  # a copy, row after row
-                got[:, a:a + len(block)] = block.ravel().astype(np.float64).reshape(
-                    len(block), len(cols)).T
+                flat = block.ravel().astype(np.float64).reshape(len(block), len(cols))
+                for k in range(len(cols)):
+                    got[k][a:a + len(block)] = flat[:, k]
         except (TypeError, ValueError):
             if len(cols) == 1:
                 out[cols[0]] = None
