@@ -657,7 +657,8 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
     key = (area.sheet.name, area.header_row, area.last_row, c1, c2, sparse is not None)
     rows = wb._cut.pop(key, None)
     if rows is None or len(rows) != len(numbers):
-        rows = [row(r - 1) for r in numbers]
+        rows = _cut(grid, numbers, c1, c2) if sparse is None else \
+            [row(r - 1) for r in numbers]
     if owned:  # the first reading of a run: kept for the second, in the run's language
         wb._cut[key] = rows
     position = {r: i for i, r in enumerate(numbers)}
@@ -681,6 +682,25 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
                     formulas=formulas, owned=owned_columns(wb, area, headers) if owned else {},
                     header_note=area.note, percent_cells=percent,
                     check=_read_check(wb) if owned else None)
+
+
+def _cut(grid: list[list[Any]], numbers: list[int], c1: int, c2: int) -> list[list[Any]]:
+    """The cells of columns c1+1 … c2 of the sheet rows ``numbers`` (consecutive, 1-based),
+    each row a new list padded with None to c2 - c1 cells. When every row reaches column
+    c2 (python-calamine's rows are as wide as the sheet), a slice of each, made in one
+    comprehension; else row by row."""
+    width = c2 - c1
+    if not numbers:
+        return []
+    first, last = numbers[0] - 1, numbers[-1]
+    block = grid[first:last]
+    if len(block) == len(numbers) and min(map(len, block)) >= c2:
+        return [r[c1:c2] for r in block]
+    out = []
+    for i in range(first, last):
+        cells = grid[i][c1:c2] if i < len(grid) else []
+        out.append(cells + [None] * (width - len(cells)) if len(cells) < width else cells)
+    return out
 
 
 def _read_check(wb: Workbook):
