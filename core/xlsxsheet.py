@@ -474,7 +474,9 @@ class Sheet:
         last = stream.last_row_number(split)
         if last <= 0:
             return False
-        if last > 2 * split.body.count(b"<" + split.prefix + b'row r="') + 1000:
+        rows = split.rows if split.rows is not None else \
+            split.body.count(b"<" + split.prefix + b'row r="')
+        if last > 2 * rows + 1000:
             return False
         return limit // last >= 16384 or stream.cell_beyond(split, limit // last) is None
 

@@ -64,6 +64,7 @@ class Split:
     tail: bytes
     prefix: bytes
     plain: bool = False  # every row starts ``<row r="``, every cell ``<c r="`` (as Excel writes)
+    rows: int | None = None  # how many rows, when counted (a plain sheet's)
 
     def skeleton(self) -> bytes:
         """The part without its rows, a mark where they stand (parsed as a tree)."""
@@ -98,7 +99,8 @@ def split(raw: bytes) -> Split | None:
         re.search(b"<" + re.escape(prefix) + b'c(?! r=")', body) is None
     if not _numbered(body, prefix, plain, numbers if plain else None):
         return None
-    return Split(raw[:m.end()], body, raw[close:], prefix, plain)
+    return Split(raw[:m.end()], body, raw[close:], prefix, plain,
+                 len(numbers) if plain else None)
 
 
 def _row_pattern(split_: "Split | tuple[bytes, bool]") -> re.Pattern:
