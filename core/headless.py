@@ -133,7 +133,7 @@ class Workbook:
 
     def sheet(self, ref: SheetRef) -> Sheet:
         if ref.part not in self._sheets:
-            self._sheets[ref.part] = Sheet(self.package, ref.part, self.styles)
+            self._sheets[ref.part] = Sheet(self.package, ref.part, self.styles, MAX_CELLS)
         return self._sheets[ref.part]
 
     def values(self, ref: SheetRef) -> list[list[Any]]:

@@ -341,7 +341,9 @@ class Sheet:
     small tree, until something needs the rows as a tree (`rows`, `data`): then the whole
     part is parsed, the slow way, with what was written so far."""
 
-    def __init__(self, package, part: str, styles: Styles):
+    def __init__(self, package, part: str, styles: Styles, cells: int | None = None):
+        """``cells``: the most cells a reader of values may allocate (`read_at_once`),
+        looked at while the rows are split."""
         self.package = package
         self.part = part
         self.styles = styles
@@ -356,7 +358,7 @@ class Sheet:
         raw = None
         if part not in package._trees:
             raw = package.read(part)
-            self._split = stream.split(raw)
+            self._split = stream.split(raw, cells)
         if self._split is not None:
             self.root = parse_xml(self._split.skeleton(), part)
             self._sheet_data = self.root.find("m:sheetData", NS)
@@ -478,6 +480,8 @@ class Sheet:
             split.body.count(b"<" + split.prefix + b'row r="')
         if last > 2 * rows + 1000:
             return False
+        if split.within is not None and split.cells == limit:
+            return split.within  # looked at while the rows were split
         return limit // last >= 16384 or stream.cell_beyond(split, limit // last) is None
 
     def compacted(self) -> bytes | None:

@@ -65,15 +65,22 @@ class Split:
     prefix: bytes
     plain: bool = False  # every row starts ``<row r="``, every cell ``<c r="`` (as Excel writes)
     rows: int | None = None  # how many rows, when counted (a plain sheet's)
+    # for `split`'s ``cells``: whether no cell stands beyond column cells // last row (None:
+    # not looked at), and that ``cells``
+    within: bool | None = None
+    cells: int | None = None
 
     def skeleton(self) -> bytes:
         """The part without its rows, a mark where they stand (parsed as a tree)."""
         return self.head + BODY_MARK + self.tail
 
 
-def split(raw: bytes) -> Split | None:
+def split(raw: bytes, cells: int | None = None) -> Split | None:
     """The part split around its rows, or None when it cannot be kept as bytes: not
-    UTF-8, no ``sheetData``, rows or cells without ``r``, rows not ascending."""
+    UTF-8, no ``sheetData``, rows or cells without ``r``, rows not ascending. With
+    ``cells``, a plain sheet's `Split.within` says too whether a reader of values would
+    allocate at most that many cells (no cell beyond column cells // last row), from the
+    same search as the cells below the last row."""
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in raw[:4]:
         return None
     enc = _ENCODING.match(raw[:200])
@@ -97,10 +104,36 @@ def split(raw: bytes) -> Split | None:
     # time of counting both)
     plain = body.count(b"<" + prefix + b"row") == len(numbers) and \
         re.search(b"<" + re.escape(prefix) + b'c(?! r=")', body) is None
-    if not _numbered(body, prefix, plain, numbers if plain else None):
+    both = plain and cells is not None and len(numbers) > 0
+    if not _numbered(body, prefix, plain, numbers if plain else None, below=not both):
         return None
+    within = None
+    if both:
+        below, within = _below_and_within(body, prefix, int(numbers[-1]), cells)
+        if not below:
+            return None
     return Split(raw[:m.end()], body, raw[close:], prefix, plain,
-                 len(numbers) if plain else None)
+                 len(numbers) if plain else None, within, cells if both else None)
+
+
+def _below_and_within(body: bytes, prefix: bytes, last: int, cells: int
+                      ) -> tuple[bool, bool]:
+    """For the rows of a plain sheet up to row ``last``: (no cell names a row below
+    ``last``, no cell stands beyond column cells // last), by one search for either."""
+    p = re.escape(prefix)
+    below = re.compile(b"<" + p + rb'c r="[A-Za-z]{1,3}' + _after(last) + b'"')
+    col = cells // max(last, 1)
+    if col >= 16384:  # every column is within
+        return below.search(body) is None, True
+    either = re.compile(b"<" + p + rb'c r="(?:[A-Za-z]{1,3}' + _after(last) + b'"|' +
+                        _beyond(col, True) + b"[0-9])")
+    found = either.search(body)
+    if found is None:
+        return True, True
+    if below.match(body, found.start()):
+        return False, False
+    # a cell beyond the column first: the cells below the last row looked for from there
+    return below.search(body, found.start()) is None, False
 
 
 def _row_pattern(split_: "Split | tuple[bytes, bool]") -> re.Pattern:
@@ -112,9 +145,9 @@ def _row_pattern(split_: "Split | tuple[bytes, bool]") -> re.Pattern:
 
 
 def _numbered(body: bytes, prefix: bytes, plain: bool = False,
-              numbers: list[bytes] | None = None) -> bool:
+              numbers: list[bytes] | None = None, below: bool = True) -> bool:
     """Every row and cell has its ``r`` and the rows ascend (``numbers``: the rows'
-    numbers, when already found)."""
+    numbers, when already found), and (``below``) no cell names a row below the last."""
     if numbers is None:
         numbers = _row_pattern((prefix, plain)).findall(body)
     if not plain and len(numbers) != (body.count(b"<" + prefix + b"row ")
@@ -131,6 +164,8 @@ def _numbered(body: bytes, prefix: bytes, plain: bool = False,
             return False
     # a cell whose reference names a row below the last row (a cell out of its row)
     last = int(numbers[-1]) if numbers else 0
+    if not below:
+        return True
     if plain:
         return re.search(b"<" + re.escape(prefix) + rb'c r="[A-Za-z]{1,3}' + _after(last) + b'"',
                          body) is None

@@ -155,3 +155,30 @@ def test_plain_means_every_cell_starts_with_its_reference(second, spans):
         assert split.plain == expected
     else:
         assert not expected  # a cell without r: kept out of the byte paths altogether
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3), st.sets(st.integers(1, 40), max_size=5)),
+                min_size=1, max_size=15),
+       st.integers(1, 400), st.one_of(st.none(), st.integers(0, 30)))
+def test_one_search_says_what_the_two_said(rows, cells, stray):
+    """`split` with ``cells``: the same sheets refused (a cell naming a row below the
+    last), and `Split.within` what `cell_beyond` says of column cells // last row."""
+    out, r = [], 0
+    for gap, cols in rows:
+        r += gap
+        out.append(f'<row r="{r}">' + "".join(
+            f'<c r="{column_letter(c)}{r}"><v>1</v></c>' for c in sorted(cols)) + "</row>")
+    if stray is not None:  # one cell naming another row: below the last, or above it
+        k = stray % len(out)
+        target = r + 1 + stray if stray % 2 else max(1, stray)
+        out[k] = out[k].replace("</row>", f'<c r="ZZ{target}"><v>2</v></c></row>')
+    raw = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           b"<sheetData>" + "".join(out).encode() + b"</sheetData></worksheet>")
+    alone, both = xs.split(raw), xs.split(raw, cells)
+    assert (alone is None) == (both is None)
+    if both is None or not both.plain:
+        return
+    last = xs.last_row_number(both)
+    expected = cells // last >= 16384 or xs.cell_beyond(both, cells // last) is None
+    assert both.within == expected and both.cells == cells
