@@ -36,11 +36,46 @@ def compressor(level: int = 1):
 
 
 def decompressor():
-    """A raw deflate decompressor, with zlib's ``decompress``, ``eof``, ``unused_data``
-    and ``unconsumed_tail``."""
+    """A raw deflate decompressor, with zlib's ``decompress``, ``flush``, ``eof``,
+    ``unused_data`` and ``unconsumed_tail``; a damaged stream raises ``zlib.error``, as
+    zlib's does (what every reader of parts catches), whichever inflates it."""
     if _isal is not None:
-        return _isal.decompressobj(WBITS)
+        return _Inflate(_isal.decompressobj(WBITS))
     return zlib.decompressobj(WBITS)
+
+
+class _Inflate:
+    """ISA-L's decompressor raising ``zlib.error`` where zlib's would (ISA-L's own error
+    is not one)."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d) -> None:
+        self._d = d
+
+    def decompress(self, data, max_length: int = 0) -> bytes:
+        try:
+            return self._d.decompress(data, max_length)
+        except _isal.error as exc:
+            raise zlib.error(f"Error -3 while decompressing data: {exc}") from None
+
+    def flush(self, *length) -> bytes:
+        try:
+            return self._d.flush(*length)
+        except _isal.error as exc:
+            raise zlib.error(f"Error -3 while decompressing data: {exc}") from None
+
+    @property
+    def eof(self) -> bool:
+        return self._d.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._d.unused_data
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._d.unconsumed_tail
 
 
 def faster_writing(entry, level: int = 1) -> bool:

@@ -100,3 +100,23 @@ def test_a_workbook_written_with_isal_is_read_by_openpyxl_and_calamine(tmp_path)
     sheet = openpyxl.load_workbook(out, read_only=True)["Accounts"]
     assert [list(r) for r in sheet.iter_rows(max_row=3, values_only=True)][0][:3] == rows[0][:3]
     assert len(rows) > 100
+
+
+@pytest.mark.parametrize("damage", [b"garbage" * 20, b"\xff" * 64])
+def test_a_damaged_stream_raises_zlibs_error_whichever_inflates_it(damage, monkeypatch):
+    with pytest.raises(zlib.error):
+        deflate.decompressor().decompress(damage)
+    monkeypatch.setattr(deflate, "_isal", None)
+    with pytest.raises(zlib.error):
+        deflate.decompressor().decompress(damage)
+
+
+def test_a_damaged_part_read_faster_raises_zlibs_error():
+    packed = bytearray(_zip({"a.xml": bytes(range(256)) * 400}, faster=False))
+    with zipfile.ZipFile(io.BytesIO(bytes(packed))) as z:
+        start = z.getinfo("a.xml").header_offset + 30 + len("a.xml")
+    packed[start + 10:start + 60] = b"\xff" * 50  # the deflate stream broken
+    with zipfile.ZipFile(io.BytesIO(bytes(packed))) as z, z.open("a.xml") as fh:
+        deflate.faster_reading(fh)
+        with pytest.raises((zlib.error, zipfile.BadZipFile)):
+            fh.read()
