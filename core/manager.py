@@ -52,10 +52,10 @@ class Origin:
 
     def __str__(self) -> str:
         if self.kind == "built-in":
-            return "built-in"
+            return _("built-in")
         if self.kind == "package":
-            return f"package {self.plugin}"
-        return f"file {self.path}"
+            return _("package {name}").format(name=self.plugin)
+        return _("file {path}").format(path=self.path)
 
 
 @dataclass
@@ -238,20 +238,23 @@ def _collect(manager: pluggy.PluginManager, plugins: Plugins) -> None:
                 plugins.origins[name] = origin
                 return
             raise _ContractError(
-                f"criterion {name!r} is already registered by {first}; this one is ignored "
-                "(rename it, or set override = True to replace a built-in)")
+                _("criterion {name!r} is already registered by {first}; this one is ignored "
+                  "(rename it, or set override = True to replace a built-in)").format(
+                    name=name, first=first))
         plugins.criteria[name] = crit
         plugins.origins[name] = origin
 
     def derivation(args: tuple, origin: Origin) -> None:
         (der,) = args
         if not isinstance(der, Derivation) or not callable(der.compute):
-            raise _ContractError("register_derivations must register potentiel.Derivation objects")
+            raise _ContractError(_("register_derivations must register potentiel.Derivation "
+                                   "objects"))
         first = plugins.derivation_origins.get(der.field)
         if first is not None and not (der.override and first.kind == "built-in"):
             raise _ContractError(
-                f"{der.field!r} is already derived by {first}; this derivation is ignored "
-                "(set override=True to replace a built-in one)")
+                _("{field!r} is already derived by {first}; this derivation is ignored "
+                  "(set override=True to replace a built-in one)").format(
+                    field=der.field, first=first))
         plugins.derivations[der.field] = der
         plugins.derivation_origins[der.field] = origin
 
@@ -259,18 +262,21 @@ def _collect(manager: pluggy.PluginManager, plugins: Plugins) -> None:
         (act,) = args
         name = getattr(act, "name", None)
         if not name or not callable(getattr(act, "apply", None)):
-            raise _ContractError("register_rule_actions must register potentiel.RuleAction objects")
+            raise _ContractError(_("register_rule_actions must register potentiel.RuleAction "
+                                   "objects"))
         if name in plugins.rule_actions:
-            raise _ContractError(f"rule action {name!r} is already registered; ignored")
+            raise _ContractError(_("rule action {name!r} is already registered; "
+                                   "ignored").format(name=name))
         plugins.rule_actions[name] = act
 
     def sheet(args: tuple, origin: Origin) -> None:
         if len(args) != 2 or not isinstance(args[0], str) or not callable(args[1]):
-            raise _ContractError("register_output_sheets expects register(name, build)")
+            raise _ContractError(_("register_output_sheets expects register(name, build)"))
         name, build = args
         _check_sheet_name(name)
         if name in plugins.output_sheets:
-            raise _ContractError(f"output sheet {name!r} is already registered; ignored")
+            raise _ContractError(_("output sheet {name!r} is already registered; "
+                                   "ignored").format(name=name))
         plugins.output_sheets[name] = build
 
     _call_each(manager, "register_criteria", plugins, criterion)
@@ -286,30 +292,36 @@ def _check_sheet_name(name: str) -> None:
     """A plugin's sheet must be a valid Excel sheet name (else Excel repairs the file) and
     must not be a sheet people type into or Potentiel writes (it would be overwritten)."""
     if not _SHEET_NAME.match(name) or name.strip().casefold() == "history":
-        raise _ContractError(f"output sheet {name!r} is not a valid Excel sheet name (1 to 31 "
-                             "characters, none of [ ] : * ? / \\, no ' at either end); ignored")
+        raise _ContractError(_("output sheet {name!r} is not a valid Excel sheet name (1 to "
+                               "31 characters, none of [ ] : * ? / \\, no ' at either end); "
+                               "ignored").format(name=name))
     from .fields import normalise
     from .sheetnames import ACCOUNTS_NAMES, OUTPUT_SHEETS, REPS_NAMES, SETTINGS_NAMES
     taken = {*ACCOUNTS_NAMES, *SETTINGS_NAMES, *REPS_NAMES, *(normalise(n) for n in OUTPUT_SHEETS)}
     if normalise(name) in taken:
-        raise _ContractError(f"output sheet {name!r} would overwrite the workbook's own sheet "
-                             "of that name; choose another name; ignored")
+        raise _ContractError(_("output sheet {name!r} would overwrite the workbook's own "
+                               "sheet of that name; choose another name; ignored").format(
+                                   name=name))
 
 
 def _check_criterion(crit: object) -> None:
     if inspect.isclass(crit):
-        raise _ContractError(f"register() got the class {crit.__name__}; pass an instance: "
-                             f"register({crit.__name__}())")
+        raise _ContractError(_("register() got the class {name}; pass an instance: "
+                               "register({name}())").format(name=crit.__name__))
     if not isinstance(crit, Criterion):
-        raise _ContractError(f"register_criteria got {crit!r}, not a potentiel.Criterion")
+        raise _ContractError(_("register_criteria got {value!r}, not a "
+                               "potentiel.Criterion").format(value=crit))
     if not isinstance(crit.name, str) or not _NAME.match(crit.name):
-        raise _ContractError(f"criterion name {crit.name!r} must be lower case letters, digits "
-                             "and _ (it is used in weights and rules)")
+        raise _ContractError(_("criterion name {name!r} must be lower case letters, digits "
+                               "and _ (it is used in weights and rules)").format(name=crit.name))
     if type(crit).score is Criterion.score:
-        raise _ContractError(f"criterion {crit.name!r} does not implement score()")
+        raise _ContractError(_("criterion {name!r} does not implement score()").format(
+            name=crit.name))
     for inp in crit.inputs:
         if not isinstance(inp, Field):
-            raise _ContractError(f"criterion {crit.name!r}: inputs must be potentiel.Input")
+            raise _ContractError(_("criterion {name!r}: inputs must be "
+                                   "potentiel.Input").format(name=crit.name))
     for key, param in dict(crit.params).items():
         if not isinstance(param, Param):
-            raise _ContractError(f"criterion {crit.name!r}: param {key!r} must be a potentiel.Param")
+            raise _ContractError(_("criterion {name!r}: param {key!r} must be a "
+                                   "potentiel.Param").format(name=crit.name, key=key))

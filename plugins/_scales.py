@@ -55,11 +55,14 @@ def number_param(params: Mapping[str, Any], name: str, criterion: str, *,
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{criterion}: parameter {name} must be a number, "
-                         f"got {value!r}") from None
+        raise ValueError(_("{criterion}: parameter {name} must be a number, got "
+                           "{value!r}").format(criterion=criterion, name=name,
+                                               value=value)) from None
     if not math.isfinite(number) or (positive and number <= 0):
-        kind = "a positive number" if positive else "a finite number"
-        raise ValueError(f"{criterion}: parameter {name} must be {kind}, got {value!r}")
+        message = _("{criterion}: parameter {name} must be a positive number, got {value!r}") \
+            if positive else _("{criterion}: parameter {name} must be a finite number, got "
+                               "{value!r}")
+        raise ValueError(message.format(criterion=criterion, name=name, value=value))
     return number
 
 
@@ -68,24 +71,27 @@ def weights_param(params: Mapping[str, Any], defaults: Mapping[str, float],
     """The ``weights`` parameter merged over its defaults, so a rule file may give only one."""
     given = params.get("weights") or {}
     if not isinstance(given, Mapping):
-        raise ValueError(f"{criterion}: parameter weights must be a mapping such as "
-                         f"{dict(defaults)}")
+        raise ValueError(_("{criterion}: parameter weights must be a mapping such as "
+                           "{example}").format(criterion=criterion, example=dict(defaults)))
     unknown = set(given) - set(defaults)
     if unknown:
-        raise ValueError(f"{criterion}: unknown weight {sorted(unknown)[0]!r} "
-                         f"(known: {', '.join(defaults)})")
+        raise ValueError(_("{criterion}: unknown weight {name!r} (known: {known})").format(
+            criterion=criterion, name=sorted(unknown)[0], known=", ".join(defaults)))
     merged = {**defaults, **given}
     out = {}
     for key, value in merged.items():
         try:
             out[key] = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{criterion}: weight {key} must be a number, "
-                             f"got {value!r}") from None
+            raise ValueError(_("{criterion}: weight {key} must be a number, got "
+                               "{value!r}").format(criterion=criterion, key=key,
+                                                   value=value)) from None
         if not math.isfinite(out[key]) or out[key] < 0:
-            raise ValueError(f"{criterion}: weight {key} must be zero or more, got {value!r}")
+            raise ValueError(_("{criterion}: weight {key} must be zero or more, got "
+                               "{value!r}").format(criterion=criterion, key=key, value=value))
     if not any(out.values()):
-        raise ValueError(f"{criterion}: the weights cannot all be zero")
+        raise ValueError(_("{criterion}: the weights cannot all be zero").format(
+            criterion=criterion))
     return out
 
 
@@ -461,7 +467,8 @@ class AmountCriterion(Criterion):
         low = number_param(p, "low", self.name, allow_none=True)
         high = number_param(p, "high", self.name, positive=True, allow_none=True)
         if low is not None and high is not None and low > high:
-            raise ValueError(f"{self.name}: low ({low:g}) must be below high ({high:g})")
+            raise ValueError(_("{criterion}: low ({low:g}) must be below high ({high:g})").format(
+                criterion=self.name, low=low, high=high))
         field = self.inputs[0].name
         score, reason = amount_scores(numbers(accounts, field), low, high, self.name,
                                       accounts.index)

@@ -46,7 +46,8 @@ class Accessibility(Criterion):
         near = number_param(p, "near_km", self.name)
         far = number_param(p, "far_km", self.name)
         if far <= near:
-            raise ValueError(f"accessibility: far_km ({far:g}) must be above near_km ({near:g})")
+            raise ValueError(_("accessibility: far_km ({far:g}) must be above near_km "
+                               "({near:g})").format(far=far, near=near))
         per_competitor = number_param(p, "per_competitor", self.name)
         weights = weights_param(p, self.params["weights"].default, self.name)
 

@@ -42,7 +42,8 @@ class Growth(Criterion):
         low = number_param(p, "low", self.name)
         high = number_param(p, "high", self.name)
         if high <= low:
-            raise ValueError(f"growth: high ({high:g}) must be above low ({low:g})")
+            raise ValueError(_("growth: high ({high:g}) must be above low ({low:g})").format(
+                high=high, low=low))
         outlook = _outlook(p.get("sector_outlook"))
 
         growth = numbers(accounts, "growth_pct")
@@ -71,17 +72,19 @@ def _outlook(value) -> dict[str, float]:
     if not value:
         return {}
     if not isinstance(value, Mapping):
-        raise ValueError("growth: sector_outlook must map sectors to points, "
-                         "e.g. {Construction: -10, Healthcare: 10}")
+        raise ValueError(_("growth: sector_outlook must map sectors to points, "
+                           "e.g. {example}").format(example="{Construction: -10, Healthcare: 10}"))
     out = {}
     for sector, pts in value.items():
         try:
             out[fold(str(sector))] = float(pts)
         except (TypeError, ValueError):
-            raise ValueError(f"growth: sector_outlook for {sector!r} must be a number of "
-                             f"points, got {pts!r}") from None
+            raise ValueError(_("growth: sector_outlook for {sector!r} must be a number of "
+                               "points, got {points!r}").format(sector=sector,
+                                                               points=pts)) from None
         if not np.isfinite(out[fold(str(sector))]):
-            raise ValueError(f"growth: sector_outlook for {sector!r} must be finite")
+            raise ValueError(_("growth: sector_outlook for {sector!r} must be finite").format(
+                sector=sector))
     return out
 
 

@@ -108,7 +108,8 @@ class Solvency(Criterion):
         good = number_param(p, "dso_good", self.name)
         bad = number_param(p, "dso_bad", self.name)
         if bad <= good:
-            raise ValueError(f"solvency: dso_bad ({bad:g}) must be above dso_good ({good:g})")
+            raise ValueError(_("solvency: dso_bad ({bad:g}) must be above dso_good "
+                               "({good:g})").format(bad=bad, good=good))
         scale_max = number_param(p, "rating_scale_max", self.name, positive=True)
         weights = weights_param(p, self.params["weights"].default, self.name)
 

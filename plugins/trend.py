@@ -47,7 +47,8 @@ class Trend(Criterion):
         full_at = number_param(p, "full_at", self.name, positive=True)
         w1 = number_param(p, "weight_n1", self.name)
         if not 0 <= w1 <= 1:
-            raise ValueError(f"trend: weight_n1 must be between 0 and 1, got {w1:g}")
+            raise ValueError(_("trend: weight_n1 must be between 0 and 1, got {w1:g}").format(
+                w1=w1))
         n0 = numbers(accounts, "revenue")
         n1 = numbers(accounts, "revenue_n1")
         n2 = numbers(accounts, "revenue_n2")

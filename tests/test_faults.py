@@ -231,8 +231,8 @@ def test_a_plugin_sheet_cannot_overwrite_the_accounts_or_break_the_file(book, tm
     after = cells(path)
     assert {k: after[k] for k in before} == before
     messages = log_row(path)["Messages"]
-    for name in ("Accounts", "bad/name", "Comptes"):
-        assert f"output sheet '{name}'" in messages
+    for name in ("Accounts", "bad/name", "Comptes"):  # French headers: a French run
+        assert f"la feuille de résultats '{name}'" in messages
     wb = openpyxl.load_workbook(path)
     assert "bad/name" not in wb.sheetnames and wb["By sector"]["A2"].value == "retail"
 

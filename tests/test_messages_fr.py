@@ -1,7 +1,9 @@
 """Messages people read come from the catalogs: real situations give French messages under
-``use_language("fr")`` (and ``rules check --lang fr``, see also test_messages_fr_rules.py),
-no `Problem` / `UserError` in any module of core/ or plugins/ is built from a bare string
-literal or f-string, and every French entry keeps its message's ``{fields}``."""
+``use_language("fr")`` (and ``rules check --lang fr``, see also test_messages_fr_rules.py and
+test_messages_fr_raised.py), no `Problem` / `UserError` in any module of core/ or plugins/ is
+built from a bare string literal or f-string, nor an exception text that reaches people
+(plugins/, core/manager.py, core/review/history.py), and every French entry keeps its
+message's ``{fields}``."""
 
 from __future__ import annotations
 
@@ -167,6 +169,69 @@ def test_no_bare_message_in_converted_modules():
     bare = [hit for module in MODULES for hit in _bare_messages(module)]
     assert not bare, "messages not passed through _() (wrap them, add the French): " + \
         ", ".join(bare)
+
+
+# Exceptions whose text reaches people: a criterion's ValueError becomes the run's "criterion
+# … failed (…)" warning (core/scoring.py), a plugin's contract error a warning at its file
+# (core/manager.py), a History table's ValueError the "not a history file" UserError.
+RAISED = {"ValueError", "TypeError", "_ContractError"}
+RAISING_MODULES = sorted([*(ROOT / "plugins").glob("*.py"), ROOT / "core" / "manager.py",
+                          ROOT / "core" / "plan" / "tours.py",
+                          ROOT / "core" / "review" / "history.py"])
+# Raised texts that never reach a user, each with why (file name, start of the text).
+DEVELOPER_ONLY = {
+    # day_tours' tables are built by core/plan/sheets.py (every column, whole visits ≥ 0,
+    # reps once each, the fixed calendar), never typed by a user: a caller's bug.
+    ("tours.py", "day_tours: "),
+}
+
+
+def _message_start(arg: ast.expr) -> str | None:
+    """The literal start of a message that is a bare literal or an f-string (None when it
+    is something else, such as ``_(…)``)."""
+    while isinstance(arg, ast.BinOp):
+        arg = arg.left
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
+        return arg.value
+    if isinstance(arg, ast.JoinedStr):
+        first = arg.values[0] if arg.values else None
+        return first.value if isinstance(first, ast.Constant) else ""
+    return None
+
+
+def _bare_raises(path: Path) -> list[str]:
+    """``raise ValueError/TypeError/_ContractError(<literal or f-string>)`` not listed in
+    DEVELOPER_ONLY, as ``file:line``."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        exc = node.exc if isinstance(node, ast.Raise) else None
+        if not isinstance(exc, ast.Call) or not exc.args:
+            continue
+        f = exc.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        start = _message_start(exc.args[0]) if name in RAISED else None
+        if start is not None and not any(path.name == file and start.startswith(prefix)
+                                         for file, prefix in DEVELOPER_ONLY):
+            out.append(f"{path.name}:{node.lineno}")
+    return out
+
+
+def test_no_bare_raised_message_that_reaches_people():
+    assert len(RAISING_MODULES) > 10 and ROOT / "plugins" / "_scales.py" in RAISING_MODULES
+    bare = [hit for module in RAISING_MODULES for hit in _bare_raises(module)]
+    assert not bare, "raised texts people read not passed through _() (wrap them, add the " \
+        "French, or list them in DEVELOPER_ONLY with why): " + ", ".join(bare)
+
+
+def test_the_ast_check_catches_a_bare_raised_message(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text('raise ValueError(f"{x}: bad")\nraise _ContractError("plain")\n'
+                     'raise TypeError("a " + b)\nraise ValueError(_("fine"))\n'
+                     'raise ValueError(message.format(x=1))\nraise KeyError("not ours")\n')
+    assert _bare_raises(probe) == ["probe.py:1", "probe.py:2", "probe.py:3"]
+    tours = tmp_path / "tours.py"
+    tours.write_text('raise ValueError(f"day_tours: {x}")\nraise ValueError(f"run {x}")\n')
+    assert _bare_raises(tours) == ["tours.py:2"]
 
 
 def _fields(text: str) -> list[tuple[str, str | None]] | None:

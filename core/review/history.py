@@ -564,15 +564,15 @@ def decode(table: pd.DataFrame, where: str = "") -> History:
         close(int(np.searchsorted(lines, p)))
         date = read_date(cols["date"][p])
         if date is None:
-            raise ValueError(f"run {number[p]} has no date")
+            raise ValueError(_("run {run} has no date").format(run=number[p]))
         text = cols["model"][p]
         model = json.loads(text) if isinstance(text, str) and text else {}
         rules = cols["rules_file"][p]
         current = Run(int(number[p]), date, "" if plain(rules) is None else str(rules),
                       model if isinstance(model, dict) else {})
     if first_bad < n:
-        raise ValueError(f"an account line of run {number[first_bad]} comes before the run's "
-                         "line")
+        raise ValueError(_("an account line of run {run} comes before the run's line").format(
+            run=number[first_bad]))
     close(len(lines))
     return history
 
@@ -614,13 +614,14 @@ def _decode_rows(table: pd.DataFrame) -> History:
             pending = []
             date = read_date(rec.date)
             if date is None:
-                raise ValueError(f"run {run} has no date")
+                raise ValueError(_("run {run} has no date").format(run=run))
             model = json.loads(rec.model) if isinstance(rec.model, str) and rec.model else {}
             current = Run(run, date, "" if plain(rec.rules_file) is None else
                           str(rec.rules_file), model if isinstance(model, dict) else {})
             continue
         if current is None or run != current.run:
-            raise ValueError(f"an account line of run {run} comes before the run's line")
+            raise ValueError(_("an account line of run {run} comes before the run's "
+                               "line").format(run=run))
         if _truthy(rec.left):
             pending.append((account, None))
         else:
