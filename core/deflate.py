@@ -57,13 +57,13 @@ class _Inflate:
         try:
             return self._d.decompress(data, max_length)
         except _isal.error as exc:
-            raise zlib.error(f"Error -3 while decompressing data: {exc}") from None
+            raise zlib.error(str(exc)) from None  # its own words, as zlib's are quoted
 
     def flush(self, *length) -> bytes:
         try:
             return self._d.flush(*length)
         except _isal.error as exc:
-            raise zlib.error(f"Error -3 while decompressing data: {exc}") from None
+            raise zlib.error(str(exc)) from None  # its own words, as zlib's are quoted
 
     @property
     def eof(self) -> bool:
