@@ -93,6 +93,15 @@ class Area:
     note: str = ""  # how the header row was found
 
 
+def _blanks_as_none(rows: list[list[Any]]) -> None:
+    """python-calamine's blank ("") as None in every row, in place: each row replaced by
+    a new list (the rows as read are let go one by one), the mapping done in C."""
+    blanks = {"": None}
+    for k, r in enumerate(rows):
+        if r:
+            rows[k] = list(map(blanks.get, r, r))
+
+
 class Workbook:
     """An opened workbook file: its package of parts and its cell values."""
 
@@ -146,7 +155,8 @@ class Workbook:
             try:
                 self._before_reading(ref)
                 errors = self.sheet(ref).error_cells()
-                if self.sheet(ref).layout().value_rows is not None:
+                sparse = self.sheet(ref).layout().value_rows is not None
+                if sparse:  # (its blanks None already: the empty rows between not walked)
                     rows = self._sparse_values(ref)
                 else:
                     try:
@@ -175,10 +185,8 @@ class Workbook:
                 if early is not None:
                     with contextlib.suppress(BaseException):
                         early.exception()  # never left reading: its outcome waited for
-            blanks = {"": None}  # python-calamine's blank: None, mapped in C
-            for k, r in enumerate(rows):  # in place: the rows as read are let go one by one
-                if r:
-                    rows[k] = list(map(blanks.get, r, r))
+            if not sparse:
+                _blanks_as_none(rows)
             for (r, c), text in errors.items():
                 if r <= len(rows) and c <= len(rows[r - 1]):
                     rows[r - 1][c - 1] = ErrorCell(text)
@@ -261,6 +269,7 @@ class Workbook:
         numbers = self.sheet(ref).layout().value_rows
         with tempfile.TemporaryDirectory(prefix="potentiel-") as tmp:
             rows = self._compact_copy(ref, Path(tmp)).to_python(skip_empty_area=False)
+        _blanks_as_none(rows)
         # the empty rows are one shared empty list (a grid's rows are replaced, never
         # changed in place): a million of them cost a million pointers, not a million lists
         full: list[list[Any]] = [_NO_CELLS] * (numbers[-1] if numbers else 0)
