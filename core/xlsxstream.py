@@ -120,13 +120,12 @@ def _below_and_within(body: bytes, prefix: bytes, last: int, cells: int
                       ) -> tuple[bool, bool]:
     """For the rows of a plain sheet up to row ``last``: (no cell names a row below
     ``last``, no cell stands beyond column cells // last), by one search for either."""
-    p = re.escape(prefix)
-    below = re.compile(b"<" + p + rb'c r="[A-Za-z]{1,3}' + _after(last) + b'"')
+    below = _cells_below(prefix, last)
     col = cells // max(last, 1)
     if col >= 16384:  # every column is within
         return below.search(body) is None, True
-    either = re.compile(b"<" + p + rb'c r="(?:[A-Za-z]{1,3}' + _after(last) + b'"|' +
-                        _beyond(col, True) + b"[0-9])")
+    either = re.compile(b"<" + re.escape(prefix) + rb'c r="(?:[A-Za-z]{1,3}' + _after(last) +
+                        b'"|' + _beyond(col, True) + b"[0-9])")
     found = either.search(body)
     if found is None:
         return True, True
@@ -167,10 +166,14 @@ def _numbered(body: bytes, prefix: bytes, plain: bool = False,
     if not below:
         return True
     if plain:
-        return re.search(b"<" + re.escape(prefix) + rb'c r="[A-Za-z]{1,3}' + _after(last) + b'"',
-                         body) is None
+        return _cells_below(prefix, last).search(body) is None
     return re.search(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["'][A-Za-z]{1,3}""" + _after(last)
                      + rb"""["']""", body) is None
+
+
+def _cells_below(prefix: bytes, last: int) -> re.Pattern:
+    """A plain sheet's cell whose reference names a row below row ``last``."""
+    return re.compile(b"<" + re.escape(prefix) + rb'c r="[A-Za-z]{1,3}' + _after(last) + b'"')
 
 
 def _after(n: int) -> bytes:
