@@ -465,11 +465,12 @@ class Sheet:
     def read_at_once(self, limit: int) -> bool:
         """True when a reader of values can read this sheet whole before `layout` looked
         at it: it certainly allocates at most ``limit`` cells, and the rows are not far
-        apart (`potentiel.xlsxstream.Layout.value_rows`). Said from three searches of the
-        rows as split: rows ascend and no cell names a row below the last (`split`
-        checked both), at most 2 × rows + 1000 rows up to the last, and no cell (valued or
-        not) beyond column ``limit // last row``. False when that cannot be said so
-        quickly (rows not plain, far apart, or a cell that far)."""
+        apart (`potentiel.xlsxstream.Layout.value_rows`). Said from the rows as split:
+        rows ascend and no cell names a row below the last (`split` checked both), at most
+        2 × rows + 1000 rows up to the last (`Split.rows`), and no cell (valued or not)
+        beyond column ``limit // last row`` (`Split.within` when the split looked for the
+        same limit, else one search). False when that cannot be said so quickly (rows not
+        plain, far apart, or a cell that far)."""
         split = self._split
         if split is None or not split.plain:
             return False
