@@ -198,8 +198,9 @@ class Workbook:
         of Python's lock while it reads), while this one looks through the sheet's bytes
         (`_before_reading`, the error and formula cells): a `concurrent.futures.Future`
         of (workbook, sheet), or None when it must wait for that look. It starts only
-        when three quick searches prove it allocates at most `MAX_CELLS` cells, and the rows
-        are not so far apart that the sheet is read compacted (`Sheet.read_at_once`)."""
+        when the searches that split the rows prove it allocates at most `MAX_CELLS` cells,
+        and the rows are not so far apart that the sheet is read compacted
+        (`Sheet.read_at_once`)."""
         from concurrent.futures import Future
         self.package.check_parts(self.package.reader_parts())
         if not self.sheet(ref).read_at_once(MAX_CELLS):
@@ -642,12 +643,7 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
     grid = wb.values(area.sheet)
     c1, c2 = area.first_col - 1, area.last_col
     width = c2 - c1
-
-    def row(i: int) -> list[Any]:
-        cells = grid[i][c1:c2] if i < len(grid) else []
-        return cells + [None] * (width - len(cells)) if len(cells) < width else cells
-
-    headers = row(area.header_row - 1)
+    headers = _cut(grid, [area.header_row], c1, c2)[0]
     sheet = wb.sheet(area.sheet)
     sparse = sheet.layout().value_rows if sheet.streamed else None
     if sparse is not None:
@@ -666,8 +662,7 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
     key = (area.sheet.name, area.header_row, area.last_row, c1, c2, sparse is not None)
     rows = wb._cut.pop(key, None)
     if rows is None or len(rows) != len(numbers):
-        rows = _cut(grid, numbers, c1, c2) if sparse is None else \
-            [row(r - 1) for r in numbers]
+        rows = _cut(grid, numbers, c1, c2)
     if owned:  # the first reading of a run: kept for the second, in the run's language
         wb._cut[key] = rows
     position = {r: i for i, r in enumerate(numbers)}
@@ -694,20 +689,18 @@ def read_raw(wb: Workbook, area: Area, owned: bool = True) -> RawTable:
 
 
 def _cut(grid: list[list[Any]], numbers: list[int], c1: int, c2: int) -> list[list[Any]]:
-    """The cells of columns c1+1 … c2 of the sheet rows ``numbers`` (consecutive, 1-based),
-    each row a new list padded with None to c2 - c1 cells. When every row reaches column
-    c2 (python-calamine's rows are as wide as the sheet), a slice of each, made in one
-    comprehension; else row by row."""
+    """The cells of columns c1+1 … c2 of the sheet rows ``numbers`` (ascending, 1-based),
+    each row a new list padded with None to c2 - c1 cells. Consecutive rows that all reach
+    column c2 (python-calamine's rows are as wide as the sheet) are sliced in one
+    comprehension; others row by row."""
     width = c2 - c1
-    if not numbers:
-        return []
-    first, last = numbers[0] - 1, numbers[-1]
-    block = grid[first:last]
-    if len(block) == len(numbers) and min(map(len, block)) >= c2:
-        return [r[c1:c2] for r in block]
+    if numbers and numbers[-1] - numbers[0] + 1 == len(numbers):
+        block = grid[numbers[0] - 1:numbers[-1]]
+        if len(block) == len(numbers) and min(map(len, block)) >= c2:
+            return [r[c1:c2] for r in block]
     out = []
-    for i in range(first, last):
-        cells = grid[i][c1:c2] if i < len(grid) else []
+    for r in numbers:
+        cells = grid[r - 1][c1:c2] if r - 1 < len(grid) else []
         out.append(cells + [None] * (width - len(cells)) if len(cells) < width else cells)
     return out
 
@@ -1090,7 +1083,8 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         progress.writing(area.sheet.name)
         with _unexpected(path):
             plan = write_outputs(wb, area, raw, result)
-            watch = _watch(wb, area, {*plan.columns.values(), *plan.stale})
+            outputs = {*plan.columns.values(), *plan.stale}  # Potentiel's columns there
+            watch = _watch(wb, area, outputs)
             write_blocks(wb, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
             write_blocks(wb, SUMMARY_SHEET,
                          finished("summary", summary_blocks(result, _previous_rep_rows(wb))),
@@ -1113,7 +1107,6 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         lost: list[str] = []
         before = wb.values(area.sheet)
         del raw  # the account rows as cut for scoring: the check reads `before`, the grid
-        outputs = {*plan.columns.values(), *plan.stale}
 
         def write(tmp: str) -> None:
             def started(part: str, offset: int) -> None:
