@@ -17,19 +17,10 @@ from potentiel.xlsxpackage import Package
 
 from helpers import score_headless
 from test_keptcells import _edited, _one_more_cell, _outputs, _part, _restyled
+from test_keptcells import scored  # noqa: F401 (the fixture: the sample and its scored copy)
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT.parent / "shared" / "cases"
-
-
-@pytest.fixture(scope="module")
-def scored(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("watch")
-    src = folder / "in.xlsx"
-    shutil.copy(ROOT / "workbooks" / "portfolio.xlsx", src)
-    out = folder / "out.xlsx"
-    score_headless(src, out)
-    return src, out
 
 
 def _start(path: Path, part: str) -> int:

@@ -57,23 +57,24 @@ def test_a_parameter_that_is_not_a_number_in_settings_is_said_in_french(tmp_path
         "nombre, pas 'beaucoup'" + FAILED_END)
 
 
-def test_a_distance_scale_not_increasing_in_a_rule_file_is_said_in_french(tmp_path):
+def _scored_in_french_with(tmp_path: Path, params: str):
+    """A French workbook scored with a rule file extending the default with ``params``."""
     rules = tmp_path / "client.yaml"
-    rules.write_text("extends: default\nparams:\n  accessibility: {near_km: 600, far_km: 50}\n")
+    rules.write_text("extends: default\nparams:\n  " + params + "\n")
     book = write_workbook(tmp_path / "comptes.xlsx", HEADERS, ROWS, sheet="Comptes")
     with use_language("fr"):
-        result, _out = score_file(book, tmp_path / "out.xlsx", rules=str(rules), when=WHEN)
+        return score_file(book, tmp_path / "out.xlsx", rules=str(rules), when=WHEN)[0]
+
+
+def test_a_distance_scale_not_increasing_in_a_rule_file_is_said_in_french(tmp_path):
+    result = _scored_in_french_with(tmp_path, "accessibility: {near_km: 600, far_km: 50}")
     assert _failed(result, "accessibility") == (
         "le critère accessibility a échoué (ValueError: accessibility : far_km (50) doit être "
         "supérieur à near_km (600)" + FAILED_END)
 
 
 def test_a_sector_outlook_that_is_not_points_in_a_rule_file_is_said_in_french(tmp_path):
-    rules = tmp_path / "client.yaml"
-    rules.write_text("extends: default\nparams:\n  growth: {sector_outlook: {Santé: beaucoup}}\n")
-    book = write_workbook(tmp_path / "comptes.xlsx", HEADERS, ROWS, sheet="Comptes")
-    with use_language("fr"):
-        result, _out = score_file(book, tmp_path / "out.xlsx", rules=str(rules), when=WHEN)
+    result = _scored_in_french_with(tmp_path, "growth: {sector_outlook: {Santé: beaucoup}}")
     assert _failed(result, "growth") == (
         "le critère growth a échoué (ValueError: growth : sector_outlook pour 'Santé' doit "
         "être un nombre de points, pas 'beaucoup'" + FAILED_END)
