@@ -25,6 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lxml import etree
 
@@ -922,36 +924,29 @@ class Sheet:
         cols = [c for c, _p in plans]
         letters = [col_letter(c) for c in cols]
 
-        templates: dict[Any, str] = {}
+        heads = [f'<c r="{letter}' for letter in letters]
 
-        def template(key: Any) -> str:
-            """A row's cells as a `str.format` template: {0} the row number, {j+1} column
-            j's value text, for the columns written in rows of this shape (``key``)."""
-            if key not in templates:
-                written = [j for j in range(len(plans)) if (key >> j) & 1] if \
-                    isinstance(key, int) else [j for j, w in enumerate(key) if w]
-                templates[key] = "".join(
-                    f'<c r="{letters[j]}{{0}}' + (f"{plans[j][1].numeric}{{{j + 1}}}</v></c>"
-                                                   if plans[j][1].numeric is not None
-                                                   else f"{{{j + 1}}}")
-                    for j in written)
-            return templates[key]
-
-        def render_rows(i0: int, i1: int) -> list[str]:
+        def render_rows(i0: int, i1: int) -> pa.StringArray:
             """The value cells of rows i0–i1, joined per row (blanks and kept cells left
-            out): each row one `str.format` of the template of its shape (which columns it
-            writes) with its values' texts, made a column at a time."""
-            rows_text = list(map(str, numbers[i0:i1].tolist()))
-            values = [plan.value_texts(i0, i1) for _c, plan in plans]
-            written = [plan.kinds[i0:i1] == _VALUE for _c, plan in plans]
-            if len(plans) < 63:
-                keys = np.zeros(i1 - i0, dtype=np.int64)
-                for j, w in enumerate(written):
-                    keys |= w.astype(np.int64) << j
-                keys = keys.tolist()
-            else:
-                keys = list(zip(*[w.tolist() for w in written]))
-            return [template(k).format(r, *v) for k, r, v in zip(keys, rows_text, zip(*values))]
+            out, "" for a row writing none): made by Arrow's string kernels a column at a
+            time (`pyarrow.compute`), no Python step per row or cell."""
+            if not plans:
+                return pa.array([""] * (i1 - i0), pa.string())
+            rows_text = pc.cast(pa.array(numbers[i0:i1]), pa.string())
+            cells = []
+            for head, (_c, plan) in zip(heads, plans):
+                values = plan.value_array(i0, i1)  # null where the cell is not written
+                cells.append(pc.binary_join_element_wise(head, rows_text, values, "")
+                             if plan.numeric is None else
+                             pc.binary_join_element_wise(head, rows_text, plan.numeric, values,
+                                                         "</v></c>", ""))
+            # null_handling "replace", not "skip": Arrow 26's "skip" drops a row whose
+            # values are all null, and the rows would shift
+            joined = pc.binary_join_element_wise(*cells, "", null_handling="replace",
+                                                 null_replacement="")
+            if len(joined) != i1 - i0 or joined.null_count:
+                raise AssertionError(f"rows {i0}–{i1}: {len(joined)} rendered")
+            return joined
 
         def render(j: int, i: int, ref: str, style: int | None) -> str:
             return self._cell_xml(ref, plain_value(plans[j][1].value(i)), style)
@@ -1061,17 +1056,28 @@ class _Column:
         if codes is not None and len(tails) < 2 ** 31:
             codes = codes.astype(np.int32)
         self.numeric, self.codes, self.tails = numeric, codes, tails
+        self._tails: pa.StringArray | None = None  # the tails as Arrow holds them, once
+        self._numbers: tuple[np.ndarray, pa.StringArray] | None = None  # `_number_codes`
 
     def value(self, i: int) -> Any:
         return self.values[i]
 
-    def value_texts(self, i0: int, i1: int) -> list[str]:
-        """Rows i0–i1's value texts: a number as written in ``<v>`` (whole numbers without
-        a decimal point), else the cell's XML after its reference (`Sheet._cell_tail`);
-        anything for a cell not written."""
+    def value_array(self, i0: int, i1: int) -> pa.StringArray:
+        """Rows i0–i1's value texts, null where the cell is not written: a number as
+        written in ``<v>`` (whole numbers without a decimal point, `number_texts`), else
+        the cell's XML after its reference (`Sheet._cell_tail`)."""
+        kinds = self.kinds[i0:i1]
+        unwritten = None if kinds.strides == (0,) and (not len(kinds) or kinds[0] == _VALUE) \
+            else kinds != _VALUE
         if self.numeric is not None:
-            return number_texts(self.values[i0:i1])
-        return self.tails[self.codes[i0:i1]].tolist()
+            if self._numbers is None:  # the whole column's texts, once
+                self._numbers = _number_codes(self.values)
+            codes, texts = self._numbers[0][i0:i1], self._numbers[1]
+        else:
+            if self._tails is None:
+                self._tails = pa.array(self.tails.tolist(), pa.string())
+            codes, texts = self.codes[i0:i1], self._tails
+        return pc.take(texts, pa.array(codes, mask=unwritten))
 
 
 def number_texts(arr: np.ndarray) -> list[str]:
@@ -1080,10 +1086,15 @@ def number_texts(arr: np.ndarray) -> list[str]:
     as ``0`` (such cells are not written). Each distinct value is formatted once (an
     output column holds few: scores to 0.1, rates to 0.0001), then spread: several times
     faster than numpy's float-to-text cast of every element."""
+    codes, texts = _number_codes(arr)
+    return np.array(texts.to_pylist() or [""], dtype=object)[codes].tolist()
+
+
+def _number_codes(arr: np.ndarray) -> tuple[np.ndarray, pa.StringArray]:
+    """(code per element, text per code) of `number_texts`."""
     codes, distinct = pd.factorize(np.where(np.isfinite(arr), arr, 0.0))
-    texts = np.array([str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-                      for v in distinct.tolist()] or [""], dtype=object)
-    return texts[codes].tolist()
+    return codes, pa.array([str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+                            for v in distinct.tolist()], pa.string())
 
 
 def _uniform(a: np.ndarray) -> np.ndarray:

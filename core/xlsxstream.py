@@ -7,8 +7,9 @@ setup, …) are small and parsed as a tree by `potentiel.xlsxsheet.Sheet`; the r
 bytes. What the reading needs of them is found by scanning the bytes (`Layout`: the last
 row and column holding a value, whether formulas, error values or percentages are there),
 and the outputs are written by `patched`, a generator that copies the rows unchanged and
-rewrites only the rows Potentiel writes into, a row at a time: time linear in the size of
-the sheet, memory in the size of the outputs, whatever stands far below or to the right.
+rewrites only the rows Potentiel writes into (the account rows a batch at a time when they
+stand as Excel writes them, `_bulk_rows`; else a row at a time): time linear in the size
+of the sheet, memory in the size of the outputs, whatever stands far below or to the right.
 
 The rows are kept as they are when they can be (numbered, ascending, UTF-8); a sheet that
 is not (rows or cells without ``r``, rows out of order) is parsed as a tree instead, the
@@ -20,10 +21,13 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 BODY_MARK = b"<!--potentiel:rows-->"
 _OPEN = re.compile(rb"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>")
@@ -442,11 +446,12 @@ class Patch:
     (an existing cell keeps its style; no cell is created) or written, and
     ``styles[j][i]`` the style the written cell takes (-1: none). The XML is rendered
     when the stream reaches the rows, `BATCH` rows at a time: ``render_rows(i0, i1)``
-    gives each row's written cells joined; ``render(j, i, ref, style)`` one cell in a
+    gives each row's written cells joined (an Arrow string array, "" for a row writing
+    none); ``render(j, i, ref, style)`` one cell in a
     given style (for a cell written over an existing one of another style)."""
 
     def __init__(self, rows: np.ndarray, cols: list[int], kinds: list[np.ndarray],
-                 styles: list[np.ndarray], render_rows: Callable[[int, int], list[str]],
+                 styles: list[np.ndarray], render_rows: Callable[[int, int], pa.StringArray],
                  render: Callable[[int, int, str, int | None], str]):
         self.rows, self.cols, self.kinds, self.styles = rows, cols, kinds, styles
         self.render_rows, self.render = render_rows, render
@@ -463,7 +468,8 @@ class Patch:
     def joined(self, i: int) -> str:
         b = i // BATCH
         if self._batch[0] != b:
-            self._batch = (b, self.render_rows(b * BATCH, min((b + 1) * BATCH, len(self.rows))))
+            self._batch = (b, self.render_rows(b * BATCH, min((b + 1) * BATCH, len(self.rows)))
+                           .to_pylist())
         return self._batch[1][i - b * BATCH]
 
     def whole_rows(self, i0: int, i1: int) -> Iterator[bytes]:
@@ -472,8 +478,11 @@ class Patch:
         by a patch writing every cell it has (`simple`), without a namespace prefix."""
         for a in range(i0, i1, BATCH):
             b = min(a + BATCH, i1)
-            yield "".join([f'<row r="{r}">{xml}</row>' for r, xml in
-                           zip(self.rows[a:b].tolist(), self.render_rows(a, b)) if xml]).encode()
+            xml = self.render_rows(a, b)
+            some = pc.not_equal(pc.binary_length(xml), 0)
+            numbers = pc.cast(pa.array(self.rows[a:b]).filter(some), pa.string())
+            yield concatenated(pc.binary_join_element_wise(
+                '<row r="', numbers, '">', xml.filter(some), "</row>", ""))
 
     def kind(self, j: int, i: int) -> int:
         return int(self.kinds[j][i])
@@ -498,6 +507,22 @@ class Clear:
     r2: int
     c1: int
     c2: int
+
+
+def concatenated(texts: pa.Array) -> bytes:
+    """The UTF-8 bytes of an Arrow string (or binary) array's elements one after another,
+    from its data buffer at once. Raises ValueError on a null element (its bytes are
+    unspecified)."""
+    if texts.null_count:
+        raise ValueError("a null among the texts to concatenate")
+    if not len(texts):
+        return b""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64 if pa.types.is_large_string(
+        texts.type) or pa.types.is_large_binary(texts.type) else np.int32)
+    lo, hi = int(offsets[texts.offset]), int(offsets[texts.offset + len(texts)])
+    if hi == lo:
+        return b""
+    return memoryview(texts.buffers()[2])[lo:hi].tobytes()
 
 
 def _merged(hits: Sequence[tuple[Patch, int]]) -> dict[int, tuple[Patch, int, int]]:
@@ -623,16 +648,24 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
     # the first column written or blanked, by (patch, no clears in the row) when the
     # clears are one group (then a row's are that group's or none)
     firsts: dict[tuple[Patch | None, bool], int] = {}
-    if n_targets or clears:
-        for a, gt, end, r in _rows(split_):
-            while t < n_targets and targets[t] < r:
-                row = new_row(targets[t])
-                if row:
-                    out.append(body[copied_from:a])
-                    copied_from = a
-                    out.append(row)
-                    size += len(row)
-                t += 1
+
+    def new_rows_before(r: int, a: int) -> None:
+        """The rows to write before row ``r`` (at offset ``a``) that are not there."""
+        nonlocal t, copied_from, size
+        while t < n_targets and targets[t] < r:
+            row = new_row(targets[t])
+            if row:
+                out.append(body[copied_from:a])
+                copied_from = a
+                out.append(row)
+                size += len(row)
+            t += 1
+
+    def row_by_row(rows: Iterator[tuple[int, int, int, int]]) -> Iterator[bytes]:
+        """The rows ``rows`` (`_rows`) each on its own: copied, or written into."""
+        nonlocal t, copied_from, size
+        for a, gt, end, r in rows:
+            new_rows_before(r, a)
             hits = hits_for(r) if t < n_targets and targets[t] == r else []
             if hits:
                 t += 1
@@ -685,6 +718,36 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
                 yield b"".join(out)
                 out.clear()
                 size = 0
+
+    bulk = _bulk_span(split_, patches, clears) if n_targets else None
+    if bulk is None and (n_targets or clears):
+        yield from row_by_row(_rows(split_))
+    elif bulk is not None:
+        p, at, stop, first = bulk
+        yield from row_by_row(_rows(split_, 0, at))
+        for i0 in range(0, len(p.rows), BATCH):  # the patch's rows a batch at a time
+            i1 = min(i0 + BATCH, len(p.rows))
+            upto = stop if i1 == len(p.rows) else \
+                body.find(b'<row r="%d"' % int(p.rows[i1]), at, stop)
+            if upto < 0:  # a row to write is not there: the rest row by row
+                yield from row_by_row(_rows(split_, at, len(body)))
+                break
+            new_rows_before(int(p.rows[i0]), at)
+            rows = _bulk_rows(body, at, upto, p, i0, i1, first)
+            if rows is None:
+                yield from row_by_row(_rows(split_, at, upto))
+            else:
+                out.append(body[copied_from:at])
+                out.append(rows)
+                size += len(rows)
+                copied_from, t = upto, t + i1 - i0
+                if size >= chunk:
+                    yield b"".join(out)
+                    out.clear()
+                    size = 0
+            at = upto
+        else:
+            yield from row_by_row(_rows(split_, stop, len(body)))
     out.append(body[copied_from:])
     while t < n_targets:  # the rows after the last one there
         bulk = None if prefix else _alone(patches, rows_of, targets[t], n_targets - t)
@@ -707,6 +770,75 @@ def patched(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear],
         yield b"".join(out)
 
 
+def _bulk_span(split_: Split, patches: Sequence[Patch], clears: Sequence[Clear]
+               ) -> tuple[Patch, int, int, int] | None:
+    """(patch, start, end, column): the offsets in a plain sheet's rows from the first
+    row to the end of the last row of the patch writing the most rows, when it writes
+    every cell it has (`Patch.simple`), its rows follow each other, no other patch
+    writes among them, and its first and last rows are there; ``column``, the first
+    column written or blanked there. The rows between are then written a batch at a
+    time when they can be (`_bulk_rows`). Else None: every row goes on its own."""
+    if not split_.plain or split_.prefix or not patches:
+        return None
+    p = max(patches, key=lambda q: len(q.rows))
+    rows = p.rows
+    if not p.simple or not len(rows) or int(rows[-1]) - int(rows[0]) + 1 != len(rows):
+        return None
+    first, last = int(rows[0]), int(rows[-1])
+    if any(q is not p and len(q.rows) and bool(((q.rows >= first) & (q.rows <= last)).any())
+           for q in patches):
+        return None
+    column = min([p.cols[0]] + [c.c1 for c in clears if c.r1 <= last and c.r2 >= first])
+    body = split_.body
+    at = body.find(b'<row r="%d"' % first)
+    end = body.find(b'<row r="%d"' % last, max(at, 0))
+    end = body.find(b"</row>", end) if at >= 0 and end >= 0 else -1
+    return None if end < 0 else (p, at, end + len(b"</row>"), column)
+
+
+# a row's spans (its start tag's first): a hint of its cells' columns, dropped where cells
+# are added
+_ROW_SPANS = re.compile(rb"""<row r="\d+"[^>]*?( spans=(?:"[^"]*"|'[^']*'))""")
+_CELL_START = b'<c r="'
+
+
+def _bulk_rows(body: bytes, start: int, stop: int, p: Patch, i0: int, i1: int,
+               first: int) -> bytes | None:
+    """The rows between offsets ``start`` and ``stop`` of a plain sheet with patch
+    ``p``'s rows i0–i1 written in, the same bytes as row by row (``spans`` dropped, the
+    cells written after the row's own), made at once: C searches and joins, no Python
+    step per row but two comprehensions. None when the rows there are not exactly those
+    (some missing, some ``<row/>``), or a row's last cell stands at column ``first`` or
+    after (the first written or blanked: those rows go row by row)."""
+    region = body[start:stop]
+    if region.rfind(b"<row ") != region.rfind(b'<row r="%d"' % int(p.rows[i1 - 1])):
+        return None  # the last row there is not the last to write
+    found = _ROW_SPANS.findall(region)
+    for spans, n in Counter(found).items():
+        if region.count(spans) != n:  # also written elsewhere than in a row's start tag
+            return None
+        region = region.replace(spans, b"")
+    pieces = region.split(b"</row>")
+    if len(pieces) != i1 - i0 + 1:
+        # the rows there, ascending from the first to the last to write, are those
+        # consecutive ones (none missing, none ``<row/>``) only if they close as many
+        return None
+    keys = {piece[q + 6:q + 9] for piece, q in
+            zip(pieces, [piece.rfind(_CELL_START) for piece in pieces]) if q >= 0}
+    for key in keys:  # the columns of the rows' last cells (a few distinct keys)
+        letters = _LETTERS.match(key)
+        if letters is None or col_number(letters.group(0)) >= first:
+            return None
+    xml = p.render_rows(i0, i1).cast(pa.binary()).to_pylist()
+    n = i1 - i0
+    joined: list[bytes] = [b""] * (3 * n + 1)
+    joined[0:3 * n:3] = pieces[:n]
+    joined[1:3 * n:3] = xml
+    joined[2:3 * n:3] = [b"</row>"] * n
+    joined[3 * n] = pieces[n]
+    return b"".join(joined)
+
+
 def _alone(patches: Sequence[Patch], rows_of: list[list[int]], r: int, left: int
            ) -> tuple[Patch, int] | None:
     """(patch, index of row ``r`` in it) when a single patch, writing every cell it has
@@ -720,17 +852,20 @@ def _alone(patches: Sequence[Patch], rows_of: list[list[int]], r: int, left: int
     return (p, i) if len(p.rows) - i == left else None
 
 
-def _rows(split_: Split) -> Iterator[tuple[int, int, int, int]]:
-    """(start, end of the start tag or -1, end, number) of each row of a split sheet:
+def _rows(split_: Split, start: int = 0, stop: int | None = None
+          ) -> Iterator[tuple[int, int, int, int]]:
+    """(start, end of the start tag or -1, end, number) of each row of a split sheet
+    starting between offsets ``start`` and ``stop`` (row boundaries; None: the end):
     found by a literal search in a plain sheet (`Split.plain`), else by the general
     pattern (then the start tag's end is not looked for: -1)."""
     body = split_.body
+    stop = len(body) if stop is None else stop
     if not split_.plain:
-        for m in _ROW.finditer(body):
+        for m in _ROW.finditer(body, start, stop):
             yield m.start(), -1, m.end(), int(_ROW_R.match(body, m.start()).group(1))
         return
     closing = b"</" + split_.prefix + b"row>"
-    for m in _row_pattern(split_).finditer(body):
+    for m in _row_pattern(split_).finditer(body, start, stop):
         gt = body.find(b">", m.end())
         if gt < 0:
             return

@@ -7,7 +7,8 @@ write, rows it adds, and blanked rectangles."""
 import dataclasses
 
 import numpy as np
-from hypothesis import given, settings
+import pyarrow as pa
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from potentiel import xlsxstream as xs
@@ -22,6 +23,8 @@ def _cell(col, r, kind):
         return f'<c r="{ref}" s="2"/>'
     if kind == 2:
         return f'<c r="{ref}" t="inlineStr"><is><t>x{r}</t></is></c>'
+    if kind == 4:  # a text holding what a row's spans look like
+        return f'<c r="{ref}" t="inlineStr"><is><t>a spans="1:9" b</t></is></c>'
     return f'<c r="{ref}"><f>A{r}*2</f><v>{r}</v></c>'
 
 
@@ -64,7 +67,7 @@ def _patch(rows, cols, seed):
                 render(j, i, f"{column_letter(c)}{int(rows[i])}",
                        None if styles[j][i] < 0 else int(styles[j][i]))
                 for j, c in enumerate(cols) if kinds[j][i] == xs.VALUE))
-        return out
+        return pa.array(out, pa.string())
     return xs.Patch(np.asarray(rows, dtype=np.int64), cols, kinds, styles, render_rows, render)
 
 
@@ -130,6 +133,63 @@ def test_rows_after_the_last_one_written_a_batch_at_a_time(rows, targets, first_
     last = max((sum(g for g, *_rest in rows[:k + 1]) for k in range(len(rows))), default=0)
     if targets and max(targets) > last and not two:
         assert batched and batched[-1]  # the bulk path was taken
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3).map(lambda g: 1 if g < 3 else 2),  # mostly no gap
+                          st.sets(st.integers(1, 9), max_size=6), st.integers(0, 4),
+                          st.booleans()), max_size=25),
+       st.integers(1, 12), st.integers(0, 14), st.integers(5, 9), st.integers(0, 2 ** 31),
+       st.booleans(), st.booleans(), st.integers(1, 4))
+@example([(1, {1, 2}, 0, True), (1, {1}, 4, True), (1, {2}, 0, True)], 1, 3, 5, 0, False,
+         False, 4)  # a text that looks like the rows' spans, among them
+@example([(2, {1}, 0, False), (1, {1}, 0, False)], 2, 2, 5, 0, False, True, 1)  # a new row first
+def test_rows_written_a_batch_at_a_time(rows, start, count, first_col, seed, clear, two,
+                                        batch):
+    """The account rows a patch writes, one after the other, are written a batch at a
+    time (`_bulk_rows`: no Python step per row): the same bytes as row by row, whatever
+    stands there (rows missing or ``<row/>``, cells at or after the first column written,
+    spans, a text that looks like spans), batches of any size, and over a first run's
+    output."""
+    split = xs.split(_sheet(rows))
+    cols = [first_col, first_col + 1]
+    targets = list(range(start, start + count))
+    patches = [_patch(targets, cols, seed)] if targets else []
+    if two and targets:  # a header written apart
+        patches.append(_patch([max(start - 1, 1)], [first_col + 3], seed + 1))
+        patches.sort(key=lambda p: int(p.rows[0]))
+        if int(patches[0].rows[0]) == int(patches[1].rows[0]):
+            patches.pop()
+    clears = [xs.Clear(2, 20, first_col, first_col + 2)] if clear else []
+    taken = []
+
+    def bulk_rows(*args):
+        found = real(*args)
+        taken.append(found is not None)
+        return found
+
+    def written(s, use):
+        xs._bulk_rows, xs.BATCH = bulk_rows, batch
+        span = xs._bulk_span
+        if not use:
+            xs._bulk_span = lambda *args: None
+        try:
+            return b"".join(xs.patched(s, patches, clears, column_letter, lambda: None,
+                                       chunk=64))
+        finally:
+            xs._bulk_rows, xs.BATCH, xs._bulk_span = real, saved, span
+    real, saved = xs._bulk_rows, xs.BATCH
+    bulk = written(split, True)
+    assert bulk == written(split, False)
+    again = xs.split(split.head + bulk + split.tail)
+    assert written(again, True) == written(again, False)
+    present = {sum(g for g, *_r in rows[:k + 1]): (cells, kind) for k, (_g, cells, kind, _s)
+               in enumerate(rows)}
+    plain_rows = all(r in present and present[r][0] and max(present[r][0]) < first_col
+                     and present[r][1] != 4 for r in targets)
+    if targets and plain_rows and not clear and (count > 1 or not two):
+        # rows as Excel writes them (the patch writing the most rows): a batch at a time
+        assert taken and taken[0]
 
 
 @settings(max_examples=400, deadline=None)
