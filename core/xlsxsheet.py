@@ -933,16 +933,16 @@ class Sheet:
             if not plans:
                 return pa.array([""] * (i1 - i0), pa.string())
             rows_text = pc.cast(pa.array(numbers[i0:i1]), pa.string())
-            cells = []
+            pieces: list[Any] = []
             for head, (_c, plan) in zip(heads, plans):
-                values = plan.value_array(i0, i1)  # null where the cell is not written
-                cells.append(pc.binary_join_element_wise(head, rows_text, values, "")
-                             if plan.numeric is None else
-                             pc.binary_join_element_wise(head, rows_text, plan.numeric, values,
-                                                         "</v></c>", ""))
+                tails, every = plan.cell_tails(i0, i1)
+                if every:  # every cell written: its pieces joined with the others' at once
+                    pieces += [head, rows_text, tails]
+                else:  # null where the cell is not written (its reference left out too)
+                    pieces.append(pc.binary_join_element_wise(head, rows_text, tails, ""))
             # null_handling "replace", not "skip": Arrow 26's "skip" drops a row whose
             # values are all null, and the rows would shift
-            joined = pc.binary_join_element_wise(*cells, "", null_handling="replace",
+            joined = pc.binary_join_element_wise(*pieces, "", null_handling="replace",
                                                  null_replacement="")
             if len(joined) != i1 - i0 or joined.null_count:
                 raise AssertionError(f"rows {i0}–{i1}: {len(joined)} rendered")
@@ -1056,28 +1056,32 @@ class _Column:
         if codes is not None and len(tails) < 2 ** 31:
             codes = codes.astype(np.int32)
         self.numeric, self.codes, self.tails = numeric, codes, tails
-        self._tails: pa.StringArray | None = None  # the tails as Arrow holds them, once
-        self._numbers: tuple[np.ndarray, pa.StringArray] | None = None  # `_number_codes`
+        self._table: pa.StringArray | None = None  # `cell_tails`' tail per code, once
 
     def value(self, i: int) -> Any:
         return self.values[i]
 
-    def value_array(self, i0: int, i1: int) -> pa.StringArray:
-        """Rows i0–i1's value texts, null where the cell is not written: a number as
-        written in ``<v>`` (whole numbers without a decimal point, `number_texts`), else
-        the cell's XML after its reference (`Sheet._cell_tail`)."""
+    def cell_tails(self, i0: int, i1: int) -> tuple[pa.StringArray, bool]:
+        """Rows i0–i1's cells after their reference, null where the cell is not written,
+        and whether every one is: a number as written in ``<v>`` (whole numbers without a
+        decimal point, `number_texts`), else the cell's XML after its reference
+        (`Sheet._cell_tail`). Each distinct tail is made once for the column."""
+        if self._table is None:  # a tail per code, then null (a cell not written)
+            if self.numeric is not None:
+                self.codes, texts = _number_codes(self.values)
+                tails = pc.binary_join_element_wise(self.numeric, texts, "</v></c>", "")
+            else:
+                tails = pa.array(self.tails.tolist(), pa.string())
+            self._table = pa.concat_arrays([tails, pa.nulls(1, pa.string())])
+        codes = self.codes[i0:i1]
         kinds = self.kinds[i0:i1]
-        unwritten = None if kinds.strides == (0,) and (not len(kinds) or kinds[0] == _VALUE) \
-            else kinds != _VALUE
-        if self.numeric is not None:
-            if self._numbers is None:  # the whole column's texts, once
-                self._numbers = _number_codes(self.values)
-            codes, texts = self._numbers[0][i0:i1], self._numbers[1]
-        else:
-            if self._tails is None:
-                self._tails = pa.array(self.tails.tolist(), pa.string())
-            codes, texts = self.codes[i0:i1], self._tails
-        return pc.take(texts, pa.array(codes, mask=unwritten))
+        every = kinds.strides == (0,) and (not len(kinds) or kinds[0] == _VALUE)
+        if not every:
+            unwritten = kinds != _VALUE
+            every = not unwritten.any()
+            if not every:
+                codes = np.where(unwritten, len(self._table) - 1, codes)
+        return self._table.take(pa.array(codes)), every
 
 
 def number_texts(arr: np.ndarray) -> list[str]:
@@ -1091,10 +1095,23 @@ def number_texts(arr: np.ndarray) -> list[str]:
 
 
 def _number_codes(arr: np.ndarray) -> tuple[np.ndarray, pa.StringArray]:
-    """(code per element, text per code) of `number_texts`."""
+    """(code per element, text per code) of `number_texts`. The distinct values are
+    written by Arrow's casts where they write what Python does: whole numbers as
+    integers, the others from 0.0001 to 10¹⁰ by their shortest digits (both round-trip,
+    without an exponent there); any other by ``repr``."""
     codes, distinct = pd.factorize(np.where(np.isfinite(arr), arr, 0.0))
-    return codes, pa.array([str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-                            for v in distinct.tolist()], pa.string())
+    distinct = np.asarray(distinct, dtype=float)
+    size = np.abs(distinct)
+    whole = (distinct == np.trunc(distinct)) & (size < 1e15)
+    texts = pc.if_else(pa.array(whole),
+                       pc.cast(pa.array(np.where(whole, distinct, 0).astype(np.int64)),
+                               pa.string()),
+                       pc.cast(pa.array(distinct), pa.string()))
+    other = ~whole & ((size < 1e-4) | (size >= 1e10))
+    if other.any():
+        texts = pc.replace_with_mask(texts, pa.array(other), pa.array(
+            [repr(v) for v in distinct[other].tolist()], pa.string()))
+    return codes, texts
 
 
 def _uniform(a: np.ndarray) -> np.ndarray:

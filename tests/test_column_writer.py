@@ -48,9 +48,11 @@ def _cast_texts(arr: np.ndarray) -> list[str]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.floats(), st.floats(-1e3, 1e3).map(lambda x: round(x, 1)),
+@given(st.lists(st.one_of(st.floats(), st.floats(1e-5, 2e10), st.floats(-2e10, -1e-5), st.floats(-1e3, 1e3).map(lambda x: round(x, 1)),
                           st.sampled_from([0.0, -0.0, 1e15, -1e15, 1e15 - 1, 9.5e14, 1e16,
-                                           1e-7, 5e-324, 2.0 ** 53, 0.1 + 0.2])),
+                                           1e-7, 5e-324, 2.0 ** 53, 0.1 + 0.2, 1e-4,
+                                           0.000099999, 0.00011, 9999999999.5, 1e10 + 0.5,
+                                           -123456.789, 1e10, 1e-5])),
                 max_size=80))
 def test_number_texts_are_the_cast_of_every_element(values):
     from potentiel.xlsxsheet import number_texts
