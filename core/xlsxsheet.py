@@ -931,19 +931,20 @@ class Sheet:
             out, "" for a row writing none): made by Arrow's string kernels a column at a
             time (`pyarrow.compute`), no Python step per row or cell."""
             if not plans:
-                return pa.array([""] * (i1 - i0), pa.string())
-            rows_text = pc.cast(pa.array(numbers[i0:i1]), pa.string())
+                return pa.array([""] * (i1 - i0), pa.string(), memory_pool=POOL)
+            rows_text = pc.cast(pa.array(numbers[i0:i1]), pa.string(), memory_pool=POOL)
             pieces: list[Any] = []
             for head, (_c, plan) in zip(heads, plans):
                 tails, every = plan.cell_tails(i0, i1)
                 if every:  # every cell written: its pieces joined with the others' at once
                     pieces += [head, rows_text, tails]
                 else:  # null where the cell is not written (its reference left out too)
-                    pieces.append(pc.binary_join_element_wise(head, rows_text, tails, ""))
+                    pieces.append(pc.binary_join_element_wise(head, rows_text, tails, "",
+                                                              memory_pool=POOL))
             # null_handling "replace", not "skip": Arrow 26's "skip" drops a row whose
             # values are all null, and the rows would shift
             joined = pc.binary_join_element_wise(*pieces, "", null_handling="replace",
-                                                 null_replacement="")
+                                                 null_replacement="", memory_pool=POOL)
             if len(joined) != i1 - i0 or joined.null_count:
                 raise AssertionError(f"rows {i0}–{i1}: {len(joined)} rendered")
             return joined
@@ -1003,6 +1004,11 @@ class Sheet:
                        np.array(styles, dtype=np.int32)[codes], codes=codes,
                        tails=np.array(tails, dtype=object))
 
+
+# Arrow's buffers from the system allocator, not Arrow's default (mimalloc): what is freed
+# there goes back to the operating system (`potentiel.headless._return_freed_memory`),
+# where mimalloc would keep it, tens of MB more at the peak
+POOL = pa.system_memory_pool()
 
 _KEEP_CELL, _BLANK, _VALUE = 0, 1, 2  # what a patch does to a cell (see xlsxstream.Patch)
 
@@ -1069,10 +1075,12 @@ class _Column:
         if self._table is None:  # a tail per code, then null (a cell not written)
             if self.numeric is not None:
                 self.codes, texts = _number_codes(self.values)
-                tails = pc.binary_join_element_wise(self.numeric, texts, "</v></c>", "")
+                tails = pc.binary_join_element_wise(self.numeric, texts, "</v></c>", "",
+                                                    memory_pool=POOL)
             else:
-                tails = pa.array(self.tails.tolist(), pa.string())
-            self._table = pa.concat_arrays([tails, pa.nulls(1, pa.string())])
+                tails = pa.array(self.tails.tolist(), pa.string(), memory_pool=POOL)
+                self.tails = None  # held by Arrow now
+            self._table = pa.concat_arrays([tails, pa.nulls(1, pa.string())], memory_pool=POOL)
         codes = self.codes[i0:i1]
         kinds = self.kinds[i0:i1]
         every = kinds.strides == (0,) and (not len(kinds) or kinds[0] == _VALUE)
@@ -1081,7 +1089,7 @@ class _Column:
             every = not unwritten.any()
             if not every:
                 codes = np.where(unwritten, len(self._table) - 1, codes)
-        return self._table.take(pa.array(codes)), every
+        return pc.take(self._table, pa.array(codes), memory_pool=POOL), every
 
 
 def number_texts(arr: np.ndarray) -> list[str]:
@@ -1103,14 +1111,16 @@ def _number_codes(arr: np.ndarray) -> tuple[np.ndarray, pa.StringArray]:
     distinct = np.asarray(distinct, dtype=float)
     size = np.abs(distinct)
     whole = (distinct == np.trunc(distinct)) & (size < 1e15)
-    texts = pc.if_else(pa.array(whole),
+    texts = pc.if_else(pa.array(whole, memory_pool=POOL),
                        pc.cast(pa.array(np.where(whole, distinct, 0).astype(np.int64)),
-                               pa.string()),
-                       pc.cast(pa.array(distinct), pa.string()))
+                               pa.string(), memory_pool=POOL),
+                       pc.cast(pa.array(distinct), pa.string(), memory_pool=POOL),
+                       memory_pool=POOL)
     other = ~whole & ((size < 1e-4) | (size >= 1e10))
     if other.any():
-        texts = pc.replace_with_mask(texts, pa.array(other), pa.array(
-            [repr(v) for v in distinct[other].tolist()], pa.string()))
+        texts = pc.replace_with_mask(texts, pa.array(other, memory_pool=POOL), pa.array(
+            [repr(v) for v in distinct[other].tolist()], pa.string(), memory_pool=POOL),
+            memory_pool=POOL)
     return codes, texts
 
 

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 BODY_MARK = b"<!--potentiel:rows-->"
+POOL = pa.system_memory_pool()  # Arrow's buffers (see `potentiel.xlsxsheet.POOL`)
 _OPEN = re.compile(rb"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>")
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding=["']([^"']+)["']""")
 _ROW_R = re.compile(rb"""<(?:[\w.-]+:)?row\b[^>]*?\sr=["'](\d+)["']""")
@@ -479,10 +480,12 @@ class Patch:
         for a in range(i0, i1, BATCH):
             b = min(a + BATCH, i1)
             xml = self.render_rows(a, b)
-            some = pc.not_equal(pc.binary_length(xml), 0)
-            numbers = pc.cast(pa.array(self.rows[a:b]).filter(some), pa.string())
+            some = pc.not_equal(pc.binary_length(xml, memory_pool=POOL), 0, memory_pool=POOL)
+            numbers = pc.cast(pc.filter(pa.array(self.rows[a:b]), some, memory_pool=POOL),
+                              pa.string(), memory_pool=POOL)
             yield concatenated(pc.binary_join_element_wise(
-                '<row r="', numbers, '">', xml.filter(some), "</row>", ""))
+                '<row r="', numbers, '">', pc.filter(xml, some, memory_pool=POOL), "</row>", "",
+                memory_pool=POOL))
 
     def kind(self, j: int, i: int) -> int:
         return int(self.kinds[j][i])
@@ -829,7 +832,7 @@ def _bulk_rows(body: bytes, start: int, stop: int, p: Patch, i0: int, i1: int,
         letters = _LETTERS.match(key)
         if letters is None or col_number(letters.group(0)) >= first:
             return None
-    xml = p.render_rows(i0, i1).cast(pa.binary()).to_pylist()
+    xml = pc.cast(p.render_rows(i0, i1), pa.binary(), memory_pool=POOL).to_pylist()
     n = i1 - i0
     joined: list[bytes] = [b""] * (3 * n + 1)
     joined[0:3 * n:3] = pieces[:n]
