@@ -179,27 +179,59 @@ def _fired_rows(conditions: dict[str, dict], columns: dict, n: int) -> list[tupl
 
 def _column_messages(fields, columns: dict, n: int) -> list[str]:
     """The message of each of the n records, byte for byte what `_message` writes for the
-    record holding each column's value (blanks left out), built a column at a time."""
+    record holding each column's value (blanks left out), built a column at a time and
+    joined by Arrow's string kernels (`pyarrow.compute`), no Python step per record; by
+    one join per record when a text cannot be held as UTF-8 (a lone surrogate)."""
     from itertools import repeat
 
     import numpy as np
 
-    rows = list(map(str, range(n)))
-    parts = [repeat('{"id":'), rows, repeat(',"row":'), rows]
+    parts = []
     for name, prefix, kind, rule in fields:
         column = columns.get(name)
         if column is None:
             continue
         part = _column_texts(np.asarray(column), name, prefix, kind, rule)
         if part is not None:
-            parts.append(part.tolist())
-    parts.append(repeat("}"))
+            parts.append(part)
+    try:
+        return _joined_by_arrow(parts, n)
+    except (UnicodeError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
+        pass
+    rows = list(map(str, range(n)))
+    texts = [repeat('{"id":'), rows, repeat(',"row":'), rows]
+    texts += [(table if codes is None else table[codes]).tolist() for table, codes in
+              ((np.asarray(t.to_pylist(), dtype=object) if not isinstance(t, np.ndarray)
+                else t, c) for t, c in parts)]
+    texts.append(repeat("}"))
     # one join per message, not one concatenation per field
-    return list(map("".join, zip(*parts)))
+    return list(map("".join, zip(*texts)))
+
+
+def _joined_by_arrow(parts, n: int) -> list[str]:
+    """`_column_messages` joined by Arrow: each field's texts taken by their codes."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pool = pa.system_memory_pool()  # freed memory back to the system (see xlsxsheet.POOL)
+    rows = pc.cast(pa.array(np.arange(n, dtype=np.int64)), pa.string(), memory_pool=pool)
+    texts = ['{"id":', rows, ',"row":', rows]
+    for table, codes in parts:
+        if isinstance(table, np.ndarray):
+            table = pa.array(table.tolist(), pa.string(), memory_pool=pool)
+        texts.append(table if codes is None else pc.take(table, pa.array(codes),
+                                                         memory_pool=pool))
+    texts.append("}")
+    joined = pc.binary_join_element_wise(*texts, "", memory_pool=pool)
+    if len(joined) != n or joined.null_count:
+        raise AssertionError(f"{len(joined)} messages joined for {n} records")
+    return joined.to_pylist()
 
 
 def _column_texts(column, name, prefix, kind, rule):
-    """``,"fK":<json>`` per row ('' for blanks), or None when the column is all blank.
+    """``,"fK":<json>`` per row ('' for blanks), or None when the column is all blank:
+    (text per code, code per row; the last text is ''), or (text per row, None).
 
     Each distinct value is written once: floats told apart by their bits (so -0.0 and 0.0,
     equal as numbers, keep their own texts), texts by value; a column holding anything but
@@ -222,17 +254,9 @@ def _column_texts(column, name, prefix, kind, rule):
             raise ValueError(f"record {row}: field {name!r} holds {_NUMBER} ({values[row]!r}) "
                              f"but rule {rule!r} compares it with {kind}")
         codes, bits = pd.factorize(values.view(np.int64))
-        floats = bits.view(np.float64)
-        texts = list(map(float.__repr__, floats.tolist()))
-        # what Python writes with an exponent (below 1e-4, from 1e16 on), margin kept
-        size = np.abs(floats)
-        for k in np.flatnonzero((size >= 1e15) | ((size > 0) & (size < 1e-3))).tolist():
-            texts[k] = _float_text(float(floats[k]))
-        table = np.empty(len(texts) + 1, dtype=object)
-        table[:-1] = [prefix + t for t in texts]
-        table[-1] = ""
-        codes[blank] = -1
-        return table[codes]
+        texts = _float_texts(bits.view(np.float64))
+        codes[blank] = len(texts)
+        return _prefixed(prefix, texts), codes
     codes, uniques = factorize(column.astype(object, copy=False))
     if len(uniques) == 0:
         return None
@@ -244,7 +268,46 @@ def _column_texts(column, name, prefix, kind, rule):
     table[:-1] = [prefix + _field_text(value, name, kind, rule, int(row))
                   for value, row in zip(uniques.tolist(), first.tolist())]
     table[-1] = ""
-    return table[codes]
+    return table, np.where(codes < 0, len(uniques), codes)
+
+
+def _float_texts(floats):
+    """``float.__repr__`` of each value (`_float_text` where Python writes an exponent),
+    as an Arrow string array: by Arrow's casts where they write the same (whole numbers
+    below 10¹⁵ as integers followed by ``.0``; the others from 0.001 to 10¹⁰ by their
+    shortest digits: both round-trip, without an exponent there), by Python elsewhere."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pool = pa.system_memory_pool()
+    size = np.abs(floats)
+    # what Python writes with an exponent (below 1e-4, from 1e16 on), margin kept
+    exponent = (size >= 1e15) | ((size > 0) & (size < 1e-3))
+    zero = floats == 0
+    whole = ~exponent & (floats == np.trunc(floats)) & ~(zero & np.signbit(floats))
+    plain = ~exponent & ~whole & (size < 1e10) & ~zero
+    texts = pc.if_else(
+        pa.array(whole, memory_pool=pool),
+        pc.binary_join_element_wise(pc.cast(pa.array(np.where(whole, floats, 0).astype(
+            np.int64)), pa.string(), memory_pool=pool), ".0", "", memory_pool=pool),
+        pc.cast(pa.array(np.where(plain, floats, 0.0)), pa.string(), memory_pool=pool),
+        memory_pool=pool)
+    other = ~whole & ~plain  # -0.0, NaN, an exponent, 10¹⁰ to 10¹⁵ with decimals
+    if other.any():
+        texts = pc.replace_with_mask(texts, pa.array(other), pa.array(
+            [_float_text(v) for v in floats[other].tolist()], pa.string()), memory_pool=pool)
+    return texts
+
+
+def _prefixed(prefix, texts):
+    """``prefix`` before each text of an Arrow array, then one '' (the text of a blank)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pool = pa.system_memory_pool()
+    return pa.concat_arrays([pc.binary_join_element_wise(prefix, texts, "", memory_pool=pool),
+                             pa.array([""], pa.string())], memory_pool=pool)
 
 
 def _texts_one_by_one(column, name, prefix, kind, rule):
@@ -258,7 +321,7 @@ def _texts_one_by_one(column, name, prefix, kind, rule):
             text = _field_text(value, name, kind, rule, row)
             if text is not None:
                 out[row] = prefix + text
-    return out if any(out.tolist()) else None
+    return (out, None) if any(out.tolist()) else None
 
 
 def _account(engine, handles, rule_ids, fields, row, record):
