@@ -20,7 +20,6 @@ import dataclasses
 import datetime as dt
 import math
 import re
-from itertools import compress
 from typing import Any, Sequence
 
 import numpy as np
@@ -976,13 +975,13 @@ class Sheet:
             styles = np.where(finite, -1 if style is None else style, none).astype(np.int32)
             return _Column(arr, kinds, styles, numeric=f'"{_s(style)}><v>')
         codes, uniques = _distinct(arr)
-        quick = _plain_texts(uniques)  # plain texts at once, the other values one by one
         n = len(uniques)
         head = f'"{_s(base)} t="inlineStr"><is><t>'
-        tails = [""] * n if quick is None else \
-            ["" if q is None else head + q + "</t></is></c>" for q in quick]
+        quick = _plain_tails(uniques, head)  # plain texts at once, the other values one by one
+        tails: dict[int, str] = {}
         kinds, styles = [_VALUE] * n, [none] * n
-        for i in range(n) if quick is None else [i for i, q in enumerate(quick) if q is None]:
+        for i in range(n) if quick is None else np.flatnonzero(
+                quick.is_null().to_numpy(zero_copy_only=False)).tolist():
             v = uniques[i]
             if type(v) is str and len(v) <= MAX_TEXT and not v.startswith(FORMULA_STARTS) \
                     and _TEXT_AS_IS.search(v) is None:  # a text written as it is
@@ -1000,9 +999,17 @@ class Sheet:
                 style = self.styles.variant(base, num_fmt=fmt)
             style, tails[i] = self._cell_tail(v, style)
             styles[i] = -1 if style is None else style
+        if quick is None:
+            table = pa.array([tails.get(i) for i in range(n)], pa.string(), memory_pool=POOL)
+        elif tails:
+            mask = np.zeros(n, dtype=bool)
+            mask[list(tails)] = True
+            table = pc.replace_with_mask(quick, pa.array(mask), pa.array(
+                [tails[i] for i in sorted(tails)], pa.string()), memory_pool=POOL)
+        else:
+            table = quick
         return _Column(arr, np.array(kinds, dtype=np.int8)[codes],
-                       np.array(styles, dtype=np.int32)[codes], codes=codes,
-                       tails=np.array(tails, dtype=object))
+                       np.array(styles, dtype=np.int32)[codes], codes=codes, tails=table)
 
 
 # Arrow's buffers from the system allocator, not Arrow's default (mimalloc): what is freed
@@ -1024,45 +1031,55 @@ def _distinct(arr: np.ndarray) -> tuple[np.ndarray, Any]:
     return factorize_all(arr, shared_only=True)
 
 
-def _plain_texts(uniques: Any) -> list[str | None] | None:
-    """The distinct texts of a column escaped for a cell, at once, when every one of them
-    is plain (none `formula_like`, none with spaces at an end, a line break, a character
-    XML forbids, or over `MAX_TEXT`; none empty): None per value that is not text. None
-    when any text is not plain (each value then goes through `Sheet._cell_tail`)."""
+# a character that makes a text need more than its characters between <t> and </t> when it
+# is not the first or the last (RE2's syntax, for Arrow): one XML cannot hold, a line break
+_NOT_PLAIN_INSIDE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\n\x{fffe}\x{ffff}]"
+
+
+def _plain_tails(uniques: Any, head: str) -> pa.StringArray | None:
+    """The cell tails of the distinct texts of a column (``head``, the text escaped,
+    ``</t></is></c>``), made at once by Arrow's string kernels when every text is plain
+    (none `formula_like`, none with spaces at an end, a line break, a character XML
+    forbids, or over `MAX_TEXT`; none empty), null for each value that is not text. None
+    when any text is not plain, or there are few (each value then goes through
+    `Sheet._cell_tail`), or one cannot be held as UTF-8 (a lone surrogate)."""
     values = uniques.tolist() if isinstance(uniques, np.ndarray) else list(uniques)
     is_text = [type(v) is str for v in values]
-    texts = list(compress(values, is_text))
-    if len(texts) < 64:  # few: one at a time is as quick
+    if sum(is_text) < 64:  # few: one at a time is as quick
         return None
-    firsts, lasts = {t[:1] for t in texts}, {t[-1:] for t in texts}
-    if any(c == "" or c.isspace() or formula_like(c) for c in firsts) or \
-            any(c.isspace() for c in lasts):
+    try:
+        texts = pa.array([v if t else None for v, t in zip(values, is_text)], pa.string(),
+                         memory_pool=POOL)
+    except (UnicodeError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
         return None
-    if max(map(len, texts)) > MAX_TEXT:
+    length = pc.utf8_length(texts, memory_pool=POOL)
+    if pc.min(length).as_py() < 1 or pc.max(length).as_py() > MAX_TEXT:
         return None
-    escaped: list[str] = []
-    for start in range(0, len(texts), 4096):  # a few thousand at once: no large string
-        part = texts[start:start + 4096]
-        joined = "\n".join(part)
-        if joined.count("\n") != len(part) - 1 or _XML_BAD.search(joined):
-            return None
-        escaped += _escape(joined).split("\n")
-    if len(escaped) == len(values):
-        return escaped
-    each = iter(escaped)
-    return [next(each) if t else None for t in is_text]
+    firsts = pc.unique(pc.utf8_slice_codeunits(texts, 0, 1, memory_pool=POOL)).to_pylist()
+    lasts = pc.unique(pc.utf8_slice_codeunits(texts, -1, memory_pool=POOL)).to_pylist()
+    if any(c is not None and (c.isspace() or formula_like(c)) for c in firsts) or \
+            any(c is not None and c.isspace() for c in lasts):
+        return None
+    if pc.any(pc.match_substring_regex(texts, _NOT_PLAIN_INSIDE, memory_pool=POOL)).as_py():
+        return None
+    for char, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        texts = pc.replace_substring(texts, char, escaped, memory_pool=POOL)
+    return pc.binary_join_element_wise(head, texts, "</t></is></c>", "", memory_pool=POOL)
 
 
 class _Column:
     """One column of a patch: its values, what is done to each cell (``kinds``), the
     style each written cell takes (-1: none), and its cell XML for a range of rows."""
 
-    def __init__(self, values, kinds, styles, numeric: str | None = None, codes=None, tails=None):
+    def __init__(self, values, kinds, styles, numeric: str | None = None, codes=None,
+                 tails: pa.StringArray | None = None):
         self.values, self.kinds, self.styles = values, _uniform(kinds), _uniform(styles)
         if codes is not None and len(tails) < 2 ** 31:
             codes = codes.astype(np.int32)
-        self.numeric, self.codes, self.tails = numeric, codes, tails
-        self._table: pa.StringArray | None = None  # `cell_tails`' tail per code, once
+        self.numeric, self.codes = numeric, codes
+        # `cell_tails`' tail per code, then null (a cell not written)
+        self._table: pa.StringArray | None = None if tails is None else \
+            pa.concat_arrays([tails, pa.nulls(1, pa.string())], memory_pool=POOL)
 
     def value(self, i: int) -> Any:
         return self.values[i]
@@ -1072,14 +1089,10 @@ class _Column:
         and whether every one is: a number as written in ``<v>`` (whole numbers without a
         decimal point, `number_texts`), else the cell's XML after its reference
         (`Sheet._cell_tail`). Each distinct tail is made once for the column."""
-        if self._table is None:  # a tail per code, then null (a cell not written)
-            if self.numeric is not None:
-                self.codes, texts = _number_codes(self.values)
-                tails = pc.binary_join_element_wise(self.numeric, texts, "</v></c>", "",
-                                                    memory_pool=POOL)
-            else:
-                tails = pa.array(self.tails.tolist(), pa.string(), memory_pool=POOL)
-                self.tails = None  # held by Arrow now
+        if self._table is None:  # a number column's: its texts made once
+            self.codes, texts = _number_codes(self.values)
+            tails = pc.binary_join_element_wise(self.numeric, texts, "</v></c>", "",
+                                                memory_pool=POOL)
             self._table = pa.concat_arrays([tails, pa.nulls(1, pa.string())], memory_pool=POOL)
         codes = self.codes[i0:i1]
         kinds = self.kinds[i0:i1]

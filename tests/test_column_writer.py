@@ -96,11 +96,12 @@ def test_each_cell_of_an_object_column_is_written_as_its_value_alone(tmp_path_fa
         kind = int(np.asarray(col.kinds)[i])
         if kind != _VALUE:
             xml = ""
-        elif col.codes is None:  # a column of numbers
-            xml = col.numeric + number_texts(np.asarray(col.values[i:i + 1], dtype=float))[0] \
-                + "</v></c>"
+            assert col.cell_tails(i, i + 1)[0][0].as_py() is None  # no cell written
         else:
-            xml = col.tails[col.codes[i]]
+            xml = col.cell_tails(i, i + 1)[0][0].as_py()
+            if col.numeric is not None:  # a column of numbers
+                assert xml == col.numeric + number_texts(
+                    np.asarray(col.values[i:i + 1], dtype=float))[0] + "</v></c>"
         return kind, int(np.asarray(col.styles)[i]), xml
     alone = {}
     for i, v in enumerate(column.tolist()):

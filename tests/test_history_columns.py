@@ -266,7 +266,7 @@ def test_blocks_prepared_a_column_at_a_time_are_the_cells_prepared_one_by_one():
 
 
 def test_plain_texts_of_a_column_are_written_as_one_by_one():
-    from potentiel.xlsxsheet import Sheet, _plain_texts, _s
+    from potentiel.xlsxsheet import Sheet, _plain_tails, _s
 
     class Looks:  # the cell formats a text may take: the quote prefix only
         @staticmethod
@@ -277,17 +277,20 @@ def test_plain_texts_of_a_column_are_written_as_one_by_one():
         styles = Looks
 
     rng = random.Random(3)
-    plain_texts = [rng.choice("abc01é€&<") + "".join(rng.choice("abXY9&<>\"'. =\u00a0\t-+@")
+    plain_texts = [rng.choice("abc01é€&<") + "".join(rng.choice("abXY9&<>\"'. =\u00a0\t-+@\r")
                                                      for _ in range(rng.randint(0, 8)))
                    + rng.choice("xyz9>&") for _ in range(200)]
     uniques = np.array([*dict.fromkeys(plain_texts), None, 3.5], dtype=object)
-    quick = _plain_texts(uniques)
-    assert quick is not None
     for base in (None, 5):
-        for v, q in zip(uniques, quick):
-            if q is not None:
-                assert Sheet._cell_tail(Fake, v, base) == \
-                    (base, f'"{_s(base)} t="inlineStr"><is><t>{q}</t></is></c>')
+        head = f'"{_s(base)} t="inlineStr"><is><t>'
+        quick = _plain_tails(uniques, head)
+        assert quick is not None
+        for v, q in zip(uniques, quick.to_pylist()):
+            if isinstance(v, str):
+                assert Sheet._cell_tail(Fake, v, base) == (base, q)
+            else:
+                assert q is None
     for odd in ("=x", "+x", "-1", "@a", "\tx", " x", "x ", "x\ny", "", "a\x01", "\u00a0x",
-                "x\u2003", "x" * 40000):  # each needs the one-by-one path
-        assert _plain_texts(np.array([*plain_texts, odd], dtype=object)) is None, repr(odd)
+                "x\u2003", "x" * 40000, "a\x00b", "a\ufffeb", "a\uffffb", "a\x1fb",
+                "\ud800x"):  # each needs the one-by-one path
+        assert _plain_tails(np.array([*plain_texts, odd], dtype=object), "") is None, repr(odd)
