@@ -286,16 +286,19 @@ class Package:
     def _inflate(self, name: str) -> bytes:
         """The bytes of part ``name`` as the file holds them."""
         try:
-            # In chunks: ZipFile.read() inflates all the compressed bytes at once and only
+            # Not ZipFile.read(): it inflates all the compressed bytes at once and only
             # then cuts them to the declared size, so a zip directory that lies (2 kB
-            # declared, gigabytes inflated) would fill memory. Chunks stop at the declared
-            # size, and the checksum then fails.
+            # declared, gigabytes inflated) would fill memory. A read of the declared size
+            # stops there (its checksum then fails), in one inflating call (no chunks
+            # joined); what a reader would still give after it is read too.
+            info = self.infos.get(name)
             chunks = []
-            with self._zip.open(self.infos.get(name, name)) as fh:
+            with self._zip.open(info if info is not None else name) as fh:
                 deflate.faster_reading(fh)
+                first = fh.read(info.file_size if info is not None else READ_CHUNK)
                 while chunk := fh.read(READ_CHUNK):
                     chunks.append(chunk)
-            return b"".join(chunks)
+            return first if not chunks else b"".join([first, *chunks])
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UserError(_("{path}: the part {name} cannot be read ({error}); the file is "
                               "damaged or truncated").format(path=self.path, name=name, error=exc)) from None

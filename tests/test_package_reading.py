@@ -308,3 +308,36 @@ def test_zlib_measures_behind_the_limits():
     assert ratio(zeros, 1) > xlsxpackage.MAX_RATIO
     assert ratio(zeros, 6) > 1000
     assert ratio(_layout_sheet(50_000), 6) > xlsxpackage.XML_RATIO
+
+
+def _declared(path: Path, name: str, size: int) -> None:
+    """The zip directory of ``path`` made to declare ``size`` bytes for part ``name`` (in
+    its local header and its central directory entry), whatever it holds."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(name)
+    local = info.header_offset
+    assert data[local:local + 4] == b"PK\x03\x04"
+    fields = bytes(data[local + 4:local + 26])  # version needed … sizes, as the central
+    entries = [k for k in range(len(data)) if data.startswith(b"PK\x01\x02", k)
+               and data[k + 6:k + 28] == fields]  # directory's entry repeats them
+    assert len(entries) == 1
+    data[local + 22:local + 26] = size.to_bytes(4, "little")
+    data[entries[0] + 24:entries[0] + 28] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("size", [10, 1 << 20])
+def test_a_part_larger_than_its_declared_size_is_damaged_not_read_past(tmp_path, size):
+    """A zip directory that lies about a part's size (10 bytes declared for 2 MB, or 1 MB):
+    reading stops at the declared size, and the part is said damaged, with its name."""
+    parts = _parts(_two_sheets(tmp_path / "src.xlsx"))
+    parts["xl/worksheets/sheet2.xml"] = _layout_sheet(20_000)
+    path = _rezip(tmp_path / "lies.xlsx", parts)
+    _declared(path, "xl/worksheets/sheet2.xml", size)
+    package = xlsxpackage.Package(path)
+    try:
+        with pytest.raises(UserError, match="sheet2.xml.*damaged"):
+            package.read("xl/worksheets/sheet2.xml")
+    finally:
+        package.close()
