@@ -752,8 +752,7 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
                          raw.owned)
     grid = wb.values(area.sheet)
     # the widest data row, once: a new column past it is free in every row
-    widest = max((len(grid[r - 1]) for r in range(area.header_row, min(area.last_row, len(grid)) + 1)
-                  if grid[r - 1]), default=0)
+    widest = max(map(len, grid[area.header_row - 1:min(area.last_row, len(grid))]), default=0)
     _check_free_columns(grid, area, [(plan.columns[n], n) for n in plan.new
                                      if plan.columns[n] <= widest])
     sheet = wb.sheet(area.sheet)

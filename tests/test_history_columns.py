@@ -294,3 +294,21 @@ def test_plain_texts_of_a_column_are_written_as_one_by_one():
                 "x\u2003", "x" * 40000, "a\x00b", "a\ufffeb", "a\uffffb", "a\x1fb",
                 "\ud800x"):  # each needs the one-by-one path
         assert _plain_tails(np.array([*plain_texts, odd], dtype=object), "") is None, repr(odd)
+
+
+def test_a_snapshot_is_kept_once_per_account_whatever_made_it():
+    """A snapshot read back (from a History file, or carrying a snapshot's marks) keeps an
+    account seen twice once, its first line; only a frame `snapshot` itself made is known
+    to hold each account once."""
+    import pandas as pd
+
+    from potentiel.review import history as h
+    frame = pd.DataFrame({"account": ["A", "B", "A"], "score": [1.0, 2.0, 3.0],
+                          "category": ["A", "B", "C"], "profile": [None] * 3,
+                          "flags": [None] * 3, "rules": [None] * 3})
+    for marked in (False, True):
+        if marked:  # pandas carries a frame's attrs to the frames made from it
+            frame.attrs[h._CLEAN] = True
+        got = h._indexed(frame)
+        assert list(got.index) == ["A", "B"]
+        assert got.loc["A", "score"] == 1.0 and got.loc["A", "category"] == "A"

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Mapping
@@ -130,7 +131,12 @@ def snapshot(result: "Result", when: dt.datetime, run: int = 0) -> pd.DataFrame:
         ~frame["account"].duplicated(keep="first").to_numpy()
     frame = frame[keep].reset_index(drop=True)
     frame.attrs[_CLEAN] = True  # its texts are text or None already (see `_indexed`)
+    _MADE[id(frame)] = frame  # and its accounts each once: this very frame
     return frame
+
+
+# the snapshots `snapshot` made, while they are held: their accounts are each once
+_MADE: "weakref.WeakValueDictionary[int, pd.DataFrame]" = weakref.WeakValueDictionary()
 
 
 _CLEAN = "potentiel.history.texts"
@@ -374,8 +380,9 @@ class History:
 def _indexed(snap: pd.DataFrame) -> pd.DataFrame:
     """A snapshot indexed by account (objects), columns `FIELDS`: ``score`` float to one
     decimal, the others text or None (objects)."""
-    first = ~snap["account"].duplicated(keep="first").to_numpy()
-    frame = snap[first] if not first.all() else snap
+    made = _MADE.get(id(snap)) is snap  # a `snapshot` as it made it: accounts each once
+    first = None if made else ~snap["account"].duplicated(keep="first").to_numpy()
+    frame = snap[first] if first is not None and not first.all() else snap
     index = pd.Index(frame["account"].to_numpy(dtype=object), dtype=object, name="account")
     n = len(frame)
     columns: dict[str, Any] = {"score": pd.to_numeric(
@@ -423,7 +430,8 @@ def encode(history: History) -> pd.DataFrame:
         if n:
             parts.append({"n": n, "account": kept.index.to_numpy(dtype=object),
                           "score": kept["score"].to_numpy(dtype=float),
-                          **{f: _blanks_none(kept[f]) for f in FIELDS[1:]},
+                          # (text or None already: every snapshot is `_indexed`)
+                          **{f: kept[f].to_numpy(dtype=object) for f in FIELDS[1:]},
                           "left": [None] * n, "rules_file": [None] * n, "model": [None] * n,
                           "run": r.run, "date": r.date})
         if state is not None:
