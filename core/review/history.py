@@ -732,9 +732,11 @@ def sheet_blocks(history: History, keep: int = DEFAULT_RUNS, previous_rows: int 
             codes, dates = pd.factorize(body[c])
             columns.append(np.array([d.to_pydatetime() for d in dates], dtype=object)[codes]
                            if len(body) else np.zeros(0, dtype=object))
+        elif c != "account":  # (text, True or None already: `encode` made them so)
+            columns.append(body[c].to_numpy(dtype=object))
         else:
             values = _blanks_none(body[c])
-            if c == "account" and account_cell is not None:
+            if account_cell is not None:
                 have = np.flatnonzero(values != None)  # noqa: E711 (elementwise)
                 values[have] = [account_cell(v) for v in values[have]]
             columns.append(values)
