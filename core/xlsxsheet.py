@@ -1062,8 +1062,10 @@ def _plain_tails(uniques: Any, head: str) -> pa.StringArray | None:
         return None
     if pc.any(pc.match_substring_regex(texts, _NOT_PLAIN_INSIDE, memory_pool=POOL)).as_py():
         return None
+    data = stream.concatenated(pc.drop_null(texts))  # the texts' bytes: each search in C
     for char, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        texts = pc.replace_substring(texts, char, escaped, memory_pool=POOL)
+        if char.encode() in data:  # (seldom)
+            texts = pc.replace_substring(texts, char, escaped, memory_pool=POOL)
     return pc.binary_join_element_wise(head, texts, "</t></is></c>", "", memory_pool=POOL)
 
 
