@@ -850,16 +850,22 @@ def _bulk_rows(body: bytes, start: int, stop: int, p: Patch, i0: int, i1: int,
     region = body[start:stop]
     if region.rfind(b"<row ") != region.rfind(b'<row r="%d"' % int(p.rows[i1 - 1])):
         return None  # the last row there is not the last to write
+    n = i1 - i0
     found = _ROW_SPANS.findall(region)
-    for spans, n in Counter(found).items():
-        if region.count(spans) != n:  # also written elsewhere than in a row's start tag
-            return None
-        region = region.replace(spans, b"")
+    alike = len(found) == n and found.count(found[0]) == n if found else False
+    if found and not alike:
+        for spans, k in Counter(found).items():
+            if region.count(spans) != k:  # also written elsewhere than in a row's start tag
+                return None
+            region = region.replace(spans, b"")
     pieces = region.split(b"</row>")
-    if len(pieces) != i1 - i0 + 1:
+    if len(pieces) != n + 1:
         # the rows there, ascending from the first to the last to write, are those
         # consecutive ones (none missing, none ``<row/>``) only if they close as many
         return None
+    if alike:  # every row's start tag has the same spans, each the first in its row
+        spans = found[0]
+        pieces[:n] = [piece.replace(spans, b"", 1) for piece in pieces[:n]]
     keys = {piece[q + 6:q + 9] for piece, q in
             zip(pieces, [piece.rfind(_CELL_START) for piece in pieces]) if q >= 0}
     for key in keys:  # the columns of the rows' last cells (a few distinct keys)
@@ -867,7 +873,6 @@ def _bulk_rows(body: bytes, start: int, stop: int, p: Patch, i0: int, i1: int,
         if letters is None or col_number(letters.group(0)) >= first:
             return None
     xml = pc.cast(p.render_rows(i0, i1), pa.binary(), memory_pool=POOL).to_pylist()
-    n = i1 - i0
     joined: list[bytes] = [b""] * (3 * n + 1)
     joined[0:3 * n:3] = pieces[:n]
     joined[1:3 * n:3] = xml

@@ -144,6 +144,8 @@ def test_rows_after_the_last_one_written_a_batch_at_a_time(rows, targets, first_
 @example([(1, {1, 2}, 0, True), (1, {1}, 4, True), (1, {2}, 0, True)], 1, 3, 5, 0, False,
          False, 4)  # a text that looks like the rows' spans, among them
 @example([(2, {1}, 0, False), (1, {1}, 0, False)], 2, 2, 5, 0, False, True, 1)  # a new row first
+@example([(1, {1}, 0, True), (1, {1}, 4, False), (1, {1}, 0, True)], 1, 3, 5, 0, False, False,
+         4)  # a row without spans, its text looking like the others' spans
 def test_rows_written_a_batch_at_a_time(rows, start, count, first_col, seed, clear, two,
                                         batch):
     """The account rows a patch writes, one after the other, are written a batch at a
