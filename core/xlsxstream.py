@@ -843,8 +843,9 @@ def _bulk_rows(body: bytes, start: int, stop: int, p: Patch, i0: int, i1: int,
                first: int) -> bytes | None:
     """The rows between offsets ``start`` and ``stop`` of a plain sheet with patch
     ``p``'s rows i0–i1 written in, the same bytes as row by row (``spans`` dropped, the
-    cells written after the row's own), made at once: C searches and joins, no Python
-    step per row but two comprehensions. None when the rows there are not exactly those
+    cells written after the row's own), made at once: C searches and joins, the only
+    Python steps per row in comprehensions (a row's last cell; its spans, when every row
+    has the same). None when the rows there are not exactly those
     (some missing, some ``<row/>``), or a row's last cell stands at column ``first`` or
     after (the first written or blanked: those rows go row by row)."""
     region = body[start:stop]
