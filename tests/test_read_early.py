@@ -134,3 +134,61 @@ def test_a_cell_beyond_a_column_is_found_in_either_case(limit):
         for spelt in (letters, letters.lower(), letters[0].lower() + letters[1:]):
             split = xlsxstream.split(_sheet_xml(f'<row r="1"><c r="{spelt}1"><v>1</v></c></row>'))
             assert (xlsxstream.cell_beyond(split, limit) is not None) == (col > limit), spelt
+
+
+def _sparse_book(tmp_path: Path) -> Path:
+    """Accounts a few rows at the top and one value at AW1048576: read compacted."""
+    import openpyxl
+    path = tmp_path / "far.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(["id", "revenue"])
+    for k in range(5):
+        ws.append([f"A{k}", 100 * k])
+    ws["B4"] = "=B3*2"
+    ws["AW1048576"] = "far"
+    wb.save(path)
+    return path
+
+
+def test_a_sparse_sheet_is_read_compacted_in_a_second_thread_and_its_copy_removed(
+        tmp_path, monkeypatch):
+    """Its compacted copy is read while the error and formula cells are looked for: the
+    values as before, the copy's folder gone and no thread left."""
+    path = _sparse_book(tmp_path)
+    started, folders = [], []
+    real_copy = Workbook._compact_copy
+
+    def copy(self, ref, folder):
+        started.append(threading.current_thread().name)
+        folders.append(folder)
+        return real_copy(self, ref, folder)
+    monkeypatch.setattr(Workbook, "_compact_copy", copy)
+    wb = Workbook(path)
+    try:
+        rows = wb.values(wb.ref(headless.ACCOUNTS_NAMES))
+    finally:
+        wb.package.close()
+    assert started == ["potentiel-read"]
+    assert not folders[0].exists()
+    assert not [t for t in threading.enumerate() if t.name == "potentiel-read"]
+    assert len(rows) == 1_048_576 and rows[-1][48] == "far"
+    assert [r[:2] for r in rows[:3]] == [["id", "revenue"], ["A0", 0], ["A1", 100]]
+
+
+def test_a_failed_compacted_read_is_said_and_leaves_no_thread_nor_copy(tmp_path, monkeypatch):
+    path = _sparse_book(tmp_path)
+    folders = []
+
+    def fails(self, ref, folder):
+        folders.append(folder)
+        (folder / "values.xlsx").write_bytes(b"half")
+        raise RuntimeError("broken copy")
+    monkeypatch.setattr(Workbook, "_compact_copy", fails)
+    wb = Workbook(path)
+    with pytest.raises(UserError, match="broken copy"):
+        wb.values(wb.ref(headless.ACCOUNTS_NAMES))
+    wb.package.close()
+    assert folders and not folders[0].exists()
+    assert not [t for t in threading.enumerate() if t.name == "potentiel-read"]
