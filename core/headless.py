@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-import shutil
 import sys
 import threading
 import zipfile
@@ -94,23 +93,6 @@ class Area:
     note: str = ""  # how the header row was found
 
 
-def _in_thread(fn: Callable[[], Any]):
-    """``fn()`` run in a second thread (python-calamine lets go of Python's lock while it
-    reads): a `concurrent.futures.Future` of its result (its exception raised again by
-    ``result()``)."""
-    from concurrent.futures import Future
-    future: Future = Future()
-    future.set_running_or_notify_cancel()
-
-    def run() -> None:
-        try:
-            future.set_result(fn())
-        except BaseException as exc:  # noqa: BLE001 (raised again by result())
-            future.set_exception(exc)
-    threading.Thread(target=run, name="potentiel-read", daemon=True).start()
-    return future
-
-
 def _blanks_as_none(rows: list[list[Any]]) -> None:
     """python-calamine's blank ("") as None in every row, in place: each row replaced by
     a new list (the rows as read are let go one by one), the mapping done in C."""
@@ -170,16 +152,12 @@ class Workbook:
             from python_calamine import CalamineWorkbook
             progress.reading(ref.name)
             early = self._read_early(ref)
-            compact = None
             try:
                 self._before_reading(ref)
-                sparse = self.sheet(ref).layout().value_rows is not None
-                if sparse:  # its compacted copy read in a second thread meanwhile
-                    compact = self._compact_early(ref)
                 errors = self.sheet(ref).error_cells()
+                sparse = self.sheet(ref).layout().value_rows is not None
                 if sparse:  # (its blanks None already: the empty rows between not walked)
-                    self.sheet(ref).formula_cells()  # found meanwhile (the reading asks)
-                    rows = self._sparse_values(ref, compact)
+                    rows = self._sparse_values(ref)
                 else:
                     try:
                         if early is not None:
@@ -204,12 +182,9 @@ class Workbook:
                                   "file in Excel and save it again").format(
                                     path=self.path, name=ref.name, error=exc)) from None
             finally:
-                for reading in (early, compact and compact[0]):
-                    if reading is not None:
-                        with contextlib.suppress(BaseException):
-                            reading.exception()  # never left reading: its outcome waited for
-                if compact is not None:
-                    shutil.rmtree(compact[1], ignore_errors=True)
+                if early is not None:
+                    with contextlib.suppress(BaseException):
+                        early.exception()  # never left reading: its outcome waited for
             if not sparse:
                 _blanks_as_none(rows)
             for (r, c), text in errors.items():
@@ -226,25 +201,22 @@ class Workbook:
         when the searches that split the rows prove it allocates at most `MAX_CELLS` cells,
         and the rows are not so far apart that the sheet is read compacted
         (`Sheet.read_at_once`)."""
+        from concurrent.futures import Future
         self.package.check_parts(self.package.reader_parts())
         if not self.sheet(ref).read_at_once(MAX_CELLS):
             return None
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
 
-        def read():
-            book = self._calamine if self._calamine is not None else self._open_calamine()
-            return book, book.get_sheet_by_name(ref.name)
-        future = _in_thread(read)
+        def read() -> None:
+            try:
+                book = self._calamine if self._calamine is not None else self._open_calamine()
+                future.set_result((book, book.get_sheet_by_name(ref.name)))
+            except BaseException as exc:  # noqa: BLE001 (raised again by result())
+                future.set_exception(exc)
+        threading.Thread(target=read, name="potentiel-read", daemon=True).start()
         self.sheet(ref).formula_cells()  # found meanwhile (kept: the reading asks again)
         return future
-
-    def _compact_early(self, ref: SheetRef):
-        """python-calamine starts reading the compacted copy of the sparse sheet ``ref``
-        (`_compact_copy`) in a second thread, while this one looks for its error and
-        formula cells: (a `concurrent.futures.Future` of python-calamine's sheet, the
-        folder of the copy, to be removed once read)."""
-        import tempfile
-        folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
-        return _in_thread(lambda: self._compact_copy(ref, folder)), folder
 
     def _compact_copy(self, ref: SheetRef, folder: Path):
         """python-calamine's sheet of a copy of ``ref`` holding only its rows with a value
@@ -262,6 +234,7 @@ class Workbook:
         """The rows of a sheet whose values stand far apart, one at a time, as `values`
         gives them but without holding them (python-calamine's rows, blanks as ""; a run
         of empty rows between as one `_Skip`): what the check after writing reads."""
+        import shutil
         import tempfile
 
         self._before_reading(ref)
@@ -287,14 +260,16 @@ class Workbook:
                 shutil.rmtree(folder, ignore_errors=True)
         return _Rows(rows(), width)
 
-    def _sparse_values(self, ref: SheetRef, compact) -> list[list[Any]]:
+    def _sparse_values(self, ref: SheetRef) -> list[list[Any]]:
         """A sheet whose values stand far apart (a few rows at the top, a few at row
         1,048,576): python-calamine reads a copy holding only the rows with a value, so
         that it never allocates the empty rows between; they are put back as empty rows.
-        The copy goes to a temporary file, so that its bytes are not held while read.
-        ``compact``: that read, started (`_compact_early`)."""
+        The copy goes to a temporary file, so that its bytes are not held while read."""
+        import tempfile
+
         numbers = self.sheet(ref).layout().value_rows
-        rows = compact[0].result().to_python(skip_empty_area=False)
+        with tempfile.TemporaryDirectory(prefix="potentiel-") as tmp:
+            rows = self._compact_copy(ref, Path(tmp)).to_python(skip_empty_area=False)
         _blanks_as_none(rows)
         # the empty rows are one shared empty list (a grid's rows are replaced, never
         # changed in place): a million of them cost a million pointers, not a million lists
