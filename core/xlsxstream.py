@@ -106,13 +106,15 @@ def split(raw: bytes, cells: int | None = None) -> Split | None:
     # generators'): then literal searches find them, many times faster than the patterns
     numbers = _row_pattern((prefix, True)).findall(body)
     rows_plain = body.count(b"<" + prefix + b"row") == len(numbers)
-    if rows_plain and cells is not None and numbers and not prefix and \
-            not _odd_cell_in(body, int(numbers[-1]), cells):
-        # a sheet as Excel writes it, proven by one search: every cell plain, none below
-        # the last row, none beyond column cells // last
-        if not _numbered(body, prefix, True, numbers, below=False):
+    odd = _odd_cells(body, int(numbers[-1]), cells) if rows_plain and cells is not None and \
+        numbers and not prefix else None
+    if odd is not None and not odd[0]:
+        # every cell plain, as Excel writes them (RE2's searches): then none below the
+        # last row, and whether one stands beyond column cells // last
+        if not _numbered(body, prefix, True, numbers, below=False) or odd[1]:
             return None
-        return Split(raw[:m.end()], body, raw[close:], prefix, True, len(numbers), True, cells)
+        return Split(raw[:m.end()], body, raw[close:], prefix, True, len(numbers),
+                     not odd[2], cells)
     # (every "<c" followed by ' r="': one search for one that is not, a third of the
     # time of counting both)
     plain = rows_plain and re.search(b"<" + re.escape(prefix) + b'c(?! r=")', body) is None
@@ -128,19 +130,22 @@ def split(raw: bytes, cells: int | None = None) -> Split | None:
                  len(numbers) if plain else None, within, cells if both else None)
 
 
-def _odd_cell_in(body: bytes, last: int, cells: int) -> bool:
-    """Whether the rows ``body`` (no namespace prefix) may hold a cell that is not plain
-    (``<c`` not followed by `` r="``), names a row below row ``last``, or stands beyond
-    column cells // last: one search by RE2 through Arrow (`pyarrow.compute`), a DFA
-    that reads each byte once, where Python's patterns try their alternatives at each of
-    the millions of cells. True as well when that search cannot be made: `split` then
-    looks with Python's patterns, which also tell what was found."""
+def _odd_cells(body: bytes, last: int, cells: int) -> tuple[bool, bool, bool] | None:
+    """Whether the rows ``body`` (no namespace prefix) hold a cell that is not plain
+    (``<c`` not followed by `` r="``), one naming a row below row ``last``, one beyond
+    column cells // last: by RE2 through Arrow (`pyarrow.compute`), a DFA that reads each
+    byte once, where Python's patterns try their alternatives at each of the millions of
+    cells. One search for any of them first; only if one is found, one search for each.
+    None when the searches cannot be made: `split` then looks with Python's patterns."""
     if b"<c" in body[-4:]:  # a "<c" too near the end for the search's four characters
-        return True
+        return None
     col = cells // max(last, 1)
-    odd = "[A-Za-z]{1,3}" + _after(last, ahead=False).decode() + '"'
-    if col < 16384:
-        odd += "|" + _beyond(col, True).decode() + "[0-9]"
+    not_plain = '<c(?:[^ ]| [^r]| r[^=]| r=[^"])'
+    below = '<c r="[A-Za-z]{1,3}' + _after(last, ahead=False).decode() + '"'
+    beyond = '<c r="' + _beyond(col, True).decode() + "[0-9]" if col < 16384 else None
+    either = '<c(?:[^ ]| [^r]| r[^=]| r=[^"]| r="(?:[A-Za-z]{1,3}' + \
+        _after(last, ahead=False).decode() + '"' + \
+        ("|" + _beyond(col, True).decode() + "[0-9]" if beyond else "") + "))"
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -148,10 +153,15 @@ def _odd_cell_in(body: bytes, last: int, cells: int) -> bool:
             (pa.large_binary(), np.int64)
         whole = pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(
             np.array([0, len(body)], dtype=width)), pa.py_buffer(body)])  # no copy
-        return bool(pc.match_substring_regex(
-            whole, '<c(?:[^ ]| [^r]| r[^=]| r=[^"]| r="(?:' + odd + "))")[0].as_py())
+
+        def found(pattern: str | None) -> bool:
+            return pattern is not None and \
+                bool(pc.match_substring_regex(whole, pattern)[0].as_py())
+        if not found(either):
+            return False, False, False
+        return found(not_plain), found(below), found(beyond)
     except Exception:  # noqa: BLE001 (any fault of the fast search: the patterns look)
-        return True
+        return None
 
 
 def _below_and_within(body: bytes, prefix: bytes, last: int, cells: int

@@ -259,8 +259,8 @@ _FORMS = ['<c r="{ref}"><v>1</v></c>', '<c r="{ref}" s="2"/>', '<c s="2" r="{ref
        st.integers(1, 3000), st.integers(0, 2))
 @example([(1, [(1, 0)]), (1, [(2, 0)])], 100, 0)
 def test_one_search_by_re2_says_what_pythons_patterns_say(rows, cells, tail):
-    """`split`'s first search (RE2 through Arrow: no cell that is not plain, below the
-    last row or beyond column cells // last) gives the same split as Python's patterns,
+    """`split`'s searches by RE2 through Arrow (a cell that is not plain, below the last
+    row, beyond column cells // last) give the same split as Python's patterns,
     whatever the cells (every form a generator writes, a reference naming another row,
     far right, in lower case, with a leading zero) and whatever ends the rows."""
     out, r = [], 0
@@ -278,10 +278,10 @@ def test_one_search_by_re2_says_what_pythons_patterns_say(rows, cells, tail):
     raw = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
            b"<sheetData>" + body.encode() + b"</sheetData></worksheet>")
     fast = xs.split(raw, cells)
-    real = xs._odd_cell_in
-    xs._odd_cell_in = lambda *args: True  # Python's patterns alone
+    real = xs._odd_cells
+    xs._odd_cells = lambda *args: None  # Python's patterns alone
     try:
         slow = xs.split(raw, cells)
     finally:
-        xs._odd_cell_in = real
+        xs._odd_cells = real
     assert fast == slow
