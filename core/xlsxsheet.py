@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from lxml import etree
 
+from .arrowtext import POOL, concatenated, float_texts
 from .i18n import _
 from .objects import factorize_all
 from .problems import column_letter
@@ -1012,11 +1013,6 @@ class Sheet:
                        np.array(styles, dtype=np.int32)[codes], codes=codes, tails=table)
 
 
-# Arrow's buffers from the system allocator, not Arrow's default (mimalloc): what is freed
-# there goes back to the operating system (`potentiel.headless._return_freed_memory`),
-# where mimalloc would keep it, tens of MB more at the peak
-POOL = pa.system_memory_pool()
-
 _KEEP_CELL, _BLANK, _VALUE = 0, 1, 2  # what a patch does to a cell (see xlsxstream.Patch)
 
 
@@ -1062,7 +1058,7 @@ def _plain_tails(uniques: Any, head: str) -> pa.StringArray | None:
         return None
     if pc.any(pc.match_substring_regex(texts, _NOT_PLAIN_INSIDE, memory_pool=POOL)).as_py():
         return None
-    data = stream.concatenated(pc.drop_null(texts))  # the texts' bytes: each search in C
+    data = concatenated(pc.drop_null(texts))  # the texts' bytes: each search in C
     for char, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         if char.encode() in data:  # (seldom)
             texts = pc.replace_substring(texts, char, escaped, memory_pool=POOL)
@@ -1080,8 +1076,7 @@ class _Column:
             codes = codes.astype(np.int32)
         self.numeric, self.codes = numeric, codes
         # `cell_tails`' tail per code, then null (a cell not written)
-        self._table: pa.StringArray | None = None if tails is None else \
-            pa.concat_arrays([tails, pa.nulls(1, pa.string())], memory_pool=POOL)
+        self._table: pa.StringArray | None = None if tails is None else _then_null(tails)
 
     def value(self, i: int) -> Any:
         return self.values[i]
@@ -1093,9 +1088,8 @@ class _Column:
         (`Sheet._cell_tail`). Each distinct tail is made once for the column."""
         if self._table is None:  # a number column's: its texts made once
             self.codes, texts = _number_codes(self.values)
-            tails = pc.binary_join_element_wise(self.numeric, texts, "</v></c>", "",
-                                                memory_pool=POOL)
-            self._table = pa.concat_arrays([tails, pa.nulls(1, pa.string())], memory_pool=POOL)
+            self._table = _then_null(pc.binary_join_element_wise(
+                self.numeric, texts, "</v></c>", "", memory_pool=POOL))
         codes = self.codes[i0:i1]
         kinds = self.kinds[i0:i1]
         every = kinds.strides == (0,) and (not len(kinds) or kinds[0] == _VALUE)
@@ -1105,6 +1099,11 @@ class _Column:
             if not every:
                 codes = np.where(unwritten, len(self._table) - 1, codes)
         return pc.take(self._table, pa.array(codes), memory_pool=POOL), every
+
+
+def _then_null(tails: pa.StringArray) -> pa.StringArray:
+    """``tails``, then one null: the code of a cell not written (`_Column.cell_tails`)."""
+    return pa.concat_arrays([tails, pa.nulls(1, pa.string())], memory_pool=POOL)
 
 
 def number_texts(arr: np.ndarray) -> list[str]:
@@ -1126,17 +1125,7 @@ def _number_codes(arr: np.ndarray) -> tuple[np.ndarray, pa.StringArray]:
     distinct = np.asarray(distinct, dtype=float)
     size = np.abs(distinct)
     whole = (distinct == np.trunc(distinct)) & (size < 1e15)
-    texts = pc.if_else(pa.array(whole, memory_pool=POOL),
-                       pc.cast(pa.array(np.where(whole, distinct, 0).astype(np.int64)),
-                               pa.string(), memory_pool=POOL),
-                       pc.cast(pa.array(distinct), pa.string(), memory_pool=POOL),
-                       memory_pool=POOL)
-    other = ~whole & ((size < 1e-4) | (size >= 1e10))
-    if other.any():
-        texts = pc.replace_with_mask(texts, pa.array(other, memory_pool=POOL), pa.array(
-            [repr(v) for v in distinct[other].tolist()], pa.string(), memory_pool=POOL),
-            memory_pool=POOL)
-    return codes, texts
+    return codes, float_texts(distinct, whole, ~whole & ((size < 1e-4) | (size >= 1e10)), repr)
 
 
 def _uniform(a: np.ndarray) -> np.ndarray:

@@ -29,8 +29,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrowtext import POOL, concatenated
+
 BODY_MARK = b"<!--potentiel:rows-->"
-POOL = pa.system_memory_pool()  # Arrow's buffers (see `potentiel.xlsxsheet.POOL`)
 _OPEN = re.compile(rb"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>")
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding=["']([^"']+)["']""")
 _ROW_R = re.compile(rb"""<(?:[\w.-]+:)?row\b[^>]*?\sr=["'](\d+)["']""")
@@ -140,15 +141,12 @@ def _odd_cells(body: bytes, last: int, cells: int) -> tuple[bool, bool, bool] | 
     if b"<c" in body[-4:]:  # a "<c" too near the end for the search's four characters
         return None
     col = cells // max(last, 1)
-    not_plain = '<c(?:[^ ]| [^r]| r[^=]| r=[^"])'
-    below = '<c r="[A-Za-z]{1,3}' + _after(last, ahead=False).decode() + '"'
-    beyond = '<c r="' + _beyond(col, True).decode() + "[0-9]" if col < 16384 else None
-    either = '<c(?:[^ ]| [^r]| r[^=]| r=[^"]| r="(?:[A-Za-z]{1,3}' + \
-        _after(last, ahead=False).decode() + '"' + \
-        ("|" + _beyond(col, True).decode() + "[0-9]" if beyond else "") + "))"
+    # what may follow "<c": not ' r="' (a cell that is not plain); and after '<c r="'
+    breaks = '[^ ]| [^r]| r[^=]| r=[^"]'
+    below = '[A-Za-z]{1,3}' + _after(last, ahead=False).decode() + '"'
+    beyond = _beyond(col, True).decode() + "[0-9]" if col < 16384 else None
+    either = '<c(?:' + breaks + '| r="(?:' + below + ("|" + beyond if beyond else "") + "))"
     try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
         kind, width = (pa.binary(), np.int32) if len(body) < 2 ** 31 else \
             (pa.large_binary(), np.int64)
         whole = pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(
@@ -159,7 +157,8 @@ def _odd_cells(body: bytes, last: int, cells: int) -> tuple[bool, bool, bool] | 
                 bool(pc.match_substring_regex(whole, pattern)[0].as_py())
         if not found(either):
             return False, False, False
-        return found(not_plain), found(below), found(beyond)
+        return (found("<c(?:" + breaks + ")"), found('<c r="' + below),
+                found(beyond and '<c r="' + beyond))
     except Exception:  # noqa: BLE001 (any fault of the fast search: the patterns look)
         return None
 
@@ -554,22 +553,6 @@ class Clear:
     r2: int
     c1: int
     c2: int
-
-
-def concatenated(texts: pa.Array) -> bytes:
-    """The UTF-8 bytes of an Arrow string (or binary) array's elements one after another,
-    from its data buffer at once. Raises ValueError on a null element (its bytes are
-    unspecified)."""
-    if texts.null_count:
-        raise ValueError("a null among the texts to concatenate")
-    if not len(texts):
-        return b""
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64 if pa.types.is_large_string(
-        texts.type) or pa.types.is_large_binary(texts.type) else np.int32)
-    lo, hi = int(offsets[texts.offset]), int(offsets[texts.offset + len(texts)])
-    if hi == lo:
-        return b""
-    return memoryview(texts.buffers()[2])[lo:hi].tobytes()
 
 
 def _merged(hits: Sequence[tuple[Patch, int]]) -> dict[int, tuple[Patch, int, int]]:

@@ -214,7 +214,7 @@ def _joined_by_arrow(parts, n: int) -> list[str]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    pool = pa.system_memory_pool()  # freed memory back to the system (see xlsxsheet.POOL)
+    from ..arrowtext import POOL as pool
     rows = pc.cast(pa.array(np.arange(n, dtype=np.int64)), pa.string(), memory_pool=pool)
     texts = ['{"id":', rows, ',"row":', rows]
     for table, codes in parts:
@@ -273,31 +273,19 @@ def _column_texts(column, name, prefix, kind, rule):
 
 def _float_texts(floats):
     """``float.__repr__`` of each value (`_float_text` where Python writes an exponent),
-    as an Arrow string array: by Arrow's casts where they write the same (whole numbers
-    below 10¹⁵ as integers followed by ``.0``; the others from 0.001 to 10¹⁰ by their
-    shortest digits: both round-trip, without an exponent there), by Python elsewhere."""
+    as an Arrow string array (`potentiel.arrowtext.float_texts`): whole numbers below 10¹⁵
+    as integers followed by ``.0``, the others from 0.001 to 10¹⁰ by Arrow's cast, any
+    other (an exponent, -0.0, NaN, 10¹⁰ to 10¹⁵ with decimals) by Python."""
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    pool = pa.system_memory_pool()
+    from ..arrowtext import float_texts
     size = np.abs(floats)
     # what Python writes with an exponent (below 1e-4, from 1e16 on), margin kept
     exponent = (size >= 1e15) | ((size > 0) & (size < 1e-3))
     zero = floats == 0
     whole = ~exponent & (floats == np.trunc(floats)) & ~(zero & np.signbit(floats))
     plain = ~exponent & ~whole & (size < 1e10) & ~zero
-    texts = pc.if_else(
-        pa.array(whole, memory_pool=pool),
-        pc.binary_join_element_wise(pc.cast(pa.array(np.where(whole, floats, 0).astype(
-            np.int64)), pa.string(), memory_pool=pool), ".0", "", memory_pool=pool),
-        pc.cast(pa.array(np.where(plain, floats, 0.0)), pa.string(), memory_pool=pool),
-        memory_pool=pool)
-    other = ~whole & ~plain  # -0.0, NaN, an exponent, 10¹⁰ to 10¹⁵ with decimals
-    if other.any():
-        texts = pc.replace_with_mask(texts, pa.array(other), pa.array(
-            [_float_text(v) for v in floats[other].tolist()], pa.string()), memory_pool=pool)
-    return texts
+    return float_texts(floats, whole, ~whole & ~plain, _float_text, ".0")
 
 
 def _prefixed(prefix, texts):
@@ -305,9 +293,9 @@ def _prefixed(prefix, texts):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    pool = pa.system_memory_pool()
-    return pa.concat_arrays([pc.binary_join_element_wise(prefix, texts, "", memory_pool=pool),
-                             pa.array([""], pa.string())], memory_pool=pool)
+    from ..arrowtext import POOL
+    return pa.concat_arrays([pc.binary_join_element_wise(prefix, texts, "", memory_pool=POOL),
+                             pa.array([""], pa.string())], memory_pool=POOL)
 
 
 def _texts_one_by_one(column, name, prefix, kind, rule):
