@@ -50,6 +50,15 @@ def _sheet(rows):
     return head + "".join(out).encode() + b"</sheetData></worksheet>"
 
 
+def _recording(fn, taken):
+    """``fn``, recording in ``taken`` whether each call took its path (answered not None)."""
+    def spy(*args):
+        found = fn(*args)
+        taken.append(found is not None)
+        return found
+    return spy
+
+
 def _patch(rows, cols, seed):
     rng = np.random.default_rng(seed)
     n = len(rows)
@@ -114,12 +123,6 @@ def test_rows_after_the_last_one_written_a_batch_at_a_time(rows, targets, first_
         patches.append(_patch([min(targets)], [first_col + 3], seed + 1))
     clears = [xs.Clear(2, 20, first_col, first_col + 2)] if clear else []
     batched = []
-
-    def alone(*args):
-        found = real(*args)
-        batched.append(found is not None)
-        return found
-
     def written(pick):
         xs._alone, xs.BATCH = pick, 3  # batches of 3 rows: their ends are crossed
         try:
@@ -128,8 +131,7 @@ def test_rows_after_the_last_one_written_a_batch_at_a_time(rows, targets, first_
         finally:
             xs._alone, xs.BATCH = real, batch
     real, batch = xs._alone, xs.BATCH
-    real = xs._alone
-    assert written(alone) == written(lambda *args: None)
+    assert written(_recording(real, batched)) == written(lambda *args: None)
     last = max((sum(g for g, *_rest in rows[:k + 1]) for k in range(len(rows))), default=0)
     if targets and max(targets) > last and not two:
         assert batched and batched[-1]  # the bulk path was taken
@@ -164,14 +166,8 @@ def test_rows_written_a_batch_at_a_time(rows, start, count, first_col, seed, cle
             patches.pop()
     clears = [xs.Clear(2, 20, first_col, first_col + 2)] if clear else []
     taken = []
-
-    def bulk_rows(*args):
-        found = real(*args)
-        taken.append(found is not None)
-        return found
-
     def written(s, use):
-        xs._bulk_rows, xs.BATCH = bulk_rows, batch
+        xs._bulk_rows, xs.BATCH = _recording(real, taken), batch
         span = xs._bulk_span
         if not use:
             xs._bulk_span = lambda *args: None
