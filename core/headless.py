@@ -32,7 +32,7 @@ import numpy as np
 
 from .fields import (BUILTIN_FIELDS, NEAREST_REP_COLUMNS, OUTPUT_COLUMNS_HEAD, OUTPUT_COLUMNS_TAIL,
                      Catalogue, normalise)
-from . import gcpause, keptcells, keptwatch, progress
+from . import gcpause, keptcells, keptwatch, progress, xlsxstream
 from .i18n import _, both, ngettext, use_language
 from .layout import Placement, own_column_notices, place_outputs, settings_rows
 from .pipeline import Result, run_language, score_tables
@@ -195,16 +195,42 @@ class Workbook:
 
     def _read_early(self, ref: SheetRef):
         """python-calamine starts reading the sheet ``ref`` in a second thread (it lets go
-        of Python's lock while it reads), while this one looks through the sheet's bytes
-        (`_before_reading`, the error and formula cells): a `concurrent.futures.Future`
-        of (workbook, sheet), or None when it must wait for that look. It starts only
-        when the searches that split the rows prove it allocates at most `MAX_CELLS` cells,
-        and the rows are not so far apart that the sheet is read compacted
-        (`Sheet.read_at_once`)."""
-        from concurrent.futures import Future
+        of Python's lock while it reads), while this one splits the sheet's rows and looks
+        through them (`_before_reading`, the error and formula cells): a
+        `concurrent.futures.Future` of (workbook, sheet), or None when it must wait for
+        that look. It starts only when one quick look at the bytes
+        (`potentiel.xlsxstream.look`; `Sheet.read_at_once` for a sheet split before)
+        proves it allocates at most `MAX_CELLS` cells, and the rows are not so far apart
+        that the sheet is read compacted."""
         self.package.check_parts(self.package.reader_parts())
-        if not self.sheet(ref).read_at_once(MAX_CELLS):
-            return None
+        raw = seen = None
+        if ref.part not in self._sheets and ref.part not in self.package._trees:
+            # one quick look at the bytes before they are split: the reading starts sooner,
+            # and the rows are split while it reads
+            raw = self.package.read(ref.part)
+            seen = xlsxstream.look(raw, MAX_CELLS)
+            at_once = seen is not None and seen.read_at_once
+        else:
+            at_once = self.sheet(ref).read_at_once(MAX_CELLS)
+        future = self._start_reading(ref) if at_once else None
+        try:
+            if raw is not None:
+                self._sheets[ref.part] = Sheet(self.package, ref.part, self.styles, MAX_CELLS,
+                                               raw, seen)
+            del raw
+            if future is not None:
+                self.sheet(ref).formula_cells()  # found meanwhile (kept: asked again later)
+        except BaseException:
+            if future is not None:  # never left reading: its outcome waited for
+                with contextlib.suppress(BaseException):
+                    future.exception()
+            raise
+        return future
+
+    def _start_reading(self, ref: SheetRef):
+        """python-calamine's reading of ``ref`` started in a second thread: a
+        `concurrent.futures.Future` of (workbook, sheet)."""
+        from concurrent.futures import Future
         future: Future = Future()
         future.set_running_or_notify_cancel()
 
@@ -215,7 +241,6 @@ class Workbook:
             except BaseException as exc:  # noqa: BLE001 (raised again by result())
                 future.set_exception(exc)
         threading.Thread(target=read, name="potentiel-read", daemon=True).start()
-        self.sheet(ref).formula_cells()  # found meanwhile (kept: the reading asks again)
         return future
 
     def _compact_copy(self, ref: SheetRef, folder: Path):

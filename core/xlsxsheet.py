@@ -343,9 +343,11 @@ class Sheet:
     small tree, until something needs the rows as a tree (`rows`, `data`): then the whole
     part is parsed, the slow way, with what was written so far."""
 
-    def __init__(self, package, part: str, styles: Styles, cells: int | None = None):
+    def __init__(self, package, part: str, styles: Styles, cells: int | None = None,
+                 raw: bytes | None = None, seen: "stream.Look | None" = None):
         """``cells``: the most cells a reader of values may allocate (`read_at_once`),
-        looked at while the rows are split."""
+        looked at while the rows are split; ``raw``: the part's bytes, when read already,
+        and ``seen`` their `potentiel.xlsxstream.look` for ``cells``."""
         self.package = package
         self.part = part
         self.styles = styles
@@ -357,10 +359,11 @@ class Sheet:
         self._layout = None
         self._formulas = None
         self._split = None
-        raw = None
-        if part not in package._trees:
-            raw = package.read(part)
-            self._split = stream.split(raw, cells)
+        if part in package._trees:
+            raw = None
+        else:
+            raw = package.read(part) if raw is None else raw
+            self._split = stream.split(raw, cells, seen)
         if self._split is not None:
             self.root = parse_xml(self._split.skeleton(), part)
             self._sheet_data = self.root.find("m:sheetData", NS)

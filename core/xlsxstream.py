@@ -81,12 +81,9 @@ class Split:
         return self.head + BODY_MARK + self.tail
 
 
-def split(raw: bytes, cells: int | None = None) -> Split | None:
-    """The part split around its rows, or None when it cannot be kept as bytes: not
-    UTF-8, no ``sheetData``, rows or cells without ``r``, rows not ascending. With
-    ``cells``, a plain sheet's `Split.within` says too whether a reader of values would
-    allocate at most that many cells (no cell beyond column cells // last row), from the
-    same search as the cells below the last row."""
+def _rows_of(raw: bytes) -> tuple[int, int, re.Match] | None:
+    """(start, end) of a worksheet part's rows in ``raw``, and its ``sheetData`` tag; None
+    when the part is not UTF-8 or has no ``sheetData`` (``<sheetData/>``: start == end)."""
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in raw[:4]:
         return None
     enc = _ENCODING.match(raw[:200])
@@ -95,20 +92,82 @@ def split(raw: bytes, cells: int | None = None) -> Split | None:
     m = _OPEN.search(raw)
     if m is None:
         return None
+    if m.group(2):  # <sheetData/>
+        return m.end(), m.end(), m
+    close = raw.rfind(b"</" + m.group(1) + b"sheetData>")
+    return None if close < m.end() else (m.end(), close, m)
+
+
+@dataclass
+class Look:
+    """What one quick look at a worksheet part's rows says (`look`), before they are
+    split: the last row's number, how many rows, and (``odd``) whether a row or cell is
+    not plain (not ``<row r="N"``, not ``<c r="``), a cell names a row below the last,
+    one stands beyond column ``cells`` // last."""
+
+    last: int
+    rows: int
+    odd: tuple[bool, bool, bool]
+    cells: int
+
+    @property
+    def read_at_once(self) -> bool:
+        """A reader of values reading these rows certainly allocates at most ``cells``
+        cells, and they are not far apart (at most 2 × rows + 1000 rows up to the last):
+        every row and cell says where it is, no cell names a row below the last nor
+        stands beyond column ``cells`` // last. Whether the rows ascend does not matter
+        here (no cell stands outside that rectangle whatever their order)."""
+        return not any(self.odd) and 0 < self.last <= 2 * self.rows + 1000
+
+
+def look(raw: bytes, cells: int) -> Look | None:
+    """The `Look` of a worksheet part: one count and one RE2 search over its rows in
+    place (no copy, no Python step per row), quick enough to be made before a reader of
+    values starts (`potentiel.headless.Workbook.values`), the rows split meanwhile. None
+    when the part is not of the plain form it looks for (a namespace prefix, not UTF-8,
+    no rows, the last row's tag not plain)."""
+    found = _rows_of(raw)
+    if found is None or found[2].group(1):
+        return None
+    start, end, _m = found
+    at = raw.rfind(b'<row r="', start, end)
+    digits = _DIGITS.match(raw, at + 8, end) if at >= 0 else None
+    if digits is None or raw.rfind(b"<row", start, end) != at:
+        return None  # (the last row tag whole: the search sees a character after any other)
+    last, rows = int(digits.group(0)), raw.count(b'<row r="', start, end)
+    odd = _odd_cells(raw, last, cells, start, end, rows_too=True)
+    return None if odd is None else Look(last, rows, odd, cells)
+
+
+_DIGITS = re.compile(rb'[0-9]+(?=")')
+
+
+def split(raw: bytes, cells: int | None = None, seen: Look | None = None) -> Split | None:
+    """The part split around its rows, or None when it cannot be kept as bytes: not
+    UTF-8, no ``sheetData``, rows or cells without ``r``, rows not ascending. With
+    ``cells``, a plain sheet's `Split.within` says too whether a reader of values would
+    allocate at most that many cells (no cell beyond column cells // last row), from the
+    same search as the cells below the last row (``seen``: that search made already by
+    `look` for the same ``cells``)."""
+    found = _rows_of(raw)
+    if found is None:
+        return None
+    start, close, m = found
     prefix = m.group(1)
     if m.group(2):  # <sheetData/>
         return Split(raw[:m.start()] + b"<" + prefix + b"sheetData>", b"",
                      b"</" + prefix + b"sheetData>" + raw[m.end():], prefix)
-    close = raw.rfind(b"</" + prefix + b"sheetData>")
-    if close < m.end():
-        return None
-    body = raw[m.end():close]
+    body = raw[start:close]
     # plain: every row starts '<row r="N"' and every cell '<c r="' (Excel's way, and most
     # generators'): then literal searches find them, many times faster than the patterns
     numbers = _row_pattern((prefix, True)).findall(body)
-    rows_plain = body.count(b"<" + prefix + b"row") == len(numbers)
-    odd = _odd_cells(body, int(numbers[-1]), cells) if rows_plain and cells is not None and \
-        numbers and not prefix else None
+    if seen is not None and seen.cells == cells and not seen.odd[0] and numbers:
+        # every row and cell seen plain: every row found, the same search's answer
+        rows_plain, odd = True, seen.odd
+    else:
+        rows_plain = body.count(b"<" + prefix + b"row") == len(numbers)
+        odd = _odd_cells(body, int(numbers[-1]), cells) if rows_plain and \
+            cells is not None and numbers and not prefix else None
     if odd is not None and not odd[0]:
         # every cell plain, as Excel writes them (RE2's searches): then none below the
         # last row, and whether one stands beyond column cells // last
@@ -131,36 +190,49 @@ def split(raw: bytes, cells: int | None = None) -> Split | None:
                  len(numbers) if plain else None, within, cells if both else None)
 
 
-def _odd_cells(body: bytes, last: int, cells: int) -> tuple[bool, bool, bool] | None:
-    """Whether the rows ``body`` (no namespace prefix) hold a cell that is not plain
-    (``<c`` not followed by `` r="``), one naming a row below row ``last``, one beyond
-    column cells // last: by RE2 through Arrow (`pyarrow.compute`), a DFA that reads each
-    byte once, where Python's patterns try their alternatives at each of the millions of
-    cells. One search for any of them first; only if one is found, one search for each.
-    None when the searches cannot be made: `split` then looks with Python's patterns."""
-    if b"<c" in body[-4:]:  # a "<c" too near the end for the search's four characters
+def _odd_cells(data: bytes, last: int, cells: int, start: int = 0, end: int | None = None,
+               rows_too: bool = False) -> tuple[bool, bool, bool] | None:
+    """Whether the rows ``data[start:end]`` (no namespace prefix) hold a cell that is not
+    plain (``<c`` not followed by `` r="``), one naming a row below row ``last``, one
+    beyond column cells // last (``rows_too``: the first also says whether a row is not
+    plain, ``<row`` not followed by `` r="N"``): by RE2 through Arrow (`pyarrow.compute`),
+    over the bytes in place, a DFA that reads each byte once, where Python's patterns try
+    their alternatives at each of the millions of cells. One search for any of them
+    first; only if one is found, one search for each. None when the searches cannot be
+    made: `split` then looks with Python's patterns."""
+    end = len(data) if end is None else end
+    if b"<c" in data[max(end - 4, start):end]:  # too near the end for the search's characters
         return None
     col = cells // max(last, 1)
     # what may follow "<c": not ' r="' (a cell that is not plain); and after '<c r="'
-    breaks = '[^ ]| [^r]| r[^=]| r=[^"]'
+    breaks = 'c(?:[^ ]| [^r]| r[^=]| r=[^"])'
+    if rows_too:  # what may follow "<row": not ' r="', digits, '"'
+        breaks += '|row(?:[^ ]| [^r]| r[^=]| r=[^"]| r="(?:[^0-9]|[0-9]+[^0-9"]))'
     below = '[A-Za-z]{1,3}' + _after(last, ahead=False).decode() + '"'
     beyond = _beyond(col, True).decode() + "[0-9]" if col < 16384 else None
-    either = '<c(?:' + breaks + '| r="(?:' + below + ("|" + beyond if beyond else "") + "))"
+    either = '<(?:' + breaks + '|c r="(?:' + below + ("|" + beyond if beyond else "") + "))"
     try:
-        kind, width = (pa.binary(), np.int32) if len(body) < 2 ** 31 else \
-            (pa.large_binary(), np.int64)
-        whole = pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(
-            np.array([0, len(body)], dtype=width)), pa.py_buffer(body)])  # no copy
+        whole = one_element(data, start, end)
 
         def found(pattern: str | None) -> bool:
             return pattern is not None and \
                 bool(pc.match_substring_regex(whole, pattern)[0].as_py())
         if not found(either):
             return False, False, False
-        return (found("<c(?:" + breaks + ")"), found('<c r="' + below),
+        return (found("<(?:" + breaks + ")"), found('<c r="' + below),
                 found(beyond and '<c r="' + beyond))
     except Exception:  # noqa: BLE001 (any fault of the fast search: the patterns look)
         return None
+
+
+def one_element(data: bytes, start: int = 0, end: int | None = None) -> pa.Array:
+    """An Arrow binary array of one element, ``data[start:end]``, over its bytes in place
+    (no copy)."""
+    end = len(data) if end is None else end
+    kind, width = (pa.binary(), np.int32) if len(data) < 2 ** 31 else \
+        (pa.large_binary(), np.int64)
+    return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(
+        np.array([start, end], dtype=width)), pa.py_buffer(data)])
 
 
 def _below_and_within(body: bytes, prefix: bytes, last: int, cells: int

@@ -6,6 +6,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from potentiel import headless, xlsxstream
 from potentiel.headless import MAX_CELLS, Workbook
@@ -134,3 +136,78 @@ def test_a_cell_beyond_a_column_is_found_in_either_case(limit):
         for spelt in (letters, letters.lower(), letters[0].lower() + letters[1:]):
             split = xlsxstream.split(_sheet_xml(f'<row r="1"><c r="{spelt}1"><v>1</v></c></row>'))
             assert (xlsxstream.cell_beyond(split, limit) is not None) == (col > limit), spelt
+
+
+# ------------------------------------------------------------------ the quick look
+
+def _look(rows: str, limit: int) -> bool:
+    seen = xlsxstream.look(_sheet_xml(rows), limit)
+    return seen is not None and seen.read_at_once
+
+
+def test_the_quick_look_says_what_the_split_rows_say():
+    """`xlsxstream.look` (made before the rows are split, so that the reading starts
+    sooner) starts the reading where the split rows would have, and not where they would
+    not: the same sheets as above."""
+    for rows, limit in [(_rows(50), MAX_CELLS), (_rows(50), 150), (_rows(50), 149),
+                        (_rows(50, "d"), 150),
+                        (_rows(10) + '<row r="11"><c r="XFD11" s="1"/></row>', 1100),
+                        (_rows(10) + '<row r="5000"><c r="A5000"><v>1</v></c></row>', MAX_CELLS),
+                        ('<row r="1"><c r=\'A1\'><v>1</v></c></row>', MAX_CELLS),
+                        ("", MAX_CELLS), (_rows(1), 3), (_rows(1), 2),
+                        # a row not plain among plain ones: no place, one after another
+                        # attribute, not a number
+                        (_rows(2) + '<row><c r="A3"><v>1</v></c></row>' + _rows(4)[-46:],
+                         MAX_CELLS),
+                        (_rows(2) + '<row spans="1:3" r="3"><c r="A3"/></row>', MAX_CELLS),
+                        (_rows(2) + '<row r="3x"><c r="A3"/></row>' + _rows(4)[-46:], MAX_CELLS),
+                        # a cell naming a row below the last one
+                        (_rows(2) + '<row r="3"><c r="A9"><v>1</v></c></row>', MAX_CELLS),
+                        (_rows(3) + "<row", MAX_CELLS)]:  # a row tag cut short at the end
+        assert _look(rows, limit) == _sheet(rows).read_at_once(limit), (rows[-80:], limit)
+    assert _look(_rows(3), MAX_CELLS) and not _look(_rows(3) + "<row", MAX_CELLS)
+
+
+_ROW_FORMS = [' r="{r}"', ' r="{r}" spans="1:3"', ' spans="1:3" r="{r}"', "", ' r=\'{r}\'',
+              ' r="{r}x"', ' r=""', ' R="{r}"']
+_CELL_FORMS = ['<c r="{col}{r}"><v>1</v></c>', '<c r="{col}{r}" s="1"/>', "<c><v>1</v></c>",
+               '<c s="1" r="{col}{r}"/>', '<c r="{col}{far}"><v>1</v></c>']
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, len(_ROW_FORMS) - 1),
+                          st.lists(st.tuples(st.sampled_from(["A", "c", "Z", "AB", "xfd"]),
+                                             st.integers(0, len(_CELL_FORMS) - 1)),
+                                   max_size=3)),
+                min_size=1, max_size=12),
+       st.integers(1, 3000))
+def test_the_quick_look_starts_the_reading_only_when_the_cells_are_proved_few(rows, limit):
+    """Whatever the rows' forms (attributes in any order, rows or cells without their
+    place, rows out of order, a cell naming a row far below, columns in either case):
+    when the look says the reading may start at once, every row and cell says where it is,
+    and the rectangle up to the farthest cell holds at most ``limit`` cells, rows not far
+    apart."""
+    from potentiel.xlsxstream import col_number
+    xml, places, tags = [], [], []
+    for r, form, cells in rows:
+        tag = _ROW_FORMS[form].format(r=r)
+        tags.append(tag)
+        body = "".join(_CELL_FORMS[k].format(col=col, r=r, far=r + 1000) for col, k in cells)
+        xml.append(f"<row{tag}>{body}</row>")
+        places += [(r + 1000 if k == 4 else r, col_number(col)) for col, k in cells
+                   if k != 2]
+        if any(k == 2 for _col, k in cells):
+            places.append(None)  # a cell that does not say where it is
+    raw = _sheet_xml("".join(xml))
+    # the split that takes the look's search is the split that makes its own
+    assert xlsxstream.split(raw, limit, xlsxstream.look(raw, limit)) == \
+        xlsxstream.split(raw, limit)
+    if not _look("".join(xml), limit):
+        return
+    assert None not in places and all(t.startswith(' r="') and t[4:].split('"')[0].isdigit()
+                                      for t in tags)
+    if places:
+        assert max(r for r, _c in places) * max(c for _r, c in places) <= limit
+    last = int(tags[-1][4:].split('"')[0])
+    assert last <= 2 * len(rows) + 1000
+    assert max(r for r, _c in places) <= last if places else True
