@@ -1092,6 +1092,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     watch = None
     try:
         settings, lines, area, raw, reps, _lang = read_in_language(wb, path, sales, language)
+        watch = _watch(wb, area)  # started now, its start beside the scoring
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               engine=engine, base_dir=path.parent, sales=lines)
         _return_freed_memory()  # what reading and scoring freed, before the outputs are made
@@ -1108,7 +1109,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
         with _unexpected(path):
             plan = write_outputs(wb, area, raw, result)
             outputs = {*plan.columns.values(), *plan.stale}  # Potentiel's columns there
-            watch = _watch(wb, area, outputs)
+            watch = _watch(wb, area, outputs, watch)
             write_blocks(wb, MATRIX_SHEET, finished("matrix", matrix), SHEETS["matrix"])
             write_blocks(wb, SUMMARY_SHEET,
                          finished("summary", summary_blocks(result, _previous_rep_rows(wb))),
@@ -1192,15 +1193,26 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     return result, target
 
 
-def _watch(wb: Workbook, area: Area, outputs: set[int]) -> "keptwatch.Watch | None":
+def _watch(wb: Workbook, area: Area, outputs: set[int] | None = None,
+           started: "keptwatch.Watch | None" = None) -> "keptwatch.Watch | None":
     """A watcher checking the accounts sheet beside the writing (`potentiel.keptwatch`),
     for a sheet written as a stream from `keptwatch.ABOVE` bytes; else None (the check
-    after writing is then done here, `potentiel.keptcells`)."""
+    after writing is then done here, `potentiel.keptcells`). Without ``outputs``, only
+    started (once the sheet is read, before the scoring); with them, told what to watch
+    (``started``: the one started then, else one started now, or closed when the sheet is
+    no longer written as a stream)."""
     part = area.sheet.part
     info = wb.package.infos.get(part)
     if info is None or info.file_size < keptwatch.ABOVE or not wb.sheet(area.sheet).streamed:
+        if started is not None:
+            started.close()
         return None
-    return keptwatch.Watch(wb.package.path, info.filename, outputs)
+    if outputs is None:
+        return keptwatch.Watch()
+    if started is None:
+        return keptwatch.Watch(wb.package.path, info.filename, outputs)
+    started.follow(wb.package.path, info.filename, outputs)
+    return started
 
 
 def used_rows(wb: Workbook, name: str) -> int:

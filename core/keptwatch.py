@@ -52,20 +52,32 @@ _IDLE = 120.0           # seconds without a new byte after which a watcher gives
 class Watch:
     """The parent's side: a watcher process for the sheet part ``part`` of the workbook
     file ``original`` (its zip entry named ``entry``). Every method is safe to call after
-    a failure; a watcher that failed answers None."""
+    a failure; a watcher that failed answers None.
 
-    def __init__(self, original: str | Path, entry: str, outputs: Iterable[int],
-                 idle: float = _IDLE):
+    Without ``original``, the process is only started: it waits for `follow`. Starting
+    it before the outputs are known (while the accounts are scored, when the other core
+    has nothing to do) takes its start, a Python process and its imports, out of the
+    writing's way."""
+
+    def __init__(self, original: str | Path | None = None, entry: str | None = None,
+                 outputs: Iterable[int] = (), idle: float = _IDLE):
         self.start: int | None = None
+        self._idle = idle
         self._proc: subprocess.Popen | None = None
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            self._send({"original": str(Path(original).resolve()), "entry": entry,
-                        "outputs": sorted(int(c) for c in outputs), "idle": idle})
         except (OSError, ValueError):
             self.close()
+        if original is not None and entry is not None:
+            self.follow(original, entry, outputs)
+
+    def follow(self, original: str | Path, entry: str, outputs: Iterable[int]) -> None:
+        """What to watch: the entry ``entry`` of ``original``, Potentiel's columns
+        ``outputs`` (1-based) left out on both sides."""
+        self._send({"original": str(Path(original).resolve()), "entry": entry,
+                    "outputs": sorted(int(c) for c in outputs), "idle": self._idle})
 
     def _send(self, message: dict) -> None:
         if self._proc is None:

@@ -113,9 +113,10 @@ def watched_runs(monkeypatch):
     keptwatch_outputs: list = []
     real_start = headless._watch
 
-    def start(wb, area, outputs):
-        keptwatch_outputs.append(outputs)
-        return real_start(wb, area, outputs)
+    def start(wb, area, outputs=None, started=None):
+        if outputs is not None:
+            keptwatch_outputs.append(outputs)
+        return real_start(wb, area, outputs, started)
     monkeypatch.setattr(keptwatch, "kept", spy)
     monkeypatch.setattr(headless, "_watch", start)
     return verdicts
@@ -220,3 +221,29 @@ def test_a_write_that_fails_half_way_leaves_no_watcher_and_the_original(watched_
     assert path.read_bytes() == before
     assert started and all(p.poll() is not None for p in started)  # ended, waited for
     assert not [p for p in tmp_path.iterdir() if p.name not in ("book.xlsx",)]
+
+
+def test_the_watcher_started_before_the_scoring_is_the_one_that_watches(monkeypatch):
+    """The watcher's process is started once the accounts are read (its start beside the
+    scoring), then told what to watch: the same process; a sheet too small for one starts
+    none, and one started for a sheet no longer written as a stream is ended."""
+    import contextlib
+    monkeypatch.setattr(keptwatch, "ABOVE", 0)
+    wb = headless.Workbook(ROOT / "workbooks" / "portfolio.xlsx")
+    try:
+        with contextlib.ExitStack() as language:
+            area = headless.read_in_language(wb, wb.path, None, language)[2]
+        started = headless._watch(wb, area)
+        assert started is not None and started._proc.poll() is None  # running, waiting
+        assert headless._watch(wb, area, {30, 31}, started) is started
+        started.close()
+        monkeypatch.setattr(keptwatch, "ABOVE", 1 << 40)
+        assert headless._watch(wb, area) is None
+        monkeypatch.setattr(keptwatch, "ABOVE", 0)
+        spare = headless._watch(wb, area)
+        proc = spare._proc
+        monkeypatch.setattr(keptwatch, "ABOVE", 1 << 40)
+        assert headless._watch(wb, area, {30, 31}, spare) is None
+        assert proc.poll() is not None  # ended, not left waiting
+    finally:
+        wb.package.close()
