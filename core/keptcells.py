@@ -33,12 +33,18 @@ from .xlsxpackage import NS, REL, Package, counts_from_1904, parse_xml
 CHUNK = 1 << 20  # bytes inflated at a time: small, so that inflating and comparing overlap
 
 _SHEET_DATA, _SHEET_DATA_END, _ROW_END = b"<sheetData>", b"</sheetData>", b"</row>"
-_ROW_TAG = rb"<row\b[^>]*>|</row>"
+# Every repetition below is possessive (``*+``, ``++``: Python 3.11's patterns): what
+# follows each one can never match where it gave a character back (after ``[^>]*`` comes
+# ">", after the digits '"', after the attributes "/>" or ">", after a run of cells
+# nothing), so the matches are those of the greedy forms, found without keeping the
+# positions to go back to: a fifth less time over Potentiel's own cells (the test compares
+# both forms on every kind of bytes).
+_ROW_TAG = rb"<row\b[^>]*+>|</row>"
 # A cell of Potentiel's columns as Potentiel writes it, and as Excel saves it again:
 # a value, an inline string, or nothing; its style and type only. Any other form stays
 # in the bytes compared, so that a cell in another form is never passed over unseen.
-_OUTPUT_CELL = (rb'[0-9]+"(?: [st]="[^"<>]*")*'
-                rb'(?:/>|><v>[^<]*</v></c>|><is><t(?: xml:space="preserve")?>[^<]*</t></is></c>)')
+_OUTPUT_CELL = (rb'[0-9]++"(?: [st]="[^"<>]*+")*+'
+                rb'(?:/>|><v>[^<]*+</v></c>|><is><t(?: xml:space="preserve")?>[^<]*+</t></is></c>)')
 
 
 _PLACELESS = re.compile(rb'<c(?! r=")(?=[\s/>])')  # a cell that does not say where it is
@@ -97,7 +103,7 @@ def _stripper(outputs: Iterable[int]) -> re.Pattern[bytes]:
     # a run of them as one match (Potentiel's cells stand side by side: one substitution
     # per row, not one per cell), after one common "<" tried once per tag
     cell = b'c r="' + column_pattern(outputs) + _OUTPUT_CELL
-    return re.compile(rb"<(?:row\b[^>]*>|/row>|" + cell + b"(?:<" + cell + b")*)")
+    return re.compile(rb"<(?:row\b[^>]*+>|/row>|" + cell + b"(?:<" + cell + b")*+)")
 
 
 def _chunks(fh, depth: int = 3) -> Iterator[bytes]:

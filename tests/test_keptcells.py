@@ -220,3 +220,42 @@ def test_two_streams_are_the_same_bytes_however_cut(x, y, equal, cuts_x, cuts_y)
         at = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
         return iter([data[a:b] for a, b in zip(at, at[1:])] + [b""])
     assert keptcells._same(pieces(x, cuts_x), pieces(y, cuts_y)) == (x == y)
+
+
+# the patterns as first written, every repetition greedy: the reference for the possessive
+# ones `keptcells._stripper` compiles
+_GREEDY_CELL = (rb'[0-9]+"(?: [st]="[^"<>]*")*'
+                rb'(?:/>|><v>[^<]*</v></c>|><is><t(?: xml:space="preserve")?>[^<]*</t></is></c>)')
+
+
+def _greedy_stripper(outputs):
+    if not outputs:
+        return re.compile(rb"<row\b[^>]*>|</row>")
+    cell = b'c r="' + keptcells.column_pattern(outputs) + _GREEDY_CELL
+    return re.compile(rb"<(?:row\b[^>]*>|/row>|" + cell + b"(?:<" + cell + b")*)")
+
+
+# pieces of a sheet's rows, whole and cut short, put together in any order: row tags,
+# Potentiel's cells in each form, other cells, attributes, and stray characters
+_PIECES = [b'<row r="7">', b'<row r="7" spans="1:30" x14ac:dyDescent="0.25">', b"</row>",
+           b"<row", b"<rows>", b'<c r="V7"><v>1.5</v></c>', b'<c r="V7" s="3"><v>2</v></c>',
+           b'<c r="W7" s="2" t="inlineStr"><is><t>C</t></is></c>', b'<c r="W7"/>',
+           b'<c r="V7" t="s" s="1"><v>4</v></c>',
+           b'<c r="W7" t="inlineStr"><is><t xml:space="preserve"> a </t></is></c>',
+           b'<c r="A7"><v>3</v></c>', b'<c r="A7"><f>V7*2</f><v>6</v></c>', b'<c r="V7">',
+           b'<c r="V', b'<c r="V7" s="3"', b"<v>", b"</v>", b"</c>", b"<is><t>", b"</t></is>",
+           b'"', b">", b"<", b"/>", b" s=\"", b"7", b"V", b" ", b"x", b'<c r="V7" s="3"><v>1',
+           b'<c r="V7" s=">"/>', b'<c r="v7"/>', b'<c r="AB7"><v>1</v></c>']
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40), st.sets(st.integers(1, 30), max_size=4))
+def test_the_possessive_patterns_take_out_what_the_greedy_ones_take_out(pieces, outputs):
+    """Each repetition of the check's patterns made possessive (no going back) takes out
+    exactly the bytes the greedy ones take out, whatever the bytes: whole cells and rows,
+    cut short, in any order, Potentiel's columns or not."""
+    data = b"".join(pieces)
+    outputs = sorted(outputs | {22, 23})  # V and W among them
+    assert keptcells._stripper(outputs).sub(b"", data) == \
+        _greedy_stripper(outputs).sub(b"", data)
+    assert keptcells._stripper([]).sub(b"", data) == _greedy_stripper([]).sub(b"", data)
