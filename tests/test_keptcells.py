@@ -259,3 +259,25 @@ def test_the_possessive_patterns_take_out_what_the_greedy_ones_take_out(pieces, 
     assert keptcells._stripper(outputs).sub(b"", data) == \
         _greedy_stripper(outputs).sub(b"", data)
     assert keptcells._stripper([]).sub(b"", data) == _greedy_stripper([]).sub(b"", data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES + [b"</sheetData>", b"</sheet", b"Data>"]), max_size=30),
+       st.lists(st.integers(0, 400), max_size=12), st.booleans())
+def test_the_cells_are_the_same_however_the_bytes_come_cut(pieces, cuts, empty):
+    """`keptcells._cells` gives the same bytes (or says no proof) whether the part comes
+    whole or cut anywhere, the end of its rows ("</sheetData>", looked for only in the
+    bytes not looked at yet) cut between two pieces too."""
+    data = b"<worksheet><sheetData>" + b"".join(pieces) + b"</sheetData></worksheet>"
+    if empty:
+        data = b"<worksheet><sheetData/>" + b"".join(pieces)
+    strip = keptcells._stripper([22, 23])
+
+    def run(chunks):
+        try:
+            return b"".join(keptcells._cells(iter(chunks), strip, check_r=True))
+        except keptcells._NoProof:
+            return "no proof"
+    marks = sorted({min(c, len(data)) for c in cuts})
+    chunks = [data[a:b] for a, b in zip([0, *marks], [*marks, len(data)])]
+    assert run(chunks) == run([data])
