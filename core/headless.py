@@ -152,12 +152,16 @@ class Workbook:
             from python_calamine import CalamineWorkbook
             progress.reading(ref.name)
             early = self._read_early(ref)
+            compacted = None
             try:
                 self._before_reading(ref)
-                errors = self.sheet(ref).error_cells()
                 sparse = self.sheet(ref).layout().value_rows is not None
+                if sparse:  # its compacted copy read while the error and formula cells are found
+                    compacted = self._read_compacted(ref)
+                errors = self.sheet(ref).error_cells()
                 if sparse:  # (its blanks None already: the empty rows between not walked)
-                    rows = self._sparse_values(ref)
+                    self.sheet(ref).formula_cells()  # (kept: the reading asks again)
+                    rows = self._sparse_values(ref, compacted[0])
                 else:
                     try:
                         if early is not None:
@@ -182,9 +186,13 @@ class Workbook:
                                   "file in Excel and save it again").format(
                                     path=self.path, name=ref.name, error=exc)) from None
             finally:
-                if early is not None:
-                    with contextlib.suppress(BaseException):
-                        early.exception()  # never left reading: its outcome waited for
+                for reading in (early, compacted and compacted[0]):
+                    if reading is not None:
+                        with contextlib.suppress(BaseException):
+                            reading.exception()  # never left reading: its outcome waited for
+                if compacted is not None:
+                    import shutil
+                    shutil.rmtree(compacted[1], ignore_errors=True)
             if not sparse:
                 _blanks_as_none(rows)
             for (r, c), text in errors.items():
@@ -247,13 +255,44 @@ class Workbook:
         """python-calamine's sheet of a copy of ``ref`` holding only its rows with a value
         (renumbered 1, 2, 3 …: `Sheet.compacted`), written in ``folder``."""
         from python_calamine import CalamineWorkbook
+        return CalamineWorkbook.from_path(str(self._compact_file(ref, folder))) \
+            .get_sheet_by_name(ref.name)
+
+    def _compact_file(self, ref: SheetRef, folder: Path) -> Path:
+        """The copy `_compact_copy` reads, written in ``folder``."""
         copy = folder / "values.xlsx"
         compact = self.sheet(ref).compacted()
         if b't="e"' in compact or b"t='e'" in compact:
             compact = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)
         self.package.reader_copy({ref.part: compact}, only=ref.part, target=copy)
-        del compact
-        return CalamineWorkbook.from_path(str(copy)).get_sheet_by_name(ref.name)
+        return copy
+
+    def _read_compacted(self, ref: SheetRef):
+        """python-calamine reading `_compact_copy`'s sheet in a second thread, while this
+        one finds the error and formula cells: (a `concurrent.futures.Future` of the sheet,
+        the temporary folder of the copy, removed by the caller once it is read)."""
+        import shutil
+        import tempfile
+        from concurrent.futures import Future
+
+        from python_calamine import CalamineWorkbook
+        folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
+        try:
+            copy = self._compact_file(ref, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+
+        def read() -> None:
+            try:
+                future.set_result(CalamineWorkbook.from_path(str(copy))
+                                  .get_sheet_by_name(ref.name))
+            except BaseException as exc:  # noqa: BLE001 (raised again by result())
+                future.set_exception(exc)
+        threading.Thread(target=read, name="potentiel-read", daemon=True).start()
+        return future, folder
 
     def sparse_rows(self, ref: SheetRef) -> "_Rows":
         """The rows of a sheet whose values stand far apart, one at a time, as `values`
@@ -285,16 +324,20 @@ class Workbook:
                 shutil.rmtree(folder, ignore_errors=True)
         return _Rows(rows(), width)
 
-    def _sparse_values(self, ref: SheetRef) -> list[list[Any]]:
+    def _sparse_values(self, ref: SheetRef, reading=None) -> list[list[Any]]:
         """A sheet whose values stand far apart (a few rows at the top, a few at row
         1,048,576): python-calamine reads a copy holding only the rows with a value, so
         that it never allocates the empty rows between; they are put back as empty rows.
-        The copy goes to a temporary file, so that its bytes are not held while read."""
+        The copy goes to a temporary file, so that its bytes are not held while read
+        (``reading``: that read started already, `_read_compacted`)."""
         import tempfile
 
         numbers = self.sheet(ref).layout().value_rows
-        with tempfile.TemporaryDirectory(prefix="potentiel-") as tmp:
-            rows = self._compact_copy(ref, Path(tmp)).to_python(skip_empty_area=False)
+        if reading is not None:
+            rows = reading.result().to_python(skip_empty_area=False)
+        else:
+            with tempfile.TemporaryDirectory(prefix="potentiel-") as tmp:
+                rows = self._compact_copy(ref, Path(tmp)).to_python(skip_empty_area=False)
         _blanks_as_none(rows)
         # the empty rows are one shared empty list (a grid's rows are replaced, never
         # changed in place): a million of them cost a million pointers, not a million lists

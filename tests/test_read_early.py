@@ -211,3 +211,58 @@ def test_the_quick_look_starts_the_reading_only_when_the_cells_are_proved_few(ro
     last = int(tags[-1][4:].split('"')[0])
     assert last <= 2 * len(rows) + 1000
     assert max(r for r, _c in places) <= last if places else True
+
+
+# ------------------------------------------------------------------ a sparse sheet
+
+SPARSE = [p for p in BOOKS if p.name.startswith(("stray-value-A100000",
+                                                 "formatted-rows-to-1048576"))]
+
+
+def test_there_are_sparse_cases():
+    assert SPARSE
+
+
+@pytest.mark.parametrize("path", SPARSE, ids=lambda p: p.name)
+def test_a_sparse_sheet_read_beside_the_look_gives_the_values_read_after_it(path,
+                                                                             monkeypatch):
+    """A sheet whose values stand far apart is read from its compacted copy in a second
+    thread while its error and formula cells are found (`Workbook._read_compacted`): the
+    same values as the copy read after them, no thread and no copy left."""
+    import tempfile
+    before = set(Path(tempfile.gettempdir()).glob("potentiel-*"))
+    started = []
+    real = Workbook._read_compacted
+
+    def spy(self, ref):
+        started.append(ref.name)
+        return real(self, ref)
+    monkeypatch.setattr(Workbook, "_read_compacted", spy)
+    beside, _ = _values(path, True, monkeypatch)
+    assert started
+
+    def after(self, ref):  # the copy read after the look, as before
+        return None, Path(tempfile.mkdtemp(prefix="potentiel-"))
+    monkeypatch.setattr(Workbook, "_read_compacted", after)
+    assert _values(path, True, monkeypatch)[0] == beside
+    assert not [t for t in threading.enumerate() if t.name == "potentiel-read"]
+    assert set(Path(tempfile.gettempdir()).glob("potentiel-*")) == before
+
+
+def test_a_failed_read_of_the_compacted_copy_is_said_and_leaves_nothing(monkeypatch, tmp_path):
+    import tempfile
+    before = set(Path(tempfile.gettempdir()).glob("potentiel-*"))
+
+    def broken(self, ref, folder):
+        copy = folder / "values.xlsx"
+        copy.write_bytes(b"not a workbook")
+        return copy
+    monkeypatch.setattr(Workbook, "_compact_file", broken)
+    wb = Workbook(SPARSE[0])
+    try:
+        with pytest.raises(UserError, match="cannot be read"):
+            wb.values(wb.ref(headless.ACCOUNTS_NAMES) or wb.package.sheets[0])
+    finally:
+        wb.package.close()
+    assert not [t for t in threading.enumerate() if t.name == "potentiel-read"]
+    assert set(Path(tempfile.gettempdir()).glob("potentiel-*")) == before
