@@ -198,8 +198,10 @@ def _odd_cells(data: bytes, last: int, cells: int, start: int = 0, end: int | No
     plain, ``<row`` not followed by `` r="N"``): by RE2 through Arrow (`pyarrow.compute`),
     over the bytes in place, a DFA that reads each byte once, where Python's patterns try
     their alternatives at each of the millions of cells. One search for any of them
-    first; only if one is found, one search for each. None when the searches cannot be
-    made: `split` then looks with Python's patterns."""
+    first; only if one is found, one for the first two (none: it is a cell beyond the
+    column, as when a value stands far to the right), and only if one of those is, one
+    search for each. None when the searches cannot be made: `split` then looks with
+    Python's patterns."""
     end = len(data) if end is None else end
     if b"<c" in data[max(end - 4, start):end]:  # too near the end for the search's characters
         return None
@@ -219,6 +221,8 @@ def _odd_cells(data: bytes, last: int, cells: int, start: int = 0, end: int | No
                 bool(pc.match_substring_regex(whole, pattern)[0].as_py())
         if not found(either):
             return False, False, False
+        if not found('<(?:' + breaks + '|c r="' + below + ")"):
+            return False, False, True  # (what either found: a cell beyond the column)
         return (found("<(?:" + breaks + ")"), found('<c r="' + below),
                 found(beyond and '<c r="' + beyond))
     except Exception:  # noqa: BLE001 (any fault of the fast search: the patterns look)
