@@ -154,9 +154,18 @@ class Workbook:
             early = self._read_early(ref)
             compacted = None
             try:
+                if early is None:  # values far apart, every row holding one: read at once
+                    rows_held = self.sheet(ref).rows_if_all_held(MAX_CELLS)
+                    if rows_held is not None:
+                        compacted = self._read_compacted(ref, rows_held) + (rows_held,)
                 self._before_reading(ref)
-                sparse = self.sheet(ref).layout().value_rows is not None
-                if sparse:  # its compacted copy read while the error and formula cells are found
+                value_rows = self.sheet(ref).layout().value_rows
+                sparse = value_rows is not None
+                if compacted is not None and compacted[2] != value_rows:
+                    self._drop_reading(compacted)  # (never: every row held a value)
+                    compacted = None
+                if sparse and compacted is None:
+                    # its compacted copy read while the error and formula cells are found
                     compacted = self._read_compacted(ref)
                 errors = self.sheet(ref).error_cells()
                 if sparse:  # (its blanks None already: the empty rows between not walked)
@@ -186,13 +195,11 @@ class Workbook:
                                   "file in Excel and save it again").format(
                                     path=self.path, name=ref.name, error=exc)) from None
             finally:
-                for reading in (early, compacted and compacted[0]):
-                    if reading is not None:
-                        with contextlib.suppress(BaseException):
-                            reading.exception()  # never left reading: its outcome waited for
+                if early is not None:
+                    with contextlib.suppress(BaseException):
+                        early.exception()  # never left reading: its outcome waited for
                 if compacted is not None:
-                    import shutil
-                    shutil.rmtree(compacted[1], ignore_errors=True)
+                    self._drop_reading(compacted)
             if not sparse:
                 _blanks_as_none(rows)
             for (r, c), text in errors.items():
@@ -258,19 +265,32 @@ class Workbook:
         return CalamineWorkbook.from_path(str(self._compact_file(ref, folder))) \
             .get_sheet_by_name(ref.name)
 
-    def _compact_file(self, ref: SheetRef, folder: Path) -> Path:
-        """The copy `_compact_copy` reads, written in ``folder``."""
+    def _compact_file(self, ref: SheetRef, folder: Path, rows: list[int] | None = None
+                      ) -> Path:
+        """The copy `_compact_copy` reads, written in ``folder`` (``rows``: the rows it
+        keeps, else the layout's rows holding a value)."""
         copy = folder / "values.xlsx"
-        compact = self.sheet(ref).compacted()
+        compact = self.sheet(ref).compacted(rows)
         if b't="e"' in compact or b"t='e'" in compact:
             compact = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)
         self.package.reader_copy({ref.part: compact}, only=ref.part, target=copy)
         return copy
 
-    def _read_compacted(self, ref: SheetRef):
+    @staticmethod
+    def _drop_reading(reading: tuple) -> None:
+        """A read of `_read_compacted` waited for (never left reading) and its copy's
+        folder removed."""
+        import shutil
+        with contextlib.suppress(BaseException):
+            reading[0].exception()
+        shutil.rmtree(reading[1], ignore_errors=True)
+
+    def _read_compacted(self, ref: SheetRef, rows: list[int] | None = None):
         """python-calamine reading `_compact_copy`'s sheet in a second thread, while this
-        one finds the error and formula cells: (a `concurrent.futures.Future` of the sheet,
-        the temporary folder of the copy, removed by the caller once it is read)."""
+        one finds the error and formula cells (``rows``: the rows the copy keeps, known
+        before `layout` looked, else its rows holding a value): (a
+        `concurrent.futures.Future` of the sheet, the temporary folder of the copy, removed
+        by the caller once it is read, `_drop_reading`)."""
         import shutil
         import tempfile
         from concurrent.futures import Future
@@ -278,7 +298,7 @@ class Workbook:
         from python_calamine import CalamineWorkbook
         folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
         try:
-            copy = self._compact_file(ref, folder)
+            copy = self._compact_file(ref, folder, rows)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

@@ -490,13 +490,20 @@ class Sheet:
             return split.within  # looked at while the rows were split
         return limit // last >= 16384 or stream.cell_beyond(split, limit // last) is None
 
-    def compacted(self) -> bytes | None:
+    def compacted(self, rows: list[int] | None = None) -> bytes | None:
         """The part with its empty rows left out and the others renumbered (see
-        `potentiel.xlsxstream.compacted`), for a sparse sheet; else None."""
-        lay = self.layout()
-        if lay.value_rows is None or self._split is None:
+        `potentiel.xlsxstream.compacted`), for a sparse sheet; else None. ``rows``: the
+        rows to keep, when known before `layout` looked (`rows_if_all_held`)."""
+        if rows is None:
+            rows = self.layout().value_rows
+        if rows is None or self._split is None:
             return None
-        return stream.compacted(self._split, lay.value_rows)
+        return stream.compacted(self._split, rows)
+
+    def rows_if_all_held(self, cells: int) -> list[int] | None:
+        """`potentiel.xlsxstream.rows_if_all_held` of this sheet's rows (None when they
+        are not bytes)."""
+        return None if self._split is None else stream.rows_if_all_held(self._split, cells)
 
     def _col_styles(self) -> dict[int, int]:
         out = {}

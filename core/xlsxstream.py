@@ -440,6 +440,30 @@ def _beyond(col: int, either: bool = False) -> bytes:
     return b"(?:" + b"|".join(alts) + b")" if alts else b"(?!)"
 
 
+def rows_if_all_held(split_: Split, cells: int) -> list[int] | None:
+    """The numbers of the rows of a plain split sheet (no namespace prefix) whose rows
+    stand far apart (more than 2 × rows + 1000 up to the last), when every row holds a
+    value (a ``<v`` or ``<is`` in it: then they are `layout`'s ``value_rows``) and no cell
+    stands beyond column ``cells`` // rows (the copy of those rows alone, `compacted`,
+    then holds at most ``cells`` cells): one RE2 search through Arrow, before `layout`
+    has looked. Else None."""
+    if not split_.plain or split_.prefix or not split_.body:
+        return None
+    numbers = [int(n) for n in _row_pattern(split_).findall(split_.body)]
+    if not numbers or numbers[-1] <= 2 * len(numbers) + 1000:
+        return None
+    col = cells // len(numbers)
+    # a row holding no value: its tag, then anything but "<v" or "<is" to its end
+    empty = '<row[^>]*(?:/>|>(?:[^<]|<[^vi]|<i[^s])*</row>)'
+    pattern = empty + ('|<c r="' + _beyond(col, True).decode() + "[0-9]" if col < 16384 else "")
+    try:
+        if pc.match_substring_regex(one_element(split_.body), pattern)[0].as_py():
+            return None
+    except Exception:  # noqa: BLE001 (no quick answer: `layout` looks)
+        return None
+    return numbers
+
+
 def compacted(split_: Split, value_rows: Sequence[int]) -> bytes:
     """The part with only its rows holding a value, numbered 1, 2, 3 … in order (cell
     references too): what a reader of values reads without allocating the empty rows

@@ -330,3 +330,22 @@ def test_the_compacted_copy_is_the_rows_with_a_value_renumbered(rows, dropped):
     numbers = [int(n) for n in xs._row_pattern(split).findall(split.body)]
     value_rows = [r for k, r in enumerate(numbers) if k not in dropped]
     assert bytes(xs.compacted(split, value_rows)) == _compacted_row_by_row(split, value_rows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3).map(lambda g: 1 if g < 3 else 900),  # far gaps
+                          st.sets(st.integers(1, 9), max_size=4), st.integers(0, 4),
+                          st.booleans()), min_size=1, max_size=20),
+       st.integers(1, 400))
+def test_the_rows_known_before_the_layout_are_its_rows_holding_a_value(rows, cells):
+    """`rows_if_all_held` (the rows of a sheet whose values stand far apart, read before
+    `layout` looked): when it answers, they are the layout's rows holding a value, and
+    the copy of them alone holds at most ``cells`` cells (rows × the farthest column)."""
+    split = xs.split(_sheet(rows))
+    held = xs.rows_if_all_held(split, cells)
+    if held is None:
+        return
+    lay = xs.layout(split.body, split.prefix, split.plain)
+    assert lay.value_rows == held
+    columns = [max(cols) for _g, cols, _k, _s in rows if cols]
+    assert len(held) * max(columns, default=0) <= cells

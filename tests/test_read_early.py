@@ -234,14 +234,14 @@ def test_a_sparse_sheet_read_beside_the_look_gives_the_values_read_after_it(path
     started = []
     real = Workbook._read_compacted
 
-    def spy(self, ref):
+    def spy(self, ref, rows=None):
         started.append(ref.name)
-        return real(self, ref)
+        return real(self, ref, rows)
     monkeypatch.setattr(Workbook, "_read_compacted", spy)
     beside, _ = _values(path, True, monkeypatch)
     assert started
 
-    def after(self, ref):  # the copy read after the look, as before
+    def after(self, ref, rows=None):  # the copy read after the look, as before
         return None, Path(tempfile.mkdtemp(prefix="potentiel-"))
     monkeypatch.setattr(Workbook, "_read_compacted", after)
     assert _values(path, True, monkeypatch)[0] == beside
@@ -253,7 +253,7 @@ def test_a_failed_read_of_the_compacted_copy_is_said_and_leaves_nothing(monkeypa
     import tempfile
     before = set(Path(tempfile.gettempdir()).glob("potentiel-*"))
 
-    def broken(self, ref, folder):
+    def broken(self, ref, folder, rows=None):
         copy = folder / "values.xlsx"
         copy.write_bytes(b"not a workbook")
         return copy
