@@ -453,9 +453,14 @@ def rows_if_all_held(split_: Split, cells: int) -> list[int] | None:
     if not numbers or numbers[-1] <= 2 * len(numbers) + 1000:
         return None
     col = cells // len(numbers)
-    # a row holding no value: its tag, then anything but "<v" or "<is" to its end
+    if col >= 16384:  # few rows: read once the layout has said how far the cells stand
+        return None
+    # a row holding no value: its tag, then anything but "<v" or "<is" to its end; a cell
+    # beyond the column (its letters after the column's, or four letters or more, which a
+    # reader of values still places); a cell of a namespace (not looked at here)
     empty = '<row[^>]*(?:/>|>(?:[^<]|<[^vi]|<i[^s])*</row>)'
-    pattern = empty + ('|<c r="' + _beyond(col, True).decode() + "[0-9]" if col < 16384 else "")
+    pattern = empty + '|<c r="(?:' + _beyond(col, True).decode() + '[0-9]|[A-Za-z]{4})' + \
+        r'|<[A-Za-z_][\w.-]*:c[\s/>]'
     try:
         if pc.match_substring_regex(one_element(split_.body), pattern)[0].as_py():
             return None

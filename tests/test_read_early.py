@@ -266,3 +266,64 @@ def test_a_failed_read_of_the_compacted_copy_is_said_and_leaves_nothing(monkeypa
         wb.package.close()
     assert not [t for t in threading.enumerate() if t.name == "potentiel-read"]
     assert set(Path(tempfile.gettempdir()).glob("potentiel-*")) == before
+
+
+def _far_rows(n: int, far_cell: str) -> str:
+    """n rows holding a value, then one far below holding ``far_cell`` after its A cell."""
+    return _rows(n, "B") + (f'<row r="1000000"><c r="A1000000"><v>1</v></c>{far_cell}'
+                            "</row>")
+
+
+def test_rows_known_before_the_layout_only_when_no_cell_could_make_too_many():
+    """The compacted copy read before the layout looked (`rows_if_all_held`) is never
+    started for a cell that could make it hold more than the limit: a column past the
+    last Excel has (ZZZ, four letters or more) on a few rows, four letters on many, a cell
+    of a namespace far right; the rows as Excel writes them are."""
+    held = lambda rows: xlsxstream.rows_if_all_held(xlsxstream.split(_sheet_xml(rows)),  # noqa
+                                                    MAX_CELLS)
+    assert held(_far_rows(3100, '<c r="B1000000"><v>2</v></c>')) is not None
+    assert held(_far_rows(2999, '<c r="ZZZ1000000"><v>2</v></c>')) is None  # few rows
+    assert held(_far_rows(3100, '<c r="ZZZZ1000000"><v>2</v></c>')) is None
+    assert held(_far_rows(3100, '<c r="zzzz1000000"><v>2</v></c>')) is None
+    assert held(_far_rows(3100, '<c r="XFD1000000"><v>2</v></c>')) is None
+    assert held(_far_rows(3100, '<x:c xmlns:x="http://schemas.openxmlformats.org/'
+                                'spreadsheetml/2006/main" r="XFD1000000"><x:v>2</x:v></x:c>')) is None
+
+
+def test_a_cell_four_letters_far_right_on_few_rows_is_refused_not_read(tmp_path):
+    """A sheet of 2,999 rows and one far below holding a cell at ZZZZ (54 million cells):
+    refused, with what to delete, never read; in a process whose memory is bounded, so
+    that a read of it fails this test instead of the whole run."""
+    import subprocess
+    import sys
+    import zipfile
+    import openpyxl
+    path = tmp_path / "far.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = "Accounts"
+    book.active["A1"] = 1
+    book.save(path)
+    rows = _far_rows(2999, '<c r="ZZZZ1000000"><v>2</v></c>').encode()
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    import re
+    parts["xl/worksheets/sheet1.xml"] = re.sub(
+        rb"<sheetData>.*</sheetData>|<sheetData/>", lambda m: b"<sheetData>" + rows +
+        b"</sheetData>", parts["xl/worksheets/sheet1.xml"], flags=re.S)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+            "from potentiel.headless import Workbook\n"
+            "from potentiel.problems import UserError\n"
+            "wb = Workbook(__import__('pathlib').Path(sys.argv[1]))\n"
+            "try:\n"
+            "    wb.values(wb.package.sheets[0])\n"
+            "    print('read')\n"
+            "except UserError as exc:\n"
+            "    print('refused', exc)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.startswith("refused") and "Ctrl+End" in done.stdout
