@@ -93,6 +93,23 @@ class Area:
     note: str = ""  # how the header row was found
 
 
+def _beside(fn: Callable[[], Any]):
+    """``fn()`` run in a second thread named "potentiel-read" (python-calamine lets go of
+    Python's lock while it reads): a `concurrent.futures.Future` of its result (or of the
+    error it raised)."""
+    from concurrent.futures import Future
+    future: Future = Future()
+    future.set_running_or_notify_cancel()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 (raised again by result())
+            future.set_exception(exc)
+    threading.Thread(target=run, name="potentiel-read", daemon=True).start()
+    return future
+
+
 def _blanks_as_none(rows: list[list[Any]]) -> None:
     """python-calamine's blank ("") as None in every row, in place: each row replaced by
     a new list (the rows as read are let go one by one), the mapping done in C."""
@@ -152,16 +169,16 @@ class Workbook:
             from python_calamine import CalamineWorkbook
             progress.reading(ref.name)
             early = self._read_early(ref)
-            compacted = None
+            compacted = held = None
             try:
                 if early is None:  # values far apart, every row holding one: read at once
-                    rows_held = self.sheet(ref).rows_if_all_held(MAX_CELLS)
-                    if rows_held is not None:
-                        compacted = self._read_compacted(ref, rows_held) + (rows_held,)
+                    held = self.sheet(ref).rows_if_all_held(MAX_CELLS)
+                    if held is not None:
+                        compacted = self._read_compacted(ref, held)
                 self._before_reading(ref)
                 value_rows = self.sheet(ref).layout().value_rows
                 sparse = value_rows is not None
-                if compacted is not None and compacted[2] != value_rows:
+                if compacted is not None and held != value_rows:
                     self._drop_reading(compacted)  # (never: every row held a value)
                     compacted = None
                 if sparse and compacted is None:
@@ -245,18 +262,10 @@ class Workbook:
     def _start_reading(self, ref: SheetRef):
         """python-calamine's reading of ``ref`` started in a second thread: a
         `concurrent.futures.Future` of (workbook, sheet)."""
-        from concurrent.futures import Future
-        future: Future = Future()
-        future.set_running_or_notify_cancel()
-
-        def read() -> None:
-            try:
-                book = self._calamine if self._calamine is not None else self._open_calamine()
-                future.set_result((book, book.get_sheet_by_name(ref.name)))
-            except BaseException as exc:  # noqa: BLE001 (raised again by result())
-                future.set_exception(exc)
-        threading.Thread(target=read, name="potentiel-read", daemon=True).start()
-        return future
+        def read():
+            book = self._calamine if self._calamine is not None else self._open_calamine()
+            return book, book.get_sheet_by_name(ref.name)
+        return _beside(read)
 
     def _compact_copy(self, ref: SheetRef, folder: Path):
         """python-calamine's sheet of a copy of ``ref`` holding only its rows with a value
@@ -293,7 +302,6 @@ class Workbook:
         by the caller once it is read, `_drop_reading`)."""
         import shutil
         import tempfile
-        from concurrent.futures import Future
 
         from python_calamine import CalamineWorkbook
         folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
@@ -302,17 +310,8 @@ class Workbook:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        future: Future = Future()
-        future.set_running_or_notify_cancel()
-
-        def read() -> None:
-            try:
-                future.set_result(CalamineWorkbook.from_path(str(copy))
-                                  .get_sheet_by_name(ref.name))
-            except BaseException as exc:  # noqa: BLE001 (raised again by result())
-                future.set_exception(exc)
-        threading.Thread(target=read, name="potentiel-read", daemon=True).start()
-        return future, folder
+        return _beside(lambda: CalamineWorkbook.from_path(str(copy))
+                       .get_sheet_by_name(ref.name)), folder
 
     def sparse_rows(self, ref: SheetRef) -> "_Rows":
         """The rows of a sheet whose values stand far apart, one at a time, as `values`
@@ -344,20 +343,14 @@ class Workbook:
                 shutil.rmtree(folder, ignore_errors=True)
         return _Rows(rows(), width)
 
-    def _sparse_values(self, ref: SheetRef, reading=None) -> list[list[Any]]:
+    def _sparse_values(self, ref: SheetRef, reading) -> list[list[Any]]:
         """A sheet whose values stand far apart (a few rows at the top, a few at row
         1,048,576): python-calamine reads a copy holding only the rows with a value, so
         that it never allocates the empty rows between; they are put back as empty rows.
         The copy goes to a temporary file, so that its bytes are not held while read
-        (``reading``: that read started already, `_read_compacted`)."""
-        import tempfile
-
+        (``reading``: that read, started by `_read_compacted`)."""
         numbers = self.sheet(ref).layout().value_rows
-        if reading is not None:
-            rows = reading.result().to_python(skip_empty_area=False)
-        else:
-            with tempfile.TemporaryDirectory(prefix="potentiel-") as tmp:
-                rows = self._compact_copy(ref, Path(tmp)).to_python(skip_empty_area=False)
+        rows = reading.result().to_python(skip_empty_area=False)
         _blanks_as_none(rows)
         # the empty rows are one shared empty list (a grid's rows are replaced, never
         # changed in place): a million of them cost a million pointers, not a million lists

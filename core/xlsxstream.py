@@ -447,12 +447,12 @@ def rows_if_all_held(split_: Split, cells: int) -> list[int] | None:
     stands beyond column ``cells`` // rows (the copy of those rows alone, `compacted`,
     then holds at most ``cells`` cells): one RE2 search through Arrow, before `layout`
     has looked. Else None."""
-    if not split_.plain or split_.prefix or not split_.body:
+    if not split_.plain or split_.prefix or not split_.body or not split_.rows:
         return None
-    numbers = [int(n) for n in _row_pattern(split_).findall(split_.body)]
-    if not numbers or numbers[-1] <= 2 * len(numbers) + 1000:
+    # (from what the split counted: the rows' numbers are found only for such a sheet)
+    if last_row_number(split_) <= 2 * split_.rows + 1000:
         return None
-    col = cells // len(numbers)
+    col = cells // split_.rows
     if col >= 16384:  # few rows: read once the layout has said how far the cells stand
         return None
     # a row holding no value: its tag, then anything but "<v" or "<is" to its end; a cell
@@ -466,7 +466,7 @@ def rows_if_all_held(split_: Split, cells: int) -> list[int] | None:
             return None
     except Exception:  # noqa: BLE001 (no quick answer: `layout` looks)
         return None
-    return numbers
+    return [int(n) for n in _row_pattern(split_).findall(split_.body)]
 
 
 def compacted(split_: Split, value_rows: Sequence[int]) -> bytes:
