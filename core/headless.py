@@ -207,6 +207,8 @@ class Workbook:
                             {ref.part: lambda data: _UNKNOWN_ERROR.sub(rb"\1#N/A\2", data)}))
                         rows = self._calamine.get_sheet_by_name(ref.name).to_python(
                             skip_empty_area=False)
+            except UserError:
+                raise  # (said already, with its cell: never folded into the message below)
             except Exception as exc:  # calamine raises its own error types
                 raise UserError(_("{path}: sheet {name} cannot be read ({error}); open the "
                                   "file in Excel and save it again").format(

@@ -488,7 +488,8 @@ class Sheet:
             return False
         if split.within is not None and split.cells == limit:
             return split.within  # looked at while the rows were split
-        return limit // last >= 16384 or stream.cell_beyond(split, limit // last) is None
+        return limit // last >= stream.LAST_PLAIN_COL or \
+            stream.cell_beyond(split, limit // last) is None
 
     def compacted(self, rows: list[int] | None = None) -> bytes | None:
         """The part with its empty rows left out and the others renumbered (see

@@ -19,6 +19,7 @@ slow way, which handles it.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import re
 from collections import Counter
@@ -39,7 +40,7 @@ _ROW = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*?(?:/>|>.*?</(?:[\w.-]+:)?row>)", r
 _ROW_START = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*?(/?)>")
 _SPANS = re.compile(rb"""\sspans=["'][^"']*["']""")
 _CELL = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", re.S)
-_ATTR_R = re.compile(rb"""\sr=["']([A-Za-z]{1,3})(\d+)["']""")
+_ATTR_R = re.compile(rb"""\sr=["']([A-Za-z]+)(\d+)["']""")
 _ATTR_S = re.compile(rb"""\ss=["'](\d+)["']""")
 _ATTR_T = re.compile(rb"""\st=["'](\w+)["']""")
 _CELL_NO_R = re.compile(rb"<(?:[\w.-]+:)?c(?![^>]*\sr=)(?:\s[^>]*)?/?>")
@@ -48,7 +49,21 @@ _VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is)\b")
 _F_TEXT = re.compile(rb"<(?:[\w.-]+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:[\w.-]+:)?f>)")
 _V_TEXT = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
 _LETTERS = re.compile(rb"[A-Za-z]{1,3}")
-_REF_IN = re.compile(rb"""(\sr=["'][A-Za-z]{1,3})\d+(["'])""")
+# A plain cell (`Split.plain`), as Excel writes it: '<c r="', one to three letters and a
+# row number without a leading zero, '"', and no second r among its other attributes
+# (python-calamine places a cell by the last one, and a column of four letters or more
+# past XFD, as a row number with leading zeros: so that a cell of another form cannot
+# make it allocate more than was proved, it is not plain). What follows "<" in a cell
+# that is not, for RE2 (no lookahead: each way of not being plain spelt out): no r
+# first, a reference not of that form, a second r, a cell of a namespace prefix.
+_ODD_CELL_RE2 = (r'c(?:[^ ]| [^r]| r[^=]| r=[^"]'
+                 r'| r="(?:[^A-Za-z]|[A-Za-z]{1,3}(?:[^A-Za-z1-9]|[1-9][0-9]*[^0-9"])'
+                 r'|[A-Za-z]{4})'
+                 r"""| r="[^"]*"(?:[^>"']|"[^"]*"|'[^']*')*\sr\s*=)"""
+                 r"""|[^\s<>/!?:"']+:c[\s/>]""")
+# The last column three letters name (ZZZ): a plain cell stands at most that far right.
+LAST_PLAIN_COL = 18278
+_REF_IN = re.compile(rb"""(\sr=["'][A-Za-z]+)\d+(["'])""")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -175,9 +190,10 @@ def split(raw: bytes, cells: int | None = None, seen: Look | None = None) -> Spl
             return None
         return Split(raw[:m.end()], body, raw[close:], prefix, True, len(numbers),
                      not odd[2], cells)
-    # (every "<c" followed by ' r="': one search for one that is not, a third of the
-    # time of counting both)
-    plain = rows_plain and re.search(b"<" + re.escape(prefix) + b'c(?! r=")', body) is None
+    # (every cell plain: one search for one that is not)
+    plain = rows_plain and _plain_cells(body, prefix)
+    if not plain and _TWICE_R.search(body) is not None:
+        return None  # a cell with r twice (not XML; a reader of values takes the last)
     both = plain and cells is not None and len(numbers) > 0
     if not _numbered(body, prefix, plain, numbers if plain else None, below=not both):
         return None
@@ -188,6 +204,33 @@ def split(raw: bytes, cells: int | None = None, seen: Look | None = None) -> Spl
             return None
     return Split(raw[:m.end()], body, raw[close:], prefix, plain,
                  len(numbers) if plain else None, within, cells if both else None)
+
+
+# A cell whose start tag has r twice (attribute values quoted whole: a ">" may stand in
+# one).
+_ATTRS_ANY = rb"""(?:[^>"']|"[^"]*"|'[^']*')*?"""
+_TWICE_R = re.compile(rb"""<(?:[^\s<>/!?:"']+:)?c\s""" + _ATTRS_ANY +
+                      rb"""(?<![\w.:-])r\s*=""" + _ATTRS_ANY + rb"""(?<![\w.:-])r\s*=""")
+
+
+def _odd_cell(prefix: bytes) -> re.Pattern:
+    """A cell that is not plain (see `_ODD_CELL_RE2`) in rows whose namespace prefix is
+    ``prefix``, for Python's patterns: no plain reference first, a second r, a cell of
+    another prefix (or none)."""
+    p = re.escape(prefix)
+    return re.compile(b"<" + p + rb'c(?! r="[A-Za-z]{1,3}[1-9][0-9]*")'
+                      b"|<" + p + rb"""c r="[^"]*"(?:[^>"']|"[^"]*"|'[^']*')*\sr\s*="""
+                      b"|<(?!" + p + rb"""c[\s/>])(?:[^\s<>/!?:"']+:)?c[\s/>]""")
+
+
+def _plain_cells(body: bytes, prefix: bytes) -> bool:
+    """Every cell of these rows plain (`_ODD_CELL_RE2`): by RE2 through Arrow when they
+    have no namespace prefix (a tenth of the time of Python's pattern), else by it."""
+    if not prefix and body.rfind(b"<") < body.rfind(b">"):
+        with contextlib.suppress(Exception):  # (any fault of the fast search: the pattern)
+            return not pc.match_substring_regex(one_element(body),
+                                                "<(?:" + _ODD_CELL_RE2 + ")")[0].as_py()
+    return _odd_cell(prefix).search(body) is None
 
 
 def _odd_cells(data: bytes, last: int, cells: int, start: int = 0, end: int | None = None,
@@ -203,15 +246,15 @@ def _odd_cells(data: bytes, last: int, cells: int, start: int = 0, end: int | No
     search for each. None when the searches cannot be made: `split` then looks with
     Python's patterns."""
     end = len(data) if end is None else end
-    if b"<c" in data[max(end - 4, start):end]:  # too near the end for the search's characters
-        return None
+    if data.rfind(b"<", start, end) > data.rfind(b">", start, end):
+        return None  # a tag cut short at the end: too near it for the search's characters
     col = cells // max(last, 1)
-    # what may follow "<c": not ' r="' (a cell that is not plain); and after '<c r="'
-    breaks = 'c(?:[^ ]| [^r]| r[^=]| r=[^"])'
+    # what may follow "<" in a cell that is not plain; and after '<c r="'
+    breaks = _ODD_CELL_RE2
     if rows_too:  # what may follow "<row": not ' r="', digits, '"'
         breaks += '|row(?:[^ ]| [^r]| r[^=]| r=[^"]| r="(?:[^0-9]|[0-9]+[^0-9"]))'
     below = '[A-Za-z]{1,3}' + _after(last, ahead=False).decode() + '"'
-    beyond = _beyond(col, True).decode() + "[0-9]" if col < 16384 else None
+    beyond = _beyond(col, True).decode() + "[0-9]" if col < LAST_PLAIN_COL else None
     either = '<(?:' + breaks + '|c r="(?:' + below + ("|" + beyond if beyond else "") + "))"
     try:
         whole = one_element(data, start, end)
@@ -245,7 +288,7 @@ def _below_and_within(body: bytes, prefix: bytes, last: int, cells: int
     ``last``, no cell stands beyond column cells // last), by one search for either."""
     below = _cells_below(prefix, last)
     col = cells // max(last, 1)
-    if col >= 16384:  # every column is within
+    if col >= LAST_PLAIN_COL:  # every column a plain cell names is within
         return below.search(body) is None, True
     either = re.compile(b"<" + re.escape(prefix) + rb'c r="(?:[A-Za-z]{1,3}' + _after(last) +
                         b'"|' + _beyond(col, True) + b"[0-9])")
@@ -290,7 +333,7 @@ def _numbered(body: bytes, prefix: bytes, plain: bool = False,
         return True
     if plain:
         return _cells_below(prefix, last).search(body) is None
-    return re.search(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["'][A-Za-z]{1,3}""" + _after(last)
+    return re.search(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["'][A-Za-z]+0*""" + _after(last)
                      + rb"""["']""", body) is None
 
 
@@ -359,12 +402,21 @@ def layout(body: bytes, prefix: bytes, plain: bool = False) -> Layout:
         last = -1  # each tag looked for only after the last one found (not the whole sheet)
         for tag in (b"<" + prefix + b"v>", b"<" + prefix + b"is>", b"<" + prefix + b"v "):
             last = max(last, body.rfind(tag, max(last, 0)))
+        for m in _VALUE.finditer(body, last + 1):  # one of another form after it (a prefix)
+            last = m.start()
         if last < 0:
             return Layout(0, 0, 0)
         k = bisect.bisect_right(starts, last) - 1
         value_rows = None
         spans = list(zip(starts[:k + 1], ends[:k + 1]))
         last_row = found[k][1]
+        if last_row < found[-1][1] and (not plain or
+                                        _cells_below(prefix, last_row).search(body)):
+            # a cell naming a row below its own (not Excel's way): a reader of values
+            # places it there
+            last_row = max([last_row] + [int(x) for x in re.findall(
+                rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["'][A-Za-z]+0*(""" + _after(last_row) +
+                rb""")["']""", body)])
     letters_seen: set[bytes] = set()
     if plain:  # the letters right after each row's last '<c r="'
         at = len(cell) + 3  # after b'r="'
@@ -385,7 +437,7 @@ def layout(body: bytes, prefix: bytes, plain: bool = False) -> Layout:
     # for the references beyond that column, checked for a value
     start = (b"<" + re.escape(prefix) + rb'c r="(') if plain else \
         rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=[\"']("
-    for m in re.finditer(start + _beyond(last_col) +
+    for m in re.finditer(start + _beyond(last_col, True) +
                          rb")\d+[\"'][^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?c>)", body, re.S):
         if m.group(2) and _VALUE.search(m.group(2)):
             last_col = max(last_col, col_number(m.group(1)))
@@ -418,14 +470,15 @@ def cell_beyond(split_: Split, col: int) -> int | None:
 
 
 def _beyond(col: int, either: bool = False) -> bytes:
-    """A regular expression matching the column letters of the columns after ``col``;
-    ``either``: in either case (spelt out: many times faster than a case-blind pattern)."""
+    """A regular expression matching the column letters of the columns after ``col``,
+    however many letters; ``either``: in either case (spelt out: many times faster than
+    a case-blind pattern)."""
     from .problems import column_letter
     if col < 1:
-        return rb"[A-Za-z]{1,3}"
+        return rb"[A-Za-z]+"
     letters = column_letter(col)
     n = len(letters)
-    alts = [b"[A-Za-z]{%d,3}" % (n + 1)] if n < 3 else []
+    alts = [b"[A-Za-z]{%d,}" % (n + 1)]  # (four letters or more: past ZZZ, not Excel's)
 
     def one(ch: str) -> str:
         return f"[{ch}{ch.lower()}]" if either else ch

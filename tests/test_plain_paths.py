@@ -245,15 +245,27 @@ def test_one_search_says_what_the_two_said(rows, cells, stray):
 _FORMS = ['<c r="{ref}"><v>1</v></c>', '<c r="{ref}" s="2"/>', '<c s="2" r="{ref}"/>',
           "<c><v>1</v></c>", "<c/>", '<c  r="{ref}"/>', "<c r='{ref}'/>",
           '<c r="{low}"><v>1</v></c>', '<c t="s" r="{ref}"><v>0</v></c>',
-          '<c r="{ref}" t="inlineStr"><is><t>&lt;c</t></is></c>']
+          '<c r="{ref}" t="inlineStr"><is><t>&lt;c</t></is></c>',
+          # not plain, as Excel never writes them: r twice (once after a ">" in a value),
+          # a cell of a namespace, three or four letters, not a number, a leading zero
+          '<c r="{ref}" r="{ref}"/>', '<c r="{ref}" n="a>b" r="{ref}"><v>1</v></c>',
+          '<x:c xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+          'r="{ref}"><x:v>1</x:v></x:c>', '<c r="QQ{ref}"><v>1</v></c>', '<c r="{ref}x"/>',
+          '<c r="{zero}"><v>1</v></c>']
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 3),
-                          st.lists(st.tuples(st.integers(1, 800), st.integers(0, 12)),
+                          st.lists(st.tuples(st.integers(1, 800),
+                                             st.integers(0, len(_FORMS) + 2)),
                                    max_size=4)), min_size=1, max_size=12),
        st.integers(1, 3000), st.integers(0, 2))
 @example([(1, [(1, 0)]), (1, [(2, 0)])], 100, 0)
+@example([(1, [(1, 10)])], 100, 0)  # r twice
+@example([(1, [(1, 0), (2, 11)])], 100, 0)  # r twice, after a value holding ">"
+@example([(1, [(1, 12)])], 100, 0)  # a cell of a namespace
+@example([(1, [(30, 13)])], 100_000, 0)  # four letters
+@example([(1, [(1, 15)])], 100, 0)  # a leading zero
 def test_one_search_by_re2_says_what_pythons_patterns_say(rows, cells, tail):
     """`split`'s searches by RE2 through Arrow (a cell that is not plain, below the last
     row, beyond column cells // last) give the same split as Python's patterns,
@@ -264,23 +276,28 @@ def test_one_search_by_re2_says_what_pythons_patterns_say(rows, cells, tail):
         r += gap
         row = []
         for col, form in cells_:
-            if form >= len(_FORMS):  # a reference naming a row below the last, or with 0
-                row.append(f'<c r="{column_letter(col)}{"0" if form == 12 else r + 5}"/>')
+            if form >= len(_FORMS):  # a reference naming a row below the last, or row 0
+                row.append(f'<c r="{column_letter(col)}'
+                           f'{"0" if form == len(_FORMS) + 2 else r + 5}"/>')
                 continue
             ref = f"{column_letter(col)}{r}"
-            row.append(_FORMS[form].format(ref=ref, low=ref.lower()))
+            row.append(_FORMS[form].format(ref=ref, low=ref.lower(),
+                                           zero=f"{column_letter(col)}0{r}"))
         out.append(f'<row r="{r}">' + "".join(row) + "</row>")
     body = "".join(out) + ["", "<c", "<c "][tail]
     raw = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
            b"<sheetData>" + body.encode() + b"</sheetData></worksheet>")
     fast = xs.split(raw, cells)
-    real = xs._odd_cells
+    real = xs._odd_cells, xs._plain_cells
     xs._odd_cells = lambda *args: None  # Python's patterns alone
+    xs._plain_cells = lambda body, prefix: xs._odd_cell(prefix).search(body) is None
     try:
         slow = xs.split(raw, cells)
     finally:
-        xs._odd_cells = real
+        xs._odd_cells, xs._plain_cells = real
     assert fast == slow
+    f0, f1 = xs._rows_of(raw)[:2]
+    assert real[1](raw[f0:f1], b"") == (xs._odd_cell(b"").search(raw, f0, f1) is None)
 
 
 def _compacted_row_by_row(split_, value_rows):

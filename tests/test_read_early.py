@@ -2,6 +2,7 @@
 through the sheet's bytes (`Workbook._read_early`): only when two quick searches prove
 what it allocates, and with the same values as the read that waits for the look."""
 
+import functools
 import threading
 from pathlib import Path
 
@@ -85,6 +86,11 @@ def test_not_at_once_when_a_cell_could_make_too_many():
     assert not _sheet(_rows(50, "d")).read_at_once(50 * 3)  # letters in either case
     far = _rows(10) + '<row r="11"><c r="XFD11" s="1"/></row>'  # even a blank counts
     assert not _sheet(far).read_at_once(11 * 100)
+    # ZZZ: past XFD, where Excel stops, but python-calamine still places a value there
+    zzz = _rows(19) + '<row r="20"><c r="ZZZ20"><v>1</v></c></row>'
+    assert _allocated(_sheet_xml(zzz)) == 20 * 18278
+    assert not _sheet(zzz).read_at_once(20 * 17000) and not _look(zzz, 20 * 17000)
+    assert _sheet(zzz).read_at_once(20 * 18278) and _look(zzz, 20 * 18278)
 
 
 def test_not_at_once_when_rows_are_far_apart_or_not_plain():
@@ -330,3 +336,89 @@ def test_a_cell_four_letters_far_right_on_few_rows_is_refused_not_read(tmp_path)
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.startswith("refused") and "Ctrl+End" in done.stdout
+
+
+# ------------------------------------------------- what python-calamine itself allocates
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+# cell forms, plain and not: a reference with a leading zero, a cell or a value of a
+# namespace prefix, a reference twice (the second after a value holding ">"), a cell
+# naming a row below its own, a formatted blank
+_ODD_FORMS = ['<c r="{col}{r}"><v>1</v></c>', '<c r="{col}0{r}"><v>1</v></c>',
+              f'<x:c xmlns:x="{_MAIN}" r="{{col}}{{r}}"><x:v>1</x:v></x:c>',
+              '<c r="A{r}" r="{col}{far}"><v>1</v></c>',
+              '<c r="A{r}" s="0" n="a>b" r="{col}{far}"><v>1</v></c>',
+              '<c r="{col}{far}"><v>1</v></c>',
+              f'<c r="{{col}}{{r}}"><x:v xmlns:x="{_MAIN}">1</x:v></c>',
+              '<c r="{col}{r}" s="1"/>']
+
+
+@functools.lru_cache(maxsize=1)
+def _package_parts() -> dict[str, bytes]:
+    import io
+    import zipfile
+    import openpyxl
+    book, out = openpyxl.Workbook(), io.BytesIO()
+    book.active["A1"] = 1
+    book.save(out)
+    with zipfile.ZipFile(out) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _allocated(sheet_xml: bytes) -> int | None:
+    """The cells python-calamine allocates reading a sheet of these bytes (rows × columns
+    from A1 up to its farthest value), None when it refuses the sheet."""
+    import io
+    import zipfile
+    from python_calamine import CalamineWorkbook
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as z:
+        for name, part in _package_parts().items():
+            z.writestr(name, sheet_xml if name == "xl/worksheets/sheet1.xml" else part)
+    data.seek(0)
+    try:
+        found = CalamineWorkbook.from_filelike(data).get_sheet_by_index(0)
+    except Exception:  # noqa: BLE001 (a reference it cannot read: it allocates nothing)
+        return None
+    if not found.height:
+        return 0
+    (r0, c0) = found.start
+    return (r0 + found.height) * (c0 + found.width)
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 30),
+                          st.lists(st.tuples(st.sampled_from(["A", "c", "AB", "xfd", "ZZZ",
+                                                              "aaaa"]),
+                                             st.integers(0, len(_ODD_FORMS) - 1)),
+                                   max_size=3)),
+                min_size=1, max_size=8),
+       st.integers(0, 60), st.integers(1, 400_000))
+def test_what_is_proved_holds_for_what_python_calamine_allocates(rows, empty_below, limit):
+    """Against python-calamine itself, whatever the cells' forms (each one found by
+    review to slip past the proof once): when the quick look or the split rows say the
+    reading may start at once, it allocates at most ``limit`` cells; and the layout that
+    `Workbook._before_reading` checks never says fewer cells than it allocates."""
+    xml, r = [], 0
+    for gap, cells in rows:
+        r += gap
+        xml.append(f'<row r="{r}">' + "".join(
+            _ODD_FORMS[k].format(col=col, r=r, far=r + 10) for col, k in cells) + "</row>")
+    xml += [f'<row r="{r + k}" s="1" customFormat="1"/>' for k in range(1, empty_below + 1)]
+    raw = _sheet_xml("".join(xml))
+    allocated = _allocated(raw)
+    if allocated is None:
+        return
+    seen = xlsxstream.look(raw, limit)
+    if seen is not None and seen.read_at_once:
+        assert allocated <= limit, "the look"
+    split = xlsxstream.split(raw, limit)
+    if split is None:
+        return  # (read as a tree: `Sheet.extent`)
+    sheet = Sheet.__new__(Sheet)
+    sheet._split = split
+    if sheet.read_at_once(limit):
+        assert allocated <= limit, "the split rows"
+    layout = xlsxstream.layout(split.body, split.prefix, split.plain)
+    if layout.value_rows is None:
+        assert layout.cells >= allocated, "the layout"

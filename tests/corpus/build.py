@@ -394,6 +394,48 @@ def far_cell_middle(path: Path) -> None:
     write_zip(path, parts)
 
 
+def _cell_before_b2(path: Path, cell: bytes, rows: int = 3, below: bytes = b"") -> None:
+    """A valid workbook with ``cell`` put before B2 (and ``below``: rows after the last)."""
+    parts = parts_of(valid_workbook(path, rows))
+    sheet = parts[SHEET]
+    at = sheet.index(b'<c r="B2"')
+    parts[SHEET] = (sheet[:at] + cell + sheet[at:]).replace(b"</sheetData>",
+                                                             below + b"</sheetData>")
+    write_zip(path, parts)
+
+
+# Cells a reader of values places where Excel would not let them stand, each found by
+# review to slip past the quick look that lets the reading start at once (python-calamine
+# then allocates them all and the process ends): each must be refused or said damaged.
+def far_cell_leading_zero(path: Path) -> None:
+    """The far value's row number written with a leading zero (XFD01048576)."""
+    _cell_before_b2(path, b'<c r="XFD01048576"><v>1</v></c>')
+
+
+def far_cell_namespace(path: Path) -> None:
+    """The far value in a cell of a namespace prefix among plain cells."""
+    _cell_before_b2(path, b'<x:c xmlns:x="%s" r="XFD1048576"><x:v>1</x:v></x:c>'
+                    % MAIN.encode())
+
+
+def far_cell_four_letters(path: Path) -> None:
+    """A value in a column of five letters (past ZZZ; Excel stops at XFD) on 1,000 rows."""
+    _cell_before_b2(path, b"", below=b"".join(b'<row r="%d"/>' % r for r in range(5, 1000))
+                    + b'<row r="1000"><c r="ZZZZZ1000"><v>1</v></c></row>')
+
+
+def far_cell_reference_twice(path: Path) -> None:
+    """A cell with two references, the second far away, after a value holding ">"."""
+    _cell_before_b2(path, b'<c r="A2" s="0" n="a>b" r="XFD1048576"><v>1</v></c>')
+
+
+def far_cell_out_of_its_row(path: Path) -> None:
+    """A value in row 2 whose reference names row 5,000 of column ZZZ, the rows below
+    empty but formatted: the row it stands in is not where it is read."""
+    _cell_before_b2(path, b'<c r="ZZZ5000"><v>1</v></c>', below=b"".join(
+        b'<row r="%d" s="1" customFormat="1"/>' % r for r in range(5, 5001)))
+
+
 def no_accounts_sheet(path: Path) -> None:
     """Two sheets, neither named Accounts nor holding account headers on its own."""
     import openpyxl
@@ -471,6 +513,16 @@ CASES: list[Case] = [
          "a far column hidden first in a row, and a far row"),
     Case("far-cell-middle", "far3.xlsx", far_cell_middle, "XFD1048576",
          "a far cell hidden in the middle of an ordinary row"),
+    Case("far-cell-leading-zero", "far4.xlsx", far_cell_leading_zero, "XFD1048576",
+         "a far row written with a leading zero"),
+    Case("far-cell-namespace", "far5.xlsx", far_cell_namespace, "XFD1048576",
+         "a far cell of a namespace prefix among plain cells"),
+    Case("far-cell-four-letters", "far6.xlsx", far_cell_four_letters, "ZZZZZ1000",
+         "a column of five letters on 1,000 rows"),
+    Case("far-cell-reference-twice", "far7.xlsx", far_cell_reference_twice, "damaged",
+         "a cell with two references, the second far away"),
+    Case("far-cell-out-of-its-row", "far8.xlsx", far_cell_out_of_its_row, "ZZZ5000",
+         "a value whose reference names a row below its own"),
     Case("no-accounts", "nosheet.xlsx", no_accounts_sheet, "no Accounts sheet",
          "a workbook without an Accounts sheet"),
     Case("empty-accounts", "blank.xlsx", empty_accounts_sheet, "is empty",
