@@ -119,6 +119,16 @@ def _blanks_as_none(rows: list[list[Any]]) -> None:
             rows[k] = list(map(blanks.get, r, r))
 
 
+def _too_many_cells(name: str, row: int, col: int, cells: int) -> UserError:
+    """The refusal of a sheet whose farthest value, in row ``row`` and column ``col``,
+    would make a reader of values allocate ``cells`` cells, more than `MAX_CELLS`."""
+    return UserError(_("sheet {name} has a value as far as cell {cell}: "
+                       "{n:,} cells to read (limit {limit:,}); delete what is "
+                       "far below or to the right of your data (Ctrl+End shows the last "
+                       "used cell) and save again").format(
+                         name=name, cell=f"{col_letter(col)}{row}", n=cells, limit=MAX_CELLS))
+
+
 class Workbook:
     """An opened workbook file: its package of parts and its cell values."""
 
@@ -169,6 +179,9 @@ class Workbook:
             from python_calamine import CalamineWorkbook
             progress.reading(ref.name)
             early = self._read_early(ref)
+            if early is None and not self.sheet(ref).plain:
+                self._values[ref.name] = self._values_of_copy(ref)
+                return self._values[ref.name]
             compacted = held = None
             try:
                 if early is None:  # values far apart, every row holding one: read at once
@@ -226,6 +239,39 @@ class Workbook:
                     rows[r - 1][c - 1] = ErrorCell(text)
             self._values[ref.name] = rows
         return self._values[ref.name]
+
+    def _values_of_copy(self, ref: SheetRef) -> list[list[Any]]:
+        """`values` of a sheet whose rows are not plain (not written as Excel writes them):
+        python-calamine reads its `potentiel.xlsxsheet.plain_copy`, never the part itself,
+        whose cells it could place elsewhere than Potentiel reads them, and allocate past
+        what was checked (the copy's cells are counted as it places them)."""
+        from python_calamine import CalamineWorkbook
+        self.package.check_parts(self.package.reader_parts())
+        copy = self.sheet(ref).plain_copy(ref.name)
+        if copy.cells > MAX_CELLS:
+            raise _too_many_cells(ref.name, copy.last_row, copy.last_col, copy.cells)
+        errors = self.sheet(ref).error_cells()
+        xml = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", copy.xml) if b't="e"' in copy.xml else copy.xml
+        try:
+            rows = CalamineWorkbook.from_filelike(self.package.reader_copy(
+                {ref.part: xml}, only=ref.part)).get_sheet_by_name(ref.name).to_python(
+                    skip_empty_area=False)
+        except Exception as exc:  # calamine raises its own error types
+            raise UserError(_("{path}: sheet {name} cannot be read ({error}); open the "
+                              "file in Excel and save it again").format(
+                                path=self.path, name=ref.name, error=exc)) from None
+        _blanks_as_none(rows)
+        if copy.rows is not None:  # the rows between put back, empty
+            full: list[list[Any]] = [_NO_CELLS] * copy.rows[-1]
+            for k, r in enumerate(copy.rows[:len(rows)]):
+                full[r - 1] = rows[k]
+            rows = full
+        for (r, c), text in errors.items():
+            if r <= len(rows) and c <= len(rows[r - 1]):
+                row = rows[r - 1] if rows[r - 1] is not _NO_CELLS else None
+                if row is not None:
+                    row[c - 1] = ErrorCell(text)
+        return rows
 
     def _read_early(self, ref: SheetRef):
         """python-calamine starts reading the sheet ``ref`` in a second thread (it lets go
@@ -322,6 +368,9 @@ class Workbook:
         import shutil
         import tempfile
 
+        if not self.sheet(ref).plain:  # (read from its plain copy, the empty rows held)
+            grid = self.values(ref)
+            return _Rows(grid, max((len(r) for r in grid), default=0))
         self._before_reading(ref)
         numbers = self.sheet(ref).layout().value_rows or []
         folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
@@ -386,12 +435,7 @@ class Workbook:
             rows, cols = sheet.extent(refine_above=MAX_CELLS)
             cells = rows * cols
         if cells > MAX_CELLS:
-            raise UserError(_("sheet {name} has a value as far as cell {cell}: "
-                              "{n:,} cells to read (limit {limit:,}); delete what is "
-                              "far below or to the right of your data (Ctrl+End shows the last "
-                              "used cell) and save again").format(
-                                name=ref.name, cell=f"{col_letter(cols)}{rows}", n=cells,
-                                limit=MAX_CELLS))
+            raise _too_many_cells(ref.name, rows, cols, cells)
 
     def tables(self, ref: SheetRef) -> list[Table]:
         out = []
@@ -1441,6 +1485,14 @@ def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> _Rows:
             return whole()
         finally:
             other.package.close()
+    other = Workbook(Path(path))
+    try:  # read in place only what is proved to allocate few cells, as `values` does
+        at_once = other.sheet(next(s for s in other.package.sheets if s.name == ref.name)
+                              ).read_at_once(MAX_CELLS)
+    finally:
+        other.package.close()
+    if not at_once:
+        return whole()
     try:
         sheet = CalamineWorkbook.from_path(path).get_sheet_by_name(ref.name)
         c0 = sheet.start[1] if sheet.start else 0

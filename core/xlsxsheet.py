@@ -491,6 +491,17 @@ class Sheet:
         return limit // last >= stream.LAST_PLAIN_COL or \
             stream.cell_beyond(split, limit // last) is None
 
+    @property
+    def plain(self) -> bool:
+        """Its rows are bytes written as Excel writes them (`potentiel.xlsxstream.Split.plain`):
+        python-calamine places every cell where Potentiel reads it."""
+        return self._split is not None and self._split.plain
+
+    def plain_copy(self, name: str) -> PlainCopy:
+        """`plain_copy` of this part as read from the file (``name``: the sheet's, for
+        messages)."""
+        return plain_copy(parse_xml(self.package.read(self.part), self.part), name)
+
     def compacted(self, rows: list[int] | None = None) -> bytes | None:
         """The part with its empty rows left out and the others renumbered (see
         `potentiel.xlsxstream.compacted`), for a sparse sheet; else None. ``rows``: the
@@ -1169,16 +1180,112 @@ _XP_LAST_VALUE = etree.XPath("m:row/m:c[m:v or m:is][last()]/@r", namespaces=NS,
 _XP_VALUE_ROWS = etree.XPath("m:row[m:c/m:v or m:c/m:is]/@r", namespaces=NS, smart_strings=False)
 
 
-def _number_rows_and_cells(data: etree._Element) -> None:
+@dataclasses.dataclass
+class PlainCopy:
+    """A worksheet part as python-calamine is to read it when its rows are not plain
+    (`plain_copy`): ``xml``, the part; ``rows``, the numbers of its rows holding a value,
+    ascending, when it keeps only those (renumbered 1, 2, 3 …: they stand far apart),
+    else None; ``last_row`` and ``last_col`` (1-based), the farthest value's row and
+    column, as it places them."""
+
+    xml: bytes
+    rows: list[int] | None
+    last_row: int
+    last_col: int
+
+    @property
+    def cells(self) -> int:
+        """The cells python-calamine allocates reading ``xml``."""
+        return (len(self.rows) if self.rows is not None else self.last_row) * self.last_col
+
+
+_ANY_REF = re.compile(r"^([A-Za-z]+)0*([1-9][0-9]*)$")
+_PLAIN_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="'
+               + MAIN.encode() + b'"><sheetData>')
+
+
+def plain_copy(root: etree._Element, sheet: str) -> PlainCopy:
+    """The rows of a worksheet part parsed as a tree (``root``, changed: every row and
+    cell given its ``r``), written as Excel writes them, for python-calamine: it is more
+    lenient than an XML parser (a name after any prefix, an element of any namespace, the
+    last of two ``r``), so that what it reads of rows written otherwise could stand
+    elsewhere than Potentiel reads it, and past what was proved it allocates. Only
+    SpreadsheetML's rows and cells are kept, as Potentiel reads them; each cell holding a
+    value (``<v>``, or an inline string's text) with its ``s`` and ``t``, no formula (its
+    saved value is what is read). Each cell stands where its reference says; when the
+    rows holding a value stand far apart (more than 2 × rows + 1,000 up to the last),
+    they are kept alone, renumbered 1, 2, 3 …, each cell in the row that holds it (as
+    `potentiel.xlsxstream.compacted` does). Raises `UserError` for a reference that names
+    no cell of Excel's (sheet and reference said)."""
+    from xml.sax.saxutils import escape, quoteattr
+    from .problems import UserError
+
+    def refused(ref: str) -> UserError:
+        return UserError(_("sheet {name}: a cell's reference \"{ref}\" names no cell of "
+                           "Excel's (A1 to XFD1048576); open the file in Excel and save it "
+                           "again").format(name=sheet, ref=ref[:40]))
+
+    data = root.find("m:sheetData", NS)
+    held: list[tuple[int, list[tuple[int, int, bytes]]]] = []  # row element → its cells
+    if data is not None:
+        _number_rows_and_cells(data, every=True)
+        for row in data.iterfind("m:row", NS):
+            cells = []
+            for c in row.iterfind("m:c", NS):
+                v, inline = c.find(V), c.find(IS)
+                if v is None and inline is None:
+                    continue  # (a reader of values places no blank)
+                ref = c.get("r") or ""
+                m = _ANY_REF.match(ref)
+                if m is None or len(m.group(2)) > 7 or int(m.group(2)) > 1_048_576:
+                    raise refused(ref)
+                attrs = "".join(f" {k}={quoteattr(c.get(k))}" for k in ("s", "t")
+                                if c.get(k) is not None)
+                if inline is not None and (v is None or c.get("t") == "inlineStr"):
+                    text = "".join(t.text or "" for t in inline.iterfind("m:t", NS)) + \
+                        "".join(t.text or "" for t in inline.iterfind("m:r/m:t", NS))
+                    inner = f'<is><t xml:space="preserve">{escape(text)}</t></is>'
+                else:
+                    inner = f"<v>{escape(v.text or '')}</v>"
+                letters = m.group(1).upper()
+                cells.append((int(m.group(2)), col_number(letters),
+                              f'{letters}{{}}"{attrs}>{inner}</c>'.encode()))
+            if cells:
+                r = int(row.get("r"))
+                if r > 1_048_576:
+                    raise refused(f"{column_letter(cells[0][1])}{r}")
+                held.append((r, cells))
+    held.sort(key=lambda x: x[0])
+    numbers = [r for r, _c in held]
+    far = bool(numbers) and numbers[-1] > 2 * len(numbers) + 1000
+    placed: dict[int, dict[int, bytes]] = {}
+    for k, (r, cells) in enumerate(held, 1):
+        for at, col, cell in cells:
+            placed.setdefault(k if far else at, {})[col] = cell
+    last_row = max(placed, default=0)
+    last_col = max((max(cells) for cells in placed.values()), default=0)
+    out = [_PLAIN_HEAD]
+    for r in sorted(placed):
+        cells = placed[r]
+        out.append(b'<row r="%d">' % r + b"".join(
+            b'<c r="' + cells[col].replace(b"{}", b"%d" % r, 1) for col in sorted(cells))
+            + b"</row>")
+    out.append(b"</sheetData></worksheet>")
+    return PlainCopy(b"".join(out), numbers if far else None,
+                     numbers[-1] if far else last_row, last_col)
+
+
+def _number_rows_and_cells(data: etree._Element, every: bool = False) -> None:
     """Give every row and cell its ``r`` as Excel reads a sheet written without them: a
     row without ``r`` follows the row before it, a cell without ``r`` the cell before it
-    (the first ones are row 1 and column A). Changes the tree only, which is written
-    back only if Potentiel writes into the sheet."""
+    (the first ones are row 1 and column A; ``every``: a row whose ``r`` is not a number
+    too). Changes the tree only, which is written back only if Potentiel writes into the
+    sheet."""
     r = 0
     for row in data.iterfind("m:row", NS):
         given = row.get("r")
         r = int(given) if given and given.isdigit() else r + 1
-        if given is None:
+        if given is None or every and not given.isdigit():
             row.set("r", str(r))
         col = 0
         for cell in row.iterfind("m:c", NS):

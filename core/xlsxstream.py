@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from .arrowtext import POOL, concatenated
 
 BODY_MARK = b"<!--potentiel:rows-->"
-_OPEN = re.compile(rb"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>")
+_OPEN = re.compile(rb"<((?:[\w.-]+:)?)sheetData(?=[\s/>])[^>]*?(/?)>")
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding=["']([^"']+)["']""")
 _ROW_R = re.compile(rb"""<(?:[\w.-]+:)?row\b[^>]*?\sr=["'](\d+)["']""")
 _ROW = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*?(?:/>|>.*?</(?:[\w.-]+:)?row>)", re.S)
@@ -49,18 +49,25 @@ _VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is)\b")
 _F_TEXT = re.compile(rb"<(?:[\w.-]+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:[\w.-]+:)?f>)")
 _V_TEXT = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
 _LETTERS = re.compile(rb"[A-Za-z]{1,3}")
-# A plain cell (`Split.plain`), as Excel writes it: '<c r="', one to three letters and a
-# row number without a leading zero, '"', and no second r among its other attributes
-# (python-calamine places a cell by the last one, and a column of four letters or more
-# past XFD, as a row number with leading zeros: so that a cell of another form cannot
-# make it allocate more than was proved, it is not plain). What follows "<" in a cell
-# that is not, for RE2 (no lookahead: each way of not being plain spelt out): no r
-# first, a reference not of that form, a second r, a cell of a namespace prefix.
-_ODD_CELL_RE2 = (r'c(?:[^ ]| [^r]| r[^=]| r=[^"]'
+# Plain rows (`Split.plain`) are written as Excel writes them: every element named by
+# letters and digits alone (no namespace prefix but the sheet's own, no comment, CDATA or
+# processing instruction, no second sheetData), every cell '<c r="', one to three letters
+# and a row number without a leading zero, '"', and no second r among its attributes.
+# python-calamine is more lenient than an XML parser: it takes an element's name after
+# any prefix, places a cell by its last r, a column of four letters or more past XFD, a
+# row number with leading zeros; so that nothing it reads can make it allocate more than
+# was proved, rows written otherwise are not plain (and it reads a plain copy of them,
+# see `potentiel.headless.Workbook.values`). What follows "<" in rows that are not, for
+# RE2 (no lookahead: each way of not being plain spelt out): no name, or one of other
+# characters (a prefix, "!", "?"); sheetData; a cell with no r first, a reference not of
+# that form, a second r (after a space or a quoted value).
+_ODD_CELL_RE2 = (r'[^/A-Za-z0-9]|/[^A-Za-z0-9]|/?[A-Za-z0-9]+(?:[^A-Za-z0-9\s/>]|/[^>])'
+                 r'|/?sheetData[\s/>]'
+                 r'|c(?:[^ ]| [^r]| r[^=]| r=[^"]'
                  r'| r="(?:[^A-Za-z]|[A-Za-z]{1,3}(?:[^A-Za-z1-9]|[1-9][0-9]*[^0-9"])'
                  r'|[A-Za-z]{4})'
-                 r"""| r="[^"]*"(?:[^>"']|"[^"]*"|'[^']*')*\sr\s*=)"""
-                 r"""|[^\s<>/!?:"']+:c[\s/>]""")
+                 r"""| r="[^"]*"(?:(?:[^>"']|"[^"]*"|'[^']*')*(?:\s|"[^"]*"|'[^']*'))?"""
+                 r"""r\s*=)""")
 # The last column three letters name (ZZZ): a plain cell stands at most that far right.
 LAST_PLAIN_COL = 18278
 _REF_IN = re.compile(rb"""(\sr=["'][A-Za-z]+)\d+(["'])""")
@@ -105,12 +112,14 @@ def _rows_of(raw: bytes) -> tuple[int, int, re.Match] | None:
     if enc and enc.group(1).lower().replace(b"-", b"") not in (b"utf8",):
         return None
     m = _OPEN.search(raw)
-    if m is None:
-        return None
+    if m is None or b"sheetData" in raw[:m.start()]:
+        return None  # (one named so in a comment or instruction first: read as a tree)
     if m.group(2):  # <sheetData/>
-        return m.end(), m.end(), m
+        return (m.end(), m.end(), m) if raw.find(b"sheetData", m.end()) < 0 else None
     close = raw.rfind(b"</" + m.group(1) + b"sheetData>")
-    return None if close < m.end() else (m.end(), close, m)
+    if close < m.end() or raw.find(b"sheetData", close + 12 + len(m.group(1))) >= 0:
+        return None
+    return m.end(), close, m
 
 
 @dataclass
@@ -214,13 +223,16 @@ _TWICE_R = re.compile(rb"""<(?:[^\s<>/!?:"']+:)?c\s""" + _ATTRS_ANY +
 
 
 def _odd_cell(prefix: bytes) -> re.Pattern:
-    """A cell that is not plain (see `_ODD_CELL_RE2`) in rows whose namespace prefix is
-    ``prefix``, for Python's patterns: no plain reference first, a second r, a cell of
-    another prefix (or none)."""
+    """Rows that are not plain (see `_ODD_CELL_RE2`) whose namespace prefix is
+    ``prefix``, for Python's patterns: a name not of that prefix and letters and digits,
+    sheetData, a cell with no plain reference first, a second r."""
     p = re.escape(prefix)
-    return re.compile(b"<" + p + rb'c(?! r="[A-Za-z]{1,3}[1-9][0-9]*")'
-                      b"|<" + p + rb"""c r="[^"]*"(?:[^>"']|"[^"]*"|'[^']*')*\sr\s*="""
-                      b"|<(?!" + p + rb"""c[\s/>])(?:[^\s<>/!?:"']+:)?c[\s/>]""")
+    name = p + rb"[A-Za-z0-9]+(?:[\s>]|/>)"
+    return re.compile(b"<(?:[!?]|/(?!" + name + b")|(?![/!?])(?!" + name + b"))"
+                      b"|</?" + p + rb"sheetData[\s/>]"
+                      b"|<" + p + rb'c(?! r="[A-Za-z]{1,3}[1-9][0-9]*")'
+                      b"|<" + p + rb"""c r="[^"]*"(?:(?:[^>"']|"[^"]*"|'[^']*')*"""
+                      rb"""(?:\s|"[^"]*"|'[^']*'))?r\s*=""")
 
 
 def _plain_cells(body: bytes, prefix: bytes) -> bool:

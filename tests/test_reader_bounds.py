@@ -1,0 +1,117 @@
+"""No sheet, however its XML is written, makes python-calamine allocate more cells than
+Potentiel proved before it reads (`potentiel.headless.MAX_CELLS`): python-calamine is more
+lenient than an XML parser (an element's name after any prefix, an element of any
+namespace, the last of two ``r``, a row number with leading zeros, a column past XFD),
+and it allocates every cell from A1 to its farthest value, so that one value placed far
+away ends the process. Each sheet below was found by review to do so once; each is read
+here in a process whose memory is bounded (3 GB), so that a fault fails its own case,
+not the whole run: it is read, or refused with one clear message."""
+
+import re
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+A1 = '<row r="1"><c r="A1"><v>1</v></c>'
+FAR = '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+
+
+def _empty(first: int, last: int) -> str:
+    return "".join(f'<row r="{r}"/>' for r in range(first, last))
+
+
+# name → (the rows, or a function of the whole sheet part; what must happen: "read", or a
+# phrase of the refusal)
+SHEETS = {
+    "leading-zero": (A1 + '<c r="XFD01048576"><v>1</v></c></row>', "XFD1048576"),
+    "namespace-cell": (A1 + f'<x:c xmlns:x="{MAIN}" r="XFD1048576"><v>1</v></x:c></row>',
+                       "XFD1048576"),
+    "four-letters": (A1 + "</row>" + _empty(2, 1000) +
+                     '<row r="1000"><c r="ZZZZ1000"><v>1</v></c></row>', "ZZZZ1000"),
+    "zzz-past-xfd": (A1 + "</row>" + _empty(2, 3000) +
+                     '<row r="3000"><c r="ZZZ3000"><v>1</v></c></row>', "ZZZ3000"),
+    "r-twice": (A1 + '<c r="B1" r="XFD1048576"><v>1</v></c></row>', "damaged"),
+    "r-twice-after-gt": (A1 + '<c r="B1" n="a>b" r="XFD1048576"><v>1</v></c></row>',
+                         "damaged"),
+    "r-twice-no-space": (A1 + '<c r="B1" s="0"r="XFD1048576"><v>1</v></c></row>', "damaged"),
+    "r-twice-no-space-2": (A1 + '<c r="B1"r="XFD1048576"><v>1</v></c></row>', "damaged"),
+    "r-in-a-value": (A1 + '<c foo=" r=" s="1"r="XFD1048576"><v>1</v></c></row>', "damaged"),
+    "odd-prefix-bang": (A1 + '<x!:c r="XFD1048576"><v>1</v></x!:c></row>', "damaged"),
+    "odd-prefix-empty": (A1 + '<:c r="XFD1048576"><v>1</v></:c></row>', "damaged"),
+    "odd-prefix-slash": (A1 + '<x/:c r="XFD1048576"><v>1</v></x/:c></row>', "damaged"),
+    "prefixed-value-far": (A1 + "</row>" + _empty(2, 20000) +
+                           '<row r="20000"><c r="XFD20000"><x!:v>1</x!:v></c></row>', "damaged"),
+    "no-r-after-xfd": (A1 + "</row>" + _empty(2, 10000) +
+                       '<row r="10000"><c r="XFD10000" s="0"/><c t="n" foo=" r=1"><v>1</v></c>'
+                       "</row>", "read"),
+    "no-r-in-the-middle": (A1 + '</row><row r="10000"><c r="A10000"><v>1</v></c>'
+                           '<c r="XFD10000" s="0"/><c><v>1</v></c><c r="B10000"><v>1</v></c>'
+                           "</row>", "read"),
+    "cell-out-of-its-row": (A1 + '<c r="ZZ99999"><v>1</v></c><c r="B1"><v>1</v></c></row>',
+                            "ZZ99999"),
+    "foreign-row": (A1 + '</row><foo:row xmlns:foo="urn:x" r="10000"><c r="XFD10000"/>'
+                    "<c><v>1</v></c></foo:row>", "read"),
+    "foreign-rows-counted": (A1 + "</row>" + '<f:row xmlns:f="urn:y"/>' * 20000 +
+                             '<row><c r="XFD1"/><c><v>1</v></c></row>', "read"),
+    "foreign-value": (A1 + f'<c r="XFD1048576"><x:v xmlns:x="urn:y" a="1">1</x:v ></c>'
+                      '<c r="B1"><v>1</v></c></row>', "read"),
+    "second-sheetdata-named-alike": (lambda part: part.replace(
+        b"<sheetData>", b"<sheetData-x/><sheetData>").replace(
+        b"</sheetData>", b"</row>" + FAR.encode() + b"</sheetData>"), "read"),
+    "sheetdata-in-an-instruction": (lambda part: part.replace(
+        b"<sheetData>", b"<?foo <sheetData/> ?><sheetData>").replace(
+        b"</sheetData>", b"</row>" + FAR.encode() + b"</sheetData>"), "read"),
+}
+
+
+def _workbook(path, rows) -> None:
+    import openpyxl
+    book = openpyxl.Workbook()
+    book.active.title = "Accounts"
+    book.active["A1"] = 1
+    book.save(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    name = "xl/worksheets/sheet1.xml"
+    if callable(rows):
+        parts[name] = rows(parts[name].replace(b'<row r="1"><c r="A1" t="n"><v>1</v></c></row>',
+                                               A1.encode()))
+    else:
+        parts[name] = re.sub(rb"<sheetData>.*</sheetData>|<sheetData/>",
+                             lambda m: b"<sheetData>" + rows.encode() + b"</sheetData>",
+                             parts[name], flags=re.S)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+
+
+_READ = ("import resource, sys\n"
+         "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+         "from pathlib import Path\n"
+         "from potentiel.headless import Workbook\n"
+         "from potentiel.problems import UserError\n"
+         "wb = Workbook(Path(sys.argv[1]))\n"
+         "try:\n"
+         "    rows = wb.values(wb.package.sheets[0])\n"
+         "    print('read', len(rows), max(map(len, rows), default=0))\n"
+         "except UserError as exc:\n"
+         "    print('refused', exc)\n")
+
+
+@pytest.mark.parametrize("name", list(SHEETS))
+def test_a_sheet_is_read_or_refused_never_allocated_past_the_proof(name, tmp_path):
+    rows, outcome = SHEETS[name]
+    path = tmp_path / "book.xlsx"
+    _workbook(path, rows)
+    done = subprocess.run([sys.executable, "-c", _READ, str(path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-600:]
+    said = done.stdout.strip()
+    if outcome == "read":
+        assert said.startswith("read"), said
+    else:
+        assert said.startswith("refused") and outcome in said, said
+        assert "cannot be read (" not in said, said
