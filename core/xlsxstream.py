@@ -59,15 +59,35 @@ _LETTERS = re.compile(rb"[A-Za-z]{1,3}")
 # was proved, rows written otherwise are not plain (and it reads a plain copy of them,
 # see `potentiel.headless.Workbook.values`). What follows "<" in rows that are not, for
 # RE2 (no lookahead: each way of not being plain spelt out): no name, or one of other
-# characters (a prefix, "!", "?"); sheetData; a cell with no r first, a reference not of
-# that form, a second r (after a space or a quoted value).
-_ODD_CELL_RE2 = (r'[^/A-Za-z0-9]|/[^A-Za-z0-9]|/?[A-Za-z0-9]+(?:[^A-Za-z0-9\s/>]|/[^>])'
-                 r'|/?sheetData[\s/>]'
-                 r'|c(?:[^ ]| [^r]| r[^=]| r=[^"]'
-                 r'| r="(?:[^A-Za-z]|[A-Za-z]{1,3}(?:[^A-Za-z1-9]|[1-9][0-9]*[^0-9"])'
-                 r'|[A-Za-z]{4})'
-                 r"""| r="[^"]*"(?:(?:[^>"']|"[^"]*"|'[^']*')*(?:\s|"[^"]*"|'[^']*'))?"""
-                 r"""r\s*=)""")
+# characters (a prefix, "!", "?"); sheetData; an attribute's value holding "<", ">" or
+# "/" (Potentiel's patterns find a tag's end and a cell's content without reading quoted
+# values); a cell with no r first, a reference not of that form, a second r (after a
+# space or a quoted value).
+@functools.lru_cache(maxsize=8)
+def _odd_re2(prefix: bytes = b"") -> str:
+    """What follows "<" in rows that are not plain whose namespace prefix is ``prefix``,
+    for RE2 (see above)."""
+    p = prefix.decode("ascii", "replace")
+
+    def one(ch: str) -> str:  # a character, in a class
+        return "\\" + ch if ch in "\\]^-" else ch
+    esc = "".join("\\" + ch if not ch.isalnum() else ch for ch in p)
+    if p:  # not the prefix, character by character, then no name after it
+        alts = [f"[^/{one(p[0])}]", f"/[^{one(p[0])}]"]
+        alts += [f"/?{''.join(chr(92) + c if not c.isalnum() else c for c in p[:i])}"
+                 f"[^{one(p[i])}]" for i in range(1, len(p))]
+        alts.append(f"/?{esc}[^A-Za-z0-9]")
+    else:
+        alts = ["[^/A-Za-z0-9]", "/[^A-Za-z0-9]"]
+    return "|".join(alts + [
+        f"/?{esc}[A-Za-z0-9]+(?:[^A-Za-z0-9\\s/>]|/[^>])",
+        f"/?{esc}sheetData[\\s/>]",
+        """[A-Za-z0-9:.-]+(?:[^"'<>]|"[^"<>/]*"|'[^'<>/]*')*(?:"[^"]*[<>/]|'[^']*[<>/])""",
+        f'{esc}c(?:[^ ]| [^r]| r[^=]| r=[^"]'
+        '| r="(?:[^A-Za-z]|[A-Za-z]{1,3}(?:[^A-Za-z1-9]|[1-9][0-9]*[^0-9"])|[A-Za-z]{4})'
+        """| r="[^"]*"(?:(?:[^>"']|"[^"]*"|'[^']*')*(?:\\s|"[^"]*"|'[^']*'))?r\\s*=)"""])
+
+
 # The last column three letters name (ZZZ): a plain cell stands at most that far right.
 LAST_PLAIN_COL = 18278
 _REF_IN = re.compile(rb"""(\sr=["'][A-Za-z]+)\d+(["'])""")
@@ -223,25 +243,28 @@ _TWICE_R = re.compile(rb"""<(?:[^\s<>/!?:"']+:)?c\s""" + _ATTRS_ANY +
 
 
 def _odd_cell(prefix: bytes) -> re.Pattern:
-    """Rows that are not plain (see `_ODD_CELL_RE2`) whose namespace prefix is
+    """Rows that are not plain (see `_odd_re2`) whose namespace prefix is
     ``prefix``, for Python's patterns: a name not of that prefix and letters and digits,
-    sheetData, a cell with no plain reference first, a second r."""
+    sheetData, an attribute's value holding "<", ">" or "/", a cell with no plain
+    reference first, a second r."""
     p = re.escape(prefix)
     name = p + rb"[A-Za-z0-9]+(?:[\s>]|/>)"
     return re.compile(b"<(?:[!?]|/(?!" + name + b")|(?![/!?])(?!" + name + b"))"
                       b"|</?" + p + rb"sheetData[\s/>]"
+                      rb"""|<[A-Za-z0-9:.-]+(?:[^"'<>]|"[^"<>/]*"|'[^'<>/]*')*"""
+                      rb"""(?:"[^"]*[<>/]|'[^']*[<>/])"""
                       b"|<" + p + rb'c(?! r="[A-Za-z]{1,3}[1-9][0-9]*")'
                       b"|<" + p + rb"""c r="[^"]*"(?:(?:[^>"']|"[^"]*"|'[^']*')*"""
                       rb"""(?:\s|"[^"]*"|'[^']*'))?r\s*=""")
 
 
 def _plain_cells(body: bytes, prefix: bytes) -> bool:
-    """Every cell of these rows plain (`_ODD_CELL_RE2`): by RE2 through Arrow when they
-    have no namespace prefix (a tenth of the time of Python's pattern), else by it."""
-    if not prefix and body.rfind(b"<") < body.rfind(b">"):
+    """Every row and cell of these plain (`_odd_re2`): by RE2 through Arrow (a tenth of
+    the time of Python's pattern, `_odd_cell`, which looks when it cannot)."""
+    if body.rfind(b"<") < body.rfind(b">"):
         with contextlib.suppress(Exception):  # (any fault of the fast search: the pattern)
             return not pc.match_substring_regex(one_element(body),
-                                                "<(?:" + _ODD_CELL_RE2 + ")")[0].as_py()
+                                                "<(?:" + _odd_re2(prefix) + ")")[0].as_py()
     return _odd_cell(prefix).search(body) is None
 
 
@@ -262,7 +285,7 @@ def _odd_cells(data: bytes, last: int, cells: int, start: int = 0, end: int | No
         return None  # a tag cut short at the end: too near it for the search's characters
     col = cells // max(last, 1)
     # what may follow "<" in a cell that is not plain; and after '<c r="'
-    breaks = _ODD_CELL_RE2
+    breaks = _odd_re2()
     if rows_too:  # what may follow "<row": not ' r="', digits, '"'
         breaks += '|row(?:[^ ]| [^r]| r[^=]| r=[^"]| r="(?:[^0-9]|[0-9]+[^0-9"]))'
     below = '[A-Za-z]{1,3}' + _after(last, ahead=False).decode() + '"'
@@ -555,8 +578,13 @@ def compacted(split_: Split, value_rows: Sequence[int]) -> bytes:
                 row = _ROW.match(body, m.start())
                 start = row.end() if row is not None else m.start()
                 break
-        out.append(memoryview(body)[:start])
-        k = same
+        if same < len(value_rows) and _names_below(split_, start, same):
+            # a cell in them names a row past them (a reader of values would place it
+            # there, outside what was counted): every row renumbered
+            same, start, keep = 0, 0, set(value_rows)
+        else:
+            out.append(memoryview(body)[:start])
+            k = same
     for m in _ROW.finditer(body, start):
         row = m.group(0)
         r = int(_ROW_R.match(row).group(1))
@@ -570,6 +598,17 @@ def compacted(split_: Split, value_rows: Sequence[int]) -> bytes:
                                      row[start.end():]))
     out.append(split_.tail)
     return b"".join(out)
+
+
+def _names_below(split_: Split, end: int, last: int) -> bool:
+    """A cell in the rows ``split_.body[:end]`` of a plain sheet names a row below row
+    ``last`` (one RE2 search through Arrow when it has no namespace prefix)."""
+    if not split_.prefix:
+        with contextlib.suppress(Exception):  # (any fault of the fast search: the pattern)
+            return bool(pc.match_substring_regex(
+                one_element(split_.body, 0, end),
+                '<c r="[A-Za-z]{1,3}' + _after(last, ahead=False).decode() + '"')[0].as_py())
+    return _cells_below(split_.prefix, last).search(split_.body, 0, end) is not None
 
 
 def cells_where(body: bytes, test: Callable[[bytes, bytes], bool]) -> Iterator[tuple[int, int, bytes, bytes]]:

@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -366,3 +367,26 @@ def test_the_rows_known_before_the_layout_are_its_rows_holding_a_value(rows, cel
     assert lay.value_rows == held
     columns = [max(cols) for _g, cols, _k, _s in rows if cols]
     assert len(held) * max(columns, default=0) <= cells
+
+
+@pytest.mark.parametrize("prefix", [b"", b"x:", b"x14.a-b:"])
+def test_the_plain_check_by_re2_says_what_pythons_pattern_says_whatever_the_prefix(prefix):
+    """Rows whose elements all carry the sheet's namespace prefix are plain as those
+    without: the same answer from RE2 (`_odd_re2`) and from Python's pattern, for rows as
+    Excel writes them and for each way of not being plain."""
+    p = prefix.decode()
+    good = (f'<{p}row r="1" spans="1:2"><{p}c r="A1" s="1"><{p}v>1</{p}v></{p}c>'
+            f'<{p}c r="B1" t="inlineStr"><{p}is><{p}t xml:space="preserve">a</{p}t></{p}is>'
+            f'</{p}c></{p}row><{p}row r="2"/>')
+    bad = [f'<{p}row r="1"><{p}c r="A01"/></{p}row>', f'<{p}row r="1"><{p}c r="A1" r="B2"/>',
+           f'<{p}row r="1"><{p}c r="A1" a="/>"/></{p}row>', f'<{p}row r="1"><!--x--></{p}row>',
+           f'<{p}row r="1"><y:c r="A1"/></{p}row>', f'<{p}row r="1"><{p}c r="AAAA1"/>',
+           f'<{p}row r="1"><{p}sheetData/></{p}row>', f'<{p}row r="1"><{p}c r="A1"s="1"r="B1"/>',
+           f'<{p}row r="1"><{p}c s="1" r="A1"/></{p}row>', f'<{p}row r="1"><?pi?></{p}row>',
+           f'<{p}row r="1"><{p}c r="A1"><{p}f a="&lt;/{p}c>"/></{p}c></{p}row>',
+           f'<{p}row r="1"><{p}c r="A1"/><{p}c><{p}v>1</{p}v></{p}c></{p}row>']
+    bad.append('<row r="1"><c r="A1"/></row>' if prefix else '<x:row r="1"/>')
+    for body, plain in [(good, True)] + [(b, False) for b in bad]:
+        data = body.encode()
+        assert xs._plain_cells(data, prefix) is plain, body
+        assert (xs._odd_cell(prefix).search(data) is None) is plain, body

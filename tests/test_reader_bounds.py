@@ -58,9 +58,30 @@ SHEETS = {
                              '<row><c r="XFD1"/><c><v>1</v></c></row>', "read"),
     "foreign-value": (A1 + f'<c r="XFD1048576"><x:v xmlns:x="urn:y" a="1">1</x:v ></c>'
                       '<c r="B1"><v>1</v></c></row>', "read"),
+    # a cell in the first rows, which the compacted copy keeps as they are, naming a row
+    # far below them (found through the layout, and before it looked)
+    "far-rows-kept-first": ('<row r="1"><c r="XFD1"><v>1</v></c><c r="A1048576"><v>1</v></c>'
+                            '<c r="A1"><v>1</v></c></row><row r="1048576"><c r="B1048576">'
+                            "<v>1</v></c></row>", "read"),
+    "far-rows-kept-first-all-held": (
+        '<row r="1"><c r="A1048576"><v>1</v></c><c r="A1"><v>1</v></c></row>'
+        '<row r="2"><c r="CV2"><v>1</v></c></row>' +
+        "".join(f'<row r="{i}"><c r="B{i}"><v>1</v></c></row>' for i in range(3, 3100)) +
+        '<row r="1048576"><c r="A1048576"><v>1</v></c></row>', "read"),
+    # an attribute's value holding what ends a tag or a cell, before a far value
+    "attribute-holding-a-tag-end": ('<row r="1"><c r="XFD1" a="/>"><v>1</v></c><c r="A1">'
+                                    "<v>1</v></c></row>" + _empty(2, 100000) +
+                                    '<row r="100000"><c r="A100000"><v>1</v></c></row>', "read"),
+    "attribute-holding-a-cell-end": ('<row r="1"><c r="XFD1"><f a="&lt;/c>"/><v>1</v></c>'
+                                     '<c r="A1"><v>1</v></c></row>' + _empty(2, 100000) +
+                                     '<row r="100000"><c r="A100000"><v>1</v></c></row>',
+                                     "read"),
     "second-sheetdata-named-alike": (lambda part: part.replace(
         b"<sheetData>", b"<sheetData-x/><sheetData>").replace(
         b"</sheetData>", b"</row>" + FAR.encode() + b"</sheetData>"), "read"),
+    "two-sheetdata": (lambda part: part.replace(
+        b"</sheetData>", b"</row></sheetData><sheetData>" + FAR.encode() + b"</sheetData>"),
+        "read"),
     "sheetdata-in-an-instruction": (lambda part: part.replace(
         b"<sheetData>", b"<?foo <sheetData/> ?><sheetData>").replace(
         b"</sheetData>", b"</row>" + FAR.encode() + b"</sheetData>"), "read"),
