@@ -119,6 +119,23 @@ def _blanks_as_none(rows: list[list[Any]]) -> None:
             rows[k] = list(map(blanks.get, r, r))
 
 
+def _calamine_sheet(package, data: bytes):
+    """python-calamine's sheet of a worksheet part holding ``data`` (the bytes Potentiel
+    checked), read from `potentiel.xlsxpackage.Package.reader_package` (never from the
+    file itself, whose parts it could find otherwise), in a temporary folder removed as
+    soon as the sheet is read."""
+    import shutil
+    import tempfile
+
+    from python_calamine import CalamineWorkbook
+    folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
+    try:
+        return CalamineWorkbook.from_path(str(package.reader_package(
+            data, folder / "values.xlsx"))).get_sheet_by_index(0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _too_many_cells(name: str, row: int, col: int, cells: int) -> UserError:
     """The refusal of a sheet whose farthest value, in row ``row`` and column ``col``,
     would make a reader of values allocate ``cells`` cells, more than `MAX_CELLS`."""
@@ -136,12 +153,12 @@ class Workbook:
         self.path = path
         self.package = _open(path)
         self.styles = Styles(self.package)
+        self.styles.named_beyond = self._cell_formats_named_beyond
         self._values: dict[str, list[list[Any]]] = {}
         # the account rows cut from a grid, by (sheet, rows, columns): a run read again in
         # French cuts them once (`read_raw`; the first reading's table is dropped unchanged)
         self._cut: dict[tuple, list[list[Any]]] = {}
         self._sheets: dict[str, Sheet] = {}
-        self._calamine = None
         self._marks: Marks | None = None
         self.notices: list[Problem] = []  # choices made while reading and writing
         self.created: set[str] = set()  # parts of the output sheets created by this run
@@ -176,7 +193,6 @@ class Workbook:
         """Cell values from A1 (blanks as None), formulas as their last computed value,
         an error value as an `ErrorCell` (python-calamine reads it as "")."""
         if ref.name not in self._values:
-            from python_calamine import CalamineWorkbook
             progress.reading(ref.name)
             early = self._read_early(ref)
             if early is None and not self.sheet(ref).plain:
@@ -203,12 +219,8 @@ class Workbook:
                     rows = self._sparse_values(ref, compacted[0])
                 else:
                     try:
-                        if early is not None:
-                            self._calamine, found = early.result()
-                        else:
-                            if self._calamine is None:
-                                self._calamine = self._open_calamine()
-                            found = self._calamine.get_sheet_by_name(ref.name)
+                        found = early.result() if early is not None else \
+                            _calamine_sheet(self.package, self.sheet(ref).as_read())
                         rows = found.to_python(skip_empty_area=False)
                     except Exception as exc:
                         if "cell error value" not in str(exc):
@@ -216,10 +228,9 @@ class Workbook:
                         # An error value python-calamine does not know (#SPILL!, #CALC!, …)
                         # stops its read of the sheet: it reads a copy where each is #N/A,
                         # and the error cells are then taken from the sheet's XML below.
-                        self._calamine = CalamineWorkbook.from_filelike(self.package.reader_copy(
-                            {ref.part: lambda data: _UNKNOWN_ERROR.sub(rb"\1#N/A\2", data)}))
-                        rows = self._calamine.get_sheet_by_name(ref.name).to_python(
-                            skip_empty_area=False)
+                        rows = _calamine_sheet(self.package, _UNKNOWN_ERROR.sub(
+                            rb"\1#N/A\2", self.sheet(ref).as_read())).to_python(
+                                skip_empty_area=False)
             except UserError:
                 raise  # (said already, with its cell: never folded into the message below)
             except Exception as exc:  # calamine raises its own error types
@@ -240,12 +251,33 @@ class Workbook:
             self._values[ref.name] = rows
         return self._values[ref.name]
 
+    def _cell_formats_named_beyond(self, count: int) -> int:
+        """The highest cell format index (``s``) a cell or row of any worksheet names at
+        or past ``count`` (the number the styles part defines), else -1: one RE2 search
+        per sheet's rows (`xlsxstream.names_at_least`), as read."""
+        top = -1
+        for ref in self.package.sheets:
+            sheet = self._sheets.get(ref.part)
+            if sheet is not None and sheet.streamed:
+                body = sheet.rows_as_read()
+            elif ref.part in self.package._trees:
+                found = [int(x) for x in self.package._trees[ref.part].xpath(
+                    ".//m:c/@s | .//m:row/@s", namespaces=NS) if x.isdigit()]
+                top = max([top, *(x for x in found if x >= count)])
+                continue
+            else:
+                try:
+                    body = self.package.read(ref.part)
+                except Exception:  # noqa: BLE001 (a part that cannot be read is said elsewhere)
+                    continue
+            top = max(top, xlsxstream.style_named_at_least(body, count))
+        return top
+
     def _values_of_copy(self, ref: SheetRef) -> list[list[Any]]:
         """`values` of a sheet whose rows are not plain (not written as Excel writes them):
         python-calamine reads its `potentiel.xlsxsheet.plain_copy`, never the part itself,
         whose cells it could place elsewhere than Potentiel reads them, and allocate past
         what was checked (the copy's cells are counted as it places them)."""
-        from python_calamine import CalamineWorkbook
         self.package.check_parts(self.package.reader_parts())
         copy = self.sheet(ref).plain_copy(ref.name)
         if copy.cells > MAX_CELLS:
@@ -253,9 +285,7 @@ class Workbook:
         errors = self.sheet(ref).error_cells()
         xml = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", copy.xml) if b't="e"' in copy.xml else copy.xml
         try:
-            rows = CalamineWorkbook.from_filelike(self.package.reader_copy(
-                {ref.part: xml}, only=ref.part)).get_sheet_by_name(ref.name).to_python(
-                    skip_empty_area=False)
+            rows = _calamine_sheet(self.package, xml).to_python(skip_empty_area=False)
         except Exception as exc:  # calamine raises its own error types
             raise UserError(_("{path}: sheet {name} cannot be read ({error}); open the "
                               "file in Excel and save it again").format(
@@ -277,7 +307,7 @@ class Workbook:
         """python-calamine starts reading the sheet ``ref`` in a second thread (it lets go
         of Python's lock while it reads), while this one splits the sheet's rows and looks
         through them (`_before_reading`, the error and formula cells): a
-        `concurrent.futures.Future` of (workbook, sheet), or None when it must wait for
+        `concurrent.futures.Future` of its sheet, or None when it must wait for
         that look. It starts only when one quick look at the bytes
         (`potentiel.xlsxstream.look`; `Sheet.read_at_once` for a sheet split before)
         proves it allocates at most `MAX_CELLS` cells, and the rows are not so far apart
@@ -292,7 +322,9 @@ class Workbook:
             at_once = seen is not None and seen.read_at_once
         else:
             at_once = self.sheet(ref).read_at_once(MAX_CELLS)
-        future = self._start_reading(ref) if at_once else None
+        future = None
+        if at_once:
+            future = self._start_reading(raw if raw is not None else self.sheet(ref).as_read())
         try:
             if raw is not None:
                 self._sheets[ref.part] = Sheet(self.package, ref.part, self.styles, MAX_CELLS,
@@ -307,20 +339,17 @@ class Workbook:
             raise
         return future
 
-    def _start_reading(self, ref: SheetRef):
-        """python-calamine's reading of ``ref`` started in a second thread: a
-        `concurrent.futures.Future` of (workbook, sheet)."""
-        def read():
-            book = self._calamine if self._calamine is not None else self._open_calamine()
-            return book, book.get_sheet_by_name(ref.name)
-        return _beside(read)
+    def _start_reading(self, data: bytes):
+        """python-calamine's reading of a sheet whose part holds ``data`` (the bytes
+        checked) started in a second thread: a `concurrent.futures.Future` of its sheet."""
+        return _beside(lambda: _calamine_sheet(self.package, data))
 
     def _compact_copy(self, ref: SheetRef, folder: Path):
         """python-calamine's sheet of a copy of ``ref`` holding only its rows with a value
         (renumbered 1, 2, 3 …: `Sheet.compacted`), written in ``folder``."""
         from python_calamine import CalamineWorkbook
         return CalamineWorkbook.from_path(str(self._compact_file(ref, folder))) \
-            .get_sheet_by_name(ref.name)
+            .get_sheet_by_index(0)
 
     def _compact_file(self, ref: SheetRef, folder: Path, rows: list[int] | None = None
                       ) -> Path:
@@ -330,8 +359,7 @@ class Workbook:
         compact = self.sheet(ref).compacted(rows)
         if b't="e"' in compact or b"t='e'" in compact:
             compact = _UNKNOWN_ERROR.sub(rb"\1#N/A\2", compact)
-        self.package.reader_copy({ref.part: compact}, only=ref.part, target=copy)
-        return copy
+        return self.package.reader_package(compact, copy)
 
     @staticmethod
     def _drop_reading(reading: tuple) -> None:
@@ -359,7 +387,7 @@ class Workbook:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return _beside(lambda: CalamineWorkbook.from_path(str(copy))
-                       .get_sheet_by_name(ref.name)), folder
+                       .get_sheet_by_index(0)), folder
 
     def sparse_rows(self, ref: SheetRef) -> "_Rows":
         """The rows of a sheet whose values stand far apart, one at a time, as `values`
@@ -409,18 +437,6 @@ class Workbook:
         for k, r in enumerate(numbers[:len(rows)]):
             full[r - 1] = rows[k]
         return full
-
-    def _open_calamine(self):
-        """python-calamine on the file itself; on a copy in memory when it cannot open the
-        file and the package knows why (part names not written as OPC says, a macro sheet
-        or a sheet without its part: `Package.reader_copy`)."""
-        from python_calamine import CalamineWorkbook
-        try:
-            return CalamineWorkbook.from_path(str(self.path))
-        except Exception:  # calamine raises its own error types
-            if not (self.package.renamed or self.package.unread):
-                raise
-            return CalamineWorkbook.from_filelike(self.package.reader_copy())
 
     def _before_reading(self, ref: SheetRef) -> None:
         """What python-calamine will read is checked first: no DTD in the parts it opens,
@@ -883,6 +899,7 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
     _check_free_columns(grid, area, [(plan.columns[n], n) for n in plan.new
                                      if plan.columns[n] <= widest])
     sheet = wb.sheet(area.sheet)
+    _check_no_formula(sheet.formula_cells(), area, {plan.columns[n]: n for n in plan.new})
     formats = {plan.columns[k]: f for k, f in OUTPUT_FORMATS.items() if k in plan.columns}
     for name in outputs.columns:
         if name.startswith("Score: "):
@@ -959,6 +976,21 @@ def _check_free_columns(grid: list[list[Any]], area: Area, cols: list[tuple[int,
                 j < len(row) and row[j] not in (None, "") for j in wanted):
             for c, name in cols:  # the same cell and message as one column at a time
                 _check_free(grid, area, c, name)
+
+
+def _check_no_formula(formulas: Iterable[tuple[int, int]], area: Area,
+                      cols: dict[int, str]) -> None:
+    """No formula of the user's stands where a new output column goes (column → its
+    name), in the header's and the accounts' rows: one whose value is "" or was never
+    saved (a file written by a program that does not compute) reads as an empty cell,
+    and would be written over."""
+    for r, c in sorted(formulas):
+        if c in cols and area.header_row <= r <= area.last_row:
+            raise UserError(_('cannot add the output column "{name}": the cells to the right '
+                              "of the accounts are not empty; move what is in column "
+                              "{column} or leave it free").format(
+                                name=cols[c], column=column_letter(c)),
+                            cell_ref(area.sheet.name, r, c))
 
 
 def _check_free(grid: list[list[Any]], area: Area, col: int, name: str) -> None:
@@ -1464,8 +1496,6 @@ def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> _Rows:
     at a time (python-calamine's rows become Python values as the comparison needs them:
     the whole sheet is never held twice). ``sparse``: as a sheet whose values stand far
     apart, without its empty rows."""
-    from python_calamine import CalamineWorkbook
-
     def whole() -> _Rows:
         other = Workbook(Path(path))
         try:
@@ -1486,20 +1516,22 @@ def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> _Rows:
         finally:
             other.package.close()
     other = Workbook(Path(path))
-    try:  # read in place only what is proved to allocate few cells, as `values` does
-        at_once = other.sheet(next(s for s in other.package.sheets if s.name == ref.name)
-                              ).read_at_once(MAX_CELLS)
+    try:  # read as `values` reads: only what is proved to allocate few cells, checked
+        found = other.sheet(next(s for s in other.package.sheets if s.name == ref.name))
+        if not found.read_at_once(MAX_CELLS):
+            sheet = None
+        else:
+            other.package.check_parts(other.package.reader_parts())
+            sheet = _calamine_sheet(other.package, found.as_read())
+            c0 = sheet.start[1] if sheet.start else 0
+            height, width = sheet.height, sheet.width
+    except UserError:
+        raise
+    except Exception:  # calamine raises its own error types: the long way (an error value
+        sheet = None   # python-calamine does not know …)
     finally:
         other.package.close()
-    if not at_once:
-        return whole()
-    try:
-        sheet = CalamineWorkbook.from_path(path).get_sheet_by_name(ref.name)
-        c0 = sheet.start[1] if sheet.start else 0
-        height, width = sheet.height, sheet.width
-    except Exception:  # calamine raises its own error types
-        # the long way: an error value python-calamine does not know, or a file it reads
-        # only as a copy (a macro sheet …: see `Workbook._open_calamine`)
+    if sheet is None:
         return whole()
 
     def rows():  # python-calamine's rows start at row 1, and at the first column used

@@ -506,6 +506,61 @@ class Package:
         buf.seek(0)
         return buf
 
+    def reader_package(self, sheet: bytes, target: Path) -> Path:
+        """A package for python-calamine to read instead of the file: one worksheet whose
+        part holds ``sheet`` (the bytes Potentiel checked), with the workbook's shared
+        strings and styles (as the file holds them) and its date system, every part at
+        the path python-calamine looks at, written to ``target`` (stored, not compressed; returned). Its first and only
+        sheet is that one. python-calamine finds a workbook's parts by rules of its own,
+        not the packaging standard's (``xl/workbook.xml`` whatever ``_rels/.rels`` says,
+        the first sheet of a name whatever its kind, an ``r:id`` by its prefix, a target
+        with ``..`` as written, the zip directory its own way): given the file itself, it
+        could read another part than the one checked."""
+        rels = {"styles": "styles.xml", "sharedStrings": "sharedStrings.xml"}
+        found = {kind: self.related(self.workbook_part, kind) for kind in rels}
+        parts = {kind: self._inflate(self._part_name(names[0])) for kind, names in
+                 found.items() if names and self._part_name(names[0]) in self.infos}
+        self.check_parts([names[0] for names in found.values() if names])
+        kinds = types = {"styles": "styles", "sharedStrings": "sharedStrings"}
+        office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+        ml = "application/vnd.openxmlformats-officedocument.spreadsheetml."
+        content = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                   f'<Types xmlns="{CT}"><Default Extension="rels" ContentType="application/'
+                   'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+                   'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+                   f'ContentType="{ml}sheet.main+xml"/><Override PartName="/xl/worksheets/'
+                   f'sheet1.xml" ContentType="{ml}worksheet+xml"/>']
+        links = [f'<Relationship Id="rId1" Type="{office}worksheet" '
+                 'Target="worksheets/sheet1.xml"/>']
+        for k, kind in enumerate(parts, 2):
+            content.append(f'<Override PartName="/xl/{rels[kind]}" '
+                           f'ContentType="{ml}{types[kind]}+xml"/>')
+            links.append(f'<Relationship Id="rId{k}" Type="{office}{kinds[kind]}" '
+                         f'Target="{rels[kind]}"/>')
+        content.append("</Types>")
+        files = {
+            "[Content_Types].xml": "".join(content).encode(),
+            "_rels/.rels": ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                            f'<Relationships xmlns="{PKG_REL}"><Relationship Id="rId1" '
+                            f'Type="{office}officeDocument" Target="xl/workbook.xml"/>'
+                            "</Relationships>").encode(),
+            "xl/workbook.xml": ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                                f'<workbook xmlns="{MAIN}" xmlns:r="{REL}">'
+                                + ('<workbookPr date1904="1"/>' if self.date1904 else "")
+                                + '<sheets><sheet name="Values" sheetId="1" r:id="rId1"/>'
+                                "</sheets></workbook>").encode(),
+            "xl/_rels/workbook.xml.rels": ('<?xml version="1.0" encoding="UTF-8" '
+                                           f'standalone="yes"?>\n<Relationships xmlns="'
+                                           f'{PKG_REL}">' + "".join(links) +
+                                           "</Relationships>").encode(),
+        }
+        files.update({f"xl/{rels[kind]}": data for kind, data in parts.items()})
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
+            for name, data in files.items():
+                out.writestr(name, data)
+            out.writestr("xl/worksheets/sheet1.xml", sheet)
+        return target
+
     @property
     def date1904(self) -> bool:
         """True when the workbook counts dates from 1904-01-01 (``workbookPr date1904``,

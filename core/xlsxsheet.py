@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -128,6 +128,10 @@ class Styles:
         package.written_last.add(self.part)
         self._cache: dict[tuple, int] = {}
         self._percent: frozenset[int] | None = None
+        # the highest cell format index (a cell's s) the worksheets name at or past a
+        # count, else -1: set by the workbook (`potentiel.headless.Workbook`)
+        self.named_beyond: Callable[[int], int] | None = None
+        self._reserved = False
 
     def percent_styles(self) -> frozenset[int]:
         """Indexes of the cell formats (``cellXfs``, a cell's ``s``) whose number format
@@ -219,8 +223,27 @@ class Styles:
         self._cache[key] = index
         return index
 
+    def _reserve(self, xfs: etree._Element) -> None:
+        """Before the first cell format is added: a cell that names one past the last the
+        file defines (Excel repairs it to the first) keeps showing as it did, the first,
+        not a format Potentiel adds at that index: copies of the first stand there."""
+        self._reserved = True
+        top = self.named_beyond(len(xfs)) if self.named_beyond is not None else -1
+        first = xfs.find("m:xf", NS)
+        while len(xfs) <= top:
+            xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
+            if first is not None:
+                for k, v in first.attrib.items():
+                    xf.set(k, v)
+                for child in first:
+                    xf.append(etree.fromstring(etree.tostring(child)))
+            for k in ("numFmtId", "fontId", "fillId", "borderId"):
+                xf.set(k, xf.get(k, "0"))
+
     def _copy_xf(self, base: int | None) -> int:
         xfs = self._root.find("m:cellXfs", NS)
+        if not self._reserved:
+            self._reserve(xfs)
         items = xfs.findall("m:xf", NS)
         src = items[base] if base is not None and base < len(items) else (items[0] if items else None)
         xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
@@ -319,7 +342,10 @@ class Styles:
         for f in fmts.iterfind("m:numFmt", NS):
             if f.get("formatCode") == code:
                 return int(f.get("numFmtId"))
-        new = max([163, *used]) + 1
+        # (nor one a cell format names without the file defining it: it would show so)
+        named = [int(x) for x in self._root.xpath(".//m:xf/@numFmtId", namespaces=NS)
+                 if x.isdigit()]
+        new = max([163, *used, *named]) + 1
         el = etree.SubElement(fmts, f"{{{MAIN}}}numFmt")
         el.set("numFmtId", str(new))
         el.set("formatCode", code)
@@ -397,6 +423,17 @@ class Sheet:
             _number_rows_and_cells(self._sheet_data)
             self._rows = {int(row.get("r")): row
                           for row in self._sheet_data.iterfind("m:row", NS)}
+
+    def as_read(self) -> bytes:
+        """The part's bytes as read from the file (what is written is not there)."""
+        if self._split is not None:
+            return self._split.head + self._split.body + self._split.tail
+        return self.package.read(self.part)
+
+    def rows_as_read(self) -> bytes:
+        """The rows' bytes as split from the file (`streamed`; what is written is not
+        there)."""
+        return self._split.body
 
     @property
     def streamed(self) -> bool:

@@ -611,6 +611,21 @@ def _names_below(split_: Split, end: int, last: int) -> bool:
     return _cells_below(split_.prefix, last).search(split_.body, 0, end) is not None
 
 
+def style_named_at_least(body: bytes, count: int) -> int:
+    """The highest ``s`` (a cell format index) at or past ``count`` that an element of
+    these bytes names, else -1: one RE2 search through Arrow says whether there is one
+    (the usual answer: none), Python's pattern finds them only then."""
+    pattern = '\\ss=["\']' + _after(count - 1, ahead=False).decode() + '["\']' if count > 0 \
+        else '\\ss="[0-9]+"'
+    try:
+        if not pc.match_substring_regex(one_element(body), pattern)[0].as_py():
+            return -1
+    except Exception:  # noqa: BLE001 (any fault of the fast search: the pattern looks)
+        pass
+    found = [int(x) for x in re.findall(rb"""\ss=["']([0-9]+)["']""", body)]
+    return max((x for x in found if x >= count), default=-1)
+
+
 def cells_where(body: bytes, test: Callable[[bytes, bytes], bool]) -> Iterator[tuple[int, int, bytes, bytes]]:
     """(row, col, attributes, content) of every cell for which ``test(attributes,
     content)`` holds (a scan of every cell: call it when a cheap look at the bytes says

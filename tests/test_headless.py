@@ -133,6 +133,68 @@ def test_output_column_cannot_overwrite_user_data_beside_the_table(tmp_path):
     assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize("formula", ['<f>F{r}-G{r}</f>', '<f>""</f><v></v>',
+                                     '<f t="shared" ref="{c}{r}:AH{r}" si="0">F{r}-G{r}</f>'])
+def test_output_column_cannot_overwrite_a_formula_beside_the_table(tmp_path, formula):
+    """A formula of the user's where an output column goes is never written over, even
+    one whose value was never saved (openpyxl saves none) or is "": both read as empty."""
+    import re
+    import zipfile
+    path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
+    col = openpyxl.utils.get_column_letter(len(HEADERS) + 1)
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    name = "xl/worksheets/sheet1.xml"
+    cell = f'<c r="{col}3" t="str">' + formula.format(r=3, c=col) + "</c>"
+    parts[name] = re.sub(rb'(<row r="3"[^>]*>.*?)(</row>)',
+                         lambda m: m.group(1) + cell.encode() + m.group(2), parts[name],
+                         count=1, flags=re.S)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    before = path.read_bytes()
+    with pytest.raises(UserError, match="cells to the right of the accounts are not empty") \
+            as raised:
+        score_file(path)
+    assert raised.value.problems[0].where.endswith(f"{col}3")
+    assert path.read_bytes() == before
+
+
+def test_a_cell_naming_a_format_the_file_lacks_keeps_showing_as_it_did(tmp_path):
+    """A cell whose style index is past the cell formats the file defines, or whose format
+    names a number format the file does not define (Excel shows both as General): the
+    formats Potentiel adds never take those places, so the cell does not turn into a date
+    or a percentage."""
+    import re
+    import zipfile
+    path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    sheet, styles = "xl/worksheets/sheet1.xml", "xl/styles.xml"
+    count = len(re.findall(rb"<xf ", re.search(rb"<cellXfs.*?</cellXfs>", parts[styles],
+                                                re.S).group(0)))
+    far, lost = count + 5, count  # past the last; a new one naming number format 164
+    parts[sheet] = re.sub(rb'<c r="B3"', b'<c r="B3" s="%d"' % far, parts[sheet], count=1)
+    parts[sheet] = re.sub(rb'<c r="B4"', b'<c r="B4" s="%d"' % lost, parts[sheet], count=1)
+    parts[styles] = parts[styles].replace(
+        b"</cellXfs>", b'<xf numFmtId="164" fontId="0" fillId="0" borderId="0" '
+        b'applyNumberFormat="1"/></cellXfs>').replace(
+        b'<cellXfs count="%d"' % count, b'<cellXfs count="%d"' % (count + 1))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    out = tmp_path / "out.xlsx"
+    score_file(path, out)
+    with zipfile.ZipFile(out) as z:
+        written = z.read(styles)
+    xfs = re.findall(rb"<xf [^>]*?(?:/>|>.*?</xf>)",
+                     re.search(rb"<cellXfs.*?</cellXfs>", written, re.S).group(0), re.S)
+    assert len(xfs) > far
+    assert all(x == xfs[0] for x in xfs[count + 1:far + 1])  # the first, where B3 points
+    assert b'numFmtId="164"' not in re.search(rb"<numFmts.*?</numFmts>", written,
+                                              re.S).group(0)
+
+
 def test_a_workbook_open_in_excel_is_not_overwritten(workbook):
     path = workbook(ROWS)
     lock = path.with_name("~$" + path.name)

@@ -121,10 +121,10 @@ def test_a_failed_early_read_is_said_and_leaves_no_thread(tmp_path, monkeypatch)
     path = BOOKS[0]
     release = threading.Event()
 
-    def fails(self):
+    def fails(package, data):
         release.wait(5)  # still reading while the look through the bytes ends
         raise RuntimeError("broken zip entry")
-    monkeypatch.setattr(Workbook, "_open_calamine", fails)
+    monkeypatch.setattr(headless, "_calamine_sheet", fails)
     wb = Workbook(path)
     ref = wb.ref(headless.ACCOUNTS_NAMES)
     threading.Timer(0.2, release.set).start()

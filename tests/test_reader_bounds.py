@@ -136,3 +136,72 @@ def test_a_sheet_is_read_or_refused_never_allocated_past_the_proof(name, tmp_pat
     else:
         assert said.startswith("refused") and outcome in said, said
         assert "cannot be read (" not in said, said
+
+
+# ------------------------------------------------- the parts python-calamine would find
+
+_RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_GOOD = (f'<worksheet xmlns="{MAIN}"><sheetData>{A1}</row></sheetData></worksheet>').encode()
+_FAR = (f'<worksheet xmlns="{MAIN}"><sheetData>{A1}</row>{FAR}</sheetData></worksheet>'
+        ).encode()
+
+
+def _book(sheets: str, ns: str = f'xmlns="{MAIN}" xmlns:r="{_RT[:-1]}"') -> bytes:
+    return f"<workbook {ns}><sheets>{sheets}</sheets></workbook>".encode()
+
+
+def _rels(*links: tuple[str, str, str]) -> bytes:
+    return (f'<Relationships xmlns="{_PKG}">' + "".join(
+        f'<Relationship Id="{i}" Type="{_RT}{t}" Target="{target}"/>' for i, t, target in links)
+        + f'<Relationship Id="rS" Type="{_RT}styles" Target="styles.xml"/></Relationships>'
+        ).encode()
+
+
+# a workbook whose parts python-calamine, by rules of its own, would find elsewhere than
+# the packaging standard says (and than Potentiel checked): the sheet it would read
+# holds a value at XFD1048576
+PACKAGES = {
+    "another-workbook-part": {
+        "_rels/.rels": (f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" Type="'
+                        f'{_RT}officeDocument" Target="xl/main.xml"/></Relationships>').encode(),
+        "xl/main.xml": _book('<sheet name="Accounts" sheetId="1" r:id="rId1"/>'),
+        "xl/_rels/main.xml.rels": _rels(("rId1", "worksheet", "worksheets/sheet1.xml")),
+        "xl/workbook.xml": _book('<sheet name="Accounts" sheetId="1" r:id="rId1"/>'),
+        "xl/_rels/workbook.xml.rels": _rels(("rId1", "worksheet", "worksheets/sheet2.xml")),
+        "xl/worksheets/sheet1.xml": _GOOD, "xl/worksheets/sheet2.xml": _FAR},
+    "a-chart-sheet-of-the-same-name-first": {
+        "xl/workbook.xml": _book('<sheet name="Accounts" sheetId="2" r:id="rId9"/>'
+                                 '<sheet name="Accounts" sheetId="1" r:id="rId1"/>'),
+        "xl/_rels/workbook.xml.rels": _rels(("rId1", "worksheet", "worksheets/sheet1.xml"),
+                                            ("rId9", "chartsheet", "worksheets/sheet2.xml")),
+        "xl/worksheets/sheet1.xml": _GOOD, "xl/worksheets/sheet2.xml": _FAR},
+    "the-relationship-id-under-another-prefix": {
+        "xl/workbook.xml": _book('<sheet name="Accounts" sheetId="1" q:id="rId1" r:id="rId2"/>',
+                                 f'xmlns="{MAIN}" xmlns:q="{_RT[:-1]}" xmlns:r="urn:other"'),
+        "xl/_rels/workbook.xml.rels": _rels(("rId1", "worksheet", "worksheets/sheet1.xml"),
+                                            ("rId2", "worksheet", "worksheets/sheet2.xml")),
+        "xl/worksheets/sheet1.xml": _GOOD, "xl/worksheets/sheet2.xml": _FAR},
+    "a-target-through-dot-dot": {
+        "xl/workbook.xml": _book('<sheet name="Accounts" sheetId="1" r:id="rId1"/>'),
+        "xl/_rels/workbook.xml.rels": _rels(("rId1", "worksheet",
+                                             "../xl/worksheets/sheet1.xml")),
+        "xl/worksheets/sheet1.xml": _GOOD, "xl/../xl/worksheets/sheet1.xml": _FAR},
+}
+
+
+@pytest.mark.parametrize("name", list(PACKAGES))
+def test_python_calamine_reads_the_part_checked_whatever_the_package(name, tmp_path):
+    import openpyxl
+    path = tmp_path / "book.xlsx"
+    openpyxl.Workbook().save(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts.update(PACKAGES[name])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    done = subprocess.run([sys.executable, "-c", _READ, str(path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-600:]
+    assert done.stdout.strip() == "read 1 1", done.stdout
