@@ -119,21 +119,41 @@ def _blanks_as_none(rows: list[list[Any]]) -> None:
             rows[k] = list(map(blanks.get, r, r))
 
 
-def _calamine_sheet(package, data: bytes):
+def _calamine_sheet(package, data: bytes | str):
     """python-calamine's sheet of a worksheet part holding ``data`` (the bytes Potentiel
-    checked), read from `potentiel.xlsxpackage.Package.reader_package` (never from the
-    file itself, whose parts it could find otherwise), in a temporary folder removed as
-    soon as the sheet is read."""
+    checked, or a part's name: its bytes as the file holds them), read from
+    `potentiel.xlsxpackage.Package.reader_package` (never from the file itself, whose
+    parts it could find otherwise), in a temporary folder removed once it is read."""
     import shutil
     import tempfile
 
-    from python_calamine import CalamineWorkbook
     folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
     try:
-        return CalamineWorkbook.from_path(str(package.reader_package(
-            data, folder / "values.xlsx"))).get_sheet_by_index(0)
+        return _first_sheet(package.reader_package(data, folder / "values.xlsx"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _first_sheet(path: Path):
+    """python-calamine's first sheet of the package ``path`` (one Potentiel wrote)."""
+    from python_calamine import CalamineWorkbook
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+
+
+def _open_book(path: Path):
+    """python-calamine's workbook of the package ``path`` (`Package.reader_book`), its
+    folder removed once it is open (python-calamine keeps the file open; where a system
+    refuses to remove an open file, at exit)."""
+    import atexit
+    import shutil
+
+    from python_calamine import CalamineWorkbook
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        if path.parent.exists():
+            atexit.register(shutil.rmtree, path.parent, True)
 
 
 def _too_many_cells(name: str, row: int, col: int, cells: int) -> UserError:
@@ -154,6 +174,9 @@ class Workbook:
         self.package = _open(path)
         self.styles = Styles(self.package)
         self.styles.named_beyond = self._cell_formats_named_beyond
+        # python-calamine's workbook of `Package.reader_book` (every sheet, each read once
+        # checked), its file, and each part's sheet in it
+        self._book = self._book_path = self._book_index = None
         self._values: dict[str, list[list[Any]]] = {}
         # the account rows cut from a grid, by (sheet, rows, columns): a run read again in
         # French cuts them once (`read_raw`; the first reading's table is dropped unchanged)
@@ -219,8 +242,10 @@ class Workbook:
                     rows = self._sparse_values(ref, compacted[0])
                 else:
                     try:
-                        found = early.result() if early is not None else \
-                            _calamine_sheet(self.package, self.sheet(ref).as_read())
+                        if early is not None:
+                            self._book, found = early.result()
+                        else:
+                            found = self._book_sheet(ref)
                         rows = found.to_python(skip_empty_area=False)
                     except Exception as exc:
                         if "cell error value" not in str(exc):
@@ -254,10 +279,13 @@ class Workbook:
     def _cell_formats_named_beyond(self, count: int) -> int:
         """The highest cell format index (``s``) a cell or row of any worksheet names at
         or past ``count`` (the number the styles part defines), else -1: one RE2 search
-        per sheet's rows (`xlsxstream.names_at_least`), as read."""
+        per sheet's rows (`xlsxstream.style_named_at_least`), as read, unless the quick
+        look before reading made it already (`xlsxstream.Look.styles_past`)."""
         top = -1
         for ref in self.package.sheets:
             sheet = self._sheets.get(ref.part)
+            if sheet is not None and sheet.styles_seen == (count, False):
+                continue  # (the quick look before reading said: none)
             if sheet is not None and sheet.streamed:
                 body = sheet.rows_as_read()
             elif ref.part in self.package._trees:
@@ -318,13 +346,13 @@ class Workbook:
             # one quick look at the bytes before they are split: the reading starts sooner,
             # and the rows are split while it reads
             raw = self.package.read(ref.part)
-            seen = xlsxstream.look(raw, MAX_CELLS)
+            seen = xlsxstream.look(raw, MAX_CELLS, self.styles.count())
             at_once = seen is not None and seen.read_at_once
         else:
             at_once = self.sheet(ref).read_at_once(MAX_CELLS)
         future = None
         if at_once:
-            future = self._start_reading(raw if raw is not None else self.sheet(ref).as_read())
+            future = self._start_reading(ref)
         try:
             if raw is not None:
                 self._sheets[ref.part] = Sheet(self.package, ref.part, self.styles, MAX_CELLS,
@@ -339,10 +367,38 @@ class Workbook:
             raise
         return future
 
-    def _start_reading(self, data: bytes):
-        """python-calamine's reading of a sheet whose part holds ``data`` (the bytes
-        checked) started in a second thread: a `concurrent.futures.Future` of its sheet."""
-        return _beside(lambda: _calamine_sheet(self.package, data))
+    def _book_file(self) -> Path:
+        """The file of `Package.reader_book`, written once (again if it went)."""
+        import tempfile
+        if self._book_path is None or not self._book_path.exists():
+            folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
+            self._book_path = folder / "values.xlsx"
+            self._book_index = self.package.reader_book(self._book_path)
+        return self._book_path
+
+    def _book_sheet(self, ref: SheetRef):
+        """python-calamine's sheet of ``ref`` (checked), read from `Package.reader_book`."""
+        if self._book is None:
+            self._book = _open_book(self._book_file())
+        if ref.part not in (self._book_index or {}):
+            return _calamine_sheet(self.package, ref.part)
+        return self._book.get_sheet_by_index(self._book_index[ref.part])
+
+    def _start_reading(self, ref: SheetRef):
+        """python-calamine's reading of the sheet ``ref`` (checked) started in a second
+        thread: a `concurrent.futures.Future` of (its workbook, the sheet). The package
+        it reads is written here (what that takes needs Python's lock, which the looking
+        through the rows holds meanwhile): the second thread only reads."""
+        book = self._book
+        path = self._book_file() if book is None else None
+        index = self._book_index.get(ref.part)
+        if index is None:
+            return _beside(lambda: (book, _calamine_sheet(self.package, ref.part)))
+
+        def read():
+            opened = book if book is not None else _open_book(path)
+            return opened, opened.get_sheet_by_index(index)
+        return _beside(read)
 
     def _compact_copy(self, ref: SheetRef, folder: Path):
         """python-calamine's sheet of a copy of ``ref`` holding only its rows with a value
@@ -1227,6 +1283,7 @@ def score_file(path: str | Path, out: str | Path | None = None, *, rules: str | 
     try:
         settings, lines, area, raw, reps, _lang = read_in_language(wb, path, sales, language)
         watch = _watch(wb, area)  # started now, its start beside the scoring
+        wb.styles.foresee()  # the cell formats the sheets name, looked for beside it too
         result = score_tables(raw, settings, reps, rules=rules, plugin_dirs=plugin_dirs,
                               engine=engine, base_dir=path.parent, sales=lines)
         _return_freed_memory()  # what reading and scoring freed, before the outputs are made
@@ -1522,7 +1579,7 @@ def _read_back(path: str, ref: SheetRef, sparse: bool = False) -> _Rows:
             sheet = None
         else:
             other.package.check_parts(other.package.reader_parts())
-            sheet = _calamine_sheet(other.package, found.as_read())
+            sheet = _calamine_sheet(other.package, found.part)
             c0 = sheet.start[1] if sheet.start else 0
             height, width = sheet.height, sheet.width
     except UserError:

@@ -125,6 +125,7 @@ class Package:
         self.path = Path(path)
         self._check_entries()
         self._zip = zipfile.ZipFile(self.path)
+        self._for_calamine: dict[str, bytes] | None = None  # see `reader_package`
         self.changed: dict[str, bytes] = {}
         self.producers: dict[str, object] = {}  # part → chunks(): a part written as a stream
         # parts that a stream may still change while it is written (the styles: a cell
@@ -506,9 +507,41 @@ class Package:
         buf.seek(0)
         return buf
 
-    def reader_package(self, sheet: bytes, target: Path) -> Path:
+    def _compressed(self, name: str) -> tuple[zipfile.ZipInfo, bytes] | None:
+        """The zip entry of part ``name`` and its bytes as stored in the file (compressed,
+        not inflated), read from a handle of its own (a reading thread may use this
+        while another part is inflated); None when they cannot be taken so (another
+        compression, too large for a plain zip entry)."""
+        name = self._part_name(name)
+        info = self.infos.get(name)
+        if info is None or info.compress_type not in (
+                zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 1 or \
+                max(info.file_size, info.compress_size, info.header_offset) >= 0xFFFFFFFF:
+            return None
+        with open(self.path, "rb") as fh:
+            fh.seek(info.header_offset)
+            head = fh.read(30)
+            if len(head) < 30 or head[:4] != b"PK\x03\x04":
+                return None
+            n, m = struct.unpack("<HH", head[26:30])
+            fh.seek(info.header_offset + 30 + n + m)
+            data = fh.read(info.compress_size)
+        return (info, data) if len(data) == info.compress_size else None
+
+    def reader_book(self, target: Path) -> dict[str, int]:
+        """`reader_package` of every worksheet the workbook lists, each copied compressed
+        as the file holds it, written to ``target``: one package python-calamine opens
+        once (its shared strings read once) and reads a sheet of only once it is checked.
+        The index of each part's sheet in it."""
+        parts = [s.part for s in self.sheets if self._part_name(s.part) in self.infos]
+        self.reader_package(parts, target)
+        return {part: k for k, part in enumerate(parts)}
+
+    def reader_package(self, sheet: bytes | str | list[str], target: Path) -> Path:
         """A package for python-calamine to read instead of the file: one worksheet whose
-        part holds ``sheet`` (the bytes Potentiel checked), with the workbook's shared
+        part holds ``sheet`` (the bytes Potentiel checked; a part's name: its bytes as
+        the file holds them, copied compressed, inflated and checked by both readers
+        against the same CRC-32, never inflated here again), with the workbook's shared
         strings and styles (as the file holds them) and its date system, every part at
         the path python-calamine looks at, written to ``target`` (stored, not compressed; returned). Its first and only
         sheet is that one. python-calamine finds a workbook's parts by rules of its own,
@@ -517,10 +550,13 @@ class Package:
         with ``..`` as written, the zip directory its own way): given the file itself, it
         could read another part than the one checked."""
         rels = {"styles": "styles.xml", "sharedStrings": "sharedStrings.xml"}
-        found = {kind: self.related(self.workbook_part, kind) for kind in rels}
-        parts = {kind: self._inflate(self._part_name(names[0])) for kind, names in
-                 found.items() if names and self._part_name(names[0]) in self.infos}
-        self.check_parts([names[0] for names in found.values() if names])
+        if self._for_calamine is None:  # (the same for every sheet read)
+            found = {kind: self.related(self.workbook_part, kind) for kind in rels}
+            self.check_parts([names[0] for names in found.values() if names])
+            self._for_calamine = {kind: self._inflate(self._part_name(names[0]))
+                                  for kind, names in found.items()
+                                  if names and self._part_name(names[0]) in self.infos}
+        parts = self._for_calamine
         kinds = types = {"styles": "styles", "sharedStrings": "sharedStrings"}
         office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
         ml = "application/vnd.openxmlformats-officedocument.spreadsheetml."
@@ -530,9 +566,12 @@ class Package:
                    'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
                    f'ContentType="{ml}sheet.main+xml"/><Override PartName="/xl/worksheets/'
                    f'sheet1.xml" ContentType="{ml}worksheet+xml"/>']
-        links = [f'<Relationship Id="rId1" Type="{office}worksheet" '
-                 'Target="worksheets/sheet1.xml"/>']
-        for k, kind in enumerate(parts, 2):
+        names = sheet if isinstance(sheet, list) else [sheet]
+        links = [f'<Relationship Id="rId{k}" Type="{office}worksheet" '
+                 f'Target="worksheets/sheet{k}.xml"/>' for k in range(1, len(names) + 1)]
+        content += [f'<Override PartName="/xl/worksheets/sheet{k}.xml" '
+                    f'ContentType="{ml}worksheet+xml"/>' for k in range(2, len(names) + 1)]
+        for k, kind in enumerate(parts, len(names) + 1):
             content.append(f'<Override PartName="/xl/{rels[kind]}" '
                            f'ContentType="{ml}{types[kind]}+xml"/>')
             links.append(f'<Relationship Id="rId{k}" Type="{office}{kinds[kind]}" '
@@ -547,18 +586,29 @@ class Package:
             "xl/workbook.xml": ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                                 f'<workbook xmlns="{MAIN}" xmlns:r="{REL}">'
                                 + ('<workbookPr date1904="1"/>' if self.date1904 else "")
-                                + '<sheets><sheet name="Values" sheetId="1" r:id="rId1"/>'
-                                "</sheets></workbook>").encode(),
+                                + "<sheets>" + "".join(
+                                    f'<sheet name="Values {k}" sheetId="{k}" r:id="rId{k}"/>'
+                                    for k in range(1, len(names) + 1))
+                                + "</sheets></workbook>").encode(),
             "xl/_rels/workbook.xml.rels": ('<?xml version="1.0" encoding="UTF-8" '
                                            f'standalone="yes"?>\n<Relationships xmlns="'
                                            f'{PKG_REL}">' + "".join(links) +
                                            "</Relationships>").encode(),
         }
         files.update({f"xl/{rels[kind]}": data for kind, data in parts.items()})
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
-            for name, data in files.items():
-                out.writestr(name, data)
-            out.writestr("xl/worksheets/sheet1.xml", sheet)
+        entries = [(name, zipfile.ZIP_STORED, zlib.crc32(data), len(data), data)
+                   for name, data in files.items()]
+        for k, one in enumerate(names, 1):
+            name = f"xl/worksheets/sheet{k}.xml"
+            found = self._compressed(one) if isinstance(one, str) else None
+            if found is not None:
+                info, data = found
+                entries.append((name, info.compress_type, info.CRC, info.file_size, data))
+                continue
+            if isinstance(one, str):  # (the part as the file holds it)
+                one = self._inflate(self._part_name(one))
+            entries.append((name, zipfile.ZIP_STORED, zlib.crc32(one), len(one), one))
+        _write_zip(target, entries)
         return target
 
     @property
@@ -785,6 +835,28 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UserError(_("{path}: the part {name} cannot be read ({error}); the file is "
                               "damaged or truncated").format(path=self.path, name=name, error=exc)) from None
+
+
+def _write_zip(target: Path, entries: list[tuple[str, int, int, int, bytes]]) -> None:
+    """A zip file of ``entries``: (name, method, CRC-32, size, the bytes as stored: a
+    deflated entry's compressed as they are), each at most 4 GB (no ZIP64)."""
+    with open(target, "wb") as out:
+        central, at = [], 0
+        for name, method, crc, size, data in entries:
+            raw = name.encode()
+            if max(size, len(data), at) >= 0xFFFFFFFF:
+                raise ValueError("too large for a plain zip entry")
+            out.write(struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, method, 0, 0x21,
+                                  crc, len(data), size, len(raw), 0) + raw)
+            out.write(data)
+            central.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0,
+                                       method, 0, 0x21, crc, len(data), size, len(raw), 0, 0,
+                                       0, 0, 0, at) + raw)
+            at += 30 + len(raw) + len(data)
+        directory = b"".join(central)
+        out.write(directory)
+        out.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(central), len(central),
+                              len(directory), at, 0))
 
 
 def counts_from_1904(workbook: etree._Element) -> bool:

@@ -132,6 +132,29 @@ class Styles:
         # count, else -1: set by the workbook (`potentiel.headless.Workbook`)
         self.named_beyond: Callable[[int], int] | None = None
         self._reserved = False
+        self._foreseen = None  # (count, a Future of `named_beyond(count)`)
+
+    def count(self) -> int | None:
+        """How many cell formats (``cellXfs``) the styles part defines; None without."""
+        xfs = self._root.find("m:cellXfs", NS) if self._root is not None else None
+        return None if xfs is None else len(xfs)
+
+    def foresee(self) -> None:
+        """`named_beyond` asked in a second thread now (its search of the sheets' bytes by
+        RE2 lets go of Python's lock), for when the first cell format is added."""
+        xfs = self._root.find("m:cellXfs", NS) if self._root is not None else None
+        if xfs is not None and self.named_beyond is not None and self._foreseen is None:
+            import threading
+            from concurrent.futures import Future
+            count, ask, future = len(xfs), self.named_beyond, Future()
+
+            def run() -> None:
+                try:
+                    future.set_result(ask(count))
+                except BaseException as exc:  # noqa: BLE001 (raised again by result())
+                    future.set_exception(exc)
+            threading.Thread(target=run, name="potentiel-styles", daemon=True).start()
+            self._foreseen = (count, future)
 
     def percent_styles(self) -> frozenset[int]:
         """Indexes of the cell formats (``cellXfs``, a cell's ``s``) whose number format
@@ -228,7 +251,10 @@ class Styles:
         file defines (Excel repairs it to the first) keeps showing as it did, the first,
         not a format Potentiel adds at that index: copies of the first stand there."""
         self._reserved = True
-        top = self.named_beyond(len(xfs)) if self.named_beyond is not None else -1
+        if self._foreseen is not None and self._foreseen[0] == len(xfs):
+            top = self._foreseen[1].result()
+        else:
+            top = self.named_beyond(len(xfs)) if self.named_beyond is not None else -1
         first = xfs.find("m:xf", NS)
         while len(xfs) <= top:
             xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
@@ -385,6 +411,10 @@ class Sheet:
         self._layout = None
         self._formulas = None
         self._split = None
+        # (a count of cell formats, whether an element names one at or past it), when
+        # the quick look said (`potentiel.xlsxstream.Look.styles_past`)
+        self.styles_seen = (seen.styles, seen.styles_past) \
+            if seen is not None and seen.styles_past is not None else None
         if part in package._trees:
             raw = None
         else:

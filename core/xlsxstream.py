@@ -153,6 +153,10 @@ class Look:
     rows: int
     odd: tuple[bool, bool, bool]
     cells: int
+    # (``styles``: whether an element names a cell format at or past that count, the
+    # ones the styles part defines; None: not looked for)
+    styles: int | None = None
+    styles_past: bool | None = None
 
     @property
     def read_at_once(self) -> bool:
@@ -164,7 +168,7 @@ class Look:
         return not any(self.odd) and 0 < self.last <= 2 * self.rows + 1000
 
 
-def look(raw: bytes, cells: int) -> Look | None:
+def look(raw: bytes, cells: int, styles: int | None = None) -> Look | None:
     """The `Look` of a worksheet part: one count and one RE2 search over its rows in
     place (no copy, no Python step per row), quick enough to be made before a reader of
     values starts (`potentiel.headless.Workbook.values`), the rows split meanwhile. None
@@ -179,8 +183,10 @@ def look(raw: bytes, cells: int) -> Look | None:
     if digits is None or raw.rfind(b"<row", start, end) != at:
         return None  # (the last row tag whole: the search sees a character after any other)
     last, rows = int(digits.group(0)), raw.count(b'<row r="', start, end)
-    odd = _odd_cells(raw, last, cells, start, end, rows_too=True)
-    return None if odd is None else Look(last, rows, odd, cells)
+    said: list[bool] = []
+    odd = _odd_cells(raw, last, cells, start, end, rows_too=True, styles=styles, said=said)
+    return None if odd is None else Look(last, rows, odd, cells, styles,
+                                         said[0] if said else None)
 
 
 _DIGITS = re.compile(rb'[0-9]+(?=")')
@@ -269,7 +275,8 @@ def _plain_cells(body: bytes, prefix: bytes) -> bool:
 
 
 def _odd_cells(data: bytes, last: int, cells: int, start: int = 0, end: int | None = None,
-               rows_too: bool = False) -> tuple[bool, bool, bool] | None:
+               rows_too: bool = False, styles: int | None = None,
+               said: list[bool] | None = None) -> tuple[bool, bool, bool] | None:
     """Whether the rows ``data[start:end]`` (no namespace prefix) hold a cell that is not
     plain (``<c`` not followed by `` r="``), one naming a row below row ``last``, one
     beyond column cells // last (``rows_too``: the first also says whether a row is not
@@ -279,7 +286,8 @@ def _odd_cells(data: bytes, last: int, cells: int, start: int = 0, end: int | No
     first; only if one is found, one for the first two (none: it is a cell beyond the
     column, as when a value stands far to the right), and only if one of those is, one
     search for each. None when the searches cannot be made: `split` then looks with
-    Python's patterns."""
+    Python's patterns. With ``styles``, the same first search looks for an element naming
+    a cell format at or past that count too (`Look.styles_past`, put in ``said``)."""
     end = len(data) if end is None else end
     if data.rfind(b"<", start, end) > data.rfind(b">", start, end):
         return None  # a tag cut short at the end: too near it for the search's characters
@@ -291,14 +299,23 @@ def _odd_cells(data: bytes, last: int, cells: int, start: int = 0, end: int | No
     below = '[A-Za-z]{1,3}' + _after(last, ahead=False).decode() + '"'
     beyond = _beyond(col, True).decode() + "[0-9]" if col < LAST_PLAIN_COL else None
     either = '<(?:' + breaks + '|c r="(?:' + below + ("|" + beyond if beyond else "") + "))"
+    style = None if styles is None else '\\ss=["\']' + (
+        _after(styles - 1, ahead=False).decode() if styles > 0 else "[0-9]+") + '["\']'
     try:
         whole = one_element(data, start, end)
 
         def found(pattern: str | None) -> bool:
             return pattern is not None and \
                 bool(pc.match_substring_regex(whole, pattern)[0].as_py())
-        if not found(either):
+        if not found(either + ("|" + style if style else "")):
+            if style and said is not None:
+                said.append(False)
             return False, False, False
+        if style:
+            if said is not None:
+                said.append(found(style))
+            if not found(either):
+                return False, False, False
         if not found('<(?:' + breaks + '|c r="' + below + ")"):
             return False, False, True  # (what either found: a cell beyond the column)
         return (found("<(?:" + breaks + ")"), found('<c r="' + below),
@@ -616,7 +633,7 @@ def style_named_at_least(body: bytes, count: int) -> int:
     these bytes names, else -1: one RE2 search through Arrow says whether there is one
     (the usual answer: none), Python's pattern finds them only then."""
     pattern = '\\ss=["\']' + _after(count - 1, ahead=False).decode() + '["\']' if count > 0 \
-        else '\\ss="[0-9]+"'
+        else '\\ss=["\'][0-9]+["\']'
     try:
         if not pc.match_substring_regex(one_element(body), pattern)[0].as_py():
             return -1

@@ -121,10 +121,10 @@ def test_a_failed_early_read_is_said_and_leaves_no_thread(tmp_path, monkeypatch)
     path = BOOKS[0]
     release = threading.Event()
 
-    def fails(package, data):
+    def fails(path):
         release.wait(5)  # still reading while the look through the bytes ends
         raise RuntimeError("broken zip entry")
-    monkeypatch.setattr(headless, "_calamine_sheet", fails)
+    monkeypatch.setattr(headless, "_open_book", fails)
     wb = Workbook(path)
     ref = wb.ref(headless.ACCOUNTS_NAMES)
     threading.Timer(0.2, release.set).start()
@@ -435,3 +435,19 @@ def test_what_is_proved_holds_for_what_python_calamine_allocates(rows, empty_bel
     layout = xlsxstream.layout(split.body, split.prefix, split.plain)
     if layout.value_rows is None:
         assert layout.cells >= allocated, "the layout"
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 9, 10, 11, 100])
+def test_the_quick_look_says_whether_a_cell_names_a_format_past_those_defined(count):
+    """The quick look's one search also says whether a cell or row names a cell format
+    at or past ``count`` (what `xlsxstream.style_named_at_least` finds), whatever else it
+    finds: so that the sheet is not searched again for it when Potentiel adds formats."""
+    for rows in [_rows(20), _rows(20).replace('<c r="A5"', '<c r="A5" s="10"'),
+                 _rows(20).replace('<row r="7"', '<row r="7" s="2" customFormat="1"'),
+                 _rows(20).replace('<c r="C9"', "<c r='C9' s='99'") + '<row r="9000"/>',
+                 _rows(20).replace('<c r="A5"', '<c r="A5" s="10"') +
+                 '<row r="21"><c r="XFD21"><v>1</v></c></row>']:
+        raw = _sheet_xml(rows)
+        seen = xlsxstream.look(raw, 50, count)
+        f0, f1 = xlsxstream._rows_of(raw)[:2]
+        assert seen.styles_past == (xlsxstream.style_named_at_least(raw[f0:f1], count) >= 0)
