@@ -22,6 +22,7 @@ import datetime as dt
 import re
 import sys
 import threading
+import weakref
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -173,7 +174,10 @@ class Workbook:
         self.path = path
         self.package = _open(path)
         self.styles = Styles(self.package)
-        self.styles.named_beyond = self._cell_formats_named_beyond
+        # (through a weak reference: the workbook, its sheets and their values are freed
+        # when it is let go, not by the cycle collector at the end of the run)
+        named = weakref.WeakMethod(self._cell_formats_named_beyond)
+        self.styles.named_beyond = lambda count: (named() or (lambda c: -1))(count)
         # python-calamine's workbook of `Package.reader_book` (every sheet, each read once
         # checked), its file, and each part's sheet in it
         self._book = self._book_path = self._book_index = None

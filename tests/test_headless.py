@@ -353,3 +353,25 @@ def test_formula_in_an_input_column_is_warned_and_kept(tmp_path):
     assert "1 formula has no saved value (E2 =F2*1.1)" in said[0].message
     wb = openpyxl.load_workbook(path)
     assert wb["Accounts"]["E2"].value == "=F2*1.1" and wb["Accounts"]["E2"].data_type == "f"
+
+
+def test_a_workbook_let_go_is_freed_at_once_not_by_the_cycle_collector(tmp_path):
+    """No reference cycle holds a workbook (its sheets, their values): freed as soon as
+    it is let go, while the run keeps Python's cycle collector waiting
+    (`potentiel.gcpause`), not all at once by it at the end."""
+    import gc
+    import weakref
+    from potentiel.headless import Workbook
+    path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
+    gc.disable()
+    try:
+        wb = Workbook(path)
+        wb.values(wb.package.sheets[0])
+        wb.styles.foresee()
+        wb.styles._foreseen[1].result()
+        wb.package.close()
+        gone = weakref.ref(wb)
+        del wb
+        assert gone() is None
+    finally:
+        gc.enable()
