@@ -524,6 +524,9 @@ class Package:
             if len(head) < 30 or head[:4] != b"PK\x03\x04":
                 return None
             n, m = struct.unpack("<HH", head[26:30])
+            if fh.read(n) != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800
+                                                       else "cp437"):
+                return None  # (the local header names another part: as zipfile refuses it)
             fh.seek(info.header_offset + 30 + n + m)
             data = fh.read(info.compress_size)
         return (info, data) if len(data) == info.compress_size else None
