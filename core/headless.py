@@ -660,7 +660,11 @@ def _xml_quoted(name: str) -> str:
 
 
 def _mentions(formula: str, sheet: str) -> bool:
-    return _sheet_ref_pattern(sheet).search(formula) is not None
+    return sheet_renamed(formula, sheet, "\0") != formula
+
+
+# a 3-D reference, sheets from one to another: 'First:Last'! or First:Last!
+_THREE_D = re.compile(r"'((?:[^']|'')+):((?:[^']|'')+)'!|(?<![\w.'\]])([\w.]+):([\w.]+)!")
 
 
 def _sheet_ref_pattern(sheet: str) -> re.Pattern:
@@ -672,11 +676,22 @@ def _sheet_ref_pattern(sheet: str) -> re.Pattern:
 
 def sheet_renamed(formula: str, old: str, new: str) -> str:
     """``formula`` with its references to sheet ``old`` pointing at ``new``
-    (``Summary!$B$4`` → ``'Synthèse'!$B$4``); text in double quotes is left alone."""
+    (``Summary!$B$4`` → ``'Synthèse'!$B$4``; a 3-D reference with it at either end,
+    ``Notes:Summary!B4`` → ``'Notes:Synthèse'!B4``, as Excel writes it); text in double
+    quotes is left alone."""
     pattern = _sheet_ref_pattern(old)
+
+    def three_d(m: re.Match) -> str:  # 'Notes:Summary'! → 'Notes:Synthèse'!, either end
+        first, last = (m.group(1).replace("''", "'"), m.group(2).replace("''", "'")) \
+            if m.group(1) is not None else (m.group(3), m.group(4))
+        if old.casefold() not in (first.casefold(), last.casefold()):
+            return m.group(0)
+        ends = [new if x.casefold() == old.casefold() else x for x in (first, last)]
+        return _quote_sheet(":".join(ends)) + "!"
     parts = formula.split('"')
     for i in range(0, len(parts), 2):  # outside string literals
-        parts[i] = pattern.sub(lambda m: _quote_sheet(new) + "!", parts[i])
+        parts[i] = pattern.sub(lambda m: _quote_sheet(new) + "!",
+                               _THREE_D.sub(three_d, parts[i]))
     return '"'.join(parts)
 
 

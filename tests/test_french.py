@@ -276,6 +276,15 @@ def test_sheet_references_follow_a_rename():
     assert sheet_renamed("'Summary'!$A$1", "Summary", "Synthèse") == "'Synthèse'!$A$1"
     assert sheet_renamed("MySummary!A1+Summary!A1", "Summary", "Log") == "MySummary!A1+'Log'!A1"
     assert sheet_renamed('"Summary!A1"&Summary!A1', "Summary", "X") == '"Summary!A1"&\'X\'!A1'
+    # a 3-D reference, the sheet at either end, quoted or not (Excel quotes the pair)
+    assert sheet_renamed("SUM(Notes:Summary!B4)", "Summary", "Synthèse") == \
+        "SUM('Notes:Synthèse'!B4)"
+    assert sheet_renamed("SUM(Summary:Notes!B4)", "Summary", "Synthèse") == \
+        "SUM('Synthèse:Notes'!B4)"
+    assert sheet_renamed("SUM('My notes:Summary'!B4)", "Summary", "L'été") == \
+        "SUM('My notes:L''été'!B4)"
+    assert sheet_renamed("SUM(Notes:Other!B4)+Summary!A1", "Summary", "S") == \
+        "SUM(Notes:Other!B4)+'S'!A1"
 
 
 def test_the_french_quick_start_keeps_in_step_with_the_english_docs():
