@@ -281,25 +281,37 @@ class Workbook:
         return self._values[ref.name]
 
     def _cell_formats_named_beyond(self, count: int) -> int:
-        """The highest cell format index (``s``) a cell or row of any worksheet names at
-        or past ``count`` (the number the styles part defines), else -1: one RE2 search
+        """The highest cell format index a cell or row (``s``) or column (``style``) of any
+        sheet names at or past ``count`` (the number the styles part defines), else -1
+        (macro sheets, left as they are, too): one RE2 search
         per sheet's rows (`xlsxstream.style_named_at_least`), as read, unless the quick
         look before reading made it already (`xlsxstream.Look.styles_past`)."""
         top = -1
-        for ref in self.package.sheets:
-            sheet = self._sheets.get(ref.part)
-            if sheet is not None and sheet.styles_seen == (count, False):
-                continue  # (the quick look before reading said: none)
-            if sheet is not None and sheet.streamed:
+        pkg = self.package
+        parts = [ref.part for ref in pkg.sheets]
+        rels = pkg.rels_name(pkg.workbook_part)
+        if pkg.unread and pkg.has(rels):  # (a macro sheet's part, left as it is)
+            links = {r.get("Id"): r for r in pkg.xml(rels).iterfind("pr:Relationship", NS)}
+            parts += [pkg.target(pkg.workbook_part, link.get("Target", ""))
+                      for u in pkg.unread if (link := links.get(u.rid)) is not None
+                      and link.get("TargetMode") != "External"]
+        for part in parts:
+            sheet = self._sheets.get(part)
+            if sheet is not None and sheet.streamed:  # its columns' styles, then its rows
+                top = max(top, xlsxstream.style_named_at_least(sheet.skeleton_as_read(),
+                                                               count))
+                if sheet.styles_seen == (count, False):
+                    continue  # (the quick look before reading said: none in the rows)
                 body = sheet.rows_as_read()
-            elif ref.part in self.package._trees:
-                found = [int(x) for x in self.package._trees[ref.part].xpath(
-                    ".//m:c/@s | .//m:row/@s", namespaces=NS) if x.isdigit()]
+            elif part in self.package._trees:
+                found = [int(x) for x in self.package._trees[part].xpath(
+                    ".//m:c/@s | .//m:row/@s | .//m:col/@style", namespaces=NS)
+                    if x.isdigit()]
                 top = max([top, *(x for x in found if x >= count)])
                 continue
             else:
                 try:
-                    body = self.package.read(ref.part)
+                    body = self.package.read(part)
                 except Exception:  # noqa: BLE001 (a part that cannot be read is said elsewhere)
                     continue
             top = max(top, xlsxstream.style_named_at_least(body, count))

@@ -559,6 +559,9 @@ class Package:
             self._for_calamine = {kind: self._inflate(self._part_name(names[0]))
                                   for kind, names in found.items()
                                   if names and self._part_name(names[0]) in self.infos}
+            if "sharedStrings" in self._for_calamine:
+                self._for_calamine["sharedStrings"] = _uncounted(
+                    self._for_calamine["sharedStrings"])
         parts = self._for_calamine
         kinds = types = {"styles": "styles", "sharedStrings": "sharedStrings"}
         office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
@@ -838,6 +841,18 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UserError(_("{path}: the part {name} cannot be read ({error}); the file is "
                               "damaged or truncated").format(path=self.path, name=name, error=exc)) from None
+
+
+def _uncounted(strings: bytes) -> bytes:
+    """The shared strings part without its ``<sst>`` tag's ``count`` and ``uniqueCount``:
+    python-calamine reserves room for ``uniqueCount`` strings before it reads one (a file
+    saying four billion ended the process); without them it counts as it reads."""
+    found = re.search(rb"<(?:[\w.-]+:)?sst\b[^>]*>", strings[:8192])
+    if found is None:
+        return strings
+    tag = re.sub(rb"""\s(?:count|uniqueCount)\s*=\s*(?:"[^"]*"|'[^']*')""", b"",
+                 found.group(0))
+    return strings[:found.start()] + tag + strings[found.end():]
 
 
 def _write_zip(target: Path, entries: list[tuple[str, int, int, int, bytes]]) -> None:

@@ -460,6 +460,10 @@ class Sheet:
             return self._split.head + self._split.body + self._split.tail
         return self.package.read(self.part)
 
+    def skeleton_as_read(self) -> bytes:
+        """The part's bytes around its rows, as split from the file (`streamed`)."""
+        return self._split.head + self._split.tail
+
     def rows_as_read(self) -> bytes:
         """The rows' bytes as split from the file (`streamed`; what is written is not
         there)."""

@@ -629,17 +629,18 @@ def _names_below(split_: Split, end: int, last: int) -> bool:
 
 
 def style_named_at_least(body: bytes, count: int) -> int:
-    """The highest ``s`` (a cell format index) at or past ``count`` that an element of
-    these bytes names, else -1: one RE2 search through Arrow says whether there is one
-    (the usual answer: none), Python's pattern finds them only then."""
-    pattern = '\\ss=["\']' + _after(count - 1, ahead=False).decode() + '["\']' if count > 0 \
-        else '\\ss=["\'][0-9]+["\']'
+    """The highest ``s`` or ``style`` (a cell format index: a cell's, a row's, a
+    column's) at or past ``count`` that an element of these bytes names, else -1: one
+    RE2 search through Arrow says whether there is one (the usual answer: none),
+    Python's pattern finds them only then."""
+    pattern = '\\s(?:s|style)=["\']' + (_after(count - 1, ahead=False).decode()
+                                         if count > 0 else "[0-9]+") + '["\']'
     try:
         if not pc.match_substring_regex(one_element(body), pattern)[0].as_py():
             return -1
     except Exception:  # noqa: BLE001 (any fault of the fast search: the pattern looks)
         pass
-    found = [int(x) for x in re.findall(rb"""\ss=["']([0-9]+)["']""", body)]
+    found = [int(x) for x in re.findall(rb"""\s(?:s|style)=["']([0-9]+)["']""", body)]
     return max((x for x in found if x >= count), default=-1)
 
 

@@ -176,6 +176,10 @@ def test_a_cell_naming_a_format_the_file_lacks_keeps_showing_as_it_did(tmp_path)
     far, lost = count + 5, count  # past the last; a new one naming number format 164
     parts[sheet] = re.sub(rb'<c r="B3"', b'<c r="B3" s="%d"' % far, parts[sheet], count=1)
     parts[sheet] = re.sub(rb'<c r="B4"', b'<c r="B4" s="%d"' % lost, parts[sheet], count=1)
+    column = far + 3  # a column's format, past the last too
+    cols = b'<cols><col min="2" max="2" width="12" style="%d" customWidth="1"/></cols>' % column
+    parts[sheet] = re.sub(rb"<cols>.*?</cols>", cols, parts[sheet], flags=re.S) \
+        if b"<cols>" in parts[sheet] else parts[sheet].replace(b"<sheetData", cols + b"<sheetData")
     parts[styles] = parts[styles].replace(
         b"</cellXfs>", b'<xf numFmtId="164" fontId="0" fillId="0" borderId="0" '
         b'applyNumberFormat="1"/></cellXfs>').replace(
@@ -189,8 +193,8 @@ def test_a_cell_naming_a_format_the_file_lacks_keeps_showing_as_it_did(tmp_path)
         written = z.read(styles)
     xfs = re.findall(rb"<xf [^>]*?(?:/>|>.*?</xf>)",
                      re.search(rb"<cellXfs.*?</cellXfs>", written, re.S).group(0), re.S)
-    assert len(xfs) > far
-    assert all(x == xfs[0] for x in xfs[count + 1:far + 1])  # the first, where B3 points
+    assert len(xfs) > column
+    assert all(x == xfs[0] for x in xfs[count + 1:column + 1])  # the first, where B3 points
     assert b'numFmtId="164"' not in re.search(rb"<numFmts.*?</numFmts>", written,
                                               re.S).group(0)
 

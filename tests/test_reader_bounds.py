@@ -235,3 +235,35 @@ def test_the_part_copied_compressed_reads_as_its_bytes():
         finally:
             wb.package.close()
     assert compared > 30
+
+
+@pytest.mark.parametrize("count", ["4294967295", "100000000"])
+def test_shared_strings_saying_billions_are_read_as_they_are(count, tmp_path):
+    """python-calamine reserves room for the ``uniqueCount`` its shared strings say
+    before it reads one: a file saying billions ended the process. It reads them as they
+    are, counted as read."""
+    import openpyxl
+    path = tmp_path / "book.xlsx"
+    openpyxl.Workbook().save(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts["xl/worksheets/sheet1.xml"] = re.sub(
+        rb"<sheetData>.*</sheetData>|<sheetData/>", lambda m: b'<sheetData><row r="1">'
+        b'<c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row></sheetData>',
+        parts["xl/worksheets/sheet1.xml"], flags=re.S)
+    parts["xl/sharedStrings.xml"] = (b'<sst xmlns="%s" count="%s" uniqueCount="%s"><si><t>x'
+                                     b"</t></si></sst>" % (MAIN.encode(), count.encode(),
+                                                           count.encode()))
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdS" Type="%ssharedStrings" '
+        b'Target="sharedStrings.xml"/></Relationships>' % _RT.encode())
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    done = subprocess.run([sys.executable, "-c", _READ, str(path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-600:]
+    assert done.stdout.strip() == "read 1 2", done.stdout
