@@ -594,14 +594,15 @@ class Workbook:
         for part in parts:
             if part in pkg.removed or not pkg.has(part):
                 continue
-            if part not in pkg._trees and old.encode() not in pkg.read(part) and \
-                    _xml_quoted(old).encode() not in pkg.read(part):
+            if part not in pkg._trees and not _may_name(pkg.read(part), old):
                 continue  # not parsed for nothing: the name is not in the part
             if part in self._sheets and self._sheets[part].streamed:
                 self._sheets[part].rows  # its formulas are edited as a tree, with the rest
             tree = pkg.xml(part)
             hit = False
-            for f in tree.iter("{*}f"):
+            # cells' formulas, and those of data validation and conditional formatting
+            for f in tree.iter("{*}f", f"{{{MAIN}}}formula", f"{{{MAIN}}}formula1",
+                               f"{{{MAIN}}}formula2"):
                 if f.text and _mentions(f.text, old):
                     f.text = sheet_renamed(f.text, old, new)
                     hit = True
@@ -667,44 +668,99 @@ def _quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def _xml_quoted(name: str) -> str:
-    return name.replace("&", "&amp;").replace("'", "&apos;")
+def _may_name(data: bytes, name: str) -> bool:
+    """Whether the bytes of a part may hold the sheet name ``name``, written in any case
+    or with a character as an XML reference (``Synth&#232;se``, as openpyxl writes it):
+    its longest run of ASCII letters and digits looked for ignoring case (a name
+    without one: any part holding a formula)."""
+    runs = re.findall(r"[A-Za-z0-9]+", name)
+    if not runs:
+        return b"<f" in data or b":f>" in data or b"formula" in data
+    return re.search(re.escape(max(runs, key=len).encode()), data, re.IGNORECASE) is not None
 
 
 def _mentions(formula: str, sheet: str) -> bool:
     return sheet_renamed(formula, sheet, "\0") != formula
 
 
-# a 3-D reference, sheets from one to another: 'First:Last'! or First:Last!
-_THREE_D = re.compile(r"'((?:[^']|'')+):((?:[^']|'')+)'!|(?<![\w.'\]])([\w.]+):([\w.]+)!")
-
-
-def _sheet_ref_pattern(sheet: str) -> re.Pattern:
-    quoted = re.escape(_quote_sheet(sheet))
-    bare = re.escape(sheet)
-    # a reference is 'Sheet'! or Sheet! not preceded by a name character (MySummary!)
-    return re.compile(rf"(?:{quoted}|(?<![\w.'\]]){bare})!", re.IGNORECASE)
+_NAME_CHAR = re.compile(r"[\w.\u0300-\u036f]")
+# a sheet's name written bare before "!": one, or two (a 3-D reference, First:Last)
+_BARE_SHEETS = re.compile(r"([\w.\u0300-\u036f]+)(?::([\w.\u0300-\u036f]+))?!")
+# a name Excel would take for a cell, a column, a row or an R1C1 reference (it quotes
+# such a sheet name): never the first end of a bare 3-D reference
+_LIKE_A_CELL = re.compile(r"\$?[A-Za-z]{1,3}\$?[0-9]*|\$?[0-9]+|[Rr][0-9]*[Cc][0-9]*")
 
 
 def sheet_renamed(formula: str, old: str, new: str) -> str:
-    """``formula`` with its references to sheet ``old`` pointing at ``new``
-    (``Summary!$B$4`` → ``'Synthèse'!$B$4``; a 3-D reference with it at either end,
-    ``Notes:Summary!B4`` → ``'Notes:Synthèse'!B4``, as Excel writes it); text in double
-    quotes is left alone."""
-    pattern = _sheet_ref_pattern(old)
+    """``formula`` with its references to sheet ``old`` pointing at ``new``, as Excel
+    writes them (``Summary!$B$4`` → ``'Synthèse'!$B$4``; a 3-D reference with it at
+    either end, ``Notes:Summary!B4`` → ``'Notes:Synthèse'!B4``), the name compared
+    ignoring case. Left as they are: text in double quotes, a quoted name holding it
+    (``'L''Summary'``), another workbook's sheets (``[1]Summary!``), a structured
+    reference (``Table1[Summary!]``), a name it ends (``MySummary!``)."""
+    fold = old.casefold()
+    out: list[str] = []
+    i, n = 0, len(formula)
 
-    def three_d(m: re.Match) -> str:  # 'Notes:Summary'! → 'Notes:Synthèse'!, either end
-        first, last = (m.group(1).replace("''", "'"), m.group(2).replace("''", "'")) \
-            if m.group(1) is not None else (m.group(3), m.group(4))
-        if old.casefold() not in (first.casefold(), last.casefold()):
-            return m.group(0)
-        ends = [new if x.casefold() == old.casefold() else x for x in (first, last)]
-        return _quote_sheet(":".join(ends)) + "!"
-    parts = formula.split('"')
-    for i in range(0, len(parts), 2):  # outside string literals
-        parts[i] = pattern.sub(lambda m: _quote_sheet(new) + "!",
-                               _THREE_D.sub(three_d, parts[i]))
-    return '"'.join(parts)
+    def renamed(names: list[str]) -> str | None:
+        if not any(x.casefold() == fold for x in names):
+            return None
+        return _quote_sheet(":".join(new if x.casefold() == fold else x for x in names)) + "!"
+
+    def closing(j: int, quote: str) -> int:  # the quote closing the one at j ("" or '')
+        j += 1
+        while j < n:
+            if formula[j] == quote:
+                if j + 1 < n and formula[j + 1] == quote:
+                    j += 2
+                    continue
+                return j
+            j += 1
+        return n - 1
+
+    while i < n:
+        ch = formula[i]
+        if ch == '"':  # a text
+            j = closing(i, '"')
+            out.append(formula[i:j + 1])
+            i = j + 1
+        elif ch == "[":  # another workbook ([1]Sheet!), or a structured reference
+            depth, j = 0, i
+            while j < n:
+                depth += {"[": 1, "]": -1}.get(formula[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            found = _BARE_SHEETS.match(formula, j + 1)
+            end = found.end() if found is not None else j + 1
+            out.append(formula[i:end])
+            i = end
+        elif ch == "'":  # a quoted name
+            j = closing(i, "'")
+            inner = formula[i + 1:j].replace("''", "'")
+            done = renamed(inner.split(":")) if j + 1 < n and formula[j + 1] == "!" and \
+                not inner.startswith("[") and inner.count(":") <= 1 else None
+            out.append(done if done is not None else formula[i:j + 1])
+            i = j + 2 if done is not None else j + 1
+        elif _NAME_CHAR.match(ch) and (i == 0 or not (_NAME_CHAR.match(formula[i - 1])
+                                                      or formula[i - 1] in "$!'")):
+            found = _BARE_SHEETS.match(formula, i)
+            if found is not None and found.group(2) is not None and \
+                    _LIKE_A_CELL.fullmatch(found.group(1)):
+                found = None  # (A1:Summary!B2: a cell, then a sheet's reference)
+            if found is None:
+                word = re.match(r"[\w.\u0300-\u036f$]+", formula[i:])
+                out.append(word.group(0))
+                i += word.end()
+                continue
+            names = [x for x in found.groups() if x is not None]
+            done = renamed(names)
+            out.append(done if done is not None else found.group(0))
+            i = found.end()
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
 
 
 def _open(path: Path) -> Package:
@@ -986,7 +1042,8 @@ def write_outputs(wb: Workbook, area: Area, raw: RawTable, result: Result) -> Pl
     _check_free_columns(grid, area, [(plan.columns[n], n) for n in plan.new
                                      if plan.columns[n] <= widest])
     sheet = wb.sheet(area.sheet)
-    _check_no_formula(sheet.formula_cells(), area, {plan.columns[n]: n for n in plan.new})
+    _check_no_formula(sheet.formula_cells(), area, {plan.columns[n]: n for n in plan.new},
+                      sheet.formula_ranges())
     formats = {plan.columns[k]: f for k, f in OUTPUT_FORMATS.items() if k in plan.columns}
     for name in outputs.columns:
         if name.startswith("Score: "):
@@ -1066,11 +1123,17 @@ def _check_free_columns(grid: list[list[Any]], area: Area, cols: list[tuple[int,
 
 
 def _check_no_formula(formulas: Iterable[tuple[int, int]], area: Area,
-                      cols: dict[int, str]) -> None:
+                      cols: dict[int, str],
+                      ranges: Iterable[tuple[int, int, int, int]] = ()) -> None:
     """No formula of the user's stands where a new output column goes (column → its
     name), in the header's and the accounts' rows: one whose value is "" or was never
     saved (a file written by a program that does not compute) reads as an empty cell,
-    and would be written over."""
+    and would be written over; nor a cell an array formula fills (``ranges``: first
+    row, first col, last row, last col), which holds no formula of its own."""
+    for r1, c1, r2, c2 in ranges:
+        for c in sorted(cols):
+            if c1 <= c <= c2 and r1 <= area.last_row and r2 >= area.header_row:
+                formulas = [*formulas, (max(r1, area.header_row), c)]
     for r, c in sorted(formulas):
         if c in cols and area.header_row <= r <= area.last_row:
             raise UserError(_('cannot add the output column "{name}": the cells to the right '

@@ -39,6 +39,7 @@ from .xlsxpackage import MAIN, NS, REL, parse_xml
 
 C, R, V, IS, T, F = (f"{{{MAIN}}}{x}" for x in ("c", "row", "v", "is", "t", "f"))
 _REF = re.compile(r"^([A-Z]+)(\d+)$")
+_F_REF = re.compile(rb"""<(?:[\w.-]+:)?f\b[^>]*?\sref=["']([^"']+)["']""")
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # what makes a text need more than its characters between <t> and </t>: a character XML
 # cannot hold or must escape, a line break or a space at either end (xml:space)
@@ -132,6 +133,7 @@ class Styles:
         # count, else -1: set by the workbook (`potentiel.headless.Workbook`)
         self.named_beyond: Callable[[int], int] | None = None
         self._reserved = False
+        self._padded: set[str] = set()
         self._foreseen = None  # (count, a Future of `named_beyond(count)`)
 
     def count(self) -> int | None:
@@ -310,10 +312,26 @@ class Styles:
         el.set("count", str(len(el)))
         return el
 
+    def _pad(self, section: etree._Element, attr: str) -> None:
+        """Before the first fill or font is added: one a cell format names past those the
+        file defines (``attr``: ``fillId``, ``fontId``) keeps showing as the first, not as
+        one Potentiel adds at that index: copies of the first stand there."""
+        if attr in self._padded:
+            return
+        self._padded.add(attr)
+        named = [int(x) for x in self._root.xpath(f".//m:xf/@{attr}", namespaces=NS)
+                 if x.isdigit()]
+        first = section[0] if len(section) else None
+        while len(section) <= max(named, default=-1):
+            section.append(etree.fromstring(etree.tostring(first)) if first is not None
+                           else etree.Element(etree.QName(section).text[:-1]))
+        section.set("count", str(len(section)))
+
     def _fill(self, colour: str) -> int:
         key = ("fill", colour)
         if key not in self._cache:
             fills = self._section("fills")
+            self._pad(fills, "fillId")
             fill = etree.SubElement(fills, f"{{{MAIN}}}fill")
             pattern = etree.SubElement(fill, f"{{{MAIN}}}patternFill")
             pattern.set("patternType", "solid")
@@ -328,6 +346,7 @@ class Styles:
         if key in self._cache:
             return self._cache[key]
         fonts = self._section("fonts")
+        self._pad(fonts, "fontId")
         items = fonts.findall("m:font", NS)
         src = items[base] if base < len(items) else (items[0] if items else None)
         parts = {etree.QName(c).localname: c for c in (src if src is not None else ())}
@@ -614,6 +633,25 @@ class Sheet:
             v = cell.find(V)
             out[split_ref(cell.get("r"))] = v is not None and (bool(v.text) or
                                                               cell.get("t") == "str")
+        return out
+
+    def formula_ranges(self) -> list[tuple[int, int, int, int]]:
+        """(first row, first col, last row, last col) of every range a formula fills
+        (an array formula's ``ref``, a shared formula's): cells there without a formula
+        of their own still show its values."""
+        if self._split is not None:
+            body = self._split.body
+            if b"ref=" not in body:
+                return []  # (one literal scan: the usual answer)
+            refs = [m.group(1).decode("ascii", "replace") for m in _F_REF.finditer(body)]
+        else:
+            refs = [str(x) for x in self.data.xpath(".//m:f/@ref", namespaces=NS)]
+        out = []
+        for ref in refs:
+            try:
+                out.append(range_bounds(ref))
+            except ValueError:
+                continue  # (not a range: nothing to keep free)
         return out
 
     def _stream_formulas(self) -> dict[tuple[int, int], tuple[bool, str]]:

@@ -285,6 +285,17 @@ def test_sheet_references_follow_a_rename():
         "SUM('My notes:L''été'!B4)"
     assert sheet_renamed("SUM(Notes:Other!B4)+Summary!A1", "Summary", "S") == \
         "SUM(Notes:Other!B4)+'S'!A1"
+    # a range between two references, in any case; what names another sheet, workbook
+    # or column is left as it is
+    assert sheet_renamed("SUM(Synthèse!D4:SYNTHÈSE!D7)", "Synthèse", "Summary") == \
+        "SUM('Summary'!D4:'Summary'!D7)"
+    for kept in ["'L''Historique'!A1", "'[1]Notes:Summary'!A1", "[1]Summary!A1",
+                 "Table1[Summary!]", "'a\"b'!A1", 'INDIRECT("Summary!A1")', "A1:Other!B2"]:
+        assert sheet_renamed(kept, "Historique" if "Histo" in kept else "Summary", "X") == kept
+    from potentiel.headless import _may_name
+    assert _may_name(b"<f>Synth&#232;se!D4</f>", "Synthèse")  # (as openpyxl writes it)
+    assert _may_name("<f>synthèse!D4</f>".encode(), "Synthèse")
+    assert not _may_name(b"<f>A1</f>", "Log")
 
 
 def test_the_french_quick_start_keeps_in_step_with_the_english_docs():

@@ -160,6 +160,33 @@ def test_output_column_cannot_overwrite_a_formula_beside_the_table(tmp_path, for
     assert path.read_bytes() == before
 
 
+def test_output_column_cannot_take_cells_an_array_formula_fills(tmp_path):
+    """An array formula in the last input column whose range reaches where an output
+    column goes: the cells it fills hold no formula of their own, and are refused all
+    the same (named by the first of them)."""
+    import re
+    import zipfile
+    path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
+    last = openpyxl.utils.get_column_letter(len(HEADERS))
+    out = openpyxl.utils.get_column_letter(len(HEADERS) + 1)
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    name = "xl/worksheets/sheet1.xml"
+    parts[name] = re.sub(rb'<c r="%s3"[^>]*?(?:/>|>.*?</c>)' % last.encode(),
+                         b'<c r="%s3"><f t="array" ref="%s3:%s3">{1,2}</f><v>1</v></c>'
+                         % (last.encode(), last.encode(), out.encode()), parts[name],
+                         count=1, flags=re.S)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    before = path.read_bytes()
+    with pytest.raises(UserError, match="cells to the right of the accounts are not empty") \
+            as raised:
+        score_file(path)
+    assert raised.value.problems[0].where.endswith(f"{out}3")
+    assert path.read_bytes() == before
+
+
 def test_a_cell_naming_a_format_the_file_lacks_keeps_showing_as_it_did(tmp_path):
     """A cell whose style index is past the cell formats the file defines, or whose format
     names a number format the file does not define (Excel shows both as General): the
@@ -197,6 +224,40 @@ def test_a_cell_naming_a_format_the_file_lacks_keeps_showing_as_it_did(tmp_path)
     assert all(x == xfs[0] for x in xfs[count + 1:column + 1])  # the first, where B3 points
     assert b'numFmtId="164"' not in re.search(rb"<numFmts.*?</numFmts>", written,
                                               re.S).group(0)
+
+
+def test_a_format_naming_a_font_or_fill_the_file_lacks_keeps_showing_as_it_did(tmp_path):
+    """A cell format whose font or fill is past those the file defines: the fonts and
+    fills Potentiel adds (bold headers, category colours) never take those places."""
+    import re
+    import zipfile
+    path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    styles = parts["xl/styles.xml"].decode()
+    fonts = len(re.findall(r"<font>|<font ", re.search(r"<fonts.*?</fonts>", styles, re.S)[0]))
+    fills = len(re.findall(r"<fill>|<fill ", re.search(r"<fills.*?</fills>", styles, re.S)[0]))
+    xfs = re.search(r"<cellXfs[^>]*>", styles)[0]
+    count = int(re.search(r'count="(\d+)"', xfs)[1])
+    styles = styles.replace(xfs, xfs.replace(f'count="{count}"', f'count="{count + 1}"')).replace(
+        "</cellXfs>", f'<xf numFmtId="0" fontId="{fonts + 1}" fillId="{fills + 1}" '
+        'borderId="0" applyFont="1" applyFill="1" xfId="0"/></cellXfs>')
+    parts["xl/styles.xml"] = styles.encode()
+    parts["xl/worksheets/sheet1.xml"] = re.sub(
+        rb'<c r="B3"', b'<c r="B3" s="%d"' % count, parts["xl/worksheets/sheet1.xml"], count=1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    out = tmp_path / "out.xlsx"
+    score_file(path, out)
+    with zipfile.ZipFile(out) as z:
+        written = z.read("xl/styles.xml").decode()
+    font_list = re.findall(r"<font>.*?</font>|<font/>",
+                           re.search(r"<fonts.*?</fonts>", written, re.S)[0], re.S)
+    fill_list = re.findall(r"<fill>.*?</fill>|<fill/>",
+                           re.search(r"<fills.*?</fills>", written, re.S)[0], re.S)
+    assert len(font_list) > fonts + 1 and len(fill_list) > fills + 1  # Potentiel's added
+    assert font_list[fonts + 1] == font_list[0] and fill_list[fills + 1] == fill_list[0]
 
 
 def test_a_workbook_open_in_excel_is_not_overwritten(workbook):
