@@ -419,9 +419,7 @@ class Workbook:
     def _compact_copy(self, ref: SheetRef, folder: Path):
         """python-calamine's sheet of a copy of ``ref`` holding only its rows with a value
         (renumbered 1, 2, 3 …: `Sheet.compacted`), written in ``folder``."""
-        from python_calamine import CalamineWorkbook
-        return CalamineWorkbook.from_path(str(self._compact_file(ref, folder))) \
-            .get_sheet_by_index(0)
+        return _first_sheet(self._compact_file(ref, folder))
 
     def _compact_file(self, ref: SheetRef, folder: Path, rows: list[int] | None = None
                       ) -> Path:
@@ -451,15 +449,13 @@ class Workbook:
         import shutil
         import tempfile
 
-        from python_calamine import CalamineWorkbook
         folder = Path(tempfile.mkdtemp(prefix="potentiel-"))
         try:
             copy = self._compact_file(ref, folder, rows)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        return _beside(lambda: CalamineWorkbook.from_path(str(copy))
-                       .get_sheet_by_index(0)), folder
+        return _beside(lambda: _first_sheet(copy)), folder
 
     def sparse_rows(self, ref: SheetRef) -> "_Rows":
         """The rows of a sheet whose values stand far apart, one at a time, as `values`

@@ -563,7 +563,6 @@ class Package:
                 self._for_calamine["sharedStrings"] = _uncounted(
                     self._for_calamine["sharedStrings"])
         parts = self._for_calamine
-        kinds = types = {"styles": "styles", "sharedStrings": "sharedStrings"}
         office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
         ml = "application/vnd.openxmlformats-officedocument.spreadsheetml."
         content = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -579,8 +578,8 @@ class Package:
                     f'ContentType="{ml}worksheet+xml"/>' for k in range(2, len(names) + 1)]
         for k, kind in enumerate(parts, len(names) + 1):
             content.append(f'<Override PartName="/xl/{rels[kind]}" '
-                           f'ContentType="{ml}{types[kind]}+xml"/>')
-            links.append(f'<Relationship Id="rId{k}" Type="{office}{kinds[kind]}" '
+                           f'ContentType="{ml}{kind}+xml"/>')
+            links.append(f'<Relationship Id="rId{k}" Type="{office}{kind}" '
                          f'Target="{rels[kind]}"/>')
         content.append("</Types>")
         files = {

@@ -259,14 +259,7 @@ class Styles:
             top = self.named_beyond(len(xfs)) if self.named_beyond is not None else -1
         first = xfs.find("m:xf", NS)
         while len(xfs) <= top:
-            xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
-            if first is not None:
-                for k, v in first.attrib.items():
-                    xf.set(k, v)
-                for child in first:
-                    xf.append(etree.fromstring(etree.tostring(child)))
-            for k in ("numFmtId", "fontId", "fillId", "borderId"):
-                xf.set(k, xf.get(k, "0"))
+            _append_xf(xfs, first)
 
     def _copy_xf(self, base: int | None) -> int:
         xfs = self._root.find("m:cellXfs", NS)
@@ -274,14 +267,7 @@ class Styles:
             self._reserve(xfs)
         items = xfs.findall("m:xf", NS)
         src = items[base] if base is not None and base < len(items) else (items[0] if items else None)
-        xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
-        if src is not None:
-            for k, v in src.attrib.items():
-                xf.set(k, v)
-            for child in src:
-                xf.append(etree.fromstring(etree.tostring(child)))
-        for k in ("numFmtId", "fontId", "fillId", "borderId"):
-            xf.set(k, xf.get(k, "0"))
+        _append_xf(xfs, src)
         xfs.set("count", str(len(xfs)))
         self.package.touch(self.part)
         return len(xfs) - 1
@@ -396,6 +382,19 @@ class Styles:
         el.set("formatCode", code)
         fmts.set("count", str(len(fmts)))
         return new
+
+
+def _append_xf(xfs: etree._Element, src: etree._Element | None) -> None:
+    """A cell format appended to ``xfs``: a copy of ``src`` (none: the defaults), with
+    its number format, font, fill and border ids said."""
+    xf = etree.SubElement(xfs, f"{{{MAIN}}}xf")
+    if src is not None:
+        for k, v in src.attrib.items():
+            xf.set(k, v)
+        for child in src:
+            xf.append(etree.fromstring(etree.tostring(child)))
+    for k in ("numFmtId", "fontId", "fillId", "borderId"):
+        xf.set(k, xf.get(k, "0"))
 
 
 _STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs",
