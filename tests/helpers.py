@@ -204,3 +204,18 @@ def fr_plural(singular: str, plural: str, n: int, **values: Any) -> str:
     assert (singular, 0) in getattr(translations("fr"), "_catalog", {}), \
         f"no French for the message key {singular!r}"
     return translations("fr").ngettext(singular, plural, n).format(n=n, **values)
+
+
+def read_parts(path: Path) -> dict[str, bytes]:
+    """Every part of the workbook at ``path``: name → bytes, in the zip's order."""
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        return {i.filename: z.read(i) for i in z.infolist()}
+
+
+def write_parts(path: Path, parts: dict[str, bytes]) -> None:
+    """The workbook at ``path`` written again with ``parts`` (name → bytes)."""
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)

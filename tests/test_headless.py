@@ -1,13 +1,14 @@
 """The headless front end on real .xlsx files built in tmp_path."""
 
 import os
+import re
 import shutil
 import zipfile
 
 import openpyxl
 import pytest
 
-from helpers import HEADERS, Formula, cells, write_workbook
+from helpers import HEADERS, Formula, cells, read_parts, write_parts, write_workbook
 from potentiel.cli import main
 from potentiel.headless import score_file
 from potentiel.problems import UserError
@@ -138,20 +139,15 @@ def test_output_column_cannot_overwrite_user_data_beside_the_table(tmp_path):
 def test_output_column_cannot_overwrite_a_formula_beside_the_table(tmp_path, formula):
     """A formula of the user's where an output column goes is never written over, even
     one whose value was never saved (openpyxl saves none) or is "": both read as empty."""
-    import re
-    import zipfile
     path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
     col = openpyxl.utils.get_column_letter(len(HEADERS) + 1)
-    with zipfile.ZipFile(path) as z:
-        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts = read_parts(path)
     name = "xl/worksheets/sheet1.xml"
     cell = f'<c r="{col}3" t="str">' + formula.format(r=3, c=col) + "</c>"
     parts[name] = re.sub(rb'(<row r="3"[^>]*>.*?)(</row>)',
                          lambda m: m.group(1) + cell.encode() + m.group(2), parts[name],
                          count=1, flags=re.S)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    write_parts(path, parts)
     before = path.read_bytes()
     with pytest.raises(UserError, match="cells to the right of the accounts are not empty") \
             as raised:
@@ -164,21 +160,16 @@ def test_output_column_cannot_take_cells_an_array_formula_fills(tmp_path):
     """An array formula in the last input column whose range reaches where an output
     column goes: the cells it fills hold no formula of their own, and are refused all
     the same (named by the first of them)."""
-    import re
-    import zipfile
     path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
     last = openpyxl.utils.get_column_letter(len(HEADERS))
     out = openpyxl.utils.get_column_letter(len(HEADERS) + 1)
-    with zipfile.ZipFile(path) as z:
-        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts = read_parts(path)
     name = "xl/worksheets/sheet1.xml"
     parts[name] = re.sub(rb'<c r="%s3"[^>]*?(?:/>|>.*?</c>)' % last.encode(),
                          b'<c r="%s3"><f t="array" ref="%s3:%s3">{1,2}</f><v>1</v></c>'
                          % (last.encode(), last.encode(), out.encode()), parts[name],
                          count=1, flags=re.S)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    write_parts(path, parts)
     before = path.read_bytes()
     with pytest.raises(UserError, match="cells to the right of the accounts are not empty") \
             as raised:
@@ -192,11 +183,8 @@ def test_a_cell_naming_a_format_the_file_lacks_keeps_showing_as_it_did(tmp_path)
     names a number format the file does not define (Excel shows both as General): the
     formats Potentiel adds never take those places, so the cell does not turn into a date
     or a percentage."""
-    import re
-    import zipfile
     path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
-    with zipfile.ZipFile(path) as z:
-        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts = read_parts(path)
     sheet, styles = "xl/worksheets/sheet1.xml", "xl/styles.xml"
     count = len(re.findall(rb"<xf ", re.search(rb"<cellXfs.*?</cellXfs>", parts[styles],
                                                 re.S).group(0)))
@@ -211,9 +199,7 @@ def test_a_cell_naming_a_format_the_file_lacks_keeps_showing_as_it_did(tmp_path)
         b"</cellXfs>", b'<xf numFmtId="164" fontId="0" fillId="0" borderId="0" '
         b'applyNumberFormat="1"/></cellXfs>').replace(
         b'<cellXfs count="%d"' % count, b'<cellXfs count="%d"' % (count + 1))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    write_parts(path, parts)
     out = tmp_path / "out.xlsx"
     score_file(path, out)
     with zipfile.ZipFile(out) as z:
@@ -229,11 +215,8 @@ def test_a_cell_naming_a_format_the_file_lacks_keeps_showing_as_it_did(tmp_path)
 def test_a_format_naming_a_font_or_fill_the_file_lacks_keeps_showing_as_it_did(tmp_path):
     """A cell format whose font or fill is past those the file defines: the fonts and
     fills Potentiel adds (bold headers, category colours) never take those places."""
-    import re
-    import zipfile
     path = write_workbook(tmp_path / "b.xlsx", HEADERS, ROWS)
-    with zipfile.ZipFile(path) as z:
-        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts = read_parts(path)
     styles = parts["xl/styles.xml"].decode()
     fonts = len(re.findall(r"<font>|<font ", re.search(r"<fonts.*?</fonts>", styles, re.S)[0]))
     fills = len(re.findall(r"<fill>|<fill ", re.search(r"<fills.*?</fills>", styles, re.S)[0]))
@@ -245,9 +228,7 @@ def test_a_format_naming_a_font_or_fill_the_file_lacks_keeps_showing_as_it_did(t
     parts["xl/styles.xml"] = styles.encode()
     parts["xl/worksheets/sheet1.xml"] = re.sub(
         rb'<c r="B3"', b'<c r="B3" s="%d"' % count, parts["xl/worksheets/sheet1.xml"], count=1)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    write_parts(path, parts)
     out = tmp_path / "out.xlsx"
     score_file(path, out)
     with zipfile.ZipFile(out) as z:
@@ -375,9 +356,7 @@ def _add_calc_chain(path, ref):
                                                           'vnd.openxmlformats-officedocument.'
                                                           'spreadsheetml.calcChain+xml"/></Types>')
     parts["[Content_Types].xml"] = types.encode()
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    write_parts(path, parts)
 
 
 def test_output_to_a_missing_folder_is_one_clear_line(workbook, tmp_path, capsys):

@@ -10,9 +10,9 @@ not the whole run: it is read, or refused with one clear message."""
 import re
 import subprocess
 import sys
-import zipfile
 
 import pytest
+from helpers import read_parts, write_parts
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 A1 = '<row r="1"><c r="A1"><v>1</v></c>'
@@ -94,8 +94,7 @@ def _workbook(path, rows) -> None:
     book.active.title = "Accounts"
     book.active["A1"] = 1
     book.save(path)
-    with zipfile.ZipFile(path) as z:
-        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts = read_parts(path)
     name = "xl/worksheets/sheet1.xml"
     if callable(rows):
         parts[name] = rows(parts[name].replace(b'<row r="1"><c r="A1" t="n"><v>1</v></c></row>',
@@ -104,9 +103,7 @@ def _workbook(path, rows) -> None:
         parts[name] = re.sub(rb"<sheetData>.*</sheetData>|<sheetData/>",
                              lambda m: b"<sheetData>" + rows.encode() + b"</sheetData>",
                              parts[name], flags=re.S)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    write_parts(path, parts)
 
 
 _READ = ("import resource, sys\n"
@@ -195,12 +192,9 @@ def test_python_calamine_reads_the_part_checked_whatever_the_package(name, tmp_p
     import openpyxl
     path = tmp_path / "book.xlsx"
     openpyxl.Workbook().save(path)
-    with zipfile.ZipFile(path) as z:
-        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts = read_parts(path)
     parts.update(PACKAGES[name])
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    write_parts(path, parts)
     done = subprocess.run([sys.executable, "-c", _READ, str(path)], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-600:]
@@ -245,8 +239,7 @@ def test_shared_strings_saying_billions_are_read_as_they_are(count, tmp_path):
     import openpyxl
     path = tmp_path / "book.xlsx"
     openpyxl.Workbook().save(path)
-    with zipfile.ZipFile(path) as z:
-        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts = read_parts(path)
     parts["xl/worksheets/sheet1.xml"] = re.sub(
         rb"<sheetData>.*</sheetData>|<sheetData/>", lambda m: b'<sheetData><row r="1">'
         b'<c r="A1" t="s"><v>0</v></c><c r="B1"><v>1</v></c></row></sheetData>',
@@ -260,9 +253,7 @@ def test_shared_strings_saying_billions_are_read_as_they_are(count, tmp_path):
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
         b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
         b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    write_parts(path, parts)
     done = subprocess.run([sys.executable, "-c", _READ, str(path)], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-600:]
